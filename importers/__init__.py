@@ -1,0 +1,1 @@
+"""Bank statement importers for the special account (beangulp)."""

@@ -1,0 +1,366 @@
+"""The rule engine: Beancount entries + rules.yaml -> findings, and the pool's state.
+
+This is the one place that reads the pool's books. The Beancount plugin, the CLI, the
+Fava pages, the importer and the reports all call :func:`analyse` and read its
+:class:`Analysis`; none computes a balance, a 积数 or a waterfall its own way.
+
+It reads the entries in two steps, each linear in their number:
+
+1. the register directives (``custom "loan" ...``) are indexed by loan;
+2. the entries are walked once in ledger order. Every transaction that touches a
+   program's accounts is classified by the roles of its accounts (fee, injection,
+   interest, compensation, recovery, disposal, other), checked by the rule modules
+   (:mod:`zhubaodai.fees`, :mod:`zhubaodai.pool`, :mod:`zhubaodai.waterfall`) against the
+   state *before* it, and then applied to the funds' daily balances.
+
+Rules a program does not list in rules.yaml are not run for it.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime
+from collections.abc import Iterable
+from collections.abc import Mapping
+from dataclasses import dataclass
+from dataclasses import field
+from decimal import Decimal
+from typing import Any
+
+from beancount.core.data import Custom
+from beancount.core.data import Directive
+from beancount.core.data import Transaction
+
+from zhubaodai.findings import ERROR
+from zhubaodai.findings import FORMAT_CITATION
+from zhubaodai.findings import FORMAT_RULE
+from zhubaodai.findings import WARNING
+from zhubaodai.findings import Finding
+from zhubaodai.findings import figures_text
+from zhubaodai.money import CURRENCY
+from zhubaodai.money import ZERO
+from zhubaodai.register import REGISTER_TYPES
+from zhubaodai.register import Register
+from zhubaodai.register import build_register
+from zhubaodai.rules import ParamDateError
+from zhubaodai.rules import Program
+from zhubaodai.rules import Rulebook
+
+GUARANTEE = "guarantee"
+RISK = "risk"
+FUND_LABELS = {GUARANTEE: "助保金", RISK: "风险补偿金"}
+
+#: Transaction kinds, by the roles of the accounts they touch (first match wins in
+#: :data:`KIND_ROLES` order; a transaction touching two kinds is a format error).
+KIND_ROLES: dict[str, tuple[str, ...]] = {
+    "fee": ("fee_income",),
+    "injection": ("injection",),
+    "interest": ("interest_guarantee", "interest_risk"),
+    "compensation": ("compensation_guarantee", "compensation_risk"),
+    "recovery": ("recovery_guarantee", "recovery_risk"),
+    "disposal": ("disposal",),
+}
+KIND_LABELS = {
+    "fee": "助保金缴存",
+    "injection": "风险补偿金注入",
+    "interest": "孳息",
+    "compensation": "代偿",
+    "recovery": "追偿补回",
+    "disposal": "终止处置",
+    "other": "其他",
+}
+_ROLE_KIND = {role: kind for kind, roles in KIND_ROLES.items() for role in roles}
+
+
+class DailyBalance:
+    """A fund's end-of-day balances, for balances at a date and 积数 over a period.
+
+    Kept as the days on which the balance changed, the balance at the end of each such
+    day, and the running sum of end-of-day balances before it: an update is O(1) and a
+    积数 over any period is two binary searches.
+    """
+
+    __slots__ = ("_days", "_sum_before", "_eod")
+
+    def __init__(self) -> None:
+        self._days: list[int] = []
+        self._sum_before: list[Decimal] = []
+        self._eod: list[Decimal] = []
+
+    def add(self, day: datetime.date, delta: Decimal) -> None:
+        o = day.toordinal()
+        if self._days and self._days[-1] == o:
+            self._eod[-1] += delta
+            return
+        if self._days and o < self._days[-1]:
+            raise ValueError("entries must come in date order")
+        if self._days:
+            before = self._sum_before[-1] + self._eod[-1] * (o - self._days[-1])
+            balance = self._eod[-1]
+        else:
+            before, balance = ZERO, ZERO
+        self._days.append(o)
+        self._sum_before.append(before)
+        self._eod.append(balance + delta)
+
+    @property
+    def balance(self) -> Decimal:
+        """The balance now (after every entry seen so far)."""
+        return self._eod[-1] if self._eod else ZERO
+
+    @property
+    def first_day(self) -> datetime.date | None:
+        return datetime.date.fromordinal(self._days[0]) if self._days else None
+
+    def at(self, day: datetime.date) -> Decimal:
+        """The balance at the end of ``day``."""
+        i = bisect.bisect_right(self._days, day.toordinal()) - 1
+        return self._eod[i] if i >= 0 else ZERO
+
+    def _sum_through(self, o: int) -> Decimal:
+        i = bisect.bisect_right(self._days, o) - 1
+        if i < 0:
+            return ZERO
+        return self._sum_before[i] + self._eod[i] * (o - self._days[i] + 1)
+
+    def jishu(self, start: datetime.date, end: datetime.date) -> Decimal:
+        """积数: the sum of end-of-day balances over ``start``..``end`` inclusive."""
+        if end < start:
+            return ZERO
+        return self._sum_through(end.toordinal()) - self._sum_through(start.toordinal() - 1)
+
+    def series(self) -> list[tuple[datetime.date, Decimal]]:
+        """(day, end-of-day balance) for every day the balance changed."""
+        return [(datetime.date.fromordinal(o), b) for o, b in zip(self._days, self._eod)]
+
+
+@dataclass
+class ProgramState:
+    """A program's funds as the walk has seen them so far (at the end: the final state)."""
+
+    program: Program
+    funds: dict[str, DailyBalance] = field(
+        default_factory=lambda: {GUARANTEE: DailyBalance(), RISK: DailyBalance()}
+    )
+    #: Balances of the pool's other accounts (the parent itself and suspense).
+    unallocated: dict[str, Decimal] = field(default_factory=dict)
+    #: (fund, kind) -> net change of the fund from transactions of that kind.
+    flows: dict[tuple[str, str], Decimal] = field(default_factory=dict)
+    #: The last transaction that touched suspense (where the check points).
+    last_suspense_entry: Transaction | None = None
+    #: End of the last interest period settled.
+    last_interest_end: datetime.date | None = None
+
+    def balance(self, fund: str) -> Decimal:
+        return self.funds[fund].balance
+
+
+@dataclass
+class Movement:
+    """One transaction as it touches one program: role -> summed CNY postings."""
+
+    entry: Transaction
+    state: ProgramState
+    roles: dict[str, Decimal]
+    kind: str
+    loans: list[str]
+
+    @property
+    def date(self) -> datetime.date:
+        return self.entry.date
+
+    def delta(self, fund: str) -> Decimal:
+        return self.roles.get(f"{fund}_fund", ZERO)
+
+    def role(self, role: str) -> Decimal:
+        return self.roles.get(role, ZERO)
+
+
+@dataclass
+class Analysis:
+    """What the engine found, and the state every face of the project reads."""
+
+    rulebook: Rulebook
+    register: Register
+    programs: dict[str, ProgramState]
+    findings: list[Finding]
+    #: Filled by the rule modules: interest allocations, compensations, recoveries,
+    #: fee schedules (see those modules for the record types).
+    records: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == ERROR]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == WARNING]
+
+
+class Context:
+    """Shared state of one run, handed to every rule module."""
+
+    def __init__(self, rulebook: Rulebook, register: Register) -> None:
+        self.rulebook = rulebook
+        self.register = register
+        self.states = {code: ProgramState(p) for code, p in rulebook.programs.items()}
+        self.findings: list[Finding] = []
+        self.records: dict[str, Any] = {}
+
+    def active(self, program: str, rule_id: str) -> bool:
+        """Whether ``program`` lists ``rule_id`` in rules.yaml."""
+        return rule_id in self.rulebook.programs[program].rules
+
+    def param(self, program: str, rule_id: str, name: str, on: datetime.date, entry: Directive) -> Any:
+        """A rule parameter in force on ``on``; a date before its first version is reported
+        as an error of that rule and gives None."""
+        rule = self.rulebook.programs[program].rules[rule_id]
+        try:
+            return rule.param(name, on)
+        except ParamDateError as exc:
+            self.report(rule_id, program, entry, f"{exc}，无法按规则核对", severity=ERROR)
+            return None
+
+    def report(
+        self,
+        rule_id: str,
+        program: str | None,
+        entry: Directive | None,
+        message: str,
+        *,
+        figures: Mapping[str, Decimal] | None = None,
+        loan: str | None = None,
+        severity: str | None = None,
+    ) -> None:
+        """Record a finding of ``rule_id``; its severity and article come from rules.yaml."""
+        if rule_id == FORMAT_RULE or program is None:
+            citation = FORMAT_CITATION
+            severity = severity or ERROR
+        else:
+            prog = self.rulebook.programs[program]
+            rule = prog.rules[rule_id]
+            citation = prog.cite(rule.article)
+            severity = severity or rule.severity
+        figures = dict(figures or {})
+        if figures:
+            message = f"{message}；{figures_text(figures)}"
+        meta = entry.meta if entry is not None else {}
+        self.findings.append(
+            Finding(
+                rule=rule_id,
+                severity=severity,
+                program=program,
+                citation=citation,
+                message=message,
+                filename=meta.get("filename"),
+                lineno=meta.get("lineno"),
+                date=entry.date if entry is not None else None,
+                loan=loan,
+                figures=tuple(figures.items()),
+            )
+        )
+
+
+def _is_register(entry: Directive) -> bool:
+    return isinstance(entry, Custom) and entry.type in REGISTER_TYPES
+
+
+def analyse(entries: Iterable[Directive], rulebook: Rulebook) -> Analysis:
+    """Run every rule of every program over ``entries`` (sorted, as Beancount gives them)."""
+    from zhubaodai import fees
+    from zhubaodai import pool
+    from zhubaodai import waterfall
+
+    entries = list(entries)
+    customs = [e for e in entries if _is_register(e)]
+    programs = set(rulebook.programs)
+    holder: list[Context] = []
+
+    def register_error(entry: Custom, message: str, program: str | None) -> None:
+        holder[0].report(FORMAT_RULE, None, entry, message)
+
+    # The context needs the register and the register reports through the context.
+    ctx = Context(rulebook, Register())
+    holder.append(ctx)
+    ctx.register = build_register(customs, programs, register_error)
+
+    account_roles = rulebook.account_roles()
+    pool_prefixes = {
+        code: p.accounts["pool"] for code, p in rulebook.programs.items()
+    }
+    loan_program = {loan_id: loan.program for loan_id, loan in ctx.register.loans.items()}
+    hooks = (pool.on_movement, fees.on_movement, waterfall.on_movement)
+    waterfall.start(ctx)
+    pool.start(ctx)
+
+    for entry in entries:
+        if isinstance(entry, Transaction):
+            touched: dict[str, dict[str, Decimal]] = {}
+            bad_currency = False
+            for posting in entry.postings:
+                found = account_roles.get(posting.account)
+                if found is None:
+                    for code, prefix in pool_prefixes.items():
+                        if posting.account.startswith(prefix + ":"):
+                            found = (code, "pool")
+                            break
+                    else:
+                        continue
+                code, role = found
+                if posting.units.currency != CURRENCY:
+                    bad_currency = True
+                    continue
+                roles = touched.setdefault(code, {})
+                roles[role] = roles.get(role, ZERO) + posting.units.number
+            for code, roles in touched.items():
+                state = ctx.states[code]
+                if bad_currency:
+                    ctx.report(FORMAT_RULE, None, entry, f"资金池账户只记人民币（{CURRENCY}）")
+                movement = _movement(ctx, entry, state, roles, loan_program)
+                if movement is None:
+                    _apply(state, entry, roles, "other")
+                    continue
+                for hook in hooks:
+                    hook(ctx, movement)
+                _apply(state, entry, roles, movement.kind)
+        elif isinstance(entry, Custom) and entry.type == "loan":
+            waterfall.on_register_event(ctx, entry)
+
+    pool.finish(ctx)
+    fees.finish(ctx)
+    waterfall.finish(ctx)
+    return Analysis(rulebook, ctx.register, ctx.states, ctx.findings, ctx.records)
+
+
+def _movement(
+    ctx: Context,
+    entry: Transaction,
+    state: ProgramState,
+    roles: dict[str, Decimal],
+    loan_program: dict[str, str],
+) -> Movement | None:
+    code = state.program.code
+    kinds = {_ROLE_KIND[r] for r in roles if r in _ROLE_KIND}
+    if len(kinds) > 1:
+        labels = "、".join(KIND_LABELS[k] for k in sorted(kinds))
+        ctx.report(FORMAT_RULE, None, entry, f"一笔分录只记一类资金池业务，此笔混记了：{labels}")
+        return None
+    kind = kinds.pop() if kinds else "other"
+    loans = [link for link in (entry.links or ()) if loan_program.get(link) == code]
+    return Movement(entry, state, roles, kind, loans)
+
+
+def _apply(state: ProgramState, entry: Transaction, roles: dict[str, Decimal], kind: str) -> None:
+    for fund in (GUARANTEE, RISK):
+        delta = roles.get(f"{fund}_fund")
+        if delta:
+            state.funds[fund].add(entry.date, delta)
+            key = (fund, kind)
+            state.flows[key] = state.flows.get(key, ZERO) + delta
+    for role in ("pool", "suspense"):
+        delta = roles.get(role)
+        if delta:
+            account = state.program.accounts[role]
+            state.unallocated[account] = state.unallocated.get(account, ZERO) + delta
+            if role == "suspense":
+                state.last_suspense_entry = entry

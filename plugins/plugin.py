@@ -1,0 +1,99 @@
+"""Beancount plugin: run every 助保贷 rule on the ledger; breaches become Beancount errors.
+
+Use it in the ledger's top file (Beancount ignores ``plugin`` lines in included files)::
+
+    plugin "zhubaodai.plugin" "{'rules': '../rules.yaml'}"
+
+Configuration (a Python literal, read with ``ast.literal_eval``):
+
+* ``rules``: path of rules.yaml, relative to the ledger's top file (default
+  ``rules.yaml`` beside it);
+* ``strict``: also fail on warnings (soft rules, 原则上/一般), for a strict review.
+
+Errors (hard rules) fail ``bean-check``; warnings do not, and are shown by ``zbd check``
+and the Fava pages, which ask the same engine. The rules file is added to the ledger's
+``include`` list, so a changed rules.yaml invalidates Beancount's cache and reloads Fava.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+from collections.abc import Mapping
+from typing import Any
+from typing import NamedTuple
+
+from beancount.core.data import Directive
+
+from zhubaodai.engine import analyse
+from zhubaodai.findings import ERROR
+from zhubaodai.rules import RulesError
+from zhubaodai.rules import load_rules
+
+__plugins__ = ("check",)
+
+
+class ZhubaodaiError(NamedTuple):
+    source: Mapping[str, Any]
+    message: str
+    entry: Directive | None
+
+
+class ConfigError(ValueError):
+    """The plugin's configuration string cannot be used."""
+
+
+def parse_config(config: str | None) -> dict[str, Any]:
+    """Read the plugin configuration; raises :class:`ConfigError` in Chinese."""
+    if not config or not config.strip():
+        return {}
+    try:
+        value = ast.literal_eval(config)
+    except (ValueError, SyntaxError):
+        raise ConfigError(f"插件配置应为 Python 字典字面量，如 {{'rules': 'rules.yaml'}}：{config!r}") from None
+    if not isinstance(value, dict):
+        raise ConfigError(f"插件配置应为字典：{config!r}")
+    unknown = set(value) - {"rules", "strict"}
+    if unknown:
+        raise ConfigError(f"插件配置含未知的键 {sorted(unknown)}；可用：rules、strict")
+    if "rules" in value and not isinstance(value["rules"], str):
+        raise ConfigError("插件配置 rules 应为规则文件路径（文字）")
+    if "strict" in value and not isinstance(value["strict"], bool):
+        raise ConfigError("插件配置 strict 应为 True 或 False")
+    return value
+
+
+def rules_path(options_map: Mapping[str, Any], config: Mapping[str, Any]) -> str:
+    """rules.yaml's path: relative paths are taken from the ledger's top file."""
+    top = options_map.get("filename") or ""
+    base = os.path.dirname(os.path.abspath(top)) if top and not top.startswith("<") else os.getcwd()
+    return os.path.normpath(os.path.join(base, config.get("rules", "rules.yaml")))
+
+
+def check(entries: list[Directive], options_map: dict[str, Any], config: str | None = None):
+    """The plugin entry point: returns the entries unchanged and the errors found."""
+    top = options_map.get("filename") or "<ledger>"
+    here = {"filename": top, "lineno": 0}
+    try:
+        settings = parse_config(config)
+    except ConfigError as exc:
+        return entries, [ZhubaodaiError(here, f"[zhubaodai] {exc}", None)]
+    path = rules_path(options_map, settings)
+    includes = options_map.get("include")
+    if isinstance(includes, list) and path not in includes and os.path.exists(path):
+        includes.append(path)
+    try:
+        rulebook = load_rules(path)
+    except RulesError as exc:
+        source = {"filename": exc.filename, "lineno": exc.line or 0}
+        return entries, [ZhubaodaiError(source, f"[zhubaodai] {exc.message}（{exc.key}）", None)]
+    analysis = analyse(entries, rulebook)
+    strict = settings.get("strict", False)
+    errors = [
+        ZhubaodaiError(
+            {"filename": f.filename or top, "lineno": f.lineno or 0}, f.text, None
+        )
+        for f in analysis.findings
+        if strict or f.severity == ERROR
+    ]
+    return entries, errors

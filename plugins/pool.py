@@ -1,0 +1,236 @@
+"""The special account itself: no withdrawal of principal, the interest split, suspense.
+
+Rules: ``pool.no_withdrawal``, ``pool.interest_split``, ``pool.suspense`` and
+``fee.no_refund`` (a refund is a withdrawal towards an enterprise).
+
+The ledger these rules expect (accounts as mapped in rules.yaml)::
+
+    2024-03-21 * "工行结息" "2024Q1 结息"
+      period_end: 2024-03-20
+      Assets:CQGX:Pool:Guarantee        300.00 CNY
+      Assets:CQGX:Pool:Risk             700.00 CNY
+      Income:CQGX:Guarantee:Interest   -300.00 CNY
+      Income:CQGX:Risk:Interest        -700.00 CNY
+
+A fund account may only decrease in a compensation (checked with the loan's basis in
+:mod:`zhubaodai.waterfall`) or in the final disposal after the program's termination
+with every loan settled. Interest is split by 积数 (sum of end-of-day balances) over the
+period from the day after the previous settlement (``period_start`` overrides) to the
+day before the credit (``period_end`` overrides), by largest remainder to the fen.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+
+from beancount.core.data import Transaction
+
+from zhubaodai.engine import GUARANTEE
+from zhubaodai.engine import RISK
+from zhubaodai.engine import Context
+from zhubaodai.engine import Movement
+from zhubaodai.findings import FORMAT_RULE
+from zhubaodai.money import ZERO
+from zhubaodai.money import largest_remainder
+from zhubaodai.money import yuan
+
+ONE_DAY = datetime.timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class InterestAllocation:
+    """One bank interest credit and how it should be, and was, split."""
+
+    program: str
+    entry: Transaction
+    total: object
+    period_start: datetime.date
+    period_end: datetime.date
+    jishu_guarantee: object
+    jishu_risk: object
+    expected_guarantee: object
+    expected_risk: object
+    actual_guarantee: object
+    actual_risk: object
+
+    @property
+    def ok(self) -> bool:
+        return (self.expected_guarantee, self.expected_risk) == (
+            self.actual_guarantee,
+            self.actual_risk,
+        )
+
+
+def split_interest(total, jishu_guarantee, jishu_risk):
+    """The two funds' shares of ``total`` by their 积数, to the fen, summing to ``total``."""
+    guarantee, risk = largest_remainder(total, [jishu_guarantee, jishu_risk])
+    return guarantee, risk
+
+
+def start(ctx: Context) -> None:
+    ctx.records["interest"] = []
+
+
+def on_movement(ctx: Context, m: Movement) -> None:
+    code = m.state.program.code
+    if m.kind == "fee" and m.role("fee_income") > 0:
+        if ctx.active(code, "fee.no_refund"):
+            ctx.report(
+                "fee.no_refund",
+                code,
+                m.entry,
+                "助保金不予退还，不得从专户向企业退款",
+                figures={"退还金额": m.role("fee_income")},
+                loan=m.loans[0] if m.loans else None,
+            )
+        return
+    if ctx.active(code, "pool.no_withdrawal"):
+        _no_withdrawal(ctx, m)
+    if m.kind == "interest" and ctx.active(code, "pool.interest_split"):
+        _interest(ctx, m)
+
+
+def _no_withdrawal(ctx: Context, m: Movement) -> None:
+    code = m.state.program.code
+    out = {fund: -m.delta(fund) for fund in (GUARANTEE, RISK) if m.delta(fund) < 0}
+    if not out:
+        return
+    gained = [fund for fund in (GUARANTEE, RISK) if m.delta(fund) > 0]
+    names = "、".join({GUARANTEE: "助保金", RISK: "风险补偿金"}[f] for f in out)
+    taken = sum(out.values(), ZERO)
+    if gained:
+        ctx.report(
+            "pool.no_withdrawal",
+            code,
+            m.entry,
+            "助保金与风险补偿金分别核算，两项资金之间不得相互划转",
+            figures={"划出金额": taken},
+        )
+        return
+    if m.kind == "compensation":
+        for fund, amount in out.items():
+            expense = m.role(f"compensation_{fund}")
+            if expense != amount:
+                ctx.report(
+                    "pool.no_withdrawal",
+                    code,
+                    m.entry,
+                    f"{ {GUARANTEE: '助保金', RISK: '风险补偿金'}[fund]}减少额应等于其代偿支出",
+                    figures={"资金减少": amount, "代偿支出": expense, "差额": amount - expense},
+                )
+        return  # the basis of a compensation is checked in zhubaodai.waterfall
+    if m.kind == "disposal":
+        terminated = ctx.register.terminated(code, m.date)
+        if terminated is None:
+            ctx.report(
+                "pool.no_withdrawal",
+                code,
+                m.entry,
+                f"合作尚未终止（无 program terminate 登记），不得处置专户资金：{names}",
+                figures={"处置金额": taken},
+            )
+            return
+        open_loans = sorted(
+            loan.id
+            for loan in ctx.register.loans.values()
+            if loan.program == code and not loan.settled(m.date)
+        )
+        if open_loans:
+            shown = "、".join(open_loans[:5]) + ("等" if len(open_loans) > 5 else "")
+            ctx.report(
+                "pool.no_withdrawal",
+                code,
+                m.entry,
+                f"尚有 {len(open_loans)} 笔贷款本息未结清（{shown}），不得处置专户资金",
+                figures={"处置金额": taken},
+            )
+        return
+    ctx.report(
+        "pool.no_withdrawal",
+        code,
+        m.entry,
+        f"专户内{names}本金除代偿和合作终止后的处置外不得提取或支用",
+        figures={"提取金额": taken},
+    )
+
+
+def _meta_date(ctx: Context, m: Movement, key: str) -> datetime.date | None:
+    value = m.entry.meta.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, datetime.date):
+        ctx.report(FORMAT_RULE, None, m.entry, f"元数据 {key} 应为日期，如 {key}: 2024-03-20")
+        return None
+    return value
+
+
+def _interest(ctx: Context, m: Movement) -> None:
+    state = m.state
+    code = state.program.code
+    total = -(m.role("interest_guarantee") + m.role("interest_risk"))
+    actual_g, actual_r = m.delta(GUARANTEE), m.delta(RISK)
+    end = _meta_date(ctx, m, "period_end") or m.date - ONE_DAY
+    start = _meta_date(ctx, m, "period_start")
+    if start is None:
+        if state.last_interest_end is not None:
+            start = state.last_interest_end + ONE_DAY
+        else:
+            days = [d for d in (state.funds[GUARANTEE].first_day, state.funds[RISK].first_day) if d]
+            start = min(days) if days else m.date
+    state.last_interest_end = end
+    if actual_g + actual_r != total:
+        ctx.report(
+            "pool.interest_split",
+            code,
+            m.entry,
+            "孳息应全部分别计入助保金与风险补偿金",
+            figures={"孳息总额": total, "计入两项资金": actual_g + actual_r},
+        )
+        return
+    jg = state.funds[GUARANTEE].jishu(start, end)
+    jr = state.funds[RISK].jishu(start, end)
+    if jg < 0 or jr < 0 or jg + jr == 0:
+        ctx.report(
+            "pool.interest_split",
+            code,
+            m.entry,
+            f"计息期 {start} 至 {end} 两项资金积数为 {yuan(jg)} 与 {yuan(jr)}，无法按积数分配孳息"
+            "（请核对计息期 period_start/period_end）",
+            figures={"孳息总额": total},
+        )
+        return
+    exp_g, exp_r = split_interest(total, jg, jr)
+    allocation = InterestAllocation(
+        code, m.entry, total, start, end, jg, jr, exp_g, exp_r, actual_g, actual_r
+    )
+    ctx.records["interest"].append(allocation)
+    if not allocation.ok:
+        ctx.report(
+            "pool.interest_split",
+            code,
+            m.entry,
+            f"孳息 {yuan(total)} 元应按计息期 {start} 至 {end} 的积数分配"
+            f"（助保金积数 {yuan(jg)}，风险补偿金积数 {yuan(jr)}）",
+            figures={
+                "助保金应分": exp_g,
+                "助保金实记": actual_g,
+                "风险补偿金应分": exp_r,
+                "风险补偿金实记": actual_r,
+            },
+        )
+
+
+def finish(ctx: Context) -> None:
+    for code, state in ctx.states.items():
+        if not ctx.active(code, "pool.suspense"):
+            continue
+        for account, balance in sorted(state.unallocated.items()):
+            if balance != 0:
+                ctx.report(
+                    "pool.suspense",
+                    code,
+                    state.last_suspense_entry,
+                    f"专户账户 {account} 尚有未归属两项资金的款项，应查明后计入助保金或风险补偿金",
+                    figures={"未归属余额": balance},
+                )

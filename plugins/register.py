@@ -1,0 +1,301 @@
+"""The loan register (备查簿): enterprises, loans and program events as ``custom`` directives.
+
+The loans are the bank's assets, not the pool's, so they are not postings: the pool keeps
+a register beside its books, because the rules need it (fee due, outstanding principal,
+overdue dates). Every register event is one ``custom`` directive::
+
+    2024-03-01 custom "loan" "approval" "CQ-2024-001"
+      program: "CQGX"
+      enterprise: "E-CQ-001"
+      amount: 3000000.00 CNY
+      letter: "高新创服函〔2024〕12号"
+
+    2024-03-10 custom "loan" "contract" "CQ-2024-001"
+      amount: 3000000.00 CNY
+
+    2024-03-10 custom "enterprise" "register" "E-CQ-001"
+      program: "CQGX"
+      name: "重庆某科技有限公司"
+
+    2026-12-31 custom "program" "terminate" "CQGX"
+
+Cash transactions are tied to a loan by its id as a link (``^CQ-2024-001``).
+docs/ledger-format.md documents every event and its metadata.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable
+from dataclasses import dataclass
+from dataclasses import field
+from decimal import Decimal
+from typing import Any
+
+from beancount.core.amount import Amount
+from beancount.core.data import Custom
+
+from zhubaodai.money import CURRENCY
+from zhubaodai.money import ZERO
+
+#: Loan events: name -> (Chinese label, required metadata, optional metadata).
+#: Metadata kinds: "amount" (CNY Amount >= 0), "text", "date".
+LOAN_EVENTS: dict[str, tuple[str, dict[str, str], dict[str, str]]] = {
+    "approval": (
+        "审核同意",
+        {"program": "text", "enterprise": "text", "amount": "amount", "letter": "text"},
+        {"term_months": "number", "rate": "number", "purpose": "text"},
+    ),
+    "contract": (
+        "签订合同",
+        {"amount": "amount"},
+        {"contract_no": "text", "maturity": "date", "rate": "number"},
+    ),
+    "disbursement": ("放款", {"amount": "amount"}, {"maturity": "date", "notice_date": "date"}),
+    "increase": ("增加贷款金额", {"amount": "amount"}, {"contract_no": "text", "letter": "text"}),
+    "renewal": (
+        "续贷",
+        {"amount": "amount"},
+        {"maturity": "date", "notice_date": "date", "letter": "text"},
+    ),
+    "repayment": ("还款", {"amount": "amount"}, {}),
+    "overdue": ("逾期", {"principal": "amount"}, {"interest": "amount"}),
+    "confirmation": ("逾期事实确认", {"letter": "text"}, {}),
+    "claim": (
+        "代偿申请",
+        {"principal": "amount", "letter": "text", "approval": "text"},
+        {"interest": "amount", "compound": "amount", "penalty": "amount"},
+    ),
+    "committee": ("管委会/领导小组决定", {"decision": "text"}, {"amount": "amount"}),
+    "recovery": (
+        "追偿回收",
+        {"recovered": "amount"},
+        {"costs": "amount", "penalty": "amount", "letter": "text"},
+    ),
+    "settlement": ("结清", {}, {}),
+}
+
+ENTERPRISE_EVENTS: dict[str, tuple[str, dict[str, str], dict[str, str]]] = {
+    "register": ("企业登记", {"program": "text", "name": "text"}, {"account": "text"}),
+    "blacklist": ("列入黑名单", {"reason": "text"}, {}),
+}
+
+PROGRAM_EVENTS: dict[str, tuple[str, dict[str, str], dict[str, str]]] = {
+    "open": ("项目启动", {}, {"agreement": "text"}),
+    "terminate": ("合作终止", {}, {"letter": "text"}),
+}
+
+REGISTER_TYPES = {"loan": LOAN_EVENTS, "enterprise": ENTERPRISE_EVENTS, "program": PROGRAM_EVENTS}
+
+_META_SKIP = ("filename", "lineno")
+
+
+class RegisterError(ValueError):
+    """A register directive cannot be read; the message is for the user (Chinese)."""
+
+    def __init__(self, entry: Custom, message: str) -> None:
+        self.entry = entry
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class Event:
+    """One register event, its metadata validated and converted."""
+
+    kind: str
+    subject: str
+    date: datetime.date
+    data: dict[str, Any]
+    entry: Custom
+
+    @property
+    def label(self) -> str:
+        return REGISTER_TYPES[self.entry.type][self.kind][0]
+
+    def amount(self, key: str) -> Decimal:
+        """A CNY figure of the event, zero where the optional key is absent."""
+        return self.data.get(key, ZERO)
+
+
+@dataclass
+class Loan:
+    """A loan and its events in date order (ties keep ledger order)."""
+
+    id: str
+    program: str
+    enterprise: str
+    events: list[Event] = field(default_factory=list)
+
+    @property
+    def approval(self) -> Event:
+        return self.events[0]
+
+    def of(self, kind: str) -> list[Event]:
+        return [e for e in self.events if e.kind == kind]
+
+    def first(self, kind: str) -> Event | None:
+        for event in self.events:
+            if event.kind == kind:
+                return event
+        return None
+
+    def last_before(self, kind: str, on: datetime.date) -> Event | None:
+        found = None
+        for event in self.events:
+            if event.date > on:
+                break
+            if event.kind == kind:
+                found = event
+        return found
+
+    def outstanding(self, on: datetime.date) -> Decimal:
+        """Principal outstanding at the end of ``on``, from the register."""
+        balance = ZERO
+        for event in self.events:
+            if event.date > on:
+                break
+            if event.kind in ("disbursement", "increase"):
+                balance += event.data["amount"]
+            elif event.kind == "renewal":
+                balance = event.data["amount"]
+            elif event.kind == "repayment":
+                balance -= event.data["amount"]
+            elif event.kind == "settlement":
+                balance = ZERO
+        return balance
+
+    def settled(self, on: datetime.date) -> bool:
+        """Settled by ``on``: a settlement event, or disbursed and repaid to nil."""
+        if any(e.kind == "settlement" and e.date <= on for e in self.events):
+            return True
+        disbursed = any(e.kind == "disbursement" and e.date <= on for e in self.events)
+        if not disbursed:
+            # Approved but never lent: nothing remains to settle.
+            return self.first("contract") is None
+        return self.outstanding(on) == ZERO and self.last_before("overdue", on) is None
+
+
+@dataclass
+class Register:
+    """Everything the register directives say, indexed for the rules."""
+
+    loans: dict[str, Loan] = field(default_factory=dict)
+    enterprises: dict[str, Event] = field(default_factory=dict)
+    blacklist: dict[str, list[Event]] = field(default_factory=dict)
+    program_events: dict[str, list[Event]] = field(default_factory=dict)
+
+    def terminated(self, program: str, on: datetime.date) -> Event | None:
+        for event in self.program_events.get(program, []):
+            if event.kind == "terminate" and event.date <= on:
+                return event
+        return None
+
+
+def _convert(entry: Custom, key: str, kind: str, value: Any) -> Any:
+    if kind == "amount":
+        if not isinstance(value, Amount) or value.number is None:
+            raise RegisterError(entry, f"元数据 {key} 应为金额，如 {key}: 1000000.00 CNY")
+        if value.currency != CURRENCY:
+            raise RegisterError(entry, f"元数据 {key} 的币种应为 {CURRENCY}，而非 {value.currency}")
+        if value.number < 0:
+            raise RegisterError(entry, f"元数据 {key} 不能为负数：{value.number}")
+        if value.number != value.number.quantize(Decimal("0.01")):
+            raise RegisterError(entry, f"元数据 {key} 应精确到分：{value.number}")
+        return value.number
+    if kind == "text":
+        if not isinstance(value, str) or not value.strip():
+            raise RegisterError(entry, f"元数据 {key} 应为非空文字（加英文双引号）")
+        return value.strip()
+    if kind == "date":
+        if not isinstance(value, datetime.date):
+            raise RegisterError(entry, f"元数据 {key} 应为日期，如 {key}: 2024-03-01")
+        return value
+    if kind == "number":
+        if isinstance(value, bool) or not isinstance(value, Decimal | int):
+            raise RegisterError(entry, f"元数据 {key} 应为数字")
+        return Decimal(value)
+    raise AssertionError(kind)
+
+
+def parse_event(entry: Custom) -> Event:
+    """Validate one register directive; raises :class:`RegisterError`."""
+    events = REGISTER_TYPES[entry.type]
+    values = [v.value for v in entry.values]
+    if len(values) != 2 or not all(isinstance(v, str) for v in values):
+        raise RegisterError(
+            entry, f'登记簿指令应写作 custom "{entry.type}" "事件" "编号"（两个带引号的文字）'
+        )
+    kind, subject = values
+    if kind not in events:
+        allowed = "、".join(events)
+        raise RegisterError(entry, f"未知的 {entry.type} 事件 {kind!r}；可用事件：{allowed}")
+    if not subject.strip() or any(c.isspace() for c in subject):
+        raise RegisterError(entry, f"编号 {subject!r} 不能为空或含空格")
+    _, required, optional = events[kind]
+    data: dict[str, Any] = {}
+    for key, spec in required.items():
+        if key not in entry.meta:
+            raise RegisterError(entry, f"{events[kind][0]}事件缺少元数据 {key}")
+        data[key] = _convert(entry, key, spec, entry.meta[key])
+    for key, spec in optional.items():
+        if key in entry.meta:
+            data[key] = _convert(entry, key, spec, entry.meta[key])
+    return Event(kind, subject, entry.date, data, entry)
+
+
+def _is_approval(entry: Custom) -> bool:
+    return entry.type == "loan" and bool(entry.values) and entry.values[0].value == "approval"
+
+
+def build_register(
+    customs: list[Custom], programs: set[str], on_error: Callable[[Custom, str, str | None], None]
+) -> Register:
+    """Index the register directives (given in ledger order).
+
+    ``on_error(entry, message, program)`` receives every directive that cannot be read;
+    the directive is then left out of the register.
+    """
+    register = Register()
+    # Approvals first on each day: a loan's other events may stand earlier in the file
+    # order of the same day (Beancount sorts a day's entries by line number).
+    ordered = sorted(customs, key=lambda e: (e.date, not _is_approval(e)))
+    for entry in ordered:
+        try:
+            event = parse_event(entry)
+        except RegisterError as exc:
+            on_error(entry, str(exc), None)
+            continue
+        if entry.type == "loan":
+            loan = register.loans.get(event.subject)
+            if event.kind == "approval":
+                program = event.data["program"]
+                if program not in programs:
+                    on_error(entry, f"未知项目 {program!r}；rules.yaml 中的项目：{'、'.join(sorted(programs))}", None)
+                    continue
+                if loan is not None:
+                    on_error(entry, f"贷款 {event.subject} 已于 {loan.approval.date} 审核同意，编号重复", program)
+                    continue
+                register.loans[event.subject] = Loan(event.subject, program, event.data["enterprise"], [event])
+            elif loan is None:
+                on_error(entry, f"贷款 {event.subject} 没有在此日期或之前的审核同意（approval）事件", None)
+            elif event.date < loan.approval.date:
+                on_error(entry, f"贷款 {event.subject} 的事件早于其审核同意日 {loan.approval.date}", loan.program)
+            else:
+                loan.events.append(event)
+        elif entry.type == "enterprise":
+            if event.kind == "register":
+                program = event.data["program"]
+                if program not in programs:
+                    on_error(entry, f"未知项目 {program!r}", None)
+                    continue
+                register.enterprises[event.subject] = event
+            else:
+                register.blacklist.setdefault(event.subject, []).append(event)
+        else:
+            if event.subject not in programs:
+                on_error(entry, f"未知项目 {event.subject!r}", None)
+                continue
+            register.program_events.setdefault(event.subject, []).append(event)
+    for loan in register.loans.values():
+        loan.events.sort(key=lambda e: e.date)  # stable: same-day events keep ledger order
+    return register

@@ -1,0 +1,493 @@
+"""Load and validate ``rules.yaml``: programs, account roles, rules and dated parameters.
+
+``rules.yaml`` holds one block per program (``CQGX``, ``WLHT``). Each rule of a program
+names its severity, the article it enforces and its parameters; each parameter carries
+its own article and its values keyed by the date they take effect (the shape of OpenFisca
+parameters)::
+
+    programs:
+      CQGX:
+        name: 重庆高新区中小微企业"助保贷"
+        document: 《重庆高新区中小微企业"助保贷"管理办法》
+        cite_as: 渝高新发〔2021〕8号
+        accounts: {pool: Assets:CQGX:Pool, ...}
+        rules:
+          fee.rate:
+            severity: error
+            article: 第五条、第六条
+            summary: ...
+            params:
+              rate:
+                article: 第六条
+                values:
+                  2021-02-24: 0.025
+
+The file is validated as it is loaded. Whatever is wrong (an unknown key, a missing
+citation, a bad date, a rate out of range) raises :class:`RulesError` naming the file,
+line and key, in Chinese; nothing else escapes.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from dataclasses import field
+from decimal import Decimal
+from decimal import InvalidOperation
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+SEVERITIES = ("error", "warning")
+
+#: Account roles a program maps to accounts (see docs/ledger-format.md).
+ROLES: dict[str, str] = {
+    "pool": "助保金专户（两项资金的上级账户，银行对账单余额断言于此）",
+    "guarantee_fund": "助保金",
+    "risk_fund": "风险补偿金",
+    "suspense": "待查明款项（导入时未能识别的专户收支）",
+    "fee_income": "助保金缴存（来源）",
+    "injection": "风险补偿金注入（来源）",
+    "interest_guarantee": "助保金孳息",
+    "interest_risk": "风险补偿金孳息",
+    "compensation_guarantee": "助保金代偿支出",
+    "compensation_risk": "风险补偿金代偿支出",
+    "recovery_guarantee": "追偿补回助保金",
+    "recovery_risk": "追偿补回风险补偿金",
+    "disposal": "合作终止后的资金处置",
+}
+
+_COMPONENTS = ("principal", "interest", "compound", "penalty")
+_DEDUCTIONS = ("costs", "penalty")
+_ORDER = ("bank", "risk", "guarantee")
+
+#: Parameter kinds: name -> (description, validator returning an error text or None).
+_KINDS: dict[str, str] = {
+    "rate": "0 到 1 之间的小数",
+    "amount": "不小于 0 的金额（元）",
+    "multiple": "大于 0 的倍数",
+    "days": "不小于 0 的整数（天数）",
+    "components": f"列表，取自 {list(_COMPONENTS)}",
+    "deductions": f"列表，取自 {list(_DEDUCTIONS)}",
+    "order": f"列表，为 {list(_ORDER)} 的一个排列",
+}
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    """What the engine knows of a rule id: its Chinese title and parameter kinds."""
+
+    title: str
+    params: Mapping[str, str] = field(default_factory=dict)
+
+
+#: Every rule id the engine implements. rules.yaml may only use these ids.
+CATALOGUE: dict[str, RuleSpec] = {
+    "fee.rate": RuleSpec("助保金缴纳比例", {"rate": "rate"}),
+    "fee.timing": RuleSpec("助保金缴纳时点"),
+    "fee.increase": RuleSpec("增加贷款金额补缴助保金", {"rate": "rate"}),
+    "fee.renewal": RuleSpec("续贷助保金", {"rate": "rate"}),
+    "fee.no_refund": RuleSpec("助保金不予退还"),
+    "pool.no_withdrawal": RuleSpec("专户本金不得提取"),
+    "pool.interest_split": RuleSpec("孳息按积数分别归属两项资金"),
+    "pool.suspense": RuleSpec("待查明款项应及时查明"),
+    "comp.waterfall": RuleSpec("代偿顺序与分担比例", {"risk_share": "rate"}),
+    "comp.escalation": RuleSpec("风险补偿金不足时报请决策"),
+    "comp.order": RuleSpec("按逾期先后顺序代偿"),
+    "comp.scope": RuleSpec("代偿范围", {"components": "components"}),
+    "recovery.order": RuleSpec(
+        "追偿款分配顺序", {"deductions": "deductions", "order": "order"}
+    ),
+}
+
+_ACCOUNT_RE = re.compile(r"^(Assets|Liabilities|Equity|Income|Expenses)(:[A-Z0-9][A-Za-z0-9-]*)+$")
+_PROGRAM_RE = re.compile(r"^[A-Z][A-Z0-9]{1,15}$")
+
+
+class RulesError(Exception):
+    """rules.yaml cannot be used: names the file, the line and the key."""
+
+    def __init__(self, filename: str, line: int | None, key: str, message: str) -> None:
+        self.filename = filename
+        self.line = line
+        self.key = key
+        self.message = message
+        where = f"{filename}:{line}" if line else filename
+        super().__init__(f"{where}: rules.yaml 有误（{key}）：{message}")
+
+
+class ParamDateError(LookupError):
+    """A parameter is asked for on a date before its first version took effect."""
+
+    def __init__(self, param: Param, on: datetime.date) -> None:
+        self.param = param
+        self.on = on
+        super().__init__(
+            f"参数 {param.key} 在 {on} 尚无生效版本（最早版本自 {param.dates[0]} 起施行）"
+        )
+
+
+@dataclass(frozen=True)
+class Param:
+    """One parameter: its citation and its values by effective date."""
+
+    key: str
+    article: str
+    dates: tuple[datetime.date, ...]
+    values: tuple[Any, ...]
+    line: int
+
+    def at(self, on: datetime.date) -> Any:
+        """The value in force on ``on``; a date before the first version is an error."""
+        i = bisect.bisect_right(self.dates, on) - 1
+        if i < 0:
+            raise ParamDateError(self, on)
+        return self.values[i]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A rule as one program configures it."""
+
+    id: str
+    program: str
+    severity: str
+    article: str
+    summary: str
+    reading: str
+    params: Mapping[str, Param]
+    line: int
+
+    @property
+    def title(self) -> str:
+        return CATALOGUE[self.id].title
+
+    def param(self, name: str, on: datetime.date) -> Any:
+        return self.params[name].at(on)
+
+
+@dataclass(frozen=True)
+class Program:
+    """One 助保贷 program: its document, its accounts by role and its rules."""
+
+    code: str
+    name: str
+    document: str
+    cite_as: str
+    effective: datetime.date
+    accounts: Mapping[str, str]
+    rules: Mapping[str, Rule]
+
+    def cite(self, article: str) -> str:
+        """A citation as users read it: document + article."""
+        return f"{self.cite_as} {article}"
+
+    def rule(self, rule_id: str) -> Rule | None:
+        return self.rules.get(rule_id)
+
+
+@dataclass(frozen=True)
+class Rulebook:
+    """The whole of rules.yaml, validated."""
+
+    path: str
+    programs: Mapping[str, Program]
+
+    def account_roles(self) -> dict[str, tuple[str, str]]:
+        """account -> (program code, role), for every mapped account."""
+        return {
+            account: (program.code, role)
+            for program in self.programs.values()
+            for role, account in program.accounts.items()
+        }
+
+
+# --------------------------------------------------------------------------------------
+# YAML with line numbers.
+
+
+class _LineDict(dict):
+    """A mapping that remembers the line of each key (1-based) and its own line."""
+
+    line: int = 0
+    key_lines: dict[Any, int]
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that keeps line numbers, reads decimals exactly and rejects duplicates."""
+
+
+def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> _LineDict:
+    result = _LineDict()
+    result.line = node.start_mark.line + 1
+    result.key_lines = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if isinstance(key, list):
+            key = tuple(key)
+        line = key_node.start_mark.line + 1
+        if key in result:
+            raise RulesError(loader.name, line, str(key), "键重复（同一层级出现两次）")
+        result[key] = loader.construct_object(value_node, deep=True)
+        result.key_lines[key] = line
+    return result
+
+
+def _construct_float(loader: _Loader, node: yaml.ScalarNode) -> Decimal:
+    text = loader.construct_scalar(node).replace("_", "")
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        raise RulesError(loader.name, node.start_mark.line + 1, text, "不是有效的数字") from None
+
+
+def _construct_timestamp(loader: _Loader, node: yaml.ScalarNode) -> datetime.date:
+    text = loader.construct_scalar(node)
+    try:
+        value = yaml.SafeLoader.construct_yaml_timestamp(loader, node)
+    except ValueError:
+        raise RulesError(loader.name, node.start_mark.line + 1, text, "不是有效的日期") from None
+    if isinstance(value, datetime.datetime):
+        raise RulesError(loader.name, node.start_mark.line + 1, text, "日期不应带时间")
+    return value
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_Loader.add_constructor("tag:yaml.org,2002:float", _construct_float)
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
+
+
+def _parse_yaml(text: str, filename: str) -> Any:
+    loader = _Loader(text)
+    loader.name = filename
+    try:
+        return loader.get_single_data()
+    except RulesError:
+        raise
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise RulesError(filename, line, "YAML", f"无法解析：{problem}") from None
+    finally:
+        loader.dispose()
+
+
+# --------------------------------------------------------------------------------------
+# Validation.
+
+
+class _Checker:
+    def __init__(self, filename: str) -> None:
+        self.filename = filename
+
+    def fail(self, node: Any, key: str, message: str, at: Any = None) -> RulesError:
+        line = None
+        if isinstance(node, _LineDict):
+            line = node.key_lines.get(at, node.line) if at is not None else node.line
+        return RulesError(self.filename, line, key, message)
+
+    def mapping(self, value: Any, key: str, parent: Any, at: Any) -> _LineDict:
+        if not isinstance(value, _LineDict):
+            raise self.fail(parent, key, "应为映射（键: 值）", at)
+        return value
+
+    def keys(
+        self, node: _LineDict, path: str, required: tuple[str, ...], optional: tuple[str, ...] = ()
+    ) -> None:
+        for key in node:
+            if key not in required and key not in optional:
+                allowed = "、".join(required + optional)
+                raise self.fail(node, f"{path}.{key}", f"未知的键；此处可用：{allowed}", key)
+        for key in required:
+            if key not in node:
+                raise self.fail(node, f"{path}.{key}", "缺少必填的键")
+
+    def text(self, node: _LineDict, key: str, path: str) -> str:
+        value = node[key]
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(node, f"{path}.{key}", "应为非空文字", key)
+        return value.strip()
+
+
+def _param_value(kind: str, value: Any) -> str | None:
+    """Validate one parameter value; return an error text, or None if it is good."""
+    if kind in ("rate", "amount", "multiple"):
+        if isinstance(value, bool) or not isinstance(value, int | Decimal):
+            return f"应为数字（{_KINDS[kind]}）"
+        value = Decimal(value)
+        if kind == "rate" and not (0 <= value <= 1):
+            return f"比例 {value} 超出范围（{_KINDS[kind]}）"
+        if kind == "amount" and value < 0:
+            return f"金额 {value} 不能为负"
+        if kind == "multiple" and value <= 0:
+            return f"倍数 {value} 应大于 0"
+        return None
+    if kind == "days":
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            return f"应为{_KINDS[kind]}"
+        return None
+    allowed = {"components": _COMPONENTS, "deductions": _DEDUCTIONS, "order": _ORDER}[kind]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        return f"应为{_KINDS[kind]}"
+    unknown = [v for v in value if v not in allowed]
+    if unknown:
+        return f"未知取值 {unknown}；应为{_KINDS[kind]}"
+    if len(set(value)) != len(value):
+        return "列表中有重复项"
+    if kind == "order" and sorted(value) != sorted(_ORDER):
+        return f"应为{_KINDS[kind]}"
+    if kind == "components" and "principal" not in value:
+        return "代偿范围必须包含本金 principal"
+    return None
+
+
+def _convert(kind: str, value: Any) -> Any:
+    if kind in ("rate", "amount", "multiple"):
+        return Decimal(value)
+    if kind in ("components", "deductions", "order"):
+        return tuple(value)
+    return value
+
+
+def _load_param(
+    check: _Checker, node: _LineDict, name: str, kind: str, path: str, line: int
+) -> Param:
+    check.keys(node, path, ("article", "values"))
+    article = check.text(node, "article", path)
+    values = check.mapping(node["values"], f"{path}.values", node, "values")
+    if not values:
+        raise check.fail(node, f"{path}.values", "至少需要一个生效版本", "values")
+    dates: list[datetime.date] = []
+    converted: list[Any] = []
+    for when in sorted(values, key=lambda d: (not isinstance(d, datetime.date), str(d))):
+        if not isinstance(when, datetime.date) or isinstance(when, datetime.datetime):
+            raise check.fail(values, f"{path}.values.{when}", "生效日期应写作 YYYY-MM-DD", when)
+        problem = _param_value(kind, values[when])
+        if problem:
+            raise check.fail(values, f"{path}.values.{when}", problem, when)
+        dates.append(when)
+        converted.append(_convert(kind, values[when]))
+    return Param(path, article, tuple(dates), tuple(converted), line)
+
+
+def _load_rule(check: _Checker, code: str, rule_id: str, node: _LineDict, line: int) -> Rule:
+    path = f"programs.{code}.rules.{rule_id}"
+    check.keys(node, path, ("severity", "article", "summary"), ("reading", "params"))
+    severity = node["severity"]
+    if severity not in SEVERITIES:
+        raise check.fail(node, f"{path}.severity", "严重程度应为 error 或 warning", "severity")
+    spec = CATALOGUE[rule_id]
+    params_node = node.get("params", _LineDict())
+    if "params" in node:
+        params_node = check.mapping(node["params"], f"{path}.params", node, "params")
+    params: dict[str, Param] = {}
+    for name in params_node:
+        if name not in spec.params:
+            expected = "、".join(spec.params) or "（无参数）"
+            raise check.fail(params_node, f"{path}.params.{name}", f"未知参数；此规则的参数：{expected}", name)
+    for name, kind in spec.params.items():
+        if name not in params_node:
+            raise check.fail(node, f"{path}.params.{name}", "缺少参数", "params" if "params" in node else None)
+        pnode = check.mapping(params_node[name], f"{path}.params.{name}", params_node, name)
+        params[name] = _load_param(
+            check, pnode, name, kind, f"{path}.params.{name}", params_node.key_lines[name]
+        )
+    reading = ""
+    if "reading" in node:
+        reading = check.text(node, "reading", path)
+    return Rule(
+        id=rule_id,
+        program=code,
+        severity=severity,
+        article=check.text(node, "article", path),
+        summary=check.text(node, "summary", path),
+        reading=reading,
+        params=params,
+        line=line,
+    )
+
+
+def _load_program(check: _Checker, code: str, node: _LineDict) -> Program:
+    path = f"programs.{code}"
+    check.keys(node, path, ("name", "document", "cite_as", "effective", "accounts", "rules"))
+    effective = node["effective"]
+    if not isinstance(effective, datetime.date):
+        raise check.fail(node, f"{path}.effective", "生效日期应写作 YYYY-MM-DD", "effective")
+    accounts_node = check.mapping(node["accounts"], f"{path}.accounts", node, "accounts")
+    check.keys(accounts_node, f"{path}.accounts", tuple(ROLES))
+    accounts: dict[str, str] = {}
+    for role in ROLES:
+        account = accounts_node[role]
+        if not isinstance(account, str) or not _ACCOUNT_RE.match(account):
+            raise check.fail(
+                accounts_node, f"{path}.accounts.{role}", f"不是有效的 Beancount 账户名：{account!r}", role
+            )
+        accounts[role] = account
+    pool = accounts["pool"]
+    for role in ("guarantee_fund", "risk_fund", "suspense"):
+        if not accounts[role].startswith(pool + ":"):
+            raise check.fail(
+                accounts_node, f"{path}.accounts.{role}", f"应为专户账户 {pool} 的下级账户", role
+            )
+    if len(set(accounts.values())) != len(accounts):
+        raise check.fail(accounts_node, f"{path}.accounts", "不同角色不能映射到同一账户")
+    rules_node = check.mapping(node["rules"], f"{path}.rules", node, "rules")
+    rules: dict[str, Rule] = {}
+    for rule_id in rules_node:
+        if rule_id not in CATALOGUE:
+            raise check.fail(rules_node, f"{path}.rules.{rule_id}", "未知的规则编号（引擎未实现）", rule_id)
+        rnode = check.mapping(rules_node[rule_id], f"{path}.rules.{rule_id}", rules_node, rule_id)
+        rules[rule_id] = _load_rule(check, code, rule_id, rnode, rules_node.key_lines[rule_id])
+    return Program(
+        code=code,
+        name=check.text(node, "name", path),
+        document=check.text(node, "document", path),
+        cite_as=check.text(node, "cite_as", path),
+        effective=effective,
+        accounts=accounts,
+        rules=rules,
+    )
+
+
+def parse_rules(text: str, filename: str = "rules.yaml") -> Rulebook:
+    """Validate rules given as text; raises :class:`RulesError`."""
+    check = _Checker(filename)
+    root = _parse_yaml(text, filename)
+    if not isinstance(root, _LineDict):
+        raise RulesError(filename, 1, "(根)", "文件应为映射，至少包含 schema 与 programs")
+    check.keys(root, "(根)", ("schema", "programs"))
+    if root["schema"] != 1:
+        raise check.fail(root, "schema", "仅支持 schema: 1", "schema")
+    programs_node = check.mapping(root["programs"], "programs", root, "programs")
+    programs: dict[str, Program] = {}
+    seen_accounts: dict[str, str] = {}
+    for code in programs_node:
+        if not isinstance(code, str) or not _PROGRAM_RE.match(code):
+            raise check.fail(programs_node, f"programs.{code}", "项目代码应为 2–16 位大写字母或数字", code)
+        pnode = check.mapping(programs_node[code], f"programs.{code}", programs_node, code)
+        program = _load_program(check, code, pnode)
+        for account in program.accounts.values():
+            if account in seen_accounts:
+                raise check.fail(
+                    pnode, f"programs.{code}.accounts", f"账户 {account} 已由项目 {seen_accounts[account]} 使用", "accounts"
+                )
+            seen_accounts[account] = code
+        programs[code] = program
+    return Rulebook(path=filename, programs=programs)
+
+
+def load_rules(path: str | Path) -> Rulebook:
+    """Read and validate a rules file; raises :class:`RulesError` (never a traceback)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise RulesError(str(path), None, "文件", "找不到规则文件") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RulesError(str(path), None, "文件", f"无法读取：{exc}") from None
+    return parse_rules(text, str(path))

@@ -1,0 +1,516 @@
+"""Compensation (代偿) and recovery (追偿): who pays, in what order, and who gets back what.
+
+Rules: ``comp.waterfall``, ``comp.escalation``, ``comp.order``, ``comp.scope``,
+``recovery.order``, and the basis of every compensation under ``pool.no_withdrawal``
+(a loan with a recorded overdue and an approved claim).
+
+The ledger these rules expect::
+
+    2024-09-02 custom "loan" "overdue" "CQ-2024-007"
+      principal: 1000000.00 CNY
+      interest: 20000.00 CNY
+    2024-09-05 custom "loan" "claim" "CQ-2024-007"
+      principal: 1000000.00 CNY
+      interest: 20000.00 CNY
+      letter: "建行高新支行函〔2024〕31号"
+      approval: "分管领导审核同意（2024-09-10）"
+    2024-09-12 * "代偿 CQ-2024-007" ^CQ-2024-007
+      bank_share: 210000.00 CNY
+      Expenses:CQGX:Guarantee:Compensation  600000.00 CNY
+      Expenses:CQGX:Risk:Compensation       210000.00 CNY
+      Assets:CQGX:Pool:Guarantee           -600000.00 CNY
+      Assets:CQGX:Pool:Risk                -210000.00 CNY
+
+The amount due is the sum of the claim's components the program covers (comp.scope). The
+guarantee fund pays first, up to its whole balance (mutualised over all loans); of the
+shortfall the risk fund pays its share (rules.yaml, 50%) rounded half-up to the fen, up to
+its balance, and the bank bears the rest, recorded as ``bank_share`` on the transaction
+with the risk fund's leg. What the risk fund cannot pay of its share needs a committee
+decision (``custom "loan" "committee"``). The two legs may be one transaction or two.
+
+A recovery (``custom "loan" "recovery"``: ``recovered``, ``costs``, ``penalty``) nets the
+deductions the program allows, then pays back in the program's order (bank's borne share,
+risk fund, guarantee fund), each up to what it bore; the pool's parts then arrive as
+transactions on the recovery accounts linked to the loan. Anything beyond is flagged.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from dataclasses import field
+from decimal import Decimal
+
+from beancount.core.amount import Amount
+from beancount.core.data import Custom
+from beancount.core.data import Transaction
+
+from zhubaodai.engine import GUARANTEE
+from zhubaodai.engine import RISK
+from zhubaodai.engine import Context
+from zhubaodai.engine import Movement
+from zhubaodai.findings import FORMAT_RULE
+from zhubaodai.findings import WARNING
+from zhubaodai.money import ZERO
+from zhubaodai.money import half_up
+from zhubaodai.money import percent
+from zhubaodai.register import Event
+from zhubaodai.register import Loan
+
+COMPONENT_LABELS = {"principal": "本金", "interest": "利息", "compound": "复利", "penalty": "罚息"}
+DEDUCTION_LABELS = {"costs": "追索费用", "penalty": "违约金"}
+PARTY_LABELS = {"bank": "合作银行", "risk": "风险补偿金", "guarantee": "助保金"}
+DEFAULT_COMPONENTS = ("principal", "interest")
+
+
+@dataclass(frozen=True)
+class Waterfall:
+    """How an amount due is borne: the parts always sum to the amount due."""
+
+    due: Decimal
+    guarantee: Decimal
+    risk: Decimal
+    bank: Decimal
+    uncovered: Decimal  # the risk fund's share it could not pay: for the committee
+
+    @property
+    def shortfall(self) -> Decimal:
+        return self.due - self.guarantee
+
+
+def plan_waterfall(
+    due: Decimal, guarantee_available: Decimal, risk_available: Decimal, risk_share: Decimal
+) -> Waterfall:
+    """Guarantee fund first, up to what it has; of the shortfall, the risk fund's share
+    (half-up to the fen) up to what it has; the bank bears the rest of the shortfall."""
+    guarantee = min(due, max(guarantee_available, ZERO))
+    shortfall = due - guarantee
+    risk_part = half_up(shortfall * risk_share)
+    risk = min(risk_part, max(risk_available, ZERO))
+    return Waterfall(due, guarantee, risk, shortfall - risk_part, risk_part - risk)
+
+
+@dataclass
+class Claim:
+    """A claim and what the pool has paid on it so far."""
+
+    loan: Loan
+    event: Event
+    due: Decimal
+    guarantee_paid: Decimal = ZERO
+    guarantee_done: bool = False
+    risk_paid: Decimal = ZERO
+    risk_done: bool = False
+    bank_share: Decimal = ZERO
+    uncovered: Decimal = ZERO
+    entries: list[Transaction] = field(default_factory=list)
+
+    @property
+    def started(self) -> bool:
+        return self.guarantee_done or self.risk_done
+
+
+@dataclass
+class Recovery:
+    """One recovery and its distribution."""
+
+    loan: Loan
+    event: Event
+    gross: Decimal
+    deductions: Decimal
+    net: Decimal
+    parts: dict[str, Decimal]
+    excess: Decimal
+
+
+@dataclass
+class LoanRecoveries:
+    """Per loan: what the pool should get back per fund, and what has arrived."""
+
+    bank_recovered: Decimal = ZERO
+    expected: dict[str, Decimal] = field(default_factory=lambda: {GUARANTEE: ZERO, RISK: ZERO})
+    received: dict[str, Decimal] = field(default_factory=lambda: {GUARANTEE: ZERO, RISK: ZERO})
+    last_event: Event | None = None
+
+
+def start(ctx: Context) -> None:
+    ctx.records["claims"] = {}  # id(claim entry) -> Claim
+    ctx.records["recoveries"] = []
+    ctx.records["loan_recoveries"] = {}  # loan id -> LoanRecoveries
+    ctx.records["_events"] = {
+        id(event.entry): event for loan in ctx.register.loans.values() for event in loan.events
+    }
+
+
+def _claim(ctx: Context, loan: Loan, event: Event) -> Claim:
+    claims = ctx.records["claims"]
+    claim = claims.get(id(event.entry))
+    if claim is None:
+        components = DEFAULT_COMPONENTS
+        if ctx.active(loan.program, "comp.scope"):
+            components = ctx.param(loan.program, "comp.scope", "components", event.date, event.entry) or components
+        due = sum((event.amount(c) for c in components), ZERO)
+        claim = claims[id(event.entry)] = Claim(loan, event, due)
+    return claim
+
+
+def on_register_event(ctx: Context, entry: Custom) -> None:
+    event = ctx.records["_events"].get(id(entry))
+    if event is None:
+        return
+    loan = ctx.register.loans[event.subject]
+    if event.kind == "claim":
+        _check_claim(ctx, loan, event)
+        _claim(ctx, loan, event)
+    elif event.kind == "recovery" and ctx.active(loan.program, "recovery.order"):
+        _distribute(ctx, loan, event)
+
+
+def _check_claim(ctx: Context, loan: Loan, event: Event) -> None:
+    code = loan.program
+    if not ctx.active(code, "comp.scope"):
+        return
+    components = ctx.param(code, "comp.scope", "components", event.date, event.entry)
+    if components is None:
+        return
+    for name in ("interest", "compound", "penalty"):
+        if event.amount(name) > 0 and name not in components:
+            ctx.report(
+                "comp.scope",
+                code,
+                event.entry,
+                f"贷款 {loan.id} 代偿申请含{COMPONENT_LABELS[name]}，不属本办法的代偿范围"
+                f"（范围：{'、'.join(COMPONENT_LABELS[c] for c in components)}）",
+                figures={COMPONENT_LABELS[name]: event.amount(name)},
+                loan=loan.id,
+            )
+    if loan.last_before("overdue", event.date) is None:
+        ctx.report(
+            "comp.scope", code, event.entry, f"贷款 {loan.id} 未登记逾期（overdue），不能申请代偿", loan=loan.id
+        )
+        return
+    outstanding = loan.outstanding(event.date)
+    principal = event.amount("principal")
+    if principal > outstanding:
+        ctx.report(
+            "comp.scope",
+            code,
+            event.entry,
+            f"贷款 {loan.id} 申请代偿的本金超过贷款余额",
+            figures={"申请本金": principal, "贷款余额": outstanding, "超出": principal - outstanding},
+            loan=loan.id,
+        )
+
+
+def on_movement(ctx: Context, m: Movement) -> None:
+    if m.kind == "compensation":
+        _compensation(ctx, m)
+    elif m.kind == "recovery":
+        _recovery_cash(ctx, m)
+
+
+def _basis(ctx: Context, m: Movement) -> tuple[Loan, Claim] | None:
+    """The loan and claim a compensation pays; reports under pool.no_withdrawal if none."""
+    code = m.state.program.code
+    problem = None
+    loan = claim_event = None
+    if len(m.loans) != 1:
+        problem = f"代偿应以链接 ^贷款编号 关联本项目的唯一一笔贷款，此笔关联了 {len(m.loans)} 笔"
+    else:
+        loan = ctx.register.loans[m.loans[0]]
+        if loan.last_before("overdue", m.date) is None:
+            problem = f"贷款 {loan.id} 在代偿日前未登记逾期，不得动用专户资金代偿"
+        else:
+            claim_event = loan.last_before("claim", m.date)
+            if claim_event is None:
+                problem = f"贷款 {loan.id} 在代偿日前没有经审核同意的代偿申请（claim），不得动用专户资金"
+    if problem is not None:
+        if ctx.active(code, "pool.no_withdrawal"):
+            taken = -(m.delta(GUARANTEE) + m.delta(RISK))
+            ctx.report("pool.no_withdrawal", code, m.entry, problem, figures={"支出金额": taken})
+        return None
+    return loan, _claim(ctx, loan, claim_event)
+
+
+def _compensation(ctx: Context, m: Movement) -> None:
+    code = m.state.program.code
+    found = _basis(ctx, m)
+    if found is None:
+        return
+    loan, claim = found
+    claim.entries.append(m.entry)
+    g_out, r_out = -m.delta(GUARANTEE), -m.delta(RISK)
+    if g_out < 0 or r_out < 0:
+        return  # a reversal: shown by pool.no_withdrawal's consistency check, not here
+    if ctx.active(code, "comp.order") and not claim.started:
+        _check_order(ctx, m, loan, claim)
+    waterfall_on = ctx.active(code, "comp.waterfall")
+    share = None
+    if waterfall_on:
+        share = ctx.param(code, "comp.waterfall", "risk_share", m.date, m.entry)
+        waterfall_on = share is not None
+    g_before = m.state.balance(GUARANTEE)
+    r_before = m.state.balance(RISK)
+    if g_out > 0:
+        if claim.guarantee_done:
+            if waterfall_on:
+                ctx.report(
+                    "comp.waterfall",
+                    code,
+                    m.entry,
+                    f"贷款 {loan.id} 的代偿已由助保金支付过，不应再次动用助保金",
+                    figures={"本次支付": g_out, "此前已付": claim.guarantee_paid},
+                    loan=loan.id,
+                )
+        else:
+            if waterfall_on:
+                plan = plan_waterfall(claim.due, g_before, r_before, share)
+                if g_out != plan.guarantee:
+                    ctx.report(
+                        "comp.waterfall",
+                        code,
+                        m.entry,
+                        f"贷款 {loan.id} 代偿应先以助保金支付，至多支付应代偿额，"
+                        f"助保金不足时以其全部余额 {g_before:,} 元支付",
+                        figures={"应代偿额": claim.due, "助保金应付": plan.guarantee, "实付": g_out,
+                                 "差额": plan.guarantee - g_out},
+                        loan=loan.id,
+                    )
+            claim.guarantee_paid = g_out
+            claim.guarantee_done = True
+    if r_out > 0:
+        g_left = g_before - g_out
+        if not claim.guarantee_done:
+            if g_left > 0 and waterfall_on:
+                ctx.report(
+                    "comp.waterfall",
+                    code,
+                    m.entry,
+                    f"贷款 {loan.id} 助保金尚有余额，应先以助保金代偿，再由风险补偿金分担",
+                    figures={"助保金余额": g_left, "风险补偿金支付": r_out},
+                    loan=loan.id,
+                )
+            claim.guarantee_done = True
+        if claim.risk_done:
+            if waterfall_on:
+                ctx.report(
+                    "comp.waterfall",
+                    code,
+                    m.entry,
+                    f"贷款 {loan.id} 的风险补偿金分担部分已支付过",
+                    figures={"本次支付": r_out, "此前已付": claim.risk_paid},
+                    loan=loan.id,
+                )
+            return
+        claim.risk_paid = r_out
+        claim.risk_done = True
+        if not waterfall_on:
+            return
+        plan = plan_waterfall(claim.due, claim.guarantee_paid, r_before, share)
+        recorded = m.entry.meta.get("bank_share")
+        claim.bank_share = plan.bank
+        claim.uncovered = max(plan.risk + plan.uncovered - r_out, ZERO)
+        if r_out != plan.risk:
+            ctx.report(
+                "comp.waterfall",
+                code,
+                m.entry,
+                f"贷款 {loan.id} 助保金支付 {claim.guarantee_paid:,} 元后不足部分 {plan.shortfall:,} 元，"
+                f"风险补偿金应按 {percent(share)} 分担（以其余额 {r_before:,} 元为限）",
+                figures={"风险补偿金应付": plan.risk, "实付": r_out, "差额": plan.risk - r_out},
+                loan=loan.id,
+            )
+        if not isinstance(recorded, Amount) or recorded.number != plan.bank:
+            ctx.report(
+                "comp.waterfall",
+                code,
+                m.entry,
+                f"贷款 {loan.id} 应以元数据 bank_share 记录合作银行承担的部分",
+                figures={"银行应承担": plan.bank,
+                         "已记录": recorded.number if isinstance(recorded, Amount) else ZERO},
+                loan=loan.id,
+            )
+        else:
+            claim.bank_share = recorded.number
+
+
+def _check_order(ctx: Context, m: Movement, loan: Loan, claim: Claim) -> None:
+    """WLHT: compensate in the order the loans fell overdue."""
+    code = loan.program
+    mine = loan.last_before("overdue", m.date)
+    for other in ctx.register.loans.values():
+        if other.program != code or other.id == loan.id:
+            continue
+        pending = other.last_before("claim", m.date)
+        theirs = other.last_before("overdue", m.date)
+        if pending is None or theirs is None or mine is None:
+            continue
+        state = ctx.records["claims"].get(id(pending.entry))
+        if state is not None and state.started:
+            continue
+        if other.settled(m.date):
+            continue
+        if theirs.date < mine.date:
+            ctx.report(
+                "comp.order",
+                code,
+                m.entry,
+                f"应按逾期先后顺序代偿：贷款 {other.id} 于 {theirs.date} 逾期，早于贷款 {loan.id}"
+                f"（{mine.date} 逾期），但尚未代偿",
+                loan=loan.id,
+            )
+            return
+
+
+def _distribute(ctx: Context, loan: Loan, event: Event) -> None:
+    code = loan.program
+    deductions = ctx.param(code, "recovery.order", "deductions", event.date, event.entry)
+    order = ctx.param(code, "recovery.order", "order", event.date, event.entry)
+    if deductions is None or order is None:
+        return
+    claims = [c for c in ctx.records["claims"].values() if c.loan is loan]
+    g_paid = sum((c.guarantee_paid for c in claims), ZERO)
+    r_paid = sum((c.risk_paid for c in claims), ZERO)
+    bank_share = sum((c.bank_share for c in claims), ZERO)
+    if g_paid + r_paid + bank_share == 0:
+        ctx.report(
+            "recovery.order", code, event.entry, f"贷款 {loan.id} 尚未发生代偿，追偿款无须按代偿顺序分配", loan=loan.id
+        )
+        return
+    for name in ("costs", "penalty"):
+        if event.amount(name) > 0 and name not in deductions:
+            ctx.report(
+                "recovery.order",
+                code,
+                event.entry,
+                f"本办法追偿款只可扣除{'、'.join(DEDUCTION_LABELS[d] for d in deductions)}，"
+                f"不可扣除{DEDUCTION_LABELS[name]}",
+                figures={DEDUCTION_LABELS[name]: event.amount(name)},
+                loan=loan.id,
+            )
+    gross = event.data["recovered"]
+    deducted = sum((event.amount(d) for d in deductions), ZERO)
+    net = gross - deducted
+    if net < 0:
+        ctx.report(
+            "recovery.order",
+            code,
+            event.entry,
+            f"贷款 {loan.id} 追偿扣除项超过追回金额",
+            figures={"追回": gross, "扣除": deducted},
+            loan=loan.id,
+        )
+        net = ZERO
+    state: LoanRecoveries = ctx.records["loan_recoveries"].setdefault(loan.id, LoanRecoveries())
+    caps = {
+        "bank": bank_share - state.bank_recovered,
+        "risk": r_paid - state.expected[RISK],
+        "guarantee": g_paid - state.expected[GUARANTEE],
+    }
+    remaining = net
+    parts: dict[str, Decimal] = {}
+    for party in order:
+        take = min(remaining, max(caps[party], ZERO))
+        parts[party] = take
+        remaining -= take
+    state.bank_recovered += parts["bank"]
+    state.expected[RISK] += parts["risk"]
+    state.expected[GUARANTEE] += parts["guarantee"]
+    state.last_event = event
+    ctx.records["recoveries"].append(Recovery(loan, event, gross, deducted, net, parts, remaining))
+    if remaining > 0:
+        ctx.report(
+            "recovery.order",
+            code,
+            event.entry,
+            f"贷款 {loan.id} 追偿净额超出银行承担与两项资金代偿之和，超出部分需人工处理",
+            figures={"追偿净额": net, "超出": remaining},
+            loan=loan.id,
+            severity=WARNING,
+        )
+
+
+def _recovery_cash(ctx: Context, m: Movement) -> None:
+    code = m.state.program.code
+    if len(m.loans) != 1:
+        ctx.report(
+            FORMAT_RULE, None, m.entry, f"追偿补回应以链接 ^贷款编号 关联本项目的唯一一笔贷款，此笔关联了 {len(m.loans)} 笔"
+        )
+        return
+    if not ctx.active(code, "recovery.order"):
+        return
+    loan = ctx.register.loans[m.loans[0]]
+    state: LoanRecoveries = ctx.records["loan_recoveries"].setdefault(loan.id, LoanRecoveries())
+    for fund, label in ((RISK, "风险补偿金"), (GUARANTEE, "助保金")):
+        amount = m.delta(fund)
+        if amount == 0:
+            continue
+        after = state.received[fund] + amount
+        if after > state.expected[fund]:
+            ctx.report(
+                "recovery.order",
+                code,
+                m.entry,
+                f"贷款 {loan.id} 追偿款补回{label}超过按分配顺序应补回的金额"
+                "（追偿款先偿还银行承担部分，再补回风险补偿金，后补回助保金）",
+                figures={"应补回": state.expected[fund], "累计补回": after, "超出": after - state.expected[fund]},
+                loan=loan.id,
+            )
+        state.received[fund] = after
+
+
+def finish(ctx: Context) -> None:
+    for claim in ctx.records["claims"].values():
+        loan = claim.loan
+        code = loan.program
+        shortfall = claim.due - claim.guarantee_paid
+        if not claim.guarantee_done or shortfall <= 0:
+            continue
+        has_committee = loan.first("committee") is not None
+        anchor = claim.entries[-1] if claim.entries else claim.event.entry
+        if claim.risk_done and claim.uncovered > 0:
+            if ctx.active(code, "comp.escalation") and not has_committee:
+                ctx.report(
+                    "comp.escalation",
+                    code,
+                    anchor,
+                    f"贷款 {loan.id} 风险补偿金不足以承担其分担部分，应登记管委会办公会议等决策（committee）",
+                    figures={"未能分担": claim.uncovered},
+                    loan=loan.id,
+                )
+        elif not claim.risk_done:
+            state = ctx.states[code]
+            if state.balance(RISK) <= 0 and ctx.active(code, "comp.escalation"):
+                if not has_committee:
+                    ctx.report(
+                        "comp.escalation",
+                        code,
+                        anchor,
+                        f"贷款 {loan.id} 助保金不足且风险补偿金已无余额，应登记决策（committee）",
+                        figures={"不足部分": shortfall},
+                        loan=loan.id,
+                    )
+            elif ctx.active(code, "comp.waterfall"):
+                ctx.report(
+                    "comp.waterfall",
+                    code,
+                    anchor,
+                    f"贷款 {loan.id} 助保金不足部分尚未由风险补偿金与合作银行分担入账",
+                    figures={"不足部分": shortfall},
+                    loan=loan.id,
+                    severity=WARNING,
+                )
+    for loan_id, state in ctx.records["loan_recoveries"].items():
+        loan = ctx.register.loans[loan_id]
+        for fund, label in ((RISK, "风险补偿金"), (GUARANTEE, "助保金")):
+            if state.received[fund] < state.expected[fund] and state.last_event is not None:
+                ctx.report(
+                    "recovery.order",
+                    loan.program,
+                    state.last_event.entry,
+                    f"贷款 {loan.id} 追偿款应补回{label}的部分尚未到账",
+                    figures={"应补回": state.expected[fund], "已到账": state.received[fund],
+                             "差额": state.expected[fund] - state.received[fund]},
+                    loan=loan.id,
+                    severity=WARNING,
+                )

@@ -1,0 +1,1 @@
+"""Scripts: demo-ledger generator, benchmarks and documentation generators."""
