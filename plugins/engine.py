@@ -146,6 +146,8 @@ class ProgramState:
     unallocated: dict[str, Decimal] = field(default_factory=dict)
     #: (fund, kind) -> net change of the fund from transactions of that kind.
     flows: dict[tuple[str, str], Decimal] = field(default_factory=dict)
+    #: The same flows cumulated by day, for a period's flows: ``.at(end) - .at(start - 1)``.
+    flow_series: dict[tuple[str, str], DailyBalance] = field(default_factory=dict)
     #: The last transaction that touched suspense (where the check points).
     last_suspense_entry: Transaction | None = None
     #: End of the last interest period settled.
@@ -357,6 +359,10 @@ def _apply(state: ProgramState, entry: Transaction, roles: dict[str, Decimal], k
             state.funds[fund].add(entry.date, delta)
             key = (fund, kind)
             state.flows[key] = state.flows.get(key, ZERO) + delta
+            series = state.flow_series.get(key)
+            if series is None:
+                series = state.flow_series[key] = DailyBalance()
+            series.add(entry.date, delta)
     for role in ("pool", "suspense"):
         delta = roles.get(role)
         if delta:
