@@ -1,0 +1,494 @@
+"""Stress test: what the pool can absorb if loans of its outstanding book default.
+
+Pure logic, no I/O: ``zbd stress`` (:mod:`zhubaodai.cli`) is a thin adapter over it.
+
+The book is the program's loans with principal outstanding on the stress date, from the
+engine's register (:meth:`zhubaodai.register.Loan.outstanding`); the funds are the
+engine's balances at the end of that date (:meth:`zhubaodai.engine.DailyBalance.at`);
+the shares are the program's rules.yaml parameters in force on that date
+(``comp.waterfall`` ``risk_share``, ``recovery.order`` ``order``).
+
+Each defaulted loan is one claim, compensated in the order of the book (loan id), by the
+program's waterfall (:func:`zhubaodai.waterfall.plan_waterfall`) against what the funds
+still hold after the claims before it: the guarantee fund pays first, the risk fund its
+share of the shortfall up to what it has left, the bank bears the rest of the shortfall;
+whatever of the risk fund's share it cannot pay needs the committee (管委会) to step in.
+The amount due on a claim is the principal outstanding (interest is not modelled). Later,
+``recovery_rate`` of each claim (net of costs, half-up to the fen) comes back and is paid
+out in the program's recovery order, each party up to what it bore on that claim.
+
+Three ways to say which loans default, one engine:
+
+* :func:`dues_for_loans`: the named loans default in full;
+* :func:`dues_at_rate`: every loan defaults on ``rate`` of its principal (the expected
+  loss of a uniform default rate);
+* :func:`monte_carlo`: each loan defaults in full with probability ``rate``,
+  independently, in each of N seeded draws. The draws are computed on whole fen with
+  numpy (vectorised over loans and draws); each draw equals :func:`run` on the same set
+  of defaulted loans (tests/test_stress.py checks it draw by draw).
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable
+from collections.abc import Iterable
+from collections.abc import Mapping
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+import numpy as np
+
+from zhubaodai.engine import GUARANTEE
+from zhubaodai.engine import RISK
+from zhubaodai.engine import Analysis
+from zhubaodai.money import FEN
+from zhubaodai.money import ZERO
+from zhubaodai.money import half_up
+from zhubaodai.rules import ParamDateError
+from zhubaodai.waterfall import plan_waterfall
+
+#: The parties of a recovery, as rules.yaml's ``recovery.order`` names them.
+PARTIES = ("bank", "risk", "guarantee")
+PARTY_LABELS = {"bank": "合作银行", "risk": "风险补偿金", "guarantee": "助保金"}
+#: Percentiles shown for Monte Carlo results.
+PERCENTILES = (50, 90, 95, 99)
+#: Cells per vectorised block of draws (loans x draws), to bound memory.
+BLOCK_CELLS = 4_000_000
+
+
+class StressError(ValueError):
+    """The stress test cannot run as asked; the message is for the user (Chinese)."""
+
+
+@dataclass(frozen=True)
+class Exposure:
+    """One loan of the outstanding book."""
+
+    loan: str
+    enterprise: str
+    outstanding: Decimal
+
+
+@dataclass(frozen=True)
+class PoolPosition:
+    """What the pool holds on the stress date and the program's shares then in force."""
+
+    program: str
+    on: datetime.date
+    guarantee: Decimal
+    risk: Decimal
+    risk_share: Decimal
+    recovery_order: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class LoanOutcome:
+    """One claim: how it is borne, and how its recovery comes back."""
+
+    loan: str
+    due: Decimal
+    guarantee: Decimal
+    risk: Decimal
+    bank: Decimal
+    uncovered: Decimal
+    recovered: Decimal
+    recovered_by: Mapping[str, Decimal]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Totals of one scenario (one set of defaults)."""
+
+    defaulted: Decimal
+    guarantee: Decimal
+    risk: Decimal
+    bank: Decimal
+    uncovered: Decimal
+    recovered: Decimal
+    recovered_by: Mapping[str, Decimal]
+    loans: tuple[LoanOutcome, ...] = ()
+
+    @property
+    def committee_needed(self) -> bool:
+        """The risk fund cannot pay its share: the committee must decide."""
+        return self.uncovered > 0
+
+    def net(self, party: str) -> Decimal:
+        """What ``party`` bears after recoveries."""
+        borne = {"guarantee": self.guarantee, "risk": self.risk, "bank": self.bank}[party]
+        return borne - self.recovered_by.get(party, ZERO)
+
+
+def book(analysis: Analysis, program: str, on: datetime.date) -> list[Exposure]:
+    """The program's loans with principal outstanding at the end of ``on``, by loan id."""
+    if program not in analysis.rulebook.programs:
+        raise StressError(f"rules.yaml 中没有项目 {program}")
+    loans = [
+        Exposure(loan.id, loan.enterprise, loan.outstanding(on))
+        for loan in analysis.register.loans.values()
+        if loan.program == program
+    ]
+    return sorted((e for e in loans if e.outstanding > 0), key=lambda e: e.loan)
+
+
+def position(analysis: Analysis, program: str, on: datetime.date) -> PoolPosition:
+    """The funds at the end of ``on`` and the risk share and recovery order in force."""
+    prog = analysis.rulebook.programs.get(program)
+    if prog is None:
+        raise StressError(f"rules.yaml 中没有项目 {program}")
+    waterfall = prog.rule("comp.waterfall")
+    if waterfall is None:
+        raise StressError(f"项目 {program} 在 rules.yaml 中没有代偿分担规则 comp.waterfall，无法做压力测试")
+    recovery = prog.rule("recovery.order")
+    try:
+        share = Decimal(waterfall.param("risk_share", on))
+        order = tuple(recovery.param("order", on)) if recovery is not None else PARTIES
+    except ParamDateError as exc:
+        raise StressError(f"{exc}，无法做 {on} 的压力测试") from None
+    state = analysis.programs[program]
+    return PoolPosition(
+        program, on, state.funds[GUARANTEE].at(on), state.funds[RISK].at(on), share, order
+    )
+
+
+def _rate(value: Decimal, what: str) -> Decimal:
+    if not (0 <= value <= 1):
+        raise StressError(f"{what}应在 0 到 1 之间：{value}")
+    return value
+
+
+def dues_for_loans(exposures: Sequence[Exposure], loan_ids: Iterable[str]) -> dict[str, Decimal]:
+    """The named loans default on their whole outstanding principal."""
+    by_id = {e.loan: e for e in exposures}
+    dues: dict[str, Decimal] = {}
+    for loan_id in loan_ids:
+        exposure = by_id.get(loan_id)
+        if exposure is None:
+            raise StressError(f"贷款 {loan_id} 不在压力测试日的未结清贷款中（无此编号、属其他项目或余额为零）")
+        dues[loan_id] = exposure.outstanding
+    return dues
+
+
+def dues_at_rate(exposures: Sequence[Exposure], rate: Decimal) -> dict[str, Decimal]:
+    """Every loan defaults on ``rate`` of its principal (half-up to the fen)."""
+    _rate(rate, "违约率")
+    return {e.loan: half_up(e.outstanding * rate) for e in exposures}
+
+
+def _recover(amount: Decimal, borne: Mapping[str, Decimal], order: Sequence[str]) -> dict[str, Decimal]:
+    parts: dict[str, Decimal] = {}
+    for party in order:
+        take = min(amount, borne[party])
+        parts[party] = take
+        amount -= take
+    return parts
+
+
+def run(
+    pool: PoolPosition,
+    exposures: Sequence[Exposure],
+    dues: Mapping[str, Decimal],
+    recovery_rate: Decimal,
+) -> Outcome:
+    """One scenario: the claims ``dues`` (loan id -> amount due), in the order of the book."""
+    _rate(recovery_rate, "回收率")
+    guarantee_left, risk_left = pool.guarantee, pool.risk
+    outcomes: list[LoanOutcome] = []
+    for exposure in exposures:
+        due = dues.get(exposure.loan, ZERO)
+        if due <= 0:
+            continue
+        plan = plan_waterfall(due, guarantee_left, risk_left, pool.risk_share)
+        guarantee_left -= plan.guarantee
+        risk_left -= plan.risk
+        recovered = half_up(due * recovery_rate)
+        borne = {"bank": plan.bank, "risk": plan.risk, "guarantee": plan.guarantee}
+        outcomes.append(
+            LoanOutcome(
+                exposure.loan, due, plan.guarantee, plan.risk, plan.bank, plan.uncovered,
+                recovered, _recover(recovered, borne, pool.recovery_order),
+            )
+        )
+
+    def total(get: Callable[[LoanOutcome], Decimal]) -> Decimal:
+        return sum((get(o) for o in outcomes), ZERO)
+
+    return Outcome(
+        defaulted=total(lambda o: o.due),
+        guarantee=total(lambda o: o.guarantee),
+        risk=total(lambda o: o.risk),
+        bank=total(lambda o: o.bank),
+        uncovered=total(lambda o: o.uncovered),
+        recovered=total(lambda o: o.recovered),
+        recovered_by={p: total(lambda o, p=p: o.recovered_by.get(p, ZERO)) for p in PARTIES},
+        loans=tuple(outcomes),
+    )
+
+
+def exhaustion_rate(pool: PoolPosition, exposures: Sequence[Exposure]) -> Decimal | None:
+    """The uniform default rate at which the risk fund's share of the shortfall reaches
+    what it holds, so that any higher rate needs the committee: (G + R / share) / outstanding.
+
+    None when it cannot happen (no risk share, or nothing outstanding); a value above 1
+    means not even the whole book defaulting exhausts the risk fund. Rounding to the fen
+    per claim is left out of this closed form.
+    """
+    outstanding = sum((e.outstanding for e in exposures), ZERO)
+    if outstanding <= 0 or pool.risk_share <= 0:
+        return None
+    guarantee = max(pool.guarantee, ZERO)
+    risk = max(pool.risk, ZERO)
+    return (guarantee + risk / pool.risk_share) / outstanding
+
+
+# --------------------------------------------------------------------------------------
+# Monte Carlo, vectorised on whole fen.
+
+
+def _fraction(value: Decimal) -> tuple[int, int]:
+    """An exact decimal as numerator / power of ten."""
+    sign, digits, exponent = value.as_tuple()
+    if sign or not isinstance(exponent, int):
+        raise StressError(f"比例应为非负小数：{value}")
+    numerator = int("".join(map(str, digits)) or "0")
+    if exponent >= 0:
+        return numerator * 10**exponent, 1
+    return numerator, 10**-exponent
+
+
+def _half_up_times(fen: np.ndarray, numerator: int, denominator: int) -> np.ndarray:
+    """``half_up(amount × numerator / denominator)`` on non-negative whole fen."""
+    return (fen * (2 * numerator) + denominator) // (2 * denominator)
+
+
+def _fen(value: Decimal) -> int:
+    return int((value / FEN).to_integral_value())
+
+
+@dataclass(frozen=True)
+class Draws:
+    """Per draw totals, in fen (int64 arrays of length N)."""
+
+    defaulted: np.ndarray
+    guarantee: np.ndarray
+    risk: np.ndarray
+    bank: np.ndarray
+    uncovered: np.ndarray
+    recovered_by: Mapping[str, np.ndarray]
+    #: The default matrix (draws x loans), kept only when asked (for tests).
+    defaults: np.ndarray | None = None
+
+    @property
+    def count(self) -> int:
+        return int(self.defaulted.shape[0])
+
+    def outcome(self, i: int) -> Outcome:
+        """Draw ``i`` as an :class:`Outcome` (totals only), in yuan."""
+
+        def yuan(a: np.ndarray) -> Decimal:
+            return (Decimal(int(a[i])) * FEN).quantize(FEN)
+
+        recovered_by = {p: yuan(a) for p, a in self.recovered_by.items()}
+        return Outcome(
+            defaulted=yuan(self.defaulted),
+            guarantee=yuan(self.guarantee),
+            risk=yuan(self.risk),
+            bank=yuan(self.bank),
+            uncovered=yuan(self.uncovered),
+            recovered=sum(recovered_by.values(), ZERO),
+            recovered_by=recovered_by,
+        )
+
+    def net(self, party: str) -> np.ndarray:
+        borne = {"guarantee": self.guarantee, "risk": self.risk, "bank": self.bank}[party]
+        return borne - self.recovered_by[party]
+
+
+def _group_before(values: np.ndarray, first: np.ndarray) -> np.ndarray:
+    """Per element, the sum of the values before it in its draw (an exclusive cumsum
+    restarted at each draw's first default)."""
+    exclusive = np.cumsum(values) - values
+    return exclusive - np.repeat(exclusive[first], np.diff(np.append(first, values.size)))
+
+
+def _per_draw(values: np.ndarray, first: np.ndarray, drawn: np.ndarray, draws: int) -> np.ndarray:
+    totals = np.zeros(draws, dtype=np.int64)
+    if values.size:
+        totals[drawn] = np.add.reduceat(values, first)
+    return totals
+
+
+def _waterfall(
+    pool: PoolPosition,
+    outstanding: np.ndarray,
+    rows: np.ndarray,
+    cols: np.ndarray,
+    draws: int,
+    recovery_rate: Decimal,
+) -> dict[str, np.ndarray]:
+    """The waterfall of :func:`run` for many draws at once, on the defaults only.
+
+    ``rows``/``cols`` list the defaults (draw, loan index in book order), sorted by draw
+    then loan, as ``np.nonzero`` gives them. Returns per-draw totals in fen.
+    """
+    share_n, share_d = _fraction(pool.risk_share)
+    rec_n, rec_d = _fraction(recovery_rate)
+    biggest = int(outstanding.max()) if outstanding.size else 0
+    limit = 2**62
+    if biggest * 2 * max(share_n, rec_n, 1) >= limit or int(outstanding.sum()) >= limit:
+        raise StressError("金额或比例的位数过多，无法按分精确模拟")
+    g0 = max(_fen(pool.guarantee), 0)
+    r0 = max(_fen(pool.risk), 0)
+    due = outstanding[cols]
+    # Each draw's first default, and the draws that have any.
+    first = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]]) if rows.size else rows
+    drawn = rows[first]
+    before = _group_before(due, first)
+    guarantee = np.minimum(np.maximum(g0 - before, 0), due)
+    shortfall = due - guarantee
+    risk_part = _half_up_times(shortfall, share_n, share_d)
+    risk_before = _group_before(risk_part, first)
+    risk = np.minimum(np.maximum(r0 - risk_before, 0), risk_part)
+    bank = shortfall - risk_part
+    uncovered = risk_part - risk
+    left = _half_up_times(due, rec_n, rec_d)
+    borne = {"bank": bank, "risk": risk, "guarantee": guarantee}
+    result = {
+        "defaulted": _per_draw(due, first, drawn, draws),
+        "guarantee": _per_draw(guarantee, first, drawn, draws),
+        "risk": _per_draw(risk, first, drawn, draws),
+        "bank": _per_draw(bank, first, drawn, draws),
+        "uncovered": _per_draw(uncovered, first, drawn, draws),
+    }
+    for party in pool.recovery_order:
+        take = np.minimum(left, borne[party])
+        result[f"recovered_{party}"] = _per_draw(take, first, drawn, draws)
+        left = left - take
+    return result
+
+
+def _outstanding_fen(exposures: Sequence[Exposure]) -> np.ndarray:
+    return np.array([_fen(e.outstanding) for e in exposures], dtype=np.int64)
+
+
+def simulate(
+    pool: PoolPosition,
+    exposures: Sequence[Exposure],
+    defaults: np.ndarray,
+    recovery_rate: Decimal,
+) -> dict[str, np.ndarray]:
+    """:func:`run` for many draws at once: ``defaults`` is a boolean (draws x loans)
+    matrix over ``exposures`` in book order, each marked loan defaulting in full.
+    Returns per-draw totals in fen."""
+    _rate(recovery_rate, "回收率")
+    rows, cols = np.nonzero(defaults)
+    return _waterfall(pool, _outstanding_fen(exposures), rows, cols, defaults.shape[0], recovery_rate)
+
+
+def _bernoulli_cells(rng: np.random.Generator, cells: int, p: float) -> np.ndarray:
+    """The indices of successes among ``cells`` independent Bernoulli(p) trials, sorted.
+
+    Drawn as geometric gaps between successes, so the work is proportional to the
+    number of defaults, not of loans x draws.
+    """
+    if p <= 0 or cells == 0:
+        return np.empty(0, dtype=np.int64)
+    if p >= 1:
+        return np.arange(cells, dtype=np.int64)
+    found: list[np.ndarray] = []
+    position = -1
+    expected = int(cells * p + 6 * (cells * p * (1 - p)) ** 0.5) + 16
+    while position < cells:
+        gaps = rng.geometric(p, size=expected)
+        hits = position + np.cumsum(gaps)
+        position = int(hits[-1])
+        found.append(hits[hits < cells])
+        expected = int((cells - position) * p) + 16 if position < cells else 0
+    return np.concatenate(found)
+
+
+def monte_carlo(
+    pool: PoolPosition,
+    exposures: Sequence[Exposure],
+    rate: Decimal,
+    recovery_rate: Decimal,
+    draws: int,
+    seed: int,
+    *,
+    keep_defaults: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> Draws:
+    """``draws`` seeded scenarios, each loan defaulting in full with probability ``rate``,
+    independently of the other loans and draws.
+
+    The same seed gives the same draws (numpy's ``default_rng``). ``progress`` is called
+    with the number of draws done after each block. ``keep_defaults`` keeps the boolean
+    (draws x loans) default matrix on the result (for tests; it is large).
+    """
+    _rate(rate, "违约率")
+    _rate(recovery_rate, "回收率")
+    if draws <= 0:
+        raise StressError(f"模拟次数应为正整数：{draws}")
+    if not exposures:
+        raise StressError("压力测试日没有未结清的贷款")
+    rng = np.random.default_rng(seed)
+    outstanding = _outstanding_fen(exposures)
+    n = len(exposures)
+    block = max(1, BLOCK_CELLS // n)
+    p = float(rate)
+    parts: dict[str, list[np.ndarray]] = {}
+    kept: list[np.ndarray] = []
+    done = 0
+    while done < draws:
+        size = min(block, draws - done)
+        cells = _bernoulli_cells(rng, size * n, p)
+        rows, cols = np.divmod(cells, n)
+        for name, values in _waterfall(pool, outstanding, rows, cols, size, recovery_rate).items():
+            parts.setdefault(name, []).append(values)
+        if keep_defaults:
+            matrix = np.zeros((size, n), dtype=bool)
+            matrix[rows, cols] = True
+            kept.append(matrix)
+        done += size
+        if progress is not None:
+            progress(size)
+    joined = {name: np.concatenate(values) for name, values in parts.items()}
+    return Draws(
+        defaulted=joined["defaulted"],
+        guarantee=joined["guarantee"],
+        risk=joined["risk"],
+        bank=joined["bank"],
+        uncovered=joined["uncovered"],
+        recovered_by={p: joined[f"recovered_{p}"] for p in pool.recovery_order},
+        defaults=np.concatenate(kept) if keep_defaults else None,
+    )
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Mean and percentiles of one per-draw figure, in yuan."""
+
+    mean: Decimal
+    percentiles: Mapping[int, Decimal]
+    maximum: Decimal
+
+
+def summarise(values_fen: np.ndarray) -> Summary:
+    """Mean (half-up to the fen) and percentiles (the draw at or above each, in fen)."""
+    count = values_fen.shape[0]
+    total = int(values_fen.sum())
+    mean = half_up(Decimal(total) / Decimal(count) * FEN)
+    ordered = np.sort(values_fen)
+    percentiles = {}
+    for q in PERCENTILES:
+        # Nearest rank: the smallest value with at least q% of the draws at or below it.
+        rank = max(1, -(-q * count // 100))
+        percentiles[q] = (Decimal(int(ordered[rank - 1])) * FEN).quantize(FEN)
+    return Summary(mean, percentiles, (Decimal(int(ordered[-1])) * FEN).quantize(FEN))
+
+
+def dues_of_draw(exposures: Sequence[Exposure], defaults_row: np.ndarray) -> dict[str, Decimal]:
+    """The claims of one Monte Carlo draw, for :func:`run`."""
+    return dues_for_loans(exposures, [e.loan for e, hit in zip(exposures, defaults_row) if hit])

@@ -1,0 +1,264 @@
+"""zhubaodai.stress: the waterfall over a book of defaults, deterministic and Monte Carlo."""
+
+from __future__ import annotations
+
+import datetime
+import random
+from decimal import Decimal
+from pathlib import Path
+
+import numpy as np
+import pytest
+from beancount import loader
+
+from zhubaodai import stress
+from zhubaodai.engine import GUARANTEE
+from zhubaodai.engine import RISK
+from zhubaodai.engine import analyse
+from zhubaodai.rules import load_rules
+from zhubaodai.stress import Exposure
+from zhubaodai.stress import PoolPosition
+from zhubaodai.stress import StressError
+
+ROOT = Path(__file__).resolve().parent.parent
+LEDGER = ROOT / "tests" / "ledgers" / "cli" / "pool.beancount"
+ORDER = ("bank", "risk", "guarantee")
+
+
+def D(text: str) -> Decimal:
+    return Decimal(text)
+
+
+def pool(guarantee: str, risk: str, share: str = "0.5", order: tuple[str, ...] = ORDER) -> PoolPosition:
+    return PoolPosition("CQGX", datetime.date(2024, 9, 30), D(guarantee), D(risk), D(share), order)
+
+
+def book(*amounts: str) -> list[Exposure]:
+    return [Exposure(f"L-{i:03d}", f"E-{i:03d}", D(a)) for i, a in enumerate(amounts, 1)]
+
+
+# ---------------------------------------------------------------------- hand-checked cases
+
+
+def test_one_default_guarantee_first_then_half_each_then_recovery_bank_first():
+    # 1,000,000 due; the guarantee fund holds 600,000 -> pays it all; shortfall 400,000:
+    # risk fund 200,000, bank 200,000. 30% recovered = 300,000: bank's 200,000 first,
+    # then 100,000 back to the risk fund, nothing to the guarantee fund.
+    exposures = book("1000000.00", "500000.00")
+    out = stress.run(pool("600000.00", "5000000.00"), exposures,
+                     stress.dues_for_loans(exposures, ["L-001"]), D("0.3"))
+    assert (out.defaulted, out.guarantee, out.risk, out.bank, out.uncovered) == (
+        D("1000000.00"), D("600000.00"), D("200000.00"), D("200000.00"), D("0.00"))
+    assert out.recovered == D("300000.00")
+    assert out.recovered_by == {"bank": D("200000.00"), "risk": D("100000.00"), "guarantee": D("0.00")}
+    assert (out.net("guarantee"), out.net("risk"), out.net("bank")) == (
+        D("600000.00"), D("100000.00"), D("0.00"))
+    assert not out.committee_needed
+
+
+def test_domain_worked_numbers_principal_plus_interest():
+    # DOMAIN.md: due 1,020,000, guarantee fund 600,000 -> 600,000 / 210,000 / 210,000.
+    exposures = book("1020000.00")
+    out = stress.run(pool("600000.00", "1000000.00"), exposures, {"L-001": D("1020000.00")}, D("0"))
+    assert (out.guarantee, out.risk, out.bank) == (D("600000.00"), D("210000.00"), D("210000.00"))
+
+
+def test_claims_run_in_book_order_and_the_risk_fund_runs_out():
+    # G 100,000, R 50,000; loans of 300,000 and 200,000 both default.
+    # L-001: G pays 100,000; shortfall 200,000: risk's half 100,000 but it has 50,000 ->
+    #        pays 50,000, 50,000 for the committee; bank 100,000.
+    # L-002: G empty; shortfall 200,000: risk's half 100,000, it has nothing -> 100,000
+    #        for the committee; bank 100,000.
+    exposures = book("300000.00", "200000.00")
+    out = stress.run(pool("100000.00", "50000.00"), exposures,
+                     stress.dues_for_loans(exposures, ["L-002", "L-001"]), D("0"))
+    assert [(o.loan, o.guarantee, o.risk, o.bank, o.uncovered) for o in out.loans] == [
+        ("L-001", D("100000.00"), D("50000.00"), D("100000.00"), D("50000.00")),
+        ("L-002", D("0.00"), D("0.00"), D("100000.00"), D("100000.00")),
+    ]
+    assert out.uncovered == D("150000.00")
+    assert out.committee_needed
+    # The parts always add up to what defaulted.
+    assert out.guarantee + out.risk + out.bank + out.uncovered == out.defaulted
+    # (G + R / share) / outstanding = (100,000 + 100,000) / 500,000.
+    assert stress.exhaustion_rate(pool("100000.00", "50000.00"), exposures) == D("0.4")
+
+
+def test_risk_share_rounds_half_up_to_the_fen():
+    # Shortfall 0.01: the risk fund's half 0.005 rounds up to 0.01, the bank bears 0.00.
+    exposures = book("100.01")
+    out = stress.run(pool("100.00", "10.00"), exposures, {"L-001": D("100.01")}, D("0"))
+    assert (out.guarantee, out.risk, out.bank) == (D("100.00"), D("0.01"), D("0.00"))
+
+
+def test_recovery_follows_the_programs_order():
+    # A program that paid back the funds before the bank: risk, guarantee, bank.
+    exposures = book("1000000.00")
+    out = stress.run(pool("600000.00", "5000000.00", order=("risk", "guarantee", "bank")), exposures,
+                     {"L-001": D("1000000.00")}, D("0.5"))
+    assert out.recovered_by == {"risk": D("200000.00"), "guarantee": D("300000.00"), "bank": D("0.00")}
+
+
+def test_default_rate_applies_to_every_loan_half_up():
+    exposures = book("1000000.00", "333333.33")
+    dues = stress.dues_at_rate(exposures, D("0.1"))
+    assert dues == {"L-001": D("100000.00"), "L-002": D("33333.33")}
+    out = stress.run(pool("50000.00", "1000000.00"), exposures, dues, D("0"))
+    # G pays 50,000 of L-001; shortfall 50,000 + 33,333.33 = 83,333.33.
+    assert out.guarantee == D("50000.00")
+    assert out.risk == D("25000.00") + D("16666.67")  # 16,666.665 -> 16,666.67
+    assert out.bank == D("25000.00") + D("16666.66")
+
+
+def test_exhaustion_rate_is_where_the_committee_starts():
+    exposures = book("400000.00", "600000.00")
+    position = pool("100000.00", "50000.00")
+    rate = stress.exhaustion_rate(position, exposures)
+    assert rate == D("0.2")  # (100,000 + 50,000 / 0.5) / 1,000,000
+    at = stress.run(position, exposures, stress.dues_at_rate(exposures, rate), D("0"))
+    above = stress.run(position, exposures, stress.dues_at_rate(exposures, D("0.21")), D("0"))
+    assert at.risk == D("50000.00") and not at.committee_needed
+    assert above.committee_needed
+    assert stress.exhaustion_rate(pool("1.00", "1.00", share="0"), exposures) is None
+
+
+def test_bad_input_is_a_chinese_stress_error():
+    exposures = book("1000.00")
+    with pytest.raises(StressError, match="不在压力测试日的未结清贷款中"):
+        stress.dues_for_loans(exposures, ["NOPE"])
+    with pytest.raises(StressError, match="违约率应在 0 到 1 之间"):
+        stress.dues_at_rate(exposures, D("1.5"))
+    with pytest.raises(StressError, match="回收率应在 0 到 1 之间"):
+        stress.run(pool("0", "0"), exposures, {}, D("-0.1"))
+    with pytest.raises(StressError, match="模拟次数"):
+        stress.monte_carlo(pool("0", "0"), exposures, D("0.1"), D("0"), 0, 1)
+
+
+# ---------------------------------------------------------------------- from the engine
+
+
+def test_book_and_position_come_from_the_engine():
+    entries, _, _ = loader.load_file(str(LEDGER))
+    analysis = analyse(entries, load_rules(ROOT / "rules.yaml"))
+    on = datetime.date(2024, 8, 31)
+    exposures = stress.book(analysis, "CQGX", on)
+    loans = analysis.register.loans
+    assert [(e.loan, e.outstanding) for e in exposures] == [
+        (loan_id, loans[loan_id].outstanding(on)) for loan_id in ("CQ-2024-001", "CQ-2024-007")
+    ]
+    # Hand check: 3,000,000 + 1,000,000 increase; 1,000,000.
+    assert [e.outstanding for e in exposures] == [D("4000000.00"), D("1000000.00")]
+    position = stress.position(analysis, "CQGX", on)
+    state = analysis.programs["CQGX"]
+    assert position.guarantee == state.funds[GUARANTEE].at(on) == D("125036.74")
+    assert position.risk == state.funds[RISK].at(on)
+    assert position.risk_share == D("0.5")
+    assert position.recovery_order == ORDER
+    # After the compensation of CQ-2024-007 it is no longer in the book of WLHT or CQGX.
+    assert [e.loan for e in stress.book(analysis, "WLHT", on)] == ["WL-2024-001"]
+    with pytest.raises(StressError):
+        stress.position(analysis, "NOPE", on)
+
+
+# ---------------------------------------------------------------------- Monte Carlo
+
+
+def _random_book(rng: random.Random, n: int) -> list[Exposure]:
+    return [
+        Exposure(f"L-{i:04d}", "E", (Decimal(rng.randint(1, 500_000_000)) / 100).quantize(D("0.01")))
+        for i in range(n)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("guarantee", "risk", "share", "rate", "recovery"),
+    [
+        ("600000.00", "5000000.00", "0.5", "0.05", "0.3"),   # funds comfortable
+        ("100000.00", "250000.00", "0.5", "0.3", "0.45"),    # the risk fund runs out
+        ("0.00", "0.00", "0.5", "0.5", "0"),                  # empty pool
+        ("12345.67", "98765.43", "0.333", "0.2", "0.777"),  # odd share and rates
+    ],
+)
+def test_each_monte_carlo_draw_equals_the_deterministic_run(guarantee, risk, share, rate, recovery):
+    exposures = _random_book(random.Random(7), 40)
+    position = pool(guarantee, risk, share)
+    draws = stress.monte_carlo(position, exposures, D(rate), D(recovery), 200, seed=11, keep_defaults=True)
+    assert draws.defaults is not None and draws.defaults.shape == (200, 40)
+    committee = 0
+    for i in range(draws.count):
+        expected = stress.run(position, exposures, stress.dues_of_draw(exposures, draws.defaults[i]), D(recovery))
+        got = draws.outcome(i)
+        assert got.defaulted == expected.defaulted
+        assert (got.guarantee, got.risk, got.bank, got.uncovered) == (
+            expected.guarantee, expected.risk, expected.bank, expected.uncovered)
+        assert got.recovered_by == expected.recovered_by
+        committee += expected.committee_needed
+    if risk == "250000.00":
+        assert committee > 0  # the case exercises the exhausted risk fund
+
+
+def test_simulate_on_a_given_default_matrix_equals_run():
+    exposures = _random_book(random.Random(3), 25)
+    position = pool("300000.00", "400000.00")
+    matrix = np.random.default_rng(5).random((50, 25)) < 0.4
+    matrix[0, :] = False  # a draw without defaults
+    matrix[1, :] = True   # and one where every loan defaults
+    totals = stress.simulate(position, exposures, matrix, D("0.25"))
+    for i in range(50):
+        expected = stress.run(position, exposures, stress.dues_of_draw(exposures, matrix[i]), D("0.25"))
+        assert Decimal(int(totals["risk"][i])) / 100 == expected.risk
+        assert Decimal(int(totals["uncovered"][i])) / 100 == expected.uncovered
+        assert Decimal(int(totals["recovered_bank"][i])) / 100 == expected.recovered_by["bank"]
+    assert totals["defaulted"][0] == 0
+
+
+def test_monte_carlo_is_seeded():
+    exposures = _random_book(random.Random(1), 30)
+    position = pool("100000.00", "100000.00")
+    a = stress.monte_carlo(position, exposures, D("0.1"), D("0.2"), 500, seed=42)
+    b = stress.monte_carlo(position, exposures, D("0.1"), D("0.2"), 500, seed=42)
+    c = stress.monte_carlo(position, exposures, D("0.1"), D("0.2"), 500, seed=43)
+    assert np.array_equal(a.defaulted, b.defaulted) and np.array_equal(a.bank, b.bank)
+    assert not np.array_equal(a.defaulted, c.defaulted)
+
+
+def test_mean_defaulted_amount_converges_to_rate_times_outstanding():
+    exposures = _random_book(random.Random(9), 300)
+    position = pool("1000000.00", "5000000.00")
+    rate = D("0.07")
+    outstanding = np.array([float(e.outstanding) for e in exposures])
+    target = float(rate) * outstanding.sum()
+    # Standard error of the mean of N draws: sqrt(p (1 - p) sum(x_i^2) / N).
+    errors = []
+    for draws in (200, 20_000):
+        result = stress.monte_carlo(position, exposures, rate, D("0"), draws, seed=2024, keep_defaults=(draws == 200))
+        mean = result.defaulted.mean() / 100
+        se = (0.07 * 0.93 * (outstanding**2).sum() / draws) ** 0.5
+        assert abs(mean - target) < 4.5 * se
+        errors.append(abs(mean - target) / target)
+    assert errors[1] < 0.01  # within 1% of rate x outstanding at 20,000 draws
+    # And each loan defaults about `rate` of the time (the geometric sampling is unbiased).
+    big = stress.monte_carlo(position, exposures, rate, D("0"), 2000, seed=1, keep_defaults=True)
+    frequency = big.defaults.mean()
+    assert abs(frequency - 0.07) < 4.5 * (0.07 * 0.93 / big.defaults.size) ** 0.5
+
+
+def test_monte_carlo_edge_rates():
+    exposures = book("100.00", "200.00")
+    position = pool("50.00", "1000.00")
+    none = stress.monte_carlo(position, exposures, D("0"), D("0"), 10, seed=1)
+    every = stress.monte_carlo(position, exposures, D("1"), D("0"), 10, seed=1)
+    assert not none.defaulted.any()
+    assert (every.defaulted == 30000).all()
+    assert every.outcome(0) == stress.Outcome(**{
+        **stress.run(position, exposures, stress.dues_at_rate(exposures, D("1")), D("0")).__dict__,
+        "loans": (),
+    })
+
+
+def test_summary_mean_and_nearest_rank_percentiles():
+    values = np.arange(1, 101, dtype=np.int64)  # 0.01 .. 1.00 yuan
+    summary = stress.summarise(values)
+    assert summary.mean == D("0.51")  # 0.505 half-up
+    assert summary.percentiles == {50: D("0.50"), 90: D("0.90"), 95: D("0.95"), 99: D("0.99")}
+    assert summary.maximum == D("1.00")
