@@ -144,6 +144,8 @@ class ProgramState:
     )
     #: Balances of the pool's other accounts (the parent itself and suspense).
     unallocated: dict[str, Decimal] = field(default_factory=dict)
+    #: The same balances by day (for a reconciliation at a date): account -> DailyBalance.
+    unallocated_series: dict[str, DailyBalance] = field(default_factory=dict)
     #: (fund, kind) -> net change of the fund from transactions of that kind.
     flows: dict[tuple[str, str], Decimal] = field(default_factory=dict)
     #: The same flows cumulated by day, for a period's flows: ``.at(end) - .at(start - 1)``.
@@ -197,6 +199,13 @@ class Analysis:
     @property
     def warnings(self) -> list[Finding]:
         return [f for f in self.findings if f.severity == WARNING]
+
+    def outstanding(self, program: str, on: datetime.date) -> Decimal:
+        """Principal outstanding on the program's loans at the end of ``on`` (the register)."""
+        return sum(
+            (loan.outstanding(on) for loan in self.register.loans.values() if loan.program == program),
+            ZERO,
+        )
 
 
 class Context:
@@ -368,5 +377,6 @@ def _apply(state: ProgramState, entry: Transaction, roles: dict[str, Decimal], k
         if delta:
             account = state.program.accounts[role]
             state.unallocated[account] = state.unallocated.get(account, ZERO) + delta
+            state.unallocated_series.setdefault(account, DailyBalance()).add(entry.date, delta)
             if role == "suspense":
                 state.last_suspense_entry = entry

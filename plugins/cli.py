@@ -1,0 +1,745 @@
+"""``zbd``: the 助保贷 pool's command line, for everything a user does outside Fava.
+
+Commands (``zbd --help``; docs/cli.md)::
+
+    zbd check LEDGER [--format text|json] [--strict]
+    zbd report LEDGER --period 2024Q3 -o 报表.xlsx [--program CQGX] [--force]
+    zbd stress LEDGER --date 2024-09-30 (--default-rate 0.05 | --loans ID,ID) --recovery-rate 0.3
+               [--monte-carlo 10000 --seed 1]
+    zbd serve LEDGER [--port 5000]
+    zbd generate OUT --transactions N ...
+    zbd import ...
+
+Every command loads the ledger with Beancount's loader (plugins included), then asks the
+rule engine (:func:`zhubaodai.engine.analyse`) with the rules file the ledger's
+``plugin "zhubaodai.plugin"`` line names; the commands only present what the engine
+found. Exit status: 0 passed, 1 the check failed, 2 the input cannot be used (missing
+file, broken rules.yaml, bad option). No traceback reaches the user.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import re
+import sys
+import unicodedata
+from collections.abc import Iterator
+from collections.abc import Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from decimal import Decimal
+from decimal import InvalidOperation
+from typing import IO
+from typing import Any
+
+import click
+from beancount import loader
+from beancount.core.data import Directive
+
+from zhubaodai.engine import Analysis
+from zhubaodai.engine import analyse
+from zhubaodai.findings import ERROR
+from zhubaodai.findings import FORMAT_RULE
+from zhubaodai.findings import SEVERITY_LABELS
+from zhubaodai.findings import WARNING
+from zhubaodai.findings import Finding
+from zhubaodai.money import yuan
+from zhubaodai.plugin import ConfigError
+from zhubaodai.plugin import ZhubaodaiError
+from zhubaodai.plugin import parse_config
+from zhubaodai.plugin import rules_path
+from zhubaodai.rules import CATALOGUE
+from zhubaodai.rules import Rulebook
+from zhubaodai.rules import RulesError
+from zhubaodai.rules import load_rules
+
+PLUGIN_NAME = "zhubaodai.plugin"
+#: Exit statuses.
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_BAD_INPUT = 2
+
+
+class UserError(click.ClickException):
+    """Input the command cannot use: printed in Chinese, exit status 2, no traceback."""
+
+    exit_code = EXIT_BAD_INPUT
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        click.echo(f"错误：{self.format_message()}", err=True)
+
+
+# --------------------------------------------------------------------------------------
+# Loading a ledger and asking the engine.
+
+
+@dataclass(frozen=True)
+class BeancountProblem:
+    """An error Beancount itself reports (syntax, balance assertion, other plugins)."""
+
+    filename: str | None
+    lineno: int | None
+    message: str
+
+    @property
+    def location(self) -> str:
+        if not self.filename or self.filename.startswith("<"):
+            return "<账本>"
+        return f"{display_path(self.filename)}:{self.lineno}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"filename": self.filename, "lineno": self.lineno, "message": self.message}
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """A ledger as the loader and the engine see it."""
+
+    path: str
+    entries: list[Directive]
+    options: dict[str, Any]
+    beancount_errors: list[BeancountProblem]
+    rulebook: Rulebook
+    analysis: Analysis
+    #: The plugin's own configuration asks for warnings to fail.
+    strict: bool
+
+
+def display_path(path: str) -> str:
+    """A path as the user typed it: relative to the working directory when under it."""
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:
+        return path
+    return path if relative.startswith("..") else relative
+
+
+#: Beancount's most frequent messages, in Chinese (others are shown as Beancount words them).
+_BEANCOUNT_MESSAGES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"^Balance failed for '([^']+)': expected (\S+ \S+) != accumulated (\S+ \S+) \((\S+) too (much|little)\)"),
+     "余额断言不符：账户 {0} 断言余额 {1}，账面累计 {2}（账面{5} {3}）"),
+    (re.compile(r"^Invalid reference to unknown account '([^']+)'"), "引用了未开立（open）的账户 {0}"),
+    (re.compile(r"^Invalid reference to inactive account '([^']+)'"), "引用了已关闭或尚未开立的账户 {0}"),
+    (re.compile(r"^Transaction does not balance: (.*)$", re.S), "分录借贷不平：{0}"),
+    (re.compile(r"^Duplicate open directive for (\S+)"), "账户 {0} 重复开立"),
+    (re.compile(r'^File "([^"]+)" does not exist'), "include 的文件不存在：{0}"),
+    (re.compile(r"^[Ss]yntax error(.*)$", re.S), "语法错误{0}"),
+    (re.compile(r"^Invalid token: (.*)$"), "无法识别的词 {0}（语法错误）"),
+)
+
+
+def translate(message: str) -> str:
+    """One of Beancount's messages in Chinese, with the original kept for searching."""
+    for pattern, template in _BEANCOUNT_MESSAGES:
+        match = pattern.match(message)
+        if match:
+            groups = list(match.groups())
+            if len(groups) == 5:
+                groups.append({"much": "多", "little": "少"}[groups[4]])
+            return f"{template.format(*groups)}　[{message}]"
+    return message
+
+
+def _problem(error: Any) -> BeancountProblem:
+    source = getattr(error, "source", None) or {}
+    message = translate(str(getattr(error, "message", error)).strip())
+    return BeancountProblem(source.get("filename"), source.get("lineno"), message)
+
+
+def _plugin_config(options: dict[str, Any]) -> str | None | bool:
+    """The zhubaodai plugin's configuration string; False when the ledger has no such line."""
+    for name, config in options.get("plugin") or ():
+        if name == PLUGIN_NAME:
+            return config
+    return False
+
+
+def load_ledger(path: str, rules: str | None = None) -> Loaded:
+    """Load ``path`` with Beancount's loader and analyse it with the rules its plugin line
+    names (or ``rules``). Raises :class:`UserError` for input that cannot be used."""
+    if not os.path.exists(path):
+        raise UserError(f"找不到账本文件：{path}")
+    if os.path.isdir(path):
+        raise UserError(f"{path} 是目录；请给出账本的顶层文件（如 ledger/main.beancount）")
+    loader.initialize(use_cache=False)
+    try:
+        entries, errors, options = loader.load_file(path)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"无法读取账本 {path}：{exc}") from None
+    config = _plugin_config(options)
+    if config is False and rules is None:
+        raise UserError(
+            f"账本 {path} 的顶层文件没有启用插件 {PLUGIN_NAME}"
+            f"（应有一行 plugin \"{PLUGIN_NAME}\" \"{{'rules': 'rules.yaml'}}\"），"
+            "或用 --rules 指定规则文件"
+        )
+    try:
+        settings = parse_config(config or None)
+    except ConfigError as exc:
+        raise UserError(f"插件 {PLUGIN_NAME} 的配置有误：{exc}") from None
+    if rules is None:
+        rules = rules_path(options, settings)
+    try:
+        rulebook = load_rules(rules)
+    except RulesError as exc:
+        raise UserError(str(exc)) from None
+    # The plugin turns the engine's error findings into loader errors; this command
+    # shows the engine's findings themselves instead, so those are left out here.
+    others = [_problem(e) for e in errors if not isinstance(e, ZhubaodaiError)]
+    analysis = analyse(entries, rulebook)
+    return Loaded(path, entries, options, others, rulebook, analysis, bool(settings.get("strict")))
+
+
+# --------------------------------------------------------------------------------------
+# Progress on stderr for long work.
+
+
+class _Steps:
+    """Progress where stderr is not a terminal (a log, CI): one line at the start and end."""
+
+    def __init__(self, length: int, label: str) -> None:
+        self.length = length
+        self.label = label
+        self.done = 0
+
+    def update(self, steps: int) -> None:
+        self.done += steps
+
+
+@contextmanager
+def progress(length: int, label: str) -> Iterator[Any]:
+    """Progress on stderr: a bar on a terminal, a start and an end line otherwise."""
+    if sys.stderr.isatty():
+        with click.progressbar(length=length, label=label, file=sys.stderr, show_pos=True) as bar:
+            yield bar
+        return
+    steps = _Steps(length, label)
+    say(f"{label}：开始（共 {length:,}）")
+    yield steps
+    say(f"{label}：完成 {steps.done:,}/{length:,}")
+
+
+def width(text: str) -> int:
+    """Display width in a terminal: CJK characters take two columns."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def pad(text: str, columns: int, right: bool = False) -> str:
+    space = " " * max(columns - width(text), 0)
+    return space + text if right else text + space
+
+
+def say(message: str) -> None:
+    """A status line for the user, on stderr (stdout carries the command's result)."""
+    click.echo(message, err=True)
+
+
+# --------------------------------------------------------------------------------------
+# The command group.
+
+
+class InternalError(click.ClickException):
+    """An unexpected failure: one Chinese line instead of a traceback (ZBD_DEBUG=1 shows it)."""
+
+    exit_code = 3
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        click.echo(f"内部错误：{self.format_message()}（请把命令和此消息报告给维护者；设 ZBD_DEBUG=1 可看到详细信息）", err=True)
+
+
+class ZbdGroup(click.Group):
+    """The command group: whatever escapes a command is shown as one line, not a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # noqa: BLE001 - the last line of defence
+            if os.environ.get("ZBD_DEBUG"):
+                raise
+            raise InternalError(f"{type(exc).__name__}: {exc}") from None
+
+
+@click.group(cls=ZbdGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="zhubaodai", message="zbd（zhubaodai）%(version)s")
+def main() -> None:
+    """助保贷资金池账本工具：检查、报表、压力测试、只读浏览。
+
+    每个命令都先用 Beancount 读取账本（包括插件），再按账本插件行指定的 rules.yaml
+    运行同一个规则引擎。退出状态：0 通过，1 检查未通过，2 输入无法使用。
+    """
+
+
+def _rules_option(function: Any) -> Any:
+    return click.option(
+        "--rules",
+        "rules",
+        type=click.Path(dir_okay=False),
+        default=None,
+        help="规则文件路径（默认取账本插件行中的 rules）。",
+    )(function)
+
+
+# --------------------------------------------------------------------------------------
+# zbd check
+
+
+def _rule_order(rulebook: Rulebook) -> dict[str, int]:
+    order: dict[str, int] = {}
+    for program in rulebook.programs.values():
+        for rule_id in program.rules:
+            order.setdefault(rule_id, len(order))
+    for rule_id in CATALOGUE:
+        order.setdefault(rule_id, len(order))
+    return order
+
+
+def group_findings(
+    findings: Sequence[Finding], rulebook: Rulebook
+) -> list[tuple[str | None, list[tuple[str, list[Finding]]]]]:
+    """Findings grouped by program (rules.yaml order; format problems last), then rule."""
+    programs = list(rulebook.programs)
+    rules = _rule_order(rulebook)
+
+    def program_key(code: str | None) -> tuple[int, str]:
+        return (programs.index(code), "") if code in programs else (len(programs), code or "")
+
+    grouped: dict[str | None, dict[str, list[Finding]]] = {}
+    for finding in findings:
+        grouped.setdefault(finding.program, {}).setdefault(finding.rule, []).append(finding)
+    result = []
+    for code in sorted(grouped, key=program_key):
+        by_rule = grouped[code]
+        ordered = sorted(by_rule, key=lambda r: (rules.get(r, len(rules)), r))
+        result.append(
+            (
+                code,
+                [
+                    (rule, sorted(by_rule[rule], key=lambda f: (f.filename or "", f.lineno or 0)))
+                    for rule in ordered
+                ],
+            )
+        )
+    return result
+
+
+def rule_title(rule_id: str) -> str:
+    if rule_id == FORMAT_RULE:
+        return "账本格式"
+    spec = CATALOGUE.get(rule_id)
+    return spec.title if spec else rule_id
+
+
+def program_title(code: str | None, rulebook: Rulebook) -> str:
+    if code is None:
+        return "账本格式（不属于某一项目）"
+    program = rulebook.programs.get(code)
+    return f"{program.name}（{code}）" if program else code
+
+
+def _finding_location(finding: Finding) -> str:
+    if finding.filename is None or finding.filename.startswith("<"):
+        return "<账本>"
+    return f"{display_path(finding.filename)}:{finding.lineno}"
+
+
+def render_text(loaded: Loaded, strict: bool, failed: bool) -> str:
+    findings = loaded.analysis.findings
+    lines = [f"账本：{display_path(loaded.path)}（规则：{display_path(loaded.rulebook.path)}）"]
+    if loaded.beancount_errors:
+        lines += ["", f"Beancount 报告的错误（{len(loaded.beancount_errors)}）"]
+        for problem in loaded.beancount_errors:
+            message = problem.message.replace("\n", "\n      ")
+            lines.append(f"  错误 {problem.location}: {message}")
+    for code, rules in group_findings(findings, loaded.rulebook):
+        lines += ["", program_title(code, loaded.rulebook)]
+        for rule_id, items in rules:
+            citation = items[0].citation
+            lines.append(f"  [{rule_id}] {rule_title(rule_id)}　依据：{citation}（{len(items)} 条）")
+            for finding in items:
+                label = SEVERITY_LABELS[finding.severity]
+                lines.append(f"    {label} {_finding_location(finding)}: {finding.message}")
+    errors = sum(1 for f in findings if f.severity == ERROR)
+    warnings = sum(1 for f in findings if f.severity == WARNING)
+    summary = f"规则检查：{errors} 个错误，{warnings} 个警告"
+    if loaded.beancount_errors:
+        summary += f"；Beancount 错误 {len(loaded.beancount_errors)} 个"
+    if failed:
+        reason = "（严格模式：警告也视为未通过）" if strict and warnings and not errors else ""
+        summary += f"。检查未通过{reason}"
+    else:
+        summary += "。检查通过"
+    lines += ["", summary]
+    return "\n".join(lines)
+
+
+def render_json(loaded: Loaded, strict: bool, failed: bool) -> str:
+    findings = loaded.analysis.findings
+    ordered = [f for _, rules in group_findings(findings, loaded.rulebook) for _, items in rules for f in items]
+    document = {
+        "ledger": loaded.path,
+        "rules": loaded.rulebook.path,
+        "ok": not failed,
+        "strict": strict,
+        "counts": {
+            "error": sum(1 for f in findings if f.severity == ERROR),
+            "warning": sum(1 for f in findings if f.severity == WARNING),
+            "beancount": len(loaded.beancount_errors),
+        },
+        "beancount_errors": [p.as_dict() for p in loaded.beancount_errors],
+        "findings": [{**f.as_dict(), "title": rule_title(f.rule)} for f in ordered],
+    }
+    return json.dumps(document, ensure_ascii=False, indent=2)
+
+
+@main.command()
+@click.argument("ledger", type=click.Path(dir_okay=True))
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+    help="输出格式。",
+)
+@click.option("--strict", is_flag=True, help="警告（“原则上”“一般”类规则）也令检查失败。")
+@_rules_option
+def check(ledger: str, fmt: str, strict: bool, rules: str | None) -> None:
+    """检查账本：Beancount 自身的错误，以及按项目、规则分组的错误和警告（含条款、文件和行号）。
+
+    没有错误时退出状态为 0（只有警告也为 0；--strict 或插件配置 strict 时警告也为 1）。
+    """
+    loaded = load_ledger(ledger, rules)
+    strict = strict or loaded.strict
+    findings = loaded.analysis.findings
+    failed = bool(loaded.beancount_errors) or any(
+        f.severity == ERROR or (strict and f.severity == WARNING) for f in findings
+    )
+    output = render_json(loaded, strict, failed) if fmt == "json" else render_text(loaded, strict, failed)
+    click.echo(output)
+    sys.exit(EXIT_FAILED if failed else EXIT_OK)
+
+
+# --------------------------------------------------------------------------------------
+# zbd report
+
+
+_PERIOD_RE = re.compile(r"^(\d{4})(?:[Qq]([1-4]))?$")
+
+
+def parse_period(text: str) -> tuple[str, datetime.date, datetime.date]:
+    """'2024Q3' -> ('2024年第三季度', 2024-07-01, 2024-09-30); '2024' -> the year."""
+    match = _PERIOD_RE.match(text.strip())
+    if not match:
+        raise UserError(f"报告期应写作 2024Q3（季度）或 2024（年度）：{text!r}")
+    year = int(match.group(1))
+    if match.group(2) is None:
+        return f"{year}年度", datetime.date(year, 1, 1), datetime.date(year, 12, 31)
+    quarter = int(match.group(2))
+    start = datetime.date(year, 3 * quarter - 2, 1)
+    end_month = 3 * quarter
+    end = (datetime.date(year + (end_month == 12), end_month % 12 + 1, 1) - datetime.timedelta(days=1))
+    return f"{year}年第{'一二三四'[quarter - 1]}季度", start, end
+
+
+@main.command()
+@click.argument("ledger", type=click.Path(dir_okay=True))
+@click.option("--period", required=True, help="报告期：2024Q3（季度）或 2024（年度）。")
+@click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False), help="输出的 XLSX 文件。")
+@click.option("--program", "programs", multiple=True, help="只报告此项目（可重复；默认全部项目）。")
+@click.option("--force", is_flag=True, help="输出文件已存在时覆盖它。")
+@_rules_option
+def report(ledger: str, period: str, output: str, programs: tuple[str, ...], force: bool, rules: str | None) -> None:
+    """生成财政部门要求的季度或年度报表（XLSX）：资金来源、专户对账、贷款、代偿、追偿、孳息、覆盖率与杠杆、检查结果。"""
+    from zhubaodai.report import build_report
+    from zhubaodai.report import write_report
+
+    label, start, end = parse_period(period)
+    if os.path.exists(output) and not force:
+        raise UserError(f"输出文件 {output} 已存在；如要覆盖请加 --force")
+    if os.path.isdir(output):
+        raise UserError(f"{output} 是目录，请给出 .xlsx 文件名")
+    directory = os.path.dirname(os.path.abspath(output))
+    if not os.path.isdir(directory):
+        raise UserError(f"输出目录不存在：{directory}")
+    say(f"读取并检查账本 {ledger} …")
+    loaded = load_ledger(ledger, rules)
+    unknown = [p for p in programs if p not in loaded.rulebook.programs]
+    if unknown:
+        known = "、".join(loaded.rulebook.programs)
+        raise UserError(f"rules.yaml 中没有项目 {'、'.join(unknown)}；可用：{known}")
+    if loaded.beancount_errors:
+        say(f"注意：账本有 {len(loaded.beancount_errors)} 个 Beancount 错误，已列入报表的“检查结果”表；请用 zbd check 查看")
+    codes = list(programs) or list(loaded.rulebook.programs)
+    with progress(len(codes), "编制报表") as bar:
+        book = build_report(
+            loaded.analysis, loaded.entries, codes, label, start, end,
+            ledger=display_path(loaded.path), beancount_errors=loaded.beancount_errors,
+            on_program=lambda code: bar.update(1),
+        )
+    try:
+        write_report(book, output)
+    except OSError as exc:
+        raise UserError(f"无法写入 {output}：{exc}") from None
+    say(f"已写入 {output}（{label}，项目：{'、'.join(codes)}）")
+
+
+# --------------------------------------------------------------------------------------
+# zbd stress
+
+
+def _decimal(text: str, what: str) -> Decimal:
+    try:
+        value = Decimal(text.strip().rstrip("%")) / (100 if text.strip().endswith("%") else 1)
+    except InvalidOperation:
+        raise UserError(f"{what}应为 0 到 1 之间的小数（或百分数，如 5%）：{text!r}") from None
+    if not value.is_finite() or not (0 <= value <= 1):
+        raise UserError(f"{what}应在 0 到 1 之间：{text!r}")
+    return value
+
+
+def _date(text: str) -> datetime.date:
+    try:
+        return datetime.date.fromisoformat(text.strip())
+    except ValueError:
+        raise UserError(f"日期应写作 YYYY-MM-DD：{text!r}") from None
+
+
+@main.command()
+@click.argument("ledger", type=click.Path(dir_okay=True))
+@click.option("--date", "on", required=True, help="压力测试日（YYYY-MM-DD）：取该日日终的贷款余额与资金余额。")
+@click.option("--program", default=None, help="项目代码（账本只有一个项目有贷款时可省略）。")
+@click.option("--default-rate", default=None, help="违约率（0–1 或百分数）：每笔贷款按此比例违约；蒙特卡罗模式下为每笔贷款的违约概率。")
+@click.option("--loans", default=None, help="违约贷款编号，逗号分隔（全额违约）。")
+@click.option("--recovery-rate", required=True, help="回收率（扣除费用后的净额占代偿额的比例，0–1）。")
+@click.option("--monte-carlo", "draws", type=click.IntRange(min=1), default=None, help="蒙特卡罗模拟次数（每笔贷款独立违约）。")
+@click.option("--seed", type=int, default=None, help="随机种子（蒙特卡罗模式必填，便于复现）。")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True, help="输出格式。")
+@_rules_option
+def stress(
+    ledger: str,
+    on: str,
+    program: str | None,
+    default_rate: str | None,
+    loans: str | None,
+    recovery_rate: str,
+    draws: int | None,
+    seed: int | None,
+    fmt: str,
+    rules: str | None,
+) -> None:
+    """压力测试：按项目的代偿顺序（助保金先付，不足部分由风险补偿金与银行分担）估算违约时各方承担的金额，
+    以及风险补偿金耗尽、须报管委会决定时的违约率。"""
+    from zhubaodai import stress as core
+
+    day = _date(on)
+    if (default_rate is None) == (loans is None):
+        raise UserError("请给出 --default-rate 或 --loans 之一")
+    if draws is not None and default_rate is None:
+        raise UserError("蒙特卡罗模式（--monte-carlo）需要 --default-rate 作为每笔贷款的违约概率")
+    if draws is not None and seed is None:
+        raise UserError("蒙特卡罗模式请用 --seed 给出随机种子，以便结果可以复现")
+    recovery = _decimal(recovery_rate, "回收率")
+    rate = _decimal(default_rate, "违约率") if default_rate is not None else None
+    loaded = load_ledger(ledger, rules)
+    code = _stress_program(loaded, program, day, loans)
+    try:
+        exposures = core.book(loaded.analysis, code, day)
+        pool = core.position(loaded.analysis, code, day)
+        threshold = core.exhaustion_rate(pool, exposures)
+        if draws is not None:
+            assert rate is not None
+            with progress(draws, "蒙特卡罗模拟") as bar:
+                result = core.monte_carlo(pool, exposures, rate, recovery, draws, seed or 0, progress=bar.update)
+            click.echo(render_monte_carlo(pool, exposures, rate, recovery, result, seed or 0, threshold, fmt))
+            return
+        if loans is not None:
+            ids = [part.strip() for part in loans.split(",") if part.strip()]
+            if not ids:
+                raise UserError("--loans 应给出至少一个贷款编号")
+            dues = core.dues_for_loans(exposures, ids)
+        else:
+            assert rate is not None
+            dues = core.dues_at_rate(exposures, rate)
+        outcome = core.run(pool, exposures, dues, recovery)
+    except core.StressError as exc:
+        raise UserError(str(exc)) from None
+    click.echo(render_deterministic(pool, exposures, rate, recovery, outcome, threshold, fmt))
+
+
+def _stress_program(loaded: Loaded, program: str | None, day: datetime.date, loans: str | None) -> str:
+    codes = list(loaded.rulebook.programs)
+    if program is not None:
+        if program not in codes:
+            raise UserError(f"rules.yaml 中没有项目 {program}；可用：{'、'.join(codes)}")
+        return program
+    if loans:
+        first = loans.split(",")[0].strip()
+        loan = loaded.analysis.register.loans.get(first)
+        if loan is not None:
+            return loan.program
+    active = sorted({l.program for l in loaded.analysis.register.loans.values() if l.outstanding(day) > 0})
+    if len(active) == 1:
+        return active[0]
+    raise UserError(f"请用 --program 指定项目（{'、'.join(active or codes)}）")
+
+
+def _percent(rate: Decimal | None) -> str:
+    if rate is None:
+        return "—"
+    return f"{(rate * 100).quantize(Decimal('0.01')).normalize():f}%"
+
+
+def _stress_header(pool: Any, exposures: Sequence[Any], recovery: Decimal) -> list[str]:
+    outstanding = sum((e.outstanding for e in exposures), Decimal("0.00"))
+    return [
+        f"压力测试：项目 {pool.program}，{pool.on} 日终",
+        f"  未结清贷款 {len(exposures)} 笔，余额 {yuan(outstanding)} 元；"
+        f"助保金 {yuan(pool.guarantee)} 元，风险补偿金 {yuan(pool.risk)} 元；"
+        f"风险补偿金分担不足部分的 {_percent(pool.risk_share)}；回收率 {_percent(recovery)}",
+    ]
+
+
+def _threshold_line(threshold: Decimal | None) -> str:
+    if threshold is None:
+        return "风险补偿金耗尽的违约率：不适用（无未结清贷款或风险补偿金不分担）"
+    if threshold > 1:
+        return (f"风险补偿金耗尽的违约率：{_percent(threshold)}——即使全部贷款违约，"
+                "风险补偿金也足以承担其分担部分")
+    return (f"风险补偿金耗尽的违约率：{_percent(threshold)}（全部贷款按同一违约率违约时，"
+            "高于此值风险补偿金不足以承担其分担部分，须报管委会决定）")
+
+
+def render_deterministic(
+    pool: Any, exposures: Sequence[Any], rate: Decimal | None, recovery: Decimal,
+    outcome: Any, threshold: Decimal | None, fmt: str,
+) -> str:
+    if fmt == "json":
+        return json.dumps(
+            {
+                "program": pool.program,
+                "date": pool.on.isoformat(),
+                "scenario": {"default_rate": str(rate)} if rate is not None
+                else {"loans": [o.loan for o in outcome.loans]},
+                "recovery_rate": str(recovery),
+                "position": {"guarantee": str(pool.guarantee), "risk": str(pool.risk),
+                             "risk_share": str(pool.risk_share),
+                             "outstanding": str(sum((e.outstanding for e in exposures), Decimal("0.00"))),
+                             "loans": len(exposures)},
+                "defaulted": str(outcome.defaulted),
+                "borne": {"guarantee": str(outcome.guarantee), "risk": str(outcome.risk),
+                          "bank": str(outcome.bank), "committee": str(outcome.uncovered)},
+                "recovered": {p: str(v) for p, v in outcome.recovered_by.items()},
+                "net": {p: str(outcome.net(p)) for p in ("guarantee", "risk", "bank")},
+                "committee_needed": outcome.committee_needed,
+                "exhaustion_rate": None if threshold is None else str(threshold),
+                "loans": [
+                    {"loan": o.loan, "due": str(o.due), "guarantee": str(o.guarantee), "risk": str(o.risk),
+                     "bank": str(o.bank), "committee": str(o.uncovered),
+                     "recovered": {p: str(v) for p, v in o.recovered_by.items()}}
+                    for o in outcome.loans
+                ],
+            },
+            ensure_ascii=False, indent=2,
+        )
+    if rate is not None:
+        scenario = f"情景：每笔贷款按违约率 {_percent(rate)} 违约（{len(outcome.loans)} 笔代偿）"
+    else:
+        scenario = f"情景：指定贷款全额违约：{'、'.join(o.loan for o in outcome.loans)}"
+    rows = [
+        ("助保金", outcome.guarantee, outcome.recovered_by.get("guarantee"), outcome.net("guarantee")),
+        ("风险补偿金", outcome.risk, outcome.recovered_by.get("risk"), outcome.net("risk")),
+        ("合作银行", outcome.bank, outcome.recovered_by.get("bank"), outcome.net("bank")),
+        ("须报管委会决定", outcome.uncovered, None, outcome.uncovered),
+    ]
+    lines = _stress_header(pool, exposures, recovery) + [scenario, "",
+                                                           f"违约（应代偿）金额 {yuan(outcome.defaulted)} 元", ""]
+    lines.append(pad("承担方", 16) + "".join(pad(h, 18, True) for h in ("代偿时承担", "追偿回收", "回收后净承担")))
+    for name, borne, back, net in rows:
+        lines.append(pad(name, 16) + "".join(pad(yuan(v), 18, True) for v in (borne, back, net)))
+    lines.append("")
+    if outcome.committee_needed:
+        lines.append(f"结论：风险补偿金不足以承担其分担部分，差额 {yuan(outcome.uncovered)} 元须报管委会办公会议决定")
+    else:
+        lines.append("结论：两项资金足以按规定顺序承担此情景的代偿")
+    lines.append(_threshold_line(threshold))
+    return "\n".join(lines)
+
+
+def render_monte_carlo(
+    pool: Any, exposures: Sequence[Any], rate: Decimal, recovery: Decimal,
+    draws: Any, seed: int, threshold: Decimal | None, fmt: str,
+) -> str:
+    from zhubaodai import stress as core
+
+    figures = [
+        ("defaulted", "违约金额", draws.defaulted),
+        ("guarantee", "助保金代偿", draws.guarantee),
+        ("risk", "风险补偿金代偿", draws.risk),
+        ("bank", "合作银行承担", draws.bank),
+        ("committee", "须报管委会决定", draws.uncovered),
+        ("net_guarantee", "回收后助保金净承担", draws.net("guarantee")),
+        ("net_risk", "回收后风险补偿金净承担", draws.net("risk")),
+        ("net_bank", "回收后银行净承担", draws.net("bank")),
+    ]
+    summaries = [(key, label, core.summarise(values)) for key, label, values in figures]
+    committee_share = Decimal(int((draws.uncovered > 0).sum())) / Decimal(draws.count)
+    if fmt == "json":
+        return json.dumps(
+            {
+                "program": pool.program,
+                "date": pool.on.isoformat(),
+                "draws": draws.count,
+                "seed": seed,
+                "default_probability": str(rate),
+                "recovery_rate": str(recovery),
+                "position": {"guarantee": str(pool.guarantee), "risk": str(pool.risk),
+                             "risk_share": str(pool.risk_share), "loans": len(exposures),
+                             "outstanding": str(sum((e.outstanding for e in exposures), Decimal("0.00")))},
+                "figures": {
+                    key: {"mean": str(s.mean), "max": str(s.maximum),
+                          **{f"p{q}": str(v) for q, v in s.percentiles.items()}}
+                    for key, _, s in summaries
+                },
+                "committee_probability": str(committee_share),
+                "exhaustion_rate": None if threshold is None else str(threshold),
+            },
+            ensure_ascii=False, indent=2,
+        )
+    lines = _stress_header(pool, exposures, recovery)
+    lines.append(f"蒙特卡罗：{draws.count:,} 次模拟，随机种子 {seed}，每笔贷款独立违约，违约概率 {_percent(rate)}")
+    lines.append("")
+    quantiles = list(core.PERCENTILES)
+    heads = ["平均", *(f"P{q}" for q in quantiles), "最大"]
+    lines.append(pad("（元）", 24) + "".join(pad(h, 18, True) for h in heads))
+    for _, label, s in summaries:
+        cells = [s.mean, *(s.percentiles[q] for q in quantiles), s.maximum]
+        lines.append(pad(label, 24) + "".join(pad(yuan(v), 18, True) for v in cells))
+    lines.append("")
+    lines.append(f"须报管委会决定（风险补偿金不足）的模拟占比：{_percent(committee_share)}")
+    lines.append(_threshold_line(threshold))
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------------------
+# zbd serve
+
+
+@main.command()
+@click.argument("ledger", type=click.Path(dir_okay=True))
+@click.option("-p", "--port", type=click.IntRange(1, 65535), default=5000, show_default=True, help="端口。")
+def serve(ledger: str, port: int) -> None:
+    """以只读方式在 Fava 中打开账本，只监听本机（http://127.0.0.1:端口/）。"""
+    if not os.path.isfile(ledger):
+        raise UserError(f"找不到账本文件：{ledger}")
+    from fava.cli import main as fava_main
+
+    say(f"以只读方式启动 Fava：http://127.0.0.1:{port}/（按 Ctrl-C 停止）")
+    fava_main.main(
+        ["--read-only", "--host", "127.0.0.1", "--port", str(port), ledger],
+        prog_name="zbd serve",
+        standalone_mode=True,
+    )
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
