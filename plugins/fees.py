@@ -171,12 +171,12 @@ def _check(ctx: Context, account: FeeAccount) -> None:
         label = due.event.label
         if total_paid < cumulative:
             if not short_reported:
-                what = {"fee.rate": "贷款金额", "fee.increase": "增加金额", "fee.renewal": "续贷金额"}[due.rule]
+                what = {"fee.rate": "签订合同贷款金额", "fee.increase": "增加的贷款金额", "fee.renewal": "续贷金额"}[due.rule]
                 ctx.report(
                     due.rule,
                     code,
                     due.event.entry,
-                    f"贷款 {loan.id} 助保金未缴足：{label}{what} {due.base:,} 元 × {percent(due.rate)}"
+                    f"贷款 {loan.id} 助保金未缴足：{what} {due.base:,} 元 × {percent(due.rate)}"
                     f"，累计应缴 {cumulative:,} 元",
                     figures={"应缴": cumulative, "实缴": total_paid, "差额": cumulative - total_paid},
                     loan=loan.id,
