@@ -150,8 +150,8 @@ class ProgramState:
     flows: dict[tuple[str, str], Decimal] = field(default_factory=dict)
     #: The same flows cumulated by day, for a period's flows: ``.at(end) - .at(start - 1)``.
     flow_series: dict[tuple[str, str], DailyBalance] = field(default_factory=dict)
-    #: The last transaction that touched suspense (where the check points).
-    last_suspense_entry: Transaction | None = None
+    #: The last transaction that touched each of those accounts (where the check points).
+    last_unallocated_entry: dict[str, Transaction] = field(default_factory=dict)
     #: End of the last interest period settled.
     last_interest_end: datetime.date | None = None
 
@@ -378,5 +378,4 @@ def _apply(state: ProgramState, entry: Transaction, roles: dict[str, Decimal], k
             account = state.program.accounts[role]
             state.unallocated[account] = state.unallocated.get(account, ZERO) + delta
             state.unallocated_series.setdefault(account, DailyBalance()).add(entry.date, delta)
-            if role == "suspense":
-                state.last_suspense_entry = entry
+            state.last_unallocated_entry[account] = entry

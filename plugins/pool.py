@@ -230,7 +230,7 @@ def finish(ctx: Context) -> None:
                 ctx.report(
                     "pool.suspense",
                     code,
-                    state.last_suspense_entry,
+                    state.last_unallocated_entry.get(account),
                     f"专户账户 {account} 尚有未归属两项资金的款项，应查明后计入助保金或风险补偿金",
                     figures={"未归属余额": balance},
                 )
