@@ -309,7 +309,9 @@ def _compensation(ctx: Context, m: Movement) -> None:
         plan = plan_waterfall(claim.due, claim.guarantee_paid, r_before, share)
         recorded = m.entry.meta.get("bank_share")
         claim.bank_share = plan.bank
-        claim.uncovered = max(plan.risk + plan.uncovered - r_out, ZERO)
+        # Only what the risk fund could not pay from its balance needs a committee; paying
+        # less than it could is a comp.waterfall error, reported below.
+        claim.uncovered = plan.uncovered
         if r_out != plan.risk:
             ctx.report(
                 "comp.waterfall",
