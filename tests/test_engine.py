@@ -1,0 +1,304 @@
+"""The engine's arithmetic: DOMAIN.md's worked numbers exactly, and the pure functions.
+
+The worked numbers are read from the rule ledgers that hold them (tests/ledgers/rules/),
+through :func:`zhubaodai.engine.analyse`, so the figures are the engine's own records,
+not a recomputation here.
+"""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from beancount import loader
+
+from conftest import LEDGERS
+from conftest import RULES_YAML
+from zhubaodai.engine import GUARANTEE
+from zhubaodai.engine import RISK
+from zhubaodai.engine import Analysis
+from zhubaodai.engine import DailyBalance
+from zhubaodai.engine import analyse
+from zhubaodai.fees import fee_due
+from zhubaodai.findings import ERROR
+from zhubaodai.findings import Finding
+from zhubaodai.money import half_up
+from zhubaodai.money import largest_remainder
+from zhubaodai.money import percent
+from zhubaodai.money import yuan
+from zhubaodai.pool import split_interest
+from zhubaodai.rules import Rulebook
+from zhubaodai.waterfall import Waterfall
+from zhubaodai.waterfall import plan_waterfall
+
+RULES = LEDGERS / "rules"
+D = Decimal
+
+
+def run(path: Path, rulebook: Rulebook) -> Analysis:
+    entries, errors, _ = loader.load_file(str(path))
+    analysis = analyse(entries, rulebook)
+    assert errors == [] and analysis.findings == [], [str(f) for f in analysis.findings]
+    return analysis
+
+
+def day(text: str) -> datetime.date:
+    return datetime.date.fromisoformat(text)
+
+
+# --------------------------------------------------------------------------------------
+# DOMAIN.md, "Worked numbers (CQ)".
+
+
+def test_worked_fees(rulebook: Rulebook) -> None:
+    """Loan 3,000,000.00 → 75,000.00; increase to 4,000,000.00 → 25,000.00; renewal → nothing."""
+    analysis = run(RULES / "fee.renewal" / "cqgx-pass.beancount", rulebook)
+    account = analysis.records["fees"]["CQ-2024-001"]
+    dues = [(d.rule, d.base, d.rate, d.due) for d in account.dues]
+    assert dues == [
+        ("fee.rate", D("3000000.00"), D("0.025"), D("75000.00")),
+        ("fee.increase", D("1000000.00"), D("0.025"), D("25000.00")),
+        ("fee.renewal", D("4000000.00"), D("0"), D("0.00")),
+    ]
+    assert account.due == D("100000.00")
+    assert account.paid == D("100000.00")
+    assert [p.amount for p in account.payments] == [D("75000.00"), D("25000.00")]
+    assert fee_due(D("3000000.00"), D("0.025")) == D("75000.00")
+    assert fee_due(D("1000000.00"), D("0.025")) == D("25000.00")
+
+
+def test_worked_interest_split(rulebook: Rulebook) -> None:
+    """Interest 1,000.00, 积数 27,000,000.00 / 63,000,000.00 → 300.00 and 700.00."""
+    analysis = run(RULES / "pool.interest_split" / "cqgx-pass.beancount", rulebook)
+    [allocation] = analysis.records["interest"]
+    assert allocation.program == "CQGX"
+    assert (allocation.period_start, allocation.period_end) == (day("2024-03-23"), day("2024-06-20"))
+    assert allocation.total == D("1000.00")
+    assert allocation.jishu_guarantee == D("27000000.00")
+    assert allocation.jishu_risk == D("63000000.00")
+    assert (allocation.expected_guarantee, allocation.expected_risk) == (D("300.00"), D("700.00"))
+    assert (allocation.actual_guarantee, allocation.actual_risk) == (D("300.00"), D("700.00"))
+    assert allocation.ok
+    # The 积数 are the ledger's real end-of-day balances, as the engine keeps them.
+    funds = analysis.programs["CQGX"].funds
+    assert funds[GUARANTEE].jishu(day("2024-03-23"), day("2024-06-20")) == D("27000000.00")
+    assert funds[RISK].jishu(day("2024-03-23"), day("2024-06-20")) == D("63000000.00")
+    assert split_interest(D("1000.00"), D("27000000.00"), D("63000000.00")) == (D("300.00"), D("700.00"))
+
+
+def test_worked_waterfall(rulebook: Rulebook) -> None:
+    """Due 1,020,000.00, guarantee fund 600,000.00 → 600,000 / 210,000 risk / 210,000 bank."""
+    analysis = run(RULES / "comp.waterfall" / "cqgx-pass.beancount", rulebook)
+    funds = analysis.programs["CQGX"].funds
+    assert funds[GUARANTEE].at(day("2024-09-11")) == D("600000.00")
+    [claim] = analysis.records["claims"].values()
+    assert claim.loan.id == "CQ-2024-007"
+    assert claim.due == D("1020000.00")
+    assert claim.guarantee_paid == D("600000.00")
+    assert claim.risk_paid == D("210000.00")
+    assert claim.bank_share == D("210000.00")
+    assert claim.uncovered == D("0.00")
+    assert funds[GUARANTEE].balance == D("0.00")
+    assert funds[RISK].balance == D("4790000.00")
+    assert plan_waterfall(D("1020000.00"), D("600000.00"), D("5000000.00"), D("0.5")) == Waterfall(
+        due=D("1020000.00"), guarantee=D("600000.00"), risk=D("210000.00"), bank=D("210000.00"), uncovered=D("0.00")
+    )
+
+
+def test_worked_recovery(rulebook: Rulebook) -> None:
+    """Recovered 300,000.00, costs 10,000.00 → net 290,000.00 → 210,000.00 bank, 80,000.00 risk fund."""
+    analysis = run(RULES / "recovery.order" / "cqgx-pass.beancount", rulebook)
+    [recovery] = analysis.records["recoveries"]
+    assert recovery.gross == D("300000.00")
+    assert recovery.deductions == D("10000.00")
+    assert recovery.net == D("290000.00")
+    assert recovery.parts == {"bank": D("210000.00"), "risk": D("80000.00"), "guarantee": D("0.00")}
+    assert recovery.excess == D("0.00")
+    back = analysis.records["loan_recoveries"]["CQ-2024-007"]
+    assert back.bank_recovered == D("210000.00")
+    assert back.expected == {GUARANTEE: D("0.00"), RISK: D("80000.00")}
+    assert back.received == {GUARANTEE: D("0.00"), RISK: D("80000.00")}
+    assert analysis.programs["CQGX"].funds[RISK].balance == D("4870000.00")
+
+
+# --------------------------------------------------------------------------------------
+# money
+
+
+@pytest.mark.parametrize(
+    ("value", "rounded"),
+    [
+        ("0.005", "0.01"),
+        ("0.0049", "0.00"),
+        ("-0.005", "-0.01"),
+        ("25000.005", "25000.01"),  # half-even would give 25000.00
+        ("30864.195", "30864.20"),
+        ("75000", "75000.00"),
+    ],
+)
+def test_half_up(value: str, rounded: str) -> None:
+    assert half_up(D(value)) == D(rounded)
+    assert str(half_up(D(value))) == rounded
+
+
+def test_largest_remainder_examples() -> None:
+    assert largest_remainder(D("1000.00"), [D(27), D(63)]) == [D("300.00"), D("700.00")]
+    # A tie goes to the earlier part.
+    assert largest_remainder(D("1000.01"), [D(1), D(1)]) == [D("500.01"), D("500.00")]
+    assert largest_remainder(D("0.02"), [D(1), D(1), D(1)]) == [D("0.01"), D("0.01"), D("0.00")]
+    # The largest remainder wins over the earlier part: 1/3 and 2/3 of 0.10.
+    assert largest_remainder(D("0.10"), [D(1), D(2)]) == [D("0.03"), D("0.07")]
+    # A zero weight gets nothing; a reversal splits as its negation.
+    assert largest_remainder(D("5.00"), [D(0), D(3)]) == [D("0.00"), D("5.00")]
+    assert largest_remainder(D("-1000.01"), [D(1), D(1)]) == [D("-500.01"), D("-500.00")]
+
+
+def test_largest_remainder_rejects_bad_weights() -> None:
+    with pytest.raises(ValueError):
+        largest_remainder(D("1.00"), [D(0), D(0)])
+    with pytest.raises(ValueError):
+        largest_remainder(D("1.00"), [D(-1), D(2)])
+
+
+def test_formats() -> None:
+    assert yuan(D("1234567.8")) == "1,234,567.80"
+    assert yuan(D("-0.01")) == "-0.01"
+    assert yuan(None) == "—"
+    assert percent(D("0.025")) == "2.5%"
+    assert percent(D("0.02")) == "2%"
+    assert percent(D("0.5")) == "50%"
+
+
+# --------------------------------------------------------------------------------------
+# DailyBalance
+
+
+def test_daily_balance_at_and_jishu() -> None:
+    balance = DailyBalance()
+    assert balance.balance == D("0.00") and balance.first_day is None
+    balance.add(day("2024-03-01"), D("100.00"))
+    balance.add(day("2024-03-01"), D("50.00"))  # same day: one end-of-day balance
+    balance.add(day("2024-03-04"), D("-30.00"))
+    assert balance.first_day == day("2024-03-01")
+    assert balance.balance == D("120.00")
+    assert balance.at(day("2024-02-29")) == D("0.00")
+    assert balance.at(day("2024-03-03")) == D("150.00")
+    assert balance.at(day("2024-03-04")) == D("120.00")
+    assert balance.at(day("2024-12-31")) == D("120.00")
+    # 1–3 March at 150.00, 4–5 March at 120.00.
+    assert balance.jishu(day("2024-03-01"), day("2024-03-05")) == D("690.00")
+    assert balance.jishu(day("2024-02-20"), day("2024-03-01")) == D("150.00")
+    assert balance.jishu(day("2024-03-04"), day("2024-03-04")) == D("120.00")
+    assert balance.jishu(day("2024-03-05"), day("2024-03-04")) == D("0.00")
+    assert balance.series() == [(day("2024-03-01"), D("150.00")), (day("2024-03-04"), D("120.00"))]
+    with pytest.raises(ValueError):
+        balance.add(day("2024-03-02"), D("1.00"))
+
+
+# --------------------------------------------------------------------------------------
+# plan_waterfall
+
+
+def test_plan_waterfall_cases() -> None:
+    half = D("0.5")
+    # The guarantee fund covers everything.
+    assert plan_waterfall(D("100.00"), D("500.00"), D("0.00"), half) == Waterfall(
+        D("100.00"), D("100.00"), D("0.00"), D("0.00"), D("0.00")
+    )
+    # Half a fen goes to the risk fund (half-up), the bank bears the rest.
+    plan = plan_waterfall(D("1020000.01"), D("25000.00"), D("5000000.00"), half)
+    assert (plan.risk, plan.bank, plan.uncovered) == (D("497500.01"), D("497500.00"), D("0.00"))
+    # The risk fund pays what it has; the rest of its share is uncovered (committee).
+    plan = plan_waterfall(D("1020000.00"), D("25000.00"), D("100000.00"), half)
+    assert (plan.guarantee, plan.risk, plan.bank, plan.uncovered) == (
+        D("25000.00"), D("100000.00"), D("497500.00"), D("397500.00"),
+    )
+    assert plan.shortfall == D("995000.00")
+    # Overdrawn funds count as empty.
+    plan = plan_waterfall(D("10.00"), D("-5.00"), D("-5.00"), half)
+    assert (plan.guarantee, plan.risk, plan.bank, plan.uncovered) == (D("0"), D("0"), D("5.00"), D("5.00"))
+
+
+# --------------------------------------------------------------------------------------
+# Through the engine: small ledgers for behaviour the rule ledgers do not pin down.
+
+
+def load_text(text: str, tmp_path: Path) -> tuple[list, list]:
+    ledger = tmp_path / "main.beancount"
+    ledger.write_text(
+        f"plugin \"zhubaodai.plugin\" \"{{'rules': '{RULES_YAML}'}}\"\n"
+        f'include "{LEDGERS / "common" / "cqgx.beancount"}"\n' + text,
+        encoding="utf-8",
+    )
+    entries, errors, _ = loader.load_file(str(ledger))
+    return entries, errors
+
+
+def test_parameter_before_its_first_version_is_an_error(tmp_path: Path, rulebook: Rulebook) -> None:
+    """A contract before CQGX's fee rate took effect (2021-02-24) is an error, not a default."""
+    entries, errors = load_text(
+        """
+2021-02-01 custom "loan" "approval" "CQ-2021-001"
+  program: "CQGX"
+  enterprise: "E-CQ-001"
+  amount: 1000000.00 CNY
+  letter: "高新创服函〔2021〕1号"
+2021-02-10 custom "loan" "contract" "CQ-2021-001"
+  amount: 1000000.00 CNY
+""",
+        tmp_path,
+    )
+    analysis = analyse(entries, rulebook)
+    rules = {(f.rule, f.severity) for f in analysis.findings}
+    assert ("fee.rate", ERROR) in rules
+    [finding] = [f for f in analysis.findings if f.rule == "fee.rate"]
+    assert "尚无生效版本" in finding.message and "2021-02-24" in finding.message
+    assert any("[fee.rate]" in e.message for e in errors)
+
+
+def test_interest_period_metadata_overrides_the_default(tmp_path: Path, rulebook: Rulebook) -> None:
+    """period_start / period_end set the 积数 period (docs/ledger-format.md §5.6)."""
+    entries, errors = load_text(
+        """
+2024-01-01 * "财政局" "注入风险补偿金"
+  Assets:CQGX:Pool:Risk          1000.00 CNY
+  Income:CQGX:Risk:Injection    -1000.00 CNY
+2024-01-11 * "财政局" "注入风险补偿金"
+  Assets:CQGX:Pool:Risk          1000.00 CNY
+  Income:CQGX:Risk:Injection    -1000.00 CNY
+2024-01-21 * "建设银行" "结息"
+  period_start: 2024-01-11
+  period_end: 2024-01-15
+  Assets:CQGX:Pool:Risk             1.00 CNY
+  Income:CQGX:Risk:Interest        -1.00 CNY
+""",
+        tmp_path,
+    )
+    analysis = analyse(entries, rulebook)
+    assert errors == [] and analysis.findings == []
+    [allocation] = analysis.records["interest"]
+    assert (allocation.period_start, allocation.period_end) == (day("2024-01-11"), day("2024-01-15"))
+    assert allocation.jishu_risk == D("10000.00")  # 2,000.00 × 5 days
+    assert allocation.jishu_guarantee == D("0.00")
+
+
+def test_finding_forms() -> None:
+    finding = Finding(
+        rule="fee.rate",
+        severity=ERROR,
+        program="CQGX",
+        citation="渝高新发〔2021〕8号 第五条、第六条",
+        message="贷款 CQ-2024-001 助保金未缴足",
+        filename="ledger/cqgx/2024.beancount",
+        lineno=42,
+        date=day("2024-03-08"),
+        loan="CQ-2024-001",
+        figures=(("差额", D("0.01")),),
+    )
+    assert str(finding) == (
+        "ledger/cqgx/2024.beancount:42: 错误 [fee.rate] 渝高新发〔2021〕8号 第五条、第六条：贷款 CQ-2024-001 助保金未缴足"
+    )
+    assert finding.as_dict()["figures"] == {"差额": "0.01"}
+    assert finding.as_dict()["date"] == "2024-03-08"
