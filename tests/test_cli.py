@@ -155,6 +155,8 @@ def test_missing_ledger_is_a_clear_error(tmp_path):
 
 def test_broken_rules_file_names_file_line_and_key(tmp_path):
     broken = tmp_path / "rules.yaml"
+    if (ROOT / "calendar.yaml").exists():  # rules.yaml may name a working-day table beside it
+        shutil.copy(ROOT / "calendar.yaml", tmp_path / "calendar.yaml")
     broken.write_text(RULES.read_text(encoding="utf-8").replace("severity: error", "severity: fatal", 1), encoding="utf-8")
     result = zbd("check", ledger(tmp_path, rules=broken))
     assert result.exit_code == 2
