@@ -1,0 +1,202 @@
+"""Fava pages for finance-bureau reviewers of a 助保贷 fund pool (Chinese UI, read-only).
+
+Register the extension in the ledger's top file, beside the rule engine's plugin::
+
+    plugin "zhubaodai.plugin" "{'rules': '../rules.yaml'}"
+    2021-01-01 custom "fava-option" "language" "zh"
+    2021-01-01 custom "fava-extension" "zhubaodai.fava"
+
+and serve the ledger with ``fava --read-only``. Fava's sidebar then lists the pages:
+资金池概况, 贷款台账, 代偿台账, 追偿台账, 孳息分配, 合规检查 and 期限提醒. Each page shows
+what the rule engine (:func:`zhubaodai.engine.analyse`, run once per ledger load on Fava's
+entries with the rules.yaml the plugin line names) computed, for the period of Fava's time
+filter and the programs of its account filter. docs/reviewing.md is the reviewers' guide.
+
+Fava lists extension reports in the alphabetical order of their class names, hence the
+numbered names (they are also the pages' URLs: ``/<ledger>/extension/Zbd1Pool/``). The
+pages offer GET endpoints only (CSV downloads, free of side effects): nothing here can
+change the ledger, in read-only mode or not.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Sequence
+from typing import Any
+
+from flask import request
+
+from fava.ext import extension_endpoint
+
+from zhubaodai.fava import deadlines as _deadlines
+from zhubaodai.fava import page as _page
+from zhubaodai.fava import views as _views
+from zhubaodai.fava.analysis import LoadedAnalysis
+from zhubaodai.fava.analysis import SetupError
+
+
+class Zbd1Pool(_page.ReviewPage):
+    """资金池概况: each fund's balance, sources and uses over the period; adequacy."""
+
+    report_title = "资金池概况"
+
+    def build(self, loaded: LoadedAnalysis, period: _views.Period, programs: Sequence[str]) -> Any:
+        return _views.pool_overview(loaded.analysis, period, programs)
+
+
+class Zbd2Loans(_page.ReviewPage):
+    """贷款台账: every loan alive in the period, with its fee and its deadlines."""
+
+    report_title = "贷款台账"
+    page_args = ("program", "status", "page")
+    paginated = True
+
+    def build(self, loaded: LoadedAnalysis, period: _views.Period, programs: Sequence[str]) -> Any:
+        rows = _views.loan_rows(loaded.analysis, period, programs)
+        status = request.args.get("status")
+        if status in _views.LOAN_STATUS:
+            rows = [r for r in rows if r.status == status]
+        return rows
+
+    def build_key(self) -> tuple[Any, ...]:
+        return (request.args.get("status"),)
+
+    def statuses(self) -> list[tuple[str, str]]:
+        return list(_views.LOAN_STATUS.items())
+
+    @extension_endpoint("loans.csv")
+    def loans_csv(self) -> Any:
+        """The loan register of the page's scope as CSV."""
+        context = self.page_all()
+        return _page.csv_response(
+            "loans.csv",
+            ["项目", "贷款编号", "企业编号", "企业名称", "审核同意日", "合同日", "放款日", "到期日",
+             "合同金额（含增额）", "期末余额", "助保金应缴", "助保金实缴", "状态", "检查结果数"],
+            [
+                [r.program, r.id, r.enterprise, r.enterprise_name, r.approved, r.contracted or "",
+                 r.disbursed or "", r.maturity or "", _page.decimal_number(r.amount),
+                 _page.decimal_number(r.outstanding), _page.decimal_number(r.fee_due),
+                 _page.decimal_number(r.fee_paid), r.status_label, r.findings]
+                for r in context
+            ],
+        )
+
+    def page_all(self) -> Any:
+        loaded = self.loaded()
+        period, programs, _ = self.scope(loaded)
+        return self.build(loaded, period, programs)
+
+
+class Zbd3Compensations(_page.ReviewPage):
+    """代偿台账: each claim and how it was borne (guarantee fund, risk fund, bank)."""
+
+    report_title = "代偿台账"
+
+    def build(self, loaded: LoadedAnalysis, period: _views.Period, programs: Sequence[str]) -> Any:
+        return _views.compensation_rows(loaded.analysis, period, programs)
+
+
+class Zbd4Recoveries(_page.ReviewPage):
+    """追偿台账: each recovery and its distribution in the program's order."""
+
+    report_title = "追偿台账"
+
+    def build(self, loaded: LoadedAnalysis, period: _views.Period, programs: Sequence[str]) -> Any:
+        return (
+            _views.recovery_rows(loaded.analysis, period, programs),
+            _views.recovery_arrivals(loaded.analysis, programs),
+        )
+
+
+class Zbd5Interest(_page.ReviewPage):
+    """孳息分配: each interest credit with both funds' 积数 and shares."""
+
+    report_title = "孳息分配"
+
+    def build(self, loaded: LoadedAnalysis, period: _views.Period, programs: Sequence[str]) -> Any:
+        return _views.interest_rows(loaded.analysis, period, programs)
+
+
+class Zbd6Compliance(_page.ReviewPage):
+    """合规检查: every finding (errors and warnings), filtered by program, rule, severity."""
+
+    report_title = "合规检查"
+    page_args = ("program", "rule", "severity", "loan", "page")
+    paginated = True
+
+    def chosen(self) -> _views.FindingFilter:
+        args = request.args
+        severity = args.get("severity")
+        return _views.FindingFilter(
+            program=args.get("program") or None,
+            rule=args.get("rule") or None,
+            severity=severity if severity in _views.SEVERITY_ORDER else None,
+            loan=args.get("loan") or None,
+        )
+
+    def build(self, loaded: LoadedAnalysis, period: _views.Period, programs: Sequence[str]) -> Any:
+        return _views.findings_view(loaded.analysis, period, programs, self.chosen())
+
+    def build_key(self) -> tuple[Any, ...]:
+        return (self.chosen(),)
+
+    def paginate(self, data: Any, number: int) -> tuple[Any, _page.Pager]:
+        shown, pager = _page.paginate(data.findings, number)
+        return (data, shown), pager
+
+    @extension_endpoint("findings.csv")
+    def findings_csv(self) -> Any:
+        """The findings of the page's scope and filters as CSV."""
+        loaded = self.loaded()
+        period, programs, _ = self.scope(loaded)
+        view = self.build(loaded, period, programs)
+        return _page.csv_response(
+            "findings.csv",
+            ["严重程度", "规则", "规则名称", "项目", "依据", "日期", "贷款", "说明", "文件", "行号"],
+            [
+                [_views.severity_label(f.severity), f.rule, _views.rule_title(f.rule), f.program or "",
+                 f.citation, f.date or "", f.loan or "", f.message, self.relative(f.filename),
+                 f.lineno or ""]
+                for f in view.findings
+            ],
+        )
+
+
+class Zbd7Deadlines(_page.ReviewPage):
+    """期限提醒: deadlines coming due, counted in working days where the engine can."""
+
+    report_title = "期限提醒"
+    page_args = ("program", "date", "days")
+
+    def today(self) -> datetime.date:
+        value = request.args.get("date")
+        if value:
+            try:
+                return datetime.date.fromisoformat(value)
+            except ValueError:
+                pass
+        return datetime.date.today()
+
+    def horizon(self) -> int:
+        try:
+            return min(max(int(request.args.get("days", "30")), 1), 366)
+        except ValueError:
+            return 30
+
+    def build(self, loaded: LoadedAnalysis, period: _views.Period, programs: Sequence[str]) -> Any:
+        return _deadlines.reminders(loaded.analysis, programs, self.today(), self.horizon())
+
+    def build_key(self) -> tuple[Any, ...]:
+        return (self.today(), self.horizon())
+
+
+__all__ = [
+    "SetupError",
+    "Zbd1Pool",
+    "Zbd2Loans",
+    "Zbd3Compensations",
+    "Zbd4Recoveries",
+    "Zbd5Interest",
+    "Zbd6Compliance",
+    "Zbd7Deadlines",
+]

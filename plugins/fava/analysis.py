@@ -1,0 +1,157 @@
+"""The rule engine's analysis of the ledger Fava has loaded, computed once per load.
+
+The Fava pages never read the books themselves: they call :func:`zhubaodai.engine.analyse`
+on Fava's entries with the rules.yaml the ledger's own plugin line names::
+
+    plugin "zhubaodai.plugin" "{'rules': '../rules.yaml'}"
+
+(or, for a ledger without that line, the extension's configuration
+``custom "fava-extension" "zhubaodai.fava" "{'rules': 'rules.yaml'}"``).
+
+Fava reloads a changed ledger into a new entries list, and the plugin puts rules.yaml in
+the ledger's ``include`` list so Fava also reloads when the rules change. The analysis is
+therefore cached per ledger and keyed on the identity of that entries list and the rules
+file's modification time: every page of one load shares one engine run.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Mapping
+from collections.abc import Sequence
+from dataclasses import dataclass
+from dataclasses import field
+from typing import Any
+
+from beancount.core.data import Directive
+
+from zhubaodai.engine import Analysis
+from zhubaodai.engine import analyse
+from zhubaodai.plugin import ConfigError
+from zhubaodai.plugin import parse_config
+from zhubaodai.plugin import rules_path
+from zhubaodai.rules import RulesError
+from zhubaodai.rules import load_rules
+
+PLUGIN = "zhubaodai.plugin"
+
+
+class SetupError(Exception):
+    """The pages cannot run the engine on this ledger; the message is for the reviewer."""
+
+
+@dataclass
+class LoadedAnalysis:
+    """The engine's analysis of one load of the ledger, and what the pages index from it."""
+
+    analysis: Analysis
+    rules_path: str
+    #: (filename, lineno) -> the entry there, to link a finding to its entry in Fava.
+    positions: Mapping[tuple[str, int], Directive]
+    #: Latest date of any entry (the "as of" date when no time filter is set).
+    last_date: Any
+    _hashes: dict[int, str] = field(default_factory=dict)
+    #: The pages' views of this load, by page and request scope (see zhubaodai.fava.page).
+    views: dict[tuple[Any, ...], Any] = field(default_factory=dict)
+
+    def entry_at(self, filename: str | None, lineno: int | None) -> Directive | None:
+        if filename is None or lineno is None:
+            return None
+        return self.positions.get((filename, lineno))
+
+    def entry_hash(self, entry: Directive) -> str:
+        """Fava's hash of ``entry`` (its context link), computed once per entry."""
+        from fava.beans.funcs import hash_entry
+
+        key = id(entry)
+        found = self._hashes.get(key)
+        if found is None:
+            found = self._hashes[key] = hash_entry(entry)
+        return found
+
+
+def find_rules(options: Mapping[str, Any], extension_config: Any = None) -> str:
+    """rules.yaml's path, from the extension's config or the ledger's plugin line."""
+    if extension_config is not None:
+        if not isinstance(extension_config, dict) or not isinstance(
+            extension_config.get("rules"), str
+        ):
+            raise SetupError(
+                "扩展配置应为字典，如 {'rules': '../rules.yaml'}："
+                f"{extension_config!r}"
+            )
+        return rules_path(options, {"rules": extension_config["rules"]})
+    for name, config in options.get("plugin") or ():
+        if name == PLUGIN:
+            try:
+                return rules_path(options, parse_config(config))
+            except ConfigError as exc:
+                raise SetupError(str(exc)) from None
+    raise SetupError(
+        f'账本顶层文件没有启用规则引擎插件（plugin "{PLUGIN}" '
+        "\"{'rules': '../rules.yaml'}\"），审阅页面无从得知 rules.yaml 在哪里"
+    )
+
+
+def build(entries: Sequence[Directive], options: Mapping[str, Any], path: str) -> LoadedAnalysis:
+    """Run the engine once over ``entries`` and index what the pages need."""
+    try:
+        rulebook = load_rules(path)
+    except RulesError as exc:
+        raise SetupError(str(exc)) from None
+    except OSError as exc:
+        raise SetupError(f"无法读取规则文件 {path}：{exc.strerror}") from None
+    analysis = analyse(entries, rulebook)
+    positions: dict[tuple[str, int], Directive] = {}
+    wanted = {(f.filename, f.lineno) for f in analysis.findings}
+    for entry in entries:
+        meta = entry.meta
+        key = (meta.get("filename"), meta.get("lineno"))
+        if key in wanted:
+            positions.setdefault(key, entry)
+    last_date = entries[-1].date if entries else None
+    return LoadedAnalysis(analysis, path, positions, last_date)
+
+
+@dataclass
+class _Slot:
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    key: tuple[int, int] | None = None
+    entries: object = None
+    result: LoadedAnalysis | SetupError | None = None
+
+
+_SLOTS: dict[int, _Slot] = {}
+_SLOTS_LOCK = threading.Lock()
+
+
+def _mtime(path: str) -> int:
+    try:
+        return os.stat(path).st_mtime_ns
+    except OSError:
+        return -1
+
+
+def for_ledger(ledger: Any, extension_config: Any = None) -> LoadedAnalysis:
+    """The analysis of ``ledger`` (a :class:`fava.core.FavaLedger`) as currently loaded.
+
+    Raises :class:`SetupError` (in Chinese) when the engine cannot run.
+    """
+    with _SLOTS_LOCK:
+        slot = _SLOTS.setdefault(id(ledger), _Slot())
+    entries = ledger.all_entries
+    options = ledger.options
+    with slot.lock:
+        path = find_rules(options, extension_config)
+        key = (id(entries), _mtime(path))
+        if slot.key != key or slot.entries is not entries or slot.result is None:
+            try:
+                result: LoadedAnalysis | SetupError = build(entries, options, path)
+            except SetupError as exc:
+                result = exc
+            slot.key, slot.entries, slot.result = key, entries, result
+        result = slot.result
+    if isinstance(result, SetupError):
+        raise result
+    return result

@@ -1,0 +1,98 @@
+"""Helpers shared by the Fava page tests (Flask test client and browser)."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from pathlib import Path
+
+from beancount import loader
+
+from zhubaodai.engine import Analysis
+from zhubaodai.engine import analyse
+from zhubaodai.plugin import parse_config
+from zhubaodai.plugin import rules_path
+from zhubaodai.rules import load_rules
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURE_LEDGER = ROOT / "tests" / "ledgers" / "fava" / "main.beancount"
+DEMO_LEDGER = ROOT / "ledger" / "main.beancount"
+
+#: The review pages: Fava extension name -> the title in the sidebar.
+PAGES = {
+    "Zbd1Pool": "资金池概况",
+    "Zbd2Loans": "贷款台账",
+    "Zbd3Compensations": "代偿台账",
+    "Zbd4Recoveries": "追偿台账",
+    "Zbd5Interest": "孳息分配",
+    "Zbd6Compliance": "合规检查",
+    "Zbd7Deadlines": "期限提醒",
+}
+
+
+def ledgers() -> list[Path]:
+    """The ledgers the pages are tested on: the test ledger and, once it exists, the demo."""
+    found = [FIXTURE_LEDGER]
+    if DEMO_LEDGER.exists():
+        found.append(DEMO_LEDGER)
+    return found
+
+
+@dataclass
+class EngineRun:
+    """The engine's own run on a ledger, independent of Fava (what the pages must show)."""
+
+    entries: list
+    options: dict
+    analysis: Analysis
+
+    @property
+    def last_date(self) -> datetime.date:
+        return self.entries[-1].date
+
+
+def engine_run(ledger: Path) -> EngineRun:
+    entries, _, options = loader.load_file(str(ledger))
+    config = next(c for name, c in options["plugin"] if name == "zhubaodai.plugin")
+    rulebook = load_rules(rules_path(options, parse_config(config)))
+    return EngineRun(entries, options, analyse(entries, rulebook))
+
+
+class FigureParser(HTMLParser):
+    """Collects the text of every element with a ``data-figure`` attribute, and links."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.figures: dict[str, str] = {}
+        self.links: list[str] = []
+        self._open: list[tuple[str, str | None, list[str]]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        if tag == "a" and found.get("href"):
+            self.links.append(found["href"] or "")
+        if tag in ("br", "img", "input", "meta", "link"):
+            return
+        self._open.append((tag, found.get("data-figure"), []))
+
+    def handle_endtag(self, tag: str) -> None:
+        while self._open:
+            name, figure, parts = self._open.pop()
+            text = "".join(parts)
+            if self._open:
+                self._open[-1][2].append(text)
+            if figure is not None:
+                self.figures[figure] = text.strip()
+            if name == tag:
+                break
+
+    def handle_data(self, data: str) -> None:
+        if self._open:
+            self._open[-1][2].append(data)
+
+
+def figures(html: str) -> FigureParser:
+    parser = FigureParser()
+    parser.feed(html)
+    return parser

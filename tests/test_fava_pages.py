@@ -1,0 +1,413 @@
+"""The Fava review pages through Flask's test client: every page and endpoint answers, and
+the figures shown are the ones the rule engine computes (compared with the engine's own
+run on the same ledger, not with copies of the page)."""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import io
+import shutil
+import sys
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from urllib.parse import quote
+from urllib.parse import unquote
+
+import pytest
+from fava.application import create_app
+from markupsafe import escape
+from fava.beans.funcs import hash_entry
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "browser"))
+
+from fava_support import FIXTURE_LEDGER  # noqa: E402
+from fava_support import PAGES  # noqa: E402
+from fava_support import EngineRun  # noqa: E402
+from fava_support import engine_run  # noqa: E402
+from fava_support import figures  # noqa: E402
+from fava_support import ledgers  # noqa: E402
+
+from zhubaodai.engine import GUARANTEE  # noqa: E402
+from zhubaodai.engine import RISK  # noqa: E402
+from zhubaodai.fava import analysis as fava_analysis  # noqa: E402
+from zhubaodai.fava.views import FLOW_KINDS  # noqa: E402
+from zhubaodai.findings import ERROR  # noqa: E402
+from zhubaodai.findings import WARNING  # noqa: E402
+from zhubaodai.money import yuan  # noqa: E402
+
+ONE_DAY = datetime.timedelta(days=1)
+
+
+class Client:
+    """A read-only Fava app on one ledger, and that ledger's URL prefix."""
+
+    def __init__(self, ledger: Path, *, read_only: bool = True) -> None:
+        self.app = create_app([str(ledger)], read_only=read_only)
+        self.client = self.app.test_client()
+        response = self.client.get("/")
+        assert response.status_code == 302
+        self.prefix = "/" + response.location.strip("/").split("/")[0]
+
+    def get(self, path: str, **query: str):
+        url = f"{self.prefix}/{path}"
+        if query:
+            url += "?" + "&".join(f"{k}={quote(v)}" for k, v in query.items())
+        return self.client.get(url)
+
+    def page(self, name: str, **query: str) -> str:
+        response = self.get(f"extension/{name}/", **query)
+        assert response.status_code == 200, response.get_data(as_text=True)[-2000:]
+        html = response.get_data(as_text=True)
+        assert "审阅页面无法运行规则引擎" not in html
+        assert "Traceback" not in html
+        return html
+
+    def ledger(self):
+        return self.app.config["LEDGERS"][unquote(self.prefix.strip("/"))]
+
+
+@pytest.fixture(scope="module", params=ledgers(), ids=lambda p: p.parent.name)
+def setup(request: pytest.FixtureRequest) -> tuple[Client, EngineRun]:
+    return Client(request.param), engine_run(request.param)
+
+
+@pytest.fixture(scope="module")
+def fixture_setup() -> tuple[Client, EngineRun]:
+    return Client(FIXTURE_LEDGER), engine_run(FIXTURE_LEDGER)
+
+
+def test_every_page_answers_in_chinese(setup: tuple[Client, EngineRun]) -> None:
+    client, _ = setup
+    for name, title in PAGES.items():
+        html = client.page(name)
+        assert f"<title>{title} - " in html
+        assert "期间：" in html
+    # The sidebar lists the pages in this order (Fava sorts extensions by class name).
+    details = client.ledger().extensions.extension_details
+    titles = [d.report_title for d in details if d.name in PAGES]
+    assert titles == list(PAGES.values())
+
+
+def _check_pool(html: str, run: EngineRun, start: datetime.date | None, end: datetime.date) -> None:
+    shown = figures(html).figures
+    before = start - ONE_DAY if start else None
+    for code, state in run.analysis.programs.items():
+        for fund in (GUARANTEE, RISK):
+            series = state.funds[fund]
+            opening = series.at(before) if before else Decimal(0)
+            assert shown[f"{code}.{fund}.opening"] == yuan(opening)
+            assert shown[f"{code}.{fund}.closing"] == yuan(series.at(end))
+            for kind in FLOW_KINDS:
+                flow = state.flow_series.get((fund, kind))
+                if flow is None:
+                    continue
+                amount = flow.at(end) - (flow.at(before) if before else 0)
+                if amount:
+                    assert shown[f"{code}.{fund}.{kind}"] == yuan(amount)
+        outstanding = sum(
+            (loan.outstanding(end) for loan in run.analysis.register.loans.values() if loan.program == code),
+            Decimal(0),
+        )
+        assert shown[f"{code}.outstanding"] == yuan(outstanding)
+        assert shown[f"{code}.risk_balance"] == yuan(state.funds[RISK].at(end))
+        injected = state.flow_series.get((RISK, "injection"))
+        assert shown[f"{code}.injections"] == yuan(injected.at(end) if injected else Decimal(0))
+        in_period = [
+            f for f in run.analysis.findings
+            if f.program == code and (f.date is None or ((start is None or f.date >= start) and f.date <= end))
+        ]
+        assert shown[f"{code}.errors"] == f"错误 {sum(f.severity == ERROR for f in in_period)} 条"
+        assert shown[f"{code}.warnings"] == f"警告 {sum(f.severity == WARNING for f in in_period)} 条"
+
+
+def test_pool_overview_shows_the_engines_balances_and_flows(setup: tuple[Client, EngineRun]) -> None:
+    client, run = setup
+    html = client.page("Zbd1Pool")
+    _check_pool(html, run, None, run.last_date)
+    assert '<svelte-component type="charts">' in html
+
+
+def test_pool_overview_follows_favas_time_filter(setup: tuple[Client, EngineRun]) -> None:
+    client, run = setup
+    year = run.last_date.year
+    html = client.page("Zbd1Pool", time=str(year))
+    start, end = datetime.date(year, 1, 1), datetime.date(year, 12, 31)
+    assert f"{start} 至 {end}" in html
+    _check_pool(html, run, start, end)
+
+
+def test_pool_overview_follows_favas_account_filter(fixture_setup: tuple[Client, EngineRun]) -> None:
+    client, _ = fixture_setup
+    html = client.page("Zbd1Pool", account="Assets:WLHT")
+    shown = figures(html).figures
+    assert "WLHT.closing" in shown
+    assert "CQGX.closing" not in shown
+    html = client.page("Zbd1Pool", program="CQGX")
+    shown = figures(html).figures
+    assert "CQGX.closing" in shown and "WLHT.closing" not in shown
+
+
+def test_loan_register_shows_the_engines_fees_and_balances(setup: tuple[Client, EngineRun]) -> None:
+    client, run = setup
+    fees = run.analysis.records["fees"]
+    seen = 0
+    page = 1
+    while True:
+        html = client.page("Zbd2Loans", page=str(page))
+        shown = figures(html).figures
+        for loan_id, loan in run.analysis.register.loans.items():
+            if f"{loan_id}.fee_due" not in shown:
+                continue
+            seen += 1
+            assert shown[f"{loan_id}.fee_due"] == yuan(fees[loan_id].due)
+            assert shown[f"{loan_id}.fee_paid"] == yuan(fees[loan_id].paid)
+            assert shown[f"{loan_id}.outstanding"] == yuan(loan.outstanding(run.last_date))
+        if "下一页" not in html and f"page={page + 1}" not in html:
+            break
+        page += 1
+    assert seen == len(run.analysis.register.loans)
+
+
+def test_loan_register_marks_a_missed_deadline(fixture_setup: tuple[Client, EngineRun]) -> None:
+    client, run = fixture_setup
+    html = client.page("Zbd2Loans", program="WLHT")
+    row = html[html.index('data-loan="WL-2024-002"'):]
+    row = row[: row.index("</tr>")]
+    late = next(f for f in run.analysis.findings if f.rule == "fee.timing" and f.loan == "WL-2024-002")
+    assert "✗ 助保金缴纳时点" in row
+    assert str(escape(late.message)) in row
+
+
+def test_compensation_register_shows_each_waterfall(setup: tuple[Client, EngineRun]) -> None:
+    client, run = setup
+    shown = figures(client.page("Zbd3Compensations")).figures
+    claims = list(run.analysis.records["claims"].values())
+    for claim in claims:
+        loan = claim.loan.id
+        assert shown[f"{loan}.due"] == yuan(claim.due)
+        assert shown[f"{loan}.guarantee"] == yuan(claim.guarantee_paid)
+        assert shown[f"{loan}.risk"] == yuan(claim.risk_paid)
+        assert shown[f"{loan}.bank"] == yuan(claim.bank_share)
+    if run.analysis.register.loans.get("CQ-2024-007") is not None and claims:
+        assert shown.get("CQ-2024-007.due") is not None
+
+
+def test_recovery_register_shows_the_distribution(setup: tuple[Client, EngineRun]) -> None:
+    client, run = setup
+    shown = figures(client.page("Zbd4Recoveries")).figures
+    for rec in run.analysis.records["recoveries"]:
+        loan = rec.loan.id
+        assert shown[f"{loan}.net"] == yuan(rec.net)
+        for party, amount in rec.parts.items():
+            assert shown[f"{loan}.{party}"] == yuan(amount)
+    for loan, state in run.analysis.records["loan_recoveries"].items():
+        missing = sum(state.expected.values(), Decimal(0)) - sum(state.received.values(), Decimal(0))
+        assert shown[f"{loan}.not_arrived"] == yuan(missing)
+
+
+def test_interest_page_shows_jishu_and_shares(setup: tuple[Client, EngineRun]) -> None:
+    client, run = setup
+    shown = figures(client.page("Zbd5Interest")).figures
+    allocations = run.analysis.records["interest"]
+    for a in allocations:
+        key = f"{a.program}.{a.entry.date}"
+        assert shown[f"{key}.total"] == yuan(a.total)
+        assert shown[f"{key}.jishu_guarantee"] == yuan(a.jishu_guarantee)
+        assert shown[f"{key}.jishu_risk"] == yuan(a.jishu_risk)
+        assert shown[f"{key}.expected_guarantee"] == yuan(a.expected_guarantee)
+        assert shown[f"{key}.expected_risk"] == yuan(a.expected_risk)
+        assert shown[f"{key}.actual_guarantee"] == yuan(a.actual_guarantee)
+
+
+def test_compliance_lists_every_finding_with_article_and_entry_link(
+    setup: tuple[Client, EngineRun],
+) -> None:
+    client, run = setup
+    findings = run.analysis.findings
+    page = 1
+    html_pages = []
+    while True:
+        html = client.page("Zbd6Compliance", page=str(page))
+        html_pages.append(html)
+        if f"page={page + 1}" not in html:
+            break
+        page += 1
+    shown = figures(html_pages[0]).figures
+    assert shown["total"] == str(len(findings))
+    assert shown["errors"] == str(len(run.analysis.errors))
+    assert shown["warnings"] == str(len(run.analysis.warnings))
+    text = "".join(html_pages)
+    fava_entries = {
+        (e.meta.get("filename"), e.meta.get("lineno")): e for e in client.ledger().all_entries
+    }
+    for f in findings:
+        assert str(escape(f.message)) in text
+        assert str(escape(f.citation)) in text
+        entry = fava_entries.get((f.filename, f.lineno))
+        if entry is not None:
+            assert f"#context-{hash_entry(entry)}" in text
+
+
+def test_compliance_filters_by_program_rule_and_severity(fixture_setup: tuple[Client, EngineRun]) -> None:
+    client, run = fixture_setup
+    findings = run.analysis.findings
+    warnings = figures(client.page("Zbd6Compliance", severity="warning")).figures
+    assert warnings["warnings"] == str(len(run.analysis.warnings))
+    assert warnings["errors"] == "0"
+    html = client.page("Zbd6Compliance", program="WLHT", severity="error")
+    wlht = [f for f in findings if f.program == "WLHT" and f.severity == ERROR]
+    assert figures(html).figures["errors"] == str(len(wlht))
+    assert html.count('<tr data-rule="') == len(wlht)
+    html = client.page("Zbd6Compliance", rule="pool.interest_split")
+    split = [f for f in findings if f.rule == "pool.interest_split"]
+    assert html.count('<tr data-rule="pool.interest_split"') == len(split) > 0
+    html = client.page("Zbd6Compliance", loan="CQ-2024-007")
+    assert html.count('<tr data-rule="') == sum(f.loan == "CQ-2024-007" for f in findings)
+    # The filter links keep the other filters and Fava's own time filter.
+    links = figures(client.page("Zbd6Compliance", severity="error", time="2024")).links
+    assert any("rule=fee.rate" in link and "severity=error" in link and "time=2024" in link for link in links)
+
+
+def test_compliance_follows_the_time_filter(fixture_setup: tuple[Client, EngineRun]) -> None:
+    client, run = fixture_setup
+    shown = figures(client.page("Zbd6Compliance", time="2025")).figures
+    in_2025 = [f for f in run.analysis.findings if f.date is None or f.date.year == 2025]
+    assert shown["total"] == str(len(in_2025))
+
+
+def test_the_entry_links_open_favas_entry_context(fixture_setup: tuple[Client, EngineRun]) -> None:
+    client, _ = fixture_setup
+    html = client.page("Zbd6Compliance")
+    hashes = {link.split("#context-")[1] for link in figures(html).links if "#context-" in link}
+    assert hashes
+    for entry_hash in hashes:
+        response = client.get("api/context", entry_hash=entry_hash)
+        assert response.status_code == 200
+        assert response.get_json()["data"]["entry"]["entry_hash"] == entry_hash
+
+
+def test_deadline_page_is_honest_about_what_it_counts(fixture_setup: tuple[Client, EngineRun]) -> None:
+    client, run = fixture_setup
+    html = client.page("Zbd7Deadlines", date="2025-02-20", days="30")
+    assert "基准日：<strong data-scope=\"today\">2025-02-20</strong>" in html
+    # CQ-2024-002 matures on 2025-04-08: beyond 30 days; WL-2024-001 on 2025-02-08: past.
+    upcoming = html[html.index("即将到期"):html.index("已过期未处理")]
+    overdue = html[html.index("已过期未处理"):html.index("待办事项")]
+    assert 'data-loan="WL-2024-002"' in upcoming  # matures 2025-03-05
+    assert 'data-loan="CQ-2024-002"' not in upcoming
+    assert 'data-loan="WL-2024-001"' in overdue
+    pending = html[html.index("待办事项"):]
+    state = run.analysis.records["loan_recoveries"]["CQ-2024-007"]
+    missing = state.expected[RISK] - state.received[RISK]
+    assert yuan(missing) in pending
+
+
+def test_csv_downloads_hold_the_engines_rows(fixture_setup: tuple[Client, EngineRun]) -> None:
+    client, run = fixture_setup
+    response = client.get("extension/Zbd6Compliance/findings.csv")
+    assert response.status_code == 200
+    assert response.mimetype == "text/csv"
+    text = response.get_data(as_text=True)
+    assert text.startswith("\ufeff")
+    rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+    assert rows[0][:3] == ["严重程度", "规则", "规则名称"]
+    assert sorted(r[7] for r in rows[1:]) == sorted(f.message for f in run.analysis.findings)
+    response = client.get("extension/Zbd6Compliance/findings.csv", severity="warning")
+    assert len(list(csv.reader(io.StringIO(response.get_data(as_text=True))))) - 1 == len(run.analysis.warnings)
+    response = client.get("extension/Zbd2Loans/loans.csv")
+    assert response.status_code == 200
+    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
+    fees = run.analysis.records["fees"]
+    assert {r[1]: r[10] for r in rows[1:]} == {i: f"{fees[i].due:.2f}" for i in run.analysis.register.loans}
+
+
+def test_nothing_can_be_written_in_read_only_mode(fixture_setup: tuple[Client, EngineRun]) -> None:
+    client, _ = fixture_setup
+    ledger_file = str(FIXTURE_LEDGER)
+    before = FIXTURE_LEDGER.read_bytes()
+    put = client.client.put(
+        f"{client.prefix}/api/source",
+        json={"file_path": ledger_file, "source": "", "sha256sum": ""},
+    )
+    assert put.status_code == 401
+    for method in ("post", "put", "delete"):
+        for endpoint in ("Zbd6Compliance/findings.csv", "Zbd2Loans/loans.csv"):
+            response = getattr(client.client, method)(f"{client.prefix}/extension/{endpoint}")
+            assert response.status_code == 401
+    assert FIXTURE_LEDGER.read_bytes() == before
+
+
+def test_the_extension_offers_no_state_changing_endpoint() -> None:
+    """Even without --read-only, every endpoint of the extension is a GET."""
+    client = Client(FIXTURE_LEDGER, read_only=False)
+    ledger = client.ledger()
+    for ext in ledger.extensions._instances.values():  # noqa: SLF001
+        if ext.__class__.__module__.startswith("zhubaodai."):
+            assert {method for _, method in ext.endpoints} <= {"GET"}
+    response = client.client.post(f"{client.prefix}/extension/Zbd6Compliance/findings.csv")
+    assert response.status_code == 404
+
+
+@pytest.fixture()
+def copied_ledger(tmp_path: Path) -> Iterator[Path]:
+    target = tmp_path / "ledger"
+    shutil.copytree(FIXTURE_LEDGER.parent, target)
+    root = FIXTURE_LEDGER.parents[3]
+    for name in ("rules.yaml", "calendar.yaml"):  # rules.yaml names calendar.yaml beside it
+        if (root / name).exists():
+            shutil.copy(root / name, target / name)
+    main = target / "main.beancount"
+    main.write_text(main.read_text(encoding="utf-8").replace("../../../rules.yaml", "rules.yaml"), encoding="utf-8")
+    yield main
+
+
+def test_the_analysis_is_computed_once_per_ledger_load(copied_ledger: Path) -> None:
+    client = Client(copied_ledger)
+    ledger = client.ledger()
+    client.page("Zbd1Pool")
+    first = fava_analysis.for_ledger(ledger)
+    client.page("Zbd6Compliance")
+    assert fava_analysis.for_ledger(ledger) is first
+    # A new fee payment reaches the pages after Fava reloads the ledger.
+    with (copied_ledger.parent / "cqgx.beancount").open("a", encoding="utf-8") as out:
+        out.write(
+            '\n2025-03-01 * "重庆乙电子有限公司" "补缴助保金" ^CQ-2024-002\n'
+            "  Assets:CQGX:Pool:Guarantee    0.01 CNY\n"
+            "  Income:CQGX:Guarantee:Fees   -0.01 CNY\n"
+        )
+    ledger.load_file()
+    second = fava_analysis.for_ledger(ledger)
+    assert second is not first
+    assert not any(f.rule == "fee.rate" for f in second.analysis.findings)
+    shown = figures(client.page("Zbd2Loans")).figures
+    assert shown["CQ-2024-002.fee_paid"] == "50,000.00"
+
+
+def test_a_ledger_without_the_plugin_gets_a_chinese_message(tmp_path: Path) -> None:
+    ledger = tmp_path / "main.beancount"
+    ledger.write_text(
+        'option "title" "无插件"\n'
+        '2021-01-01 custom "fava-extension" "zhubaodai.fava"\n'
+        "2021-01-01 open Assets:Cash CNY\n",
+        encoding="utf-8",
+    )
+    client = Client(ledger)
+    for name in PAGES:
+        response = client.get(f"extension/{name}/")
+        assert response.status_code == 200
+        html = response.get_data(as_text=True)
+        assert "审阅页面无法运行规则引擎" in html
+        assert "zhubaodai.plugin" in html
+
+
+def test_a_broken_rules_file_gets_a_chinese_message(copied_ledger: Path) -> None:
+    rules = copied_ledger.parent / "rules.yaml"
+    rules.write_text(rules.read_text(encoding="utf-8").replace("severity: error", "severity: fatal", 1), encoding="utf-8")
+    client = Client(copied_ledger)
+    response = client.get("extension/Zbd1Pool/")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert "审阅页面无法运行规则引擎" in html
+    assert "rules.yaml" in html
