@@ -229,7 +229,8 @@ def load_text(text: str, tmp_path: Path) -> tuple[list, list]:
     ledger = tmp_path / "main.beancount"
     ledger.write_text(
         f"plugin \"zhubaodai.plugin\" \"{{'rules': '{RULES_YAML}'}}\"\n"
-        f'include "{LEDGERS / "common" / "cqgx.beancount"}"\n' + text,
+        f'include "{LEDGERS / "common" / "cqgx.beancount"}"\n'
+        '2021-01-01 custom "program" "open" "CQGX"\n' + text,
         encoding="utf-8",
     )
     entries, errors, _ = loader.load_file(str(ledger))
