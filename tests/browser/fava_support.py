@@ -96,3 +96,52 @@ def figures(html: str) -> FigureParser:
     parser = FigureParser()
     parser.feed(html)
     return parser
+
+
+def expected_figures(run: EngineRun, page: str) -> dict[str, str]:
+    """``data-figure`` -> the text a page must show for the whole ledger (no filter),
+    computed from the engine's own run."""
+    from decimal import Decimal
+
+    from zhubaodai.engine import GUARANTEE
+    from zhubaodai.engine import RISK
+    from zhubaodai.money import yuan
+
+    a = run.analysis
+    end = run.last_date
+    found: dict[str, str] = {}
+    if page == "Zbd1Pool":
+        for code, state in a.programs.items():
+            for fund in (GUARANTEE, RISK):
+                found[f"{code}.{fund}.closing"] = yuan(state.funds[fund].at(end))
+            outstanding = sum(
+                (loan.outstanding(end) for loan in a.register.loans.values() if loan.program == code),
+                Decimal(0),
+            )
+            found[f"{code}.outstanding"] = yuan(outstanding)
+    elif page == "Zbd2Loans":
+        fees = a.records["fees"]
+        for loan_id in a.register.loans:
+            found[f"{loan_id}.fee_due"] = yuan(fees[loan_id].due)
+    elif page == "Zbd3Compensations":
+        for claim in a.records["claims"].values():
+            found[f"{claim.loan.id}.due"] = yuan(claim.due)
+            found[f"{claim.loan.id}.guarantee"] = yuan(claim.guarantee_paid)
+            found[f"{claim.loan.id}.risk"] = yuan(claim.risk_paid)
+            found[f"{claim.loan.id}.bank"] = yuan(claim.bank_share)
+    elif page == "Zbd4Recoveries":
+        for rec in a.records["recoveries"]:
+            found[f"{rec.loan.id}.net"] = yuan(rec.net)
+            for party, amount in rec.parts.items():
+                found[f"{rec.loan.id}.{party}"] = yuan(amount)
+    elif page == "Zbd5Interest":
+        for alloc in a.records["interest"]:
+            key = f"{alloc.program}.{alloc.entry.date}"
+            found[f"{key}.jishu_guarantee"] = yuan(alloc.jishu_guarantee)
+            found[f"{key}.jishu_risk"] = yuan(alloc.jishu_risk)
+            found[f"{key}.expected_guarantee"] = yuan(alloc.expected_guarantee)
+    elif page == "Zbd6Compliance":
+        found["total"] = str(len(a.findings))
+        found["errors"] = str(len(a.errors))
+        found["warnings"] = str(len(a.warnings))
+    return found
