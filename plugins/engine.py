@@ -217,6 +217,9 @@ class Context:
         self.states = {code: ProgramState(p) for code, p in rulebook.programs.items()}
         self.findings: list[Finding] = []
         self.records: dict[str, Any] = {}
+        #: The last day the books cover (their latest entry): deadlines not yet met are
+        #: breaches only once it has passed them.
+        self.as_of: datetime.date | None = None
 
     def active(self, program: str, rule_id: str) -> bool:
         """Whether ``program`` lists ``rule_id`` in rules.yaml."""
@@ -278,7 +281,11 @@ def _is_register(entry: Directive) -> bool:
 
 def analyse(entries: Iterable[Directive], rulebook: Rulebook) -> Analysis:
     """Run every rule of every program over ``entries`` (sorted, as Beancount gives them)."""
+    from zhubaodai import adequacy
+    from zhubaodai import deadlines
     from zhubaodai import fees
+    from zhubaodai import lifecycle
+    from zhubaodai import loans
     from zhubaodai import pool
     from zhubaodai import waterfall
 
@@ -300,7 +307,11 @@ def analyse(entries: Iterable[Directive], rulebook: Rulebook) -> Analysis:
         code: p.accounts["pool"] for code, p in rulebook.programs.items()
     }
     loan_program = {loan_id: loan.program for loan_id, loan in ctx.register.loans.items()}
-    hooks = (pool.on_movement, fees.on_movement, waterfall.on_movement)
+    ctx.as_of = max((e.date for e in entries), default=None)
+    hooks = (
+        pool.on_movement, fees.on_movement, waterfall.on_movement, adequacy.on_movement,
+        lifecycle.on_movement,
+    )
     waterfall.start(ctx)
     pool.start(ctx)
 
@@ -340,6 +351,10 @@ def analyse(entries: Iterable[Directive], rulebook: Rulebook) -> Analysis:
     pool.finish(ctx)
     fees.finish(ctx)
     waterfall.finish(ctx)
+    loans.finish(ctx)
+    deadlines.finish(ctx)
+    adequacy.finish(ctx)
+    lifecycle.finish(ctx)
     return Analysis(rulebook, ctx.register, ctx.states, ctx.findings, ctx.records)
 
 

@@ -11,8 +11,9 @@ Configuration (a Python literal, read with ``ast.literal_eval``):
 * ``strict``: also fail on warnings (soft rules, 原则上/一般), for a strict review.
 
 Errors (hard rules) fail ``bean-check``; warnings do not, and are shown by ``zbd check``
-and the Fava pages, which ask the same engine. The rules file is added to the ledger's
-``include`` list, so a changed rules.yaml invalidates Beancount's cache and reloads Fava.
+and the Fava pages, which ask the same engine. The rules file and the working-day table
+it names (calendar.yaml) are added to the ledger's ``include`` list, so a change to either
+invalidates Beancount's cache and reloads Fava.
 """
 
 from __future__ import annotations
@@ -85,8 +86,13 @@ def check(entries: list[Directive], options_map: dict[str, Any], config: str | N
     try:
         rulebook = load_rules(path)
     except RulesError as exc:
+        if isinstance(includes, list) and exc.filename != path and os.path.exists(exc.filename):
+            includes.append(os.path.abspath(exc.filename))  # calendar.yaml: re-read once fixed
         source = {"filename": exc.filename, "lineno": exc.line or 0}
         return entries, [ZhubaodaiError(source, f"[zhubaodai] {exc.message}（{exc.key}）", None)]
+    calendar = rulebook.calendar.path if rulebook.calendar is not None else None
+    if isinstance(includes, list) and calendar and os.path.abspath(calendar) not in includes:
+        includes.append(os.path.abspath(calendar))  # the working-day table, like rules.yaml
     analysis = analyse(entries, rulebook)
     strict = settings.get("strict", False)
     errors = [

@@ -39,7 +39,8 @@ from zhubaodai.money import CURRENCY
 from zhubaodai.money import ZERO
 
 #: Loan events: name -> (Chinese label, required metadata, optional metadata).
-#: Metadata kinds: "amount" (CNY Amount >= 0), "text", "date".
+#: Metadata kinds: "amount" (CNY Amount >= 0), "text", "date", "number", "bool"
+#: (TRUE/FALSE), "int".
 LOAN_EVENTS: dict[str, tuple[str, dict[str, str], dict[str, str]]] = {
     "approval": (
         "审核同意",
@@ -49,14 +50,20 @@ LOAN_EVENTS: dict[str, tuple[str, dict[str, str], dict[str, str]]] = {
     "contract": (
         "签订合同",
         {"amount": "amount"},
-        {"contract_no": "text", "maturity": "date", "rate": "number"},
+        {"contract_no": "text", "maturity": "date", "rate": "number",
+         "collateral": "amount", "joint_liability": "text"},
     ),
     "disbursement": ("放款", {"amount": "amount"}, {"maturity": "date", "notice_date": "date"}),
-    "increase": ("增加贷款金额", {"amount": "amount"}, {"contract_no": "text", "letter": "text"}),
+    "increase": (
+        "增加贷款金额",
+        {"amount": "amount"},
+        {"contract_no": "text", "letter": "text", "collateral": "amount"},
+    ),
     "renewal": (
         "续贷",
         {"amount": "amount"},
-        {"maturity": "date", "notice_date": "date", "letter": "text"},
+        {"maturity": "date", "notice_date": "date", "letter": "text", "rate": "number",
+         "collateral": "amount"},
     ),
     "repayment": ("还款", {"amount": "amount"}, {}),
     "overdue": ("逾期", {"principal": "amount"}, {"interest": "amount"}),
@@ -75,13 +82,32 @@ LOAN_EVENTS: dict[str, tuple[str, dict[str, str], dict[str, str]]] = {
     "settlement": ("结清", {}, {}),
 }
 
+#: What the register records of an enterprise for the eligibility rules (zhubaodai.loans),
+#: on its ``register`` event or any later ``update`` (the latest value counts).
+ENTERPRISE_FACTS: dict[str, str] = {
+    "size": "text",  # 大型/中型/小型/微型
+    "zone": "bool",  # CQ: registration, tax and statistics all in the zone
+    "hightech_cert": "text",
+    "hightech_until": "date",  # high-tech certificate valid until
+    "tech_db": "bool",  # CQ: in the municipal tech-enterprise database, kept up to date
+    "own_ip": "bool",
+    "revenue": "amount",  # operating revenue of revenue_year
+    "revenue_year": "int",
+    "roster": "text",  # WLHT: admitted to the 备选企业名册 (the admitting letter)
+    "score": "number",  # WLHT: the bank's scorecard
+    "rating": "text",  # WLHT: the bank's credit rating (AAA … C)
+    "credit_clean": "bool",  # WLHT: PBOC credit report without bad loans or arrears
+}
+
 ENTERPRISE_EVENTS: dict[str, tuple[str, dict[str, str], dict[str, str]]] = {
-    "register": ("企业登记", {"program": "text", "name": "text"}, {"account": "text"}),
+    "register": ("企业登记", {"program": "text", "name": "text"}, {"account": "text", **ENTERPRISE_FACTS}),
+    "update": ("企业信息变更", {}, dict(ENTERPRISE_FACTS)),
     "blacklist": ("列入黑名单", {"reason": "text"}, {}),
 }
 
 PROGRAM_EVENTS: dict[str, tuple[str, dict[str, str], dict[str, str]]] = {
     "open": ("项目启动", {}, {"agreement": "text"}),
+    "plan": ("年度业务计划", {"expected_volume": "amount"}, {"year": "int", "letter": "text"}),
     "terminate": ("合作终止", {}, {"letter": "text"}),
 }
 
@@ -154,14 +180,7 @@ class Loan:
         for event in self.events:
             if event.date > on:
                 break
-            if event.kind in ("disbursement", "increase"):
-                balance += event.data["amount"]
-            elif event.kind == "renewal":
-                balance = event.data["amount"]
-            elif event.kind == "repayment":
-                balance -= event.data["amount"]
-            elif event.kind == "settlement":
-                balance = ZERO
+            balance = balance_after(balance, event)
         return balance
 
     def settled(self, on: datetime.date) -> bool:
@@ -175,6 +194,24 @@ class Loan:
         return self.outstanding(on) == ZERO and self.last_before("overdue", on) is None
 
 
+#: Loan events that change the principal outstanding.
+BALANCE_EVENTS = ("disbursement", "increase", "renewal", "repayment", "settlement")
+
+
+def balance_after(balance: Decimal, event: Event) -> Decimal:
+    """The principal outstanding after ``event``: disbursements and increases add, a
+    renewal sets the renewed principal, repayments subtract, a settlement clears."""
+    if event.kind in ("disbursement", "increase"):
+        return balance + event.data["amount"]
+    if event.kind == "renewal":
+        return event.data["amount"]
+    if event.kind == "repayment":
+        return balance - event.data["amount"]
+    if event.kind == "settlement":
+        return ZERO
+    return balance
+
+
 @dataclass
 class Register:
     """Everything the register directives say, indexed for the rules."""
@@ -183,6 +220,8 @@ class Register:
     enterprises: dict[str, Event] = field(default_factory=dict)
     blacklist: dict[str, list[Event]] = field(default_factory=dict)
     program_events: dict[str, list[Event]] = field(default_factory=dict)
+    #: Every register and update event of each enterprise, in date order.
+    enterprise_history: dict[str, list[Event]] = field(default_factory=dict)
 
     def terminated(self, program: str, on: datetime.date) -> Event | None:
         for event in self.program_events.get(program, []):
@@ -214,6 +253,14 @@ def _convert(entry: Custom, key: str, kind: str, value: Any) -> Any:
         if isinstance(value, bool) or not isinstance(value, Decimal | int):
             raise RegisterError(entry, f"元数据 {key} 应为数字")
         return Decimal(value)
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise RegisterError(entry, f"元数据 {key} 应为 TRUE 或 FALSE（不加引号）")
+        return value
+    if kind == "int":
+        if isinstance(value, bool) or not isinstance(value, Decimal | int) or value != int(value):
+            raise RegisterError(entry, f"元数据 {key} 应为整数，如 {key}: 2024")
+        return int(value)
     raise AssertionError(kind)
 
 
@@ -289,6 +336,12 @@ def build_register(
                     on_error(entry, f"未知项目 {program!r}", None)
                     continue
                 register.enterprises[event.subject] = event
+                register.enterprise_history.setdefault(event.subject, []).append(event)
+            elif event.kind == "update":
+                if event.subject not in register.enterprises:
+                    on_error(entry, f"企业 {event.subject} 在此日期或之前没有登记（enterprise register）", None)
+                    continue
+                register.enterprise_history[event.subject].append(event)
             else:
                 register.blacklist.setdefault(event.subject, []).append(event)
         else:

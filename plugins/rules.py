@@ -32,6 +32,7 @@ from __future__ import annotations
 import bisect
 import datetime
 import re
+from collections.abc import Callable
 from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
@@ -64,6 +65,19 @@ ROLES: dict[str, str] = {
 _COMPONENTS = ("principal", "interest", "compound", "penalty")
 _DEDUCTIONS = ("costs", "penalty")
 _ORDER = ("bank", "risk", "guarantee")
+#: Credit ratings, best first (AAA … C); "A 级以上" means A or better.
+RATINGS = ("AAA", "AA+", "AA", "AA-", "A+", "A", "A-", "BBB+", "BBB", "BBB-", "BB+", "BB", "BB-",
+           "B+", "B", "B-", "CCC", "CC", "C")
+#: Enterprise sizes (工信部联企业〔2011〕300号).
+SIZES = ("大型", "中型", "小型", "微型")
+#: Loan purposes as the register records them.
+PURPOSES = ("流动资金", "固定资产", "项目融资", "并购", "其他")
+#: Eligibility criteria (see zhubaodai.loans).
+CRITERIA = ("zone", "size", "innovation", "roster", "assessment", "credit")
+#: Events a compensation deadline counts from.
+ANCHORS = ("confirmation", "overdue", "claim")
+#: Bases of the risk-fund floor.
+BASES = ("outstanding", "expected_volume")
 
 #: Parameter kinds: name -> (description, validator returning an error text or None).
 _KINDS: dict[str, str] = {
@@ -74,6 +88,15 @@ _KINDS: dict[str, str] = {
     "components": f"列表，取自 {list(_COMPONENTS)}",
     "deductions": f"列表，取自 {list(_DEDUCTIONS)}",
     "order": f"列表，为 {list(_ORDER)} 的一个排列",
+    "workdays": "不小于 1 的整数（工作日天数）",
+    "months": "不小于 0 的整数（月数）",
+    "score": "0 到 100 之间的分数",
+    "rating": f"信用等级，取自 {list(RATINGS)}",
+    "sizes": f"列表，取自 {list(SIZES)}",
+    "purposes": f"列表，取自 {list(PURPOSES)}",
+    "criteria": f"列表，取自 {list(CRITERIA)}",
+    "anchor": f"起算事件，取自 {list(ANCHORS)}",
+    "base": f"计算基数，取自 {list(BASES)}",
 }
 
 
@@ -83,6 +106,30 @@ class RuleSpec:
 
     title: str
     params: Mapping[str, str] = field(default_factory=dict)
+    #: Parameters a program may leave out (the rule then does without them).
+    optional: Mapping[str, str] = field(default_factory=dict)
+    #: A check of the rule's parameters as a whole: returns an error text or None.
+    validate: Callable[[Mapping[str, Param]], str | None] | None = None
+
+
+def _need_one(*names: str) -> Callable[[Mapping[str, Param]], str | None]:
+    def check(params: Mapping[str, Param]) -> str | None:
+        if not any(name in params for name in names):
+            return f"至少需要参数 {'、'.join(names)} 之一"
+        return None
+
+    return check
+
+
+def _eligibility_params(params: Mapping[str, Param]) -> str | None:
+    needs = {"innovation": "min_revenue", "assessment": "min_score"}
+    for criteria in params["criteria"].values:
+        for criterion, name in needs.items():
+            if criteria is not None and criterion in criteria and name not in params:
+                return f"条件 {criterion} 需要参数 {name}"
+        if criteria is not None and "assessment" in criteria and "min_rating" not in params:
+            return "条件 assessment 需要参数 min_rating"
+    return None
 
 
 #: Every rule id the engine implements. rules.yaml may only use these ids.
@@ -102,6 +149,36 @@ CATALOGUE: dict[str, RuleSpec] = {
     "recovery.order": RuleSpec(
         "追偿款分配顺序", {"deductions": "deductions", "order": "order"}
     ),
+    # Issue 3: the whole policy (zhubaodai.loans, .deadlines, .adequacy, .lifecycle).
+    "loan.amount": RuleSpec(
+        "单户贷款额度上限",
+        optional={"max": "amount", "max_scorecard": "amount", "max_rating": "amount"},
+        validate=_need_one("max", "max_scorecard", "max_rating"),
+    ),
+    "loan.amount_general": RuleSpec("单户贷款额度一般上限", {"max": "amount"}),
+    "loan.term": RuleSpec("贷款期限", {"months": "months"}),
+    "loan.rate": RuleSpec("贷款利率上限", {"benchmark": "rate", "multiple": "multiple"}),
+    "loan.collateral": RuleSpec("抵押或保证及连带责任", {"rate": "rate"}),
+    "loan.purpose": RuleSpec("贷款用途", {"purposes": "purposes"}),
+    "loan.renewal": RuleSpec("续贷须经审查通过"),
+    "eligibility": RuleSpec(
+        "企业准入条件",
+        {"criteria": "criteria", "sizes": "sizes"},
+        optional={"min_revenue": "amount", "min_score": "score", "min_rating": "rating"},
+        validate=_eligibility_params,
+    ),
+    "blacklist": RuleSpec("黑名单企业不得新增贷款"),
+    "risk.floor": RuleSpec("风险补偿金下限", {"rate": "rate", "base": "base"}),
+    "risk.cap": RuleSpec("风险补偿金总规模上限", {"max": "amount"}),
+    "risk.leverage": RuleSpec("贷款余额不超过风险补偿金的放大倍数", {"multiple": "multiple"}),
+    "notice.disbursement": RuleSpec("放款后告知期限", {"workdays": "workdays"}),
+    "notice.renewal": RuleSpec("续贷后告知期限", {"workdays": "workdays"}),
+    "comp.deadline": RuleSpec(
+        "代偿期限",
+        {"anchor": "anchor", "workdays": "workdays"},
+        optional={"grace_months": "months"},
+    ),
+    "program.lifecycle": RuleSpec("项目启动、终止与处置"),
 }
 
 _ACCOUNT_RE = re.compile(r"^(Assets|Liabilities|Equity|Income|Expenses)(:[A-Z0-9][A-Za-z0-9-]*)+$")
@@ -123,12 +200,15 @@ class RulesError(Exception):
 class ParamDateError(LookupError):
     """A parameter is asked for on a date before its first version took effect."""
 
-    def __init__(self, param: Param, on: datetime.date) -> None:
+    def __init__(self, param: Param, on: datetime.date, ended: datetime.date | None = None) -> None:
         self.param = param
         self.on = on
-        super().__init__(
-            f"参数 {param.key} 在 {on} 尚无生效版本（最早版本自 {param.dates[0]} 起施行）"
-        )
+        self.ended = ended
+        if ended is not None:
+            text = f"参数 {param.key} 自 {ended} 起已不再施行（{on} 无有效版本）"
+        else:
+            text = f"参数 {param.key} 在 {on} 尚无生效版本（最早版本自 {param.dates[0]} 起施行）"
+        super().__init__(text)
 
 
 @dataclass(frozen=True)
@@ -146,6 +226,8 @@ class Param:
         i = bisect.bisect_right(self.dates, on) - 1
         if i < 0:
             raise ParamDateError(self, on)
+        if self.values[i] is None:  # `null`: the parameter ended on that date
+            raise ParamDateError(self, on, ended=self.dates[i])
         return self.values[i]
 
 
@@ -196,6 +278,9 @@ class Rulebook:
 
     path: str
     programs: Mapping[str, Program]
+    #: Working days (zhubaodai.workdays.WorkCalendar) from the table rules.yaml names
+    #: (``calendar: calendar.yaml``); None: the chinesecalendar package alone.
+    calendar: Any = None
 
     def account_roles(self) -> dict[str, tuple[str, str]]:
         """account -> (program code, role), for every mapped account."""
@@ -327,11 +412,27 @@ def _param_value(kind: str, value: Any) -> str | None:
         if kind == "multiple" and value <= 0:
             return f"倍数 {value} 应大于 0"
         return None
-    if kind == "days":
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+    if kind in ("days", "months", "workdays"):
+        if isinstance(value, bool) or not isinstance(value, int) or value < (1 if kind == "workdays" else 0):
             return f"应为{_KINDS[kind]}"
         return None
-    allowed = {"components": _COMPONENTS, "deductions": _DEDUCTIONS, "order": _ORDER}[kind]
+    if kind == "score":
+        if isinstance(value, bool) or not isinstance(value, int | Decimal) or not 0 <= value <= 100:
+            return f"应为{_KINDS[kind]}"
+        return None
+    if kind in ("rating", "anchor", "base"):
+        allowed_one = {"rating": RATINGS, "anchor": ANCHORS, "base": BASES}[kind]
+        if value not in allowed_one:
+            return f"未知取值 {value!r}；应为{_KINDS[kind]}"
+        return None
+    allowed = {
+        "components": _COMPONENTS,
+        "deductions": _DEDUCTIONS,
+        "order": _ORDER,
+        "sizes": SIZES,
+        "purposes": PURPOSES,
+        "criteria": CRITERIA,
+    }[kind]
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         return f"应为{_KINDS[kind]}"
     unknown = [v for v in value if v not in allowed]
@@ -347,9 +448,11 @@ def _param_value(kind: str, value: Any) -> str | None:
 
 
 def _convert(kind: str, value: Any) -> Any:
-    if kind in ("rate", "amount", "multiple"):
+    if value is None:
+        return None
+    if kind in ("rate", "amount", "multiple", "score"):
         return Decimal(value)
-    if kind in ("components", "deductions", "order"):
+    if kind in ("components", "deductions", "order", "sizes", "purposes", "criteria"):
         return tuple(value)
     return value
 
@@ -364,14 +467,30 @@ def _load_param(
         raise check.fail(node, f"{path}.values", "至少需要一个生效版本", "values")
     dates: list[datetime.date] = []
     converted: list[Any] = []
-    for when in sorted(values, key=lambda d: (not isinstance(d, datetime.date), str(d))):
+    # Versions in the order written: each runs from its date until the next one's, so
+    # they can neither overlap nor leave a gap; `null` ends the parameter (OpenFisca's
+    # way), and only as the last version.
+    for when in values:
         if not isinstance(when, datetime.date) or isinstance(when, datetime.datetime):
             raise check.fail(values, f"{path}.values.{when}", "生效日期应写作 YYYY-MM-DD", when)
-        problem = _param_value(kind, values[when])
+        if dates and when <= dates[-1]:
+            raise check.fail(
+                values, f"{path}.values.{when}",
+                f"版本应按生效日期先后排列：{when} 不晚于上一版本的 {dates[-1]}（版本重叠）", when,
+            )
+        if converted and converted[-1] is None:
+            raise check.fail(
+                values, f"{path}.values.{when}",
+                f"参数已于 {dates[-1]} 终止（null），其后不能再有版本（版本之间有空档）", when,
+            )
+        value = values[when]
+        if value is None and not dates:
+            raise check.fail(values, f"{path}.values.{when}", "首个版本不能为 null", when)
+        problem = None if value is None else _param_value(kind, value)
         if problem:
             raise check.fail(values, f"{path}.values.{when}", problem, when)
         dates.append(when)
-        converted.append(_convert(kind, values[when]))
+        converted.append(_convert(kind, value))
     return Param(path, article, tuple(dates), tuple(converted), line)
 
 
@@ -387,16 +506,22 @@ def _load_rule(check: _Checker, code: str, rule_id: str, node: _LineDict, line: 
         params_node = check.mapping(node["params"], f"{path}.params", node, "params")
     params: dict[str, Param] = {}
     for name in params_node:
-        if name not in spec.params:
-            expected = "、".join(spec.params) or "（无参数）"
+        if name not in spec.params and name not in spec.optional:
+            expected = "、".join([*spec.params, *spec.optional]) or "（无参数）"
             raise check.fail(params_node, f"{path}.params.{name}", f"未知参数；此规则的参数：{expected}", name)
-    for name, kind in spec.params.items():
+    for name, kind in [*spec.params.items(), *spec.optional.items()]:
         if name not in params_node:
+            if name in spec.optional:
+                continue
             raise check.fail(node, f"{path}.params.{name}", "缺少参数", "params" if "params" in node else None)
         pnode = check.mapping(params_node[name], f"{path}.params.{name}", params_node, name)
         params[name] = _load_param(
             check, pnode, name, kind, f"{path}.params.{name}", params_node.key_lines[name]
         )
+    if spec.validate is not None:
+        problem = spec.validate(params)
+        if problem:
+            raise check.fail(node, f"{path}.params", problem, "params" if "params" in node else None)
     reading = ""
     if "reading" in node:
         reading = check.text(node, "reading", path)
@@ -443,6 +568,12 @@ def _load_program(check: _Checker, code: str, node: _LineDict) -> Program:
             raise check.fail(rules_node, f"{path}.rules.{rule_id}", "未知的规则编号（引擎未实现）", rule_id)
         rnode = check.mapping(rules_node[rule_id], f"{path}.rules.{rule_id}", rules_node, rule_id)
         rules[rule_id] = _load_rule(check, code, rule_id, rnode, rules_node.key_lines[rule_id])
+        for param in rules[rule_id].params.values():
+            if param.dates[0] > effective:
+                raise RulesError(
+                    check.filename, param.line, param.key,
+                    f"首个版本自 {param.dates[0]} 起，晚于项目施行日 {effective}：其间没有有效版本（版本之间有空档）",
+                )
     return Program(
         code=code,
         name=check.text(node, "name", path),
@@ -460,7 +591,7 @@ def parse_rules(text: str, filename: str = "rules.yaml") -> Rulebook:
     root = _parse_yaml(text, filename)
     if not isinstance(root, _LineDict):
         raise RulesError(filename, 1, "(根)", "文件应为映射，至少包含 schema 与 programs")
-    check.keys(root, "(根)", ("schema", "programs"))
+    check.keys(root, "(根)", ("schema", "programs"), ("calendar",))
     if root["schema"] != 1:
         raise check.fail(root, "schema", "仅支持 schema: 1", "schema")
     programs_node = check.mapping(root["programs"], "programs", root, "programs")
@@ -478,7 +609,15 @@ def parse_rules(text: str, filename: str = "rules.yaml") -> Rulebook:
                 )
             seen_accounts[account] = code
         programs[code] = program
-    return Rulebook(path=filename, programs=programs)
+    calendar = None
+    if "calendar" in root:
+        name = root["calendar"]
+        if not isinstance(name, str) or not name.strip():
+            raise check.fail(root, "calendar", "应为工作日历文件的路径（相对于 rules.yaml），如 calendar.yaml", "calendar")
+        from zhubaodai.workdays import load_calendar
+
+        calendar = load_calendar(Path(filename).parent / name.strip())
+    return Rulebook(path=filename, programs=programs, calendar=calendar)
 
 
 def load_rules(path: str | Path) -> Rulebook:

@@ -1,0 +1,253 @@
+"""Deadlines in working days: the bank's notices and the compensation itself.
+
+Rules: ``notice.disbursement``, ``notice.renewal``, ``comp.deadline``.
+
+The ledger these rules expect::
+
+    2024-09-27 custom "loan" "disbursement" "CQ-2024-031"
+      amount: 2000000.00 CNY
+      maturity: 2025-09-27
+      notice_date: 2024-10-08          ; the bank's letter to the managing body
+
+    2024-09-02 custom "loan" "overdue" "CQ-2024-007"
+      principal: 1000000.00 CNY
+    2024-09-05 custom "loan" "claim" "CQ-2024-007"
+      ...
+    2024-09-06 custom "loan" "confirmation" "CQ-2024-007"   ; CQ: the clock starts here
+      letter: "高新创服确〔2024〕5号"
+    2024-09-12 * "代偿 CQ-2024-007" ^CQ-2024-007            ; the first compensation
+      ...
+
+A deadline of N working days after a day counts from the next day and includes the Nth
+working day (:func:`zhubaodai.workdays.check_deadline`; working days from calendar.yaml,
+cross-checked with the chinesecalendar package). A thing not yet done is a breach only
+once the books (their last entry) have passed the last day allowed.
+
+comp.deadline sits here rather than in :mod:`zhubaodai.waterfall`: it is a question of
+dates, answered with the same working-day count as the notices, and it only reads the
+compensations the waterfall has recorded (``records["claims"]``), never recomputes them.
+The clock starts at the rule's ``anchor`` event (CQ: the confirmation of the overdue
+facts; WLHT: the overdue, plus ``grace_months``); the compensation is due once the bank
+has claimed, unless the loan is settled or repaid by the last day.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+
+from beancount.core.data import Directive
+
+from zhubaodai.engine import Context
+from zhubaodai.register import Event
+from zhubaodai.register import Loan
+from zhubaodai.workdays import LATE
+from zhubaodai.workdays import LIBRARY_ONLY
+from zhubaodai.workdays import CalendarYearError
+from zhubaodai.workdays import Deadline
+from zhubaodai.workdays import WorkCalendar
+from zhubaodai.workdays import add_months
+from zhubaodai.workdays import check_deadline
+
+NOTICE_RULES = {"disbursement": "notice.disbursement", "renewal": "notice.renewal"}
+ANCHOR_LABELS = {"confirmation": "逾期事实确认", "overdue": "逾期", "claim": "代偿申请"}
+
+
+@dataclass(frozen=True)
+class DeadlineRecord:
+    """One deadline the rules checked, for every face that lists them."""
+
+    rule: str
+    program: str
+    loan: str
+    what: str
+    deadline: Deadline
+
+
+def _calendar(ctx: Context) -> WorkCalendar:
+    return ctx.rulebook.calendar or LIBRARY_ONLY
+
+
+def finish(ctx: Context) -> None:
+    records: list[DeadlineRecord] = ctx.records.setdefault("deadlines", [])
+    missing_years: set[tuple[str, str, int]] = set()
+    compensations = _compensation_dates(ctx)
+    for loan in ctx.register.loans.values():
+        for event in loan.events:
+            rule_id = NOTICE_RULES.get(event.kind)
+            if rule_id is not None and ctx.active(loan.program, rule_id):
+                _notice(ctx, rule_id, loan, event, records, missing_years)
+        if ctx.active(loan.program, "comp.deadline"):
+            _compensation(ctx, loan, compensations.get(loan.id, []), records, missing_years)
+
+
+def _check(
+    ctx: Context,
+    rule_id: str,
+    loan: Loan,
+    start: datetime.date,
+    n: int,
+    done: datetime.date | None,
+    anchor: Directive,
+    missing_years: set[tuple[str, str, int]],
+) -> Deadline | None:
+    try:
+        return check_deadline(_calendar(ctx), start, n, done, ctx.as_of)
+    except CalendarYearError as exc:
+        key = (rule_id, loan.program, exc.year)
+        if key not in missing_years:
+            missing_years.add(key)
+            ctx.report(rule_id, loan.program, anchor, f"贷款 {loan.id}：{exc}", loan=loan.id)
+        return None
+
+
+def _counted(ctx: Context, start: datetime.date, end: datetime.date) -> str:
+    """'第 K 个工作日' for ``end`` counted from the day after ``start``, where the calendar
+    knows every day in between (within three years)."""
+    if (end - start).days > 1100:
+        return ""
+    try:
+        return f"，为次日起第 {_calendar(ctx).workdays_in(start, end)} 个工作日"
+    except CalendarYearError:
+        return ""
+
+
+def _notice(
+    ctx: Context,
+    rule_id: str,
+    loan: Loan,
+    event: Event,
+    records: list[DeadlineRecord],
+    missing_years: set[tuple[str, str, int]],
+) -> None:
+    code = loan.program
+    n = ctx.param(code, rule_id, "workdays", event.date, event.entry)
+    if n is None:
+        return
+    done = event.data.get("notice_date")
+    if done is not None and done < event.date:
+        ctx.report(
+            rule_id,
+            code,
+            event.entry,
+            f"贷款 {loan.id} 的告知日 {done} 早于{event.label}日 {event.date}，请核对",
+            loan=loan.id,
+        )
+        return
+    deadline = _check(ctx, rule_id, loan, event.date, n, done, event.entry, missing_years)
+    if deadline is None:
+        return
+    records.append(DeadlineRecord(rule_id, code, loan.id, f"{event.label}后告知", deadline))
+    if not deadline.failed:
+        return
+    head = (
+        f"贷款 {loan.id} {event.label}日 {event.date}，合作银行应在 {n} 个工作日内告知，"
+        f"最后期限为次日起第 {n} 个工作日 {deadline.due}"
+    )
+    if deadline.status == LATE:
+        message = f"{head}；实际告知日 {done}{_counted(ctx, event.date, done)}，晚 {(done - deadline.due).days} 天"
+    else:
+        message = f"{head}；截至账本最后日期 {ctx.as_of} 仍未登记告知日 notice_date"
+    ctx.report(rule_id, code, event.entry, message, loan=loan.id)
+
+
+def _compensation_dates(ctx: Context) -> dict[str, list[tuple[datetime.date, Directive]]]:
+    """Loan id -> (date, entry) of each compensation the waterfall recorded, in date order."""
+    found: dict[str, list[tuple[datetime.date, Directive]]] = {}
+    for claim in ctx.records.get("claims", {}).values():
+        for entry in claim.entries:
+            found.setdefault(claim.loan.id, []).append((entry.date, entry))
+    for dates in found.values():
+        dates.sort(key=lambda item: item[0])
+    return found
+
+
+def _compensation(
+    ctx: Context,
+    loan: Loan,
+    paid: list[tuple[datetime.date, Directive]],
+    records: list[DeadlineRecord],
+    missing_years: set[tuple[str, str, int]],
+) -> None:
+    """Each episode runs from an anchor event to the first compensation on or after it;
+    the next episode starts at the first anchor after that compensation."""
+    code = loan.program
+    anchors: list[Event] = []
+    for event in loan.events:
+        if event.kind in ANCHOR_LABELS:
+            kind = ctx.param(code, "comp.deadline", "anchor", event.date, event.entry)
+            if kind == event.kind:
+                anchors.append(event)
+    if paid and (not anchors or anchors[0].date > paid[0][0]):
+        kind = _anchor_kind(ctx, code, paid[0][0])
+        if kind == "confirmation":  # overdue and claim are required of every compensation already
+            ctx.report(
+                "comp.deadline",
+                code,
+                paid[0][1],
+                f"贷款 {loan.id} 代偿前未登记{ANCHOR_LABELS[kind]}（{kind}），无法起算代偿期限",
+                loan=loan.id,
+            )
+    claims = [e.date for e in loan.events if e.kind == "claim"]
+    i = 0  # the next compensation not yet matched to an episode
+    after: datetime.date | None = None  # the previous episode's compensation
+    for anchor in anchors:
+        if after is not None and anchor.date <= after:
+            continue
+        n = ctx.param(code, "comp.deadline", "workdays", anchor.date, anchor.entry)
+        if n is None:
+            return
+        grace = 0
+        if "grace_months" in ctx.rulebook.programs[code].rules["comp.deadline"].params:
+            grace = ctx.param(code, "comp.deadline", "grace_months", anchor.date, anchor.entry) or 0
+        start = add_months(anchor.date, grace)
+        while i < len(paid) and paid[i][0] < anchor.date:
+            i += 1
+        done, done_entry = paid[i] if i < len(paid) else (None, None)
+        if done is None and not any(after is None or day > after for day in claims):
+            continue  # the bank has not claimed: nothing is due yet
+        deadline = _check(ctx, "comp.deadline", loan, start, n, done, anchor.entry, missing_years)
+        if deadline is None:
+            return
+        label = ANCHOR_LABELS[anchor.kind]
+        records.append(DeadlineRecord("comp.deadline", code, loan.id, f"{label}后代偿", deadline))
+        cured = (
+            done is None
+            and deadline.due is not None
+            and (loan.settled(deadline.due) or loan.outstanding(deadline.due) <= 0)
+        )
+        if deadline.failed and not cured:
+            when = f"{label}日 {anchor.date}"
+            if grace:
+                when += f"，逾期满 {grace} 个月为 {start}"
+            head = (
+                f"贷款 {loan.id} {when}，应在 {n} 个工作日内以助保金代偿，"
+                f"最后期限为次日起第 {n} 个工作日 {deadline.due}"
+            )
+            if deadline.status == LATE:
+                ctx.report(
+                    "comp.deadline",
+                    code,
+                    done_entry,
+                    f"{head}；实际首笔代偿 {done}{_counted(ctx, start, done)}，晚 {(done - deadline.due).days} 天",
+                    loan=loan.id,
+                )
+            else:
+                ctx.report(
+                    "comp.deadline",
+                    code,
+                    anchor.entry,
+                    f"{head}；银行已申请代偿，截至账本最后日期 {ctx.as_of} 仍未代偿",
+                    loan=loan.id,
+                )
+        if done is None:
+            return
+        after = done
+        i += 1
+
+
+def _anchor_kind(ctx: Context, code: str, on: datetime.date) -> str | None:
+    try:
+        return ctx.rulebook.programs[code].rules["comp.deadline"].params["anchor"].at(on)
+    except LookupError:
+        return None
