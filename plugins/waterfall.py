@@ -336,32 +336,80 @@ def _compensation(ctx: Context, m: Movement) -> None:
             claim.bank_share = recorded.number
 
 
+@dataclass
+class _PendingClaims:
+    """A program's loans with a claim on or before the walk's date whose latest claim has
+    not been compensated yet: the candidates comp.order compares against.
+
+    Claims enter in date order as the walk reaches them; a loan leaves once its latest
+    claim is compensated (it comes back with a later claim) or it is settled. So each
+    compensation looks at the claims still waiting, not at every loan of the program.
+    """
+
+    claims: list[tuple[datetime.date, int, Loan]]
+    next: int = 0
+    waiting: dict[str, tuple[int, Loan]] = field(default_factory=dict)
+
+    def advance(self, day: datetime.date) -> None:
+        while self.next < len(self.claims) and self.claims[self.next][0] <= day:
+            _, rank, loan = self.claims[self.next]
+            self.waiting[loan.id] = (rank, loan)
+            self.next += 1
+
+
+def _pending_claims(ctx: Context, code: str) -> _PendingClaims:
+    queues = ctx.records.setdefault("_pending_claims", {})
+    queue = queues.get(code)
+    if queue is None:
+        claims = [
+            (event.date, rank, loan)
+            for rank, loan in enumerate(ctx.register.loans.values())
+            if loan.program == code
+            for event in loan.events
+            if event.kind == "claim"
+        ]
+        claims.sort(key=lambda c: c[0])
+        queue = queues[code] = _PendingClaims(claims)
+    return queue
+
+
 def _check_order(ctx: Context, m: Movement, loan: Loan, claim: Claim) -> None:
     """WLHT: compensate in the order the loans fell overdue."""
     code = loan.program
     mine = loan.last_before("overdue", m.date)
-    for other in ctx.register.loans.values():
-        if other.program != code or other.id == loan.id:
+    if mine is None:
+        return
+    queue = _pending_claims(ctx, code)
+    queue.advance(m.date)
+    first: tuple[int, Loan, Event] | None = None  # the earliest in register order
+    for other_id, (rank, other) in list(queue.waiting.items()):
+        if other.id == loan.id:
             continue
         pending = other.last_before("claim", m.date)
-        theirs = other.last_before("overdue", m.date)
-        if pending is None or theirs is None or mine is None:
-            continue
-        state = ctx.records["claims"].get(id(pending.entry))
-        if state is not None and state.started:
+        state = ctx.records["claims"].get(id(pending.entry)) if pending is not None else None
+        if pending is None or (state is not None and state.started):
+            del queue.waiting[other_id]  # back with its next claim, if any
             continue
         if other.settled(m.date):
+            settlement = other.first("settlement")
+            if settlement is not None and settlement.date <= m.date:
+                del queue.waiting[other_id]  # settled for good
             continue
-        if theirs.date < mine.date:
-            ctx.report(
-                "comp.order",
-                code,
-                m.entry,
-                f"应按逾期先后顺序代偿：贷款 {other.id} 于 {theirs.date} 逾期，早于贷款 {loan.id}"
-                f"（{mine.date} 逾期），但尚未代偿",
-                loan=loan.id,
-            )
-            return
+        theirs = other.last_before("overdue", m.date)
+        if theirs is None:
+            continue
+        if theirs.date < mine.date and (first is None or rank < first[0]):
+            first = (rank, other, theirs)
+    if first is not None:
+        _, other, theirs = first
+        ctx.report(
+            "comp.order",
+            code,
+            m.entry,
+            f"应按逾期先后顺序代偿：贷款 {other.id} 于 {theirs.date} 逾期，早于贷款 {loan.id}"
+            f"（{mine.date} 逾期），但尚未代偿",
+            loan=loan.id,
+        )
 
 
 def _distribute(ctx: Context, loan: Loan, event: Event) -> None:
