@@ -1,0 +1,222 @@
+"""The beangulp importer of one pool's special account statements (CLI and Fava alike).
+
+One :class:`PoolImporter` per pool import configuration (``importers/pools/*.yaml``)::
+
+    from zhubaodai.importers.importer import PoolImporter
+    CONFIG = [PoolImporter("importers/pools/cqgx.yaml")]
+
+* ``identify``: a .csv/.xls/.xlsx whose header fits a configured layout and whose account
+  number is the pool's special account;
+* ``account``: the pool's parent account (``Assets:CQGX:Pool``), where the statement's
+  balance is asserted and under which the documents are archived;
+* ``extract``: the entries of :func:`zhubaodai.importers.classify.build_entries`, rows
+  already in the ledger (by serial number) left out. beangulp passes the existing ledger's
+  entries; where it passes none (``beangulp.testing``), the ledger named in the pool
+  configuration is loaded, so classification always sees the register;
+* ``deduplicate``: marks entries whose serial number (or balance assertion) the given
+  entries already hold, beangulp's ``__duplicate__`` (Fava leaves those unticked).
+
+Errors are :class:`~zhubaodai.importers.config.ImportFailure` with a Chinese message. Fava
+would show an exception with its traceback, so with ``fava=True`` a failed extract returns
+one ``note`` carrying the message instead, already marked as a duplicate so that Fava does
+not save it unless the user ticks it.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+
+import beangulp
+from beancount import loader
+from beancount.core import data
+from beancount.core.data import Directive
+
+from zhubaodai.importers.classify import SERIAL
+from zhubaodai.importers.classify import Extraction
+from zhubaodai.importers.classify import build_entries
+from zhubaodai.importers.classify import existing_balances
+from zhubaodai.importers.classify import existing_serials
+from zhubaodai.importers.config import ImportFailure
+from zhubaodai.importers.config import PoolConfig
+from zhubaodai.importers.config import account_key
+from zhubaodai.importers.config import load_pool_config
+from zhubaodai.importers.statement import SUFFIXES
+from zhubaodai.importers.statement import Statement
+from zhubaodai.importers.statement import StatementError
+from zhubaodai.importers.statement import Table
+from zhubaodai.importers.statement import parse_table
+from zhubaodai.importers.statement import read_table
+from zhubaodai.importers.statement import sniff
+from zhubaodai.rules import Rulebook
+from zhubaodai.rules import RulesError
+from zhubaodai.rules import load_rules
+
+DUPLICATE = "__duplicate__"
+
+#: Beancount errors that mean the ledger was not read in full (deduplication would miss).
+_FATAL_LEDGER_ERRORS = {"ParserError", "ParserSyntaxError", "LexerError", "LoadError"}
+
+
+@lru_cache(maxsize=32)
+def _table(path: str, mtime_ns: int, size: int) -> Table:
+    return read_table(path)
+
+
+def table_of(path: str | Path) -> Table:
+    """A statement's cells, read once per version of the file."""
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        raise StatementError(path, f"无法读取文件：{exc.strerror or exc}") from None
+    return _table(str(path), st.st_mtime_ns, st.st_size)
+
+
+def load_ledger(path: str | Path) -> list[Directive]:
+    """A ledger's entries (plugins run); raises :class:`ImportFailure` if it cannot be read in full."""
+    path = Path(path)
+    if not path.exists():
+        raise ImportFailure(f"找不到账本文件 {path}")
+    entries, errors, _ = loader.load_file(str(path))
+    fatal = [e for e in errors if type(e).__name__ in _FATAL_LEDGER_ERRORS]
+    if fatal:
+        first = fatal[0]
+        where = f"{first.source.get('filename')}:{first.source.get('lineno')}" if first.source else str(path)
+        raise ImportFailure(
+            f"账本 {path} 未能完整读取（{len(fatal)} 处语法或文件错误，如 {where}：{first.message}），"
+            "无法可靠地去重；请先用 bean-check 修正"
+        )
+    return entries
+
+
+class PoolImporter(beangulp.Importer):
+    """Statements of one pool's special account, as declared in its import configuration."""
+
+    def __init__(self, config: PoolConfig | str | Path, *, fava: bool = False) -> None:
+        self.config = config if isinstance(config, PoolConfig) else load_pool_config(config)
+        self.fava = fava
+        self._rulebook: Rulebook | None = None
+
+    # beangulp.Importer -----------------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        return f"{self.config.program} 专户对账单"
+
+    def identify(self, filepath: str) -> bool:
+        try:
+            return self.sniff_account(filepath) == self.config.account_key
+        except Exception:  # identify never fails: Fava calls it on every file
+            return False
+
+    def account(self, filepath: str) -> data.Account:
+        try:
+            return self.rulebook.programs[self.config.program].accounts["pool"]
+        except (ImportFailure, KeyError):
+            # Only for archiving and display; extract() reports the configuration error.
+            return f"Assets:{self.config.program}:Pool"
+
+    def date(self, filepath: str) -> datetime.date | None:
+        try:
+            return self.statement(filepath).last_date
+        except Exception:
+            return None
+
+    def extract(self, filepath: str, existing: data.Entries) -> data.Entries:
+        try:
+            # beangulp passes [] when it has no ledger: use the configured one then.
+            return self.extract_statement(filepath, existing or None).entries
+        except Exception as exc:
+            if not self.fava:
+                raise
+            return [self._error_note(filepath, exc)]
+
+    def sort(self, entries: data.Entries, reverse: bool = False) -> None:
+        """By date, then directive type, then the statement's own chronological order
+        (a statement listed newest first has its line numbers the other way round)."""
+        entries.sort(key=lambda e: (e.date, data.SORT_ORDER.get(type(e), 0)), reverse=reverse)
+
+    def deduplicate(self, entries: data.Entries, existing: data.Entries) -> None:
+        pool = self.account("")
+        serials = existing_serials(existing, pool)
+        balances = existing_balances(existing, pool)
+        for entry in entries:
+            if isinstance(entry, data.Transaction) and str(entry.meta.get(SERIAL)) in serials:
+                entry.meta[DUPLICATE] = True
+            elif isinstance(entry, data.Balance) and entry.account == pool:
+                if (entry.date, entry.amount.number) in balances:
+                    entry.meta[DUPLICATE] = True
+
+    # The project's own interface ---------------------------------------------------------
+
+    @property
+    def rulebook(self) -> Rulebook:
+        if self._rulebook is None:
+            try:
+                self._rulebook = load_rules(self.config.rules_path)
+            except RulesError as exc:
+                raise ImportFailure(str(exc)) from None
+        return self._rulebook
+
+    def sniff_account(self, filepath: str | Path) -> str | None:
+        """The account number a statement is for, read cheaply (no row checks); None if
+        the file is not a statement in a configured layout or names no account."""
+        if not str(filepath).lower().endswith(SUFFIXES):
+            return None
+        table = table_of(filepath)
+        found = sniff(table, self.config.layouts)
+        if found is None:
+            return None
+        layout, header = found
+        if "account" in header.found:
+            index = header.found["account"]
+            for _, cells in table.rows[header.row_index + 1:]:
+                if index < len(cells) and cells[index]:
+                    return account_key(cells[index])
+            return None
+        statement = self.statement(filepath)
+        return account_key(statement.account)
+
+    def statement(self, filepath: str | Path) -> Statement:
+        """The checked statement; :class:`StatementError` if it cannot be imported, also
+        when it is another account's."""
+        statement = parse_table(table_of(filepath), self.config.layouts)
+        if account_key(statement.account) != self.config.account_key:
+            row, column = statement.account_at
+            raise StatementError(
+                filepath,
+                f"账号 {statement.account} 不是项目 {self.config.program} 的专户账号 {self.config.account}"
+                f"（见导入配置 {self.config.path}）：这是另一个账户的对账单",
+                row=row,
+                column=column,
+            )
+        return statement
+
+    def existing_or_configured(self, existing: Sequence[Directive] | None) -> Sequence[Directive]:
+        """``existing`` if given, else the ledger named in the pool configuration."""
+        if existing is not None:
+            return existing
+        if self.config.ledger_path is None:
+            raise ImportFailure(
+                f"没有账本可以核对：请指定账本（--ledger），或在导入配置 {self.config.path} 中写 ledger: 账本路径；"
+                "没有账本就无法去重，也无法识别企业、待缴助保金和积数"
+            )
+        return load_ledger(self.config.ledger_path)
+
+    def extract_statement(self, filepath: str | Path, existing: Sequence[Directive] | None) -> Extraction:
+        """Read, check and classify a statement against the existing entries."""
+        statement = self.statement(filepath)
+        entries = self.existing_or_configured(existing)
+        return build_entries(statement, self.config, self.rulebook, entries)
+
+    def _error_note(self, filepath: str, exc: Exception) -> data.Note:
+        if isinstance(exc, ImportFailure):
+            message = str(exc)
+        else:
+            message = f"导入程序内部错误（{type(exc).__name__}：{exc}），请把此文件交给维护人员"
+        meta = data.new_metadata(filepath, 0)
+        meta[DUPLICATE] = True
+        return data.Note(meta, datetime.date.today(), self.account(filepath), f"导入失败，未导入任何分录：{message}", None, None)

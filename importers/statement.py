@@ -1,0 +1,707 @@
+"""Read a bank statement file into checked rows: .csv (any of the usual encodings), .xlsx, .xls.
+
+The reading is declared, not hand-written per bank: a :class:`~zhubaodai.importers.config.Layout`
+(banks.yaml) says which header text holds which field, and the columns are read through
+beangulp's :mod:`~beangulp.importers.csvbase` column descriptors. A statement looks like::
+
+    明细查询结果                                   <- preamble (optional, layout-declared)
+    账号：50050110360000000888   户名：……
+    期初余额：1,000.00  借方发生笔数：1 ……
+    交易时间 | 借方发生额（支取） | 贷方发生额（收入） | 余额 | …   <- the header row
+    20240705 10:21:03 | 0 | 75,000.00 | 1,075,000.00 | …         <- one row per transaction
+
+Everything that could make an import wrong is an error here, before anything is written:
+an unknown encoding, no header, a missing column, an unparsable date or amount, a row
+from another account, a repeated serial number, a running balance that does not chain,
+preamble totals that do not match the rows. Each :class:`StatementError` names the file,
+the row and the column (as the spreadsheet shows them: row number and column letter).
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import dataclasses
+import datetime
+import io
+import re
+import unicodedata
+import zipfile
+from collections.abc import Callable
+from collections.abc import Iterable
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from decimal import InvalidOperation
+from pathlib import Path
+
+from beangulp.importers import csvbase
+
+from zhubaodai.importers.config import PREAMBLE_FIELDS
+from zhubaodai.importers.config import ImportFailure
+from zhubaodai.importers.config import Layout
+from zhubaodai.importers.config import account_key
+from zhubaodai.importers.config import header_key
+from zhubaodai.money import FEN
+from zhubaodai.money import ZERO
+from zhubaodai.money import yuan
+
+#: File suffixes the importers look at.
+SUFFIXES = (".csv", ".txt", ".xls", ".xlsx")
+
+#: How many rows from the top are searched for the header.
+HEADER_SEARCH_ROWS = 60
+
+#: Currency cells meaning CNY.
+CNY_MARKS = {"人民币", "cny", "rmb", "156", "人民币元", "本币"}
+
+_OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_ZIP = b"PK\x03\x04"
+
+
+class StatementError(ImportFailure):
+    """A statement cannot be imported: the file, the row and the column, in Chinese."""
+
+    def __init__(
+        self, path: str | Path, message: str, *, row: int | None = None, column: str | None = None
+    ) -> None:
+        self.path = str(path)
+        self.row = row
+        self.column = column
+        self.message = message
+        where = f"文件 {self.path}"
+        if row is not None:
+            where += f" 第 {row} 行"
+        if column:
+            where += column if column.startswith("（") else f" {column}"
+        super().__init__(f"{where}：{message}")
+
+
+# --------------------------------------------------------------------------------------
+# Cells: every format is read into rows of text, as csvbase reads a CSV file.
+
+
+@dataclass(frozen=True)
+class Table:
+    """The cells of a file's first sheet as text, with each row's number in the file."""
+
+    path: str
+    kind: str  # "csv", "xlsx", "xls"
+    encoding: str | None
+    rows: tuple[tuple[int, tuple[str, ...]], ...]
+
+
+def _cell_text(value: object) -> str:
+    """A cell as text: stripped (full-width spaces too), Excel guards removed."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, datetime.datetime):
+        if value.time() == datetime.time(0):
+            return value.date().isoformat()
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return repr(value)
+    text = str(value).strip()
+    # Exports guard long numbers from Excel as ="0123…", '0123… or a leading tab.
+    if text.startswith('="') and text.endswith('"'):
+        text = text[2:-1].strip()
+    elif text.startswith("'"):
+        text = text[1:].strip()
+    return text
+
+
+def decode(path: str | Path, data: bytes) -> tuple[str, str]:
+    """The text of a statement and the encoding it was in: UTF-8 (with or without BOM),
+    UTF-16 with BOM, or GB18030 (a superset of GBK and GB2312)."""
+    if data.startswith(codecs.BOM_UTF8):
+        try:
+            return data[len(codecs.BOM_UTF8):].decode("utf-8"), "UTF-8（带 BOM）"
+        except UnicodeDecodeError as exc:
+            raise _undecodable(path, data, exc, "UTF-8（带 BOM）") from None
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            return data.decode("utf-16"), "UTF-16"
+        except UnicodeDecodeError as exc:
+            raise _undecodable(path, data, exc, "UTF-16") from None
+    try:
+        return data.decode("utf-8"), "UTF-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("gb18030"), "GB18030"
+    except UnicodeDecodeError as exc:
+        raise _undecodable(path, data, exc, "UTF-8 或 GB18030/GBK") from None
+
+
+def _undecodable(path: str | Path, data: bytes, exc: UnicodeDecodeError, tried: str) -> StatementError:
+    line = data.count(b"\n", 0, exc.start) + 1
+    return StatementError(
+        path,
+        f"无法识别文件编码：按 {tried} 读取，第 {exc.start + 1} 个字节（0x{data[exc.start]:02X}）无效；"
+        "请确认这是银行导出的对账单（支持 UTF-8、UTF-8 带 BOM、GB18030/GBK、.xls、.xlsx）",
+        row=line,
+    )
+
+
+def _read_csv(path: str | Path, data: bytes) -> Table:
+    text, encoding = decode(path, data)
+    if text.lstrip()[:200].lower().startswith(("<html", "<!doctype", "<table", "<?xml")):
+        raise StatementError(
+            path, "文件是网页（HTML/XML）格式而不是表格；请在 Excel 中打开后另存为 .xlsx 或 .csv 再导入"
+        )
+    head = text[:4000]
+    delimiter = "\t" if head.count("\t") > head.count(",") else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    rows = []
+    start = 1
+    try:
+        for cells in reader:
+            rows.append((start, tuple(_cell_text(c) for c in cells)))
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        raise StatementError(path, f"CSV 格式有误：{exc}", row=start) from None
+    return Table(str(path), "csv", encoding, tuple(rows))
+
+
+def _read_xlsx(path: str | Path) -> Table:
+    import openpyxl
+
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        raise StatementError(path, f"无法打开 .xlsx 文件（文件损坏或不是 Excel 工作簿）：{exc}") from None
+    try:
+        sheet = book.worksheets[0]
+        rows = tuple(
+            (number, tuple(_cell_text(v) for v in values))
+            for number, values in enumerate(sheet.iter_rows(values_only=True), 1)
+        )
+    finally:
+        book.close()
+    return Table(str(path), "xlsx", None, rows)
+
+
+def _read_xls(path: str | Path) -> Table:
+    import xlrd
+
+    try:
+        book = xlrd.open_workbook(str(path))
+    except (xlrd.XLRDError, OSError, ValueError, AssertionError) as exc:
+        raise StatementError(path, f"无法打开 .xls 文件（文件损坏或不是 Excel 97-2003 工作簿）：{exc}") from None
+    sheet = book.sheet_by_index(0)
+    rows = []
+    for r in range(sheet.nrows):
+        cells = []
+        for c in range(sheet.ncols):
+            cell = sheet.cell(r, c)
+            if cell.ctype == xlrd.XL_CELL_DATE:
+                value: object = xlrd.xldate_as_datetime(cell.value, book.datemode)
+            elif cell.ctype in (xlrd.XL_CELL_EMPTY, xlrd.XL_CELL_BLANK):
+                value = None
+            elif cell.ctype == xlrd.XL_CELL_ERROR:
+                value = "#ERROR"
+            else:
+                value = cell.value
+            cells.append(_cell_text(value))
+        rows.append((r + 1, tuple(cells)))
+    return Table(str(path), "xls", None, tuple(rows))
+
+
+def read_table(path: str | Path) -> Table:
+    """The cells of a statement file; the format is told by its content, not its name."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise StatementError(path, f"无法读取文件：{exc.strerror or exc}") from None
+    if data.startswith(_OLE2):
+        return _read_xls(path)
+    if data.startswith(_ZIP):
+        return _read_xlsx(path)
+    return _read_csv(path, data)
+
+
+# --------------------------------------------------------------------------------------
+# Columns, declared as beangulp csvbase descriptors.
+
+
+def column_letter(index: int) -> str:
+    """0 -> A, 25 -> Z, 26 -> AA: the column as a spreadsheet shows it."""
+    letters = ""
+    index += 1
+    while index:
+        index, rem = divmod(index - 1, 26)
+        letters = chr(ord("A") + rem) + letters
+    return letters
+
+
+class Text(csvbase.Column):
+    """A text cell, as read."""
+
+    def parse(self, value: str) -> str:
+        return value.strip()
+
+
+class Money(csvbase.Column):
+    """An amount: thousands separators, full-width digits and a currency sign allowed;
+    to the fen. An empty cell (or a lone dash) is ``empty`` (zero where a column may be
+    left blank, an error where it may not)."""
+
+    def __init__(self, *names: object, empty: Decimal | None = ZERO) -> None:
+        super().__init__(*names)
+        self.empty = empty
+
+    def parse(self, value: str) -> Decimal:
+        text = unicodedata.normalize("NFKC", value)
+        text = re.sub(r"[\s,¥$]|CNY|RMB|元", "", text, flags=re.IGNORECASE)
+        if text in ("", "-", "--"):
+            if self.empty is None:
+                raise ValueError("金额为空")
+            return self.empty
+        negative = False
+        if text.startswith("(") and text.endswith(")"):
+            negative, text = True, text[1:-1]
+        if not re.fullmatch(r"[+-]?(\d+(\.\d*)?|\.\d+)", text):
+            raise ValueError(f"不是有效的金额：{value!r}")
+        try:
+            number = Decimal(text)
+        except InvalidOperation:
+            raise ValueError(f"不是有效的金额：{value!r}") from None
+        if number != number.quantize(FEN):
+            raise ValueError(f"金额应精确到分：{value!r}")
+        number = number.quantize(FEN)
+        return -number if negative else number
+
+
+class Day(csvbase.Column):
+    """A date, in any of the layout's formats, optionally followed by a time."""
+
+    def __init__(self, *names: object, formats: tuple[str, ...]) -> None:
+        super().__init__(*names)
+        self.formats = formats
+
+    def parse(self, value: str) -> datetime.date:
+        text = unicodedata.normalize("NFKC", value).strip()
+        if not text:
+            raise ValueError("日期为空")
+        candidates = [text]
+        head = re.split(r"[\sT]", text, maxsplit=1)[0]
+        if head != text:
+            candidates.append(head)
+        for candidate in candidates:
+            for fmt in self.formats:
+                try:
+                    return datetime.datetime.strptime(candidate, fmt).date()
+                except ValueError:
+                    continue
+        raise ValueError(f"不是有效的日期：{value!r}（可用格式：{'、'.join(self.formats)}）")
+
+
+# --------------------------------------------------------------------------------------
+# The statement.
+
+
+@dataclass(frozen=True)
+class Row:
+    """One transaction of the statement, checked."""
+
+    line: int
+    date: datetime.date
+    #: Signed: positive money in (credit), negative money out (debit).
+    amount: Decimal
+    balance: Decimal
+    serial: str
+    counterparty: str = ""
+    counterparty_account: str = ""
+    counterparty_bank: str = ""
+    summary: str = ""
+    remark: str = ""
+
+    @property
+    def credit(self) -> bool:
+        return self.amount > 0
+
+    @property
+    def text(self) -> str:
+        """摘要 and 备注 together, as people read them."""
+        return " ".join(t for t in (self.summary, self.remark) if t)
+
+
+@dataclass(frozen=True)
+class Statement:
+    """A whole statement, every check passed. Rows are in date order."""
+
+    path: str
+    kind: str
+    encoding: str | None
+    layout: Layout
+    account: str
+    account_name: str
+    #: Where the account number was read (row, column label), for errors.
+    account_at: tuple[int, str]
+    header_row: int
+    rows: tuple[Row, ...]
+    opening_balance: Decimal
+    #: True when the serial numbers are the documented composite key (no serial column).
+    composite_serial: bool = False
+
+    @property
+    def closing_balance(self) -> Decimal:
+        return self.rows[-1].balance if self.rows else self.opening_balance
+
+    @property
+    def first_date(self) -> datetime.date | None:
+        return self.rows[0].date if self.rows else None
+
+    @property
+    def last_date(self) -> datetime.date | None:
+        return self.rows[-1].date if self.rows else None
+
+
+@dataclass(frozen=True)
+class _Header:
+    row_index: int
+    line: int
+    #: field -> column index (only fields found).
+    found: Mapping[str, int]
+    missing: tuple[str, ...]
+    score: float
+
+
+def _find_header(table: Table, layout: Layout) -> _Header | None:
+    names = layout.header_names()
+    best: _Header | None = None
+    for index, (line, cells) in enumerate(table.rows[:HEADER_SEARCH_ROWS]):
+        keys = {header_key(c): i for i, c in reversed(list(enumerate(cells))) if c}
+        found = {}
+        for fld, accepted in names.items():
+            for name in accepted:
+                if name in keys:
+                    found[fld] = keys[name]
+                    break
+        if len(found) < 3:
+            continue
+        score = len(found) / len(names)
+        if score < 0.5:
+            continue
+        missing = tuple(f for f in names if f not in found)
+        if best is None or score > best.score:
+            best = _Header(index, line, found, missing, score)
+    return best
+
+
+def sniff(table: Table, layouts: Mapping[str, Layout]) -> tuple[Layout, _Header] | None:
+    """The layout whose header fits the file best, or None."""
+    best: tuple[Layout, _Header] | None = None
+    for layout in layouts.values():
+        header = _find_header(table, layout)
+        if header is not None and (best is None or header.score > best[1].score):
+            best = (layout, header)
+    return best
+
+
+def _preamble(table: Table, layout: Layout, header: _Header) -> dict[str, tuple[str, int, int]]:
+    """Preamble field -> (value, row, column index), from the rows above the header.
+
+    A label and its value may share a cell (``账号：5005…``) or sit in adjacent cells."""
+    wanted = {fld: tuple(header_key(n) for n in names) for fld, names in layout.preamble.items()}
+    found: dict[str, tuple[str, int, int]] = {}
+    for line, cells in table.rows[: header.row_index]:
+        for i, cell in enumerate(cells):
+            if not cell:
+                continue
+            for piece in re.split(r"\s{2,}|\u3000+", cell):
+                labelled = re.match(r"^\s*([^:：]+?)\s*[:：]\s*(.*)$", piece)
+                label, value = (labelled.group(1), labelled.group(2)) if labelled else (piece, "")
+                key = header_key(label)
+                for fld, labels in wanted.items():
+                    if fld in found or key not in labels:
+                        continue
+                    value, at = value.strip(), i
+                    if not value:
+                        # The value is in the next filled cell of the row.
+                        at = next((j for j in range(i + 1, len(cells)) if cells[j]), i)
+                        value = cells[at] if at != i else ""
+                    found[fld] = (value.strip(), line, at)
+    return found
+
+
+def _label(layout: Layout, fld: str, table_header: tuple[str, ...], index: int) -> str:
+    name = table_header[index] if index < len(table_header) else layout.columns[fld][0]
+    return f"{column_letter(index)} 列（{name}）"
+
+
+def read_statement(path: str | Path, layouts: Mapping[str, Layout]) -> Statement:
+    """Read and check a statement file with the best-fitting layout; raises
+    :class:`StatementError` (never anything else) when it cannot be imported."""
+    table = read_table(path)
+    return parse_table(table, layouts)
+
+
+def parse_table(table: Table, layouts: Mapping[str, Layout]) -> Statement:
+    path = table.path
+    found = sniff(table, layouts)
+    if found is None:
+        known = "；".join(f"{l.bank}「{l.title}」" for l in layouts.values())
+        raise StatementError(
+            path, f"没有找到对账单表头（前 {HEADER_SEARCH_ROWS} 行中没有已配置版式的列名）。已配置的版式：{known}"
+        )
+    layout, header = found
+    header_cells = table.rows[header.row_index][1]
+    required_missing = [f for f in header.missing if f not in layout.optional]
+    if required_missing:
+        names = "、".join(f"「{layout.columns[f][0]}」" for f in required_missing)
+        raise StatementError(
+            path, f"缺少列 {names}（{layout.bank}「{layout.title}」版式所需）", row=header.line, column="（表头）"
+        )
+    cols = header.found
+
+    def label(fld: str) -> str:
+        return _label(layout, fld, header_cells, cols[fld])
+
+    getters: dict[str, Callable[[tuple[str, ...]], object]] = {}
+    descriptors: dict[str, csvbase.Column] = {}
+    for fld in cols:
+        if fld in ("debit", "credit"):
+            descriptors[fld] = Money(cols[fld])
+        elif fld in ("amount", "balance"):
+            descriptors[fld] = Money(cols[fld], empty=None)
+        elif fld == "date":
+            descriptors[fld] = Day(cols[fld], formats=layout.date_formats)
+        else:
+            descriptors[fld] = Text(cols[fld])
+    for fld, descriptor in descriptors.items():
+        getters[fld] = descriptor.getter(None)
+
+    # The preamble: account, opening balance, totals and counts.
+    pre = _preamble(table, layout, header)
+    account_at: tuple[int, str]
+    if "account" in cols:
+        account = ""
+        account_at = (header.line, label("account"))
+    elif "account" in pre:
+        value, line, index = pre["account"]
+        account = value
+        account_at = (line, f"{column_letter(index)} 列（{PREAMBLE_FIELDS['account']}）")
+        if not account_key(account):
+            raise StatementError(path, "表头前的说明中账号为空", row=line, column=account_at[1])
+    else:
+        labels = "、".join(layout.preamble.get("account", ()))
+        raise StatementError(path, f"表头前的说明中没有找到账号（{labels}）", row=header.line)
+    account_name = pre["account_name"][0] if "account_name" in pre else ""
+
+    rows: list[Row] = []
+    serials: dict[str, int] = {}
+    width = len(header_cells)
+    for line, cells in table.rows[header.row_index + 1:]:
+        if not any(cells):
+            continue
+        first = next(c for c in cells if c)
+        if layout.footer and any(first.startswith(m) for m in layout.footer):
+            break
+        cells = cells + ("",) * max(0, width - len(cells))
+        values: dict[str, object] = {}
+        for fld, getter in getters.items():
+            try:
+                values[fld] = getter(cells)
+            except (ValueError, IndexError) as exc:
+                raise StatementError(path, _reason(exc), row=line, column=label(fld)) from None
+        if "account" in cols:
+            row_account = str(values["account"])
+            if not account_key(row_account):
+                raise StatementError(path, "账号为空", row=line, column=label("account"))
+            if not account:
+                account, account_at = row_account, (line, label("account"))
+                account_name = str(values.get("account_name", "")) or account_name
+            elif account_key(row_account) != account_key(account):
+                raise StatementError(
+                    path,
+                    f"账号 {row_account} 与本对账单第 {account_at[0]} 行的账号 {account} 不同：一份对账单只能是一个账户的",
+                    row=line,
+                    column=label("account"),
+                )
+        if "currency" in cols:
+            currency = str(values["currency"])
+            if currency and header_key(currency) not in CNY_MARKS:
+                raise StatementError(path, f"币种「{currency}」不是人民币：专户只记人民币", row=line, column=label("currency"))
+        amount = _signed_amount(path, layout, values, line, label)
+        serial = str(values.get("serial", ""))
+        if "serial" in cols:
+            if not serial:
+                raise StatementError(path, "流水号为空，无法防止重复导入", row=line, column=label("serial"))
+            if serial in serials:
+                raise StatementError(
+                    path, f"流水号 {serial} 与第 {serials[serial]} 行重复", row=line, column=label("serial")
+                )
+            serials[serial] = line
+        rows.append(
+            Row(
+                line=line,
+                date=values["date"],  # type: ignore[arg-type]
+                amount=amount,
+                balance=values["balance"],  # type: ignore[arg-type]
+                serial=serial,
+                counterparty=str(values.get("counterparty", "")),
+                counterparty_account=str(values.get("counterparty_account", "")),
+                counterparty_bank=str(values.get("counterparty_bank", "")),
+                summary=str(values.get("summary", "")),
+                remark=str(values.get("remark", "")),
+            )
+        )
+    if not rows:
+        raise StatementError(path, "对账单没有交易明细（表头之后没有数据行）", row=header.line)
+    rows = _in_date_order(path, rows, label("date"))
+    _check_chain(path, rows, label("balance"))
+    opening = rows[0].balance - rows[0].amount
+    _check_preamble(path, layout, pre, rows, opening)
+    composite = "serial" not in cols
+    if composite:
+        rows = _composite_serials(rows)
+    return Statement(
+        path=path,
+        kind=table.kind,
+        encoding=table.encoding,
+        layout=layout,
+        account=account,
+        account_name=account_name,
+        account_at=account_at,
+        header_row=header.line,
+        rows=tuple(rows),
+        opening_balance=opening,
+        composite_serial=composite,
+    )
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc)
+    if isinstance(exc, IndexError):
+        return "该行缺少此列"
+    return text
+
+
+def _signed_amount(
+    path: str, layout: Layout, values: Mapping[str, object], line: int, label: Callable[[str], str]
+) -> Decimal:
+    if not layout.signed:
+        debit, credit = values["debit"], values["credit"]
+        assert isinstance(debit, Decimal) and isinstance(credit, Decimal)
+        if debit < 0 or credit < 0:
+            fld = "debit" if debit < 0 else "credit"
+            raise StatementError(path, "发生额不应为负数", row=line, column=label(fld))
+        if debit and credit:
+            raise StatementError(
+                path, f"借方 {yuan(debit)} 与贷方 {yuan(credit)} 同时有发生额：一行只能是一笔收入或支出", row=line,
+                column=label("credit"),
+            )
+        if not debit and not credit:
+            raise StatementError(path, "借方与贷方发生额都为空或 0", row=line, column=label("debit"))
+        return credit - debit  # type: ignore[operator]
+    amount = values["amount"]
+    assert isinstance(amount, Decimal)
+    if "direction" in values:
+        mark = header_key(str(values["direction"]))
+        if mark in layout.debit_marks:
+            amount = -abs(amount)
+        elif mark in layout.credit_marks:
+            amount = abs(amount)
+        else:
+            raise StatementError(path, f"无法识别的借贷标志「{values['direction']}」", row=line, column=label("direction"))
+    if not amount:
+        raise StatementError(path, "发生额为 0", row=line, column=label("amount"))
+    return amount
+
+
+def _in_date_order(path: str, rows: list[Row], date_label: str) -> list[Row]:
+    """Rows oldest first. Exports list either way; when every row has the same date the
+    running balance tells the order."""
+    descending = rows[0].date > rows[-1].date
+    if rows[0].date == rows[-1].date and len(rows) > 1:
+        descending = not _chains(rows) and _chains(rows[::-1])
+    if descending:
+        rows = rows[::-1]
+    for before, after in zip(rows, rows[1:]):
+        if after.date < before.date:
+            raise StatementError(
+                path, f"日期 {after.date} 早于上一行（第 {before.line} 行）的 {before.date}：明细应按时间顺序排列",
+                row=after.line, column=date_label,
+            )
+    return rows
+
+
+def _chains(rows: list[Row]) -> bool:
+    return all(a.balance + b.amount == b.balance for a, b in zip(rows, rows[1:]))
+
+
+def _check_chain(path: str, rows: list[Row], balance_label: str) -> None:
+    for before, after in zip(rows, rows[1:]):
+        if before.balance + after.amount != after.balance:
+            raise StatementError(
+                path,
+                f"余额不连续：上一笔（第 {before.line} 行）余额 {yuan(before.balance)} "
+                f"{'+' if after.amount > 0 else '−'} 本笔发生额 {yuan(abs(after.amount))} "
+                f"= {yuan(before.balance + after.amount)}，而本行余额为 {yuan(after.balance)}"
+                "（对账单缺行、多行或金额有误）",
+                row=after.line,
+                column=balance_label,
+            )
+
+
+def _check_preamble(
+    path: str, layout: Layout, pre: Mapping[str, tuple[str, int, int]], rows: list[Row], opening: Decimal
+) -> None:
+    def number(fld: str) -> tuple[Decimal, int, str] | None:
+        if fld not in pre:
+            return None
+        value, line, index = pre[fld]
+        where = f"{column_letter(index)} 列（{PREAMBLE_FIELDS[fld]}）"
+        try:
+            if fld.endswith("_count"):
+                text = unicodedata.normalize("NFKC", value).replace("笔", "").strip()
+                if not text.isdigit():
+                    raise ValueError(f"不是有效的笔数：{value!r}")
+                return Decimal(int(text)), line, where
+            return Money(0, empty=None).parse(value), line, where
+        except ValueError as exc:
+            raise StatementError(path, str(exc), row=line, column=where) from None
+
+    debits = [r for r in rows if r.amount < 0]
+    credits = [r for r in rows if r.amount > 0]
+    checks = (
+        ("opening_balance", opening, "期初余额与第一笔明细倒推的余额"),
+        ("closing_balance", rows[-1].balance, "期末余额与最后一笔明细的余额"),
+        ("debit_total", -sum((r.amount for r in debits), ZERO), "借方发生总额与明细合计"),
+        ("credit_total", sum((r.amount for r in credits), ZERO), "贷方发生总额与明细合计"),
+        ("debit_count", Decimal(len(debits)), "借方发生笔数与明细笔数"),
+        ("credit_count", Decimal(len(credits)), "贷方发生笔数与明细笔数"),
+    )
+    for fld, actual, what in checks:
+        got = number(fld)
+        if got is None:
+            continue
+        stated, line, where = got
+        if stated != actual:
+            show = (lambda d: f"{int(d)} 笔") if fld.endswith("_count") else (lambda d: f"{yuan(d)} 元")
+            raise StatementError(
+                path, f"{what}不符：说明中为 {show(stated)}，明细为 {show(actual)}（对账单不完整或有误）",
+                row=line, column=where,
+            )
+
+
+def _composite_serials(rows: Iterable[Row]) -> list[Row]:
+    """Where a bank gives no serial number: 日期/金额/余额/当日同值序号, documented in
+    docs/importing.md (two rows can share date, amount and even balance; the running count
+    of such rows within the day tells them apart)."""
+    seen: dict[tuple[datetime.date, Decimal, Decimal], int] = {}
+    out = []
+    for row in rows:
+        key = (row.date, row.amount, row.balance)
+        seen[key] = seen.get(key, 0) + 1
+        serial = f"{row.date:%Y%m%d}/{row.amount}/{row.balance}/{seen[key]}"
+        out.append(dataclasses.replace(row, serial=serial))
+    return out
+

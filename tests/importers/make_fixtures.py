@@ -1,0 +1,343 @@
+"""Write the importer test statements (tests/importers/*/) from the rows declared here.
+
+Run once after changing the rows, then regenerate the expected outputs::
+
+    .venv/bin/python tests/importers/make_fixtures.py
+    ZBD_REGENERATE=1 .venv/bin/python -m pytest tests/test_importers_regression.py
+
+The .xls files need ``xlwt`` (in the ``test`` extra); .xlsx uses openpyxl. The same
+transactions are written in every layout, encoding and format, each formatted the way
+banks do it: header cells padded with spaces (full-width ones too), amounts with
+thousands separators, the unused amount column 0 or empty.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import io
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+HERE = Path(__file__).parent
+
+CQ_ACCOUNT = "50050110360000001688"
+CQ_NAME = "重庆高新区创新服务中心助保贷专户"
+CQ_OPENING = Decimal("5115555.56")
+BANK_BRANCH = "中国建设银行股份有限公司重庆高新支行"
+
+
+@dataclass(frozen=True)
+class Txn:
+    day: str  # YYYY-MM-DD
+    time: str  # HH:MM:SS
+    amount: Decimal  # signed
+    counterparty: str = ""
+    counterparty_account: str = ""
+    counterparty_bank: str = ""
+    summary: str = ""
+    remark: str = ""
+
+
+D = Decimal
+
+#: 2024 Q3 of the CQGX test pool: every event kind, an interest credit, same-day
+#: same-amount rows, things no rule recognises.
+CQ_Q3 = [
+    Txn("2024-07-03", "10:02:11", D("50000.00"), "重庆丙材料有限公司", "50001234500052500003", "建设银行重庆高新支行", "网银转账", "助保金"),
+    Txn("2024-07-03", "10:02:11", D("50000.00"), "重庆丁智能装备有限公司", "31050161393600000004", "交通银行重庆分行", "网银转账", "助保金"),
+    Txn("2024-07-10", "15:30:00", D("1000000.00"), "重庆高新区财政局", "50050110360000000011", "建设银行重庆高新支行", "拨款", "风险补偿金"),
+    Txn("2024-07-15", "09:12:45", D("12345.67"), "重庆某某商贸有限公司", "50001234500052509999", "农业银行重庆分行", "转账", "货款"),
+    Txn("2024-07-20", "11:00:00", D("25000.00"), "重庆甲科技有限公司", "50001234500052500001", "建设银行重庆高新支行", "网银转账", "增额助保金 CQ-2024-001"),
+    Txn("2024-07-25", "16:45:20", D("10000.00"), "重庆乙电子有限公司", "50001234500052500002", "建设银行重庆高新支行", "转账", "助保金"),
+    Txn("2024-08-12", "10:00:00", D("-622612.80"), BANK_BRANCH, "50050110360000000099", "建设银行重庆高新支行", "代偿", "代偿 CQ-2024-007"),
+    Txn("2024-08-20", "08:00:01", D("-100.00"), "", "", "", "汇划手续费", ""),
+    Txn("2024-08-20", "08:00:01", D("-100.00"), "", "", "", "汇划手续费", ""),
+    Txn("2024-09-05", "14:20:00", D("92612.80"), BANK_BRANCH, "50050110360000000099", "建设银行重庆高新支行", "追偿款", "CQ-2024-007 追偿款补回"),
+    Txn("2024-09-21", "02:00:00", D("15678.90"), "", "", "", "结息", "2024年第三季度利息"),
+]
+
+
+def running(opening: Decimal, txns: list[Txn]) -> list[Decimal]:
+    out, balance = [], opening
+    for t in txns:
+        balance += t.amount
+        out.append(balance)
+    return out
+
+
+def money(d: Decimal) -> str:
+    return f"{d:,.2f}"
+
+
+def ccb_serial(i: int, t: Txn) -> str:
+    return f"{10000 + i:05d}-{t.day.replace('-', '')}{t.time.replace(':', '')}{i:03d}"
+
+
+FLAT_HEADER = [
+    " 账号 ", "账户名称", "交易时间", "借方发生额（支取）", "\u3000贷方发生额（收入）", "\u3000余额\u3000", "币种",
+    "对方户名", "对方账号", "对方开户机构", "记账日期", "摘要", "备注", "账户明细编号-交易流水号",
+    "企业流水号", "凭证种类", "凭证号",
+]
+
+
+def flat_rows(txns: list[Txn], opening: Decimal, account: str = CQ_ACCOUNT, numeric: bool = False) -> list[list[object]]:
+    """The CCB flat export: one row per transaction, the unused amount column 0."""
+    rows: list[list[object]] = [FLAT_HEADER]
+    for i, (t, bal) in enumerate(zip(txns, running(opening, txns)), 1):
+        debit = -t.amount if t.amount < 0 else D(0)
+        credit = t.amount if t.amount > 0 else D(0)
+        if numeric:
+            amounts: list[object] = [float(debit), float(credit), float(bal)]
+            booked: object = datetime.date.fromisoformat(t.day)
+        else:
+            amounts = [money(debit) if debit else "0", money(credit) if credit else "0.00", money(bal)]
+            booked = t.day.replace("-", "")
+        rows.append([
+            account, CQ_NAME, f"{t.day.replace('-', '')} {t.time}", *amounts, "人民币",
+            t.counterparty, t.counterparty_account, t.counterparty_bank, booked, t.summary, t.remark,
+            ccb_serial(i, t), "", "电子转账凭证" if t.counterparty else "", f"{i:08d}",
+        ])
+    return rows
+
+
+DETAIL_HEADER = [
+    "交易时间 ", " 借方发生额（支取）", "贷方发生额（收入）", "余额", "币种", "对方户名", "对方账号",
+    "对方开户机构", "记账日期", "摘要", "备注", "账户明细编号-交易流水号", "企业流水号", "凭证种类", "凭证号",
+]
+
+
+def detail_rows(txns: list[Txn], opening: Decimal, numeric: bool = False) -> list[list[object]]:
+    """The CCB "明细查询结果" export: a preamble, then the rows newest first, the unused
+    amount column empty."""
+    balances = running(opening, txns)
+    debits = [-t.amount for t in txns if t.amount < 0]
+    credits = [t.amount for t in txns if t.amount > 0]
+    width = len(DETAIL_HEADER)
+
+    def line(*cells: object) -> list[object]:
+        return list(cells) + [""] * (width - len(cells))
+
+    rows = [
+        line("明细查询结果"),
+        line(f"账号：{CQ_ACCOUNT}", "", f"户名：{CQ_NAME}"),
+        line("开户机构：中国建设银行重庆高新支行", "", "币种：人民币"),
+        line("起始日期：20240701", "", "截止日期：20240930"),
+        line("期初余额", money(opening), "当前余额", money(balances[-1])),
+        line("借方发生总额", money(sum(debits, D(0))), "借方发生笔数", str(len(debits))),
+        line("贷方发生总额", money(sum(credits, D(0))), "贷方发生笔数", str(len(credits))),
+        line(),
+        DETAIL_HEADER,
+    ]
+    body = []
+    for i, (t, bal) in enumerate(zip(txns, balances), 1):
+        debit = money(-t.amount) if t.amount < 0 else ""
+        credit = money(t.amount) if t.amount > 0 else ""
+        if numeric:
+            debit = float(-t.amount) if t.amount < 0 else None  # type: ignore[assignment]
+            credit = float(t.amount) if t.amount > 0 else None  # type: ignore[assignment]
+        body.append([
+            f"{t.day.replace('-', '')} {t.time}", debit, credit, float(bal) if numeric else money(bal), "人民币",
+            t.counterparty, t.counterparty_account, t.counterparty_bank,
+            datetime.date.fromisoformat(t.day) if numeric else t.day.replace("-", ""), t.summary, t.remark,
+            ccb_serial(i, t), "", "", f"{i:08d}",
+        ])
+    rows.extend(reversed(body))
+    rows.append(line("以上信息仅供参考"))
+    return rows
+
+
+# Other banks -------------------------------------------------------------------------
+
+WL_BOC_ACCOUNT = "150754321098"
+WL_OPENING = D("3000000.00")
+WL_Q3 = [
+    Txn("2024-07-08", "", D("20000.00"), "乌兰浩特市草原牧业有限公司", "150501716136000012345", "", "转账", "助保金"),
+    Txn("2024-08-01", "", D("1000000.00"), "乌兰浩特市财政局", "150766600011", "", "拨款", "风险补偿金"),
+    Txn("2024-08-15", "", D("500.00"), "张三", "6217000000000000001", "", "转账", ""),
+    Txn("2024-08-20", "", D("-50.00"), "", "", "", "手续费", ""),
+    Txn("2024-09-21", "", D("3456.78"), "", "", "", "结息 Interest", ""),
+]
+
+BOC_HEADER = [
+    "交易日期[ Transaction Date ]", "本方账号[ Account Number ]", "交易货币[ Trade Currency ]",
+    "交易金额[ Trade Amount ]", "交易后余额[ After-transaction balance ]", "对方户名[ Counterparty Name ]",
+    "对方账号[ Counterparty Account Number ]", "摘要[ Reference ]", "用途[ Purpose ]",
+    "交易流水号[ Transaction reference number ]",
+]
+
+
+def boc_rows() -> list[list[object]]:
+    rows: list[list[object]] = [BOC_HEADER]
+    for i, (t, bal) in enumerate(zip(WL_Q3, running(WL_OPENING, WL_Q3)), 1):
+        rows.append([
+            t.day.replace("-", "/"), WL_BOC_ACCOUNT, "CNY", f"{t.amount:,.2f}", f"{bal:,.2f}", t.counterparty,
+            t.counterparty_account, t.summary, t.remark, f"BOC{t.day.replace('-', '')}{i:06d}",
+        ])
+    return rows
+
+
+WL_ICBC_ACCOUNT = "0605010109200012345"
+ICBC_TXNS = [
+    Txn("2024-08-05", "", D("100.00"), "李四", "", "", "转账", ""),
+    Txn("2024-08-05", "", D("-100.00"), "李四", "", "", "退回", ""),
+    Txn("2024-08-05", "", D("100.00"), "李四", "", "", "转账", ""),
+    Txn("2024-08-06", "", D("200000.00"), "乌兰浩特市财政局", "", "", "拨款", "风险补偿金"),
+]
+ICBC_HEADER = [
+    "交易日期 Transaction Date", "本方账号 Account No.", "摘要 Summary", "发生额 Amount", "余额 Balance",
+    "对方户名 Counterparty", "用途 Purpose",
+]
+
+
+def icbc_rows() -> list[list[object]]:
+    rows: list[list[object]] = [ICBC_HEADER]
+    for t, bal in zip(ICBC_TXNS, running(D("0.00"), ICBC_TXNS)):
+        rows.append([t.day, WL_ICBC_ACCOUNT, t.summary, f"{t.amount:.2f}", f"{bal:.2f}", t.counterparty, t.remark])
+    return rows
+
+
+# Writers -----------------------------------------------------------------------------
+
+
+def _text(cell: object) -> str:
+    if cell is None:
+        return ""
+    if isinstance(cell, datetime.date):
+        return cell.isoformat()
+    return str(cell)
+
+
+def write_csv(path: Path, rows: list[list[object]], encoding: str = "utf-8", bom: bool = False) -> None:
+    buffer = io.StringIO(newline="")
+    csv.writer(buffer, lineterminator="\r\n").writerows([[_text(c) for c in r] for r in rows])
+    data = buffer.getvalue().encode(encoding)
+    path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + data)
+
+
+def write_xlsx(path: Path, rows: list[list[object]]) -> None:
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "明细"
+    for r in rows:
+        sheet.append([None if c == "" else c for c in r])
+    for row in sheet.iter_rows():
+        for cell in row:
+            if isinstance(cell.value, (datetime.date, datetime.datetime)):
+                cell.number_format = "yyyy-mm-dd"
+            elif isinstance(cell.value, float):
+                cell.number_format = "#,##0.00"
+    book.save(path)
+
+
+def write_xls(path: Path, rows: list[list[object]]) -> None:
+    import xlwt
+
+    book = xlwt.Workbook(encoding="utf-8")
+    sheet = book.add_sheet("明细")
+    date_style = xlwt.easyxf(num_format_str="YYYY-MM-DD")
+    money_style = xlwt.easyxf(num_format_str="#,##0.00")
+    for r, cells in enumerate(rows):
+        for c, cell in enumerate(cells):
+            if cell is None or cell == "":
+                continue
+            if isinstance(cell, datetime.date):
+                sheet.write(r, c, cell, date_style)
+            elif isinstance(cell, float):
+                sheet.write(r, c, cell, money_style)
+            else:
+                sheet.write(r, c, str(cell))
+    book.save(str(path))
+
+
+def main() -> None:
+    flat = HERE / "ccb-flat"
+    detail = HERE / "ccb-detail"
+    for d in (flat, detail, HERE / "boc", HERE / "icbc", HERE / "bad"):
+        d.mkdir(exist_ok=True)
+    write_csv(flat / "ccb-flat-utf8.csv", flat_rows(CQ_Q3, CQ_OPENING))
+    write_csv(flat / "ccb-flat-utf8-bom.csv", flat_rows(CQ_Q3, CQ_OPENING), bom=True)
+    write_csv(flat / "ccb-flat-gb18030.csv", flat_rows(CQ_Q3, CQ_OPENING), encoding="gb18030")
+    write_xlsx(flat / "ccb-flat.xlsx", flat_rows(CQ_Q3, CQ_OPENING, numeric=True))
+    write_xls(flat / "ccb-flat.xls", flat_rows(CQ_Q3, CQ_OPENING, numeric=True))
+    write_csv(detail / "ccb-detail-utf8.csv", detail_rows(CQ_Q3, CQ_OPENING))
+    write_csv(detail / "ccb-detail-utf8-bom.csv", detail_rows(CQ_Q3, CQ_OPENING), bom=True)
+    write_csv(detail / "ccb-detail-gb18030.csv", detail_rows(CQ_Q3, CQ_OPENING), encoding="gb18030")
+    write_xlsx(detail / "ccb-detail.xlsx", detail_rows(CQ_Q3, CQ_OPENING, numeric=True))
+    write_xls(detail / "ccb-detail.xls", detail_rows(CQ_Q3, CQ_OPENING, numeric=True))
+    write_csv(HERE / "boc" / "boc-2024Q3.csv", boc_rows(), encoding="gb18030")
+    write_csv(HERE / "icbc" / "icbc-2024-08.csv", icbc_rows())
+    write_bad(HERE / "bad")
+
+
+def write_bad(bad: Path) -> None:
+    """One defect per file, each beside the error it must give (``.error``)."""
+    good = flat_rows(CQ_Q3, CQ_OPENING)
+
+    def variant(name: str, rows: list[list[object]], error: str) -> None:
+        write_csv(bad / name, rows)
+        (bad / f"{name}.error").write_text(error + "\n", encoding="utf-8")
+
+    rows = [list(r) for r in good]
+    rows[5][5] = money(D(str(rows[5][5]).replace(",", "")) + D("0.01"))
+    variant(
+        "balance-chain.csv", rows,
+        "文件 {file} 第 6 行 F 列（余额）：余额不连续：上一笔（第 5 行）余额 6,227,901.23 + 本笔发生额 "
+        "25,000.00 = 6,252,901.23，而本行余额为 6,252,901.24（对账单缺行、多行或金额有误）",
+    )
+    rows = [[c for i, c in enumerate(r) if i != 5] for r in good]
+    variant("missing-column.csv", rows, "文件 {file} 第 1 行（表头）：缺少列 「余额」（中国建设银行「对公账户明细（平铺导出）」版式所需）")
+    rows = [list(r) for r in good]
+    rows[4][4] = "12,3x5.67"
+    variant("bad-amount.csv", rows, "文件 {file} 第 5 行 E 列（贷方发生额（收入））：不是有效的金额：'12,3x5.67'")
+    rows = [list(r) for r in good]
+    rows[3][10] = "20241345"
+    variant(
+        "bad-date.csv", rows,
+        "文件 {file} 第 4 行 K 列（记账日期）：不是有效的日期：'20241345'（可用格式：%Y%m%d、%Y-%m-%d、%Y/%m/%d、%Y.%m.%d、%Y年%m月%d日）",
+    )
+    variant(
+        "other-account.csv", flat_rows(CQ_Q3, CQ_OPENING, account="50050110360000009999"),
+        "文件 {file} 第 2 行 A 列（账号）：账号 50050110360000009999 不是任何已配置专户的账号（CQGX：50050110360000001688）：这是另一个账户的对账单",
+    )
+    rows = [list(r) for r in good]
+    rows[6][0] = "50050110360000009999"
+    variant(
+        "mixed-account.csv", rows,
+        "文件 {file} 第 7 行 A 列（账号）：账号 50050110360000009999 与本对账单第 2 行的账号 50050110360000001688 不同：一份对账单只能是一个账户的",
+    )
+    rows = [list(r) for r in good]
+    rows[2][3] = "1.00"
+    variant(
+        "both-sides.csv", rows,
+        "文件 {file} 第 3 行 E 列（贷方发生额（收入））：借方 1.00 与贷方 50,000.00 同时有发生额：一行只能是一笔收入或支出",
+    )
+    rows = [list(r) for r in good]
+    rows[3][13] = rows[2][13]
+    variant("duplicate-serial.csv", rows, f"文件 {{file}} 第 4 行 N 列（账户明细编号-交易流水号）：流水号 {rows[2][13]} 与第 3 行重复")
+    rows = [list(r) for r in good]
+    rows[8][6] = "美元"
+    variant("currency.csv", rows, "文件 {file} 第 9 行 G 列（币种）：币种「美元」不是人民币：专户只记人民币")
+    rows = detail_rows(CQ_Q3, CQ_OPENING)
+    rows[6][3] = "7"
+    variant(
+        "detail-totals.csv", rows,
+        "文件 {file} 第 7 行 D 列（贷方发生笔数）：贷方发生笔数与明细笔数不符：说明中为 7 笔，明细为 8 笔（对账单不完整或有误）",
+    )
+    (bad / "garbage.csv").write_bytes(b"\x80\x81\xff\xfe\x00garbage\xff")
+    (bad / "garbage.csv.error").write_text(
+        "文件 {file} 第 1 行：无法识别文件编码：按 UTF-8 或 GB18030/GBK 读取，第 1 个字节（0x80）无效；"
+        "请确认这是银行导出的对账单（支持 UTF-8、UTF-8 带 BOM、GB18030/GBK、.xls、.xlsx）\n",
+        encoding="utf-8",
+    )
+    variant(
+        "no-header.csv", [["日期", "金额"], ["2024-07-01", "1.00"]],
+        "文件 {file}：没有找到对账单表头（前 60 行中没有已配置版式的列名）。已配置的版式：中国建设银行「对公账户明细（平铺导出）」；中国建设银行「明细查询结果」",
+    )
+
+
+if __name__ == "__main__":
+    main()

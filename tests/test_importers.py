@@ -1,0 +1,422 @@
+"""The statement importer's behaviour: never lose, never duplicate, clear errors, Fava.
+
+The statements are in tests/importers/ (written by make_fixtures.py); the ledger they are
+imported into is a copy of tests/importers/ledger/ made for each test.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import io
+import runpy
+import shutil
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from beancount import loader
+from beancount.core import data
+from click.testing import CliRunner
+
+from zhubaodai.importers import cli
+from zhubaodai.importers.config import ImportConfigError
+from zhubaodai.importers.config import load_pool_config
+from zhubaodai.importers.importer import DUPLICATE
+from zhubaodai.importers.importer import PoolImporter
+from zhubaodai.importers.statement import StatementError
+from zhubaodai.importers.statement import decode
+from zhubaodai.importers.statement import read_statement
+
+HERE = Path(__file__).parent / "importers"
+
+
+def _load_fixtures():  # tests/ is not a package: load the generator by its path
+    spec = importlib.util.spec_from_file_location("zbd_make_fixtures", HERE / "make_fixtures.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+fx = _load_fixtures()
+REPO = Path(__file__).parent.parent
+CQGX = HERE / "pools" / "cqgx.yaml"
+FLAT = HERE / "ccb-flat" / "ccb-flat-utf8.csv"
+BAD = sorted(p for p in (HERE / "bad").iterdir() if not p.name.endswith(".error"))
+
+
+@pytest.fixture
+def ledger(tmp_path: Path) -> Path:
+    """A copy of the test ledger (its plugin pointed at the repository's rules.yaml)."""
+    target = tmp_path / "ledger"
+    shutil.copytree(HERE / "ledger", target)
+    main = target / "main.beancount"
+    main.write_text(
+        main.read_text(encoding="utf-8").replace("'../../../rules.yaml'", repr(str(REPO / "rules.yaml"))),
+        encoding="utf-8",
+    )
+    return main
+
+
+def import_into(ledger: Path, *sources: Path, config: Path = CQGX, name: str = "import.beancount") -> tuple[int, str]:
+    """Import statements into a new file beside the ledger and include it."""
+    out = ledger.parent / name
+    err = io.StringIO()
+    status = cli.run_import(list(sources), configs=[config], ledger=ledger, output=out, err=err)
+    if status == 0:
+        with ledger.open("a", encoding="utf-8") as handle:
+            handle.write(f'\ninclude "{name}"\n')
+    return status, err.getvalue()
+
+
+def entries_of(path: Path) -> list[data.Directive]:
+    entries, errors, _ = loader.load_file(str(path))
+    assert not [e for e in errors if type(e).__name__ in ("ParserError", "ParserSyntaxError")], errors
+    return entries
+
+
+def errors_of(ledger: Path) -> set[tuple[str, int, str]]:
+    """bean-check's errors as (file, line, rule id or message): messages that quote the
+    ledger's last date change with every import, the place and the rule do not."""
+    _, errors, _ = loader.load_file(str(ledger))
+    out = set()
+    for e in errors:
+        rule = e.message.split("]")[0] + "]" if e.message.startswith("[") else e.message
+        out.add((Path(e.source.get("filename") or "").name, e.source.get("lineno") or 0, rule))
+    return out
+
+
+def transactions(path: Path) -> list[data.Transaction]:
+    return [e for e in entries_of(path) if isinstance(e, data.Transaction)]
+
+
+# --------------------------------------------------------------------------------------
+# Reading.
+
+
+@pytest.mark.parametrize(
+    ("encoding", "bom"), [("utf-8", False), ("utf-8", True), ("gb18030", False), ("gbk", False)]
+)
+def test_encodings_are_detected(encoding: str, bom: bool) -> None:
+    text = "账号,余额\n5005,1,234.56\n重庆高新区财政局\n"
+    raw = (b"\xef\xbb\xbf" if bom else b"") + text.encode(encoding)
+    decoded, name = decode("x.csv", raw)
+    assert decoded == text
+    assert name == {"utf-8": "UTF-8（带 BOM）" if bom else "UTF-8", "gb18030": "GB18030", "gbk": "GB18030"}[encoding]
+
+
+def test_all_variants_read_the_same_rows() -> None:
+    layouts = load_pool_config(CQGX).layouts
+    statements = [
+        read_statement(p, layouts) for folder in ("ccb-flat", "ccb-detail") for p in sorted((HERE / folder).iterdir())
+        if not p.name.endswith(".beancount")
+    ]
+    assert len(statements) == 10
+    first = statements[0]
+    assert len(first.rows) == len(fx.CQ_Q3)
+    assert first.opening_balance == fx.CQ_OPENING
+    def content(st):  # the line numbers differ between layouts
+        return [dataclasses.replace(r, line=0) for r in st.rows]
+
+    for st in statements[1:]:
+        assert content(st) == content(first), st.path
+        assert st.account == fx.CQ_ACCOUNT
+    assert {st.layout.name for st in statements} == {"ccb-flat", "ccb-detail"}
+    assert {st.kind for st in statements} == {"csv", "xlsx", "xls"}
+
+
+def test_header_padding_thousands_separators_and_empty_amounts() -> None:
+    st = read_statement(HERE / "ccb-detail" / "ccb-detail-utf8.csv", load_pool_config(CQGX).layouts)
+    # 明细查询结果: newest first in the file, oldest first once read.
+    assert [r.date.isoformat() for r in st.rows][:2] == ["2024-07-03", "2024-07-03"]
+    assert st.rows[2].amount == Decimal("1000000.00")  # "1,000,000.00", debit column empty
+    assert st.rows[6].amount == Decimal("-622612.80")  # "622,612.80" debit, credit empty
+    assert st.header_row == 9 and st.account_at == (2, "A 列（账号）")
+
+
+@pytest.mark.parametrize("bad", BAD, ids=[p.name for p in BAD])
+def test_each_bad_statement_gives_its_error_and_writes_nothing(bad: Path, ledger: Path) -> None:
+    expected = (bad.parent / f"{bad.name}.error").read_text(encoding="utf-8").strip().format(file=bad)
+    out = ledger.parent / "out.beancount"
+    err = io.StringIO()
+    status = cli.run_import([bad], configs=[CQGX], ledger=ledger, output=out, err=err)
+    assert status == 1
+    assert err.getvalue() == f"错误：{expected}\n未写入任何内容。\n"
+    assert not out.exists()
+    assert "Traceback" not in err.getvalue()
+
+
+def test_a_bad_statement_among_good_ones_writes_nothing(ledger: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out.beancount"
+    err = io.StringIO()
+    status = cli.run_import(
+        [FLAT, HERE / "bad" / "balance-chain.csv"], configs=[CQGX], ledger=ledger, output=out, err=err
+    )
+    assert status == 1 and not out.exists()
+    assert "余额不连续" in err.getvalue()
+
+
+def test_statement_of_another_pool_account_is_refused_by_the_importer() -> None:
+    importer = PoolImporter(CQGX)
+    other = HERE / "bad" / "other-account.csv"
+    assert not importer.identify(str(other))
+    with pytest.raises(StatementError, match="账号 50050110360000009999 不是项目 CQGX 的专户账号"):
+        importer.extract(str(other), [])
+
+
+# --------------------------------------------------------------------------------------
+# Never lose, never duplicate.
+
+
+def test_import_then_bean_check_introduces_no_error(ledger: Path) -> None:
+    before = set(errors_of(ledger))
+    status, err = import_into(ledger, FLAT)
+    assert status == 0, err
+    after = set(errors_of(ledger))
+    assert after <= before, after - before
+    # The fees now paid and linked: the dues of CQ-2024-010, -011 (contracts) and -001 (increase).
+    assert {(f, rule) for f, _, rule in before - after} >= {("cqgx.beancount", "[fee.rate]"), ("cqgx.beancount", "[fee.increase]")}
+    assert not [e for e in after if e[0] == "import.beancount" or "Balance failed" in e[2]]
+
+
+def test_reimport_adds_nothing(ledger: Path) -> None:
+    assert import_into(ledger, FLAT)[0] == 0
+    for variant in (FLAT, HERE / "ccb-detail" / "ccb-detail.xls", HERE / "ccb-flat" / "ccb-flat-gb18030.csv"):
+        result = cli.extract_statements([variant], configs=[CQGX], ledger=ledger)
+        (_, extraction), = result.extractions
+        assert extraction.entries == []
+        assert extraction.skipped == len(fx.CQ_Q3)
+
+
+def test_same_day_same_amount_rows_are_kept_apart(ledger: Path) -> None:
+    assert import_into(ledger, FLAT)[0] == 0
+    imported = transactions(ledger.parent / "import.beancount")
+    fees = [t for t in imported if t.date.isoformat() == "2024-07-03"]
+    assert len(fees) == 2 and {next(iter(t.links)) for t in fees} == {"CQ-2024-010", "CQ-2024-011"}
+    charges = [t for t in imported if t.date.isoformat() == "2024-08-20"]
+    assert len(charges) == 2 and len({t.meta["serial"] for t in charges}) == 2
+
+
+def test_overlapping_statement_adds_only_new_rows(ledger: Path, tmp_path: Path) -> None:
+    assert import_into(ledger, FLAT)[0] == 0
+    # August to September again, plus one row after the end of the first statement.
+    later = fx.CQ_Q3[6:] + [fx.Txn("2024-09-28", "09:00:00", Decimal("888.00"), "某某", "", "", "转账", "")]
+    opening = fx.running(fx.CQ_OPENING, fx.CQ_Q3)[5]
+    rows = fx.flat_rows(later, opening)
+    for i, row in enumerate(rows[1:], 7):  # keep the bank's serials of the overlapping rows
+        row[13] = fx.ccb_serial(i, fx.CQ_Q3[i - 1]) if i <= len(fx.CQ_Q3) else "10012-20240928090000012"
+    overlap = tmp_path / "overlap.csv"
+    fx.write_csv(overlap, rows)
+    status, err = import_into(ledger, overlap, name="overlap.beancount")
+    assert status == 0, err
+    assert "跳过 5 笔已在账本中的流水" in err
+    added = entries_of(ledger.parent / "overlap.beancount")
+    # The statement's opening and closing balances, and the one new row.
+    assert [type(e).__name__ for e in added] == ["Balance", "Transaction", "Balance"]
+    assert added[1].meta["serial"] == "10012-20240928090000012" and added[1].flag == "!"
+    assert not [e for e in errors_of(ledger) if "Balance failed" in e[2] or e[0] == "overlap.beancount"]
+
+
+def test_monthly_statements_in_one_run_equal_the_quarter(ledger: Path, tmp_path: Path) -> None:
+    """Each statement sees the rows of the ones before it: the interest split of the last
+    month uses the 积数 of the first two, which are not in the ledger yet."""
+    balances = fx.running(fx.CQ_OPENING, fx.CQ_Q3)
+    files = []
+    for name, lo, hi in (("m7", 0, 6), ("m8", 6, 9), ("m9", 9, 11)):
+        opening = fx.CQ_OPENING if lo == 0 else balances[lo - 1]
+        rows = fx.flat_rows(fx.CQ_Q3[lo:hi], opening)
+        for k, row in enumerate(rows[1:], lo + 1):
+            row[13] = fx.ccb_serial(k, fx.CQ_Q3[k - 1])
+        path = tmp_path / f"{name}.csv"
+        fx.write_csv(path, rows)
+        files.append(path)
+    result = cli.extract_statements(list(reversed(files)), configs=[CQGX], ledger=ledger)
+    monthly = [e for e in result.entries if isinstance(e, data.Transaction)]
+    quarter = [e for e in cli.extract_statements([FLAT], configs=[CQGX], ledger=ledger).entries
+               if isinstance(e, data.Transaction)]
+    assert [(t.date, t.meta["serial"], t.postings, t.links) for t in monthly] == [
+        (t.date, t.meta["serial"], t.postings, t.links) for t in quarter
+    ]
+
+
+def test_existing_output_file_is_never_overwritten_unless_asked(ledger: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out.beancount"
+    out.write_text("; 已有内容\n", encoding="utf-8")
+    err = io.StringIO()
+    assert cli.run_import([FLAT], configs=[CQGX], ledger=ledger, output=out, err=err) == 1
+    assert out.read_text(encoding="utf-8") == "; 已有内容\n"
+    assert "已存在" in err.getvalue() and "--overwrite" in err.getvalue()
+    assert cli.run_import([FLAT], configs=[CQGX], ledger=ledger, output=out, overwrite=True, err=io.StringIO()) == 0
+    assert "缴纳助保金" in out.read_text(encoding="utf-8")
+    assert cli.run_import([FLAT], configs=[CQGX], ledger=out, output=out, err=io.StringIO()) == 1
+
+
+def test_no_ledger_is_an_error(tmp_path: Path) -> None:
+    config = tmp_path / "pool.yaml"
+    text = CQGX.read_text(encoding="utf-8").replace("ledger: ../ledger/main.beancount\n", "")
+    config.write_text(text.replace("../../../rules.yaml", str(REPO / "rules.yaml")), encoding="utf-8")
+    err = io.StringIO()
+    assert cli.run_import([FLAT], configs=[config], err=err) == 1
+    assert "没有账本可以核对" in err.getvalue()
+
+
+# --------------------------------------------------------------------------------------
+# Classification.
+
+
+def test_events_are_classified_from_the_engine(ledger: Path) -> None:
+    assert import_into(ledger, FLAT)[0] == 0
+    by_serial = {t.meta["serial"]: t for t in transactions(ledger.parent / "import.beancount")}
+    txn = list(by_serial.values())
+    kinds = [(t.flag, t.narration.split("：")[0].split(" ")[0]) for t in txn]
+    assert kinds == [
+        ("*", "缴纳助保金"), ("*", "缴纳助保金"), ("*", "注入风险补偿金"), ("!", "待查明"), ("*", "缴纳助保金"),
+        ("!", "待查明"), ("*", "代偿"), ("!", "待查明"), ("!", "待查明"), ("*", "追偿款补回"), ("*", "结息（计息期至"),
+    ]
+    comp = txn[6]
+    assert comp.meta["bank_share"].number == Decimal("397387.20")
+    assert {p.account: p.units.number for p in comp.postings}["Assets:CQGX:Pool:Risk"] == Decimal("-397387.21")
+    assert "CQ-2024-007 待缴 0.00 元" in txn[5].narration
+    interest = txn[10]
+    assert interest.meta["period_end"].isoformat() == "2024-09-20"
+    assert sum(p.units.number for p in interest.postings if p.account.startswith("Assets")) == Decimal("15678.90")
+
+
+def test_interest_split_is_the_engines(ledger: Path) -> None:
+    from zhubaodai.engine import analyse
+    from zhubaodai.rules import load_rules
+
+    assert import_into(ledger, FLAT)[0] == 0
+    analysis = analyse(entries_of(ledger), load_rules(REPO / "rules.yaml"))
+    q3 = [a for a in analysis.records["interest"] if a.entry.date.isoformat() == "2024-09-21"]
+    assert len(q3) == 1 and q3[0].ok
+    assert q3[0].period_start.isoformat() == "2024-06-21"
+
+
+def test_other_bank_mapping_imports_and_checks(ledger: Path) -> None:
+    before = set(errors_of(ledger))
+    status, err = import_into(ledger, HERE / "boc" / "boc-2024Q3.csv", config=HERE / "pools" / "wlht-boc.yaml")
+    assert status == 0, err
+    assert "中国银行「交易明细（双语表头）」" in err
+    after = set(errors_of(ledger))
+    assert after <= before, after - before
+    assert ("wlht.beancount", 19, "[fee.rate]") in before - after
+
+
+def test_composite_key_where_the_bank_has_no_serial(ledger: Path) -> None:
+    icbc = HERE / "icbc" / "icbc-2024-08.csv"
+    config = HERE / "pools" / "wlht-icbc.yaml"
+    assert import_into(ledger, icbc, config=config)[0] == 0
+    serials = [t.meta["serial"] for t in transactions(ledger.parent / "import.beancount")]
+    assert serials[0] == "20240805/100.00/100.00/1" and serials[2] == "20240805/100.00/100.00/2"
+    result = cli.extract_statements([icbc], configs=[config], ledger=ledger)
+    assert [e for e in result.entries if isinstance(e, data.Transaction)] == []
+
+
+def test_configuration_errors_name_file_line_and_key(tmp_path: Path) -> None:
+    config = tmp_path / "pool.yaml"
+    config.write_text(
+        f"program: CQGX\nrules: {REPO / 'rules.yaml'}\naccount: '1'\nclassify:\n  - event: gift\n", encoding="utf-8"
+    )
+    with pytest.raises(ImportConfigError) as info:
+        load_pool_config(config)
+    assert str(info.value) == f"导入配置有误：{config} 第 5 行（classify[1].event）：未知的事件 'gift'；可用：fee、injection、interest、compensation、recovery"
+    err = io.StringIO()
+    assert cli.run_import([FLAT], configs=[config], err=err) == 1
+    assert err.getvalue().startswith("错误：导入配置有误：") and "Traceback" not in err.getvalue()
+
+
+# --------------------------------------------------------------------------------------
+# Commands and Fava.
+
+
+def test_identify_command() -> None:
+    result = CliRunner().invoke(cli.cli, ["identify", str(HERE / "ccb-detail"), "-c", str(CQGX)])
+    assert result.exit_code == 0, result.output
+    assert "ccb-detail.xls：CQGX 专户，中国建设银行「明细查询结果」（xls），账号 50050110360000001688" in result.output
+    assert result.output.count("CQGX 专户") == 5
+
+
+def test_module_entry_point_runs(ledger: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "zhubaodai.importers", "extract", str(FLAT), "-c", str(CQGX), "-e", str(ledger)],
+        capture_output=True, text=True, check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith(";; 助保贷专户对账单导入结果") and "^CQ-2024-010" in proc.stdout
+    bad = subprocess.run(
+        [sys.executable, "-m", "zhubaodai.importers", "extract", "nosuch.csv", "-c", str(CQGX)],
+        capture_output=True, text=True, check=False,
+    )
+    assert bad.returncode == 1 and bad.stderr == "错误：找不到文件 nosuch.csv\n未写入任何内容。\n"
+
+
+def test_archive_command(tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    shutil.copy(FLAT, inbox / "statement.csv")
+    (inbox / "notes.txt").write_text("不是对账单\n", encoding="utf-8")
+    docs = tmp_path / "documents"
+    docs.mkdir()
+    result = CliRunner().invoke(cli.cli, ["archive", str(inbox), "-c", str(CQGX), "-o", str(docs)])
+    assert result.exit_code == 0, result.output
+    assert (docs / "Assets" / "CQGX" / "Pool" / "2024-09-21.statement.csv").exists()
+    assert not (inbox / "statement.csv").exists() and (inbox / "notes.txt").exists()
+
+
+def test_fava_mode_reports_errors_as_an_unticked_note() -> None:
+    importer = PoolImporter(CQGX, fava=True)
+    bad = HERE / "bad" / "balance-chain.csv"
+    assert importer.identify(str(bad))  # our account: listed, so the user sees why it fails
+    (note,) = importer.extract(str(bad), [])
+    assert isinstance(note, data.Note) and note.meta[DUPLICATE] is True
+    assert note.comment.startswith("导入失败，未导入任何分录：文件") and "余额不连续" in note.comment
+    assert not importer.identify(str(HERE / "bad" / "garbage.csv"))
+
+
+def test_deduplicate_hook_marks_by_serial(ledger: Path) -> None:
+    importer = PoolImporter(CQGX)
+    new = importer.extract(str(FLAT), entries_of(ledger))
+    assert import_into(ledger, FLAT)[0] == 0
+    importer.deduplicate(new, entries_of(ledger))
+    marked = [e for e in new if e.meta.get(DUPLICATE)]
+    assert len(marked) == len([e for e in new if not isinstance(e, data.Open)])
+
+
+def test_fava_import_config_loads_in_fava() -> None:
+    from fava.core.ingest import load_import_config
+
+    config = REPO / "importers" / "fava_import_config.py"
+    loaded = load_import_config(config)
+    assert set(loaded.importers) == {"CQGX 专户对账单", "WLHT 专户对账单"}
+    module = runpy.run_path(str(config))
+    assert all(imp.fava for imp in module["CONFIG"])
+
+
+def test_fava_extracts_from_its_import_page(ledger: Path, tmp_path: Path) -> None:
+    """Fava 1.30's own ingest module, on a ledger with the import options."""
+    from fava.core import FavaLedger
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    shutil.copy(FLAT, inbox / "ccb.csv")
+    config = tmp_path / "import_config.py"
+    config.write_text(
+        "from zhubaodai.importers.importer import PoolImporter\n"
+        f"CONFIG = [PoolImporter({str(CQGX)!r}, fava=True)]\nHOOKS = []\n",
+        encoding="utf-8",
+    )
+    with ledger.open("a", encoding="utf-8") as handle:
+        handle.write(f'\n2021-01-01 custom "fava-option" "import-config" "{config}"\n')
+        handle.write(f'2021-01-01 custom "fava-option" "import-dirs" "{inbox}"\n')
+    fava = FavaLedger(str(ledger))
+    fava.ingest.load_file()
+    (info,) = fava.ingest.import_data()
+    assert [i.importer_name for i in info.importers] == ["CQGX 专户对账单"]
+    assert info.importers[0].account == "Assets:CQGX:Pool"
+    entries = fava.ingest.extract(str(inbox / "ccb.csv"), "CQGX 专户对账单")
+    txns = [e for e in entries if isinstance(e, data.Transaction)]
+    assert len(txns) == len(fx.CQ_Q3) and not any(e.meta.get(DUPLICATE) for e in entries)
