@@ -7,11 +7,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [ "${1:-}" = "--browser" ] && ! command -v chromium >/dev/null 2>&1; then
-  echo "==> 安装 Debian 的 chromium（浏览器测试用）" >&2
+# A Chinese font too, or the pages' screenshots show boxes for every character.
+if [ "${1:-}" = "--browser" ] && { ! command -v chromium >/dev/null 2>&1 \
+    || [ ! -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ]; }; then
+  echo "==> 安装 Debian 的 chromium 与中文字体（浏览器测试用）" >&2
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq >/dev/null
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null
 fi
 
 if [ ! -x .venv/bin/python ]; then
