@@ -50,7 +50,7 @@ from zhubaodai.importers.statement import StatementError
 from zhubaodai.importers.statement import Table
 from zhubaodai.importers.statement import parse_table
 from zhubaodai.importers.statement import read_table
-from zhubaodai.importers.statement import sniff
+from zhubaodai.importers.statement import sniff_account
 from zhubaodai.rules import Rulebook
 from zhubaodai.rules import RulesError
 from zhubaodai.rules import load_rules
@@ -162,23 +162,11 @@ class PoolImporter(beangulp.Importer):
         return self._rulebook
 
     def sniff_account(self, filepath: str | Path) -> str | None:
-        """The account number a statement is for, read cheaply (no row checks); None if
-        the file is not a statement in a configured layout or names no account."""
+        """The account number of a statement file (normalised), or None."""
         if not str(filepath).lower().endswith(SUFFIXES):
             return None
-        table = table_of(filepath)
-        found = sniff(table, self.config.layouts)
-        if found is None:
-            return None
-        layout, header = found
-        if "account" in header.found:
-            index = header.found["account"]
-            for _, cells in table.rows[header.row_index + 1:]:
-                if index < len(cells) and cells[index]:
-                    return account_key(cells[index])
-            return None
-        statement = self.statement(filepath)
-        return account_key(statement.account)
+        found = sniff_account(table_of(filepath), self.config.layouts)
+        return account_key(found) if found else None
 
     def statement(self, filepath: str | Path) -> Statement:
         """The checked statement; :class:`StatementError` if it cannot be imported, also

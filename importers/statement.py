@@ -405,6 +405,23 @@ def sniff(table: Table, layouts: Mapping[str, Layout]) -> tuple[Layout, _Header]
     return best
 
 
+def sniff_account(table: Table, layouts: Mapping[str, Layout]) -> str | None:
+    """The account number a file is a statement of, read cheaply (no row is checked):
+    from the first row's account column or from the preamble; None if not a statement."""
+    found = sniff(table, layouts)
+    if found is None:
+        return None
+    layout, header = found
+    if "account" in header.found:
+        index = header.found["account"]
+        for _, cells in table.rows[header.row_index + 1:]:
+            if index < len(cells) and cells[index]:
+                return cells[index]
+        return None
+    value = _preamble(table, layout, header).get("account", ("", 0, 0))[0]
+    return value or None
+
+
 def _preamble(table: Table, layout: Layout, header: _Header) -> dict[str, tuple[str, int, int]]:
     """Preamble field -> (value, row, column index), from the rows above the header.
 

@@ -61,11 +61,14 @@ def ledger(tmp_path: Path) -> Path:
     return main
 
 
-def import_into(ledger: Path, *sources: Path, config: Path = CQGX, name: str = "import.beancount") -> tuple[int, str]:
+def import_into(
+    ledger: Path, *sources: Path, config: Path | list[Path] = CQGX, name: str = "import.beancount"
+) -> tuple[int, str]:
     """Import statements into a new file beside the ledger and include it."""
     out = ledger.parent / name
     err = io.StringIO()
-    status = cli.run_import(list(sources), configs=[config], ledger=ledger, output=out, err=err)
+    configs = config if isinstance(config, list) else [config]
+    status = cli.run_import(list(sources), configs=configs, ledger=ledger, output=out, err=err)
     if status == 0:
         with ledger.open("a", encoding="utf-8") as handle:
             handle.write(f'\ninclude "{name}"\n')
@@ -223,15 +226,11 @@ def test_overlapping_statement_adds_only_new_rows(ledger: Path, tmp_path: Path) 
 def test_monthly_statements_in_one_run_equal_the_quarter(ledger: Path, tmp_path: Path) -> None:
     """Each statement sees the rows of the ones before it: the interest split of the last
     month uses the 积数 of the first two, which are not in the ledger yet."""
-    balances = fx.running(fx.CQ_OPENING, fx.CQ_Q3)
     files = []
-    for name, lo, hi in (("m7", 0, 6), ("m8", 6, 9), ("m9", 9, 11)):
-        opening = fx.CQ_OPENING if lo == 0 else balances[lo - 1]
-        rows = fx.flat_rows(fx.CQ_Q3[lo:hi], opening)
-        for k, row in enumerate(rows[1:], lo + 1):
-            row[13] = fx.ccb_serial(k, fx.CQ_Q3[k - 1])
+    for name, lo, hi in fx.MONTHS:
+        txns, opening = fx.month(lo, hi)
         path = tmp_path / f"{name}.csv"
-        fx.write_csv(path, rows)
+        fx.write_csv(path, fx.flat_rows(txns, opening, first=lo + 1))
         files.append(path)
     result = cli.extract_statements(list(reversed(files)), configs=[CQGX], ledger=ledger)
     monthly = [e for e in result.entries if isinstance(e, data.Transaction)]
@@ -303,7 +302,7 @@ def test_other_bank_mapping_imports_and_checks(ledger: Path) -> None:
     assert "中国银行「交易明细（双语表头）」" in err
     after = set(errors_of(ledger))
     assert after <= before, after - before
-    assert ("wlht.beancount", 19, "[fee.rate]") in before - after
+    assert ("wlht.beancount", "[fee.rate]") in {(f, rule) for f, _, rule in before - after}
 
 
 def test_composite_key_where_the_bank_has_no_serial(ledger: Path) -> None:
@@ -420,3 +419,32 @@ def test_fava_extracts_from_its_import_page(ledger: Path, tmp_path: Path) -> Non
     entries = fava.ingest.extract(str(inbox / "ccb.csv"), "CQGX 专户对账单")
     txns = [e for e in entries if isinstance(e, data.Transaction)]
     assert len(txns) == len(fx.CQ_Q3) and not any(e.meta.get(DUPLICATE) for e in entries)
+
+
+# --------------------------------------------------------------------------------------
+# End to end.
+
+SAMPLES = REPO / "importers" / "samples"
+
+
+def test_a_quarter_of_sample_statements_imports_and_passes_bean_check(ledger: Path) -> None:
+    """The shipped samples (July flat GB18030 CSV, August 明细查询结果 .xlsx, September
+    flat .xls) and the other pool's quarter (Bank of China) into a copy of the ledger,
+    then `bean-check`; the quarterly export of the same account afterwards adds nothing."""
+    months = [SAMPLES / "ccb-2024-07.csv", SAMPLES / "ccb-2024-08.xlsx", SAMPLES / "ccb-2024-09.xls"]
+    boc = HERE / "boc" / "boc-2024Q3.csv"
+    status, err = import_into(ledger, *months, boc, config=[CQGX, HERE / "pools" / "wlht-boc.yaml"])
+    assert status == 0, err
+    assert err.count("跳过 0 笔已在账本中的流水") == 4
+    check = subprocess.run(
+        [str(Path(sys.executable).with_name("bean-check")), "-C", str(ledger)],
+        capture_output=True, text=True, check=False,
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert check.stdout == "" and check.stderr == ""
+    imported = entries_of(ledger.parent / "import.beancount")
+    balances = [e for e in imported if isinstance(e, data.Balance)]
+    assert balances[-1].amount.number == fx.running(fx.CQ_OPENING, fx.CQ_Q3)[-1]
+    again = cli.extract_statements([SAMPLES / "ccb-2024Q3.csv"], configs=[CQGX], ledger=ledger)
+    (_, extraction), = again.extractions
+    assert extraction.entries == [] and extraction.skipped == len(fx.CQ_Q3)

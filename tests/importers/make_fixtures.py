@@ -82,10 +82,13 @@ FLAT_HEADER = [
 ]
 
 
-def flat_rows(txns: list[Txn], opening: Decimal, account: str = CQ_ACCOUNT, numeric: bool = False) -> list[list[object]]:
-    """The CCB flat export: one row per transaction, the unused amount column 0."""
+def flat_rows(
+    txns: list[Txn], opening: Decimal, account: str = CQ_ACCOUNT, numeric: bool = False, first: int = 1
+) -> list[list[object]]:
+    """The CCB flat export: one row per transaction, the unused amount column 0.
+    ``first`` numbers the bank's serials (a month of the quarter keeps the quarter's)."""
     rows: list[list[object]] = [FLAT_HEADER]
-    for i, (t, bal) in enumerate(zip(txns, running(opening, txns)), 1):
+    for i, (t, bal) in enumerate(zip(txns, running(opening, txns)), first):
         debit = -t.amount if t.amount < 0 else D(0)
         credit = t.amount if t.amount > 0 else D(0)
         if numeric:
@@ -108,7 +111,7 @@ DETAIL_HEADER = [
 ]
 
 
-def detail_rows(txns: list[Txn], opening: Decimal, numeric: bool = False) -> list[list[object]]:
+def detail_rows(txns: list[Txn], opening: Decimal, numeric: bool = False, first: int = 1) -> list[list[object]]:
     """The CCB "明细查询结果" export: a preamble, then the rows newest first, the unused
     amount column empty."""
     balances = running(opening, txns)
@@ -123,7 +126,7 @@ def detail_rows(txns: list[Txn], opening: Decimal, numeric: bool = False) -> lis
         line("明细查询结果"),
         line(f"账号：{CQ_ACCOUNT}", "", f"户名：{CQ_NAME}"),
         line("开户机构：中国建设银行重庆高新支行", "", "币种：人民币"),
-        line("起始日期：20240701", "", "截止日期：20240930"),
+        line(f"起始日期：{txns[0].day.replace('-', '')}", "", f"截止日期：{txns[-1].day.replace('-', '')}"),
         line("期初余额", money(opening), "当前余额", money(balances[-1])),
         line("借方发生总额", money(sum(debits, D(0))), "借方发生笔数", str(len(debits))),
         line("贷方发生总额", money(sum(credits, D(0))), "贷方发生笔数", str(len(credits))),
@@ -131,7 +134,7 @@ def detail_rows(txns: list[Txn], opening: Decimal, numeric: bool = False) -> lis
         DETAIL_HEADER,
     ]
     body = []
-    for i, (t, bal) in enumerate(zip(txns, balances), 1):
+    for i, (t, bal) in enumerate(zip(txns, balances), first):
         debit = money(-t.amount) if t.amount < 0 else ""
         credit = money(t.amount) if t.amount > 0 else ""
         if numeric:
@@ -253,6 +256,31 @@ def write_xls(path: Path, rows: list[list[object]]) -> None:
     book.save(str(path))
 
 
+#: The quarter as monthly statements: (name, first row, end row) of CQ_Q3.
+MONTHS = (("2024-07", 0, 6), ("2024-08", 6, 9), ("2024-09", 9, 11))
+
+
+def month(lo: int, hi: int) -> tuple[list[Txn], Decimal]:
+    """Rows lo..hi of the quarter and the balance before them."""
+    opening = CQ_OPENING if lo == 0 else running(CQ_OPENING, CQ_Q3)[lo - 1]
+    return CQ_Q3[lo:hi], opening
+
+
+def write_samples(samples: Path) -> None:
+    """importers/samples/: the quarter as one flat export, and as three monthly
+    statements in three formats (July flat GB18030 CSV, August 明细查询结果 .xlsx,
+    September flat .xls), for the README and the end-to-end test."""
+    samples.mkdir(exist_ok=True)
+    write_csv(samples / "ccb-2024Q3.csv", flat_rows(CQ_Q3, CQ_OPENING), bom=True)
+    (name, lo, hi), (name2, lo2, hi2), (name3, lo3, hi3) = MONTHS
+    txns, opening = month(lo, hi)
+    write_csv(samples / f"ccb-{name}.csv", flat_rows(txns, opening, first=lo + 1), encoding="gb18030")
+    txns, opening = month(lo2, hi2)
+    write_xlsx(samples / f"ccb-{name2}.xlsx", detail_rows(txns, opening, numeric=True, first=lo2 + 1))
+    txns, opening = month(lo3, hi3)
+    write_xls(samples / f"ccb-{name3}.xls", flat_rows(txns, opening, numeric=True, first=lo3 + 1))
+
+
 def main() -> None:
     flat = HERE / "ccb-flat"
     detail = HERE / "ccb-detail"
@@ -271,6 +299,7 @@ def main() -> None:
     write_csv(HERE / "boc" / "boc-2024Q3.csv", boc_rows(), encoding="gb18030")
     write_csv(HERE / "icbc" / "icbc-2024-08.csv", icbc_rows())
     write_bad(HERE / "bad")
+    write_samples(HERE.parent.parent / "importers" / "samples")
 
 
 def write_bad(bad: Path) -> None:
