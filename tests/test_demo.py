@@ -1,0 +1,226 @@
+"""The committed demo ledger (ledger/): clean, reproducible from scripts/gen_demo.py, and
+telling the story the issue asks for (both programs, ≥30 loans, increases, renewals,
+repayments, quarterly interest and statements, two compensations, one recovery)."""
+
+from __future__ import annotations
+
+import datetime
+import shutil
+import subprocess
+import sys
+from collections import Counter
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from beancount import loader
+from beancount.core.data import Balance
+from beancount.core.data import Transaction
+
+from zhubaodai.engine import GUARANTEE
+from zhubaodai.engine import RISK
+from zhubaodai.engine import analyse
+from zhubaodai.rules import load_rules
+from zhubaodai.scripts.ledgergen import add_months
+from zhubaodai.scripts.ledgergen import workdays
+
+REPO = Path(__file__).resolve().parent.parent
+LEDGER_DIR = REPO / "ledger"
+MAIN = LEDGER_DIR / "main.beancount"
+RULES = REPO / "rules.yaml"
+BEAN_CHECK = Path(sys.executable).with_name("bean-check")
+FIRST = datetime.date(2024, 1, 1)
+LAST = datetime.date(2025, 12, 31)
+
+
+@pytest.fixture(scope="module")
+def loaded():
+    entries, errors, options = loader.load_file(str(MAIN))
+    return entries, errors, options
+
+
+@pytest.fixture(scope="module")
+def analysis(loaded):
+    entries, _, _ = loaded
+    return analyse(entries, load_rules(str(RULES)))
+
+
+def test_bean_check_uncached_is_clean():
+    bean_check = str(BEAN_CHECK) if BEAN_CHECK.exists() else shutil.which("bean-check")
+    result = subprocess.run([bean_check, "-C", str(MAIN)], capture_output=True, text=True, cwd=REPO)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.strip() == "" and result.stderr.strip() == ""
+
+
+def test_loader_and_engine_find_nothing(loaded, analysis):
+    _, errors, _ = loaded
+    assert errors == []
+    assert [str(f) for f in analysis.findings] == []  # warnings included
+
+
+def test_regenerating_reproduces_the_committed_files(tmp_path):
+    out = tmp_path / "demo"
+    result = subprocess.run(
+        [sys.executable, "-m", "zhubaodai.scripts.gen_demo", "-o", str(out)],
+        capture_output=True, text=True, cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    generated = {p.relative_to(out): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+    committed = {p.relative_to(LEDGER_DIR): p.read_bytes() for p in sorted(LEDGER_DIR.rglob("*")) if p.is_file()}
+    assert sorted(generated) == sorted(committed)
+    for rel, data in generated.items():
+        assert data == committed[rel], f"ledger/{rel} differs from scripts/gen_demo.py's output: regenerate it"
+
+
+def test_regenerating_refuses_to_overwrite(tmp_path):
+    (tmp_path / "cqgx").mkdir()
+    kept = tmp_path / "cqgx" / "2024.beancount"
+    kept.write_text("; mine\n", encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "zhubaodai.scripts.gen_demo", "-o", str(tmp_path)], capture_output=True, text=True
+    )
+    assert result.returncode != 0
+    assert "已存在" in result.stderr and "--force" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert kept.read_text(encoding="utf-8") == "; mine\n"
+
+
+def test_layout_per_program_and_year():
+    text = MAIN.read_text(encoding="utf-8")
+    assert 'option "operating_currency" "CNY"' in text
+    assert "plugin \"zhubaodai.plugin\" \"{'rules': '../rules.yaml'}\"" in text
+    assert 'custom "fava-option" "language" "zh"' in text
+    for folder in ("cqgx", "wlht"):
+        for name in ("accounts", "2024", "2025"):
+            assert f'include "{folder}/{name}.beancount"' in text
+            assert (LEDGER_DIR / folder / f"{name}.beancount").is_file()
+
+
+def test_both_programs_and_at_least_thirty_loans(analysis):
+    loans = analysis.register.loans
+    assert len(loans) >= 30
+    by_program = Counter(loan.program for loan in loans.values())
+    assert set(by_program) == {"CQGX", "WLHT"}
+    assert min(by_program.values()) >= 10
+    years = {loan.approval.date.year for loan in loans.values()}
+    assert years == {2024, 2025}
+
+
+def test_loan_events_of_every_kind(analysis):
+    kinds = Counter(e.kind for loan in analysis.register.loans.values() for e in loan.events)
+    for kind in ("approval", "contract", "disbursement", "increase", "renewal", "repayment", "settlement",
+                 "overdue", "confirmation", "claim", "recovery"):
+        assert kinds[kind] >= 1, kind
+    renewed = {loan.program for loan in analysis.register.loans.values() if loan.of("renewal")}
+    assert renewed == {"CQGX", "WLHT"}
+    increased = {loan.program for loan in analysis.register.loans.values() if loan.of("increase")}
+    assert increased == {"CQGX", "WLHT"}
+
+
+def test_two_compensations_one_reaching_the_risk_fund(analysis):
+    claims = [c for c in analysis.records["claims"].values() if c.guarantee_done or c.risk_done]
+    assert len(claims) == 2
+    full = [c for c in claims if c.risk_paid == 0]
+    shared = [c for c in claims if c.risk_paid > 0]
+    assert len(full) == 1 and len(shared) == 1
+    assert full[0].guarantee_paid == full[0].due
+    s = shared[0]
+    # The guarantee fund paid everything it had: nothing left of it right after.
+    comp_day = s.entries[0].date
+    state = analysis.programs[s.loan.program]
+    assert state.funds[GUARANTEE].at(comp_day) == 0
+    assert s.bank_share > 0
+    assert s.guarantee_paid + s.risk_paid + s.bank_share == s.due
+    assert s.uncovered == 0
+    meta = s.entries[0].meta["bank_share"]
+    assert meta.number == s.bank_share
+
+
+def test_one_recovery_goes_to_the_bank_then_the_risk_fund(analysis):
+    recoveries = analysis.records["recoveries"]
+    assert len(recoveries) == 1
+    r = recoveries[0]
+    assert r.parts["bank"] > 0 and r.parts["risk"] > 0 and r.parts["guarantee"] == 0
+    assert r.parts["bank"] + r.parts["risk"] == r.net and r.excess == 0
+    arrived = analysis.programs[r.loan.program].flows[(RISK, "recovery")]
+    assert arrived == r.parts["risk"]
+
+
+def test_quarterly_interest_and_statements(loaded, analysis):
+    entries, _, _ = loaded
+    interest = analysis.records["interest"]
+    for code in ("CQGX", "WLHT"):
+        credits = [a for a in interest if a.program == code]
+        assert [a.entry.date for a in credits] == [
+            datetime.date(y, m, 21) for y in (2024, 2025) for m in (3, 6, 9, 12)
+        ]
+        assert all(a.ok for a in credits)
+        assert all(a.period_end.day == 20 for a in credits)
+        pool = analysis.rulebook.programs[code].accounts["pool"]
+        dates = [e.date for e in entries if isinstance(e, Balance) and e.account == pool]
+        assert dates == [datetime.date(y, m, 1) for y in (2024, 2025, 2026) for m in (1, 4, 7, 10)][1:9]
+
+
+def test_injections_and_a_top_up_per_program(loaded, analysis):
+    entries, _, _ = loaded
+    for code in ("CQGX", "WLHT"):
+        account = analysis.rulebook.programs[code].accounts["injection"]
+        injections = [e for e in entries if isinstance(e, Transaction)
+                      and any(p.account == account for p in e.postings)]
+        assert len(injections) == 2
+    cq = analysis.programs["CQGX"].flows[(RISK, "injection")]
+    assert cq <= Decimal("50000000.00")
+
+
+def _days():
+    day = FIRST
+    while day <= LAST:
+        yield day
+        day += datetime.timedelta(days=1)
+
+
+def test_adequacy_every_day(analysis):
+    """CQ: risk fund ≥ 10% of outstanding; WLHT: outstanding ≤ 10 × risk fund and the
+    risk fund ≥ 10% of the year's declared volume (from the year's plan on)."""
+    loans = analysis.register.loans.values()
+    plans = {e.data["year"]: e for e in analysis.register.program_events.get("WLHT", []) if e.kind == "plan"}
+    assert set(plans) == {2024, 2025}
+    for day in _days():
+        for code in ("CQGX", "WLHT"):
+            risk = analysis.programs[code].funds[RISK].at(day)
+            outstanding = sum((loan.outstanding(day) for loan in loans if loan.program == code), Decimal(0))
+            if code == "CQGX":
+                assert risk * 10 >= outstanding, day
+            else:
+                assert outstanding <= risk * 10, day
+                plan = plans[day.year]
+                if day >= plan.date:
+                    assert risk * 10 >= plan.data["expected_volume"], day
+
+
+def test_loan_terms_are_realistic(analysis):
+    cal = workdays()
+    for loan in analysis.register.loans.values():
+        limit = Decimal("5000000.00")
+        line = sum((e.data["amount"] for e in loan.of("contract") + loan.of("increase")), Decimal(0))
+        assert line <= limit, loan.id
+        assert loan.approval.data["purpose"] == "流动资金"
+        assert cal.is_workday(loan.approval.date)
+        notice_days = 5 if loan.program == "CQGX" else 3
+        for event in loan.of("disbursement") + loan.of("renewal"):
+            assert event.data["maturity"] <= add_months(event.date, 12), loan.id
+            if event.kind == "disbursement" or loan.program == "CQGX":
+                assert event.data["notice_date"] <= cal.add(event.date, notice_days), loan.id
+        contract = loan.first("contract")
+        fee_account = analysis.records["fees"][loan.id]
+        assert fee_account.paid == fee_account.due
+        assert all(p.date <= contract.date for p in fee_account.payments[:1])
+
+
+def test_written_like_an_accountant():
+    """Chinese comments, invented enterprise names, letter and contract numbers."""
+    text = (LEDGER_DIR / "wlht" / "2025.beancount").read_text(encoding="utf-8")
+    assert "; 助保金余额不足" in text
+    cq = (LEDGER_DIR / "cqgx" / "2024.beancount").read_text(encoding="utf-8")
+    assert "高新创服函〔2024〕1号" in cq and "流借字第" in cq and "有限公司" in cq
+    assert cq.count(";; ===== 2024年第") == 4
