@@ -323,10 +323,6 @@ class Row:
     remark: str = ""
 
     @property
-    def credit(self) -> bool:
-        return self.amount > 0
-
-    @property
     def text(self) -> str:
         """摘要 and 备注 together, as people read them."""
         return " ".join(t for t in (self.summary, self.remark) if t)

@@ -111,6 +111,14 @@ def test_encodings_are_detected(encoding: str, bom: bool) -> None:
     assert name == {"utf-8": "UTF-8（带 BOM）" if bom else "UTF-8", "gb18030": "GB18030", "gbk": "GB18030"}[encoding]
 
 
+def test_utf16_with_bom_and_html_disguised_as_xls(tmp_path: Path) -> None:
+    assert decode("x.csv", "账号,余额\n".encode("utf-16"))[0] == "账号,余额\n"
+    page = tmp_path / "明细.xls"
+    page.write_text("<html><body><table><tr><td>账号</td></tr></table></body></html>", encoding="utf-8")
+    with pytest.raises(StatementError, match="文件是网页（HTML/XML）格式而不是表格"):
+        read_statement(page, load_pool_config(CQGX).layouts)
+
+
 def test_all_variants_read_the_same_rows() -> None:
     layouts = load_pool_config(CQGX).layouts
     statements = [
