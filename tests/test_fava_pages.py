@@ -22,6 +22,8 @@ from fava.beans.funcs import hash_entry
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "browser"))
 
+from fava_support import DEMO_LEDGER  # noqa: E402
+from fava_support import EXTENSION_LINE  # noqa: E402
 from fava_support import FIXTURE_LEDGER  # noqa: E402
 from fava_support import PAGES  # noqa: E402
 from fava_support import EngineRun  # noqa: E402
@@ -76,6 +78,15 @@ def setup(request: pytest.FixtureRequest) -> tuple[Client, EngineRun]:
 @pytest.fixture(scope="module")
 def fixture_setup() -> tuple[Client, EngineRun]:
     return Client(FIXTURE_LEDGER), engine_run(FIXTURE_LEDGER)
+
+
+def test_the_demo_ledger_registers_the_review_pages() -> None:
+    """The README serves the demo ledger: its top file must register the pages."""
+    if not DEMO_LEDGER.exists():
+        pytest.skip("演示账本 ledger/main.beancount 尚不存在")
+    text = DEMO_LEDGER.read_text(encoding="utf-8")
+    assert EXTENSION_LINE in text, f"ledger/main.beancount 应有一行 <日期> {EXTENSION_LINE}"
+    assert '"fava-option" "language" "zh"' in text
 
 
 def test_every_page_answers_in_chinese(setup: tuple[Client, EngineRun]) -> None:
@@ -190,8 +201,7 @@ def test_compensation_register_shows_each_waterfall(setup: tuple[Client, EngineR
         assert shown[f"{loan}.guarantee"] == yuan(claim.guarantee_paid)
         assert shown[f"{loan}.risk"] == yuan(claim.risk_paid)
         assert shown[f"{loan}.bank"] == yuan(claim.bank_share)
-    if run.analysis.register.loans.get("CQ-2024-007") is not None and claims:
-        assert shown.get("CQ-2024-007.due") is not None
+    assert claims or "所选期间内没有代偿申请或代偿" in client.page("Zbd3Compensations")
 
 
 def test_recovery_register_shows_the_distribution(setup: tuple[Client, EngineRun]) -> None:
@@ -288,20 +298,63 @@ def test_the_entry_links_open_favas_entry_context(fixture_setup: tuple[Client, E
         assert response.get_json()["data"]["entry"]["entry_hash"] == entry_hash
 
 
-def test_deadline_page_is_honest_about_what_it_counts(fixture_setup: tuple[Client, EngineRun]) -> None:
+def _section(html: str, name: str) -> str:
+    part = html[html.index(f'data-section="{name}"'):]
+    return part[: part.index("</table>")]
+
+
+def test_deadline_page_counts_working_days_with_the_engines_calendar(
+    fixture_setup: tuple[Client, EngineRun],
+) -> None:
     client, run = fixture_setup
-    html = client.page("Zbd7Deadlines", date="2025-02-20", days="30")
-    assert "基准日：<strong data-scope=\"today\">2025-02-20</strong>" in html
-    # CQ-2024-002 matures on 2025-04-08: beyond 30 days; WL-2024-001 on 2025-02-08: past.
-    upcoming = html[html.index("即将到期"):html.index("已过期未处理")]
-    overdue = html[html.index("已过期未处理"):html.index("待办事项")]
+    calendar = run.analysis.rulebook.calendar
+    # CQ-2024-002 was disbursed on 2024-04-10 and the bank never sent its notice.
+    record = next(
+        r for r in run.analysis.records["deadlines"] if r.loan == "CQ-2024-002" and r.rule == "notice.disbursement"
+    )
+    due = calendar.nth_workday_after(record.deadline.start, record.deadline.n)
+    html = client.page("Zbd7Deadlines", date="2024-04-11", days="20")
+    assert '基准日：<strong data-scope="today">2024-04-11</strong>' in html
+    upcoming = _section(html, "upcoming")
+    row = upcoming[upcoming.index('data-loan="CQ-2024-002" data-rule="notice.disbursement"'):]
+    row = row[: row.index("</tr>")]
+    assert str(due) in row
+    assert f"{calendar.workdays_in(datetime.date(2024, 4, 11), due)} 个工作日" in row
+    # After its last day it is overdue.
+    html = client.page("Zbd7Deadlines", date=str(due + ONE_DAY))
+    assert 'data-rule="notice.disbursement"' in _section(html, "overdue")
+    assert 'data-rule="notice.disbursement"' not in _section(html, "upcoming")
+
+
+def test_deadline_page_lists_maturities_and_open_tasks(fixture_setup: tuple[Client, EngineRun]) -> None:
+    client, run = fixture_setup
+    html = client.page("Zbd7Deadlines", date="2025-02-20", days="20")
+    horizon_end = run.analysis.rulebook.calendar.nth_workday_after(datetime.date(2025, 2, 20), 20)
+    assert f"至 {horizon_end}" in html
+    upcoming, overdue, pending = (_section(html, n) for n in ("upcoming", "overdue", "pending"))
     assert 'data-loan="WL-2024-002"' in upcoming  # matures 2025-03-05
-    assert 'data-loan="CQ-2024-002"' not in upcoming
-    assert 'data-loan="WL-2024-001"' in overdue
-    pending = html[html.index("待办事项"):]
+    assert 'data-loan="CQ-2024-002"' not in upcoming  # matures 2025-04-08, beyond the horizon
+    assert 'data-loan="WL-2024-001"' in overdue  # matured 2025-02-08, not repaid
     state = run.analysis.records["loan_recoveries"]["CQ-2024-007"]
-    missing = state.expected[RISK] - state.received[RISK]
-    assert yuan(missing) in pending
+    assert yuan(state.expected[RISK] - state.received[RISK]) in pending
+    # Without ?date= the reference day is today, but no later than the books' last entry.
+    html = client.page("Zbd7Deadlines")
+    reference = min(datetime.date.today(), run.last_date)
+    assert f'基准日：<strong data-scope="today">{reference}</strong>' in html
+
+
+def test_loan_register_shows_the_engines_deadline_states(fixture_setup: tuple[Client, EngineRun]) -> None:
+    client, run = fixture_setup
+    html = client.page("Zbd2Loans")
+    states = {}
+    for record in run.analysis.records["deadlines"]:
+        states[(record.loan, record.rule)] = record.deadline.status
+    assert states[("CQ-2024-002", "notice.disbursement")] == "missed"
+    assert states[("WL-2024-001", "notice.disbursement")] == "met"  # over the Spring Festival
+    for (loan, rule), status in states.items():
+        row = html[html.index(f'data-loan="{loan}"'):]
+        row = row[: row.index("</tr>")]
+        assert f'data-deadline="{rule}" data-state="{status}"' in row
 
 
 def test_csv_downloads_hold_the_engines_rows(fixture_setup: tuple[Client, EngineRun]) -> None:

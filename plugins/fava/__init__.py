@@ -163,28 +163,42 @@ class Zbd6Compliance(_page.ReviewPage):
 
 
 class Zbd7Deadlines(_page.ReviewPage):
-    """期限提醒: deadlines coming due, counted in working days where the engine can."""
+    """期限提醒: deadlines coming due, in working days, from a reference day (default today)."""
 
     report_title = "期限提醒"
     page_args = ("program", "date", "days")
+    #: Rows shown per table (a ledger far behind its reference day may owe many).
+    row_limit = 200
 
-    def today(self) -> datetime.date:
+    def today(self) -> datetime.date | None:
+        """The ?date= reference day, if given."""
         value = request.args.get("date")
         if value:
             try:
                 return datetime.date.fromisoformat(value)
             except ValueError:
                 pass
-        return datetime.date.today()
+        return None
+
+    def reference_day(self, loaded: LoadedAnalysis) -> datetime.date:
+        """?date=, else today, but no later than the books' last entry: the books say
+        nothing of what happened after it (a ledger not yet brought up to date would
+        otherwise show every open deadline as missed)."""
+        chosen = self.today()
+        if chosen is not None:
+            return chosen
+        today = datetime.date.today()
+        return min(today, loaded.last_date) if loaded.last_date else today
 
     def horizon(self) -> int:
+        """Working days ahead (default 20, about a month)."""
         try:
-            return min(max(int(request.args.get("days", "30")), 1), 366)
+            return min(max(int(request.args.get("days", "20")), 1), 250)
         except ValueError:
-            return 30
+            return 20
 
     def build(self, loaded: LoadedAnalysis, period: _views.Period, programs: Sequence[str]) -> Any:
-        return _deadlines.reminders(loaded.analysis, programs, self.today(), self.horizon())
+        return _deadlines.reminders(loaded.analysis, programs, self.reference_day(loaded), self.horizon())
 
     def build_key(self) -> tuple[Any, ...]:
         return (self.today(), self.horizon())

@@ -1,26 +1,36 @@
-"""期限提醒: what falls due for the pool from a given day on.
+"""期限提醒: what falls due for the pool from a reference day on.
 
-Working-day deadlines (the bank's disbursement and renewal notices, the compensation
-time limit) belong to the rule engine and its working-day calendar. Until the engine
-provides them (``notice.disbursement``, ``notice.renewal``, ``comp.deadline`` in
-rules.yaml), this page lists what the register already holds, in calendar days, and says
-so on the page: loan maturities, approved claims not yet compensated, and recovered
-money that has not yet reached the funds.
+Two kinds of deadline, both read from the engine:
+
+* working-day deadlines the rules check (``notice.disbursement``, ``notice.renewal``,
+  ``comp.deadline``): the engine's ``records["deadlines"]`` (:mod:`zhubaodai.deadlines`),
+  each with its start, its number of working days and, once decided, its last day. For
+  one not done by the reference day the last day is the rule book's working-day calendar's
+  N-th working day after the start (:mod:`zhubaodai.workdays`), and what is left is
+  counted in working days by the same calendar;
+* calendar dates the register holds: loan maturities; and tasks the rules set no date
+  for: approved claims not yet compensated, recovered money not yet in the funds.
+
+A day in a year the calendar does not know is shown as such, never guessed. Where the
+rule book has no working-day rule for a program, the page says so.
 """
 
 from __future__ import annotations
 
 import datetime
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from collections.abc import Sequence
+from typing import Any
 
-from zhubaodai.engine import Analysis
 from zhubaodai.engine import FUND_LABELS
+from zhubaodai.engine import Analysis
 from zhubaodai.money import ZERO
 
-#: Rules whose deadlines count working days (issue 3); named on the page while missing.
+#: Rules whose deadlines count working days.
 WORKING_DAY_RULES = ("notice.disbursement", "notice.renewal", "comp.deadline")
+WORKDAYS = "个工作日"
+DAYS = "天"
 
 
 @dataclass(frozen=True)
@@ -29,22 +39,26 @@ class Reminder:
     loan: str
     enterprise_name: str
     what: str  # what falls due
-    due: datetime.date | None  # None: no date set by the rules (a pending task)
-    days_left: int | None  # calendar days from the reference day
+    rule: str | None  # the rule that sets the deadline (None: a register date or a task)
+    due: datetime.date | None  # last day allowed; None: no date (a task) or not computable
+    left: int | None  # working days (or calendar days, see unit) from the reference day
+    unit: str
     amount: Decimal | None
     basis: str  # where the date comes from
-    entry: object  # the register directive or transaction to link to
-    unit: str = "自然日"  # how days_left counts
+    entry: Any  # the register directive or transaction to link to
+    note: str = ""
 
 
 @dataclass(frozen=True)
 class RemindersView:
     today: datetime.date
-    horizon: int
+    horizon: int  # working days
+    horizon_end: datetime.date | None  # the horizon's last day (None: calendar unknown)
     upcoming: tuple[Reminder, ...]  # due within the horizon
-    overdue: tuple[Reminder, ...]  # due before today and not done
+    overdue: tuple[Reminder, ...]  # due before the reference day and not done
     pending: tuple[Reminder, ...]  # tasks without a date
-    missing_rules: tuple[str, ...]  # working-day rules the engine does not provide yet
+    missing_rules: tuple[str, ...]  # working-day rules no selected program has
+    calendar_note: str  # where the working days come from, or why they are unknown
 
 
 def _enterprise(analysis: Analysis, enterprise_id: str) -> str:
@@ -52,36 +66,117 @@ def _enterprise(analysis: Analysis, enterprise_id: str) -> str:
     return found.data["name"] if found is not None else enterprise_id
 
 
+def _calendar(analysis: Analysis) -> Any:
+    """The rule book's working-day calendar (None where the engine has none)."""
+    calendar = getattr(analysis.rulebook, "calendar", None)
+    if calendar is not None:
+        return calendar
+    try:
+        from zhubaodai.workdays import LIBRARY_ONLY
+    except ImportError:
+        return None
+    return LIBRARY_ONLY
+
+
+def _calendar_error() -> type[Exception]:
+    try:
+        from zhubaodai.workdays import CalendarYearError
+    except ImportError:
+        return LookupError
+    return CalendarYearError
+
+
 def reminders(
     analysis: Analysis, codes: Sequence[str], today: datetime.date, horizon: int
 ) -> RemindersView:
     selected = set(codes)
-    until = today + datetime.timedelta(days=horizon)
+    calendar = _calendar(analysis)
+    year_error = _calendar_error()
+    horizon_end: datetime.date | None = None
+    calendar_note = ""
+    if calendar is not None:
+        try:
+            horizon_end = calendar.nth_workday_after(today, horizon)
+            calendar_note = "工作日按 " + "、".join(
+                sorted({calendar.source(today.year), calendar.source(horizon_end.year)})
+            )
+        except year_error as exc:
+            calendar_note = str(exc)
+    else:
+        calendar_note = "规则引擎没有工作日历"
+    calendar_end = horizon_end or today + datetime.timedelta(days=horizon * 7 // 5)
+
     upcoming: list[Reminder] = []
     overdue: list[Reminder] = []
     pending: list[Reminder] = []
+
+    for record in analysis.records.get("deadlines", ()):
+        if record.program not in selected:
+            continue
+        deadline = record.deadline
+        if deadline.start > today or (deadline.done is not None and deadline.done <= today):
+            continue
+        loan = analysis.register.loans[record.loan]
+        rule = analysis.rulebook.programs[record.program].rule(record.rule)
+        basis = f"{deadline.start} 起 {deadline.n} 个工作日（{record.rule}"
+        basis += f"，{analysis.rulebook.programs[record.program].cite(rule.article)}）" if rule else "）"
+        due = deadline.due
+        note = ""
+        left = None
+        unit = WORKDAYS
+        try:
+            if due is None:
+                due = calendar.nth_workday_after(deadline.start, deadline.n)
+            if due >= today:
+                left = calendar.workdays_in(today, due)
+            else:  # overdue: counted in calendar days (a long way back needs no calendar)
+                left, unit = (due - today).days, DAYS
+        except (year_error, AttributeError) as exc:
+            note = str(exc) if isinstance(exc, year_error) else "无法计算工作日"
+        reminder = Reminder(
+            record.program,
+            record.loan,
+            _enterprise(analysis, loan.enterprise),
+            record.what,
+            record.rule,
+            due,
+            left,
+            unit,
+            None,
+            basis,
+            _anchor(loan, deadline.start),
+            note,
+        )
+        if due is None:
+            pending.append(reminder)
+        elif due < today:
+            overdue.append(reminder)
+        elif due <= calendar_end:
+            upcoming.append(reminder)
+
     for loan in analysis.register.loans.values():
         if loan.program not in selected:
             continue
         outstanding = loan.outstanding(today)
         if outstanding <= 0 or loan.settled(today):
             continue
-        maturity = None
-        source = None
+        maturity = source = None
         for event in loan.events:
             if event.date > today:
                 break
             if "maturity" in event.data:
                 maturity, source = event.data["maturity"], event
-        if maturity is None:
+        if maturity is None or source is None:
             continue
         reminder = Reminder(
             loan.program,
             loan.id,
             _enterprise(analysis, loan.enterprise),
             "贷款到期",
+            None,
             maturity,
             (maturity - today).days,
+            DAYS,
             outstanding,
             f"{source.label}登记的到期日",
             source.entry,
@@ -89,45 +184,33 @@ def reminders(
         if maturity < today:
             if loan.last_before("overdue", today) is None:
                 overdue.append(reminder)
-        elif maturity <= until:
+        elif maturity <= calendar_end:
             upcoming.append(reminder)
+
     for claim in analysis.records.get("claims", {}).values():
         loan = claim.loan
-        if loan.program not in selected or claim.event.date > today or claim.started:
+        if loan.program not in selected or claim.event.date > today:
+            continue
+        if any(entry.date <= today for entry in claim.entries):
             continue
         pending.append(
-            Reminder(
-                loan.program,
-                loan.id,
-                _enterprise(analysis, loan.enterprise),
-                "代偿申请已审核同意，尚未代偿入账",
-                None,
-                None,
-                claim.due,
-                f"{claim.event.date} 代偿申请",
-                claim.event.entry,
-            )
+            Reminder(loan.program, loan.id, _enterprise(analysis, loan.enterprise),
+                     "代偿申请已审核同意，尚未代偿入账", None, None, None, "", claim.due,
+                     f"{claim.event.date} 代偿申请", claim.event.entry)
         )
     for loan_id, state in analysis.records.get("loan_recoveries", {}).items():
         loan = analysis.register.loans[loan_id]
-        if loan.program not in selected:
+        if loan.program not in selected or state.last_event is None or state.last_event.date > today:
             continue
         for fund, expected in state.expected.items():
             missing = expected - state.received[fund]
-            if missing > ZERO and state.last_event is not None:
+            if missing > ZERO:
                 pending.append(
-                    Reminder(
-                        loan.program,
-                        loan.id,
-                        _enterprise(analysis, loan.enterprise),
-                        f"追偿款应补回{FUND_LABELS[fund]}，尚未到账",
-                        None,
-                        None,
-                        missing,
-                        f"{state.last_event.date} 追偿回收",
-                        state.last_event.entry,
-                    )
+                    Reminder(loan.program, loan.id, _enterprise(analysis, loan.enterprise),
+                             f"追偿款应补回{FUND_LABELS[fund]}，尚未到账", None, None, None, "", missing,
+                             f"{state.last_event.date} 追偿回收", state.last_event.entry)
                 )
+
     missing_rules = tuple(
         rule_id
         for rule_id in WORKING_DAY_RULES
@@ -136,4 +219,24 @@ def reminders(
     upcoming.sort(key=lambda r: (r.due, r.program, r.loan))
     overdue.sort(key=lambda r: (r.due, r.program, r.loan))
     pending.sort(key=lambda r: (r.program, r.loan))
-    return RemindersView(today, horizon, tuple(upcoming), tuple(overdue), tuple(pending), missing_rules)
+    return RemindersView(
+        today, horizon, horizon_end, tuple(upcoming), tuple(overdue), tuple(pending), missing_rules,
+        calendar_note,
+    )
+
+
+def _anchor(loan: Any, start: datetime.date) -> Any:
+    """The register event a deadline counts from (to link to it)."""
+    found = None
+    for event in loan.events:
+        if event.date == start:
+            found = event
+    return found.entry if found is not None else None
+
+
+def loan_deadlines(analysis: Analysis) -> dict[tuple[str, str], list[Any]]:
+    """(loan, rule) -> the engine's deadline records, for the loan register."""
+    found: dict[tuple[str, str], list[Any]] = {}
+    for record in analysis.records.get("deadlines", ()):
+        found.setdefault((record.loan, record.rule), []).append(record)
+    return found

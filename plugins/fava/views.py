@@ -31,6 +31,8 @@ from zhubaodai.findings import SEVERITY_LABELS
 from zhubaodai.findings import WARNING
 from zhubaodai.findings import Finding
 from zhubaodai.money import ZERO
+from zhubaodai.money import percent
+from zhubaodai.money import yuan
 from zhubaodai.register import Loan
 from zhubaodai.rules import CATALOGUE
 from zhubaodai.rules import Program
@@ -139,14 +141,19 @@ class FundView:
 
 
 @dataclass(frozen=True)
-class RuleParam:
-    """A parameter of a rule as rules.yaml sets it on a day (shown beside a ratio)."""
+class Limit:
+    """One adequacy rule as the engine last judged it on or before the period's end."""
 
     rule: str
     title: str
-    key: str
-    value: Any
     citation: str
+    day: datetime.date | None  # the engine's last check (None: never checked)
+    figure_label: str
+    figure: Decimal | None
+    limit_label: str
+    limit: Decimal | None
+    ok: bool | None
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -160,7 +167,7 @@ class Adequacy:
     injections: Decimal
     coverage: Decimal | None  # risk fund / outstanding
     leverage: Decimal | None  # outstanding / risk fund
-    params: tuple[RuleParam, ...]
+    limits: tuple[Limit, ...]
     findings: tuple[Finding, ...]  # of risk.* rules, dated in the period
 
 
@@ -213,19 +220,93 @@ def program_loans(analysis: Analysis, code: str) -> list[Loan]:
 ADEQUACY_RULES = ("risk.floor", "risk.cap", "risk.leverage")
 
 
-def _rule_params(program: Program, rule_ids: Iterable[str], day: datetime.date) -> tuple[RuleParam, ...]:
-    found = []
-    for rule_id in rule_ids:
+def _adequacy_checks(analysis: Analysis, code: str, period: Period) -> dict[str, list[Any]]:
+    """The engine's adequacy checks (``records["adequacy"]``) of a program in the period,
+    by rule, in date order."""
+    found: dict[str, list[Any]] = {}
+    for check in analysis.records.get("adequacy", ()):
+        if check.program == code and check.day <= period.end:
+            found.setdefault(check.rule, []).append(check)
+    return found
+
+
+def _param_or_none(rule: Any, name: str, day: datetime.date) -> Any:
+    try:
+        return rule.param(name, day)
+    except (LookupError, KeyError):
+        return None
+
+
+def _limits(
+    analysis: Analysis, program: Program, period: Period, checks: dict[str, list[Any]], injections: Decimal
+) -> tuple[Limit, ...]:
+    limits = []
+    for rule_id in ADEQUACY_RULES:
         rule = program.rule(rule_id)
         if rule is None:
             continue
-        for key, param in rule.params.items():
-            try:
-                value = param.at(day)
-            except LookupError:
-                continue
-            found.append(RuleParam(rule_id, rule.title, key, value, program.cite(param.article)))
-    return tuple(found)
+        citation = program.cite(rule.article)
+        if rule_id == "risk.cap":
+            cap = _param_or_none(rule, "max", period.end)
+            limits.append(
+                Limit(rule_id, rule.title, citation, period.end, "累计注入", injections, "上限", cap,
+                      None if cap is None else injections <= cap)
+            )
+            continue
+        last = checks.get(rule_id, [])
+        if not last:
+            limits.append(Limit(rule_id, rule.title, citation, None, "", None, "", None, None,
+                                "期末以前尚无可核对的数据"))
+            continue
+        c = last[-1]
+        if rule_id == "risk.floor":
+            kind = _param_or_none(rule, "base", c.day)
+            base = {"outstanding": "贷款余额", "expected_volume": "年度预计业务量"}.get(kind, "基数")
+            rate = _param_or_none(rule, "rate", c.day)
+            limits.append(
+                Limit(rule_id, rule.title, citation, c.day, "风险补偿金余额", c.risk_fund, "应不低于",
+                      c.limit, c.ok, f"{base} {yuan(c.base)} 元 × {percent(rate) if rate is not None else '规定比例'}")
+            )
+        else:
+            multiple = _param_or_none(rule, "multiple", c.day)
+            limits.append(
+                Limit(rule_id, rule.title, citation, c.day, "贷款余额", c.base, "上限", c.limit, c.ok,
+                      f"风险补偿金余额 {yuan(c.risk_fund)} 元 × "
+                      f"{f'{multiple.normalize():f} 倍' if multiple is not None else '规定倍数'}")
+            )
+    return tuple(limits)
+
+
+def _sample(items: Sequence[Any], limit: int = CHART_POINTS) -> list[Any]:
+    if len(items) <= limit:
+        return list(items)
+    step = len(items) / (limit - 1)
+    return [items[int(i * step)] for i in range(limit - 1)] + [items[-1]]
+
+
+def adequacy_charts(checks: dict[str, list[Any]], period: Period) -> list[dict[str, Any]]:
+    """The engine's floor and leverage checks over the period, as Fava line charts."""
+    charts = []
+    labels = {
+        "risk.floor": ("风险补偿金与下限", "风险补偿金余额", "应不低于"),
+        "risk.leverage": ("贷款余额与放大倍数上限", "贷款余额", "上限"),
+    }
+    for rule_id, (title, value_label, limit_label) in labels.items():
+        shown = [c for c in checks.get(rule_id, []) if period.contains(c.day)]
+        if not shown:
+            continue
+        data = [
+            {
+                "date": c.day.isoformat(),
+                "balance": {
+                    value_label: float(c.risk_fund if rule_id == "risk.floor" else c.base),
+                    limit_label: float(c.limit),
+                },
+            }
+            for c in _sample(shown)
+        ]
+        charts.append({"type": "balances", "label": title, "data": data})
+    return charts
 
 
 def pool_overview(analysis: Analysis, period: Period, codes: Sequence[str]) -> list[ProgramOverview]:
@@ -257,24 +338,20 @@ def pool_overview(analysis: Analysis, period: Period, codes: Sequence[str]) -> l
                     balance.at(period.end),
                 )
             )
-        loans = program_loans(analysis, code)
-        outstanding = ZERO
-        open_loans = 0
-        for loan in loans:
-            amount = loan.outstanding(period.end)
-            if amount > 0:
-                outstanding += amount
-                open_loans += 1
+        outstanding = analysis.outstanding(code, period.end)
+        open_loans = sum(1 for loan in program_loans(analysis, code) if loan.outstanding(period.end) > 0)
         risk_balance = state.funds[RISK].at(period.end)
+        injections = _at(state.flow_series.get((RISK, "injection")), period.end)
+        checks = _adequacy_checks(analysis, code, period)
         adequacy = Adequacy(
             period.end,
             outstanding,
             open_loans,
             risk_balance,
-            _at(state.flow_series.get((RISK, "injection")), period.end),
+            injections,
             risk_balance / outstanding if outstanding > 0 else None,
             outstanding / risk_balance if risk_balance > 0 else None,
-            _rule_params(program, ADEQUACY_RULES, period.end),
+            _limits(analysis, program, period, checks, injections),
             tuple(
                 f
                 for f in analysis.findings
@@ -289,7 +366,7 @@ def pool_overview(analysis: Analysis, period: Period, codes: Sequence[str]) -> l
                 tuple(funds),
                 adequacy,
                 tuple(sorted((a, b) for a, b in state.unallocated.items() if b)),
-                balance_chart(state.funds, period),
+                balance_chart(state.funds, period) + adequacy_charts(checks, period),
                 counts[(code, ERROR)],
                 counts[(code, WARNING)],
             )
@@ -351,12 +428,57 @@ DEADLINE_RULES: dict[str, tuple[str, ...]] = {
 }
 
 
+#: A deadline's state on the loan register: (mark, label, css class).
+DEADLINE_STATES = {
+    "met": ("✓", "按时", "zbd-ok"),
+    "late": ("✗", "逾期办理", "zbd-error"),
+    "missed": ("✗", "逾期未办", "zbd-error"),
+    "pending": ("…", "未到期", "zbd-muted"),
+    "breach": ("✗", "违反", "zbd-error"),
+}
+
+
 @dataclass(frozen=True)
 class DeadlineStatus:
     rule: str
     title: str
-    met: bool
+    state: str  # a key of DEADLINE_STATES
+    detail: str  # the engine's dates, or its findings' messages
     findings: tuple[Finding, ...]
+
+    @property
+    def met(self) -> bool:
+        return self.state in ("met", "pending")
+
+    @property
+    def mark(self) -> str:
+        return DEADLINE_STATES[self.state][0]
+
+    @property
+    def label(self) -> str:
+        return DEADLINE_STATES[self.state][1]
+
+    @property
+    def css(self) -> str:
+        return DEADLINE_STATES[self.state][2]
+
+
+def _deadline_status(rule_id: str, title: str, records: list[Any], missed: tuple[Finding, ...]) -> DeadlineStatus:
+    """From the engine's deadline records where it keeps them, else from its findings."""
+    if records:
+        worst = {"missed": 3, "late": 2, "pending": 1, "met": 0}
+        record = max(records, key=lambda r: worst.get(r.deadline.status, 0))
+        d = record.deadline
+        detail = f"{record.what}：{d.start} 起 {d.n} 个工作日"
+        if d.due is not None:
+            detail += f"，最后期限 {d.due}"
+        if d.done is not None:
+            detail += f"，实际 {d.done}"
+        state = d.status if d.status in DEADLINE_STATES else ("breach" if missed else "met")
+        return DeadlineStatus(rule_id, title, state, detail, missed)
+    if missed:
+        return DeadlineStatus(rule_id, title, "breach", "；".join(f.message for f in missed), missed)
+    return DeadlineStatus(rule_id, title, "met", "", ())
 
 
 @dataclass(frozen=True)
@@ -413,6 +535,9 @@ def loan_rows(analysis: Analysis, period: Period, codes: Sequence[str]) -> list[
         for claim in analysis.records.get("claims", {}).values()
         if claim.started and any(e.date <= period.end for e in claim.entries)
     }
+    deadline_records: dict[tuple[str, str], list[Any]] = {}
+    for record in analysis.records.get("deadlines", ()):
+        deadline_records.setdefault((record.loan, record.rule), []).append(record)
     rows = []
     for loan in analysis.register.loans.values():
         if loan.program not in selected or loan.approval.date > period.end:
@@ -438,7 +563,8 @@ def loan_rows(analysis: Analysis, period: Period, codes: Sequence[str]) -> list[
             if rule is None or not kinds.intersection(applies):
                 continue
             missed = tuple(f for f in loan_findings if f.rule == rule_id)
-            deadlines.append(DeadlineStatus(rule_id, rule.title, not missed, missed))
+            records = [r for r in deadline_records.get((loan.id, rule_id), []) if r.deadline.start <= period.end]
+            deadlines.append(_deadline_status(rule_id, rule.title, records, missed))
         enterprise = analysis.register.enterprises.get(loan.enterprise)
         rows.append(
             LoanRow(
