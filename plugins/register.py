@@ -26,6 +26,7 @@ docs/ledger-format.md documents every event and its metadata.
 from __future__ import annotations
 
 import datetime
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import field
@@ -114,6 +115,8 @@ PROGRAM_EVENTS: dict[str, tuple[str, dict[str, str], dict[str, str]]] = {
 REGISTER_TYPES = {"loan": LOAN_EVENTS, "enterprise": ENTERPRISE_EVENTS, "program": PROGRAM_EVENTS}
 
 _META_SKIP = ("filename", "lineno")
+#: Whitespace as str.isspace() sees it (the same class for str patterns), for loan ids.
+_WHITESPACE = re.compile(r"\s")
 
 
 class RegisterError(ValueError):
@@ -267,26 +270,28 @@ def _convert(entry: Custom, key: str, kind: str, value: Any) -> Any:
 def parse_event(entry: Custom) -> Event:
     """Validate one register directive; raises :class:`RegisterError`."""
     events = REGISTER_TYPES[entry.type]
-    values = [v.value for v in entry.values]
-    if len(values) != 2 or not all(isinstance(v, str) for v in values):
+    values = entry.values
+    if len(values) != 2 or not (isinstance(values[0].value, str) and isinstance(values[1].value, str)):
         raise RegisterError(
             entry, f'登记簿指令应写作 custom "{entry.type}" "事件" "编号"（两个带引号的文字）'
         )
-    kind, subject = values
+    kind, subject = values[0].value, values[1].value
     if kind not in events:
         allowed = "、".join(events)
         raise RegisterError(entry, f"未知的 {entry.type} 事件 {kind!r}；可用事件：{allowed}")
-    if not subject.strip() or any(c.isspace() for c in subject):
+    if not subject.strip() or _WHITESPACE.search(subject):
         raise RegisterError(entry, f"编号 {subject!r} 不能为空或含空格")
     _, required, optional = events[kind]
+    meta = entry.meta
     data: dict[str, Any] = {}
     for key, spec in required.items():
-        if key not in entry.meta:
+        if key not in meta:
             raise RegisterError(entry, f"{events[kind][0]}事件缺少元数据 {key}")
-        data[key] = _convert(entry, key, spec, entry.meta[key])
-    for key, spec in optional.items():
-        if key in entry.meta:
-            data[key] = _convert(entry, key, spec, entry.meta[key])
+        data[key] = _convert(entry, key, spec, meta[key])
+    if optional and meta.keys() & optional.keys():  # most events carry no optional key
+        for key, spec in optional.items():
+            if key in meta:
+                data[key] = _convert(entry, key, spec, meta[key])
     return Event(kind, subject, entry.date, data, entry)
 
 
