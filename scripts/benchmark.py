@@ -1,0 +1,281 @@
+"""Benchmark: the full check (every 助保贷 rule on) against bare ``bean-check``.
+
+For each size it generates one synthetic ledger with :func:`zhubaodai.scripts.ledgergen.generate`
+twice from the same seed, once with the ``plugin "zhubaodai.plugin"`` line and once
+without it (``bare``: the same bytes otherwise), and runs ``bean-check -C`` (no cache) on
+both, alternately, ``--repeat`` times. It reports for each size the wall time and the
+peak resident memory of each child process (``os.wait4``'s rusage), their ratios, and the
+time per transaction; then checks the targets of issue 6:
+
+* full check ≤ 1.20 × bare at 100k transactions (time);
+* time per transaction flat from 10k up (the largest size within 1.25 × the 10k figure);
+* peak memory ≤ 1.25 × bare.
+
+Usage::
+
+    .venv/bin/python scripts/benchmark.py                     # 1k, 10k, 100k
+    .venv/bin/python scripts/benchmark.py --million           # and 1M (about 20 minutes)
+    .venv/bin/python scripts/benchmark.py --sizes 1000        # the CI smoke test
+    .venv/bin/python scripts/benchmark.py --json out.json     # figures for docs/benchmarks.md
+
+Exit status 0 when every run completed (targets missed are reported, not failed: the
+figures go in docs/benchmarks.md either way); 2 when a run could not be made.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+from zhubaodai.scripts.ledgergen import GenerationError
+from zhubaodai.scripts.ledgergen import generate
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SIZES = (1_000, 10_000, 100_000)
+MILLION = 1_000_000
+TIME_TARGET = 1.20  # full / bare at 100k
+MEMORY_TARGET = 1.25  # full / bare
+FLAT_TARGET = 1.25  # largest size's µs per transaction / 10k's
+
+
+@dataclass(frozen=True)
+class Run:
+    seconds: float
+    cpu_seconds: float
+    peak_kib: int
+    returncode: int
+    output: str
+
+
+@dataclass(frozen=True)
+class Result:
+    size: int
+    transactions: int
+    directives: int
+    bare_seconds: float
+    full_seconds: float
+    bare_cpu: float
+    full_cpu: float
+    bare_peak_mib: float
+    full_peak_mib: float
+    full_returncode: int
+    bare_returncode: int
+
+    @property
+    def time_ratio(self) -> float:
+        return self.full_seconds / self.bare_seconds
+
+    @property
+    def cpu_ratio(self) -> float:
+        return self.full_cpu / self.bare_cpu
+
+    @property
+    def memory_ratio(self) -> float:
+        return self.full_peak_mib / self.bare_peak_mib
+
+    def per_transaction_us(self, which: str) -> float:
+        seconds = self.full_seconds if which == "full" else self.bare_seconds
+        return seconds / self.transactions * 1e6
+
+
+def bean_check_command() -> list[str]:
+    script = Path(sys.executable).with_name("bean-check")
+    if script.exists():
+        return [str(script)]
+    return [sys.executable, "-c", "from beancount.scripts.check import main; main()"]
+
+
+def measure(command: list[str]) -> Run:
+    """Run ``command``; its wall time and its own peak RSS (KiB, Linux's ru_maxrss)."""
+    start = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    assert process.stdout is not None
+    output = process.stdout.read()
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - start
+    process.returncode = os.waitstatus_to_exitcode(status)
+    process.stdout.close()
+    cpu = usage.ru_utime + usage.ru_stime
+    return Run(seconds, cpu, int(usage.ru_maxrss), process.returncode, output.decode("utf-8", "replace"))
+
+
+def machine() -> dict[str, str]:
+    cpu = platform.processor() or "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = ""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                memory = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
+    except OSError:
+        pass
+
+    def version(name: str) -> str:
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            return "—"
+
+    return {
+        "nproc": str(os.cpu_count()),
+        "cpu": cpu,
+        "memory": memory,
+        "os": f"{platform.system()} {platform.release()}",
+        "python": platform.python_version(),
+        "beancount": version("beancount"),
+        "zhubaodai": version("zhubaodai"),
+    }
+
+
+def say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def bench_size(size: int, workdir: Path, seed: int, repeat: int) -> Result:
+    full = workdir / f"bench-{size}.beancount"
+    bare = workdir / f"bench-{size}-bare.beancount"
+    say(f"==> 生成 {size:,} 笔交易的账本（带插件与不带插件，种子 {seed}）")
+    stats = generate(full, transactions=size, seed=seed, force=True)
+    generate(bare, transactions=size, seed=seed, bare=True, force=True)
+    command = bean_check_command()
+    bare_runs: list[Run] = []
+    full_runs: list[Run] = []
+    for i in range(repeat):
+        say(f"    第 {i + 1}/{repeat} 轮：bean-check -C（裸）与完整检查")
+        bare_runs.append(measure([*command, "-C", str(bare)]))
+        full_runs.append(measure([*command, "-C", str(full)]))
+    for name, runs in (("裸", bare_runs), ("完整", full_runs)):
+        if runs[-1].returncode != 0:
+            first = runs[-1].output.strip().splitlines()[:3]
+            say(f"    注意：{name} bean-check 退出状态 {runs[-1].returncode}：{' / '.join(first)}")
+    return Result(
+        size=size,
+        transactions=stats.transactions,
+        directives=stats.directives,
+        bare_seconds=statistics.median(r.seconds for r in bare_runs),
+        full_seconds=statistics.median(r.seconds for r in full_runs),
+        bare_cpu=statistics.median(r.cpu_seconds for r in bare_runs),
+        full_cpu=statistics.median(r.cpu_seconds for r in full_runs),
+        bare_peak_mib=statistics.median(r.peak_kib for r in bare_runs) / 1024,
+        full_peak_mib=statistics.median(r.peak_kib for r in full_runs) / 1024,
+        full_returncode=full_runs[-1].returncode,
+        bare_returncode=bare_runs[-1].returncode,
+    )
+
+
+def table(results: list[Result]) -> str:
+    lines = [
+        "| 交易笔数 | 指令数 | 裸 bean-check (s) | 完整检查 (s) | 时间比 | CPU 时间比 | 裸 µs/笔 | 完整 µs/笔 | 裸峰值内存 (MiB) | 完整峰值内存 (MiB) | 内存比 |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r.transactions:,} | {r.directives:,} | {r.bare_seconds:.2f} | {r.full_seconds:.2f} | "
+            f"{r.time_ratio:.3f} | {r.cpu_ratio:.3f} | {r.per_transaction_us('bare'):.0f} | {r.per_transaction_us('full'):.0f} | "
+            f"{r.bare_peak_mib:.0f} | {r.full_peak_mib:.0f} | {r.memory_ratio:.3f} |"
+        )
+    return "\n".join(lines)
+
+
+def verdicts(results: list[Result]) -> list[str]:
+    lines = []
+    by_size = {r.size: r for r in results}
+    if 100_000 in by_size:
+        r = by_size[100_000]
+        ok = r.time_ratio <= TIME_TARGET
+        lines.append(f"{'达标' if ok else '未达标'}：100k 时完整检查 / 裸 = {r.time_ratio:.3f}（目标 ≤ {TIME_TARGET}）")
+    worst = max(results, key=lambda r: r.memory_ratio)
+    ok = worst.memory_ratio <= MEMORY_TARGET
+    lines.append(f"{'达标' if ok else '未达标'}：峰值内存比最高 {worst.memory_ratio:.3f}（{worst.transactions:,} 笔；目标 ≤ {MEMORY_TARGET}）")
+    if 10_000 in by_size and max(by_size) > 10_000:
+        base = by_size[10_000].per_transaction_us("full")
+        top = by_size[max(by_size)]
+        growth = top.per_transaction_us("full") / base
+        ok = growth <= FLAT_TARGET
+        lines.append(
+            f"{'达标' if ok else '未达标'}：每笔耗时 10k → {top.transactions:,} 为 {base:.0f} → "
+            f"{top.per_transaction_us('full'):.0f} µs（×{growth:.2f}；目标 ≤ ×{FLAT_TARGET}）"
+        )
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="完整检查（全部规则）与裸 bean-check 的耗时与峰值内存对比")
+    parser.add_argument("--sizes", default=None, help="交易笔数，逗号分隔（默认 1000,10000,100000）")
+    parser.add_argument("--million", action="store_true", help="再测 1,000,000 笔（约需 20 分钟和数 GB 内存）")
+    parser.add_argument("--seed", type=int, default=1, help="生成账本的随机种子（默认 1）")
+    parser.add_argument("--repeat", type=int, default=None, help="每个规模测几轮取中位数（默认：10 万笔以下 3 轮，以上 1 轮）")
+    parser.add_argument("--workdir", default=None, help="账本存放目录（默认临时目录，结束后删除）")
+    parser.add_argument("--json", dest="json_path", default=None, help="把结果另存为 JSON")
+    args = parser.parse_args(argv)
+    try:
+        sizes = [int(s.replace("_", "")) for s in args.sizes.split(",")] if args.sizes else list(DEFAULT_SIZES)
+    except ValueError:
+        say(f"错误：--sizes 应为逗号分隔的整数：{args.sizes!r}")
+        return 2
+    if args.million and MILLION not in sizes:
+        sizes.append(MILLION)
+    if any(s < 1 for s in sizes):
+        say("错误：交易笔数应为正整数")
+        return 2
+    info = machine()
+    say("==> 机器：" + "，".join(f"{k} {v}" for k, v in info.items()))
+    results: list[Result] = []
+    with tempfile.TemporaryDirectory(prefix="zbd-bench-") as tmp:
+        workdir = Path(args.workdir) if args.workdir else Path(tmp)
+        workdir.mkdir(parents=True, exist_ok=True)
+        for size in sorted(sizes):
+            repeat = args.repeat or (3 if size < 100_000 else 1)
+            try:
+                results.append(bench_size(size, workdir, args.seed, repeat))
+            except (GenerationError, OSError) as exc:
+                say(f"错误：{size:,} 笔的基准测试无法进行：{exc}")
+                return 2
+            r = results[-1]
+            say(f"    {r.transactions:,} 笔：时间比 {r.time_ratio:.3f}（CPU {r.cpu_ratio:.3f}），内存比 {r.memory_ratio:.3f}")
+    print("## 机器")
+    for key, value in info.items():
+        print(f"- {key}: {value}")
+    print()
+    print("## 结果（bean-check -C，中位数）")
+    print(table(results))
+    print()
+    for line in verdicts(results):
+        print(f"- {line}")
+    for r in results:
+        print(f"ratio {r.transactions} time={r.time_ratio:.4f} cpu={r.cpu_ratio:.4f} memory={r.memory_ratio:.4f}")
+        if r.full_returncode != 0 or r.bare_returncode != 0:
+            print(f"注意：{r.transactions:,} 笔的账本检查未通过（裸 {r.bare_returncode}，完整 {r.full_returncode}），耗时仍照录")
+    if args.json_path:
+        payload = {
+            "machine": info,
+            "results": [
+                {**asdict(r), "time_ratio": r.time_ratio, "cpu_ratio": r.cpu_ratio, "memory_ratio": r.memory_ratio,
+                 "bare_us_per_transaction": r.per_transaction_us("bare"),
+                 "full_us_per_transaction": r.per_transaction_us("full")}
+                for r in results
+            ],
+        }
+        Path(args.json_path).write_text(json.dumps(payload, ensure_ascii=False, indent=2), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

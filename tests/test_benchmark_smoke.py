@@ -1,0 +1,32 @@
+"""The benchmark at its smallest size, as CI's smoke test: it completes and prints its
+ratios (no timing is asserted: speed belongs in docs/benchmarks.md, not in tests)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_benchmark_runs_at_1000_transactions(tmp_path):
+    out = tmp_path / "bench.json"
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "benchmark.py"), "--sizes", "1000", "--repeat", "1",
+         "--workdir", str(tmp_path), "--json", str(out)],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "## 机器" in done.stdout and "| 交易笔数 |" in done.stdout
+    match = re.search(r"^ratio (\d+) time=(\d+\.\d+) cpu=(\d+\.\d+) memory=(\d+\.\d+)$", done.stdout, re.M)
+    assert match, done.stdout
+    assert 900 <= int(match.group(1)) <= 1100
+    assert float(match.group(2)) > 0 and float(match.group(4)) > 0
+    # Both ledgers were generated from the same seed: only the plugin line differs.
+    full = (tmp_path / "bench-1000.beancount").read_text(encoding="utf-8").splitlines()
+    bare = (tmp_path / "bench-1000-bare.beancount").read_text(encoding="utf-8").splitlines()
+    assert [l for l in full if not l.startswith("plugin ")] == bare
+    assert any(l.startswith('plugin "zhubaodai.plugin"') for l in full)
+    assert out.exists()
