@@ -20,6 +20,7 @@ file, broken rules.yaml, bad option). No traceback reaches the user.
 from __future__ import annotations
 
 import datetime
+import importlib
 import json
 import os
 import re
@@ -250,7 +251,29 @@ class InternalError(click.ClickException):
 
 
 class ZbdGroup(click.Group):
-    """The command group: whatever escapes a command is shown as one line, not a traceback."""
+    """The command group: whatever escapes a command is shown as one line, not a traceback.
+
+    ``generate`` and ``import`` are other modules' click commands, loaded only when used
+    (so ``zbd check`` in a commit hook does not import the importers).
+    """
+
+    lazy: dict[str, tuple[str, str]] = {
+        "generate": ("zhubaodai.scripts.ledgergen", "main"),
+        "import": ("zhubaodai.importers.cli", "import_command"),
+    }
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in self.lazy:
+            module, attribute = self.lazy[name]
+            try:
+                command = getattr(importlib.import_module(module), attribute)
+            except (ImportError, AttributeError) as exc:
+                raise UserError(f"命令 {name} 不可用（{module}.{attribute}：{exc}）") from None
+            return command
+        return super().get_command(ctx, name)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:

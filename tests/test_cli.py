@@ -421,3 +421,25 @@ def test_serve_runs_fava_read_only_on_loopback(tmp_path):
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+# ---------------------------------------------------------------------- generate and import
+
+
+def test_generate_writes_a_ledger_that_passes_the_check(tmp_path):
+    out = tmp_path / "synthetic.beancount"
+    result = zbd("generate", "--transactions", "200", "--seed", "5", "-o", out)
+    assert result.exit_code == 0, result.output
+    assert "已生成" in result.stderr
+    assert zbd("check", out).exit_code == 0
+    again = zbd("generate", "--transactions", "200", "--seed", "5", "-o", out)
+    assert again.exit_code != 0 and "已存在" in again.stderr
+
+
+def test_import_is_the_importers_extract_command():
+    result = zbd("import", "--help")
+    assert result.exit_code == 0
+    assert "导入对账单" in result.stdout
+    nothing = zbd("import")
+    assert nothing.exit_code == 1
+    assert "请指定要导入的对账单文件或目录" in nothing.stderr
