@@ -5,7 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 ledger="${1:-ledger/main.beancount}"
-echo "==> 检查账本 $ledger" >&2
-.venv/bin/bean-check "$ledger"
-echo "==> 以只读方式启动 Fava：http://127.0.0.1:${PORT:-5000}/" >&2
-exec .venv/bin/fava --read-only --host 127.0.0.1 --port "${PORT:-5000}" "$ledger"
+echo "==> 检查账本 $ledger（zbd check：错误与警告，按项目和规则分组）" >&2
+.venv/bin/zbd check "$ledger"
+exec .venv/bin/zbd serve "$ledger" --port "${PORT:-5000}"
