@@ -19,7 +19,10 @@ One :class:`PoolImporter` per pool import configuration (``importers/pools/*.yam
 Errors are :class:`~zhubaodai.importers.config.ImportFailure` with a Chinese message. Fava
 would show an exception with its traceback, so with ``fava=True`` a failed extract returns
 one ``note`` carrying the message instead, already marked as a duplicate so that Fava does
-not save it unless the user ticks it.
+not save it unless the user ticks it. Fava saves what it shows as JSON, so with ``fava=True``
+no metadata is a date or an amount (``period_end`` is left to the engine's default, which
+is the same day; ``bank_share`` is text, which the engine reads) and no ``open`` is
+emitted (Fava cannot save one: the unidentified accounts must already be open).
 """
 
 from __future__ import annotations
@@ -198,7 +201,7 @@ class PoolImporter(beangulp.Importer):
         """Read, check and classify a statement against the existing entries."""
         statement = self.statement(filepath)
         entries = self.existing_or_configured(existing)
-        return build_entries(statement, self.config, self.rulebook, entries)
+        return build_entries(statement, self.config, self.rulebook, entries, for_fava=self.fava)
 
     def _error_note(self, filepath: str, exc: Exception) -> data.Note:
         if isinstance(exc, ImportFailure):
@@ -207,4 +210,4 @@ class PoolImporter(beangulp.Importer):
             message = f"导入程序内部错误（{type(exc).__name__}：{exc}），请把此文件交给维护人员"
         meta = data.new_metadata(filepath, 0)
         meta[DUPLICATE] = True
-        return data.Note(meta, datetime.date.today(), self.account(filepath), f"导入失败，未导入任何分录：{message}", None, None)
+        return data.Note(meta, datetime.date.today(), self.account(filepath), f"导入失败，未导入任何分录：{message}", frozenset(), frozenset())

@@ -308,6 +308,12 @@ def _compensation(ctx: Context, m: Movement) -> None:
             return
         plan = plan_waterfall(claim.due, claim.guarantee_paid, r_before, share)
         recorded = m.entry.meta.get("bank_share")
+        if isinstance(recorded, str):
+            # Fava's import page saves metadata as text ("210000.00 CNY").
+            try:
+                recorded = Amount.from_string(recorded)
+            except ValueError:
+                pass
         claim.bank_share = plan.bank
         # Only what the risk fund could not pay from its balance needs a committee; paying
         # less than it could is a comp.waterfall error, reported below.

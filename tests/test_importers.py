@@ -419,6 +419,7 @@ def test_fava_extracts_from_its_import_page(ledger: Path, tmp_path: Path) -> Non
     with ledger.open("a", encoding="utf-8") as handle:
         handle.write(f'\n2021-01-01 custom "fava-option" "import-config" "{config}"\n')
         handle.write(f'2021-01-01 custom "fava-option" "import-dirs" "{inbox}"\n')
+        handle.write("2021-01-01 open Income:CQGX:Unidentified CNY\n2021-01-01 open Expenses:CQGX:Unidentified CNY\n")
     fava = FavaLedger(str(ledger))
     fava.ingest.load_file()
     (info,) = fava.ingest.import_data()
@@ -456,3 +457,70 @@ def test_a_quarter_of_sample_statements_imports_and_passes_bean_check(ledger: Pa
     again = cli.extract_statements([SAMPLES / "ccb-2024Q3.csv"], configs=[CQGX], ledger=ledger)
     (_, extraction), = again.extractions
     assert extraction.entries == [] and extraction.skipped == len(fx.CQ_Q3)
+
+
+def _fava_app(ledger: Path, inbox: Path, tmp_path: Path):
+    from fava.application import create_app
+
+    config = tmp_path / "import_config.py"
+    config.write_text(
+        "from zhubaodai.importers.importer import PoolImporter\n"
+        f"CONFIG = [PoolImporter({str(CQGX)!r}, fava=True)]\nHOOKS = []\n",
+        encoding="utf-8",
+    )
+    with ledger.open("a", encoding="utf-8") as handle:
+        handle.write(f'\n2021-01-01 custom "fava-option" "import-config" "{config}"\n')
+        handle.write(f'2021-01-01 custom "fava-option" "import-dirs" "{inbox}"\n')
+    app = create_app([str(ledger)], load=True)
+    client = app.test_client()
+    slug = client.get("/").headers["Location"].strip("/").split("/")[0]
+    return client, slug
+
+
+def test_fava_import_page_round_trip_passes_bean_check(ledger: Path, tmp_path: Path) -> None:
+    """Through Fava's JSON API as its import page does it: list, extract, save; then the
+    ledger passes bean-check. Fava saves metadata as text, so there the importer leaves
+    period_end to the engine's default and writes bank_share as text, which the engine
+    reads; it cannot save an open directive, so the unidentified accounts must be open."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    shutil.copy(SAMPLES / "ccb-2024Q3.csv", inbox / "ccb.csv")
+    with ledger.open("a", encoding="utf-8") as handle:
+        handle.write("\n2021-01-01 open Income:CQGX:Unidentified CNY\n2021-01-01 open Expenses:CQGX:Unidentified CNY\n")
+    # The other pool's quarter, so that the whole ledger passes.
+    status, err = import_into(ledger, HERE / "boc" / "boc-2024Q3.csv", config=HERE / "pools" / "wlht-boc.yaml",
+                              name="wlht-import.beancount")
+    assert status == 0, err
+    client, slug = _fava_app(ledger, inbox, tmp_path)
+    listed = client.get(f"/{slug}/api/imports").get_json()["data"]
+    assert [i["importer_name"] for f in listed for i in f["importers"]] == ["CQGX 专户对账单"]
+    extracted = client.get(
+        f"/{slug}/api/extract", query_string={"filename": str(inbox / "ccb.csv"), "importer": "CQGX 专户对账单"}
+    ).get_json()["data"]
+    assert len([e for e in extracted if e["t"] == "Transaction"]) == len(fx.CQ_Q3)
+    saved = client.put(f"/{slug}/api/add_entries", json={"entries": extracted})
+    assert saved.status_code == 200, saved.get_data(as_text=True)
+    text = ledger.read_text(encoding="utf-8")
+    assert 'bank_share: "397387.20 CNY"' in text and "^CQ-2024-010" in text
+    check = subprocess.run(
+        [str(Path(sys.executable).with_name("bean-check")), "-C", str(ledger)], capture_output=True, text=True, check=False
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+    again = client.get(
+        f"/{slug}/api/extract", query_string={"filename": str(inbox / "ccb.csv"), "importer": "CQGX 专户对账单"}
+    ).get_json()["data"]
+    assert again == []
+
+
+def test_fava_asks_for_the_unidentified_accounts_to_be_opened(ledger: Path, tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    shutil.copy(SAMPLES / "ccb-2024Q3.csv", inbox / "ccb.csv")
+    client, slug = _fava_app(ledger, inbox, tmp_path)
+    (note,) = client.get(
+        f"/{slug}/api/extract", query_string={"filename": str(inbox / "ccb.csv"), "importer": "CQGX 专户对账单"}
+    ).get_json()["data"]
+    assert note["t"] == "Note" and note["meta"]["__duplicate__"] is True
+    assert note["comment"].endswith(
+        "请先在账本中加上：2024-07-15 open Income:CQGX:Unidentified CNY；2024-08-20 open Expenses:CQGX:Unidentified CNY"
+    )
