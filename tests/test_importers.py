@@ -434,13 +434,14 @@ def test_fava_extracts_from_its_import_page(ledger: Path, tmp_path: Path) -> Non
 # End to end.
 
 SAMPLES = REPO / "importers" / "samples"
+QUARTER = HERE / "quarter"
 
 
-def test_a_quarter_of_sample_statements_imports_and_passes_bean_check(ledger: Path) -> None:
-    """The shipped samples (July flat GB18030 CSV, August 明细查询结果 .xlsx, September
+def test_a_quarter_of_statements_into_the_test_ledger_passes_bean_check(ledger: Path) -> None:
+    """A quarter as monthly statements (July flat GB18030 CSV, August 明细查询结果 .xlsx, September
     flat .xls) and the other pool's quarter (Bank of China) into a copy of the ledger,
     then `bean-check`; the quarterly export of the same account afterwards adds nothing."""
-    months = [SAMPLES / "ccb-2024-07.csv", SAMPLES / "ccb-2024-08.xlsx", SAMPLES / "ccb-2024-09.xls"]
+    months = [QUARTER / "ccb-2024-07.csv", QUARTER / "ccb-2024-08.xlsx", QUARTER / "ccb-2024-09.xls"]
     boc = HERE / "boc" / "boc-2024Q3.csv"
     status, err = import_into(ledger, *months, boc, config=[CQGX, HERE / "pools" / "wlht-boc.yaml"])
     assert status == 0, err
@@ -454,7 +455,7 @@ def test_a_quarter_of_sample_statements_imports_and_passes_bean_check(ledger: Pa
     imported = entries_of(ledger.parent / "import.beancount")
     balances = [e for e in imported if isinstance(e, data.Balance)]
     assert balances[-1].amount.number == fx.running(fx.CQ_OPENING, fx.CQ_Q3)[-1]
-    again = cli.extract_statements([SAMPLES / "ccb-2024Q3.csv"], configs=[CQGX], ledger=ledger)
+    again = cli.extract_statements([QUARTER / "ccb-2024Q3.csv"], configs=[CQGX], ledger=ledger)
     (_, extraction), = again.extractions
     assert extraction.entries == [] and extraction.skipped == len(fx.CQ_Q3)
 
@@ -484,7 +485,7 @@ def test_fava_import_page_round_trip_passes_bean_check(ledger: Path, tmp_path: P
     reads; it cannot save an open directive, so the unidentified accounts must be open."""
     inbox = tmp_path / "inbox"
     inbox.mkdir()
-    shutil.copy(SAMPLES / "ccb-2024Q3.csv", inbox / "ccb.csv")
+    shutil.copy(QUARTER / "ccb-2024Q3.csv", inbox / "ccb.csv")
     with ledger.open("a", encoding="utf-8") as handle:
         handle.write("\n2021-01-01 open Income:CQGX:Unidentified CNY\n2021-01-01 open Expenses:CQGX:Unidentified CNY\n")
     # The other pool's quarter, so that the whole ledger passes.
@@ -515,7 +516,7 @@ def test_fava_import_page_round_trip_passes_bean_check(ledger: Path, tmp_path: P
 def test_fava_asks_for_the_unidentified_accounts_to_be_opened(ledger: Path, tmp_path: Path) -> None:
     inbox = tmp_path / "inbox"
     inbox.mkdir()
-    shutil.copy(SAMPLES / "ccb-2024Q3.csv", inbox / "ccb.csv")
+    shutil.copy(QUARTER / "ccb-2024Q3.csv", inbox / "ccb.csv")
     client, slug = _fava_app(ledger, inbox, tmp_path)
     (note,) = client.get(
         f"/{slug}/api/extract", query_string={"filename": str(inbox / "ccb.csv"), "importer": "CQGX 专户对账单"}
@@ -524,3 +525,66 @@ def test_fava_asks_for_the_unidentified_accounts_to_be_opened(ledger: Path, tmp_
     assert note["comment"].endswith(
         "请先在账本中加上：2024-07-15 open Income:CQGX:Unidentified CNY；2024-08-20 open Expenses:CQGX:Unidentified CNY"
     )
+
+
+# The demo ledger (ledger/, 2024-2025, its own generator) and the shipped samples (2026 Q1).
+# If the demo ledger is regenerated with other figures, regenerate the samples to match:
+# .venv/bin/python tests/importers/make_fixtures.py
+DEMO = REPO / "ledger"
+SHIPPED_CQGX = REPO / "importers" / "pools" / "cqgx.yaml"
+
+
+@pytest.fixture
+def demo_ledger(tmp_path: Path) -> Path:
+    """A copy of the demo ledger, with the register events recorded before the import."""
+    target = tmp_path / "ledger"
+    shutil.copytree(DEMO, target)
+    main = target / "main.beancount"
+    text = main.read_text(encoding="utf-8").replace("'../rules.yaml'", repr(str(REPO / "rules.yaml")))
+    shutil.copy(HERE / "demo" / "cqgx-2026Q1.beancount", target / "cqgx" / "2026.beancount")
+    main.write_text(text + 'include "cqgx/2026.beancount"\n', encoding="utf-8")
+    return main
+
+
+def test_a_quarter_of_sample_statements_into_the_demo_ledger_passes_bean_check(demo_ledger: Path) -> None:
+    """The shipped samples for 2026 Q1 (January flat GB18030 CSV, February 明细查询结果
+    .xlsx, March flat .xls) into a copy of the demo ledger: bean-check passes; the fees are
+    linked to their loans, the interest split is the engine's; the quarterly export of the
+    same account afterwards adds nothing."""
+    months = [SAMPLES / "ccb-2026-01.csv", SAMPLES / "ccb-2026-02.xlsx", SAMPLES / "ccb-2026-03.xls"]
+    status, err = import_into(demo_ledger, *months, config=SHIPPED_CQGX)
+    assert status == 0, err + "（演示账本改过？请重新生成样例：python tests/importers/make_fixtures.py）"
+    check = subprocess.run(
+        [str(Path(sys.executable).with_name("bean-check")), "-C", str(demo_ledger)],
+        capture_output=True, text=True, check=False,
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert check.stdout == "" and check.stderr == ""
+    imported = transactions(demo_ledger.parent / "import.beancount")
+    assert [sorted(t.links) for t in imported if t.flag == "*" and t.links] == [["CQ-2026-001"], ["CQ-2025-004"]]
+    assert len([t for t in imported if t.flag == "!"]) == 3
+    from zhubaodai.engine import analyse
+    from zhubaodai.rules import load_rules
+
+    analysis = analyse(entries_of(demo_ledger), load_rules(REPO / "rules.yaml"))
+    assert not analysis.errors
+    q1 = [a for a in analysis.records["interest"] if a.entry.date.isoformat() == "2026-03-21"]
+    assert len(q1) == 1 and q1[0].ok and q1[0].period_start.isoformat() == "2025-12-21"
+    again = cli.extract_statements([SAMPLES / "ccb-2026Q1.csv"], configs=[SHIPPED_CQGX], ledger=demo_ledger)
+    (_, extraction), = again.extractions
+    assert extraction.entries == [] and extraction.skipped == len(fx.DEMO_Q1)
+
+
+def test_readme_command_on_the_demo_ledger() -> None:
+    """The README's command, as written, from the repository root: the shipped pool
+    configuration reads the demo ledger itself. Without the 2026 register events the two
+    fees have no due yet, so they wait in suspense with the reason."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "zhubaodai.importers", "extract", "importers/samples/ccb-2026Q1.csv"],
+        capture_output=True, text=True, check=False, cwd=REPO,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "新增 7 笔（待查明 5 笔），跳过 0 笔已在账本中的流水" in proc.stderr
+    assert "2026-01-01 balance" not in proc.stdout and "2026-01-08 balance Assets:CQGX:Pool" in proc.stdout
+    assert "待缴额来自登记簿的合同、增额、续贷事件，请先登记" in proc.stdout
+    assert '"注入风险补偿金"' in proc.stdout and "period_end: 2026-03-20" in proc.stdout

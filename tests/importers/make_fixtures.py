@@ -72,6 +72,7 @@ def money(d: Decimal) -> str:
 
 
 def ccb_serial(i: int, t: Txn) -> str:
+    """账户明细编号-交易流水号: numbered by the row's place in its quarter, dated."""
     return f"{10000 + i:05d}-{t.day.replace('-', '')}{t.time.replace(':', '')}{i:03d}"
 
 
@@ -260,25 +261,61 @@ def write_xls(path: Path, rows: list[list[object]]) -> None:
 MONTHS = (("2024-07", 0, 6), ("2024-08", 6, 9), ("2024-09", 9, 11))
 
 
-def month(lo: int, hi: int) -> tuple[list[Txn], Decimal]:
-    """Rows lo..hi of the quarter and the balance before them."""
-    opening = CQ_OPENING if lo == 0 else running(CQ_OPENING, CQ_Q3)[lo - 1]
-    return CQ_Q3[lo:hi], opening
+def month(lo: int, hi: int, txns: list[Txn] | None = None, opening: Decimal = CQ_OPENING) -> tuple[list[Txn], Decimal]:
+    """Rows lo..hi of a quarter (default the test pool's) and the balance before them."""
+    txns = CQ_Q3 if txns is None else txns
+    start = opening if lo == 0 else running(opening, txns)[lo - 1]
+    return txns[lo:hi], start
 
 
-def write_samples(samples: Path) -> None:
-    """importers/samples/: the quarter as one flat export, and as three monthly
-    statements in three formats (July flat GB18030 CSV, August 明细查询结果 .xlsx,
-    September flat .xls), for the README and the end-to-end test."""
-    samples.mkdir(exist_ok=True)
-    write_csv(samples / "ccb-2024Q3.csv", flat_rows(CQ_Q3, CQ_OPENING), bom=True)
-    (name, lo, hi), (name2, lo2, hi2), (name3, lo3, hi3) = MONTHS
-    txns, opening = month(lo, hi)
-    write_csv(samples / f"ccb-{name}.csv", flat_rows(txns, opening, first=lo + 1), encoding="gb18030")
-    txns, opening = month(lo2, hi2)
-    write_xlsx(samples / f"ccb-{name2}.xlsx", detail_rows(txns, opening, numeric=True, first=lo2 + 1))
-    txns, opening = month(lo3, hi3)
-    write_xls(samples / f"ccb-{name3}.xls", flat_rows(txns, opening, numeric=True, first=lo3 + 1))
+def write_quarter(folder: Path, prefix: str, quarter: str, txns: list[Txn], opening: Decimal, months: tuple) -> None:
+    """A quarter as one flat export (UTF-8 with BOM), and as three monthly statements in
+    three formats: the first month flat GB18030 CSV, the second 明细查询结果 .xlsx, the
+    third flat .xls. The monthly rows keep the quarter's serial numbers."""
+    folder.mkdir(exist_ok=True)
+    write_csv(folder / f"{prefix}{quarter}.csv", flat_rows(txns, opening), bom=True)
+    (name, lo, hi), (name2, lo2, hi2), (name3, lo3, hi3) = months
+    part, start = month(lo, hi, txns, opening)
+    write_csv(folder / f"{prefix}-{name[5:]}.csv", flat_rows(part, start, first=lo + 1), encoding="gb18030")
+    part, start = month(lo2, hi2, txns, opening)
+    write_xlsx(folder / f"{prefix}-{name2[5:]}.xlsx", detail_rows(part, start, numeric=True, first=lo2 + 1))
+    part, start = month(lo3, hi3, txns, opening)
+    write_xls(folder / f"{prefix}-{name3[5:]}.xls", flat_rows(part, start, numeric=True, first=lo3 + 1))
+
+
+# The demo ledger (ledger/, 2024-2025) --------------------------------------------------
+
+DEMO_LEDGER = HERE.parent.parent / "ledger" / "main.beancount"
+
+#: 2026 Q1 of the demo's CQGX pool: a new loan's fee (with an unknown receipt of the same
+#: amount the same day), a loan increase's fee, an injection, a payment no due matches,
+#: a bank charge, the quarter's interest. tests/importers/demo/cqgx-2026Q1.beancount holds
+#: the register events the accountant records before importing.
+DEMO_Q1 = [
+    Txn("2026-01-08", "09:30:12", D("50000.00"), "重庆高腾汽车电子有限公司", "50001234500052500012", "建设银行重庆高新区支行", "网银转账", "助保金"),
+    Txn("2026-01-08", "14:05:40", D("50000.00"), "重庆某某建材有限公司", "50001234500052509871", "农业银行重庆分行", "转账", "货款"),
+    Txn("2026-01-20", "08:00:03", D("-35.00"), "", "", "", "汇划手续费", ""),
+    Txn("2026-02-01", "10:12:00", D("25000.00"), "重庆玉屏数字科技有限公司", "50001234500052500016", "建设银行重庆高新区支行", "网银转账", "增额助保金 CQ-2025-004"),
+    Txn("2026-02-15", "15:00:00", D("3000000.00"), "重庆高新区创新服务中心", "50050110360000000021", "建设银行重庆高新区支行", "拨款", "追加风险补偿金"),
+    Txn("2026-03-10", "11:20:31", D("8800.00"), "重庆西永精工模具有限公司", "50001234500052500004", "建设银行重庆高新区支行", "转账", ""),
+    Txn("2026-03-21", "02:00:00", D("2845.67"), "", "", "", "结息", "2026年第一季度利息"),
+]
+DEMO_MONTHS = (("2026-01", 0, 3), ("2026-02", 3, 5), ("2026-03", 5, 7))
+
+
+def demo_opening() -> Decimal:
+    """The demo's CQGX pool balance at the end of 2025, as the engine sees it."""
+    import datetime as dt
+
+    from beancount import loader
+
+    from zhubaodai.engine import analyse
+    from zhubaodai.rules import load_rules
+
+    entries, _, _ = loader.load_file(str(DEMO_LEDGER))
+    state = analyse(entries, load_rules(DEMO_LEDGER.parent.parent / "rules.yaml")).programs["CQGX"]
+    end = dt.date(2025, 12, 31)
+    return sum((f.at(end) for f in state.funds.values()), D("0.00")) + sum(state.unallocated.values(), D("0.00"))
 
 
 def main() -> None:
@@ -299,7 +336,9 @@ def main() -> None:
     write_csv(HERE / "boc" / "boc-2024Q3.csv", boc_rows(), encoding="gb18030")
     write_csv(HERE / "icbc" / "icbc-2024-08.csv", icbc_rows())
     write_bad(HERE / "bad")
-    write_samples(HERE.parent.parent / "importers" / "samples")
+    write_quarter(HERE / "quarter", "ccb-2024", "Q3", CQ_Q3, CQ_OPENING, MONTHS)
+    if DEMO_LEDGER.exists():
+        write_quarter(HERE.parent.parent / "importers" / "samples", "ccb-2026", "Q1", DEMO_Q1, demo_opening(), DEMO_MONTHS)
 
 
 def write_bad(bad: Path) -> None:
