@@ -142,11 +142,14 @@ def test_pool_overview_shows_the_engines_balances_and_flows(setup: tuple[Client,
 
 def test_pool_overview_follows_favas_time_filter(setup: tuple[Client, EngineRun]) -> None:
     client, run = setup
-    year = run.last_date.year
-    html = client.page("Zbd1Pool", time=str(year))
-    start, end = datetime.date(year, 1, 1), datetime.date(year, 12, 31)
-    assert f"{start} 至 {end}" in html
-    _check_pool(html, run, start, end)
+    first = next(e.date for e in run.entries if type(e).__name__ == "Transaction")
+    for year in range(first.year, run.last_date.year + 1):
+        html = client.page("Zbd1Pool", time=str(year))
+        start, end = datetime.date(year, 1, 1), datetime.date(year, 12, 31)
+        assert f"{start} 至 {end}" in html
+        _check_pool(html, run, start, end)
+    html = client.page("Zbd1Pool", time=f"{first.year}-07")
+    _check_pool(html, run, datetime.date(first.year, 7, 1), datetime.date(first.year, 7, 31))
 
 
 def test_pool_overview_follows_favas_account_filter(fixture_setup: tuple[Client, EngineRun]) -> None:
@@ -202,6 +205,9 @@ def test_compensation_register_shows_each_waterfall(setup: tuple[Client, EngineR
         assert shown[f"{loan}.risk"] == yuan(claim.risk_paid)
         assert shown[f"{loan}.bank"] == yuan(claim.bank_share)
     assert claims or "所选期间内没有代偿申请或代偿" in client.page("Zbd3Compensations")
+    if len(claims) > 1:
+        assert shown["total.due"] == yuan(sum((c.due for c in claims), Decimal(0)))
+        assert shown["total.bank"] == yuan(sum((c.bank_share for c in claims), Decimal(0)))
 
 
 def test_recovery_register_shows_the_distribution(setup: tuple[Client, EngineRun]) -> None:

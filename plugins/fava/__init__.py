@@ -91,21 +91,35 @@ class Zbd3Compensations(_page.ReviewPage):
     """代偿台账: each claim and how it was borne (guarantee fund, risk fund, bank)."""
 
     report_title = "代偿台账"
+    page_args = ("program", "page")
+    paginated = True
 
     def build(self, loaded: LoadedAnalysis, period: _views.Period, programs: Sequence[str]) -> Any:
         return _views.compensation_rows(loaded.analysis, period, programs)
+
+    def paginate(self, data: Any, number: int) -> tuple[Any, _page.Pager]:
+        shown, pager = _page.paginate(data, number)
+        return (_views.compensation_totals(data), shown), pager
 
 
 class Zbd4Recoveries(_page.ReviewPage):
     """追偿台账: each recovery and its distribution in the program's order."""
 
     report_title = "追偿台账"
+    page_args = ("program", "page")
+    paginated = True
+    row_limit = 200
 
     def build(self, loaded: LoadedAnalysis, period: _views.Period, programs: Sequence[str]) -> Any:
         return (
             _views.recovery_rows(loaded.analysis, period, programs),
             _views.recovery_arrivals(loaded.analysis, programs),
         )
+
+    def paginate(self, data: Any, number: int) -> tuple[Any, _page.Pager]:
+        rows, arrivals = data
+        shown, pager = _page.paginate(rows, number)
+        return (shown, arrivals), pager
 
 
 class Zbd5Interest(_page.ReviewPage):

@@ -626,17 +626,26 @@ class CompensationRow:
 WATERFALL_RULES = ("comp.waterfall", "comp.escalation", "comp.order", "comp.scope", "comp.deadline")
 
 
+def _findings_by_loan(analysis: Analysis) -> dict[str, list[Finding]]:
+    found: dict[str, list[Finding]] = {}
+    for f in analysis.findings:
+        if f.loan is not None:
+            found.setdefault(f.loan, []).append(f)
+    return found
+
+
 def compensation_rows(analysis: Analysis, period: Period, codes: Sequence[str]) -> list[CompensationRow]:
+    """Claims made or paid in the period, and claims from before it still unpaid."""
     selected = set(codes)
+    by_loan = _findings_by_loan(analysis)
     rows = []
     for claim in analysis.records.get("claims", {}).values():
         loan = claim.loan
         if loan.program not in selected:
             continue
         dates = [claim.event.date, *(e.date for e in claim.entries)]
-        if not any(period.contains(d) for d in dates) and not (
-            period.start is not None and claim.event.date < period.start and not claim.entries
-        ):
+        unpaid_before = claim.event.date <= period.end and not any(e.date <= period.end for e in claim.entries)
+        if not any(period.contains(d) for d in dates) and not unpaid_before:
             continue
         enterprise = analysis.register.enterprises.get(loan.enterprise)
         committee = loan.first("committee")
@@ -655,11 +664,32 @@ def compensation_rows(analysis: Analysis, period: Period, codes: Sequence[str]) 
                 claim.uncovered,
                 tuple(claim.entries),
                 committee.data["decision"] if committee is not None else None,
-                tuple(f for f in analysis.findings if f.loan == loan.id and f.rule in WATERFALL_RULES),
+                tuple(f for f in by_loan.get(loan.id, ()) if f.rule in WATERFALL_RULES),
             )
         )
     rows.sort(key=lambda r: (r.program, r.claim_date, r.loan))
     return rows
+
+
+@dataclass(frozen=True)
+class CompensationTotals:
+    count: int
+    due: Decimal
+    guarantee: Decimal
+    risk: Decimal
+    bank: Decimal
+    uncovered: Decimal
+
+
+def compensation_totals(rows: Sequence[CompensationRow]) -> CompensationTotals:
+    return CompensationTotals(
+        len(rows),
+        sum((r.due for r in rows), ZERO),
+        sum((r.guarantee for r in rows), ZERO),
+        sum((r.risk for r in rows), ZERO),
+        sum((r.bank for r in rows), ZERO),
+        sum((r.uncovered for r in rows), ZERO),
+    )
 
 
 @dataclass(frozen=True)
@@ -731,7 +761,10 @@ def recovery_rows(analysis: Analysis, period: Period, codes: Sequence[str]) -> l
 
 
 def recovery_arrivals(analysis: Analysis, codes: Sequence[str]) -> list[RecoveryArrival]:
+    """Per loan with a recovery: what the funds should get back and what has arrived (at
+    the end of the ledger), those with money still to arrive first."""
     selected = set(codes)
+    by_loan = _findings_by_loan(analysis)
     result = []
     for loan_id, state in sorted(analysis.records.get("loan_recoveries", {}).items()):
         loan = analysis.register.loans[loan_id]
@@ -744,9 +777,10 @@ def recovery_arrivals(analysis: Analysis, codes: Sequence[str]) -> list[Recovery
                 state.bank_recovered,
                 tuple((FUND_LABELS[f], state.expected[f]) for f in (RISK, GUARANTEE)),
                 tuple((FUND_LABELS[f], state.received[f]) for f in (RISK, GUARANTEE)),
-                tuple(f for f in analysis.findings if f.loan == loan_id and f.rule == "recovery.order"),
+                tuple(f for f in by_loan.get(loan_id, ()) if f.rule == "recovery.order"),
             )
         )
+    result.sort(key=lambda a: (a.outstanding <= 0, a.program, a.loan))
     return result
 
 
