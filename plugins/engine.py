@@ -39,6 +39,7 @@ from zhubaodai.findings import WARNING
 from zhubaodai.findings import Finding
 from zhubaodai.findings import figures_text
 from zhubaodai.money import CURRENCY
+from zhubaodai.money import FEN
 from zhubaodai.money import ZERO
 from zhubaodai.register import REGISTER_TYPES
 from zhubaodai.register import Register
@@ -332,6 +333,7 @@ def _analyse(entries: Iterable[Directive], rulebook: Rulebook) -> Analysis:
         if isinstance(entry, Transaction):
             touched: dict[str, dict[str, Decimal]] = {}
             bad_currency = False
+            off_fen = False
             for posting in entry.postings:
                 found = account_roles.get(posting.account)
                 if found is None:
@@ -345,12 +347,16 @@ def _analyse(entries: Iterable[Directive], rulebook: Rulebook) -> Analysis:
                 if posting.units.currency != CURRENCY:
                     bad_currency = True
                     continue
+                if posting.units.number != posting.units.number.quantize(FEN):
+                    off_fen = True
                 roles = touched.setdefault(code, {})
                 roles[role] = roles.get(role, ZERO) + posting.units.number
+            if bad_currency:
+                ctx.report(FORMAT_RULE, None, entry, f"资金池账户只记人民币（{CURRENCY}）")
+            if off_fen:
+                ctx.report(FORMAT_RULE, None, entry, "资金池账户的金额应精确到分（两位小数）")
             for code, roles in touched.items():
                 state = ctx.states[code]
-                if bad_currency:
-                    ctx.report(FORMAT_RULE, None, entry, f"资金池账户只记人民币（{CURRENCY}）")
                 movement = _movement(ctx, entry, state, roles, loan_program)
                 if movement is None:
                     _apply(state, entry, roles, "other")

@@ -31,6 +31,7 @@ from zhubaodai.engine import RISK
 from zhubaodai.engine import Context
 from zhubaodai.engine import Movement
 from zhubaodai.findings import FORMAT_RULE
+from zhubaodai.money import FEN
 from zhubaodai.money import ZERO
 from zhubaodai.money import largest_remainder
 from zhubaodai.money import yuan
@@ -179,6 +180,8 @@ def _interest(ctx: Context, m: Movement) -> None:
             days = [d for d in (state.funds[GUARANTEE].first_day, state.funds[RISK].first_day) if d]
             start = min(days) if days else m.date
     state.last_interest_end = end
+    if total != total.quantize(FEN):
+        return  # amounts off the fen: a ledger.format error, no split to check
     if actual_g + actual_r != total:
         ctx.report(
             "pool.interest_split",

@@ -303,3 +303,43 @@ def test_finding_forms() -> None:
     )
     assert finding.as_dict()["figures"] == {"差额": "0.01"}
     assert finding.as_dict()["date"] == "2024-03-08"
+
+
+def test_escalation_when_the_risk_fund_has_nothing(tmp_path: Path, rulebook: Rulebook) -> None:
+    """Guarantee fund exhausted, risk fund empty, no risk leg: a committee decision is needed."""
+    default = """
+2024-03-01 custom "loan" "approval" "CQ-2024-001"
+  program: "CQGX"
+  enterprise: "E-CQ-001"
+  amount: 1000000.00 CNY
+  letter: "高新创服函〔2024〕12号"
+2024-03-05 * "企业" "缴纳助保金" ^CQ-2024-001
+  Assets:CQGX:Pool:Guarantee     25000.00 CNY
+  Income:CQGX:Guarantee:Fees    -25000.00 CNY
+2024-03-08 custom "loan" "contract" "CQ-2024-001"
+  amount: 1000000.00 CNY
+2024-03-11 custom "loan" "disbursement" "CQ-2024-001"
+  amount: 1000000.00 CNY
+2024-09-02 custom "loan" "overdue" "CQ-2024-001"
+  principal: 1000000.00 CNY
+  interest: 20000.00 CNY
+2024-09-04 custom "loan" "confirmation" "CQ-2024-001"
+  letter: "高新创服确〔2024〕5号"
+2024-09-05 custom "loan" "claim" "CQ-2024-001"
+  principal: 1000000.00 CNY
+  interest: 20000.00 CNY
+  letter: "建行高新支行函〔2024〕31号"
+  approval: "分管领导审核同意 2024-09-10"
+2024-09-12 * "建设银行高新支行" "代偿（助保金）" ^CQ-2024-001
+  Expenses:CQGX:Guarantee:Compensation   25000.00 CNY
+  Assets:CQGX:Pool:Guarantee            -25000.00 CNY
+"""
+    entries, _ = load_text(default, tmp_path)
+    [finding] = [f for f in analyse(entries, rulebook).findings if f.rule == "comp.escalation"]
+    assert "助保金不足且风险补偿金已无余额" in finding.message and "不足部分 995,000.00 元" in finding.message
+    decided = default + """
+2024-09-13 custom "loan" "committee" "CQ-2024-001"
+  decision: "管委会2024年第18次办公会议纪要"
+"""
+    entries, _ = load_text(decided, tmp_path)
+    assert not [f for f in analyse(entries, rulebook).findings if f.rule.startswith("comp.")]
