@@ -36,7 +36,9 @@ Two layers, both writing plain Beancount text in the format of docs/ledger-forma
   transaction obeys the rules (the plugin finds nothing, warnings included), the risk
   fund is topped up to keep CQ's coverage (within its 50,000,000 cap) and WLHT's
   leverage, and defaults are compensated and partly recovered. The file is written as
-  the simulation runs (memory grows with the loans in flight, not with the file).
+  the simulation runs: memory holds the loans in flight (a few KB each; peak RSS about
+  40 MB at 10k and 125 MB at 100k transactions over the default four years), never the
+  ledger.
   Register directives (``custom``) come on top of the transactions: about four to five
   per loan.
 
@@ -867,7 +869,7 @@ class LoanSpec:
         return isinstance(self.outcome, DefaultSpec)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Step:
     day: datetime.date
     kind: str
@@ -1015,19 +1017,23 @@ def contract_rate(book: Book, code: str, day: datetime.date, spread: Decimal) ->
 class LoanRun:
     """One loan being written: its steps and what happened so far."""
 
-    __slots__ = ("spec", "steps", "index", "plan", "parts", "on_done")
+    __slots__ = ("spec", "steps", "index", "plan", "parts", "claim", "on_done")
 
-    def __init__(self, spec: LoanSpec, steps: list[Step], on_done: Callable[[LoanRun], None] | None = None) -> None:
+    def __init__(
+        self, spec: LoanSpec, steps: list[Step], on_done: Callable[[LoanRun, Step], None] | None = None
+    ) -> None:
         self.spec = spec
         self.steps = steps
         self.index = 0
         self.plan: Waterfall | None = None
         self.parts: Mapping[str, Decimal] = {}
+        self.claim: Step | None = None
         self.on_done = on_done
 
     @property
     def transactions(self) -> int:
-        return sum(s.transactions for s in self.steps)
+        """Transactions the steps not yet written will write."""
+        return sum(s.transactions for s in self.steps if s is not None)
 
 
 class Hooks:
@@ -1095,16 +1101,21 @@ def run_step(book: Book, run: LoanRun, step: Step, hooks: Hooks | None = None) -
         book.register(step.day, "enterprise", "blacklist", spec.enterprise, step.data, code=code, note=step.note)
     else:
         book.register(step.day, "loan", kind, loan, step.data, code=code, note=step.note, loan=loan)
+    if kind == "claim":
+        run.claim = step
+    run.steps[run.index] = None  # type: ignore[call-overload]  # written: free it
     run.index += 1
     if run.index >= len(run.steps):
         book.unwatch(loan)
         if run.on_done is not None:
-            run.on_done(run)
+            run.on_done(run, step)
 
 
 def _claim_due(book: Book, code: str, day: datetime.date, d: DefaultSpec, run: LoanRun) -> Decimal:
     """The amount due under the claim: the components rules.yaml's comp.scope covers."""
-    claim = next(s for s in run.steps if s.kind == "claim")
+    claim = run.claim
+    if claim is None:
+        raise GenerationError(f"贷款 {run.spec.id} 代偿前没有代偿申请")
     components = book.param(code, "comp.scope", "components", claim.day) or waterfall.DEFAULT_COMPONENTS
     return sum((claim.data.get(c, ZERO) for c in components), ZERO)
 
@@ -1144,19 +1155,9 @@ class Timeline:
 
     def loan(self, book: Book, run: LoanRun, hooks: Hooks | None = None) -> None:
         """Run a loan's steps one after the other (each schedules the next, so the heap
-        holds one entry per loan in flight)."""
-        if not run.steps:
-            return
-
-        def step(day: datetime.date) -> None:
-            current = run.steps[run.index]
-            run_step(book, run, current, hooks)
-            if run.index < len(run.steps):
-                nxt = run.steps[run.index]
-                self.at(nxt.day, step, self.LOAN, nxt.order)
-
-        first = run.steps[0]
-        self.at(first.day, step, self.LOAN, first.order)
+        holds one entry per loan in flight, and a finished loan is freed at once)."""
+        if run.steps:
+            _LoanAction(self, book, run, hooks).schedule()
 
     def run(self, until: datetime.date | None = None) -> None:
         limit = until.toordinal() if until else None
@@ -1168,6 +1169,29 @@ class Timeline:
 
     def __len__(self) -> int:
         return len(self._heap)
+
+
+class _LoanAction:
+    """The timeline's action for a loan's next step (a plain object, not a closure over
+    itself, so no reference cycle keeps finished loans alive)."""
+
+    __slots__ = ("timeline", "book", "run", "hooks")
+
+    def __init__(self, timeline: Timeline, book: Book, run: LoanRun, hooks: Hooks | None) -> None:
+        self.timeline = timeline
+        self.book = book
+        self.run = run
+        self.hooks = hooks
+
+    def schedule(self) -> None:
+        nxt = self.run.steps[self.run.index]
+        self.timeline.at(nxt.day, self, Timeline.LOAN, nxt.order)
+
+    def __call__(self, day: datetime.date) -> None:
+        run = self.run
+        run_step(self.book, run, run.steps[run.index], self.hooks)
+        if run.index < len(run.steps):
+            self.schedule()
 
 
 # --------------------------------------------------------------------------------------
@@ -1475,7 +1499,7 @@ class Synthesizer:
             # The last loans: a plain loan (one fee payment) so the count lands on the target.
             spec = replace(spec, increases=(), repayments=(), renewals=(), outcome="repaid")
             steps = loan_steps(spec, self.book, self.cal, self.end)
-        run = LoanRun(spec, steps, on_done=lambda r, e=ent: self._finished(r, e))
+        run = LoanRun(spec, steps, on_done=lambda r, last, e=ent: self._finished(r, last, e))
         plan.exposure += peak
         plan.volume[day.year] = plan.volume.get(day.year, ZERO) + amount
         self.planned_tx += run.transactions
@@ -1486,8 +1510,8 @@ class Synthesizer:
                 self.stats.recoveries += 1
         self.timeline.loan(self.book, run, self.hooks)
 
-    def _finished(self, run: LoanRun, ent: _Enterprise) -> None:
-        if run.steps[-1].kind == "settlement":
+    def _finished(self, run: LoanRun, last: Step, ent: _Enterprise) -> None:
+        if last.kind == "settlement":
             plan = self.plans[run.spec.program]
             plan.exposure -= run.spec.amount * self.PEAK
             plan.idle.append(ent)
@@ -1777,6 +1801,9 @@ def generate(
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as stream:
             stats = write(stream)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # as an ordinary new file (mkstemp makes it private)
         os.replace(tmp, path)
     except BaseException:
         try:
