@@ -131,6 +131,7 @@ option "title" "助保贷资金池（演示）"
 option "operating_currency" "CNY"
 plugin "zhubaodai.plugin" "{{'rules': '../rules.yaml'}}"
 2024-01-01 custom "fava-option" "language" "zh"
+2024-01-01 custom "fava-extension" "zhubaodai.fava"
 
 {includes}"""
 
