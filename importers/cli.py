@@ -48,6 +48,11 @@ from zhubaodai.importers.statement import sniff
 #: The pool import configurations shipped with the project.
 POOLS_DIR = Path(__file__).with_name("pools")
 
+#: Exit statuses (those of ``zbd``): done, an input cannot be used, an internal error.
+EXIT_OK = 0
+EXIT_INPUT = 2
+EXIT_INTERNAL = 3
+
 HEADER = (
     ";; 助保贷专户对账单导入结果（python -m zhubaodai.importers）：请审阅后再并入账本。\n"
     ";; 标记 ! 的分录记入了待查明账户，查明后请改记到正确的资金与来源账户。\n"
@@ -276,8 +281,10 @@ def run_import(
     err: TextIO | None = None,
 ) -> int:
     """Import statements: entries to ``output`` (a new file) or ``out`` (stdout), a summary
-    and any error in Chinese to ``err``. Returns the exit status: 0 done, 1 nothing written
-    because of an error. Never raises for bad input, never shows a traceback."""
+    and any error in Chinese to ``err``. Returns the exit status, as ``zbd`` uses them:
+    0 done; 2 an input cannot be used (a statement, a configuration, the ledger, the
+    output file), nothing written; 3 an internal error, nothing written. Never raises,
+    never shows a traceback."""
     out = out or sys.stdout
     err = err or sys.stderr
     try:
@@ -295,10 +302,10 @@ def run_import(
         for line in str(exc).splitlines():
             err.write(f"错误：{line}\n")
         err.write("未写入任何内容。\n")
-        return 1
+        return EXIT_INPUT
     except Exception as exc:  # a bug: say so plainly, without a traceback
         err.write(f"错误：导入程序内部错误（{type(exc).__name__}：{exc}），未写入任何内容；请把对账单交给维护人员。\n")
-        return 1
+        return EXIT_INTERNAL
     for importer, extraction in result.extractions:
         st = extraction.statement
         new = sum(1 for e in extraction.entries if isinstance(e, data.Transaction))
@@ -310,7 +317,7 @@ def run_import(
         err.write(f"{path}：不是已配置专户的对账单，已跳过\n")
     if output is not None:
         err.write(f"已写入 {output}\n")
-    return 0
+    return EXIT_OK
 
 
 # --------------------------------------------------------------------------------------
@@ -326,7 +333,11 @@ _config_option = click.option(
 )
 
 
+_help_option = click.help_option("-h", "--help", help="显示本帮助并退出。")
+
+
 @click.command("extract")
+@_help_option
 @click.argument("sources", nargs=-1, type=click.Path())
 @_config_option
 @click.option("--ledger", "-e", type=click.Path(dir_okay=False), help="现有账本（去重、识别企业、积数）；默认取导入配置中的 ledger。")
@@ -338,6 +349,7 @@ def extract_command(sources: tuple[str, ...], configs: tuple[str, ...], ledger: 
 
 
 @click.command("identify")
+@_help_option
 @click.argument("sources", nargs=-1, type=click.Path())
 @_config_option
 def identify_command(sources: tuple[str, ...], configs: tuple[str, ...]) -> None:
@@ -348,7 +360,7 @@ def identify_command(sources: tuple[str, ...], configs: tuple[str, ...]) -> None
         files = _walk(sources)
     except ImportFailure as exc:
         click.echo(f"错误：{exc}", err=True)
-        sys.exit(1)
+        sys.exit(EXIT_INPUT)
     for source in files:
         try:
             importer = _claim(source, importers)
@@ -363,10 +375,11 @@ def identify_command(sources: tuple[str, ...], configs: tuple[str, ...]) -> None
         except Exception as exc:
             failed = True
             click.echo(f"错误：{source.path}：导入程序内部错误（{type(exc).__name__}：{exc}）", err=True)
-    sys.exit(1 if failed else 0)
+    sys.exit(EXIT_INPUT if failed else EXIT_OK)
 
 
 @click.command("archive")
+@_help_option
 @click.argument("sources", nargs=-1, type=click.Path())
 @_config_option
 @click.option("--destination", "-o", required=True, type=click.Path(file_okay=False), help="归档根目录（按账户与日期分目录）。")
@@ -400,15 +413,16 @@ def archive_command(sources: tuple[str, ...], configs: tuple[str, ...], destinat
         for line in str(exc).splitlines():
             click.echo(f"错误：{line}", err=True)
         click.echo("未移动任何文件。", err=True)
-        sys.exit(1)
+        sys.exit(EXIT_INPUT)
     for src, dst in moves:
         click.echo(f"{src} -> {dst}")
         if not dry_run:
             archive.move(src, dst)
-    sys.exit(0)
+    sys.exit(EXIT_OK)
 
 
 @click.group("zhubaodai.importers")
+@_help_option
 def cli() -> None:
     """助保贷专户对账单导入（identify 识别、extract 导入、archive 归档）。"""
 

@@ -154,7 +154,7 @@ def test_each_bad_statement_gives_its_error_and_writes_nothing(bad: Path, ledger
     out = ledger.parent / "out.beancount"
     err = io.StringIO()
     status = cli.run_import([bad], configs=[CQGX], ledger=ledger, output=out, err=err)
-    assert status == 1
+    assert status == cli.EXIT_INPUT
     assert err.getvalue() == f"错误：{expected}\n未写入任何内容。\n"
     assert not out.exists()
     assert "Traceback" not in err.getvalue()
@@ -166,7 +166,7 @@ def test_a_bad_statement_among_good_ones_writes_nothing(ledger: Path, tmp_path: 
     status = cli.run_import(
         [FLAT, HERE / "bad" / "balance-chain.csv"], configs=[CQGX], ledger=ledger, output=out, err=err
     )
-    assert status == 1 and not out.exists()
+    assert status == cli.EXIT_INPUT and not out.exists()
     assert "余额不连续" in err.getvalue()
 
 
@@ -253,12 +253,12 @@ def test_existing_output_file_is_never_overwritten_unless_asked(ledger: Path, tm
     out = tmp_path / "out.beancount"
     out.write_text("; 已有内容\n", encoding="utf-8")
     err = io.StringIO()
-    assert cli.run_import([FLAT], configs=[CQGX], ledger=ledger, output=out, err=err) == 1
+    assert cli.run_import([FLAT], configs=[CQGX], ledger=ledger, output=out, err=err) == cli.EXIT_INPUT
     assert out.read_text(encoding="utf-8") == "; 已有内容\n"
     assert "已存在" in err.getvalue() and "--overwrite" in err.getvalue()
     assert cli.run_import([FLAT], configs=[CQGX], ledger=ledger, output=out, overwrite=True, err=io.StringIO()) == 0
     assert "缴纳助保金" in out.read_text(encoding="utf-8")
-    assert cli.run_import([FLAT], configs=[CQGX], ledger=out, output=out, err=io.StringIO()) == 1
+    assert cli.run_import([FLAT], configs=[CQGX], ledger=out, output=out, err=io.StringIO()) == cli.EXIT_INPUT
 
 
 def test_no_ledger_is_an_error(tmp_path: Path) -> None:
@@ -266,7 +266,7 @@ def test_no_ledger_is_an_error(tmp_path: Path) -> None:
     text = CQGX.read_text(encoding="utf-8").replace("ledger: ../ledger/main.beancount\n", "")
     config.write_text(text.replace("../../../rules.yaml", str(REPO / "rules.yaml")), encoding="utf-8")
     err = io.StringIO()
-    assert cli.run_import([FLAT], configs=[config], err=err) == 1
+    assert cli.run_import([FLAT], configs=[config], err=err) == cli.EXIT_INPUT
     assert "没有账本可以核对" in err.getvalue()
 
 
@@ -332,7 +332,7 @@ def test_configuration_errors_name_file_line_and_key(tmp_path: Path) -> None:
         load_pool_config(config)
     assert str(info.value) == f"导入配置有误：{config} 第 5 行（classify[1].event）：未知的事件 'gift'；可用：fee、injection、interest、compensation、recovery"
     err = io.StringIO()
-    assert cli.run_import([FLAT], configs=[config], err=err) == 1
+    assert cli.run_import([FLAT], configs=[config], err=err) == cli.EXIT_INPUT
     assert err.getvalue().startswith("错误：导入配置有误：") and "Traceback" not in err.getvalue()
 
 
@@ -358,7 +358,7 @@ def test_module_entry_point_runs(ledger: Path) -> None:
         [sys.executable, "-m", "zhubaodai.importers", "extract", "nosuch.csv", "-c", str(CQGX)],
         capture_output=True, text=True, check=False,
     )
-    assert bad.returncode == 1 and bad.stderr == "错误：找不到文件 nosuch.csv\n未写入任何内容。\n"
+    assert bad.returncode == 2 and bad.stderr == "错误：找不到文件 nosuch.csv\n未写入任何内容。\n"
 
 
 def test_archive_command(tmp_path: Path) -> None:
@@ -588,3 +588,13 @@ def test_readme_command_on_the_demo_ledger() -> None:
     assert "2026-01-01 balance" not in proc.stdout and "2026-01-08 balance Assets:CQGX:Pool" in proc.stdout
     assert "待缴额来自登记簿的合同、增额、续贷事件，请先登记" in proc.stdout
     assert '"注入风险补偿金"' in proc.stdout and "period_end: 2026-03-20" in proc.stdout
+
+
+def test_zbd_import_is_the_extract_command(ledger: Path) -> None:
+    from zhubaodai.cli import main as zbd
+
+    result = CliRunner().invoke(zbd, ["import", str(FLAT), "-c", str(CQGX), "-e", str(ledger)])
+    assert result.exit_code == 0, result.output
+    assert "^CQ-2024-010" in result.output
+    bad = CliRunner().invoke(zbd, ["import", str(HERE / "bad" / "garbage.csv"), "-c", str(CQGX), "-e", str(ledger)])
+    assert bad.exit_code == 2 and "无法识别文件编码" in bad.output and "Traceback" not in bad.output
