@@ -4,6 +4,7 @@ navigation, filters and entry overlay work on the pages, and writes are refused.
 
 from __future__ import annotations
 
+import datetime
 import os
 import shutil
 from collections.abc import Iterator
@@ -67,15 +68,30 @@ def page(browser):  # noqa: ANN001, ANN201
     context.close()
 
 
+#: Screenshots docs/reviewing.md shows: (ledger folder, shot) -> file name under docs/img.
+DOC_SHOTS = {
+    **{("ledger", name): f"{name}.png" for name in PAGES},
+    ("ledger", "time-filter"): "time-filter.png",
+    ("fava", "Zbd6Compliance"): "findings-example.png",
+    ("fava", "Zbd2Loans"): "loans-example.png",
+    ("fava", "entry-context"): "entry-context.png",
+    ("fava", "write-refused"): "write-refused.png",
+    ("fava", "deadlines-example"): "deadlines-example.png",
+}
+
+
 def _shoot(page, tmp_path: Path, name: str, ledger: Path) -> None:  # noqa: ANN001
+    """A full-page screenshot under the test's temporary folder (and, with
+    ZBD_SCREENSHOTS=docs/img, the ones the reviewers' guide shows)."""
     target = tmp_path / f"{name}.png"
     page.screenshot(path=str(target), full_page=True)
     assert target.stat().st_size > 10_000
     wanted = os.environ.get("ZBD_SCREENSHOTS")
-    if wanted and ledger.parent.name == ("ledger" if Path("ledger/main.beancount").exists() else "fava"):
+    doc_name = DOC_SHOTS.get((ledger.parent.name, name))
+    if wanted and doc_name:
         folder = Path(wanted)
         folder.mkdir(parents=True, exist_ok=True)
-        shutil.copy(target, folder / f"{name}.png")
+        shutil.copy(target, folder / doc_name)
 
 
 @pytest.mark.parametrize("name", list(PAGES))
@@ -102,8 +118,13 @@ def test_page_shows_the_engines_figures_without_console_errors(
         assert shown[key] == value, key
         assert page.locator(f'[data-figure="{key}"]').first.is_visible()
     if name == "Zbd1Pool":
-        # Fava's own chart component drew the fund balances.
+        # Fava's own chart component drew the fund balances, and switches to the engine's
+        # adequacy checks.
         page.wait_for_selector("svelte-component[type=charts] svg")
+        if any(c.rule == "risk.floor" for c in run.analysis.records.get("adequacy", ())):
+            page.get_by_role("button", name="风险补偿金与下限").first.click()
+            page.wait_for_selector("svelte-component[type=charts] svg")
+            page.get_by_role("button", name="两项资金余额（日终）").first.click()
     _shoot(page, tmp_path, name, server.ledger)
     assert console.errors == []
 
@@ -139,6 +160,7 @@ def test_sidebar_filters_and_entry_overlay_work_on_the_pages(
             run.analysis.warnings, key=lambda f: (f.program or "", f.date, f.filename or "", f.lineno or 0)
         )[0]
         assert f"{os.path.basename(finding.filename)}:{finding.lineno}" in overlay.inner_text()
+        _shoot(page, tmp_path, "entry-context", server.ledger)
         page.keyboard.press("Escape")
     # Fava's time filter reaches the pages.
     year = run.last_date.year
@@ -150,6 +172,33 @@ def test_sidebar_filters_and_entry_overlay_work_on_the_pages(
     page.wait_for_url(f"**time={year}**")
     page.wait_for_selector(f"text={year}-01-01 至 {year}-12-31")
     _shoot(page, tmp_path, "time-filter", server.ledger)
+    assert console.errors == []
+
+
+def test_a_working_day_deadline_coming_due_is_shown(
+    served: tuple[FavaServer, EngineRun], page, tmp_path: Path  # noqa: ANN001
+) -> None:
+    """Seen from the day after a deadline's start (before it was met), the reminders page
+    lists it with the last day and the working days left by the engine's calendar."""
+    server, run = served
+    calendar = run.analysis.rulebook.calendar
+    one_day = datetime.timedelta(days=1)
+    record = next(
+        r for r in run.analysis.records["deadlines"]
+        if r.deadline.done is None or r.deadline.done > r.deadline.start + one_day
+    )
+    today = record.deadline.start + one_day
+    due = calendar.nth_workday_after(record.deadline.start, record.deadline.n)
+    console = Console(page)
+    page.goto(server.url(f"extension/Zbd7Deadlines/?date={today}"))
+    row = page.locator(
+        f'table[data-section="upcoming"] tr[data-loan="{record.loan}"][data-rule="{record.rule}"]'
+    )
+    row.wait_for()
+    text = row.inner_text()
+    assert str(due) in text
+    assert f"{calendar.workdays_in(today, due)} 个工作日" in text
+    _shoot(page, tmp_path, "deadlines-example", server.ledger)
     assert console.errors == []
 
 
