@@ -59,6 +59,7 @@ from zhubaodai.importers.config import account_key
 from zhubaodai.importers.config import header_key
 from zhubaodai.importers.statement import Row
 from zhubaodai.importers.statement import Statement
+from zhubaodai.importers.statement import StatementError
 from zhubaodai.money import CURRENCY
 from zhubaodai.money import ZERO
 from zhubaodai.money import yuan
@@ -480,6 +481,51 @@ def opened_accounts(entries: Sequence[Directive]) -> set[str]:
     return {e.account for e in entries if isinstance(e, data.Open)}
 
 
+def check_position(statement: Statement, existing: Sequence[Directive], pool: str) -> None:
+    """A statement must start where the ledger's pool account stands, and the ledger must
+    hold no bank movement in the statement's period that deduplication cannot recognise
+    (a transaction changing the pool's balance without a serial number). Raises
+    :class:`StatementError` otherwise: importing then would duplicate or leave a gap."""
+    first, last = statement.rows[0], statement.rows[-1]
+    prefix = pool + ":"
+    before = ZERO
+    unmarked: list[Transaction] = []
+    for entry in existing:
+        if not isinstance(entry, Transaction) or entry.date > last.date:
+            continue
+        net = sum(
+            (p.units.number for p in entry.postings
+             if (p.account == pool or p.account.startswith(prefix))
+             and isinstance(p.units, Amount) and p.units.currency == CURRENCY),
+            ZERO,
+        )
+        if not net:
+            continue  # not a bank movement (e.g. suspense reclassified to a fund)
+        if entry.date < first.date:
+            before += net
+        elif SERIAL not in entry.meta:
+            unmarked.append(entry)
+    if unmarked:
+        e = unmarked[0]
+        where = f"{e.meta.get('filename')}:{e.meta.get('lineno')}"
+        raise StatementError(
+            statement.path,
+            f"账本中 {first.date} 至 {last.date} 已有 {len(unmarked)} 笔没有流水号（serial）的专户收支"
+            f"（如 {where} {e.date} {e.narration}），无法判断是否与本对账单重复；"
+            "请给这些分录补上对账单中的流水号（serial 元数据），或只导入此后的对账单",
+            row=statement.header_row,
+        )
+    if before != statement.opening_balance:
+        raise StatementError(
+            statement.path,
+            f"期初余额 {yuan(statement.opening_balance)} 元与账本不符：账本中专户 {pool} 在 {first.date} 日初的余额为 "
+            f"{yuan(before)} 元（相差 {yuan(statement.opening_balance - before)} 元）；"
+            "账本可能缺少此前的流水（请先导入更早的对账单），或账本有误",
+            row=first.line,
+            column=statement.balance_label,
+        )
+
+
 def build_entries(
     statement: Statement,
     config: PoolConfig,
@@ -496,6 +542,7 @@ def build_entries(
             f"导入配置 {config.path} 的项目 {config.program} 不在规则文件 {config.rules_path} 中（已有：{known}）"
         )
     pool = program.accounts["pool"]
+    check_position(statement, existing, pool)
     seen = existing_serials(existing, pool)
     new_rows = [row for row in statement.rows if row.serial not in seen]
     skipped = len(statement.rows) - len(new_rows)

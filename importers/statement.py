@@ -343,6 +343,8 @@ class Statement:
     header_row: int
     rows: tuple[Row, ...]
     opening_balance: Decimal
+    #: The balance column as errors name it ("F 列（余额）").
+    balance_label: str = ""
     #: True when the serial numbers are the documented composite key (no serial column).
     composite_serial: bool = False
 
@@ -586,6 +588,7 @@ def parse_table(table: Table, layouts: Mapping[str, Layout]) -> Statement:
         header_row=header.line,
         rows=tuple(rows),
         opening_balance=opening,
+        balance_label=label("balance"),
         composite_serial=composite,
     )
 

@@ -318,7 +318,7 @@ def test_composite_key_where_the_bank_has_no_serial(ledger: Path) -> None:
     config = HERE / "pools" / "wlht-icbc.yaml"
     assert import_into(ledger, icbc, config=config)[0] == 0
     serials = [t.meta["serial"] for t in transactions(ledger.parent / "import.beancount")]
-    assert serials[0] == "20240805/100.00/100.00/1" and serials[2] == "20240805/100.00/100.00/2"
+    assert serials[0] == "20240805/100.00/3000100.00/1" and serials[2] == "20240805/100.00/3000100.00/2"
     result = cli.extract_statements([icbc], configs=[config], ledger=ledger)
     assert [e for e in result.entries if isinstance(e, data.Transaction)] == []
 
@@ -598,3 +598,33 @@ def test_zbd_import_is_the_extract_command(ledger: Path) -> None:
     assert "^CQ-2024-010" in result.output
     bad = CliRunner().invoke(zbd, ["import", str(HERE / "bad" / "garbage.csv"), "-c", str(CQGX), "-e", str(ledger)])
     assert bad.exit_code == 2 and "无法识别文件编码" in bad.output and "Traceback" not in bad.output
+
+
+def test_a_statement_that_does_not_start_where_the_ledger_stands_is_refused(ledger: Path, tmp_path: Path) -> None:
+    """September without August: the opening balance is not the ledger's; nothing written."""
+    txns, opening = fx.month(9, 11)
+    september = tmp_path / "september.csv"
+    fx.write_csv(september, fx.flat_rows(txns, opening, first=10))
+    out = tmp_path / "out.beancount"
+    err = io.StringIO()
+    assert cli.run_import([september], configs=[CQGX], ledger=ledger, output=out, err=err) == cli.EXIT_INPUT
+    assert err.getvalue() == (
+        f"错误：文件 {september} 第 2 行 F 列（余额）：期初余额 5,640,088.43 元与账本不符："
+        "账本中专户 Assets:CQGX:Pool 在 2024-09-05 日初的余额为 5,115,555.56 元（相差 524,532.87 元）；"
+        "账本可能缺少此前的流水（请先导入更早的对账单），或账本有误\n未写入任何内容。\n"
+    )
+    assert not out.exists()
+    # With the earlier months in the same run it chains.
+    assert cli.run_import([FLAT, september], configs=[CQGX], ledger=ledger, output=out, err=io.StringIO()) == 0
+
+
+def test_ledger_movements_without_serial_in_the_period_block_the_import(demo_ledger: Path) -> None:
+    """The demo ledger was kept by hand (no serial numbers): a statement over its own
+    period cannot be told apart from it, so nothing is imported."""
+    txns = [fx.Txn("2025-12-21", "02:00:00", Decimal("1592.11"), "", "", "", "结息", "")]
+    rows = fx.flat_rows(txns, Decimal("12650796.57"))
+    path = demo_ledger.parent / "dec.csv"
+    fx.write_csv(path, rows)
+    err = io.StringIO()
+    assert cli.run_import([path], configs=[SHIPPED_CQGX], ledger=demo_ledger, err=err) == cli.EXIT_INPUT
+    assert "已有 1 笔没有流水号（serial）的专户收支" in err.getvalue() and "2025年第四季度专户结息" in err.getvalue()

@@ -197,7 +197,7 @@ ICBC_HEADER = [
 
 def icbc_rows() -> list[list[object]]:
     rows: list[list[object]] = [ICBC_HEADER]
-    for t, bal in zip(ICBC_TXNS, running(D("0.00"), ICBC_TXNS)):
+    for t, bal in zip(ICBC_TXNS, running(WL_OPENING, ICBC_TXNS)):
         rows.append([t.day, WL_ICBC_ACCOUNT, t.summary, f"{t.amount:.2f}", f"{bal:.2f}", t.counterparty, t.remark])
     return rows
 
