@@ -72,6 +72,7 @@ KIND_LABELS = {
     "other": "其他",
 }
 _ROLE_KIND = {role: kind for kind, roles in KIND_ROLES.items() for role in roles}
+_MISSING = object()
 
 
 class DailyBalance:
@@ -222,6 +223,7 @@ class Context:
         #: The last day the books cover (their latest entry): deadlines not yet met are
         #: breaches only once it has passed them.
         self.as_of: datetime.date | None = None
+        self._params: dict[tuple[str, str, str, datetime.date], Any] = {}
 
     def active(self, program: str, rule_id: str) -> bool:
         """Whether ``program`` lists ``rule_id`` in rules.yaml."""
@@ -230,12 +232,18 @@ class Context:
     def param(self, program: str, rule_id: str, name: str, on: datetime.date, entry: Directive) -> Any:
         """A rule parameter in force on ``on``; a date before its first version is reported
         as an error of that rule and gives None."""
+        key = (program, rule_id, name, on)
+        found = self._params.get(key, _MISSING)
+        if found is not _MISSING:
+            return found
         rule = self.rulebook.programs[program].rules[rule_id]
         try:
-            return rule.param(name, on)
+            value = rule.param(name, on)
         except ParamDateError as exc:
             self.report(rule_id, program, entry, f"{exc}，无法按规则核对", severity=ERROR)
             return None
+        self._params[key] = value  # the same day asks again for many loans
+        return value
 
     def report(
         self,

@@ -194,16 +194,16 @@ def _check(ctx: Context, account: FeeAccount) -> None:
                     figures={"应缴": cumulative, "截至当日实缴": by_then, "差额": cumulative - by_then},
                     loan=loan.id,
                 )
-    _renewal_overcharge(ctx, account, payments, total_paid)
+    _renewal_overcharge(ctx, account, payments, total_paid, cumulative)
 
 
 def _renewal_overcharge(
-    ctx: Context, account: FeeAccount, payments: list[FeePayment], total_paid: Decimal
+    ctx: Context, account: FeeAccount, payments: list[FeePayment], total_paid: Decimal, total_due: Decimal
 ) -> None:
     """Where renewal costs nothing, an excess paid on the way to a renewal is a charge
-    the enterprise did not owe."""
+    the enterprise did not owe. ``total_due`` is ``account.due`` (summed by the caller)."""
     loan = account.loan
-    excess = total_paid - account.due
+    excess = total_paid - total_due
     if excess <= 0 or not ctx.active(loan.program, "fee.renewal"):
         return
     previous: datetime.date | None = None

@@ -37,6 +37,7 @@ from beancount.core.amount import Amount
 from beancount.core.data import Custom
 
 from zhubaodai.money import CURRENCY
+from zhubaodai.money import FEN
 from zhubaodai.money import ZERO
 
 #: Loan events: name -> (Chinese label, required metadata, optional metadata).
@@ -241,7 +242,7 @@ def _convert(entry: Custom, key: str, kind: str, value: Any) -> Any:
             raise RegisterError(entry, f"元数据 {key} 的币种应为 {CURRENCY}，而非 {value.currency}")
         if value.number < 0:
             raise RegisterError(entry, f"元数据 {key} 不能为负数：{value.number}")
-        if value.number != value.number.quantize(Decimal("0.01")):
+        if value.number != value.number.quantize(FEN):
             raise RegisterError(entry, f"元数据 {key} 应精确到分：{value.number}")
         return value.number
     if kind == "text":

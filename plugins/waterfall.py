@@ -61,6 +61,8 @@ COMPONENT_LABELS = {"principal": "本金", "interest": "利息", "compound": "�
 DEDUCTION_LABELS = {"costs": "追索费用", "penalty": "违约金"}
 PARTY_LABELS = {"bank": "合作银行", "risk": "风险补偿金", "guarantee": "助保金"}
 DEFAULT_COMPONENTS = ("principal", "interest")
+#: Register events read during the walk (the others only through the register).
+_WALK_EVENTS = frozenset(("claim", "recovery"))
 
 
 @dataclass(frozen=True)
@@ -137,8 +139,12 @@ def start(ctx: Context) -> None:
     ctx.records["claims"] = {}  # id(claim entry) -> Claim
     ctx.records["recoveries"] = []
     ctx.records["loan_recoveries"] = {}  # loan id -> LoanRecoveries
+    # The register events this module acts on as the walk reaches them.
     ctx.records["_events"] = {
-        id(event.entry): event for loan in ctx.register.loans.values() for event in loan.events
+        id(event.entry): event
+        for loan in ctx.register.loans.values()
+        for event in loan.events
+        if event.kind in _WALK_EVENTS
     }
 
 
@@ -155,6 +161,9 @@ def _claim(ctx: Context, loan: Loan, event: Event) -> Claim:
 
 
 def on_register_event(ctx: Context, entry: Custom) -> None:
+    values = entry.values
+    if not values or values[0].value not in _WALK_EVENTS:
+        return  # most register events: nothing to do here (cheap test before the lookup)
     event = ctx.records["_events"].get(id(entry))
     if event is None:
         return
