@@ -218,6 +218,13 @@ def workdays() -> Workdays:
 # Text of directives
 
 
+@dataclass(frozen=True)
+class Number:
+    """A bare number in metadata (a rate, a score), as opposed to a CNY amount."""
+
+    value: Decimal
+
+
 def amount_text(value: Decimal) -> str:
     return f"{value:.2f} CNY"
 
@@ -236,13 +243,6 @@ def meta_value(value: Any) -> str:
         return str(value.value)
     text = str(value).replace("\\", "\\\\").replace('"', '\\"')
     return f'"{text}"'
-
-
-@dataclass(frozen=True)
-class Number:
-    """A bare number in metadata (a rate, a score), as opposed to a CNY amount."""
-
-    value: Decimal
 
 
 def meta_lines(meta: Mapping[str, Any]) -> str:
@@ -1827,11 +1827,12 @@ def _progress_printer(enabled: bool) -> Callable[[int, int], None] | None:
     if not enabled:
         return None
     tty = sys.stderr.isatty()
+    interval = 0.5 if tty else 5.0  # a log file gets a line every few seconds
     last = [0.0]
 
     def show(written: int, target: int) -> None:
         now = time.monotonic()
-        if now - last[0] < 0.5 and written < target:
+        if now - last[0] < interval and written < target:
             return
         last[0] = now
         share = f"（{written * 100 // target}%）" if target else ""
