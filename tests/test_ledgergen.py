@@ -4,6 +4,7 @@ deterministic per seed, a bare twin without the plugin line, and a careful CLI."
 from __future__ import annotations
 
 import io
+import os
 import shutil
 import subprocess
 import sys
@@ -119,8 +120,9 @@ def test_bad_requests_are_chinese_errors(kwargs, words):
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONHASHSEED": "12345"}  # another process, other string hashes
     return subprocess.run(
-        [sys.executable, "-m", "zhubaodai.scripts.ledgergen", *args], capture_output=True, text=True
+        [sys.executable, "-m", "zhubaodai.scripts.ledgergen", *args], capture_output=True, text=True, env=env
     )
 
 
@@ -130,6 +132,9 @@ def test_cli_writes_and_refuses_to_overwrite(tmp_path):
     assert first.returncode == 0, first.stderr
     assert "200 笔交易" in first.stderr
     written = path.read_bytes()
+    here = io.StringIO()
+    generate(here, transactions=200, seed=2)
+    assert here.getvalue().encode() == written  # the same bytes from another process
 
     again = run_cli("--transactions", "300", "--seed", "5", "-o", str(path))
     assert again.returncode != 0
