@@ -4,25 +4,25 @@ Each new row (its serial number not yet in the ledger) is matched against the po
 classification rules (first match wins) and becomes one transaction of the ledger format
 (docs/ledger-format.md)::
 
-    2024-07-08 * "重庆丁科技有限公司" "缴纳助保金" ^CQ-2024-011
-      serial: "5005011036000000088800021"
-      counterparty_account: "50001234500052500011"
+    2024-07-03 * "重庆丁智能装备有限公司" "缴纳助保金" ^CQ-2024-011
+      serial: "10002-20240703100211002"
+      counterparty_account: "31050161393600000004"
       bank_summary: "网银转账 助保金"
       Assets:CQGX:Pool:Guarantee    50000.00 CNY
       Income:CQGX:Guarantee:Fees   -50000.00 CNY
 
     2024-09-21 * "中国建设银行" "结息（计息期至 2024-09-20）"
-      serial: "5005011036000000088800031"
+      serial: "10011-20240921020000011"
       period_end: 2024-09-20
-      Assets:CQGX:Pool:Guarantee          812.37 CNY
-      Assets:CQGX:Pool:Risk              3310.12 CNY
-      Income:CQGX:Guarantee:Interest     -812.37 CNY
-      Income:CQGX:Risk:Interest         -3310.12 CNY
+      Assets:CQGX:Pool:Guarantee          289.64 CNY
+      Assets:CQGX:Pool:Risk             15389.26 CNY
+      Income:CQGX:Guarantee:Interest     -289.64 CNY
+      Income:CQGX:Risk:Interest        -15389.26 CNY
 
-    2024-08-16 ! "某某公司" "待查明：没有分类规则识别此笔收入"
-      serial: "5005011036000000088800027"
-      Assets:CQGX:Pool:Suspense       1200.00 CNY
-      Income:CQGX:Unidentified       -1200.00 CNY
+    2024-07-15 ! "重庆某某商贸有限公司" "待查明：没有分类规则识别此笔收入"
+      serial: "10004-20240715091245004"
+      Assets:CQGX:Pool:Suspense     12345.67 CNY
+      Income:CQGX:Unidentified     -12345.67 CNY
 
 No figure is computed here: the fee still due is the engine's ``records["fees"]``
 (due − paid, less what this import already booked); the interest split is what the engine's
@@ -30,7 +30,8 @@ No figure is computed here: the fee still due is the engine's ``records["fees"]`
 the ledger and the statement's earlier rows (so the 积数, the period and
 :func:`pool.split_interest` are the engine's own); the compensation legs are
 :func:`waterfall.plan_waterfall` on the engine's fund balances and claims; a recovery's
-parts are the engine's ``records["loan_recoveries"]`` (expected − received). Whatever does
+parts are the engine's ``records["loan_recoveries"]`` (expected − received, with the
+statement's earlier rows put through the engine too). Whatever does
 not fit goes to the program's suspense account with the ``!`` flag and the reason.
 """
 
@@ -131,12 +132,7 @@ class Classifier:
 
     def __post_init__(self) -> None:
         code = self.config.program
-        if code not in self.rulebook.programs:
-            known = "、".join(self.rulebook.programs)
-            raise ImportFailure(
-                f"导入配置 {self.config.path} 的项目 {code} 不在规则文件 {self.config.rules_path} 中（已有：{known}）"
-            )
-        self.program = self.rulebook.programs[code]
+        self.program = self.rulebook.programs[code]  # checked by build_entries
         self.analysis = analyse(self.existing, self.rulebook)
         self._index_enterprises()
         self.claims = [
