@@ -54,10 +54,9 @@ def ledger(tmp_path: Path) -> Path:
     target = tmp_path / "ledger"
     shutil.copytree(HERE / "ledger", target)
     main = target / "main.beancount"
-    main.write_text(
-        main.read_text(encoding="utf-8").replace("'../../../rules.yaml'", repr(str(REPO / "rules.yaml"))),
-        encoding="utf-8",
-    )
+    text = main.read_text(encoding="utf-8")
+    assert "'../../../rules.yaml'" in text
+    main.write_text(text.replace("'../../../rules.yaml'", repr(str(REPO / "rules.yaml"))), encoding="utf-8")
     return main
 
 
@@ -540,7 +539,9 @@ def demo_ledger(tmp_path: Path) -> Path:
     target = tmp_path / "ledger"
     shutil.copytree(DEMO, target)
     main = target / "main.beancount"
-    text = main.read_text(encoding="utf-8").replace("'../rules.yaml'", repr(str(REPO / "rules.yaml")))
+    text = main.read_text(encoding="utf-8")
+    assert "'../rules.yaml'" in text  # the plugin line, pointed at the repository's rules
+    text = text.replace("'../rules.yaml'", repr(str(REPO / "rules.yaml")))
     shutil.copy(HERE / "demo" / "cqgx-2026Q1.beancount", target / "cqgx" / "2026.beancount")
     main.write_text(text + 'include "cqgx/2026.beancount"\n', encoding="utf-8")
     return main
