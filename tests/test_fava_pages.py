@@ -34,6 +34,8 @@ from fava_support import ledgers  # noqa: E402
 from zhubaodai.engine import GUARANTEE  # noqa: E402
 from zhubaodai.engine import RISK  # noqa: E402
 from zhubaodai.fava import analysis as fava_analysis  # noqa: E402
+from zhubaodai.fava.page import ratio  # noqa: E402
+from zhubaodai.fava.page import times  # noqa: E402
 from zhubaodai.fava.views import FLOW_KINDS  # noqa: E402
 from zhubaodai.findings import ERROR  # noqa: E402
 from zhubaodai.findings import WARNING  # noqa: E402
@@ -122,7 +124,21 @@ def _check_pool(html: str, run: EngineRun, start: datetime.date | None, end: dat
             Decimal(0),
         )
         assert shown[f"{code}.outstanding"] == yuan(outstanding)
-        assert shown[f"{code}.risk_balance"] == yuan(state.funds[RISK].at(end))
+        risk = state.funds[RISK].at(end)
+        assert shown[f"{code}.risk_balance"] == yuan(risk)
+        if outstanding > 0:
+            assert shown[f"{code}.coverage"] == ratio(risk / outstanding)
+        if risk > 0:
+            assert shown[f"{code}.leverage"] == times(outstanding / risk)
+        for rule_id in ("risk.floor", "risk.leverage"):
+            checks = [
+                c for c in run.analysis.records.get("adequacy", ())
+                if c.program == code and c.rule == rule_id and c.day <= end
+            ]
+            if checks:
+                assert yuan(checks[-1].limit) in shown[f"{code}.{rule_id}.limit"]
+                figure = checks[-1].risk_fund if rule_id == "risk.floor" else checks[-1].base
+                assert yuan(figure) in shown[f"{code}.{rule_id}.figure"]
         injected = state.flow_series.get((RISK, "injection"))
         assert shown[f"{code}.injections"] == yuan(injected.at(end) if injected else Decimal(0))
         in_period = [

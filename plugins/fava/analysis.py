@@ -16,6 +16,7 @@ file's modification time: every page of one load shares one engine run.
 
 from __future__ import annotations
 
+import datetime
 import os
 import threading
 from collections.abc import Mapping
@@ -50,7 +51,7 @@ class LoadedAnalysis:
     #: (filename, lineno) -> the entry there, to link a finding to its entry in Fava.
     positions: Mapping[tuple[str, int], Directive]
     #: Latest date of any entry (the "as of" date when no time filter is set).
-    last_date: Any
+    last_date: datetime.date | None
     _hashes: dict[int, str] = field(default_factory=dict)
     #: The pages' views of this load, by page and request scope (see zhubaodai.fava.page).
     views: dict[tuple[Any, ...], Any] = field(default_factory=dict)

@@ -233,10 +233,3 @@ def _anchor(loan: Any, start: datetime.date) -> Any:
             found = event
     return found.entry if found is not None else None
 
-
-def loan_deadlines(analysis: Analysis) -> dict[tuple[str, str], list[Any]]:
-    """(loan, rule) -> the engine's deadline records, for the loan register."""
-    found: dict[tuple[str, str], list[Any]] = {}
-    for record in analysis.records.get("deadlines", ()):
-        found.setdefault((record.loan, record.rule), []).append(record)
-    return found

@@ -13,7 +13,6 @@ import csv
 import io
 import threading
 from collections.abc import Callable
-from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -37,7 +36,7 @@ from zhubaodai.fava.views import rule_title
 from zhubaodai.fava.views import select_programs
 from zhubaodai.fava.views import severity_label
 from zhubaodai.findings import Finding
-from zhubaodai.money import percent
+from zhubaodai.money import half_up
 from zhubaodai.money import yuan
 
 T = TypeVar("T")
@@ -104,28 +103,17 @@ def decimal_number(value: Decimal) -> str:
 
 
 def ratio(value: Decimal | None) -> str:
-    """A share as a percentage to two decimals: 0.12345 -> '12.35%'."""
+    """A share as a percentage, half-up to two decimals: 0.12345 -> '12.35%'."""
     if value is None:
         return "—"
-    return f"{value * 100:,.2f}%"
+    return f"{half_up(value * 100):,}%"
 
 
 def times(value: Decimal | None) -> str:
-    """A multiple to two decimals: 10.5 -> '10.50 倍'."""
+    """A multiple, half-up to two decimals: 10.5 -> '10.50 倍'."""
     if value is None:
         return "—"
-    return f"{value:,.2f} 倍"
-
-
-def param_text(value: Any) -> str:
-    """A rules.yaml parameter as reviewers read it."""
-    if isinstance(value, Decimal):
-        if value < 1:
-            return percent(value)
-        return yuan(value) + " 元" if value >= 1000 else f"{value.normalize():f}"
-    if isinstance(value, (list, tuple)):
-        return "、".join(str(v) for v in value)
-    return str(value)
+    return f"{half_up(value):,} 倍"
 
 
 class ReviewPage(FavaExtensionBase):
@@ -149,7 +137,6 @@ class ReviewPage(FavaExtensionBase):
         env.filters["yuan"] = yuan
         env.filters["ratio"] = ratio
         env.filters["times"] = times
-        env.filters["param_text"] = param_text
         env.filters["severity_label"] = severity_label
         env.filters["rule_title"] = rule_title
         env.globals["zip"] = zip
@@ -280,6 +267,3 @@ def csv_response(filename: str, header: Sequence[str], rows: Sequence[Sequence[A
         headers={"Content-Disposition": f"attachment; filename={filename}"},
     )
 
-
-def mapping_text(items: Mapping[str, Any]) -> str:
-    return "，".join(f"{k} {v}" for k, v in items.items())

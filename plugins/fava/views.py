@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import datetime
 from collections import Counter
-from collections.abc import Iterable
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from beancount.core import account as bc_account
+from fava.core.filters import Match
 
 from zhubaodai.engine import FUND_LABELS
 from zhubaodai.engine import GUARANTEE
@@ -92,12 +92,7 @@ def select_programs(analysis: Analysis, account_filter: str | None, wanted: str 
         codes = [c for c in codes if c == wanted]
     if not account_filter:
         return codes
-    try:
-        from fava.core.filters import Match
-
-        match = Match(account_filter)
-    except Exception:  # noqa: BLE001 - Fava reports a bad filter itself
-        return codes
+    match = Match(account_filter)  # as Fava's account filter: a regex, else the exact name
     return [
         code
         for code in codes
@@ -508,8 +503,9 @@ class LoanRow:
         return LOAN_STATUS[self.status]
 
 
-def _loan_status(analysis: Analysis, loan: Loan, day: datetime.date, compensated: set[str]) -> str:
-    if loan.settled(day) and loan.first("contract") is not None and loan.first("contract").date <= day:
+def _loan_status(loan: Loan, day: datetime.date, compensated: set[str]) -> str:
+    """The loan's state at the end of ``day``, from the register."""
+    if loan.last_before("contract", day) is not None and loan.settled(day):
         return "settled"
     if loan.id in compensated:
         return "compensated"
@@ -580,7 +576,7 @@ def loan_rows(analysis: Analysis, period: Period, codes: Sequence[str]) -> list[
                 loan.outstanding(period.end),
                 account.due if account is not None else ZERO,
                 account.paid if account is not None else ZERO,
-                _loan_status(analysis, loan, period.end, compensated),
+                _loan_status(loan, period.end, compensated),
                 tuple(deadlines),
                 len(loan_findings),
             )
