@@ -128,7 +128,7 @@ class RegisterError(ValueError):
         super().__init__(message)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Event:
     """One register event, its metadata validated and converted."""
 
