@@ -55,7 +55,7 @@ PARTY_LABELS = {"bank": "合作银行", "risk": "风险补偿金", "guarantee": 
 #: Percentiles shown for Monte Carlo results.
 PERCENTILES = (50, 90, 95, 99)
 #: Cells per vectorised block of draws (loans x draws), to bound memory.
-BLOCK_CELLS = 4_000_000
+BLOCK_CELLS = 1_000_000
 
 
 class StressError(ValueError):
