@@ -348,6 +348,13 @@ def test_deadline_page_counts_working_days_with_the_engines_calendar(
     assert 'data-rule="notice.disbursement"' not in _section(html, "upcoming")
 
 
+def test_deadline_page_names_a_year_the_calendar_does_not_know(fixture_setup: tuple[Client, EngineRun]) -> None:
+    client, run = fixture_setup
+    year = max(run.analysis.rulebook.calendar.table_years + list(run.analysis.rulebook.calendar.library_years())) + 1
+    html = client.page("Zbd7Deadlines", date=f"{year}-01-05")
+    assert f"工作日历没有 {year} 年的放假安排" in html
+
+
 def test_deadline_page_lists_maturities_and_open_tasks(fixture_setup: tuple[Client, EngineRun]) -> None:
     client, run = fixture_setup
     html = client.page("Zbd7Deadlines", date="2025-02-20", days="20")
@@ -475,6 +482,10 @@ def test_a_ledger_without_the_plugin_gets_a_chinese_message(tmp_path: Path) -> N
         html = response.get_data(as_text=True)
         assert "审阅页面无法运行规则引擎" in html
         assert "zhubaodai.plugin" in html
+    for endpoint in ("Zbd6Compliance/findings.csv", "Zbd2Loans/loans.csv"):
+        response = client.get(f"extension/{endpoint}")
+        assert response.status_code == 500
+        assert response.get_data(as_text=True).startswith("无法导出：账本顶层文件没有启用规则引擎插件")
 
 
 def test_a_broken_rules_file_gets_a_chinese_message(copied_ledger: Path) -> None:

@@ -52,14 +52,13 @@ class Zbd2Loans(_page.ReviewPage):
     paginated = True
 
     def build(self, loaded: LoadedAnalysis, period: _views.Period, programs: Sequence[str]) -> Any:
-        rows = _views.loan_rows(loaded.analysis, period, programs)
+        return _views.loan_rows(loaded.analysis, period, programs)
+
+    def select(self, data: Any) -> Any:
         status = request.args.get("status")
         if status in _views.LOAN_STATUS:
-            rows = [r for r in rows if r.status == status]
-        return rows
-
-    def build_key(self) -> tuple[Any, ...]:
-        return (request.args.get("status"),)
+            return [r for r in data if r.status == status]
+        return data
 
     def statuses(self) -> list[tuple[str, str]]:
         return list(_views.LOAN_STATUS.items())
@@ -67,7 +66,10 @@ class Zbd2Loans(_page.ReviewPage):
     @extension_endpoint("loans.csv")
     def loans_csv(self) -> Any:
         """The loan register of the page's scope as CSV."""
-        context = self.page_all()
+        try:
+            context = self.page_all()
+        except SetupError as exc:
+            return _page.setup_error_response(exc)
         return _page.csv_response(
             "loans.csv",
             ["项目", "贷款编号", "企业编号", "企业名称", "审核同意日", "合同日", "放款日", "到期日",
@@ -84,7 +86,7 @@ class Zbd2Loans(_page.ReviewPage):
     def page_all(self) -> Any:
         loaded = self.loaded()
         period, programs, _ = self.scope(loaded)
-        return self.build(loaded, period, programs)
+        return self.data(loaded, period, programs)
 
 
 class Zbd3Compensations(_page.ReviewPage):
@@ -161,9 +163,12 @@ class Zbd6Compliance(_page.ReviewPage):
     @extension_endpoint("findings.csv")
     def findings_csv(self) -> Any:
         """The findings of the page's scope and filters as CSV."""
-        loaded = self.loaded()
+        try:
+            loaded = self.loaded()
+        except SetupError as exc:
+            return _page.setup_error_response(exc)
         period, programs, _ = self.scope(loaded)
-        view = self.build(loaded, period, programs)
+        view = self.data(loaded, period, programs)
         return _page.csv_response(
             "findings.csv",
             ["严重程度", "规则", "规则名称", "项目", "依据", "日期", "贷款", "说明", "文件", "行号"],

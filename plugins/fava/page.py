@@ -169,6 +169,15 @@ class ReviewPage(FavaExtensionBase):
         programs = select_programs(loaded.analysis, request.args.get("account"), wanted)
         return period, programs, wanted
 
+    def select(self, data: Any) -> Any:
+        """A cheap selection from the built data by the request (after the memo)."""
+        return data
+
+    def data(self, loaded: LoadedAnalysis, period: Period, programs: Sequence[str]) -> Any:
+        """The page's data for the scope: built once per load and scope, then selected."""
+        key = (self.name, period, tuple(programs), self.build_key())
+        return self.select(_memo(loaded, key, lambda: self.build(loaded, period, programs)))
+
     def page(self) -> PageContext:
         """Everything the template shows; a ledger the engine cannot read gives a message."""
         try:
@@ -176,8 +185,7 @@ class ReviewPage(FavaExtensionBase):
         except SetupError as exc:
             return PageContext(None, str(exc), None, (), (), None)
         period, programs, wanted = self.scope(loaded)
-        key = (self.name, period, tuple(programs), self.build_key())
-        data = _memo(loaded, key, lambda: self.build(loaded, period, programs))
+        data = self.data(loaded, period, programs)
         pager = None
         if self.paginated:
             try:
@@ -267,3 +275,9 @@ def csv_response(filename: str, header: Sequence[str], rows: Sequence[Sequence[A
         headers={"Content-Disposition": f"attachment; filename={filename}"},
     )
 
+
+def setup_error_response(exc: SetupError) -> Any:
+    """What a download answers when the engine cannot run: the reason, in Chinese."""
+    from flask import Response
+
+    return Response(f"无法导出：{exc}\n", status=500, mimetype="text/plain")
