@@ -443,3 +443,14 @@ def test_import_is_the_importers_extract_command():
     nothing = zbd("import")
     assert nothing.exit_code != 0
     assert "请指定要导入的对账单文件或目录" in nothing.stderr
+
+
+def test_report_on_a_ledger_with_beancount_errors_lists_them(tmp_path):
+    path = ledger(tmp_path, '\n2024-08-10 * "x"\n  Assets:Nowhere  1.00 CNY\n  Assets:Cash:Outside  -1.00 CNY\n')
+    out = tmp_path / "q3.xlsx"
+    result = zbd("report", path, "--period", "2024Q3", "-o", out)
+    assert result.exit_code == 0, result.output
+    assert "Beancount 错误" in result.stderr
+    rows = _table(out, "检查结果")
+    assert [(r["规则编号"], r["行号"]) for r in rows] == [("beancount", line_of(path, "2024-08-10"))]
+    assert "Assets:Nowhere" in rows[0]["说明"]
