@@ -1,8 +1,17 @@
-"""Helpers shared by the Fava page tests (Flask test client and browser)."""
+"""Helpers shared by the Fava page tests (Flask test client and browser): the ledgers
+they run on, the engine's own run on them, the figures a page must show, a parser for
+the pages' ``data-figure`` cells, and a real ``fava --read-only`` on a free port."""
 
 from __future__ import annotations
 
 import datetime
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
@@ -154,3 +163,55 @@ def expected_figures(run: EngineRun, page: str) -> dict[str, str]:
         found["errors"] = str(len(a.errors))
         found["warnings"] = str(len(a.warnings))
     return found
+
+
+# --------------------------------------------------------------------------------------
+# A real `fava --read-only` for the browser tests.
+
+
+@dataclass(frozen=True)
+class FavaServer:
+    base: str  # http://127.0.0.1:PORT
+    prefix: str  # /<ledger slug>
+    ledger: Path
+
+    def url(self, path: str) -> str:
+        return f"{self.base}{self.prefix}/{path}"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):  # noqa: ANN002, ANN003
+        return None
+
+
+def start_fava(ledger: Path, log: Path) -> tuple[subprocess.Popen[bytes], FavaServer]:
+    """``fava --read-only`` on a free loopback port, as reviewers run it."""
+    port = _free_port()
+    fava = Path(sys.executable).parent / "fava"
+    command = [str(fava), "--read-only", "--host", "127.0.0.1", "--port", str(port), str(ledger)]
+    with log.open("wb") as out:  # the child keeps its own copy of the descriptor
+        proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
+    base = f"http://127.0.0.1:{port}"
+    opener = urllib.request.build_opener(_NoRedirect)
+    deadline = time.monotonic() + 120
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"fava exited with {proc.returncode}: {log.read_text(errors='replace')[-2000:]}")
+        try:
+            opener.open(base + "/", timeout=2)
+        except urllib.error.HTTPError as exc:
+            if exc.code == 302:  # to the ledger's default page: /<slug>/income_statement/
+                path = urllib.parse.urlsplit(exc.headers["Location"]).path
+                return proc, FavaServer(base, "/" + path.strip("/").split("/")[0], ledger)
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            proc.terminate()
+            raise RuntimeError("fava did not answer within 120 s")
+        time.sleep(0.2)

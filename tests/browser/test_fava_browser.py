@@ -1,6 +1,15 @@
 """Each review page in a real headless Chromium against ``fava --read-only``: the key
 figures the engine computes are visible, the console shows no error, Fava's own
-navigation, filters and entry overlay work on the pages, and writes are refused."""
+navigation, filters and entry overlay work on the pages, and writes are refused.
+
+The browser is Debian's ``chromium`` driven by Playwright's Python package (no browser
+download); scripts/setup.sh --browser installs it with apt, so these tests run in
+``bash scripts/test.sh`` (CI). Where /usr/bin/chromium is missing they fail when
+``CI=true`` and are skipped, with the reason, on a developer's machine otherwise.
+Screenshots go to each test's temporary folder; ``ZBD_SCREENSHOTS=docs/img`` also copies
+the ones docs/reviewing.md shows. (No conftest.py here: tests elsewhere import the
+top-level ``conftest`` by name, which a second conftest module would shadow.)
+"""
 
 from __future__ import annotations
 
@@ -12,15 +21,52 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FavaServer
-from conftest import start_fava
 from fava_support import PAGES
 from fava_support import EngineRun
+from fava_support import FavaServer
 from fava_support import engine_run
 from fava_support import expected_figures
 from fava_support import ledgers
+from fava_support import start_fava
 
 from zhubaodai.fava.page import PAGE_SIZE
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+LAUNCH_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(f"浏览器测试无法运行（CI 中必须运行）：{reason}", pytrace=False)
+    pytest.skip(f"浏览器测试跳过：{reason}（运行 bash scripts/setup.sh --browser 安装 chromium）")
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    if not os.path.exists(CHROMIUM):
+        _unavailable(f"没有 {CHROMIUM}")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("没有安装 playwright（pip install -e '.[test]'）")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
 
 #: Page -> the element that shows it has rendered.
 READY = {
