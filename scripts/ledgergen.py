@@ -37,8 +37,8 @@ Two layers, both writing plain Beancount text in the format of docs/ledger-forma
   fund is topped up to keep CQ's coverage (within its 50,000,000 cap) and WLHT's
   leverage, and defaults are compensated and partly recovered. The file is written as
   the simulation runs: memory holds the loans in flight (a few KB each; peak RSS about
-  40 MB at 10k and 125 MB at 100k transactions over the default four years), never the
-  ledger.
+  40 MB at 10k, 125 MB at 100k and 1 GB at 1M transactions over the default four
+  years, where more loans are in flight at once), never the ledger.
   Register directives (``custom``) come on top of the transactions: about four to five
   per loan.
 
