@@ -120,13 +120,17 @@ class _Param:
 
 def finish(ctx: Context) -> None:
     checks: list[AdequacyCheck] = ctx.records.setdefault("adequacy", [])
+    wanted = {
+        code for code in ctx.states if ctx.active(code, "risk.floor") or ctx.active(code, "risk.leverage")
+    }
+    changes = _outstanding_changes(ctx, wanted)
     for code, state in ctx.states.items():
+        if code not in wanted:
+            continue
         floor_on = ctx.active(code, "risk.floor")
         leverage_on = ctx.active(code, "risk.leverage")
-        if not floor_on and not leverage_on:
-            continue
         watch = _watch(ctx, code)
-        loan_days = _outstanding_changes(ctx, code)
+        loan_days = changes[code]
         base = None
         if floor_on:
             base = ctx.rulebook.programs[code].rules["risk.floor"].params["base"].values[-1]
@@ -137,21 +141,27 @@ def finish(ctx: Context) -> None:
             _plan_floor(ctx, code, state.funds[RISK], watch, loan_days, checks)
 
 
-def _outstanding_changes(ctx: Context, code: str) -> dict[datetime.date, tuple[Decimal, Event]]:
-    """Day -> (change of the program's outstanding that day, the last loan event of it)."""
-    changes: dict[datetime.date, tuple[Decimal, Event]] = {}
+def _outstanding_changes(
+    ctx: Context, codes: set[str]
+) -> dict[str, dict[datetime.date, tuple[Decimal, Event]]]:
+    """Program -> day -> (change of the program's outstanding that day, the last loan event
+    of the day that changed it), in one pass over the register."""
+    found: dict[str, dict[datetime.date, tuple[Decimal, Event]]] = {code: {} for code in codes}
     for loan in ctx.register.loans.values():
-        if loan.program != code:
+        changes = found.get(loan.program)
+        if changes is None:
             continue
         balance = ZERO
         for event in loan.events:
             if event.kind not in BALANCE_EVENTS:
                 continue
             after = balance_after(balance, event)
-            delta, _ = changes.get(event.date, (ZERO, event))
-            changes[event.date] = (delta + after - balance, event)
-            balance = after
-    return changes
+            if after != balance:
+                day = event.date
+                known = changes.get(day)
+                changes[day] = (after - balance if known is None else known[0] + after - balance, event)
+                balance = after
+    return found
 
 
 def _daily(

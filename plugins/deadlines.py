@@ -41,8 +41,12 @@ from beancount.core.data import Directive
 from zhubaodai.engine import Context
 from zhubaodai.register import Event
 from zhubaodai.register import Loan
+from zhubaodai.loans import ProgramRules
 from zhubaodai.workdays import LATE
 from zhubaodai.workdays import LIBRARY_ONLY
+from zhubaodai.workdays import MET
+from zhubaodai.workdays import MISSED
+from zhubaodai.workdays import PENDING
 from zhubaodai.workdays import CalendarYearError
 from zhubaodai.workdays import Deadline
 from zhubaodai.workdays import WorkCalendar
@@ -50,6 +54,7 @@ from zhubaodai.workdays import add_months
 from zhubaodai.workdays import check_deadline
 
 NOTICE_RULES = {"disbursement": "notice.disbursement", "renewal": "notice.renewal"}
+NOTICE_WHAT = {"disbursement": "放款后告知", "renewal": "续贷后告知"}
 ANCHOR_LABELS = {"confirmation": "逾期事实确认", "overdue": "逾期", "claim": "代偿申请"}
 
 
@@ -72,13 +77,46 @@ def finish(ctx: Context) -> None:
     records: list[DeadlineRecord] = ctx.records.setdefault("deadlines", [])
     missing_years: set[tuple[str, str, int]] = set()
     compensations = _compensation_dates(ctx)
+    programs = {code: ProgramRules(ctx, code, RULE_IDS) for code in ctx.rulebook.programs}
+    dues: dict[tuple[datetime.date, int], datetime.date] = {}  # (start, n) -> last day allowed
     for loan in ctx.register.loans.values():
+        rules = programs[loan.program]
+        defaulted = False
         for event in loan.events:
-            rule_id = NOTICE_RULES.get(event.kind)
-            if rule_id is not None and ctx.active(loan.program, rule_id):
-                _notice(ctx, rule_id, loan, event, records, missing_years)
-        if ctx.active(loan.program, "comp.deadline"):
+            kind = event.kind
+            if kind == "disbursement" or kind == "renewal":
+                rule_id = NOTICE_RULES[kind]
+                if rules.on[rule_id]:
+                    _notice(rules, rule_id, loan, event, records, missing_years, dues)
+            elif kind in ANCHOR_LABELS:
+                defaulted = True
+        if (defaulted or loan.id in compensations) and rules.on["comp.deadline"]:
             _compensation(ctx, loan, compensations.get(loan.id, []), records, missing_years)
+
+
+RULE_IDS = ("notice.disbursement", "notice.renewal", "comp.deadline")
+
+
+def _deadline(
+    cal: WorkCalendar,
+    dues: dict[tuple[datetime.date, int], datetime.date],
+    start: datetime.date,
+    n: int,
+    done: datetime.date | None,
+    as_of: datetime.date | None,
+) -> Deadline:
+    """:func:`check_deadline` with the last day allowed remembered per (start, n): loans
+    disbursed on the same day share it. Where the calendar cannot give it, the exact walk
+    decides (and raises only if the answer needs the missing year)."""
+    due = dues.get((start, n))
+    if due is None:
+        try:
+            due = dues[(start, n)] = cal.nth_workday_after(start, n)
+        except CalendarYearError:
+            return check_deadline(cal, start, n, done, as_of)
+    if done is not None:
+        return Deadline(start, n, MET if done <= due else LATE, due, done)
+    return Deadline(start, n, MISSED if as_of is not None and as_of > due else PENDING, due, None)
 
 
 def _check(
@@ -113,15 +151,17 @@ def _counted(ctx: Context, start: datetime.date, end: datetime.date) -> str:
 
 
 def _notice(
-    ctx: Context,
+    rules: ProgramRules,
     rule_id: str,
     loan: Loan,
     event: Event,
     records: list[DeadlineRecord],
     missing_years: set[tuple[str, str, int]],
+    dues: dict[tuple[datetime.date, int], datetime.date],
 ) -> None:
+    ctx = rules.ctx
     code = loan.program
-    n = ctx.param(code, rule_id, "workdays", event.date, event.entry)
+    n = rules.param(rule_id, "workdays", event.date, event.entry)
     if n is None:
         return
     done = event.data.get("notice_date")
@@ -134,10 +174,13 @@ def _notice(
             loan=loan.id,
         )
         return
-    deadline = _check(ctx, rule_id, loan, event.date, n, done, event.entry, missing_years)
-    if deadline is None:
-        return
-    records.append(DeadlineRecord(rule_id, code, loan.id, f"{event.label}后告知", deadline))
+    try:
+        deadline = _deadline(_calendar(ctx), dues, event.date, n, done, ctx.as_of)
+    except CalendarYearError:
+        deadline = _check(ctx, rule_id, loan, event.date, n, done, event.entry, missing_years)
+        if deadline is None:
+            return
+    records.append(DeadlineRecord(rule_id, code, loan.id, NOTICE_WHAT[event.kind], deadline))
     if not deadline.failed:
         return
     head = (

@@ -52,8 +52,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from dataclasses import dataclass
-from dataclasses import field
+from operator import attrgetter
 from decimal import Decimal
 from typing import Any
 
@@ -64,13 +63,17 @@ from zhubaodai.money import percent
 from zhubaodai.money import yuan
 from zhubaodai.register import Event
 from zhubaodai.register import Loan
+from zhubaodai.register import BALANCE_EVENTS
 from zhubaodai.register import balance_after
 from zhubaodai.rules import RATINGS
 from zhubaodai.rules import SIZES
+from zhubaodai.rules import ParamCursor
+from zhubaodai.rules import ParamDateError
 from zhubaodai.workdays import add_months
 
 #: Events that start or grow a credit line: checked against the blacklist and the limits.
-NEW_CREDIT = ("approval", "contract", "disbursement", "increase", "renewal")
+NEW_CREDIT = frozenset(("approval", "contract", "disbursement", "increase", "renewal"))
+_BALANCE = frozenset(BALANCE_EVENTS)
 CRITERION_LABELS = {
     "zone": "注册地",
     "size": "企业规模",
@@ -81,18 +84,21 @@ CRITERION_LABELS = {
 }
 
 
-@dataclass
 class EnterpriseFacts:
     """An enterprise's facts as of the day being read (register + updates so far)."""
 
-    history: list[Event]
-    position: int = 0
-    facts: dict[str, Any] = field(default_factory=dict)
-    program: str | None = None
+    __slots__ = ("history", "position", "facts", "program")
+
+    def __init__(self, history: list[Event]) -> None:
+        self.history = history
+        self.position = 0
+        self.facts: dict[str, Any] = {}
+        self.program: str | None = None
 
     def advance(self, day: datetime.date) -> dict[str, Any]:
-        while self.position < len(self.history) and self.history[self.position].date <= day:
-            event = self.history[self.position]
+        history = self.history
+        while self.position < len(history) and history[self.position].date <= day:
+            event = history[self.position]
             if event.kind == "register":
                 self.program = event.data["program"]
             self.facts.update(event.data)
@@ -100,18 +106,81 @@ class EnterpriseFacts:
         return self.facts
 
 
-@dataclass
 class LineState:
     """A loan's credit line and principal as the day-by-day reading has seen them."""
 
-    loan: Loan
-    line: Decimal = ZERO
-    outstanding: Decimal = ZERO
-    contracted: bool = False
-    rate: Decimal | None = None
-    collateral: Decimal | None = None
-    maturity: datetime.date | None = None
-    reported: dict[str, Decimal] = field(default_factory=dict)
+    __slots__ = ("loan", "line", "outstanding", "rate", "collateral", "maturity", "reported")
+
+    def __init__(self, loan: Loan) -> None:
+        self.loan = loan
+        self.line = ZERO
+        self.outstanding = ZERO
+        self.rate: Decimal | None = None
+        self.collateral: Decimal | None = None
+        self.maturity: datetime.date | None = None
+        self.reported: dict[str, Decimal] | None = None
+
+
+class ProgramRules:
+    """One program's rules of this module, resolved once: which are on, and a
+    :class:`~zhubaodai.rules.ParamCursor` per parameter."""
+
+    def __init__(self, ctx: Context, code: str, rule_ids: tuple[str, ...]) -> None:
+        rules = ctx.rulebook.programs[code].rules
+        self.ctx = ctx
+        self.code = code
+        self.on = {rule_id: rule_id in rules for rule_id in rule_ids}
+        self.cursors = {
+            (rule_id, name): ParamCursor(param)
+            for rule_id in rule_ids
+            if rule_id in rules
+            for name, param in rules[rule_id].params.items()
+        }
+        # Shortcuts: below every version of every ceiling, a total needs no check at all.
+        ceilings = [
+            v for v in (
+                self.lowest("loan.amount", "max", "max_scorecard", "max_rating") if self.on.get("loan.amount") else None,
+                self.lowest("loan.amount_general", "max") if self.on.get("loan.amount_general") else None,
+            ) if v is not None
+        ]
+        self.safe_total = min(ceilings) if ceilings else None
+        self.any_amount = bool(self.on.get("loan.amount") or self.on.get("loan.amount_general"))
+        months = self.lowest("loan.term", "months") if self.on.get("loan.term") else None
+        self.year_is_safe = months is not None and months >= 12
+        # ...but only where every parameter has a version in force (else the lookup reports it).
+        params = [c.param for c in self.cursors.values()]
+        self.first = max((p.dates[0] for p in params), default=None)
+        ends = [d for p in params for d, v in zip(p.dates, p.values) if v is None]
+        self.end = min(ends) if ends else None
+
+    def in_force(self, on: datetime.date) -> bool:
+        """Whether every parameter of these rules has a version in force on ``on``."""
+        return self.first is not None and self.first <= on and (self.end is None or on < self.end)
+
+    def has(self, rule_id: str, name: str) -> bool:
+        return (rule_id, name) in self.cursors
+
+    def lowest(self, rule_id: str, *names: str) -> Any:
+        """The lowest value any version of these parameters ever takes (None: none set).
+        A figure at or under it cannot breach the rule on any date: no lookup needed."""
+        values = [
+            v for name in names if (rule_id, name) in self.cursors
+            for v in self.cursors[(rule_id, name)].param.values if v is not None
+        ]
+        return min(values) if values else None
+
+    def param(self, rule_id: str, name: str, on: datetime.date, entry: Any) -> Any:
+        """The value in force on ``on``; a date without one is reported (ctx.param) and gives None."""
+        try:
+            return self.cursors[(rule_id, name)].at(on)
+        except ParamDateError:
+            return self.ctx.param(self.code, rule_id, name, on, entry)
+
+
+RULE_IDS = (
+    "loan.amount", "loan.amount_general", "loan.term", "loan.rate", "loan.collateral",
+    "loan.purpose", "loan.renewal", "eligibility", "blacklist",
+)
 
 
 def rating_rank(rating: str) -> int | None:
@@ -124,84 +193,129 @@ def rating_rank(rating: str) -> int | None:
 
 def finish(ctx: Context) -> None:
     register = ctx.register
-    days: dict[datetime.date, list[tuple[Loan, Event]]] = {}
+    programs = {code: ProgramRules(ctx, code, RULE_IDS) for code in ctx.rulebook.programs}
+    # Every check here is local to one enterprise in one program: its loans, its facts,
+    # its blacklisting, the sum of its credit lines. So read enterprise by enterprise.
+    groups: dict[str, list[Loan]] = {}
     for loan in register.loans.values():
-        for event in loan.events:
-            days.setdefault(event.date, []).append((loan, event))
-    cursors = {
-        ent: EnterpriseFacts(sorted(history, key=lambda e: e.date))
-        for ent, history in register.enterprise_history.items()
-    }
-    blacklisted = {
-        ent: min(events, key=lambda e: e.date) for ent, events in register.blacklist.items() if events
-    }
-    lines: dict[str, LineState] = {}
-    exposure: dict[tuple[str, str], Decimal] = {}  # (program, enterprise) -> sum of lines
-    for day in sorted(days):
-        checks: list[tuple[LineState, Event]] = []
-        for loan, event in days[day]:
-            state = lines.get(loan.id)
-            if state is None:
-                state = lines[loan.id] = LineState(loan)
-            before = state.line
-            _apply(state, event)
-            key = (loan.program, loan.enterprise)
-            exposure[key] = exposure.get(key, ZERO) + state.line - before
-            if event.kind in NEW_CREDIT:
-                checks.append((state, event))
-        for state, event in checks:
-            loan = state.loan
-            cursor = cursors.get(loan.enterprise)
-            facts = cursor.advance(day) if cursor is not None else {}
-            _blacklist(ctx, loan, event, blacklisted.get(loan.enterprise))
-            if event.kind == "approval":
-                _eligibility(ctx, loan, event, facts, cursor)
-                _purpose(ctx, loan, event)
-            if event.kind in ("approval", "contract", "increase", "renewal"):
-                _amount(ctx, state, event, facts, exposure[(loan.program, loan.enterprise)])
-            _term(ctx, state, event)
-            if event.kind in ("contract", "renewal"):
-                _rate(ctx, state, event)
-            if event.kind in ("contract", "increase", "renewal"):
-                _collateral(ctx, state, event)
-            if event.kind == "renewal" and ctx.active(loan.program, "loan.renewal"):
-                if "letter" not in event.data:
-                    ctx.report(
-                        "loan.renewal",
-                        loan.program,
-                        event.entry,
-                        f"贷款 {loan.id} 续贷未注明经主管单位审查通过的函件（letter）",
-                        loan=loan.id,
-                    )
+        found = groups.get(loan.enterprise)
+        if found is None:
+            groups[loan.enterprise] = [loan]
+        else:
+            found.append(loan)
+    history = register.enterprise_history
+    blacklist = register.blacklist
+    for enterprise, group in groups.items():
+        past = history.get(enterprise)
+        listed = min(blacklist[enterprise], key=_date) if blacklist.get(enterprise) else None
+        codes = {loan.program for loan in group} if len(group) > 1 else (group[0].program,)
+        for code in codes:
+            loans = group if len(codes) == 1 else [loan for loan in group if loan.program == code]
+            cursor = EnterpriseFacts(sorted(past, key=_date) if len(past) > 1 else past) if past else None
+            if len(loans) == 1:
+                events = loans[0].events
+            else:  # stable: each loan's own events keep their order
+                events = sorted([e for loan in loans for e in loan.events], key=_date)
+            _enterprise(programs[code], {loan.id: LineState(loan) for loan in loans}, events, cursor, listed)
 
 
-def _apply(state: LineState, event: Event) -> None:
-    data = event.data
-    kind = event.kind
-    if kind == "approval":
-        state.line = data["amount"]
-        state.rate = data.get("rate")
-    elif kind == "contract":
-        state.line = data["amount"]
-        state.contracted = True
-        state.rate = data.get("rate", state.rate)
-        state.collateral = data.get("collateral", state.collateral)
-        state.maturity = data.get("maturity", state.maturity)
-    elif kind == "increase":
-        state.line += data["amount"]
-        state.collateral = data.get("collateral", state.collateral)
-    elif kind == "renewal":
-        state.line = data["amount"]
-        state.rate = data.get("rate", state.rate)
-        state.collateral = data.get("collateral", state.collateral)
-    state.outstanding = balance_after(state.outstanding, event)
-    if kind == "settlement" or (kind == "repayment" and state.outstanding <= 0):
-        state.line = ZERO
+_date = attrgetter("date")
 
 
-def _blacklist(ctx: Context, loan: Loan, event: Event, listed: Event | None) -> None:
-    if listed is None or event.date < listed.date or not ctx.active(loan.program, "blacklist"):
-        return
+def _enterprise(
+    rules: ProgramRules,
+    states: dict[str, LineState],
+    events: list[Event],
+    cursor: EnterpriseFacts | None,
+    listed: Event | None,
+) -> None:
+    """One enterprise's loan events in date order, judged at the end of each day."""
+    total = ZERO  # the sum of the enterprise's credit lines
+    day = None
+    pending: list[tuple[LineState, Event]] = []
+    for event in events:
+        if event.date != day:
+            if pending:
+                _judge(rules, day, pending, total, cursor, listed)
+                pending = []
+            day = event.date
+        state = states[event.subject]
+        kind = event.kind
+        data = event.data
+        before = state.line
+        # The credit line and the principal (register.balance_after) after the event.
+        if kind == "approval":
+            state.line = data["amount"]
+            state.rate = data.get("rate")
+        elif kind == "contract":
+            state.line = data["amount"]
+            state.rate = data.get("rate", state.rate)
+            state.collateral = data.get("collateral", state.collateral)
+            state.maturity = data.get("maturity", state.maturity)
+        elif kind == "increase":
+            state.line += data["amount"]
+            state.collateral = data.get("collateral", state.collateral)
+        elif kind == "renewal":
+            state.line = data["amount"]
+            state.rate = data.get("rate", state.rate)
+            state.collateral = data.get("collateral", state.collateral)
+        if kind in _BALANCE:
+            state.outstanding = balance_after(state.outstanding, event)
+            if kind == "settlement" or (kind == "repayment" and state.outstanding <= 0):
+                state.line = ZERO
+        if state.line is not before:
+            total += state.line - before
+        if kind in NEW_CREDIT:
+            pending.append((state, event))
+    if pending:
+        _judge(rules, day, pending, total, cursor, listed)
+
+
+_EMPTY: dict[str, Any] = {}
+
+
+def _judge(
+    rules: ProgramRules,
+    day: datetime.date,
+    pending: list[tuple[LineState, Event]],
+    total: Decimal,
+    cursor: EnterpriseFacts | None,
+    listed: Event | None,
+) -> None:
+    """The day's new-credit events, against the enterprise's state at the end of the day."""
+    ctx = rules.ctx
+    on = rules.on
+    safe = rules.safe_total
+    facts = cursor.advance(day) if cursor is not None else _EMPTY
+    for state, event in pending:
+        kind = event.kind
+        loan = state.loan
+        if listed is not None and on["blacklist"] and day >= listed.date:
+            _blacklist(ctx, loan, event, listed)
+        if kind == "approval":
+            if on["eligibility"]:
+                _eligibility(rules, loan, event, facts, cursor)
+            if on["loan.purpose"]:
+                _purpose(rules, loan, event)
+        if kind != "disbursement" and rules.any_amount and (safe is None or total > safe or not rules.in_force(day)):
+            _amount(rules, state, event, facts, total)
+        if on["loan.term"] and kind != "contract" and kind != "increase":
+            _term(rules, state, event)
+        if on["loan.rate"] and (kind == "contract" or kind == "renewal"):
+            _rate(rules, state, event)
+        if on["loan.collateral"] and kind != "approval" and kind != "disbursement":
+            _collateral(rules, state, event)
+        if kind == "renewal" and on["loan.renewal"] and "letter" not in event.data:
+            ctx.report(
+                "loan.renewal",
+                loan.program,
+                event.entry,
+                f"贷款 {loan.id} 续贷未注明经主管单位审查通过的函件（letter）",
+                loan=loan.id,
+            )
+
+
+def _blacklist(ctx: Context, loan: Loan, event: Event, listed: Event) -> None:
     ctx.report(
         "blacklist",
         loan.program,
@@ -217,11 +331,10 @@ def _blacklist(ctx: Context, loan: Loan, event: Event, listed: Event | None) -> 
 
 
 def _eligibility(
-    ctx: Context, loan: Loan, event: Event, facts: Mapping[str, Any], cursor: EnterpriseFacts | None
+    rules: ProgramRules, loan: Loan, event: Event, facts: Mapping[str, Any], cursor: EnterpriseFacts | None
 ) -> None:
+    ctx = rules.ctx
     code = loan.program
-    if not ctx.active(code, "eligibility"):
-        return
     if cursor is None or cursor.program is None:
         ctx.report(
             "eligibility",
@@ -241,13 +354,15 @@ def _eligibility(
             loan=loan.id,
         )
         return
-    criteria = ctx.param(code, "eligibility", "criteria", event.date, event.entry)
+    criteria = rules.param("eligibility", "criteria", event.date, event.entry)
     if criteria is None:
         return
-    rule = ctx.rulebook.programs[code].rules["eligibility"]
-
-    def param(name: str) -> Any:
-        return rule.params[name].at(event.date) if name in rule.params else None
+    values = {
+        name: rules.param("eligibility", name, event.date, event.entry)
+        for name in ("sizes", "min_revenue", "min_score", "min_rating")
+        if rules.has("eligibility", name)
+    }
+    param = values.get
 
     problems: list[str] = []
     figures: dict[str, Decimal] = {}
@@ -341,22 +456,19 @@ def _criterion(
     raise AssertionError(criterion)
 
 
-def _purpose(ctx: Context, loan: Loan, event: Event) -> None:
-    code = loan.program
-    if not ctx.active(code, "loan.purpose"):
-        return
-    purposes = ctx.param(code, "loan.purpose", "purposes", event.date, event.entry)
+def _purpose(rules: ProgramRules, loan: Loan, event: Event) -> None:
+    purposes = rules.param("loan.purpose", "purposes", event.date, event.entry)
     if purposes is None:
         return
     purpose = event.data.get("purpose")
+    if purpose is not None and purpose in purposes:
+        return
     allowed = "、".join(purposes)
     if purpose is None:
         message = f"贷款 {loan.id} 审核同意未登记用途 purpose（应为{allowed}）"
-    elif purpose not in purposes:
-        message = f"贷款 {loan.id} 用途为“{purpose}”，本办法的贷款只能用于{allowed}"
     else:
-        return
-    ctx.report("loan.purpose", code, event.entry, message, loan=loan.id)
+        message = f"贷款 {loan.id} 用途为“{purpose}”，本办法的贷款只能用于{allowed}"
+    rules.ctx.report("loan.purpose", loan.program, event.entry, message, loan=loan.id)
 
 
 # --------------------------------------------------------------------------------------
@@ -364,32 +476,28 @@ def _purpose(ctx: Context, loan: Loan, event: Event) -> None:
 
 
 def _amount(
-    ctx: Context, state: LineState, event: Event, facts: Mapping[str, Any], total: Decimal
+    rules: ProgramRules, state: LineState, event: Event, facts: Mapping[str, Any], total: Decimal
 ) -> None:
-    loan = state.loan
-    code = loan.program
+    on = rules.on
     hard_breached = False
-    if ctx.active(code, "loan.amount"):
-        rule = ctx.rulebook.programs[code].rules["loan.amount"]
-        cap, basis = _cap(ctx, code, rule.params, event, facts)
+    if on["loan.amount"]:
+        cap, basis = _cap(rules, event, facts)
         if cap is not None and total > cap:
             hard_breached = True
-            _report_amount(ctx, "loan.amount", state, event, total, cap, f"最高不超过 {yuan(cap)} 元{basis}")
-    if not hard_breached and ctx.active(code, "loan.amount_general"):
-        cap = ctx.param(code, "loan.amount_general", "max", event.date, event.entry)
+            _report_amount(rules.ctx, "loan.amount", state, event, total, cap, f"最高不超过 {yuan(cap)} 元{basis}")
+    if not hard_breached and on["loan.amount_general"]:
+        cap = rules.param("loan.amount_general", "max", event.date, event.entry)
         if cap is not None and total > cap:
-            _report_amount(ctx, "loan.amount_general", state, event, total, cap, f"一般在 {yuan(cap)} 元以内")
+            _report_amount(rules.ctx, "loan.amount_general", state, event, total, cap, f"一般在 {yuan(cap)} 元以内")
 
 
-def _cap(
-    ctx: Context, code: str, params: Mapping[str, Any], event: Event, facts: Mapping[str, Any]
-) -> tuple[Decimal | None, str]:
+def _cap(rules: ProgramRules, event: Event, facts: Mapping[str, Any]) -> tuple[Decimal | None, str]:
     """The hard ceiling on ``event``'s date: ``max``, or by the enterprise's assessment
     (a credit rating on record: ``max_rating``; else a scorecard: ``max_scorecard``)."""
     values: dict[str, Decimal] = {}
     for name in ("max", "max_scorecard", "max_rating"):
-        if name in params:
-            value = ctx.param(code, "loan.amount", name, event.date, event.entry)
+        if rules.has("loan.amount", name):
+            value = rules.param("loan.amount", name, event.date, event.entry)
             if value is None:
                 return None, ""
             values[name] = value
@@ -399,14 +507,15 @@ def _cap(
         return values["max_rating"], f"（按信用等级 {facts['rating']} 评价）"
     if "max_scorecard" in values and facts.get("score") is not None:
         return values["max_scorecard"], f"（按评分卡 {facts['score']} 分评价）"
-    lowest = min(values.values())
-    return lowest, "（企业未登记评分或信用等级，按较低的上限）"
+    return min(values.values()), "（企业未登记评分或信用等级，按较低的上限）"
 
 
 def _report_amount(
     ctx: Context, rule_id: str, state: LineState, event: Event, total: Decimal, cap: Decimal, limit: str
 ) -> None:
     loan = state.loan
+    if state.reported is None:
+        state.reported = {}
     if state.reported.get(rule_id, ZERO) >= total:
         return  # already reported for this loan at this total or more
     state.reported[rule_id] = total
@@ -423,19 +532,16 @@ def _report_amount(
     )
 
 
-def _term(ctx: Context, state: LineState, event: Event) -> None:
+def _term(rules: ProgramRules, state: LineState, event: Event) -> None:
     loan = state.loan
     code = loan.program
-    if not ctx.active(code, "loan.term"):
-        return
-    if event.kind not in ("approval", "disbursement", "renewal"):
-        return
-    months = ctx.param(code, "loan.term", "months", event.date, event.entry)
-    if months is None:
-        return
+    ctx = rules.ctx
     if event.kind == "approval":
         term = event.data.get("term_months")
-        if term is not None and term > months:
+        if term is None:
+            return
+        months = rules.param("loan.term", "months", event.date, event.entry)
+        if months is not None and term > months:
             ctx.report(
                 "loan.term",
                 code,
@@ -444,15 +550,33 @@ def _term(ctx: Context, state: LineState, event: Event) -> None:
                 loan=loan.id,
             )
         return
+    months = None
     maturity = event.data.get("maturity")
     if maturity is None and event.kind == "disbursement":
         maturity = state.maturity
+    if (
+        maturity is not None and rules.year_is_safe and 0 <= (maturity - event.date).days <= 365
+        and rules.in_force(event.date)
+    ):
+        return  # within 365 days of any date: inside its first anniversary, whatever the version
+    months = rules.param("loan.term", "months", event.date, event.entry)
+    if months is None:
+        return
     if maturity is None:
         ctx.report(
             "loan.term",
             code,
             event.entry,
             f"贷款 {loan.id} 的{event.label}未登记到期日 maturity（合同也未登记），无法核对期限不超过 {months} 个月",
+            loan=loan.id,
+        )
+        return
+    if maturity < event.date:
+        ctx.report(
+            "loan.term",
+            code,
+            event.entry,
+            f"贷款 {loan.id} 的到期日 {maturity} 早于{event.label}日 {event.date}",
             loan=loan.id,
         )
         return
@@ -466,53 +590,35 @@ def _term(ctx: Context, state: LineState, event: Event) -> None:
             f"（超出 {(maturity - limit).days} 天）",
             loan=loan.id,
         )
-    elif maturity < event.date:
-        ctx.report(
-            "loan.term",
-            code,
-            event.entry,
-            f"贷款 {loan.id} 的到期日 {maturity} 早于{event.label}日 {event.date}",
-            loan=loan.id,
-        )
 
 
-def _rate(ctx: Context, state: LineState, event: Event) -> None:
+def _rate(rules: ProgramRules, state: LineState, event: Event) -> None:
     loan = state.loan
-    code = loan.program
-    if not ctx.active(code, "loan.rate"):
-        return
-    benchmark = ctx.param(code, "loan.rate", "benchmark", event.date, event.entry)
-    multiple = ctx.param(code, "loan.rate", "multiple", event.date, event.entry)
+    benchmark = rules.param("loan.rate", "benchmark", event.date, event.entry)
+    multiple = rules.param("loan.rate", "multiple", event.date, event.entry)
     if benchmark is None or multiple is None:
         return
     limit = benchmark * multiple
-    if state.rate is None:
-        ctx.report(
-            "loan.rate",
-            code,
-            event.entry,
-            f"贷款 {loan.id} 的{event.label}未登记年利率 rate，无法核对是否不超过基准利率 {percent(benchmark)}"
-            f" 的 {multiple.normalize():f} 倍（{percent(limit)}）",
-            loan=loan.id,
-        )
+    if state.rate is not None and state.rate <= limit:
         return
-    if state.rate > limit:
-        ctx.report(
-            "loan.rate",
-            code,
-            event.entry,
-            f"贷款 {loan.id} 年利率 {percent(state.rate)}，超过{event.label}日 {event.date} 适用的同期基准利率"
-            f" {percent(benchmark)} 的 {multiple.normalize():f} 倍（{percent(limit)}）",
-            loan=loan.id,
+    if state.rate is None:
+        message = (
+            f"贷款 {loan.id} 的{event.label}未登记年利率 rate，无法核对是否不超过基准利率 {percent(benchmark)}"
+            f" 的 {multiple.normalize():f} 倍（{percent(limit)}）"
         )
+    else:
+        message = (
+            f"贷款 {loan.id} 年利率 {percent(state.rate)}，超过{event.label}日 {event.date} 适用的同期基准利率"
+            f" {percent(benchmark)} 的 {multiple.normalize():f} 倍（{percent(limit)}）"
+        )
+    rules.ctx.report("loan.rate", loan.program, event.entry, message, loan=loan.id)
 
 
-def _collateral(ctx: Context, state: LineState, event: Event) -> None:
+def _collateral(rules: ProgramRules, state: LineState, event: Event) -> None:
     loan = state.loan
     code = loan.program
-    if not ctx.active(code, "loan.collateral"):
-        return
-    rate = ctx.param(code, "loan.collateral", "rate", event.date, event.entry)
+    ctx = rules.ctx
+    rate = rules.param("loan.collateral", "rate", event.date, event.entry)
     if rate is None:
         return
     if event.kind == "contract" and "joint_liability" not in event.data:

@@ -231,6 +231,30 @@ class Param:
         return self.values[i]
 
 
+class ParamCursor:
+    """:meth:`Param.at` for many dates close together (a walk in date order): it keeps
+    the version last found, so most lookups are two comparisons."""
+
+    __slots__ = ("param", "_lo", "_hi", "_value")
+
+    def __init__(self, param: Param) -> None:
+        self.param = param
+        self._lo: datetime.date | None = None
+        self._hi: datetime.date | None = None
+        self._value: Any = None
+
+    def at(self, on: datetime.date) -> Any:
+        lo = self._lo
+        if lo is not None and lo <= on and (self._hi is None or on < self._hi):
+            return self._value
+        value = self.param.at(on)  # raises ParamDateError
+        dates = self.param.dates
+        i = bisect.bisect_right(dates, on) - 1
+        self._lo, self._hi = dates[i], dates[i + 1] if i + 1 < len(dates) else None
+        self._value = value
+        return value
+
+
 @dataclass(frozen=True)
 class Rule:
     """A rule as one program configures it."""
