@@ -132,8 +132,12 @@ def finish(ctx: Context) -> None:
         watch = _watch(ctx, code)
         loan_days = changes[code]
         base = None
-        if floor_on:
-            base = ctx.rulebook.programs[code].rules["risk.floor"].params["base"].values[-1]
+        if floor_on:  # what the floor is measured against: the version in force at the books' end
+            param = ctx.rulebook.programs[code].rules["risk.floor"].params["base"]
+            try:
+                base = param.at(ctx.as_of) if ctx.as_of is not None else param.values[-1]
+            except ParamDateError:
+                base = param.values[-1]
         daily_floor = floor_on and base == "outstanding"
         if daily_floor or leverage_on:
             _daily(ctx, code, state.funds[RISK], watch, loan_days, daily_floor, leverage_on, checks)

@@ -22,6 +22,11 @@ parameters)::
                 values:
                   2021-02-24: 0.025
 
+Versions run from their date until the next one's, so they are written in date order and
+cannot overlap; ``null`` ends a parameter (no version may follow it), and no parameter may
+start after its program's ``effective`` date: either would leave a gap. A top-level
+``calendar: calendar.yaml`` names the working-day table (:mod:`zhubaodai.workdays`).
+
 The file is validated as it is loaded. Whatever is wrong (an unknown key, a missing
 citation, a bad date, a rate out of range) raises :class:`RulesError` naming the file,
 line and key, in Chinese; nothing else escapes.
