@@ -32,6 +32,7 @@ from typing import Any
 
 import click
 
+from zhubaodai.importers.config import load_pool_config
 from zhubaodai.rules import load_rules
 from zhubaodai.scripts.ledgergen import STYLES
 from zhubaodai.scripts.ledgergen import Book
@@ -58,6 +59,7 @@ from zhubaodai.waterfall import Waterfall
 REPO = Path(__file__).resolve().parent.parent
 LEDGER_DIR = REPO / "ledger"
 RULES = REPO / "rules.yaml"
+POOLS = REPO / "importers" / "pools"
 START = datetime.date(2024, 1, 2)
 END = datetime.date(2025, 12, 31)
 YEARS = (2024, 2025)
@@ -132,6 +134,8 @@ option "operating_currency" "CNY"
 plugin "zhubaodai.plugin" "{{'rules': '../rules.yaml'}}"
 2024-01-01 custom "fava-option" "language" "zh"
 2024-01-01 custom "fava-extension" "zhubaodai.fava"
+2024-01-01 custom "fava-option" "import-config" "../importers/fava_import_config.py"
+2024-01-01 custom "fava-option" "import-dirs" "../importers/samples"
 
 {includes}"""
 
@@ -490,7 +494,14 @@ def build_demo(rules: Path = RULES) -> dict[str, str]:
 
     for code in ("CQGX", "WLHT"):
         style = STYLES[code]
-        book.open_accounts(code, START, note=f"{style.name}助保贷资金池：专户（上级账户）、两项资金、资金来源与运用")
+        pool = load_pool_config(POOLS / f"{code.lower()}.yaml")
+        book.open_accounts(
+            code,
+            START,
+            note=f"{style.name}助保贷资金池：专户（上级账户）、两项资金、资金来源与运用；"
+            "导入对账单时待查明收支的对方账户（docs/importing.md）",
+            extra=((pool.unidentified_income, "待查明收入（对方账户）"), (pool.unidentified_expense, "待查明支出（对方账户）")),
+        )
 
     def opening(day: datetime.date) -> None:
         book.program_open(

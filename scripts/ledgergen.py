@@ -522,12 +522,21 @@ class Book:
 
     # ---- accounts and program
 
-    def open_accounts(self, code: str, day: datetime.date, note: str | None = None) -> None:
-        """Open every account the program maps to a role (the pool parent first)."""
+    def open_accounts(
+        self,
+        code: str,
+        day: datetime.date,
+        note: str | None = None,
+        extra: Sequence[tuple[str, str]] = (),
+    ) -> None:
+        """Open every account the program maps to a role (the pool parent first), then
+        ``extra`` (account, Chinese label) pairs."""
         accounts = self.program(code).accounts
         lines = []
         for role, account in accounts.items():
             lines.append(f"{day} open {account:<38} CNY  ; {ROLES.get(role, role)}\n")
+        for account, label in extra:
+            lines.append(f"{day} open {account:<38} CNY  ; {label}\n")
         text = "".join(lines)
         if self.comments and note:
             text = comment_lines(note) + text
