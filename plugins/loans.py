@@ -152,6 +152,22 @@ class ProgramRules:
         self.first = max((p.dates[0] for p in params), default=None)
         ends = [d for p in params for d, v in zip(p.dates, p.values) if v is None]
         self.end = min(ends) if ends else None
+        self._eligibility_day: datetime.date | None = None
+        self._eligibility: tuple[Any, dict[str, Any]] = (None, {})
+
+    def eligibility(self, event: Event) -> tuple[Any, dict[str, Any]]:
+        """The eligibility criteria and thresholds on the event's date (kept for the day:
+        approvals come in date order, many on the same day)."""
+        day = event.date
+        if self._eligibility_day != day:
+            criteria = self.param("eligibility", "criteria", day, event.entry)
+            values = {
+                name: self.param("eligibility", name, day, event.entry)
+                for name in ("sizes", "min_revenue", "min_score", "min_rating")
+                if self.has("eligibility", name)
+            }
+            self._eligibility_day, self._eligibility = day, (criteria, values)
+        return self._eligibility
 
     def in_force(self, on: datetime.date) -> bool:
         """Whether every parameter of these rules has a version in force on ``on``."""
@@ -354,14 +370,9 @@ def _eligibility(
             loan=loan.id,
         )
         return
-    criteria = rules.param("eligibility", "criteria", event.date, event.entry)
+    criteria, values = rules.eligibility(event)
     if criteria is None:
         return
-    values = {
-        name: rules.param("eligibility", name, event.date, event.entry)
-        for name in ("sizes", "min_revenue", "min_score", "min_rating")
-        if rules.has("eligibility", name)
-    }
     param = values.get
 
     problems: list[str] = []
