@@ -221,7 +221,11 @@ def _compensation(
             kind = ctx.param(code, "comp.deadline", "anchor", event.date, event.entry)
             if kind == event.kind:
                 anchors.append(event)
+    claims = [e.date for e in loan.events if e.kind == "claim"]
+    i = 0  # the next compensation not yet matched to an episode
+    after: datetime.date | None = None  # the previous episode's compensation
     if paid and (not anchors or anchors[0].date > paid[0][0]):
+        # A compensation with no anchor before it: no clock to judge it by.
         kind = _anchor_kind(ctx, code, paid[0][0])
         if kind == "confirmation":  # overdue and claim are required of every compensation already
             ctx.report(
@@ -231,9 +235,7 @@ def _compensation(
                 f"贷款 {loan.id} 代偿前未登记{ANCHOR_LABELS[kind]}（{kind}），无法起算代偿期限",
                 loan=loan.id,
             )
-    claims = [e.date for e in loan.events if e.kind == "claim"]
-    i = 0  # the next compensation not yet matched to an episode
-    after: datetime.date | None = None  # the previous episode's compensation
+        after, i = paid[0][0], 1  # that episode is over: a later anchor starts a new one
     for anchor in anchors:
         if after is not None and anchor.date <= after:
             continue

@@ -289,3 +289,24 @@ def test_an_update_of_an_unregistered_enterprise_is_a_format_error() -> None:
     analysis = run(wl_ledger(tail='2024-02-01 custom "enterprise" "update" "E-9"\n  score: 80\n'))
     [finding] = analysis.findings
     assert finding.rule == FORMAT_RULE and "企业 E-9 在此日期或之前没有登记" in finding.message
+
+
+def test_a_confirmation_registered_after_the_compensation_is_one_finding(tmp_path: Path) -> None:
+    """CQ: compensating before the overdue facts are confirmed is reported once; the late
+    confirmation does not open a second, never-compensated episode."""
+    fixture = LEDGERS / "rules" / "comp.deadline" / "cqgx-fail-no-confirmation.beancount"
+    text = (
+        fixture.read_text(encoding="utf-8")
+        .replace("'../../../../rules.yaml'", f"'{ROOT / 'rules.yaml'}'")
+        .replace('include "../../common/', f'include "{LEDGERS / "common"}/')
+    )
+    text += """
+2025-02-20 custom "loan" "confirmation" "CQ-2024-001"
+  letter: "高新创服确〔2025〕9号"
+2025-06-30 balance Assets:CQGX:Pool  4502500.00 CNY
+"""
+    ledger = tmp_path / "main.beancount"
+    ledger.write_text(text, encoding="utf-8")
+    entries, _, _ = loader.load_file(str(ledger))
+    found = [f for f in analyse(entries, RULES).findings if f.rule == "comp.deadline"]
+    assert len(found) == 1 and "代偿前未登记逾期事实确认" in found[0].message
