@@ -14,7 +14,7 @@ time per transaction; then checks the targets of issue 6:
 Usage::
 
     .venv/bin/python scripts/benchmark.py                     # 1k, 10k, 100k
-    .venv/bin/python scripts/benchmark.py --million           # and 1M (about 20 minutes)
+    .venv/bin/python scripts/benchmark.py --million           # and 1M (about 25 minutes, 11 GB)
     .venv/bin/python scripts/benchmark.py --sizes 1000        # the CI smoke test
     .venv/bin/python scripts/benchmark.py --json out.json     # figures for docs/benchmarks.md
 
@@ -219,7 +219,7 @@ def verdicts(results: list[Result]) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="完整检查（全部规则）与裸 bean-check 的耗时与峰值内存对比")
     parser.add_argument("--sizes", default=None, help="交易笔数，逗号分隔（默认 1000,10000,100000）")
-    parser.add_argument("--million", action="store_true", help="再测 1,000,000 笔（约需 20 分钟和数 GB 内存）")
+    parser.add_argument("--million", action="store_true", help="再测 1,000,000 笔（约需 25 分钟和 11 GB 内存）")
     parser.add_argument("--seed", type=int, default=1, help="生成账本的随机种子（默认 1）")
     parser.add_argument("--repeat", type=int, default=None, help="每个规模测几轮取中位数（默认：10 万笔以下 3 轮，以上 1 轮）")
     parser.add_argument("--workdir", default=None, help="账本存放目录（默认临时目录，结束后删除）")
