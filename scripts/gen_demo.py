@@ -10,7 +10,14 @@ injection and a top-up, WLHT's yearly plan (expected volume), and two defaults:
 * WL-2024-003 (乌兰浩特市罕山乳业): the claim exceeds the guarantee fund, which pays all it
   has; the shortfall is split 50/50 between the risk fund and the bank (``bank_share``).
   The bank later recovers part of it from the collateral: net of costs and penalty the
-  bank's share comes back first, the rest to the risk fund.
+  bank's share comes back first, the rest to the risk fund. The enterprise had moved its
+  assets away to evade the debt and is blacklisted (WLHT 第三十条); it has no later loan.
+
+The books are error-free and carry exactly one deliberate warning, which a reviewer
+should see: CQ-2025-001's contract rate 3.80% is above 1.2 × the 1-year LPR in force on
+its contract day (3.10% from 2024-10-21, so 3.72%): ``loan.rate`` (第十二条 “原则上”),
+explained by the accountant's comment above the contract. tests/test_demo.py checks
+both, and which rules the demo exercises.
 
 Every figure a rule governs comes from the engine, through :mod:`zhubaodai.scripts.ledgergen`
 (fees, interest split, waterfall, recovery distribution). The files are committed;
@@ -65,6 +72,8 @@ END = datetime.date(2025, 12, 31)
 YEARS = (2024, 2025)
 PROGRAM_DIRS = {"CQGX": "cqgx", "WLHT": "wlht"}
 QUARTERS = {1: "一", 2: "二", 3: "三", 4: "四"}
+#: CQ-2025-001's contract rate: above 1.2 × LPR (the demo's one deliberate warning).
+DELIBERATE_RATE = "0.0380"
 
 D = datetime.date
 
@@ -261,6 +270,7 @@ class Scenario:
         *,
         term: int = 12,
         spread: int = 30,
+        rate: str | None = None,
         lags: tuple[int, int, int, int] = (2, 1, 1, 2),
         increases: tuple[tuple[datetime.date, str], ...] = (),
         repayments: tuple[tuple[datetime.date, str], ...] = (),
@@ -324,7 +334,7 @@ class Scenario:
             approval=approval,
             letter=self.letter(code),
             term_months=term,
-            rate=self.rate(code, contract_day, spread),
+            rate=Decimal(rate) if rate is not None else self.rate(code, contract_day, spread),
             contract_no=contract_no,
             contract_meta=contract_meta,
             fee_lag=fee_lag,
@@ -383,7 +393,11 @@ def cq_loans(s: Scenario) -> list[LoanSpec]:
                repayments=((D(2025, 8, 15), "1,200,000.00"),), outcome="early",
                notes={"settlement": "高腾汽车电子提前归还全部本金，贷款结清"}),
         s.loan("CQ-2024-013", "E-CQ-013", "3,000,000.00", D(2024, 12, 9), spread=40),
-        s.loan("CQ-2025-001", "E-CQ-014", "2,000,000.00", D(2025, 1, 13), spread=35, outcome="open"),
+        # The demo's one deliberate finding: a loan.rate warning (第十二条 says 原则上).
+        s.loan("CQ-2025-001", "E-CQ-014", "2,000,000.00", D(2025, 1, 13), rate=DELIBERATE_RATE, outcome="open",
+               notes={"contract": "康迈医疗器械合同年利率 3.80%，高于签订日 1 年期 LPR 3.10% 的 1.2 倍（3.72%）："
+                                  "合作银行按该企业的风险定价，未给予第十二条的优惠利率上限；第十二条为“原则上”，"
+                                  "检查给出 loan.rate 警告，已报创新服务中心审阅人知悉"}),
         s.loan("CQ-2025-002", "E-CQ-015", "5,000,000.00", D(2025, 2, 17), spread=20, outcome="open"),
         s.loan("CQ-2025-003", "E-CQ-004", "1,500,000.00", D(2025, 3, 10), spread=30, outcome="open",
                notes={"approval": "西永精工上笔贷款已结清，再次申请；已更新 2024 年度营业收入"}),
@@ -409,6 +423,8 @@ def wl_loans(s: Scenario) -> list[LoanSpec]:
         overdue_after=1,
         confirm_lag=2,
         comp_lag=2,
+        blacklist="存货、设备在逾期前转移至关联企业，拒不配合催收，认定为恶意逃废债务（第三十条）",
+        blacklist_after=20,
         recovery=RecoverySpec(
             after_days=158,
             letter="建行乌兰浩特分行函〔2025〕27号",
@@ -426,6 +442,7 @@ def wl_loans(s: Scenario) -> list[LoanSpec]:
             "claim": "逾期满一个月，合作银行提出代偿申请（本金、利息、复利、罚息）；市金融办审核同意",
             "compensation": "助保金余额不足：助保金付尽全部余额，不足部分由风险补偿金与银行各承担 50%，"
                             "银行承担部分记入 bank_share（第九条、第二十七条）",
+            "blacklist": "领导小组办公室与合作银行共同核查：罕山乳业恶意逃废债务，列入黑名单，今后不再受理其贷款申请",
         },
     )
     return [
