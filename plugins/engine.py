@@ -21,6 +21,7 @@ from __future__ import annotations
 import bisect
 import datetime
 import gc
+from operator import attrgetter
 from collections.abc import Iterable
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -73,6 +74,8 @@ KIND_LABELS = {
 }
 _ROLE_KIND = {role: kind for kind, roles in KIND_ROLES.items() for role in roles}
 _MISSING = object()
+#: A fund's account role (``<fund>_fund``), spelled once.
+_FUND_ROLE = {GUARANTEE: "guarantee_fund", RISK: "risk_fund"}
 
 
 class DailyBalance:
@@ -177,7 +180,7 @@ class Movement:
         return self.entry.date
 
     def delta(self, fund: str) -> Decimal:
-        return self.roles.get(f"{fund}_fund", ZERO)
+        return self.roles.get(_FUND_ROLE.get(fund) or f"{fund}_fund", ZERO)
 
     def role(self, role: str) -> Decimal:
         return self.roles.get(role, ZERO)
@@ -312,7 +315,7 @@ def _analyse(entries: Iterable[Directive], rulebook: Rulebook) -> Analysis:
     from zhubaodai import waterfall
 
     entries = list(entries)
-    customs = [e for e in entries if _is_register(e)]
+    customs = [e for e in entries if isinstance(e, Custom) and e.type in REGISTER_TYPES]  # _is_register
     programs = set(rulebook.programs)
     holder: list[Context] = []
 
@@ -329,7 +332,7 @@ def _analyse(entries: Iterable[Directive], rulebook: Rulebook) -> Analysis:
         code: p.accounts["pool"] for code, p in rulebook.programs.items()
     }
     loan_program = {loan_id: loan.program for loan_id, loan in ctx.register.loans.items()}
-    ctx.as_of = max((e.date for e in entries), default=None)
+    ctx.as_of = max(map(_date, entries), default=None)
     hooks = (
         pool.on_movement, fees.on_movement, waterfall.on_movement, adequacy.on_movement,
         lifecycle.on_movement,
@@ -337,20 +340,21 @@ def _analyse(entries: Iterable[Directive], rulebook: Rulebook) -> Analysis:
     waterfall.start(ctx)
     pool.start(ctx)
 
+    # account -> (program, role), or None for an account outside every pool; filled as
+    # the walk meets accounts (a ledger has few, its postings many).
+    roles_of: dict[str, tuple[str, str] | None] = {}
     for entry in entries:
         if isinstance(entry, Transaction):
             touched: dict[str, dict[str, Decimal]] = {}
             bad_currency = False
             off_fen = False
             for posting in entry.postings:
-                found = account_roles.get(posting.account)
+                account = posting.account
+                found = roles_of.get(account, _MISSING)
+                if found is _MISSING:
+                    found = roles_of[account] = _account_role(account, account_roles, pool_prefixes)
                 if found is None:
-                    for code, prefix in pool_prefixes.items():
-                        if posting.account.startswith(prefix + ":"):
-                            found = (code, "pool")
-                            break
-                    else:
-                        continue
+                    continue
                 code, role = found
                 if posting.units.currency != CURRENCY:
                     bad_currency = True
@@ -385,6 +389,22 @@ def _analyse(entries: Iterable[Directive], rulebook: Rulebook) -> Analysis:
     return Analysis(rulebook, ctx.register, ctx.states, ctx.findings, ctx.records)
 
 
+def _account_role(
+    account: str, account_roles: Mapping[str, tuple[str, str]], pool_prefixes: Mapping[str, str]
+) -> tuple[str, str] | None:
+    """An account's (program, role): by rules.yaml, else any account under a pool is the
+    pool's; None for an account outside every pool."""
+    found = account_roles.get(account)
+    if found is None:
+        for code, prefix in pool_prefixes.items():
+            if account.startswith(prefix + ":"):
+                return (code, "pool")
+    return found
+
+
+_date = attrgetter("date")
+
+
 def _movement(
     ctx: Context,
     entry: Transaction,
@@ -404,8 +424,8 @@ def _movement(
 
 
 def _apply(state: ProgramState, entry: Transaction, roles: dict[str, Decimal], kind: str) -> None:
-    for fund in (GUARANTEE, RISK):
-        delta = roles.get(f"{fund}_fund")
+    for fund, fund_role in _FUND_ROLE.items():
+        delta = roles.get(fund_role)
         if delta:
             state.funds[fund].add(entry.date, delta)
             key = (fund, kind)

@@ -282,22 +282,82 @@ def parse_event(entry: Custom) -> Event:
         raise RegisterError(entry, f"未知的 {entry.type} 事件 {kind!r}；可用事件：{allowed}")
     if not subject.strip() or _WHITESPACE.search(subject):
         raise RegisterError(entry, f"编号 {subject!r} 不能为空或含空格")
-    _, required, optional = events[kind]
+    label, required, optional, optional_keys = _SPECS[entry.type][kind]
     meta = entry.meta
     data: dict[str, Any] = {}
-    for key, spec in required.items():
-        if key not in meta:
-            raise RegisterError(entry, f"{events[kind][0]}事件缺少元数据 {key}")
-        data[key] = _convert(entry, key, spec, meta[key])
-    if optional and meta.keys() & optional.keys():  # most events carry no optional key
-        for key, spec in optional.items():
+    for key, spec in required:
+        value = meta.get(key, _ABSENT)
+        if value is _ABSENT:
+            raise RegisterError(entry, f"{label}事件缺少元数据 {key}")
+        data[key] = _convert_fast(entry, key, spec, value)
+    if optional_keys and not optional_keys.isdisjoint(meta):  # most events carry no optional key
+        for key, spec in optional:
             if key in meta:
-                data[key] = _convert(entry, key, spec, meta[key])
+                data[key] = _convert_fast(entry, key, spec, meta[key])
     return Event(kind, subject, entry.date, data, entry)
+
+
+def _convert_fast(entry: Custom, key: str, kind: str, value: Any) -> Any:
+    """:func:`_convert` for well-formed values (most of them), by exact type; anything
+    else goes through :func:`_convert` and its messages."""
+    if kind == "amount":
+        if type(value) is Amount and value.currency == CURRENCY:
+            number = value.number
+            if type(number) is Decimal and number >= ZERO and number == number.quantize(FEN):
+                return number
+    elif kind == "text":
+        if type(value) is str:
+            text = value.strip()
+            if text:
+                return text
+    elif kind == "date":
+        if type(value) is datetime.date:
+            return value
+    elif kind == "number":
+        if type(value) is Decimal:
+            return Decimal(value)
+    elif kind == "bool":
+        if type(value) is bool:
+            return value
+    return _convert(entry, key, kind, value)
+
+
+_ABSENT = object()
+#: Per register type and event: (label, required (key, kind) pairs, optional pairs,
+#: optional keys), read once instead of for every directive.
+_SPECS: dict[str, dict[str, tuple[str, tuple[tuple[str, str], ...], tuple[tuple[str, str], ...], frozenset[str]]]] = {
+    type_: {
+        kind: (label, tuple(required.items()), tuple(optional.items()), frozenset(optional))
+        for kind, (label, required, optional) in events.items()
+    }
+    for type_, events in REGISTER_TYPES.items()
+}
 
 
 def _is_approval(entry: Custom) -> bool:
     return entry.type == "loan" and bool(entry.values) and entry.values[0].value == "approval"
+
+
+def _approvals_first(customs: list[Custom]) -> list[Custom]:
+    """The directives by date, approvals first on each day, otherwise in ledger order."""
+    ordered: list[Custom] = []
+    day = None
+    later: list[Custom] = []  # the current day's other directives
+    for entry in customs:
+        date = entry.date
+        if date != day:
+            if day is not None and date < day:  # not in date order: sort them all
+                return sorted(customs, key=lambda e: (e.date, not _is_approval(e)))
+            ordered += later
+            later = []
+            day = date
+        values = entry.values
+        if entry.type == "loan" and values and values[0].value == "approval":
+            ordered.append(entry)
+        else:
+            later.append(entry)
+    ordered += later
+    return ordered
 
 
 def build_register(
@@ -311,7 +371,7 @@ def build_register(
     register = Register()
     # Approvals first on each day: a loan's other events may stand earlier in the file
     # order of the same day (Beancount sorts a day's entries by line number).
-    ordered = sorted(customs, key=lambda e: (e.date, not _is_approval(e)))
+    ordered = _approvals_first(customs)
     for entry in ordered:
         try:
             event = parse_event(entry)
