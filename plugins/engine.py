@@ -298,11 +298,19 @@ def analyse(entries: Iterable[Directive], rulebook: Rulebook) -> Analysis:
     # traverse all of them on every full collection the engine's allocations trigger
     # (a third of the engine's time at 10k transactions, growing with the ledger).
     # Freezing them for the run keeps the collector on the engine's own young objects.
+    # The engine's own objects (an event per register directive, its records) make no
+    # garbage cycles worth collecting mid-run either, yet their growth triggers repeated
+    # collections over them: the collector is paused for the run (and a collection after
+    # it finds what little there is).
+    enabled = gc.isenabled()
+    gc.disable()
     gc.freeze()
     try:
         return _analyse(entries, rulebook)
     finally:
         gc.unfreeze()
+        if enabled:
+            gc.enable()
 
 
 def _analyse(entries: Iterable[Directive], rulebook: Rulebook) -> Analysis:
@@ -337,8 +345,15 @@ def _analyse(entries: Iterable[Directive], rulebook: Rulebook) -> Analysis:
         pool.on_movement, fees.on_movement, waterfall.on_movement, adequacy.on_movement,
         lifecycle.on_movement,
     )
+    # Each kind's hooks, in this order; fees and waterfall look at their kinds only.
+    only = {fees.on_movement: ("fee",), waterfall.on_movement: ("compensation", "recovery")}
+    hooks_by_kind = {
+        kind: tuple(hook for hook in hooks if kind in only.get(hook, (kind,)))
+        for kind in KIND_LABELS
+    }
     waterfall.start(ctx)
     pool.start(ctx)
+    walk_events = ctx.records["_events"]  # id(entry) -> the register events of the walk
 
     # account -> (program, role), or None for an account outside every pool; filled as
     # the walk meets accounts (a ledger has few, its postings many).
@@ -356,13 +371,17 @@ def _analyse(entries: Iterable[Directive], rulebook: Rulebook) -> Analysis:
                 if found is None:
                     continue
                 code, role = found
-                if posting.units.currency != CURRENCY:
+                units = posting.units
+                if units.currency != CURRENCY:
                     bad_currency = True
                     continue
-                if posting.units.number != posting.units.number.quantize(FEN):
+                number = units.number
+                if number != number.quantize(FEN):
                     off_fen = True
-                roles = touched.setdefault(code, {})
-                roles[role] = roles.get(role, ZERO) + posting.units.number
+                roles = touched.get(code)
+                if roles is None:
+                    roles = touched[code] = {}
+                roles[role] = roles.get(role, ZERO) + number
             if bad_currency:
                 ctx.report(FORMAT_RULE, None, entry, f"资金池账户只记人民币（{CURRENCY}）")
             if off_fen:
@@ -373,10 +392,10 @@ def _analyse(entries: Iterable[Directive], rulebook: Rulebook) -> Analysis:
                 if movement is None:
                     _apply(state, entry, roles, "other")
                     continue
-                for hook in hooks:
+                for hook in hooks_by_kind[movement.kind]:
                     hook(ctx, movement)
                 _apply(state, entry, roles, movement.kind)
-        elif isinstance(entry, Custom) and entry.type == "loan":
+        elif id(entry) in walk_events:  # a claim or recovery waterfall acts on
             waterfall.on_register_event(ctx, entry)
 
     pool.finish(ctx)
