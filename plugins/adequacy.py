@@ -151,13 +151,14 @@ def _outstanding_changes(
     """Program -> day -> (change of the program's outstanding that day, the last loan event
     of the day that changed it), in one pass over the register."""
     found: dict[str, dict[datetime.date, tuple[Decimal, Event]]] = {code: {} for code in codes}
+    balance_kinds = frozenset(BALANCE_EVENTS)
     for loan in ctx.register.loans.values():
         changes = found.get(loan.program)
         if changes is None:
             continue
         balance = ZERO
         for event in loan.events:
-            if event.kind not in BALANCE_EVENTS:
+            if event.kind not in balance_kinds:
                 continue
             after = balance_after(balance, event)
             if after != balance:

@@ -33,6 +33,7 @@ import datetime
 from dataclasses import dataclass
 from dataclasses import field
 from decimal import Decimal
+from operator import attrgetter
 
 from beancount.core.data import Transaction
 
@@ -132,24 +133,37 @@ def on_movement(ctx: Context, m: Movement) -> None:
 
 
 def finish(ctx: Context) -> None:
+    accounts = ctx.records.setdefault("fees", {})
+    # Per program, the events that make a fee due under a rule it lists (most don't).
+    due_rules = {
+        code: {kind: rule_id for kind, rule_id in EVENT_RULES.items() if ctx.active(code, rule_id)}
+        for code in ctx.rulebook.programs
+    }
     for loan in ctx.register.loans.values():
-        account = _account(ctx, loan)
-        for event in loan.events:
-            rule_id = EVENT_RULES.get(event.kind)
-            if rule_id is None or not ctx.active(loan.program, rule_id):
-                continue
-            rate = ctx.param(loan.program, rule_id, "rate", event.date, event.entry)
-            if rate is None:
-                continue
-            base = event.data["amount"]
-            account.dues.append(FeeDue(rule_id, event, base, rate, fee_due(base, rate)))
+        account = accounts.get(loan.id)
+        if account is None:
+            account = accounts[loan.id] = FeeAccount(loan)
+        rules = due_rules[loan.program]
+        if rules:
+            dues = account.dues
+            for event in loan.events:
+                rule_id = rules.get(event.kind)
+                if rule_id is None:
+                    continue
+                rate = ctx.param(loan.program, rule_id, "rate", event.date, event.entry)
+                if rate is None:
+                    continue
+                base = event.data["amount"]
+                dues.append(FeeDue(rule_id, event, base, rate, fee_due(base, rate)))
         _check(ctx, account)
 
 
 def _check(ctx: Context, account: FeeAccount) -> None:
     loan = account.loan
     code = loan.program
-    payments = sorted(account.payments, key=lambda p: p.date)
+    payments = account.payments
+    if len(payments) > 1:
+        payments = sorted(payments, key=_payment_date)
     dates = [p.date for p in payments]
     paid_through: list[Decimal] = []
     running = ZERO
@@ -195,6 +209,9 @@ def _check(ctx: Context, account: FeeAccount) -> None:
                     loan=loan.id,
                 )
     _renewal_overcharge(ctx, account, payments, total_paid, cumulative)
+
+
+_payment_date = attrgetter("date")
 
 
 def _renewal_overcharge(

@@ -415,6 +415,6 @@ def build_register(
                 on_error(entry, f"未知项目 {event.subject!r}", None)
                 continue
             register.program_events.setdefault(event.subject, []).append(event)
-    for loan in register.loans.values():
-        loan.events.sort(key=lambda e: e.date)  # stable: same-day events keep ledger order
+    # Each loan's events are already in date order (same-day events in ledger order, the
+    # approval first): they were appended in the order of ``ordered``.
     return register
