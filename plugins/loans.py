@@ -154,19 +154,27 @@ class ProgramRules:
         self.end = min(ends) if ends else None
         self._eligibility_day: datetime.date | None = None
         self._eligibility: tuple[Any, dict[str, Any]] = (None, {})
+        self._eligibility_by_day: dict[datetime.date, tuple[Any, dict[str, Any]]] = {}
 
     def eligibility(self, event: Event) -> tuple[Any, dict[str, Any]]:
         """The eligibility criteria and thresholds on the event's date (kept for the day:
         approvals come in date order, many on the same day)."""
         day = event.date
         if self._eligibility_day != day:
-            criteria = self.param("eligibility", "criteria", day, event.entry)
-            values = {
-                name: self.param("eligibility", name, day, event.entry)
-                for name in ("sizes", "min_revenue", "min_score", "min_rating")
-                if self.has("eligibility", name)
-            }
-            self._eligibility_day, self._eligibility = day, (criteria, values)
+            # Enterprise by enterprise, the days jump about: a day where every parameter is
+            # in force (nothing to report) is also kept by day.
+            found = self._eligibility_by_day.get(day)
+            if found is None:
+                criteria = self.param("eligibility", "criteria", day, event.entry)
+                values = {
+                    name: self.param("eligibility", name, day, event.entry)
+                    for name in ("sizes", "min_revenue", "min_score", "min_rating")
+                    if self.has("eligibility", name)
+                }
+                found = (criteria, values)
+                if self.in_force(day):
+                    self._eligibility_by_day[day] = found
+            self._eligibility_day, self._eligibility = day, found
         return self._eligibility
 
     def in_force(self, on: datetime.date) -> bool:
