@@ -47,6 +47,8 @@ from zhubaodai.money import percent
 from zhubaodai.register import Event
 from zhubaodai.register import Loan
 
+#: The guarantee fund's account role (what ``Movement.delta(GUARANTEE)`` reads).
+GUARANTEE_ROLE = f"{GUARANTEE}_fund"
 #: Register event -> the rule that sets its fee.
 EVENT_RULES = {"contract": "fee.rate", "increase": "fee.increase", "renewal": "fee.renewal"}
 
@@ -106,7 +108,8 @@ def _account(ctx: Context, loan: Loan) -> FeeAccount:
 def on_movement(ctx: Context, m: Movement) -> None:
     if m.kind != "fee":
         return
-    amount = -m.role("fee_income")
+    roles = m.roles
+    amount = -roles.get("fee_income", ZERO)  # m.role("fee_income")
     if amount <= 0:
         return  # a refund: fee.no_refund, in zhubaodai.pool
     code = m.state.program.code
@@ -120,16 +123,22 @@ def on_movement(ctx: Context, m: Movement) -> None:
         )
         return
     loan = ctx.register.loans[m.loans[0]]
-    if m.delta(GUARANTEE) != amount and ctx.active(code, "fee.rate"):
+    guarantee = roles.get(GUARANTEE_ROLE, ZERO)  # m.delta(GUARANTEE)
+    if guarantee != amount and ctx.active(code, "fee.rate"):
         ctx.report(
             "fee.rate",
             code,
             m.entry,
             "企业缴纳的助保金应全额计入助保金",
-            figures={"缴款": amount, "计入助保金": m.delta(GUARANTEE)},
+            figures={"缴款": amount, "计入助保金": guarantee},
             loan=loan.id,
         )
-    _account(ctx, loan).payments.append(FeePayment(m.date, amount, m.entry))
+    accounts = ctx.records.get("fees")
+    account = accounts.get(loan.id) if accounts is not None else None
+    if account is None:
+        account = _account(ctx, loan)
+    entry = m.entry
+    account.payments.append(FeePayment(entry.date, amount, entry))
 
 
 def finish(ctx: Context) -> None:
