@@ -205,7 +205,10 @@ def test_sidebar_filters_and_entry_overlay_work_on_the_pages(
         finding = sorted(
             run.analysis.warnings, key=lambda f: (f.program or "", f.date, f.filename or "", f.lineno or 0)
         )[0]
-        assert f"{os.path.basename(finding.filename)}:{finding.lineno}" in overlay.inner_text()
+        where = f"{os.path.basename(finding.filename)}:{finding.lineno}"
+        # The overlay opens before Fava has fetched the entry's context: wait for it.
+        overlay.get_by_text(where).first.wait_for()
+        assert where in overlay.inner_text()
         _shoot(page, tmp_path, "entry-context", server.ledger)
         page.keyboard.press("Escape")
     # Fava's time filter reaches the pages.
@@ -269,6 +272,7 @@ def test_writes_are_refused(served: tuple[FavaServer, EngineRun], page, tmp_path
         page.locator("a", has_text="查看分录").first.click()
         overlay = page.locator("dialog[open]")
         overlay.wait_for()
+        overlay.locator(".cm-content").wait_for()
         overlay.locator(".cm-content").click()
         page.keyboard.press("End")
         page.keyboard.type(" ; 审阅人试图修改")
