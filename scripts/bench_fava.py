@@ -35,17 +35,9 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import click
+from zhubaodai.fava import PAGES
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGES = {
-    "Zbd1Pool": "资金池概况",
-    "Zbd2Loans": "贷款台账",
-    "Zbd3Compensations": "代偿台账",
-    "Zbd4Recoveries": "追偿台账",
-    "Zbd5Interest": "孳息分配",
-    "Zbd6Compliance": "合规检查",
-    "Zbd7Deadlines": "期限提醒",
-}
 TARGET = 1.5
 EXTENSION_LINE = '2000-01-01 custom "fava-extension" "zhubaodai.fava"\n'
 

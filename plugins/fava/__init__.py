@@ -223,7 +223,15 @@ class Zbd7Deadlines(_page.ReviewPage):
         return (self.today(), self.horizon())
 
 
+#: The review pages in sidebar order: extension class name -> its title in the sidebar.
+PAGES: dict[str, str] = {
+    page.__name__: page.report_title
+    for page in (Zbd1Pool, Zbd2Loans, Zbd3Compensations, Zbd4Recoveries, Zbd5Interest, Zbd6Compliance, Zbd7Deadlines)
+}
+
+
 __all__ = [
+    "PAGES",
     "SetupError",
     "Zbd1Pool",
     "Zbd2Loans",

@@ -20,6 +20,7 @@ from beancount import loader
 
 from zhubaodai.engine import Analysis
 from zhubaodai.engine import analyse
+from zhubaodai.fava import PAGES
 from zhubaodai.plugin import parse_config
 from zhubaodai.plugin import rules_path
 from zhubaodai.rules import load_rules
@@ -28,16 +29,6 @@ ROOT = Path(__file__).resolve().parents[2]
 FIXTURE_LEDGER = ROOT / "tests" / "ledgers" / "fava" / "main.beancount"
 DEMO_LEDGER = ROOT / "ledger" / "main.beancount"
 
-#: The review pages: Fava extension name -> the title in the sidebar.
-PAGES = {
-    "Zbd1Pool": "资金池概况",
-    "Zbd2Loans": "贷款台账",
-    "Zbd3Compensations": "代偿台账",
-    "Zbd4Recoveries": "追偿台账",
-    "Zbd5Interest": "孳息分配",
-    "Zbd6Compliance": "合规检查",
-    "Zbd7Deadlines": "期限提醒",
-}
 
 
 #: The line that registers the review pages in a ledger's top file.
