@@ -45,7 +45,9 @@ from dataclasses import field
 from pathlib import Path
 from typing import Any
 
-import yaml
+from zhubaodai.rules import RulesError
+from zhubaodai.rules import _LineDict
+from zhubaodai.rules import _parse_yaml
 
 #: The statement fields a layout may map to columns, with the Chinese name users read.
 FIELDS: dict[str, str] = {
@@ -135,35 +137,8 @@ def account_key(text: str) -> str:
 # YAML with line numbers.
 
 
-class _Node(dict):
-    """A mapping that remembers its own line and the line of each key (1-based)."""
-
-    line: int = 0
-    key_lines: dict[Any, int]
-
-    def line_of(self, key: Any) -> int:
-        return self.key_lines.get(key, self.line)
-
-
-class _Loader(yaml.SafeLoader):
-    """SafeLoader keeping line numbers; dates and numbers stay text where it matters."""
-
-
-def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> _Node:
-    result = _Node()
-    result.line = node.start_mark.line + 1
-    result.key_lines = {}
-    for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        line = key_node.start_mark.line + 1
-        if key in result:
-            raise ImportConfigError(loader.name, line, str(key), "键重复（同一层级出现两次）")
-        result[key] = loader.construct_object(value_node, deep=True)
-        result.key_lines[key] = line
-    return result
-
-
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+#: rules.py's line-keeping mapping and loader serve this configuration too.
+_Node = _LineDict
 
 
 def _read_yaml(path: Path) -> _Node:
@@ -173,19 +148,10 @@ def _read_yaml(path: Path) -> _Node:
         raise ImportConfigError(str(path), None, "文件", "找不到配置文件") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ImportConfigError(str(path), None, "文件", f"无法读取（应为 UTF-8 文本）：{exc}") from None
-    loader = _Loader(text)
-    loader.name = str(path)
     try:
-        root = loader.get_single_data()
-    except ImportConfigError:
-        raise
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ImportConfigError(str(path), line, "YAML", f"无法解析：{problem}") from None
-    finally:
-        loader.dispose()
+        root = _parse_yaml(text, str(path))
+    except RulesError as exc:
+        raise ImportConfigError(exc.filename, exc.line, exc.key, exc.message) from None
     if not isinstance(root, _Node):
         raise ImportConfigError(str(path), 1, "(根)", "文件应为映射（键: 值）")
     return root

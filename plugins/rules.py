@@ -325,10 +325,17 @@ class Rulebook:
 
 
 class _LineDict(dict):
-    """A mapping that remembers the line of each key (1-based) and its own line."""
+    """A mapping that remembers the line of each key (1-based) and its own line.
+
+    Shared by every YAML file the project reads (rules.yaml, calendar.yaml, the
+    importer's configuration) through :func:`_parse_yaml`.
+    """
 
     line: int = 0
     key_lines: dict[Any, int]
+
+    def line_of(self, key: Any) -> int:
+        return self.key_lines.get(key, self.line)
 
 
 class _Loader(yaml.SafeLoader):

@@ -335,6 +335,22 @@ def test_configuration_errors_name_file_line_and_key(tmp_path: Path) -> None:
     assert err.getvalue().startswith("错误：导入配置有误：") and "Traceback" not in err.getvalue()
 
 
+
+@pytest.mark.parametrize(
+    ("text", "line", "expected"),
+    [
+        ("program: CQGX\naccount: '1'\nprogram: WLHT\n", 3, "（program）：键重复（同一层级出现两次）"),
+        ("program: CQGX\naccount: [1\n", 3, "（YAML）：无法解析："),
+    ],
+)
+def test_unreadable_configuration_names_file_and_line(tmp_path: Path, text: str, line: int, expected: str) -> None:
+    config = tmp_path / "pool.yaml"
+    config.write_text(text, encoding="utf-8")
+    with pytest.raises(ImportConfigError) as info:
+        load_pool_config(config)
+    assert str(info.value).startswith(f"导入配置有误：{config} 第 {line} 行{expected}")
+
+
 # --------------------------------------------------------------------------------------
 # Commands and Fava.
 
