@@ -93,7 +93,11 @@ def check(entries: list[Directive], options_map: dict[str, Any], config: str | N
     calendar = rulebook.calendar.path if rulebook.calendar is not None else None
     if isinstance(includes, list) and calendar and os.path.abspath(calendar) not in includes:
         includes.append(os.path.abspath(calendar))  # the working-day table, like rules.yaml
-    analysis = analyse(entries, rulebook)
+    try:
+        analysis = analyse(entries, rulebook)
+    except Exception as exc:  # the boundary: never a traceback in bean-check's output
+        message = f"[zhubaodai] 规则引擎内部错误，本次未能完成检查（{type(exc).__name__}：{exc}）；请把账本与此信息报告给开发人员"
+        return entries, [ZhubaodaiError(here, message, None)]
     strict = settings.get("strict", False)
     errors = [
         ZhubaodaiError(

@@ -369,3 +369,21 @@ def test_changed_rules_invalidate_the_cache(
     assert len(calls) == 2
     messages = [e.message for e in errors]
     assert any(m.startswith("[fee.rate]") and "应缴 90,000.00 元，实缴 75,000.00 元" in m for m in messages), messages
+
+
+def test_an_engine_failure_is_one_chinese_error_without_traceback(monkeypatch) -> None:
+    """Should the engine ever raise, bean-check shows one Chinese line, not Python's traceback."""
+    from beancount import loader
+
+    import zhubaodai.plugin
+
+    def broken(entries, rulebook):
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setattr(zhubaodai.plugin, "analyse", broken)
+    ledger = Path(__file__).parent / "ledgers" / "rules" / "fee.rate" / "cqgx-pass.beancount"
+    _, errors, _ = loader.load_file(str(ledger))
+    messages = [e.message for e in errors]
+    assert len(messages) == 1, messages
+    assert messages[0].startswith("[zhubaodai] 规则引擎内部错误") and "ZeroDivisionError" in messages[0]
+    assert "Traceback" not in messages[0]
