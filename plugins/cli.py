@@ -41,6 +41,7 @@ from beancount.core.data import Directive
 
 from zhubaodai.engine import Analysis
 from zhubaodai.engine import analyse
+from zhubaodai.engine import result_of
 from zhubaodai.findings import ERROR
 from zhubaodai.findings import FORMAT_RULE
 from zhubaodai.findings import SEVERITY_LABELS
@@ -189,7 +190,9 @@ def load_ledger(path: str, rules: str | None = None) -> Loaded:
     # The plugin turns the engine's error findings into loader errors; this command
     # shows the engine's findings themselves instead, so those are left out here.
     others = [_problem(e) for e in errors if not isinstance(e, ZhubaodaiError)]
-    analysis = analyse(entries, rulebook)
+    # The plugin's run is this load's result; the engine runs here only for a ledger
+    # without the plugin line, or when --rules names other rules than the line does.
+    analysis = result_of(options, rules_path=rules) or analyse(entries, rulebook, options)
     return Loaded(path, entries, options, others, rulebook, analysis, bool(settings.get("strict")))
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import bisect
 import datetime
 import gc
+import os
 from operator import attrgetter
 from collections.abc import Iterable
 from collections.abc import Mapping
@@ -29,8 +30,10 @@ from dataclasses import field
 from decimal import Decimal
 from typing import Any
 
+from beancount.core.data import Balance
 from beancount.core.data import Custom
 from beancount.core.data import Directive
+from beancount.core.data import Pad
 from beancount.core.data import Transaction
 
 from zhubaodai.findings import ERROR
@@ -214,6 +217,85 @@ class Analysis:
         )
 
 
+#: The key under which the plugin leaves its :class:`LoadResult` in Beancount's options map.
+OPTIONS_KEY = "zhubaodai"
+
+
+class LoadResult:
+    """The engine's one result for one load of a ledger, left by the plugin for the faces.
+
+    The plugin puts it in the load's options map (:data:`OPTIONS_KEY`): ``zbd check``,
+    the reports, the stress test, the Fava pages and the importer read it there instead of
+    running the engine again (:func:`result_of`). It is for this process only: pickled
+    (Beancount's cache of a load) it comes back empty, so a cached load never passes off
+    an old analysis as the current one, and Fava's options page shows one short line.
+    """
+
+    __slots__ = ("analysis", "rules_path", "entries")
+
+    def __init__(
+        self,
+        analysis: Analysis | None = None,
+        rules_path: str | None = None,
+        entries: list[Directive] | None = None,
+    ) -> None:
+        self.analysis = analysis
+        #: The rules file the analysis applied (absolute, normalised).
+        self.rules_path = rules_path
+        #: The entries the plugin checked (the faces see the same entry objects).
+        self.entries = entries
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (LoadResult, ())
+
+    def __str__(self) -> str:
+        if self.analysis is None:
+            return "（本次加载没有规则引擎结果）"
+        n = len(self.analysis.findings)
+        return f"规则引擎本次加载的检查结果：{len(self.analysis.errors)} 个错误，{n - len(self.analysis.errors)} 个警告"
+
+    __repr__ = __str__
+
+
+#: The most recent loads' results, for a face that is handed the entries but not the
+#: options map (Fava's import page gives an importer ``existing`` entries only): keyed by
+#: the identity of the load's first entry, which the result holds, so no id is reused.
+_RECENT: list[LoadResult] = []
+_RECENT_KEEP = 4
+
+
+def keep_result(options: dict[str, Any], result: LoadResult) -> None:
+    """Leave ``result`` for the faces of this load (called by the plugin)."""
+    options[OPTIONS_KEY] = result
+    if result.entries:
+        _RECENT[:] = [r for r in _RECENT if r.entries and r.entries[0] is not result.entries[0]]
+        _RECENT.append(result)
+        del _RECENT[:-_RECENT_KEEP]
+
+
+def result_of(
+    options: Mapping[str, Any] | None = None,
+    entries: list[Directive] | None = None,
+    rules_path: str | None = None,
+) -> Analysis | None:
+    """The plugin's analysis of this load, from its options map or (failing that) its
+    entries; None where the plugin did not run on it (no plugin line, a cached load, other
+    rules asked for)."""
+    found = (options or {}).get(OPTIONS_KEY)
+    if not isinstance(found, LoadResult) or found.analysis is None:
+        found = None
+        if entries:
+            first = entries[0]
+            found = next(
+                (r for r in reversed(_RECENT) if r.entries and r.entries[0] is first), None
+            )
+    if found is None or found.analysis is None:
+        return None
+    if rules_path is not None and found.rules_path != os.path.normpath(os.path.abspath(rules_path)):
+        return None
+    return found.analysis
+
+
 class Context:
     """Shared state of one run, handed to every rule module."""
 
@@ -284,6 +366,7 @@ class Context:
                 date=entry.date if entry is not None else None,
                 loan=loan,
                 figures=tuple(figures.items()),
+                entry=entry,
             )
         )
 
@@ -292,8 +375,15 @@ def _is_register(entry: Directive) -> bool:
     return isinstance(entry, Custom) and entry.type in REGISTER_TYPES
 
 
-def analyse(entries: Iterable[Directive], rulebook: Rulebook) -> Analysis:
-    """Run every rule of every program over ``entries`` (sorted, as Beancount gives them)."""
+def analyse(
+    entries: Iterable[Directive], rulebook: Rulebook, options: Mapping[str, Any] | None = None
+) -> Analysis:
+    """Run every rule of every program over ``entries`` (sorted, as Beancount gives them).
+
+    ``options`` is Beancount's options map of the load, where there is one: it says how far
+    Beancount itself lets a balance assertion be off, and which plugins run after ours
+    (:mod:`zhubaodai.integrity`).
+    """
     # The ledger's entries are many and long-lived: Python's cyclic collector would
     # traverse all of them on every full collection the engine's allocations trigger
     # (a third of the engine's time at 10k transactions, growing with the ledger).
@@ -306,17 +396,20 @@ def analyse(entries: Iterable[Directive], rulebook: Rulebook) -> Analysis:
     gc.disable()
     gc.freeze()
     try:
-        return _analyse(entries, rulebook)
+        return _analyse(entries, rulebook, options)
     finally:
         gc.unfreeze()
         if enabled:
             gc.enable()
 
 
-def _analyse(entries: Iterable[Directive], rulebook: Rulebook) -> Analysis:
+def _analyse(
+    entries: Iterable[Directive], rulebook: Rulebook, options: Mapping[str, Any] | None
+) -> Analysis:
     from zhubaodai import adequacy
     from zhubaodai import deadlines
     from zhubaodai import fees
+    from zhubaodai import integrity
     from zhubaodai import lifecycle
     from zhubaodai import loans
     from zhubaodai import pool
@@ -358,8 +451,16 @@ def _analyse(entries: Iterable[Directive], rulebook: Rulebook) -> Analysis:
     # account -> (program, role), or None for an account outside every pool; filled as
     # the walk meets accounts (a ledger has few, its postings many).
     roles_of: dict[str, tuple[str, str] | None] = {}
+    # Balances of the accounts at or under a pool account, for balance assertions.
+    pool_totals: dict[str, Decimal] = {}
+    in_pool = {
+        account for account, found in _pool_accounts(account_roles, pool_prefixes).items() if found
+    }
+    tolerance = integrity.BalanceTolerance(options)
+    integrity.check_plugins(ctx, options)
     for entry in entries:
-        if isinstance(entry, Transaction):
+        entry_type = type(entry)
+        if entry_type is Transaction:
             touched: dict[str, dict[str, Decimal]] = {}
             bad_currency = False
             off_fen = False
@@ -368,6 +469,8 @@ def _analyse(entries: Iterable[Directive], rulebook: Rulebook) -> Analysis:
                 found = roles_of.get(account, _MISSING)
                 if found is _MISSING:
                     found = roles_of[account] = _account_role(account, account_roles, pool_prefixes)
+                    if found is not None and _under(account, pool_prefixes):
+                        in_pool.add(account)
                 if found is None:
                     continue
                 code, role = found
@@ -382,6 +485,8 @@ def _analyse(entries: Iterable[Directive], rulebook: Rulebook) -> Analysis:
                 if roles is None:
                     roles = touched[code] = {}
                 roles[role] = roles.get(role, ZERO) + number
+                if account in in_pool:
+                    pool_totals[account] = pool_totals.get(account, ZERO) + number
             if bad_currency:
                 ctx.report(FORMAT_RULE, None, entry, f"资金池账户只记人民币（{CURRENCY}）")
             if off_fen:
@@ -395,8 +500,22 @@ def _analyse(entries: Iterable[Directive], rulebook: Rulebook) -> Analysis:
                 for hook in hooks_by_kind[movement.kind]:
                     hook(ctx, movement)
                 _apply(state, entry, roles, movement.kind)
-        elif id(entry) in walk_events:  # a claim or recovery waterfall acts on
-            waterfall.on_register_event(ctx, entry)
+        elif entry_type is Custom:
+            if id(entry) in walk_events:  # a claim or recovery waterfall acts on
+                waterfall.on_register_event(ctx, entry)
+        elif entry_type is Balance:
+            if _under(entry.account, pool_prefixes):
+                prefix = entry.account + ":"
+                booked = sum(
+                    (n for a, n in pool_totals.items() if a == entry.account or a.startswith(prefix)),
+                    ZERO,
+                )
+                integrity.check_balance(ctx, entry, booked, tolerance)
+        elif entry_type is Pad:
+            for side in (entry.account, entry.source_account):
+                if _account_role(side, account_roles, pool_prefixes) is not None:
+                    integrity.check_pad(ctx, entry, side)
+                    break
 
     pool.finish(ctx)
     fees.finish(ctx)
@@ -419,6 +538,18 @@ def _account_role(
             if account.startswith(prefix + ":"):
                 return (code, "pool")
     return found
+
+
+def _under(account: str, pool_prefixes: Mapping[str, str]) -> bool:
+    """Whether ``account`` is a program's pool account or one under it (the bank's account)."""
+    return any(account == p or account.startswith(p + ":") for p in pool_prefixes.values())
+
+
+def _pool_accounts(
+    account_roles: Mapping[str, tuple[str, str]], pool_prefixes: Mapping[str, str]
+) -> dict[str, bool]:
+    """Every mapped account -> whether it lies at or under a pool account."""
+    return {account: _under(account, pool_prefixes) for account in account_roles}
 
 
 _date = attrgetter("date")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Mapping
 from dataclasses import dataclass
+from dataclasses import field
 from decimal import Decimal
 from typing import Any
 
@@ -40,6 +41,10 @@ class Finding:
     date: datetime.date | None = None
     loan: str | None = None
     figures: tuple[tuple[str, Decimal], ...] = ()
+    #: The directive the finding is about (None for a finding about the whole ledger):
+    #: Beancount prints it under the error and Fava's error page links to it. Not part of
+    #: a finding's identity, nor of its JSON form.
+    entry: Any = field(default=None, compare=False, repr=False)
 
     @property
     def location(self) -> str:

@@ -10,8 +10,10 @@ Configuration (a Python literal, read with ``ast.literal_eval``):
   ``rules.yaml`` beside it);
 * ``strict``: also fail on warnings (soft rules, 原则上/一般), for a strict review.
 
-Errors (hard rules) fail ``bean-check``; warnings do not, and are shown by ``zbd check``
-and the Fava pages, which ask the same engine. The rules file and the working-day table
+Errors (hard rules) fail ``bean-check``, each carrying its entry (bean-check prints it,
+Fava's error page links to it); warnings do not, and are shown by ``zbd check`` and the
+Fava pages. Those read this run's :class:`~zhubaodai.engine.LoadResult`, which the plugin
+leaves in the load's options map: one engine run per load, whichever face asked for it. The rules file and the working-day table
 it names (calendar.yaml) are added to the ledger's ``include`` list, so a change to either
 invalidates Beancount's cache and reloads Fava.
 """
@@ -26,7 +28,9 @@ from typing import NamedTuple
 
 from beancount.core.data import Directive
 
+from zhubaodai.engine import LoadResult
 from zhubaodai.engine import analyse
+from zhubaodai.engine import keep_result
 from zhubaodai.findings import ERROR
 from zhubaodai.rules import RulesError
 from zhubaodai.rules import load_rules
@@ -94,14 +98,15 @@ def check(entries: list[Directive], options_map: dict[str, Any], config: str | N
     if isinstance(includes, list) and calendar and os.path.abspath(calendar) not in includes:
         includes.append(os.path.abspath(calendar))  # the working-day table, like rules.yaml
     try:
-        analysis = analyse(entries, rulebook)
+        analysis = analyse(entries, rulebook, options_map)
     except Exception as exc:  # the boundary: never a traceback in bean-check's output
         message = f"[zhubaodai] 规则引擎内部错误，本次未能完成检查（{type(exc).__name__}：{exc}）；请把账本与此信息报告给开发人员"
         return entries, [ZhubaodaiError(here, message, None)]
+    keep_result(options_map, LoadResult(analysis, path, entries))
     strict = settings.get("strict", False)
     errors = [
         ZhubaodaiError(
-            {"filename": f.filename or top, "lineno": f.lineno or 0}, f.text, None
+            {"filename": f.filename or top, "lineno": f.lineno or 0}, f.text, f.entry
         )
         for f in analysis.findings
         if strict or f.severity == ERROR

@@ -29,6 +29,7 @@ from beancount.core.data import Directive
 
 from zhubaodai.engine import Analysis
 from zhubaodai.engine import analyse
+from zhubaodai.engine import result_of
 from zhubaodai.plugin import ConfigError
 from zhubaodai.plugin import parse_config
 from zhubaodai.plugin import rules_path
@@ -103,7 +104,10 @@ def build(entries: Sequence[Directive], options: Mapping[str, Any], path: str) -
         raise SetupError(str(exc)) from None
     except OSError as exc:
         raise SetupError(f"无法读取规则文件 {path}：{exc.strerror}") from None
-    analysis = analyse(entries, rulebook)
+    # The ledger's plugin has run the engine on this very load: its result is read, not
+    # recomputed. Only a ledger without the plugin line (rules named by the extension's
+    # configuration) or with other rules than the extension names is analysed here.
+    analysis = result_of(options, entries, rules_path=path) or analyse(entries, rulebook, options)
     positions: dict[tuple[str, int], Directive] = {}
     wanted = {(f.filename, f.lineno) for f in analysis.findings}
     for entry in entries:
