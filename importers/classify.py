@@ -24,13 +24,13 @@ classification rules (first match wins) and becomes one transaction of the ledge
       Assets:CQGX:Pool:Suspense     12345.67 CNY
       Income:CQGX:Unidentified     -12345.67 CNY
 
-No figure is computed here: the fee still due is the engine's ``records["fees"]``
+No figure is computed here: the fee still due is the engine's ``records.fees``
 (due − paid, less what this import already booked); the interest split is what the engine's
 ``pool.interest_split`` expects for a provisional credit put through :func:`analyse` with
 the ledger and the statement's earlier rows (so the 积数, the period and
 :func:`pool.split_interest` are the engine's own); the compensation legs are
 :func:`waterfall.plan_waterfall` on the engine's fund balances and claims; a recovery's
-parts are the engine's ``records["loan_recoveries"]`` (expected − received, with the
+parts are the engine's ``records.loan_recoveries`` (expected − received, with the
 statement's earlier rows put through the engine too). Whatever does
 not fit goes to the program's suspense account with the ``!`` flag and the reason.
 """
@@ -137,7 +137,7 @@ class Classifier:
         self._index_enterprises()
         self.claims = [
             _Claim(c, c.guarantee_done, c.guarantee_paid, c.risk_done)
-            for c in self.analysis.records.get("claims", {}).values()
+            for c in self.analysis.records.claims.values()
             if c.loan.program == code
         ]
 
@@ -281,7 +281,7 @@ class Classifier:
             loan for loan in self.analysis.register.loans.values()
             if loan.enterprise == ent and loan.program == self.config.program
         ]
-        fees = self.analysis.records.get("fees", {})
+        fees = self.analysis.records.fees
         owing: dict[str, Decimal] = {}
         for loan in loans:
             account = fees.get(loan.id)
@@ -326,7 +326,7 @@ class Classifier:
         )
         entries = sorted([*self.existing, *self.new, provisional], key=data.entry_sortkey)
         analysis = analyse(entries, self.rulebook)
-        for allocation in analysis.records.get("interest", []):
+        for allocation in analysis.records.interest:
             if allocation.entry is provisional:
                 g, r = allocation.expected_guarantee, allocation.expected_risk
                 postings = [(a, n) for a, n in ((g_acct, g), (r_acct, r), (gi, -g), (ri, -r)) if n]
@@ -411,7 +411,7 @@ class Classifier:
         # What each fund should get back depends on the compensations before it, which
         # may be rows of this very statement: ask the engine with them.
         analysis = analyse(sorted([*self.existing, *self.new], key=data.entry_sortkey), self.rulebook)
-        states = analysis.records.get("loan_recoveries", {})
+        states = analysis.records.loan_recoveries
         options: list[tuple[str, Decimal, Decimal]] = []
         expected: list[str] = []
         for loan_id, state in states.items():

@@ -69,7 +69,7 @@ class AdequacyCheck:
 
 
 def _watch(ctx: Context, code: str) -> RiskWatch:
-    watches = ctx.records.setdefault("risk_watch", {})
+    watches = ctx.risk_watch
     watch = watches.get(code)
     if watch is None:
         watch = watches[code] = RiskWatch()
@@ -119,7 +119,7 @@ class _Param:
 
 
 def finish(ctx: Context) -> None:
-    checks: list[AdequacyCheck] = ctx.records.setdefault("adequacy", [])
+    checks: list[AdequacyCheck] = ctx.records.adequacy
     wanted = {
         code for code in ctx.states if ctx.active(code, "risk.floor") or ctx.active(code, "risk.leverage")
     }

@@ -25,7 +25,7 @@ once the books (their last entry) have passed the last day allowed.
 
 comp.deadline sits here rather than in :mod:`zhubaodai.waterfall`: it is a question of
 dates, answered with the same working-day count as the notices, and it only reads the
-compensations the waterfall has recorded (``records["claims"]``), never recomputes them.
+compensations the waterfall has recorded (``records.claims``), never recomputes them.
 The clock starts at the rule's ``anchor`` event (CQ: the confirmation of the overdue
 facts; WLHT: the overdue, plus ``grace_months``); the compensation is due once the bank
 has claimed, unless the loan is settled or repaid by the last day.
@@ -74,7 +74,7 @@ def _calendar(ctx: Context) -> WorkCalendar:
 
 
 def finish(ctx: Context) -> None:
-    records: list[DeadlineRecord] = ctx.records.setdefault("deadlines", [])
+    records: list[DeadlineRecord] = ctx.records.deadlines
     missing_years: set[tuple[str, str, int]] = set()
     compensations = _compensation_dates(ctx)
     programs = {code: ProgramRules(ctx, code, RULE_IDS) for code in ctx.rulebook.programs}
@@ -197,7 +197,7 @@ def _notice(
 def _compensation_dates(ctx: Context) -> dict[str, list[tuple[datetime.date, Directive]]]:
     """Loan id -> (date, entry) of each compensation the waterfall recorded, in date order."""
     found: dict[str, list[tuple[datetime.date, Directive]]] = {}
-    for claim in ctx.records.get("claims", {}).values():
+    for claim in ctx.records.claims.values():
         for entry in claim.entries:
             found.setdefault(claim.loan.id, []).append((entry.date, entry))
     for dates in found.values():

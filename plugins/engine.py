@@ -28,6 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
 from decimal import Decimal
+from typing import TYPE_CHECKING
 from typing import Any
 
 from beancount.core.data import Balance
@@ -51,6 +52,18 @@ from zhubaodai.register import build_register
 from zhubaodai.rules import ParamDateError
 from zhubaodai.rules import Program
 from zhubaodai.rules import Rulebook
+
+if TYPE_CHECKING:  # the rule modules import this one
+    from zhubaodai.adequacy import AdequacyCheck
+    from zhubaodai.adequacy import RiskWatch
+    from zhubaodai.deadlines import DeadlineRecord
+    from zhubaodai.fees import FeeAccount
+    from zhubaodai.pool import InterestAllocation
+    from zhubaodai.register import Event
+    from zhubaodai.waterfall import Claim
+    from zhubaodai.waterfall import LoanRecoveries
+    from zhubaodai.waterfall import PendingClaims
+    from zhubaodai.waterfall import Recovery
 
 GUARANTEE = "guarantee"
 RISK = "risk"
@@ -190,6 +203,29 @@ class Movement:
 
 
 @dataclass
+class Records:
+    """What the rule modules record for the faces, besides findings: each list or table is
+    filled by one module (named), in walk order or at the end of the run."""
+
+    #: :mod:`zhubaodai.pool`: every interest credit, how it should be and was split.
+    interest: list[InterestAllocation] = field(default_factory=list)
+    #: :mod:`zhubaodai.fees`: loan id -> its fees due and paid.
+    fees: dict[str, FeeAccount] = field(default_factory=dict)
+    #: :mod:`zhubaodai.waterfall`: id(claim directive) -> the claim and its compensation.
+    claims: dict[int, Claim] = field(default_factory=dict)
+    #: :mod:`zhubaodai.waterfall`: loan id -> its claims, in ledger order.
+    claims_by_loan: dict[str, list[Claim]] = field(default_factory=dict)
+    #: :mod:`zhubaodai.waterfall`: every recovery and how it is to flow back.
+    recoveries: list[Recovery] = field(default_factory=list)
+    #: :mod:`zhubaodai.waterfall`: loan id -> what its recoveries owe each fund, and got.
+    loan_recoveries: dict[str, LoanRecoveries] = field(default_factory=dict)
+    #: :mod:`zhubaodai.deadlines`: every working-day deadline and whether it was met.
+    deadlines: list[DeadlineRecord] = field(default_factory=list)
+    #: :mod:`zhubaodai.adequacy`: the risk fund's floor and leverage checks.
+    adequacy: list[AdequacyCheck] = field(default_factory=list)
+
+
+@dataclass
 class Analysis:
     """What the engine found, and the state every face of the project reads."""
 
@@ -197,9 +233,8 @@ class Analysis:
     register: Register
     programs: dict[str, ProgramState]
     findings: list[Finding]
-    #: Filled by the rule modules: interest allocations, compensations, recoveries,
-    #: fee schedules (see those modules for the record types).
-    records: dict[str, Any] = field(default_factory=dict)
+    #: What the rule modules recorded for the faces (typed, see :class:`Records`).
+    records: Records = field(default_factory=Records)
 
     @property
     def errors(self) -> list[Finding]:
@@ -304,7 +339,16 @@ class Context:
         self.register = register
         self.states = {code: ProgramState(p) for code, p in rulebook.programs.items()}
         self.findings: list[Finding] = []
-        self.records: dict[str, Any] = {}
+        self.records = Records()
+        #: id(register directive) -> its event, for the events the walk dispatches
+        #: (:mod:`zhubaodai.waterfall`: claims and recoveries).
+        self.walk_events: dict[int, Event] = {}
+        #: Program -> the claims waiting for compensation in order (:mod:`zhubaodai.waterfall`).
+        self.pending_claims: dict[str, PendingClaims] = {}
+        #: Program -> the first new credit or pool entry seen (:mod:`zhubaodai.lifecycle`).
+        self.lifecycle_first: dict[str, tuple[datetime.date, Directive, str]] = {}
+        #: Program -> the risk fund's watch of floor and leverage (:mod:`zhubaodai.adequacy`).
+        self.risk_watch: dict[str, RiskWatch] = {}
         #: The last day the books cover (their latest entry): deadlines not yet met are
         #: breaches only once it has passed them.
         self.as_of: datetime.date | None = None
@@ -445,8 +489,7 @@ def _analyse(
         for kind in KIND_LABELS
     }
     waterfall.start(ctx)
-    pool.start(ctx)
-    walk_events = ctx.records["_events"]  # id(entry) -> the register events of the walk
+    walk_events = ctx.walk_events  # id(entry) -> the register events of the walk
 
     # account -> (program, role), or None for an account outside every pool; filled as
     # the walk meets accounts (a ledger has few, its postings many).

@@ -98,7 +98,7 @@ def fee_due(base: Decimal, rate: Decimal) -> Decimal:
 
 
 def _account(ctx: Context, loan: Loan) -> FeeAccount:
-    accounts = ctx.records.setdefault("fees", {})
+    accounts = ctx.records.fees
     account = accounts.get(loan.id)
     if account is None:
         account = accounts[loan.id] = FeeAccount(loan)
@@ -133,7 +133,7 @@ def on_movement(ctx: Context, m: Movement) -> None:
             figures={"缴款": amount, "计入助保金": guarantee},
             loan=loan.id,
         )
-    accounts = ctx.records.get("fees")
+    accounts = ctx.records.fees
     account = accounts.get(loan.id) if accounts is not None else None
     if account is None:
         account = _account(ctx, loan)
@@ -142,7 +142,7 @@ def on_movement(ctx: Context, m: Movement) -> None:
 
 
 def finish(ctx: Context) -> None:
-    accounts = ctx.records.setdefault("fees", {})
+    accounts = ctx.records.fees
     # Per program, the events that make a fee due under a rule it lists (most don't).
     due_rules = {
         code: {kind: rule_id for kind, rule_id in EVENT_RULES.items() if ctx.active(code, rule_id)}

@@ -35,7 +35,7 @@ NEW_CREDIT = ("approval", "contract", "disbursement", "increase", "renewal")
 
 
 def _first(ctx: Context) -> dict[str, tuple[datetime.date, Directive, str]]:
-    return ctx.records.setdefault("_lifecycle_first", {})
+    return ctx.lifecycle_first
 
 
 def on_movement(ctx: Context, m: Movement) -> None:

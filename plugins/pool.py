@@ -69,10 +69,6 @@ def split_interest(total, jishu_guarantee, jishu_risk):
     return guarantee, risk
 
 
-def start(ctx: Context) -> None:
-    ctx.records["interest"] = []
-
-
 def on_movement(ctx: Context, m: Movement) -> None:
     code = m.state.program.code
     if m.kind == "fee" and m.role("fee_income") > 0:
@@ -207,7 +203,7 @@ def _interest(ctx: Context, m: Movement) -> None:
     allocation = InterestAllocation(
         code, m.entry, total, start, end, jg, jr, exp_g, exp_r, actual_g, actual_r
     )
-    ctx.records["interest"].append(allocation)
+    ctx.records.interest.append(allocation)
     if not allocation.ok:
         ctx.report(
             "pool.interest_split",

@@ -11,9 +11,9 @@ out) and :func:`write_report` (openpyxl). Every figure is read from the engine:
   funds and the unallocated accounts at the end of the day before it (Beancount asserts a
   balance before the entries of its date);
 * loans: the register (``Loan.outstanding``, ``Loan.settled``, the events of the period)
-  and the fee accounts (``records["fees"]``);
-* compensations, recoveries, interest: ``records["claims"]``, ``records["recoveries"]``,
-  ``records["interest"]``;
+  and the fee accounts (``records.fees``);
+* compensations, recoveries, interest: ``records.claims``, ``records.recoveries``,
+  ``records.interest``;
 * coverage and leverage at the period end: the risk fund against
   :meth:`~zhubaodai.engine.Analysis.outstanding`;
 * open findings: the engine's findings dated up to the period end (and Beancount's own).
@@ -168,7 +168,7 @@ def _in(day: datetime.date, start: datetime.date, end: datetime.date) -> bool:
 
 
 def _loan_rows(analysis: Analysis, code: str, start: datetime.date, end: datetime.date) -> list[tuple]:
-    fees = analysis.records.get("fees", {})
+    fees = analysis.records.fees
     enterprises = analysis.register.enterprises
     before = start - ONE_DAY
     rows = []
@@ -206,7 +206,7 @@ def _loan_rows(analysis: Analysis, code: str, start: datetime.date, end: datetim
 def _claim_rows(analysis: Analysis, code: str, start: datetime.date, end: datetime.date) -> list[tuple]:
     enterprises = analysis.register.enterprises
     rows = []
-    for claim in analysis.records.get("claims", {}).values():
+    for claim in analysis.records.claims.values():
         loan = claim.loan
         if loan.program != code:
             continue
@@ -228,7 +228,7 @@ def _claim_rows(analysis: Analysis, code: str, start: datetime.date, end: dateti
 
 def _recovery_rows(analysis: Analysis, code: str, start: datetime.date, end: datetime.date) -> list[tuple]:
     rows = []
-    for recovery in analysis.records.get("recoveries", []):
+    for recovery in analysis.records.recoveries:
         if recovery.loan.program != code or not _in(recovery.event.date, start, end):
             continue
         rows.append((
@@ -242,7 +242,7 @@ def _recovery_rows(analysis: Analysis, code: str, start: datetime.date, end: dat
 
 def _interest_rows(analysis: Analysis, code: str, start: datetime.date, end: datetime.date) -> list[tuple]:
     rows = []
-    for a in analysis.records.get("interest", []):
+    for a in analysis.records.interest:
         if a.program != code or not _in(a.entry.date, start, end):
             continue
         rows.append((

@@ -136,11 +136,8 @@ class LoanRecoveries:
 
 
 def start(ctx: Context) -> None:
-    ctx.records["claims"] = {}  # id(claim entry) -> Claim
-    ctx.records["recoveries"] = []
-    ctx.records["loan_recoveries"] = {}  # loan id -> LoanRecoveries
     # The register events this module acts on as the walk reaches them.
-    ctx.records["_events"] = {
+    ctx.walk_events = {
         id(event.entry): event
         for loan in ctx.register.loans.values()
         for event in loan.events
@@ -149,7 +146,7 @@ def start(ctx: Context) -> None:
 
 
 def _claim(ctx: Context, loan: Loan, event: Event) -> Claim:
-    claims = ctx.records["claims"]
+    claims = ctx.records.claims
     claim = claims.get(id(event.entry))
     if claim is None:
         components = DEFAULT_COMPONENTS
@@ -157,6 +154,7 @@ def _claim(ctx: Context, loan: Loan, event: Event) -> Claim:
             components = ctx.param(loan.program, "comp.scope", "components", event.date, event.entry) or components
         due = sum((event.amount(c) for c in components), ZERO)
         claim = claims[id(event.entry)] = Claim(loan, event, due)
+        ctx.records.claims_by_loan.setdefault(loan.id, []).append(claim)
     return claim
 
 
@@ -164,7 +162,7 @@ def on_register_event(ctx: Context, entry: Custom) -> None:
     values = entry.values
     if not values or values[0].value not in _WALK_EVENTS:
         return  # most register events: nothing to do here (cheap test before the lookup)
-    event = ctx.records["_events"].get(id(entry))
+    event = ctx.walk_events.get(id(entry))
     if event is None:
         return
     loan = ctx.register.loans[event.subject]
@@ -352,7 +350,7 @@ def _compensation(ctx: Context, m: Movement) -> None:
 
 
 @dataclass
-class _PendingClaims:
+class PendingClaims:
     """A program's loans with a claim on or before the walk's date whose latest claim has
     not been compensated yet: the candidates comp.order compares against.
 
@@ -372,8 +370,8 @@ class _PendingClaims:
             self.next += 1
 
 
-def _pending_claims(ctx: Context, code: str) -> _PendingClaims:
-    queues = ctx.records.setdefault("_pending_claims", {})
+def _pending_claims(ctx: Context, code: str) -> PendingClaims:
+    queues = ctx.pending_claims
     queue = queues.get(code)
     if queue is None:
         claims = [
@@ -384,7 +382,7 @@ def _pending_claims(ctx: Context, code: str) -> _PendingClaims:
             if event.kind == "claim"
         ]
         claims.sort(key=lambda c: c[0])
-        queue = queues[code] = _PendingClaims(claims)
+        queue = queues[code] = PendingClaims(claims)
     return queue
 
 
@@ -401,7 +399,7 @@ def _check_order(ctx: Context, m: Movement, loan: Loan, claim: Claim) -> None:
         if other.id == loan.id:
             continue
         pending = other.last_before("claim", m.date)
-        state = ctx.records["claims"].get(id(pending.entry)) if pending is not None else None
+        state = ctx.records.claims.get(id(pending.entry)) if pending is not None else None
         if pending is None or (state is not None and state.started):
             del queue.waiting[other_id]  # back with its next claim, if any
             continue
@@ -433,7 +431,7 @@ def _distribute(ctx: Context, loan: Loan, event: Event) -> None:
     order = ctx.param(code, "recovery.order", "order", event.date, event.entry)
     if deductions is None or order is None:
         return
-    claims = [c for c in ctx.records["claims"].values() if c.loan is loan]
+    claims = ctx.records.claims_by_loan.get(loan.id, [])
     g_paid = sum((c.guarantee_paid for c in claims), ZERO)
     r_paid = sum((c.risk_paid for c in claims), ZERO)
     bank_share = sum((c.bank_share for c in claims), ZERO)
@@ -466,7 +464,7 @@ def _distribute(ctx: Context, loan: Loan, event: Event) -> None:
             loan=loan.id,
         )
         net = ZERO
-    state: LoanRecoveries = ctx.records["loan_recoveries"].setdefault(loan.id, LoanRecoveries())
+    state: LoanRecoveries = ctx.records.loan_recoveries.setdefault(loan.id, LoanRecoveries())
     caps = {
         "bank": bank_share - state.bank_recovered,
         "risk": r_paid - state.expected[RISK],
@@ -482,7 +480,7 @@ def _distribute(ctx: Context, loan: Loan, event: Event) -> None:
     state.expected[RISK] += parts["risk"]
     state.expected[GUARANTEE] += parts["guarantee"]
     state.last_event = event
-    ctx.records["recoveries"].append(Recovery(loan, event, gross, deducted, net, parts, remaining))
+    ctx.records.recoveries.append(Recovery(loan, event, gross, deducted, net, parts, remaining))
     if remaining > 0:
         ctx.report(
             "recovery.order",
@@ -505,7 +503,7 @@ def _recovery_cash(ctx: Context, m: Movement) -> None:
     if not ctx.active(code, "recovery.order"):
         return
     loan = ctx.register.loans[m.loans[0]]
-    state: LoanRecoveries = ctx.records["loan_recoveries"].setdefault(loan.id, LoanRecoveries())
+    state: LoanRecoveries = ctx.records.loan_recoveries.setdefault(loan.id, LoanRecoveries())
     for fund, label in ((RISK, "风险补偿金"), (GUARANTEE, "助保金")):
         amount = m.delta(fund)
         if amount == 0:
@@ -525,7 +523,7 @@ def _recovery_cash(ctx: Context, m: Movement) -> None:
 
 
 def finish(ctx: Context) -> None:
-    for claim in ctx.records["claims"].values():
+    for claim in ctx.records.claims.values():
         loan = claim.loan
         code = loan.program
         shortfall = claim.due - claim.guarantee_paid
@@ -565,7 +563,7 @@ def finish(ctx: Context) -> None:
                     loan=loan.id,
                     severity=WARNING,
                 )
-    for loan_id, state in ctx.records["loan_recoveries"].items():
+    for loan_id, state in ctx.records.loan_recoveries.items():
         loan = ctx.register.loans[loan_id]
         for fund, label in ((RISK, "风险补偿金"), (GUARANTEE, "助保金")):
             if state.received[fund] < state.expected[fund] and state.last_event is not None:

@@ -733,7 +733,7 @@ class Book:
             raise GenerationError(f"贷款 {loan} 的分录无法解析：{errors[0].message}")
         entries.sort(key=entry_sortkey)
         analysis = analyse(entries, self.rulebook)
-        found = [r for r in analysis.records.get("recoveries", []) if r.loan.id == loan]
+        found = [r for r in analysis.records.recoveries if r.loan.id == loan]
         if not found:
             raise GenerationError(f"贷款 {loan} 的追偿未能分配（尚无代偿记录）")
         return found[-1]

@@ -251,18 +251,18 @@ def test_report_figures_come_from_the_engine(tmp_path):
         loan = analysis.register.loans[loan_id]
         assert money(loans[loan_id]["期初余额"]) == loan.outstanding(before)
         assert money(loans[loan_id]["期末余额"]) == loan.outstanding(end)
-        assert money(loans[loan_id]["助保金累计应缴"]) == analysis.records["fees"][loan_id].due
+        assert money(loans[loan_id]["助保金累计应缴"]) == analysis.records.fees[loan_id].due
     assert money(loans["WL-2024-001"]["本期还款"]) == Decimal("500000.00")
     assert loans["CQ-2024-007"]["期末状态"] == "逾期"
 
     # The compensation and its waterfall.
-    (claim,) = analysis.records["claims"].values()
+    (claim,) = analysis.records.claims.values()
     (row,) = _table(out, "代偿")
     assert (money(row["应代偿额"]), money(row["助保金支付"]), money(row["风险补偿金支付"]), money(row["合作银行承担"])) == (
         claim.due, claim.guarantee_paid, claim.risk_paid, claim.bank_share)
 
     # Interest allocation of the quarter.
-    (alloc,) = [a for a in analysis.records["interest"] if start <= a.entry.date <= end]
+    (alloc,) = [a for a in analysis.records.interest if start <= a.entry.date <= end]
     (row,) = _table(out, "孳息分配")
     assert money(row["助保金积数"]) == alloc.jishu_guarantee
     assert money(row["风险补偿金应分"]) == alloc.expected_risk
@@ -288,7 +288,7 @@ def test_report_figures_come_from_the_engine(tmp_path):
     recon = {(r["项目代码"], r["说明"]): r for r in _table(annual, "专户对账")}
     assert money(recon[("CQGX", "期末账面（无余额断言）")]["未归属两项资金"]) == Decimal("1234.56")
     recoveries = _table(annual, "追偿")
-    (rec,) = analysis.records["recoveries"]
+    (rec,) = analysis.records.recoveries
     assert [(money(r["追偿净额"]), money(r["偿还合作银行"]), money(r["补回风险补偿金"])) for r in recoveries] == [
         (rec.net, rec.parts["bank"], rec.parts["risk"])]
 

@@ -134,7 +134,7 @@ def test_loan_events_of_every_kind(analysis):
 
 
 def test_two_compensations_one_reaching_the_risk_fund(analysis):
-    claims = [c for c in analysis.records["claims"].values() if c.guarantee_done or c.risk_done]
+    claims = [c for c in analysis.records.claims.values() if c.guarantee_done or c.risk_done]
     assert len(claims) == 2
     full = [c for c in claims if c.risk_paid == 0]
     shared = [c for c in claims if c.risk_paid > 0]
@@ -153,7 +153,7 @@ def test_two_compensations_one_reaching_the_risk_fund(analysis):
 
 
 def test_one_recovery_goes_to_the_bank_then_the_risk_fund(analysis):
-    recoveries = analysis.records["recoveries"]
+    recoveries = analysis.records.recoveries
     assert len(recoveries) == 1
     r = recoveries[0]
     assert r.parts["bank"] > 0 and r.parts["risk"] > 0 and r.parts["guarantee"] == 0
@@ -164,7 +164,7 @@ def test_one_recovery_goes_to_the_bank_then_the_risk_fund(analysis):
 
 def test_quarterly_interest_and_statements(loaded, analysis):
     entries, _, _ = loaded
-    interest = analysis.records["interest"]
+    interest = analysis.records.interest
     for code in ("CQGX", "WLHT"):
         credits = [a for a in interest if a.program == code]
         assert [a.entry.date for a in credits] == [
@@ -228,7 +228,7 @@ def test_loan_terms_are_realistic(analysis):
             if event.kind == "disbursement" or loan.program == "CQGX":
                 assert event.data["notice_date"] <= cal.add(event.date, notice_days), loan.id
         contract = loan.first("contract")
-        fee_account = analysis.records["fees"][loan.id]
+        fee_account = analysis.records.fees[loan.id]
         assert fee_account.paid == fee_account.due
         assert all(p.date <= contract.date for p in fee_account.payments[:1])
 
@@ -341,7 +341,7 @@ def demo_reads(analysis) -> dict[str, set[str]]:
         found[code].update(f"tx:{kind}" for (_, kind), amount in state.flows.items())
         if state.unallocated_series:
             found[code].add("pool:unallocated")
-    for claim in analysis.records["claims"].values():
+    for claim in analysis.records.claims.values():
         if claim.guarantee_done and claim.due > claim.guarantee_paid:
             found[claim.loan.program].add("comp:shortfall")
     return found

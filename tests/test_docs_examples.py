@@ -150,7 +150,7 @@ def test_each_illustration_adds_exactly_the_findings_it_names(blocks: list[Block
 def test_the_figures_the_text_quotes_are_the_engines(analysis) -> None:
     text = DOC.read_text(encoding="utf-8")
     section5 = text[text.index("## 5."):text.index("## 6.")]
-    interest = analysis.records["interest"]
+    interest = analysis.records.interest
     assert len(interest) == 2
     for a in interest:
         row = (
@@ -158,18 +158,18 @@ def test_the_figures_the_text_quotes_are_the_engines(analysis) -> None:
             f"| {yuan(a.total)} | {yuan(a.expected_guarantee)} | {yuan(a.expected_risk)} |"
         )
         assert row in section5, row
-    (claim,) = analysis.records["claims"].values()
+    (claim,) = analysis.records.claims.values()
     shortfall = claim.due - claim.guarantee_paid
     for figure in (claim.due, claim.guarantee_paid, shortfall, claim.risk_paid, claim.bank_share):
         assert yuan(figure) in section5, figure
-    (recovery,) = analysis.records["recoveries"]
+    (recovery,) = analysis.records.recoveries
     for figure in (recovery.gross, recovery.net, recovery.parts["bank"], recovery.parts["risk"]):
         assert yuan(figure) in section5, figure
     assert recovery.parts["guarantee"] == 0
     calendar = analysis.rulebook.calendar
     deadlines = {
         (d.rule, d.loan): calendar.nth_workday_after(d.deadline.start, d.deadline.n)
-        for d in analysis.records["deadlines"]
+        for d in analysis.records.deadlines
     }
     assert f"不晚于 {deadlines['notice.disbursement', 'CQ-2024-001']}" in section5
     assert f"最后一日为 {deadlines['notice.renewal', 'CQ-2024-001']}" in section5

@@ -55,7 +55,7 @@ def day(text: str) -> datetime.date:
 def test_worked_fees(rulebook: Rulebook) -> None:
     """Loan 3,000,000.00 → 75,000.00; increase to 4,000,000.00 → 25,000.00; renewal → nothing."""
     analysis = run(RULES / "fee.renewal" / "cqgx-pass.beancount", rulebook)
-    account = analysis.records["fees"]["CQ-2024-001"]
+    account = analysis.records.fees["CQ-2024-001"]
     dues = [(d.rule, d.base, d.rate, d.due) for d in account.dues]
     assert dues == [
         ("fee.rate", D("3000000.00"), D("0.025"), D("75000.00")),
@@ -72,7 +72,7 @@ def test_worked_fees(rulebook: Rulebook) -> None:
 def test_worked_interest_split(rulebook: Rulebook) -> None:
     """Interest 1,000.00, 积数 27,000,000.00 / 63,000,000.00 → 300.00 and 700.00."""
     analysis = run(RULES / "pool.interest_split" / "cqgx-pass.beancount", rulebook)
-    [allocation] = analysis.records["interest"]
+    [allocation] = analysis.records.interest
     assert allocation.program == "CQGX"
     assert (allocation.period_start, allocation.period_end) == (day("2024-03-23"), day("2024-06-20"))
     assert allocation.total == D("1000.00")
@@ -93,7 +93,7 @@ def test_worked_waterfall(rulebook: Rulebook) -> None:
     analysis = run(RULES / "comp.waterfall" / "cqgx-pass.beancount", rulebook)
     funds = analysis.programs["CQGX"].funds
     assert funds[GUARANTEE].at(day("2024-09-11")) == D("600000.00")
-    [claim] = analysis.records["claims"].values()
+    [claim] = analysis.records.claims.values()
     assert claim.loan.id == "CQ-2024-007"
     assert claim.due == D("1020000.00")
     assert claim.guarantee_paid == D("600000.00")
@@ -110,13 +110,13 @@ def test_worked_waterfall(rulebook: Rulebook) -> None:
 def test_worked_recovery(rulebook: Rulebook) -> None:
     """Recovered 300,000.00, costs 10,000.00 → net 290,000.00 → 210,000.00 bank, 80,000.00 risk fund."""
     analysis = run(RULES / "recovery.order" / "cqgx-pass.beancount", rulebook)
-    [recovery] = analysis.records["recoveries"]
+    [recovery] = analysis.records.recoveries
     assert recovery.gross == D("300000.00")
     assert recovery.deductions == D("10000.00")
     assert recovery.net == D("290000.00")
     assert recovery.parts == {"bank": D("210000.00"), "risk": D("80000.00"), "guarantee": D("0.00")}
     assert recovery.excess == D("0.00")
-    back = analysis.records["loan_recoveries"]["CQ-2024-007"]
+    back = analysis.records.loan_recoveries["CQ-2024-007"]
     assert back.bank_recovered == D("210000.00")
     assert back.expected == {GUARANTEE: D("0.00"), RISK: D("80000.00")}
     assert back.received == {GUARANTEE: D("0.00"), RISK: D("80000.00")}
@@ -279,7 +279,7 @@ def test_interest_period_metadata_overrides_the_default(tmp_path: Path, rulebook
     )
     analysis = analyse(entries, rulebook)
     assert errors == [] and analysis.findings == []
-    [allocation] = analysis.records["interest"]
+    [allocation] = analysis.records.interest
     assert (allocation.period_start, allocation.period_end) == (day("2024-01-11"), day("2024-01-15"))
     assert allocation.jishu_risk == D("10000.00")  # 2,000.00 × 5 days
     assert allocation.jishu_guarantee == D("0.00")

@@ -133,7 +133,7 @@ def _check_pool(html: str, run: EngineRun, start: datetime.date | None, end: dat
             assert shown[f"{code}.leverage"] == times(outstanding / risk)
         for rule_id in ("risk.floor", "risk.leverage"):
             checks = [
-                c for c in run.analysis.records.get("adequacy", ())
+                c for c in run.analysis.records.adequacy
                 if c.program == code and c.rule == rule_id and c.day <= end
             ]
             if checks:
@@ -182,7 +182,7 @@ def test_pool_overview_follows_favas_account_filter(fixture_setup: tuple[Client,
 
 def test_loan_register_shows_the_engines_fees_and_balances(setup: tuple[Client, EngineRun]) -> None:
     client, run = setup
-    fees = run.analysis.records["fees"]
+    fees = run.analysis.records.fees
     seen = 0
     page = 1
     while True:
@@ -214,7 +214,7 @@ def test_loan_register_marks_a_missed_deadline(fixture_setup: tuple[Client, Engi
 def test_compensation_register_shows_each_waterfall(setup: tuple[Client, EngineRun]) -> None:
     client, run = setup
     shown = figures(client.page("Zbd3Compensations")).figures
-    claims = list(run.analysis.records["claims"].values())
+    claims = list(run.analysis.records.claims.values())
     for claim in claims:
         loan = claim.loan.id
         assert shown[f"{loan}.due"] == yuan(claim.due)
@@ -230,12 +230,12 @@ def test_compensation_register_shows_each_waterfall(setup: tuple[Client, EngineR
 def test_recovery_register_shows_the_distribution(setup: tuple[Client, EngineRun]) -> None:
     client, run = setup
     shown = figures(client.page("Zbd4Recoveries")).figures
-    for rec in run.analysis.records["recoveries"]:
+    for rec in run.analysis.records.recoveries:
         loan = rec.loan.id
         assert shown[f"{loan}.net"] == yuan(rec.net)
         for party, amount in rec.parts.items():
             assert shown[f"{loan}.{party}"] == yuan(amount)
-    for loan, state in run.analysis.records["loan_recoveries"].items():
+    for loan, state in run.analysis.records.loan_recoveries.items():
         missing = sum(state.expected.values(), Decimal(0)) - sum(state.received.values(), Decimal(0))
         assert shown[f"{loan}.not_arrived"] == yuan(missing)
 
@@ -243,7 +243,7 @@ def test_recovery_register_shows_the_distribution(setup: tuple[Client, EngineRun
 def test_interest_page_shows_jishu_and_shares(setup: tuple[Client, EngineRun]) -> None:
     client, run = setup
     shown = figures(client.page("Zbd5Interest")).figures
-    allocations = run.analysis.records["interest"]
+    allocations = run.analysis.records.interest
     for a in allocations:
         key = f"{a.program}.{a.entry.date}"
         assert shown[f"{key}.total"] == yuan(a.total)
@@ -333,7 +333,7 @@ def test_deadline_page_counts_working_days_with_the_engines_calendar(
     calendar = run.analysis.rulebook.calendar
     # CQ-2024-002 was disbursed on 2024-04-10 and the bank never sent its notice.
     record = next(
-        r for r in run.analysis.records["deadlines"] if r.loan == "CQ-2024-002" and r.rule == "notice.disbursement"
+        r for r in run.analysis.records.deadlines if r.loan == "CQ-2024-002" and r.rule == "notice.disbursement"
     )
     due = calendar.nth_workday_after(record.deadline.start, record.deadline.n)
     html = client.page("Zbd7Deadlines", date="2024-04-11", days="20")
@@ -365,7 +365,7 @@ def test_deadline_page_lists_maturities_and_open_tasks(fixture_setup: tuple[Clie
     assert 'data-loan="WL-2024-002"' in upcoming  # matures 2025-03-05
     assert 'data-loan="CQ-2024-002"' not in upcoming  # matures 2025-04-08, beyond the horizon
     assert 'data-loan="WL-2024-001"' in overdue  # matured 2025-02-08, not repaid
-    state = run.analysis.records["loan_recoveries"]["CQ-2024-007"]
+    state = run.analysis.records.loan_recoveries["CQ-2024-007"]
     assert yuan(state.expected[RISK] - state.received[RISK]) in pending
     # Without ?date= the reference day is today, but no later than the books' last entry.
     html = client.page("Zbd7Deadlines")
@@ -377,7 +377,7 @@ def test_loan_register_shows_the_engines_deadline_states(fixture_setup: tuple[Cl
     client, run = fixture_setup
     html = client.page("Zbd2Loans")
     states = {}
-    for record in run.analysis.records["deadlines"]:
+    for record in run.analysis.records.deadlines:
         states[(record.loan, record.rule)] = record.deadline.status
     assert states[("CQ-2024-002", "notice.disbursement")] == "missed"
     assert states[("WL-2024-001", "notice.disbursement")] == "met"  # over the Spring Festival
@@ -402,7 +402,7 @@ def test_csv_downloads_hold_the_engines_rows(fixture_setup: tuple[Client, Engine
     response = client.get("extension/Zbd2Loans/loans.csv")
     assert response.status_code == 200
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
-    fees = run.analysis.records["fees"]
+    fees = run.analysis.records.fees
     assert {r[1]: r[10] for r in rows[1:]} == {i: f"{fees[i].due:.2f}" for i in run.analysis.register.loans}
 
 

@@ -297,7 +297,7 @@ def test_interest_split_is_the_engines(ledger: Path) -> None:
 
     assert import_into(ledger, FLAT)[0] == 0
     analysis = analyse(entries_of(ledger), load_rules(REPO / "rules.yaml"))
-    q3 = [a for a in analysis.records["interest"] if a.entry.date.isoformat() == "2024-09-21"]
+    q3 = [a for a in analysis.records.interest if a.entry.date.isoformat() == "2024-09-21"]
     assert len(q3) == 1 and q3[0].ok
     assert q3[0].period_start.isoformat() == "2024-06-21"
 
@@ -585,7 +585,7 @@ def test_a_quarter_of_sample_statements_into_the_demo_ledger_passes_bean_check(d
 
     analysis = analyse(entries_of(demo_ledger), load_rules(REPO / "rules.yaml"))
     assert not analysis.errors
-    q1 = [a for a in analysis.records["interest"] if a.entry.date.isoformat() == "2026-03-21"]
+    q1 = [a for a in analysis.records.interest if a.entry.date.isoformat() == "2026-03-21"]
     assert len(q1) == 1 and q1[0].ok and q1[0].period_start.isoformat() == "2025-12-21"
     again = cli.extract_statements([SAMPLES / "ccb-2026Q1.csv"], configs=[SHIPPED_CQGX], ledger=demo_ledger)
     (_, extraction), = again.extractions

@@ -60,8 +60,8 @@ def test_small_ledger_has_no_findings_and_the_asked_size(small):
     kinds = Counter(e.kind for loan in loans for e in loan.events)
     for kind in ("increase", "renewal", "repayment", "settlement", "overdue", "claim"):
         assert kinds[kind] > 0, kind
-    assert len(analysis.records["interest"]) == 2 * 16  # quarterly, both programs, 2022–2025
-    paid = [c for c in analysis.records["claims"].values() if c.guarantee_done]
+    assert len(analysis.records.interest) == 2 * 16  # quarterly, both programs, 2022–2025
+    paid = [c for c in analysis.records.claims.values() if c.guarantee_done]
     assert paid and stats.defaults >= len(paid)
     assert any(isinstance(e, Custom) and e.values[0].value == "blacklist" for e in entries)
 

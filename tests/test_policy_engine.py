@@ -109,7 +109,7 @@ def test_leverage_is_reported_once_per_run_of_days_in_breach() -> None:
     assert [f.date for f in found] == [datetime.date(2024, 3, 18), datetime.date(2024, 4, 8)]
     assert all(f.severity == ERROR for f in found)
     assert "贷款余额上限 10,000,000.00 元，贷款余额 10,000,000.01 元，超出 0.01 元" in found[0].message
-    checks = [c for c in analysis.records["adequacy"] if c.rule == "risk.leverage"]
+    checks = [c for c in analysis.records.adequacy if c.rule == "risk.leverage"]
     assert [c.ok for c in checks] == [True, True, True, False, False, True, False]
 
 
@@ -219,7 +219,7 @@ def test_compensation_not_due_when_the_loan_is_cured_before_the_last_day() -> No
     )
     analysis = run(text)
     assert [f for f in analysis.findings if f.rule == "comp.deadline"] == []
-    [record] = [r for r in analysis.records["deadlines"] if r.rule == "comp.deadline"]
+    [record] = [r for r in analysis.records.deadlines if r.rule == "comp.deadline"]
     assert record.deadline.due == datetime.date(2024, 10, 10)
 
 

@@ -228,13 +228,13 @@ def test_engine_never_raises_and_its_records_add_up(entries) -> None:
             assert finding.program in RULEBOOK.programs
             assert finding.rule in RULEBOOK.programs[finding.program].rules
         str(finding)  # printable, as the plugin and the CLI print it
-    for allocation in analysis.records["interest"]:
+    for allocation in analysis.records.interest:
         parts = (allocation.expected_guarantee, allocation.expected_risk)
         assert sum(parts) == allocation.total, allocation
         assert all(p == p.quantize(FEN) for p in parts)
-    for claim in analysis.records["claims"].values():
+    for claim in analysis.records.claims.values():
         assert claim.guarantee_paid >= 0 and claim.risk_paid >= 0
-    for recovery in analysis.records["recoveries"]:
+    for recovery in analysis.records.recoveries:
         assert sum(recovery.parts.values()) + recovery.excess == recovery.net
         assert all(part >= 0 for part in recovery.parts.values())
 

@@ -159,7 +159,7 @@ def test_a_fee_rate_changed_mid_year_charges_the_old_rate_before_the_change(tmp_
     new_rate_paid = _loan("CQ-2", "E-2", "2024-07-01", "40000.00")  # 2,000,000 × 2%
     analysis = _analyse(tmp_path, rules, old_rate_paid + new_rate_paid)
     assert analysis.findings == []
-    dues = {loan: account.due for loan, account in analysis.records["fees"].items()}
+    dues = {loan: account.due for loan, account in analysis.records.fees.items()}
     assert {k: str(v) for k, v in dues.items()} == {"CQ-1": "50000.00", "CQ-2": "40000.00"}
     # Paying the new rate on the loan contracted before the change falls short by the difference.
     short = _loan("CQ-1", "E-1", "2024-06-28", "40000.00")

@@ -3,7 +3,7 @@
 Two kinds of deadline, both read from the engine:
 
 * working-day deadlines the rules check (``notice.disbursement``, ``notice.renewal``,
-  ``comp.deadline``): the engine's ``records["deadlines"]`` (:mod:`zhubaodai.deadlines`),
+  ``comp.deadline``): the engine's ``records.deadlines`` (:mod:`zhubaodai.deadlines`),
   each with its start, its number of working days and, once decided, its last day. For
   one not done by the reference day the last day is the rule book's working-day calendar's
   N-th working day after the start (:mod:`zhubaodai.workdays`), and what is left is
@@ -110,7 +110,7 @@ def reminders(
     overdue: list[Reminder] = []
     pending: list[Reminder] = []
 
-    for record in analysis.records.get("deadlines", ()):
+    for record in analysis.records.deadlines:
         if record.program not in selected:
             continue
         deadline = record.deadline
@@ -187,7 +187,7 @@ def reminders(
         elif maturity <= calendar_end:
             upcoming.append(reminder)
 
-    for claim in analysis.records.get("claims", {}).values():
+    for claim in analysis.records.claims.values():
         loan = claim.loan
         if loan.program not in selected or claim.event.date > today:
             continue
@@ -198,7 +198,7 @@ def reminders(
                      "代偿申请已审核同意，尚未代偿入账", None, None, None, "", claim.due,
                      f"{claim.event.date} 代偿申请", claim.event.entry)
         )
-    for loan_id, state in analysis.records.get("loan_recoveries", {}).items():
+    for loan_id, state in analysis.records.loan_recoveries.items():
         loan = analysis.register.loans[loan_id]
         if loan.program not in selected or state.last_event is None or state.last_event.date > today:
             continue

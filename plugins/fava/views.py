@@ -216,10 +216,10 @@ ADEQUACY_RULES = ("risk.floor", "risk.cap", "risk.leverage")
 
 
 def _adequacy_checks(analysis: Analysis, code: str, period: Period) -> dict[str, list[Any]]:
-    """The engine's adequacy checks (``records["adequacy"]``) of a program in the period,
+    """The engine's adequacy checks (``records.adequacy``) of a program in the period,
     by rule, in date order."""
     found: dict[str, list[Any]] = {}
-    for check in analysis.records.get("adequacy", ()):
+    for check in analysis.records.adequacy:
         if check.program == code and check.day <= period.end:
             found.setdefault(check.rule, []).append(check)
     return found
@@ -521,18 +521,18 @@ def _loan_status(loan: Loan, day: datetime.date, compensated: set[str]) -> str:
 def loan_rows(analysis: Analysis, period: Period, codes: Sequence[str]) -> list[LoanRow]:
     """Loans alive in the period: approved by its end and not settled before its start."""
     selected = set(codes)
-    fees = analysis.records.get("fees", {})
+    fees = analysis.records.fees
     by_loan: dict[str, list[Finding]] = {}
     for f in analysis.findings:
         if f.loan is not None:
             by_loan.setdefault(f.loan, []).append(f)
     compensated = {
         claim.loan.id
-        for claim in analysis.records.get("claims", {}).values()
+        for claim in analysis.records.claims.values()
         if claim.started and any(e.date <= period.end for e in claim.entries)
     }
     deadline_records: dict[tuple[str, str], list[Any]] = {}
-    for record in analysis.records.get("deadlines", ()):
+    for record in analysis.records.deadlines:
         deadline_records.setdefault((record.loan, record.rule), []).append(record)
     rows = []
     for loan in analysis.register.loans.values():
@@ -635,7 +635,7 @@ def compensation_rows(analysis: Analysis, period: Period, codes: Sequence[str]) 
     selected = set(codes)
     by_loan = _findings_by_loan(analysis)
     rows = []
-    for claim in analysis.records.get("claims", {}).values():
+    for claim in analysis.records.claims.values():
         loan = claim.loan
         if loan.program not in selected:
             continue
@@ -728,7 +728,7 @@ class RecoveryArrival:
 def recovery_rows(analysis: Analysis, period: Period, codes: Sequence[str]) -> list[RecoveryRow]:
     selected = set(codes)
     rows = []
-    for rec in analysis.records.get("recoveries", []):
+    for rec in analysis.records.recoveries:
         loan = rec.loan
         if loan.program not in selected or not period.contains(rec.event.date):
             continue
@@ -762,7 +762,7 @@ def recovery_arrivals(analysis: Analysis, codes: Sequence[str]) -> list[Recovery
     selected = set(codes)
     by_loan = _findings_by_loan(analysis)
     result = []
-    for loan_id, state in sorted(analysis.records.get("loan_recoveries", {}).items()):
+    for loan_id, state in sorted(analysis.records.loan_recoveries.items()):
         loan = analysis.register.loans[loan_id]
         if loan.program not in selected:
             continue
@@ -829,7 +829,7 @@ def interest_rows(analysis: Analysis, period: Period, codes: Sequence[str]) -> l
             a.actual_risk,
             a.ok,
         )
-        for a in analysis.records.get("interest", [])
+        for a in analysis.records.interest
         if a.program in selected and period.contains(a.entry.date)
     ]
     rows.sort(key=lambda r: (r.program, r.date))

@@ -129,22 +129,22 @@ def expected_figures(run: EngineRun, page: str) -> dict[str, str]:
             )
             found[f"{code}.outstanding"] = yuan(outstanding)
     elif page == "Zbd2Loans":
-        fees = a.records["fees"]
+        fees = a.records.fees
         for loan_id in a.register.loans:
             found[f"{loan_id}.fee_due"] = yuan(fees[loan_id].due)
     elif page == "Zbd3Compensations":
-        for claim in a.records["claims"].values():
+        for claim in a.records.claims.values():
             found[f"{claim.loan.id}.due"] = yuan(claim.due)
             found[f"{claim.loan.id}.guarantee"] = yuan(claim.guarantee_paid)
             found[f"{claim.loan.id}.risk"] = yuan(claim.risk_paid)
             found[f"{claim.loan.id}.bank"] = yuan(claim.bank_share)
     elif page == "Zbd4Recoveries":
-        for rec in a.records["recoveries"]:
+        for rec in a.records.recoveries:
             found[f"{rec.loan.id}.net"] = yuan(rec.net)
             for party, amount in rec.parts.items():
                 found[f"{rec.loan.id}.{party}"] = yuan(amount)
     elif page == "Zbd5Interest":
-        for alloc in a.records["interest"]:
+        for alloc in a.records.interest:
             key = f"{alloc.program}.{alloc.entry.date}"
             found[f"{key}.jishu_guarantee"] = yuan(alloc.jishu_guarantee)
             found[f"{key}.jishu_risk"] = yuan(alloc.jishu_risk)

@@ -167,7 +167,7 @@ def test_page_shows_the_engines_figures_without_console_errors(
         # Fava's own chart component drew the fund balances, and switches to the engine's
         # adequacy checks.
         page.wait_for_selector("svelte-component[type=charts] svg")
-        if any(c.rule == "risk.floor" for c in run.analysis.records.get("adequacy", ())):
+        if any(c.rule == "risk.floor" for c in run.analysis.records.adequacy):
             page.get_by_role("button", name="风险补偿金与下限").first.click()
             page.wait_for_selector("svelte-component[type=charts] svg")
             page.get_by_role("button", name="两项资金余额（日终）").first.click()
@@ -233,7 +233,7 @@ def test_a_working_day_deadline_coming_due_is_shown(
     calendar = run.analysis.rulebook.calendar
     one_day = datetime.timedelta(days=1)
     record = next(
-        r for r in run.analysis.records["deadlines"]
+        r for r in run.analysis.records.deadlines
         if r.deadline.done is None or r.deadline.done > r.deadline.start + one_day
     )
     today = record.deadline.start + one_day
