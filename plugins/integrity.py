@@ -100,7 +100,7 @@ def check_balance(
     amount = entry.amount
     if amount.currency != CURRENCY:
         return  # another currency on a pool account is Beancount's error (the pool holds CNY)
-    difference = booked - amount.number
+    difference = amount.number - booked  # the bank's figure less the books'
     if not difference:
         return
     if not tolerance.unchecked and abs(difference) > tolerance.of(entry):

@@ -69,6 +69,8 @@ LABELS = {
 }
 FORMAT_TEXT = (
     "登记簿指令和资金分录能否读懂：事件名、必填元数据、金额到分、币种、链接、日期先后等。"
+    "还包括绕过规则的写法：资金池账户上的 pad、与账面差一分钱的专户余额断言（Beancount 的容差不适用）、"
+    "写在本插件之后可能改动分录的插件。"
     "不属于任何一条政策，违反时引擎无法核对其他规则，故一律为错误。"
 )
 
@@ -117,6 +119,7 @@ def _modules() -> dict[str, list[str]]:
             if f'"{rule_id}"' in text and path.stem not in ("rules", "findings"):
                 found.setdefault(rule_id, []).append(f"zhubaodai.{path.stem}")
     found.setdefault(FORMAT_RULE, []).insert(0, "zhubaodai.register")
+    found[FORMAT_RULE].insert(1, "zhubaodai.integrity")
     return found
 
 

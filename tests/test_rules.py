@@ -28,7 +28,7 @@ from beancount import loader
 
 from conftest import LEDGERS
 from conftest import ROOT
-from zhubaodai.engine import analyse
+from zhubaodai.engine import result_of
 from zhubaodai.findings import ERROR
 from zhubaodai.findings import FORMAT_CITATION
 from zhubaodai.findings import FORMAT_RULE
@@ -182,8 +182,9 @@ def test_fixture_through_plugin(exp: Expectation, rulebook: Rulebook) -> None:
 
 @pytest.mark.parametrize("exp", EXPECTATIONS, ids=lambda e: e.name)
 def test_fixture_through_engine(exp: Expectation, rulebook: Rulebook) -> None:
-    entries, _, _ = load(exp.path)
-    analysis = analyse(entries, rulebook)
+    _, _, options = load(exp.path)
+    analysis = result_of(options)  # the plugin's one run of this load
+    assert analysis is not None
     got = {(f.rule, f.severity) for f in analysis.findings}
     want = {(r, ERROR) for r in exp.errors} | {(r, WARNING) for r in exp.warnings}
     assert got == want, [str(f) for f in analysis.findings]
