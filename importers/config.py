@@ -46,8 +46,8 @@ from pathlib import Path
 from typing import Any
 
 from zhubaodai.rules import RulesError
-from zhubaodai.rules import _LineDict
-from zhubaodai.rules import _parse_yaml
+from zhubaodai.yamlfile import LineDict
+from zhubaodai.yamlfile import parse_yaml
 
 #: The statement fields a layout may map to columns, with the Chinese name users read.
 FIELDS: dict[str, str] = {
@@ -138,7 +138,7 @@ def account_key(text: str) -> str:
 
 
 #: rules.py's line-keeping mapping and loader serve this configuration too.
-_Node = _LineDict
+_Node = LineDict
 
 
 def _read_yaml(path: Path) -> _Node:
@@ -149,7 +149,7 @@ def _read_yaml(path: Path) -> _Node:
     except (OSError, UnicodeDecodeError) as exc:
         raise ImportConfigError(str(path), None, "文件", f"无法读取（应为 UTF-8 文本）：{exc}") from None
     try:
-        root = _parse_yaml(text, str(path))
+        root = parse_yaml(text, str(path))
     except RulesError as exc:
         raise ImportConfigError(exc.filename, exc.line, exc.key, exc.message) from None
     if not isinstance(root, _Node):

@@ -42,11 +42,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
 from decimal import Decimal
-from decimal import InvalidOperation
 from pathlib import Path
 from typing import Any
 
-import yaml
+
+from zhubaodai.yamlfile import LineDict
+from zhubaodai.yamlfile import RulesError
+from zhubaodai.yamlfile import parse_yaml
 
 SEVERITIES = ("error", "warning")
 
@@ -190,18 +192,6 @@ _ACCOUNT_RE = re.compile(r"^(Assets|Liabilities|Equity|Income|Expenses)(:[A-Z0-9
 _PROGRAM_RE = re.compile(r"^[A-Z][A-Z0-9]{1,15}$")
 
 
-class RulesError(Exception):
-    """rules.yaml cannot be used: names the file, the line and the key."""
-
-    def __init__(self, filename: str, line: int | None, key: str, message: str) -> None:
-        self.filename = filename
-        self.line = line
-        self.key = key
-        self.message = message
-        where = f"{filename}:{line}" if line else filename
-        super().__init__(f"{where}: rules.yaml 有误（{key}）：{message}")
-
-
 class ParamDateError(LookupError):
     """A parameter is asked for on a date before its first version took effect."""
 
@@ -321,84 +311,6 @@ class Rulebook:
 
 
 # --------------------------------------------------------------------------------------
-# YAML with line numbers.
-
-
-class _LineDict(dict):
-    """A mapping that remembers the line of each key (1-based) and its own line.
-
-    Shared by every YAML file the project reads (rules.yaml, calendar.yaml, the
-    importer's configuration) through :func:`_parse_yaml`.
-    """
-
-    line: int = 0
-    key_lines: dict[Any, int]
-
-    def line_of(self, key: Any) -> int:
-        return self.key_lines.get(key, self.line)
-
-
-class _Loader(yaml.SafeLoader):
-    """SafeLoader that keeps line numbers, reads decimals exactly and rejects duplicates."""
-
-
-def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> _LineDict:
-    result = _LineDict()
-    result.line = node.start_mark.line + 1
-    result.key_lines = {}
-    for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        if isinstance(key, list):
-            key = tuple(key)
-        line = key_node.start_mark.line + 1
-        if key in result:
-            raise RulesError(loader.name, line, str(key), "键重复（同一层级出现两次）")
-        result[key] = loader.construct_object(value_node, deep=True)
-        result.key_lines[key] = line
-    return result
-
-
-def _construct_float(loader: _Loader, node: yaml.ScalarNode) -> Decimal:
-    text = loader.construct_scalar(node).replace("_", "")
-    try:
-        return Decimal(text)
-    except InvalidOperation:
-        raise RulesError(loader.name, node.start_mark.line + 1, text, "不是有效的数字") from None
-
-
-def _construct_timestamp(loader: _Loader, node: yaml.ScalarNode) -> datetime.date:
-    text = loader.construct_scalar(node)
-    try:
-        value = yaml.SafeLoader.construct_yaml_timestamp(loader, node)
-    except ValueError:
-        raise RulesError(loader.name, node.start_mark.line + 1, text, "不是有效的日期") from None
-    if isinstance(value, datetime.datetime):
-        raise RulesError(loader.name, node.start_mark.line + 1, text, "日期不应带时间")
-    return value
-
-
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-_Loader.add_constructor("tag:yaml.org,2002:float", _construct_float)
-_Loader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
-
-
-def _parse_yaml(text: str, filename: str) -> Any:
-    loader = _Loader(text)
-    loader.name = filename
-    try:
-        return loader.get_single_data()
-    except RulesError:
-        raise
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise RulesError(filename, line, "YAML", f"无法解析：{problem}") from None
-    finally:
-        loader.dispose()
-
-
-# --------------------------------------------------------------------------------------
 # Validation.
 
 
@@ -408,17 +320,17 @@ class _Checker:
 
     def fail(self, node: Any, key: str, message: str, at: Any = None) -> RulesError:
         line = None
-        if isinstance(node, _LineDict):
+        if isinstance(node, LineDict):
             line = node.key_lines.get(at, node.line) if at is not None else node.line
         return RulesError(self.filename, line, key, message)
 
-    def mapping(self, value: Any, key: str, parent: Any, at: Any) -> _LineDict:
-        if not isinstance(value, _LineDict):
+    def mapping(self, value: Any, key: str, parent: Any, at: Any) -> LineDict:
+        if not isinstance(value, LineDict):
             raise self.fail(parent, key, "应为映射（键: 值）", at)
         return value
 
     def keys(
-        self, node: _LineDict, path: str, required: tuple[str, ...], optional: tuple[str, ...] = ()
+        self, node: LineDict, path: str, required: tuple[str, ...], optional: tuple[str, ...] = ()
     ) -> None:
         for key in node:
             if key not in required and key not in optional:
@@ -428,7 +340,7 @@ class _Checker:
             if key not in node:
                 raise self.fail(node, f"{path}.{key}", "缺少必填的键")
 
-    def text(self, node: _LineDict, key: str, path: str) -> str:
+    def text(self, node: LineDict, key: str, path: str) -> str:
         value = node[key]
         if not isinstance(value, str) or not value.strip():
             raise self.fail(node, f"{path}.{key}", "应为非空文字", key)
@@ -494,7 +406,7 @@ def _convert(kind: str, value: Any) -> Any:
 
 
 def _load_param(
-    check: _Checker, node: _LineDict, name: str, kind: str, path: str, line: int
+    check: _Checker, node: LineDict, name: str, kind: str, path: str, line: int
 ) -> Param:
     check.keys(node, path, ("article", "values"))
     article = check.text(node, "article", path)
@@ -530,14 +442,14 @@ def _load_param(
     return Param(path, article, tuple(dates), tuple(converted), line)
 
 
-def _load_rule(check: _Checker, code: str, rule_id: str, node: _LineDict, line: int) -> Rule:
+def _load_rule(check: _Checker, code: str, rule_id: str, node: LineDict, line: int) -> Rule:
     path = f"programs.{code}.rules.{rule_id}"
     check.keys(node, path, ("severity", "article", "summary"), ("reading", "params"))
     severity = node["severity"]
     if severity not in SEVERITIES:
         raise check.fail(node, f"{path}.severity", "严重程度应为 error 或 warning", "severity")
     spec = CATALOGUE[rule_id]
-    params_node = node.get("params", _LineDict())
+    params_node = node.get("params", LineDict())
     if "params" in node:
         params_node = check.mapping(node["params"], f"{path}.params", node, "params")
     params: dict[str, Param] = {}
@@ -573,7 +485,7 @@ def _load_rule(check: _Checker, code: str, rule_id: str, node: _LineDict, line: 
     )
 
 
-def _load_program(check: _Checker, code: str, node: _LineDict) -> Program:
+def _load_program(check: _Checker, code: str, node: LineDict) -> Program:
     path = f"programs.{code}"
     check.keys(node, path, ("name", "document", "cite_as", "effective", "accounts", "rules"))
     effective = node["effective"]
@@ -624,8 +536,8 @@ def _load_program(check: _Checker, code: str, node: _LineDict) -> Program:
 def parse_rules(text: str, filename: str = "rules.yaml") -> Rulebook:
     """Validate rules given as text; raises :class:`RulesError`."""
     check = _Checker(filename)
-    root = _parse_yaml(text, filename)
-    if not isinstance(root, _LineDict):
+    root = parse_yaml(text, filename)
+    if not isinstance(root, LineDict):
         raise RulesError(filename, 1, "(根)", "文件应为映射，至少包含 schema 与 programs")
     check.keys(root, "(根)", ("schema", "programs"), ("calendar",))
     if root["schema"] != 1:

@@ -48,8 +48,8 @@ from typing import Any
 
 from zhubaodai.rules import RulesError
 from zhubaodai.rules import _Checker
-from zhubaodai.rules import _LineDict
-from zhubaodai.rules import _parse_yaml
+from zhubaodai.yamlfile import LineDict
+from zhubaodai.yamlfile import parse_yaml
 
 ONE_DAY = datetime.timedelta(days=1)
 NOTICE_RE = re.compile(r"国办发明电〔\d{4}〕\d+号")
@@ -249,7 +249,7 @@ def add_months(day: datetime.date, months: int) -> datetime.date:
 
 def _fail(node: Any, filename: str, key: str, message: str, at: Any = None) -> CalendarFileError:
     line = None
-    if isinstance(node, _LineDict):
+    if isinstance(node, LineDict):
         line = node.key_lines.get(at, node.line) if at is not None else node.line
     return CalendarFileError(filename, line, key, message)
 
@@ -266,7 +266,7 @@ def _load_notice(node: Any, year: Any, filename: str, line: int) -> Notice:
     path = f"years.{year}"
     if not isinstance(year, int) or isinstance(year, bool) or not 1949 < year < 2200:
         raise CalendarFileError(filename, line, path, "年份应为四位整数")
-    if not isinstance(node, _LineDict):
+    if not isinstance(node, LineDict):
         raise CalendarFileError(filename, line, path, "应为映射：notice、title、published、holidays、workdays")
     check = _Checker(filename)
     try:
@@ -280,7 +280,7 @@ def _load_notice(node: Any, year: Any, filename: str, line: int) -> Notice:
     if not NOTICE_RE.search(notice):
         raise _fail(node, filename, f"{path}.notice", "应注明国务院办公厅通知的文号，如 国办发明电〔2023〕7号", "notice")
     holidays_node = node["holidays"]
-    if not isinstance(holidays_node, _LineDict) or not holidays_node:
+    if not isinstance(holidays_node, LineDict) or not holidays_node:
         raise _fail(node, filename, f"{path}.holidays", "应为映射：节日名: [首日, 末日]", "holidays")
     holidays = []
     for name, span in holidays_node.items():
@@ -313,15 +313,15 @@ def _load_notice(node: Any, year: Any, filename: str, line: int) -> Notice:
 def parse_calendar(text: str, filename: str = "calendar.yaml") -> WorkCalendar:
     """Validate a working-day table given as text; raises :class:`CalendarFileError`."""
     try:
-        root = _parse_yaml(text, filename)
+        root = parse_yaml(text, filename)
     except RulesError as exc:
         raise CalendarFileError(filename, exc.line, exc.key, exc.message) from None
-    if not isinstance(root, _LineDict) or set(root) != {"schema", "years"}:
+    if not isinstance(root, LineDict) or set(root) != {"schema", "years"}:
         raise CalendarFileError(filename, 1, "(根)", "文件应为映射，包含且仅包含 schema 与 years")
     if root["schema"] != 1:
         raise _fail(root, filename, "schema", "仅支持 schema: 1", "schema")
     years = root["years"]
-    if not isinstance(years, _LineDict) or not years:
+    if not isinstance(years, LineDict) or not years:
         raise _fail(root, filename, "years", "应为映射：年份: 当年的放假安排", "years")
     notices: dict[int, Notice] = {}
     seen: dict[datetime.date, int] = {}
