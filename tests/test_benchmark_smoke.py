@@ -20,10 +20,10 @@ def test_benchmark_runs_at_1000_transactions(tmp_path):
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "## 机器" in done.stdout and "| 交易笔数 |" in done.stdout
-    match = re.search(r"^ratio (\d+) time=(\d+\.\d+) cpu=(\d+\.\d+) memory=(\d+\.\d+)$", done.stdout, re.M)
+    match = re.search(r"^ratio (\d+) time=(\d+\.\d+) cpu=(\d+\.\d+) memory=(\d+\.\d+) zbd=(\d+\.\d+)$", done.stdout, re.M)
     assert match, done.stdout
     assert 900 <= int(match.group(1)) <= 1100
-    assert float(match.group(2)) > 0 and float(match.group(4)) > 0
+    assert float(match.group(2)) > 0 and float(match.group(4)) > 0 and float(match.group(5)) > 0
     # Both ledgers were generated from the same seed: only the plugin line differs.
     full = (tmp_path / "bench-1000.beancount").read_text(encoding="utf-8").splitlines()
     bare = (tmp_path / "bench-1000-bare.beancount").read_text(encoding="utf-8").splitlines()
