@@ -49,6 +49,7 @@ from zhubaodai.money import FEN
 from zhubaodai.money import ZERO
 from zhubaodai.register import REGISTER_TYPES
 from zhubaodai.register import Register
+from zhubaodai.register import balance_after
 from zhubaodai.register import build_register
 from zhubaodai.rules import ParamDateError
 from zhubaodai.rules import Program
@@ -236,6 +237,7 @@ class Analysis:
     findings: list[Finding]
     #: What the rule modules recorded for the faces (typed, see :class:`Records`).
     records: Records = field(default_factory=Records)
+    _outstanding: dict[str, DailyBalance] | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def errors(self) -> list[Finding]:
@@ -246,11 +248,13 @@ class Analysis:
         return [f for f in self.findings if f.severity == WARNING]
 
     def outstanding(self, program: str, on: datetime.date) -> Decimal:
-        """Principal outstanding on the program's loans at the end of ``on`` (the register)."""
-        return sum(
-            (loan.outstanding(on) for loan in self.register.loans.values() if loan.program == program),
-            ZERO,
-        )
+        """Principal outstanding on the program's loans at the end of ``on`` (the register:
+        the sum of each loan's :meth:`~zhubaodai.register.Loan.outstanding`), from a daily
+        series built once per analysis."""
+        if self._outstanding is None:
+            self._outstanding = _outstanding_series(self.register)
+        series = self._outstanding.get(program)
+        return series.at(on) if series is not None else ZERO
 
 
 #: The key under which the plugin leaves its :class:`LoadResult` in Beancount's options map.
@@ -331,6 +335,25 @@ def result_of(
     if rules_path is not None and found.rules_path != os.path.normpath(os.path.abspath(rules_path)):
         return None
     return found.analysis
+
+
+def _outstanding_series(register: Register) -> dict[str, DailyBalance]:
+    """Program -> its loans' principal outstanding by day, in one pass over the register."""
+    changes: dict[str, dict[datetime.date, Decimal]] = {}
+    for loan in register.loans.values():
+        days = changes.setdefault(loan.program, {})
+        balance = ZERO
+        for event in loan.events:
+            after = balance_after(balance, event)
+            if after != balance:
+                days[event.date] = days.get(event.date, ZERO) + after - balance
+                balance = after
+    series: dict[str, DailyBalance] = {}
+    for program, days in changes.items():
+        found = series[program] = DailyBalance()
+        for day in sorted(days):
+            found.add(day, days[day])
+    return series
 
 
 class Context:

@@ -97,17 +97,22 @@ def find_rules(options: Mapping[str, Any], extension_config: Any = None) -> str:
 
 
 def build(entries: Sequence[Directive], options: Mapping[str, Any], path: str) -> LoadedAnalysis:
-    """Run the engine once over ``entries`` and index what the pages need."""
-    try:
-        rulebook = load_rules(path)
-    except RulesError as exc:
-        raise SetupError(str(exc)) from None
-    except OSError as exc:
-        raise SetupError(f"无法读取规则文件 {path}：{exc.strerror}") from None
-    # The ledger's plugin has run the engine on this very load: its result is read, not
-    # recomputed. Only a ledger without the plugin line (rules named by the extension's
-    # configuration) or with other rules than the extension names is analysed here.
-    analysis = result_of(options, entries, rules_path=path) or analyse(entries, rulebook, options)
+    """Index what the pages need of this load's analysis.
+
+    The ledger's plugin has run the engine on this very load: its result is read, not
+    recomputed (nor is rules.yaml read again). Only a ledger without the plugin line
+    (rules named by the extension's configuration) or with other rules than the extension
+    names is analysed here, once.
+    """
+    analysis = result_of(options, entries, rules_path=path)
+    if analysis is None:
+        try:
+            rulebook = load_rules(path)
+        except RulesError as exc:
+            raise SetupError(str(exc)) from None
+        except OSError as exc:
+            raise SetupError(f"无法读取规则文件 {path}：{exc.strerror}") from None
+        analysis = analyse(entries, rulebook, options)
     positions: dict[tuple[str, int], Directive] = {}
     wanted = {(f.filename, f.lineno) for f in analysis.findings}
     for entry in entries:
