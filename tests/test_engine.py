@@ -343,3 +343,24 @@ def test_escalation_when_the_risk_fund_has_nothing(tmp_path: Path, rulebook: Rul
 """
     entries, _ = load_text(decided, tmp_path)
     assert not [f for f in analyse(entries, rulebook).findings if f.rule.startswith("comp.")]
+
+
+def test_outstanding_series_is_the_sum_of_each_loans_outstanding() -> None:
+    """Analysis.outstanding reads a daily series built once; it must equal the register's
+    loan-by-loan sum on every day a loan event happens (and the day before each)."""
+    from beancount import loader
+
+    from zhubaodai.engine import result_of
+
+    _, _, options = loader.load_file(str(Path(__file__).resolve().parent.parent / "ledger" / "main.beancount"))
+    analysis = result_of(options)
+    assert analysis is not None
+    days = {e.date for loan in analysis.register.loans.values() for e in loan.events}
+    days |= {d - datetime.timedelta(days=1) for d in days}
+    for program in analysis.rulebook.programs:
+        for day in sorted(days):
+            expected = sum(
+                (l.outstanding(day) for l in analysis.register.loans.values() if l.program == program),
+                Decimal(0),
+            )
+            assert analysis.outstanding(program, day) == expected, (program, day)
