@@ -46,6 +46,7 @@ from zhubaodai.engine import DailyBalance
 from zhubaodai.findings import FORMAT_RULE
 from zhubaodai.findings import SEVERITY_LABELS
 from zhubaodai.money import ZERO
+from zhubaodai.outputs import inert
 from zhubaodai.rules import CATALOGUE
 
 ONE_DAY = datetime.timedelta(days=1)
@@ -432,4 +433,4 @@ def _cell(value: Any, kind: str) -> Any:
         return None
     if isinstance(value, Decimal):
         return value if kind != TEXT else str(value)
-    return value
+    return inert(value)  # the ledger's text never becomes a live formula (zhubaodai.outputs)

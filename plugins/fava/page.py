@@ -38,6 +38,7 @@ from zhubaodai.fava.views import severity_label
 from zhubaodai.findings import Finding
 from zhubaodai.money import half_up
 from zhubaodai.money import yuan
+from zhubaodai.outputs import inert_row
 
 T = TypeVar("T")
 
@@ -261,13 +262,14 @@ class ReviewPage(FavaExtensionBase):
 
 
 def csv_response(filename: str, header: Sequence[str], rows: Sequence[Sequence[Any]]) -> Any:
-    """A CSV download (UTF-8 with BOM, so spreadsheet programs read the Chinese)."""
+    """A CSV download (UTF-8 with BOM, so spreadsheet programs read the Chinese); text
+    cells that a spreadsheet would read as a formula are quoted (:mod:`zhubaodai.outputs`)."""
     from flask import Response
 
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(header)
-    writer.writerows(rows)
+    writer.writerows(inert_row(row) for row in rows)  # no live formula from the ledger's text
     data = "\ufeff" + buffer.getvalue()
     return Response(
         data,
