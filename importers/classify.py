@@ -24,21 +24,37 @@ classification rules (first match wins) and becomes one transaction of the ledge
       Assets:CQGX:Pool:Suspense     12345.67 CNY
       Income:CQGX:Unidentified     -12345.67 CNY
 
-No figure is computed here: the fee still due is the engine's ``records.fees``
-(due − paid, less what this import already booked); the interest split is what the engine's
-``pool.interest_split`` expects for a provisional credit put through :func:`analyse` with
-the ledger and the statement's earlier rows (so the 积数, the period and
-:func:`pool.split_interest` are the engine's own); the compensation legs are
-:func:`waterfall.plan_waterfall` on the engine's fund balances and claims; a recovery's
-parts are the engine's ``records.loan_recoveries`` (expected − received, with the
-statement's earlier rows put through the engine too). Whatever does
-not fit goes to the program's suspense account with the ``!`` flag and the reason.
+No figure is computed here, and the rule engine runs no more than once for a whole import:
+every figure comes from one :class:`~zhubaodai.engine.Analysis` of the ledger, the one its
+load already made (the plugin's, :func:`~zhubaodai.engine.result_of`; the engine runs here
+only for a ledger loaded without the plugin or with other rules), plus the rows this import
+has booked since, which a :class:`Book` keeps per program:
+
+* the fee still due is the engine's ``records.fees`` (due − paid), less what this import
+  already booked on the loan;
+* the interest split is :func:`zhubaodai.pool.interest_split`, the function the engine
+  checks every credit with, on the engine's fund balances plus this import's earlier rows
+  (:class:`FundView`) and the end of the last settlement before the row;
+* the compensation legs are :func:`waterfall.plan_waterfall` on the engine's fund balances
+  and claims;
+* a recovery's parts are the engine's ``records.loan_recoveries`` (expected − received),
+  less what this import already booked; once this import has booked a compensation, the
+  claims and recoveries are what :mod:`zhubaodai.waterfall`'s own hooks make of the
+  ledger's claims, recoveries, compensations and recovered cash with this import's rows
+  among them (:meth:`Book.waterfall`), a walk over those entries only.
+
+Whatever does not fit goes to the program's suspense account with the ``!`` flag and the
+reason.
 """
 
 from __future__ import annotations
 
+import bisect
 import datetime
+import os
 import unicodedata
+from collections.abc import Iterator
+from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field
@@ -46,13 +62,22 @@ from decimal import Decimal
 
 from beancount.core import data
 from beancount.core.amount import Amount
+from beancount.core.data import Custom
 from beancount.core.data import Directive
 from beancount.core.data import Transaction
 
+from zhubaodai import waterfall
 from zhubaodai.engine import GUARANTEE
+from zhubaodai.engine import KIND_ROLES
 from zhubaodai.engine import RISK
 from zhubaodai.engine import Analysis
+from zhubaodai.engine import Context
+from zhubaodai.engine import DailyBalance
+from zhubaodai.engine import Movement
+from zhubaodai.engine import ProgramState
 from zhubaodai.engine import analyse
+from zhubaodai.engine import result_of
+from zhubaodai.findings import figures_text
 from zhubaodai.importers.config import ClassifyRule
 from zhubaodai.importers.config import ImportFailure
 from zhubaodai.importers.config import PoolConfig
@@ -64,10 +89,13 @@ from zhubaodai.importers.statement import StatementError
 from zhubaodai.money import CURRENCY
 from zhubaodai.money import ZERO
 from zhubaodai.money import yuan
+from zhubaodai.pool import interest_period_end
+from zhubaodai.pool import interest_split
 from zhubaodai.rules import ParamDateError
 from zhubaodai.rules import Program
 from zhubaodai.rules import Rulebook
 from zhubaodai.waterfall import Claim
+from zhubaodai.waterfall import LoanRecoveries
 from zhubaodai.waterfall import plan_waterfall
 
 ONE_DAY = datetime.timedelta(days=1)
@@ -87,6 +115,8 @@ class Extraction:
     skipped: int
     #: Rows booked to suspense.
     suspense: int
+    #: The program's book with these rows in it: :meth:`Ledger.add` keeps it.
+    book: Book | None = field(default=None, repr=False, compare=False)
 
 
 def _amount(number: Decimal) -> Amount:
@@ -111,35 +141,351 @@ class _Claim:
     risk_done: bool
 
 
+# --------------------------------------------------------------------------------------
+# The ledger as an import sees it: one analysis, plus the rows booked since.
+
+#: A directive's place in the ledger (Beancount's sort key): ledger order.
+SortKey = tuple[datetime.date, int, int]
+_TXN_ORDER = data.SORT_ORDER.get(Transaction, 0)
+#: The movement kinds :mod:`zhubaodai.waterfall` acts on.
+_WATERFALL_KINDS = frozenset(("compensation", "recovery"))
+
+
+def _row_key(row: Row) -> SortKey:
+    """Where a transaction made of ``row`` sorts (:func:`beancount.core.data.entry_sortkey`)."""
+    return (row.date, _TXN_ORDER, row.line)
+
+
+def analysis_of(
+    entries: Sequence[Directive], rulebook: Rulebook, options: Mapping[str, object] | None = None
+) -> Analysis:
+    """The engine's analysis of a loaded ledger under ``rulebook``: the one its load made
+    (the plugin's, found in the load's options map or by its entries), else one run now
+    (a ledger without the plugin line, a cached load, other rules than the plugin's)."""
+    found = result_of(options, entries, rules_path=rulebook.path)
+    if found is None:  # the same rules file by another path (a symbolic link)
+        other = result_of(options, entries)
+        if other is not None and os.path.realpath(other.rulebook.path) == os.path.realpath(rulebook.path):
+            found = other
+    return found if found is not None else analyse(entries, rulebook, options)
+
+
+class Ledger:
+    """The ledger an import classifies against: its entries, and the engine's analysis of
+    them, found (or made) once per rules file (:meth:`baseline`).
+
+    ``options`` is the load's options map, where the plugin leaves its analysis. The
+    entries a statement adds (:meth:`add`) are seen by the statements after it: by
+    serial number and balance straight away, and in the figures through the baseline's
+    :class:`Book` of each program, without analysing the ledger again.
+    """
+
+    def __init__(self, entries: Sequence[Directive], options: Mapping[str, object] | None = None) -> None:
+        self._entries: Sequence[Directive] = entries
+        self._added: list[Directive] = []
+        self.options = options
+        self._baselines: dict[str, Baseline] = {}
+        self._grown = False
+
+    @property
+    def entries(self) -> Sequence[Directive]:
+        """The ledger's entries and those added, in ledger order (sorted when next asked)."""
+        if self._added:
+            self._entries = sorted([*self._entries, *self._added], key=data.entry_sortkey)
+            self._added = []
+        return self._entries
+
+    def baseline(self, rulebook: Rulebook) -> Baseline:
+        key = os.path.realpath(rulebook.path)
+        found = self._baselines.get(key)
+        if found is None:
+            if self._grown:
+                # Rules other than those of the statements added so far (two rules files in
+                # one import): the load's analysis lacks those statements' rows.
+                analysis = analyse(self.entries, rulebook)
+            else:
+                analysis = analysis_of(self.entries, rulebook, self.options)
+            found = self._baselines[key] = Baseline(self.entries, analysis)
+        return found
+
+    def add(self, extraction: Extraction) -> None:
+        """A statement extracted in full: the next statements see its entries."""
+        if extraction.entries:
+            self._added.extend(extraction.entries)
+            self._grown = True
+        if extraction.book is not None:
+            extraction.book.baseline.keep(extraction.book)
+
+
+class Baseline:
+    """The engine's analysis of ``entries`` and, per program, what this import has booked
+    since (:class:`Book`, kept once a statement's extraction is added to the ledger)."""
+
+    def __init__(self, entries: Sequence[Directive], analysis: Analysis) -> None:
+        self.entries = entries
+        self.analysis = analysis
+        self._books: dict[str, Book] = {}
+
+    def book(self, program: Program) -> Book:
+        """A working copy of the program's book, for one statement (see :meth:`keep`)."""
+        found = self._books.get(program.code)
+        return found.copy() if found is not None else Book(self, program)
+
+    def keep(self, book: Book) -> None:
+        """``book`` (a copy from :meth:`book`) now holds the program's rows booked so far."""
+        self._books[book.program.code] = book
+
+
+class FundView:
+    """A fund as the engine's walk holds it just before a new row on ``day``: the
+    analysis' end-of-day balances (:class:`~zhubaodai.engine.DailyBalance`) plus this
+    import's earlier rows. Answers what :func:`zhubaodai.pool.interest_split` asks."""
+
+    __slots__ = ("base", "deltas", "day")
+
+    def __init__(self, base: DailyBalance, deltas: Sequence[tuple[datetime.date, Decimal]], day: datetime.date) -> None:
+        self.base = base
+        self.deltas = deltas
+        self.day = day
+
+    @property
+    def first_day(self) -> datetime.date | None:
+        # Movements on ``day`` itself (before or after the row) cannot change the start of
+        # a period ending the day before: they are left out on both sides.
+        days = [d for d, _ in self.deltas if d < self.day]
+        first = self.base.first_day
+        if first is not None and first < self.day:
+            days.append(first)
+        return min(days, default=None)
+
+    def at(self, day: datetime.date) -> Decimal:
+        return self.base.at(day) + sum((n for d, n in self.deltas if d <= day), ZERO)
+
+    def jishu(self, start: datetime.date, end: datetime.date) -> Decimal:
+        if end < start:
+            return ZERO
+        total = self.base.jishu(start, end)
+        for d, n in self.deltas:
+            if d <= end:
+                total += n * ((end - max(d, start)).days + 1)
+        return total
+
+
+class Book:
+    """What this import has booked on one program since the analysis (all its statements
+    so far), and the analysis' figures with those rows taken in."""
+
+    def __init__(self, baseline: Baseline, program: Program) -> None:
+        self.baseline = baseline
+        self.program = program
+        #: Each fund's movements booked here: (day, amount).
+        self.deltas: dict[str, list[tuple[datetime.date, Decimal]]] = {GUARANTEE: [], RISK: []}
+        #: Loan -> fees booked here.
+        self.fees: dict[str, Decimal] = {}
+        #: Loan -> fund -> recovered cash booked here.
+        self.recovered: dict[str, dict[str, Decimal]] = {}
+        #: (place, period end) of each interest credit booked here.
+        self.interest: list[tuple[SortKey, datetime.date]] = []
+        #: Compensations and recoveries booked here (for :meth:`waterfall`).
+        self.waterfall_entries: list[Transaction] = []
+        self.compensated = False
+        #: account -> role, this program's (as the engine maps them).
+        self.roles = {account: role for role, account in program.accounts.items()}
+        self._ledger_waterfall: list[Directive] | None = None
+        #: The last :meth:`waterfall` walk, and how many booked entries it took in.
+        self._walked: tuple[int, Context] | None = None
+
+    def copy(self) -> Book:
+        other = Book.__new__(Book)
+        other.__dict__.update(self.__dict__)
+        other.deltas = {fund: list(moves) for fund, moves in self.deltas.items()}
+        other.fees = dict(self.fees)
+        other.recovered = {loan: dict(funds) for loan, funds in self.recovered.items()}
+        other.interest = list(self.interest)
+        other.waterfall_entries = list(self.waterfall_entries)
+        return other
+
+    # What the engine would make of a transaction ------------------------------------------
+
+    def movement_roles(self, entry: Transaction) -> dict[str, Decimal]:
+        """role -> summed CNY postings of this program's accounts (the engine's Movement.roles)."""
+        roles: dict[str, Decimal] = {}
+        for posting in entry.postings:
+            role = self.roles.get(posting.account)
+            if role is None or posting.units.currency != CURRENCY:
+                continue
+            roles[role] = roles.get(role, ZERO) + posting.units.number
+        return roles
+
+    @staticmethod
+    def kind(roles: Mapping[str, Decimal]) -> str | None:
+        """The movement's kind by its roles, as the engine classifies it (None: mixed)."""
+        kinds = {kind for kind, kind_roles in KIND_ROLES.items() if any(r in roles for r in kind_roles)}
+        if len(kinds) > 1:
+            return None
+        return kinds.pop() if kinds else "other"
+
+    # Booking ---------------------------------------------------------------------------
+
+    def record(self, entry: Transaction) -> None:
+        """Take in a transaction this import books."""
+        for fund in (GUARANTEE, RISK):
+            account = self.program.accounts[f"{fund}_fund"]
+            delta = sum((p.units.number for p in entry.postings if p.account == account), ZERO)
+            if delta:
+                self.deltas[fund].append((entry.date, delta))
+        kind = self.kind(self.movement_roles(entry))
+        if kind in _WATERFALL_KINDS:
+            self.waterfall_entries.append(entry)
+            self.compensated = self.compensated or kind == "compensation"
+
+    # The analysis plus this import's rows ----------------------------------------------
+
+    @property
+    def state(self) -> ProgramState:
+        return self.baseline.analysis.programs[self.program.code]
+
+    def fund(self, fund: str, day: datetime.date) -> FundView:
+        return FundView(self.state.funds[fund], self.deltas[fund], day)
+
+    def balance(self, fund: str, day: datetime.date) -> Decimal:
+        """The fund at the end of ``day``."""
+        return self.fund(fund, day).at(day)
+
+    def last_interest_end(self, key: SortKey) -> datetime.date | None:
+        """The end of the last interest settlement before ``key`` in ledger order (the
+        engine's ``ProgramState.last_interest_end`` when its walk reaches that place)."""
+        booked: tuple[SortKey, datetime.date] | None = None
+        for place, end in self.interest:
+            if place <= key and (booked is None or place >= booked[0]):
+                booked = (place, end)
+        ledger = self._ledger_interest_before(key)
+        if ledger is None:
+            return booked[1] if booked is not None else None
+        if booked is None or booked[0] < ledger[0]:
+            return ledger[1]
+        return booked[1]
+
+    def _ledger_interest_before(self, key: SortKey) -> tuple[SortKey, datetime.date] | None:
+        """The ledger's last interest credit at or before ``key``: its place and period end."""
+        if self.state.last_interest_end is None:
+            return None  # none at all
+        entries = self.baseline.entries
+        accounts = {self.program.accounts.get(r) for r in KIND_ROLES["interest"]} - {None}
+        i = bisect.bisect_right(entries, key, key=data.entry_sortkey)
+        # Back from there: usually no further than the previous quarter's settlement.
+        for j in range(i - 1, -1, -1):
+            entry = entries[j]
+            if type(entry) is not Transaction or not any(p.account in accounts for p in entry.postings):
+                continue
+            if self.kind(self.movement_roles(entry)) != "interest":
+                continue
+            end = entry.meta.get("period_end")
+            return data.entry_sortkey(entry), interest_period_end(
+                entry.date, end if isinstance(end, datetime.date) else None
+            )
+        return None
+
+    def claims(self) -> list[Claim]:
+        """The program's claims and what the pool has paid on them (the engine's)."""
+        code = self.program.code
+        claims = self.waterfall().records.claims if self.compensated else self.baseline.analysis.records.claims
+        return [c for c in claims.values() if c.loan.program == code]
+
+    def loan_recoveries(self) -> Iterator[tuple[str, dict[str, Decimal], dict[str, Decimal]]]:
+        """(loan, expected, received) per fund of the program's loans with recoveries."""
+        code = self.program.code
+        register = self.baseline.analysis.register
+        if self.compensated:
+            states: Mapping[str, LoanRecoveries] = self.waterfall().records.loan_recoveries
+            booked: Mapping[str, dict[str, Decimal]] = {}  # walked with the rest
+        else:
+            states = self.baseline.analysis.records.loan_recoveries
+            booked = self.recovered
+        for loan_id, state in states.items():
+            if register.loans[loan_id].program != code:
+                continue
+            got = booked.get(loan_id, {})
+            received = {fund: state.received[fund] + got.get(fund, ZERO) for fund in (RISK, GUARANTEE)}
+            yield loan_id, state.expected, received
+
+    def waterfall(self) -> Context:
+        """:mod:`zhubaodai.waterfall`'s own hooks walked over this program's claims,
+        recoveries, compensations and recovered cash, the ledger's and this import's, in
+        ledger order: its claims and recovery shares as the engine's with this import's
+        rows in the ledger. A walk over those entries only: the funds' balances are not
+        kept (no claim or recovery figure read here depends on them) and the findings are
+        not wanted."""
+        if self._walked is not None and self._walked[0] == len(self.waterfall_entries):
+            return self._walked[1]  # nothing booked on the waterfall since
+        analysis = self.baseline.analysis
+        code = self.program.code
+        ctx = Context(analysis.rulebook, analysis.register)
+        waterfall.start(ctx)
+        loan_program = {loan_id: loan.program for loan_id, loan in analysis.register.loans.items()}
+        state = ctx.states[code]
+        walk = sorted([*self._ledger_waterfall_entries(ctx), *self.waterfall_entries], key=data.entry_sortkey)
+        for entry in walk:
+            if type(entry) is Custom:
+                waterfall.on_register_event(ctx, entry)
+                continue
+            roles = self.movement_roles(entry)
+            kind = self.kind(roles)
+            loans = [link for link in (entry.links or ()) if loan_program.get(link) == code]
+            waterfall.on_movement(ctx, Movement(entry, state, roles, kind, loans))
+        self._walked = (len(self.waterfall_entries), ctx)
+        return ctx
+
+    def _ledger_waterfall_entries(self, ctx: Context) -> list[Directive]:
+        """The ledger's claims and recoveries of this program's loans, and its
+        compensations and recovered cash, in ledger order (read once)."""
+        if self._ledger_waterfall is None:
+            code = self.program.code
+            events = {
+                key for key, event in ctx.walk_events.items()
+                if ctx.register.loans[event.subject].program == code
+            }
+            accounts = {
+                self.program.accounts.get(r) for kind in _WATERFALL_KINDS for r in KIND_ROLES[kind]
+            } - {None}
+            found: list[Directive] = []
+            for entry in self.baseline.entries:
+                if type(entry) is Transaction:
+                    if any(p.account in accounts for p in entry.postings) and (
+                        self.kind(self.movement_roles(entry)) in _WATERFALL_KINDS
+                    ):
+                        found.append(entry)
+                elif id(entry) in events:
+                    found.append(entry)
+            self._ledger_waterfall = found
+        return self._ledger_waterfall
+
+
 @dataclass
 class Classifier:
     """Classifies the new rows of one statement against one ledger."""
 
     config: PoolConfig
     rulebook: Rulebook
-    existing: Sequence[Directive]
+    baseline: Baseline
     statement: Statement
     #: Fava's import page saves metadata as JSON text: no date or amount values then.
     for_fava: bool = False
     analysis: Analysis = field(init=False)
     program: Program = field(init=False)
+    #: This program's rows booked by this import (earlier statements' and this one's).
+    book: Book = field(init=False)
     new: list[Directive] = field(default_factory=list)
-    fees_booked: dict[str, Decimal] = field(default_factory=dict)
-    fund_delta: dict[str, Decimal] = field(default_factory=lambda: {GUARANTEE: ZERO, RISK: ZERO})
     claims: list[_Claim] = field(default_factory=list)
     used_accounts: dict[str, datetime.date] = field(default_factory=dict)
     suspense_count: int = 0
 
     def __post_init__(self) -> None:
-        code = self.config.program
-        self.program = self.rulebook.programs[code]  # checked by build_entries
-        self.analysis = analyse(self.existing, self.rulebook)
+        self.program = self.rulebook.programs[self.config.program]  # checked by build_entries
+        self.analysis = self.baseline.analysis
+        self.book = self.baseline.book(self.program)
         self._index_enterprises()
-        self.claims = [
-            _Claim(c, c.guarantee_done, c.guarantee_paid, c.risk_done)
-            for c in self.analysis.records.claims.values()
-            if c.loan.program == code
-        ]
+        self.claims = [_Claim(c, c.guarantee_done, c.guarantee_paid, c.risk_done) for c in self.book.claims()]
 
     # ----------------------------------------------------------------------------------
     # Who is who.
@@ -237,10 +583,7 @@ class Classifier:
     ) -> Transaction:
         for account, _ in postings:
             self.used_accounts.setdefault(account, row.date)
-        for fund in (GUARANTEE, RISK):
-            acct = self.program.accounts[f"{fund}_fund"]
-            self.fund_delta[fund] += sum((n for a, n in postings if a == acct), ZERO)
-        return Transaction(
+        entry = Transaction(
             self._meta(row, **meta),
             row.date,
             flag,
@@ -250,6 +593,8 @@ class Classifier:
             links,
             [_posting(a, n) for a, n in postings],
         )
+        self.book.record(entry)
+        return entry
 
     def acct(self, role: str) -> str:
         return self.program.accounts[role]
@@ -286,12 +631,12 @@ class Classifier:
         for loan in loans:
             account = fees.get(loan.id)
             due = account.due - account.paid if account is not None else ZERO
-            owing[loan.id] = due - self.fees_booked.get(loan.id, ZERO)
+            owing[loan.id] = due - self.book.fees.get(loan.id, ZERO)
         named = [loan_id for loan_id in owing if loan_id in _norm(row.text)]
         candidates = [l for l in (named or list(owing)) if owing[l] == row.amount]
         if len(candidates) == 1:
             loan_id = candidates[0]
-            self.fees_booked[loan_id] = self.fees_booked.get(loan_id, ZERO) + row.amount
+            self.book.fees[loan_id] = self.book.fees.get(loan_id, ZERO) + row.amount
             return self._txn(
                 row,
                 "缴纳助保金",
@@ -318,33 +663,35 @@ class Classifier:
         g_acct, r_acct = self.acct("guarantee_fund"), self.acct("risk_fund")
         gi, ri = self.acct("interest_guarantee"), self.acct("interest_risk")
         narration = f"结息（计息期至 {period_end}）"
-        # A provisional credit, all to the guarantee fund, put through the engine with the
-        # ledger and the rows before it: the engine says how it must be split.
-        provisional = Transaction(
-            self._meta(row, period_end=period_end), row.date, "*", None, narration, EMPTY, EMPTY,
-            [_posting(g_acct, row.amount), _posting(gi, -row.amount)],
+        if "pool.interest_split" not in self.program.rules:
+            return self._suspense(
+                row, f"结息 {yuan(row.amount)} 元无法按积数分配：规则文件中本项目没有 pool.interest_split 规则"
+            )
+        # The engine's split of this credit were it in the ledger after the rows before
+        # it: its own function, on its fund balances plus this import's earlier rows.
+        key = _row_key(row)
+        split = interest_split(
+            self.book.fund(GUARANTEE, row.date),
+            self.book.fund(RISK, row.date),
+            self.book.last_interest_end(key),
+            row.date,
+            row.amount,
+            period_end=period_end,
         )
-        entries = sorted([*self.existing, *self.new, provisional], key=data.entry_sortkey)
-        analysis = analyse(entries, self.rulebook)
-        for allocation in analysis.records.interest:
-            if allocation.entry is provisional:
-                g, r = allocation.expected_guarantee, allocation.expected_risk
-                postings = [(a, n) for a, n in ((g_acct, g), (r_acct, r), (gi, -g), (ri, -r)) if n]
-                # The engine's default period end is the day before the credit, as here;
-                # Fava would save a date as quoted text, so there it is left to the default.
-                meta = {} if self.for_fava else {"period_end": period_end}
-                return self._txn(row, narration, postings, payee=row.counterparty or self.config.bank_name, **meta)
-        why = next(
-            (
-                f.message for f in analysis.findings
-                if f.rule == "pool.interest_split" and f.lineno == row.line and f.filename == self.statement.path
-            ),
-            "规则文件中本项目没有 pool.interest_split 规则",
-        )
-        return self._suspense(row, f"结息 {yuan(row.amount)} 元无法按积数分配：{why}")
+        if split.problem is not None:
+            why = f"{split.problem}；{figures_text(split.problem_figures)}"
+            return self._suspense(row, f"结息 {yuan(row.amount)} 元无法按积数分配：{why}")
+        g, r = split.shares
+        postings = [(a, n) for a, n in ((g_acct, g), (r_acct, r), (gi, -g), (ri, -r)) if n]
+        # The engine's default period end is the day before the credit, as here;
+        # Fava would save a date as quoted text, so there it is left to the default.
+        meta = {} if self.for_fava else {"period_end": period_end}
+        entry = self._txn(row, narration, postings, payee=row.counterparty or self.config.bank_name, **meta)
+        self.book.interest.append((key, split.period_end))
+        return entry
 
     def _balance(self, fund: str, day: datetime.date) -> Decimal:
-        return self.analysis.programs[self.config.program].funds[fund].at(day) + self.fund_delta[fund]
+        return self.book.balance(fund, day)
 
     def _compensation(self, row: Row) -> Transaction:
         paid = -row.amount
@@ -408,17 +755,13 @@ class Classifier:
         return self._txn(row, f"{label} {loan_id}", postings, links=frozenset({loan_id}), **meta)
 
     def _recovery(self, row: Row) -> Transaction:
-        # What each fund should get back depends on the compensations before it, which
-        # may be rows of this very statement: ask the engine with them.
-        analysis = analyse(sorted([*self.existing, *self.new], key=data.entry_sortkey), self.rulebook)
-        states = analysis.records.loan_recoveries
+        # What each fund should get back: the engine's recovery shares less what has come
+        # back (in the ledger and in this import); they depend on the compensations before,
+        # which may be rows of this very import (then Book.waterfall walks them in).
         options: list[tuple[str, Decimal, Decimal]] = []
         expected: list[str] = []
-        for loan_id, state in states.items():
-            loan = analysis.register.loans[loan_id]
-            if loan.program != self.config.program:
-                continue
-            left = {fund: state.expected[fund] - state.received[fund] for fund in (RISK, GUARANTEE)}
+        for loan_id, owed, received in self.book.loan_recoveries():
+            left = {fund: owed[fund] - received[fund] for fund in (RISK, GUARANTEE)}
             if left[RISK] <= 0 and left[GUARANTEE] <= 0:
                 continue
             expected.append(
@@ -447,7 +790,11 @@ class Classifier:
             postings += [(self.acct("recovery_risk"), -r)]
         if g:
             postings += [(self.acct("recovery_guarantee"), -g)]
-        return self._txn(row, f"追偿款补回 {loan_id}", postings, links=frozenset({loan_id}))
+        entry = self._txn(row, f"追偿款补回 {loan_id}", postings, links=frozenset({loan_id}))
+        booked = self.book.recovered.setdefault(loan_id, {})
+        for fund, amount in ((RISK, r), (GUARANTEE, g)):
+            booked[fund] = booked.get(fund, ZERO) + amount
+        return entry
 
 
 def existing_serials(entries: Sequence[Directive], pool: str) -> dict[str, Directive]:
@@ -526,11 +873,14 @@ def build_entries(
     statement: Statement,
     config: PoolConfig,
     rulebook: Rulebook,
-    existing: Sequence[Directive],
+    existing: Sequence[Directive] | Ledger,
     *,
     for_fava: bool = False,
 ) -> Extraction:
-    """The entries a statement adds to a ledger holding ``existing`` (sorted entries)."""
+    """The entries a statement adds to a ledger holding ``existing`` (sorted entries, or a
+    :class:`Ledger` carrying the analysis of its load and what this import added before)."""
+    ledger = existing if isinstance(existing, Ledger) else Ledger(existing)
+    existing = ledger.entries
     program = rulebook.programs.get(config.program)
     if program is None:
         known = "、".join(rulebook.programs)
@@ -545,8 +895,9 @@ def build_entries(
     entries: list[Directive] = []
     suspense = 0
     used: dict[str, datetime.date] = {}
+    classifier = None
     if new_rows:
-        classifier = Classifier(config, rulebook, existing, statement, for_fava)
+        classifier = Classifier(config, rulebook, ledger.baseline(rulebook), statement, for_fava)
         for row in new_rows:
             entry = classifier.classify(row)
             classifier.new.append(entry)
@@ -587,5 +938,6 @@ def build_entries(
             continue
         meta = data.new_metadata(statement.path, line)
         entries.append(data.Balance(meta, day, pool, _amount(number), None, None))
-    return Extraction(statement, [*opens, *entries], skipped, suspense)
+    book = classifier.book if classifier is not None else None
+    return Extraction(statement, [*opens, *entries], skipped, suspense, book)
 

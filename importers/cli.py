@@ -34,6 +34,7 @@ from beancount.core.data import Directive
 from beancount.parser import printer
 
 from zhubaodai.importers.classify import Extraction
+from zhubaodai.importers.classify import Ledger
 from zhubaodai.importers.config import ImportFailure
 from zhubaodai.importers.config import Layout
 from zhubaodai.importers.importer import PoolImporter
@@ -194,8 +195,9 @@ def extract_statements(
             raise ImportFailure(f"文件 {statement.path} 指定了两次")
         seen_paths.add(real)
     claimed.sort(key=lambda c: (c[0].first_date, c[0].last_date, c[0].path))
-    # One list of entries per ledger: each statement sees the rows of those before it.
-    ledgers: dict[str, list[Directive]] = {}
+    # One ledger per ledger file: loaded once (its plugin's analysis with it), each
+    # statement sees the rows of those before it.
+    ledgers: dict[str, Ledger] = {}
     results: list[tuple[PoolImporter, Extraction]] = []
     for statement, importer in claimed:
         try:
@@ -208,10 +210,9 @@ def extract_statements(
                 raise AssertionError("unreachable")
             if key not in ledgers:
                 ledgers[key] = load_ledger(key)
-            existing = ledgers[key]
-            extraction = importer.extract_statement(statement.path, existing)
+            extraction = importer.extract_statement(statement.path, ledgers[key])
             importer.sort(extraction.entries)
-            ledgers[key] = sorted([*existing, *extraction.entries], key=data.entry_sortkey)
+            ledgers[key].add(extraction)
             results.append((importer, extraction))
         except ImportFailure as exc:
             problems.append(str(exc))

@@ -12,7 +12,11 @@ One :class:`PoolImporter` per pool import configuration (``importers/pools/*.yam
 * ``extract``: the entries of :func:`zhubaodai.importers.classify.build_entries`, rows
   already in the ledger (by serial number) left out. beangulp passes the existing ledger's
   entries; where it passes none (``beangulp.testing``), the ledger named in the pool
-  configuration is loaded, so classification always sees the register;
+  configuration is loaded, so classification always sees the register. Either way the
+  figures come from the plugin's analysis of that load, found in its options map or by its
+  entries (:func:`zhubaodai.engine.result_of`); the engine runs here only where there is
+  none (no plugin line, other rules, a cached load, or beangulp's ``extract``, which drops
+  the options map: then once for all the files it passes the same entries);
 * ``deduplicate``: marks entries whose serial number (or balance assertion) the given
   entries already hold, beangulp's ``__duplicate__`` (Fava leaves those unticked).
 
@@ -40,6 +44,7 @@ from beancount.core.data import Directive
 
 from zhubaodai.importers.classify import SERIAL
 from zhubaodai.importers.classify import Extraction
+from zhubaodai.importers.classify import Ledger
 from zhubaodai.importers.classify import build_entries
 from zhubaodai.importers.classify import existing_balances
 from zhubaodai.importers.classify import existing_serials
@@ -63,6 +68,13 @@ DUPLICATE = "__duplicate__"
 #: Beancount errors that mean the ledger was not read in full (deduplication would miss).
 _FATAL_LEDGER_ERRORS = {"ParserError", "ParserSyntaxError", "LexerError", "LoadError"}
 
+#: The entries beangulp's ``extract`` last passed, as a :class:`Ledger` (one slot). That
+#: command hands every file the same entries and has dropped the load's options map, with
+#: which the plugin's analysis goes (the engine holds recent ones by weak reference only):
+#: analysed once here then, not once per file. Fava keeps its options map (the analysis
+#: is found by the entries), so its importers do not use this.
+_LAST_EXISTING: list[tuple[Sequence[Directive], int, Ledger]] = []
+
 
 @lru_cache(maxsize=32)
 def _table(path: str, mtime_ns: int, size: int) -> Table:
@@ -78,12 +90,13 @@ def table_of(path: str | Path) -> Table:
     return _table(str(path), st.st_mtime_ns, st.st_size)
 
 
-def load_ledger(path: str | Path) -> list[Directive]:
-    """A ledger's entries (plugins run); raises :class:`ImportFailure` if it cannot be read in full."""
+def load_ledger(path: str | Path) -> Ledger:
+    """A ledger's entries (plugins run) with the load's options map, where the plugin left
+    its analysis; raises :class:`ImportFailure` if it cannot be read in full."""
     path = Path(path)
     if not path.exists():
         raise ImportFailure(f"找不到账本文件 {path}")
-    entries, errors, _ = loader.load_file(str(path))
+    entries, errors, options = loader.load_file(str(path))
     fatal = [e for e in errors if type(e).__name__ in _FATAL_LEDGER_ERRORS]
     if fatal:
         first = fatal[0]
@@ -92,7 +105,7 @@ def load_ledger(path: str | Path) -> list[Directive]:
             f"账本 {path} 未能完整读取（{len(fatal)} 处语法或文件错误，如 {where}：{first.message}），"
             "无法可靠地去重；请先用 bean-check 修正"
         )
-    return entries
+    return Ledger(entries, options)
 
 
 class PoolImporter(beangulp.Importer):
@@ -186,10 +199,21 @@ class PoolImporter(beangulp.Importer):
             )
         return statement
 
-    def existing_or_configured(self, existing: Sequence[Directive] | None) -> Sequence[Directive]:
-        """``existing`` if given, else the ledger named in the pool configuration."""
-        if existing is not None:
+    def existing_or_configured(self, existing: Sequence[Directive] | Ledger | None) -> Ledger:
+        """``existing`` if given (entries from a load, as beangulp and Fava pass them: the
+        plugin's analysis of that load is found by them), else the ledger named in the
+        pool configuration, loaded."""
+        if isinstance(existing, Ledger):
             return existing
+        if existing is not None:
+            if self.fava:
+                return Ledger(existing)
+            for entries, size, ledger in _LAST_EXISTING:
+                if entries is existing and size == len(existing):
+                    return ledger
+            ledger = Ledger(existing)
+            _LAST_EXISTING[:] = [(existing, len(existing), ledger)]
+            return ledger
         if self.config.ledger_path is None:
             raise ImportFailure(
                 f"没有账本可以核对：请指定账本（--ledger），或在导入配置 {self.config.path} 中写 ledger: 账本路径；"
@@ -197,11 +221,12 @@ class PoolImporter(beangulp.Importer):
             )
         return load_ledger(self.config.ledger_path)
 
-    def extract_statement(self, filepath: str | Path, existing: Sequence[Directive] | None) -> Extraction:
-        """Read, check and classify a statement against the existing entries."""
+    def extract_statement(self, filepath: str | Path, existing: Sequence[Directive] | Ledger | None) -> Extraction:
+        """Read, check and classify a statement against the existing entries (a
+        :class:`Ledger` carries the analysis of its load and the statements added to it)."""
         statement = self.statement(filepath)
-        entries = self.existing_or_configured(existing)
-        return build_entries(statement, self.config, self.rulebook, entries, for_fava=self.fava)
+        ledger = self.existing_or_configured(existing)
+        return build_entries(statement, self.config, self.rulebook, ledger, for_fava=self.fava)
 
     def _error_note(self, filepath: str, exc: Exception) -> data.Note:
         if isinstance(exc, ImportFailure):

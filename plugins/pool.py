@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
+from decimal import Decimal
+from typing import Protocol
 
 from beancount.core.data import Transaction
 
@@ -67,6 +69,86 @@ def split_interest(total, jishu_guarantee, jishu_risk):
     """The two funds' shares of ``total`` by their 积数, to the fen, summing to ``total``."""
     guarantee, risk = largest_remainder(total, [jishu_guarantee, jishu_risk])
     return guarantee, risk
+
+
+class FundBalances(Protocol):
+    """What :func:`interest_split` reads of a fund: :class:`zhubaodai.engine.DailyBalance`,
+    or the importer's view of one plus the rows it is booking."""
+
+    @property
+    def first_day(self) -> datetime.date | None: ...
+
+    def jishu(self, start: datetime.date, end: datetime.date) -> Decimal: ...
+
+
+@dataclass(frozen=True)
+class InterestSplit:
+    """One interest credit's period and the funds' 积数 over it (:func:`interest_split`)."""
+
+    total: Decimal
+    period_start: datetime.date
+    period_end: datetime.date
+    jishu_guarantee: Decimal
+    jishu_risk: Decimal
+
+    @property
+    def problem(self) -> str | None:
+        """Why the 积数 cannot split the credit (with :attr:`problem_figures`), or None."""
+        jg, jr = self.jishu_guarantee, self.jishu_risk
+        if jg < 0 or jr < 0 or jg + jr == 0:
+            return (
+                f"计息期 {self.period_start} 至 {self.period_end} 两项资金积数为 {yuan(jg)} 与 {yuan(jr)}，"
+                "无法按积数分配孳息（请核对计息期 period_start/period_end）"
+            )
+        return None
+
+    @property
+    def problem_figures(self) -> dict[str, Decimal]:
+        return {"孳息总额": self.total}
+
+    @property
+    def shares(self) -> tuple[Decimal, Decimal]:
+        """(guarantee, risk): the total by 积数 to the fen, by largest remainder (only
+        where there is no :attr:`problem`)."""
+        return split_interest(self.total, self.jishu_guarantee, self.jishu_risk)
+
+
+def interest_period_end(credit_date: datetime.date, period_end: datetime.date | None = None) -> datetime.date:
+    """The last day an interest credit pays for: ``period_end`` if given, else the day
+    before the credit (banks settle on the 20th and credit on the 21st)."""
+    return period_end or credit_date - ONE_DAY
+
+
+def interest_split(
+    guarantee: FundBalances,
+    risk: FundBalances,
+    last_interest_end: datetime.date | None,
+    credit_date: datetime.date,
+    total: Decimal,
+    *,
+    period_start: datetime.date | None = None,
+    period_end: datetime.date | None = None,
+) -> InterestSplit:
+    """How an interest credit of ``total`` on ``credit_date`` is split between the funds.
+
+    ``guarantee`` and ``risk`` are the funds' end-of-day balances before the credit. The
+    period runs from ``period_start`` (else the day after ``last_interest_end``, the end
+    of the previous settlement; else the first day either fund moved; else the credit
+    date) to ``period_end`` (else the day before the credit); each fund's 积数 is the sum
+    of its end-of-day balances over it, and :attr:`InterestSplit.shares` divides the total
+    by them (:func:`split_interest`). This is the one computation of the split: the engine
+    checks a credit against it (``pool.interest_split``), the importer books a new credit
+    by it (:mod:`zhubaodai.importers.classify`).
+    """
+    end = interest_period_end(credit_date, period_end)
+    start = period_start
+    if start is None:
+        if last_interest_end is not None:
+            start = last_interest_end + ONE_DAY
+        else:
+            days = [d for d in (guarantee.first_day, risk.first_day) if d]
+            start = min(days) if days else credit_date
+    return InterestSplit(total, start, end, guarantee.jishu(start, end), risk.jishu(start, end))
 
 
 def on_movement(ctx: Context, m: Movement) -> None:
@@ -167,14 +249,18 @@ def _interest(ctx: Context, m: Movement) -> None:
     code = state.program.code
     total = -(m.role("interest_guarantee") + m.role("interest_risk"))
     actual_g, actual_r = m.delta(GUARANTEE), m.delta(RISK)
-    end = _meta_date(ctx, m, "period_end") or m.date - ONE_DAY
-    start = _meta_date(ctx, m, "period_start")
-    if start is None:
-        if state.last_interest_end is not None:
-            start = state.last_interest_end + ONE_DAY
-        else:
-            days = [d for d in (state.funds[GUARANTEE].first_day, state.funds[RISK].first_day) if d]
-            start = min(days) if days else m.date
+    period_end = _meta_date(ctx, m, "period_end")
+    period_start = _meta_date(ctx, m, "period_start")
+    split = interest_split(
+        state.funds[GUARANTEE],
+        state.funds[RISK],
+        state.last_interest_end,
+        m.date,
+        total,
+        period_start=period_start,
+        period_end=period_end,
+    )
+    start, end = split.period_start, split.period_end
     state.last_interest_end = end
     if total != total.quantize(FEN):
         return  # amounts off the fen: a ledger.format error, no split to check
@@ -187,19 +273,11 @@ def _interest(ctx: Context, m: Movement) -> None:
             figures={"孳息总额": total, "计入两项资金": actual_g + actual_r},
         )
         return
-    jg = state.funds[GUARANTEE].jishu(start, end)
-    jr = state.funds[RISK].jishu(start, end)
-    if jg < 0 or jr < 0 or jg + jr == 0:
-        ctx.report(
-            "pool.interest_split",
-            code,
-            m.entry,
-            f"计息期 {start} 至 {end} 两项资金积数为 {yuan(jg)} 与 {yuan(jr)}，无法按积数分配孳息"
-            "（请核对计息期 period_start/period_end）",
-            figures={"孳息总额": total},
-        )
+    if split.problem is not None:
+        ctx.report("pool.interest_split", code, m.entry, split.problem, figures=split.problem_figures)
         return
-    exp_g, exp_r = split_interest(total, jg, jr)
+    jg, jr = split.jishu_guarantee, split.jishu_risk
+    exp_g, exp_r = split.shares
     allocation = InterestAllocation(
         code, m.entry, total, start, end, jg, jr, exp_g, exp_r, actual_g, actual_r
     )

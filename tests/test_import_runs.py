@@ -1,0 +1,230 @@
+"""An import costs one run of the rule engine: the one the ledger's load already made.
+
+The importer classifies every row from the plugin's analysis of the load (found in the
+options map, or by the entries Fava and beangulp pass) plus the rows it has booked so far:
+no run per interest credit or recovery, none per statement. Counted by wrapping
+``zhubaodai.engine._analyse``, which every run goes through.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import shutil
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from beancount import loader
+from beancount.core import data
+from click.testing import CliRunner
+
+from zhubaodai import engine
+from zhubaodai.importers import cli
+from zhubaodai.importers.importer import PoolImporter
+from zhubaodai.rules import load_rules
+
+REPO = Path(__file__).resolve().parent.parent
+HERE = REPO / "tests" / "importers"
+CQGX = HERE / "pools" / "cqgx.yaml"
+BOC = HERE / "pools" / "wlht-boc.yaml"
+QUARTER = HERE / "quarter"
+
+
+def _load_fixtures():  # tests/ is not a package: load the generator by its path
+    spec = importlib.util.spec_from_file_location("zbd_make_fixtures", HERE / "make_fixtures.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+fx = _load_fixtures()
+Txn = fx.Txn
+D = Decimal
+
+#: The test quarter with two more settlements (one mid-quarter, one a week after the
+#: quarter's) and a second recovery payment: four interest and recovery rows after a
+#: compensation of the same statement.
+ROWS = [
+    *fx.CQ_Q3[:9],
+    Txn("2024-08-21", "02:00:00", D("2345.67"), "", "", "", "结息", "利息调整"),
+    fx.CQ_Q3[9],  # the recovery of CQ-2024-007 (its risk fund share)
+    Txn("2024-09-12", "10:00:00", D("1000.00"), fx.BANK_BRANCH, "50050110360000000099", "", "追偿款", "CQ-2024-007 追偿款补回"),
+    fx.CQ_Q3[10],  # the quarter's settlement
+    Txn("2024-09-28", "02:00:00", D("12.34"), "", "", "", "结息", "补记利息"),
+]
+
+
+@pytest.fixture
+def ledger(tmp_path: Path) -> Path:
+    """A copy of the importer's test ledger, its plugin pointed at the repository's rules."""
+    target = tmp_path / "ledger"
+    shutil.copytree(HERE / "ledger", target)
+    main = target / "main.beancount"
+    text = main.read_text(encoding="utf-8")
+    main.write_text(text.replace("'../../../rules.yaml'", repr(str(REPO / "rules.yaml"))), encoding="utf-8")
+    return main
+
+
+@pytest.fixture
+def statement(tmp_path: Path) -> Path:
+    path = tmp_path / "ccb-2024Q3-more.csv"
+    fx.write_csv(path, fx.flat_rows(ROWS, fx.CQ_OPENING))
+    return path
+
+
+@pytest.fixture
+def runs(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """One item per run of the engine from now on."""
+    counted: list[int] = []
+    real = engine._analyse
+
+    def counting(entries, rulebook, options):
+        counted.append(1)
+        return real(entries, rulebook, options)
+
+    monkeypatch.setattr(engine, "_analyse", counting)
+    return counted
+
+
+def test_zbd_import_runs_the_engine_once(ledger: Path, statement: Path, runs: list[int]) -> None:
+    from zhubaodai.cli import main as zbd
+
+    out = ledger.parent / "import.beancount"
+    result = CliRunner().invoke(zbd, ["import", str(statement), "-c", str(CQGX), "-e", str(ledger), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert len(runs) == 1  # the plugin's, when the ledger was loaded
+
+    txns = [e for e in loader.load_file(str(out))[0] if isinstance(e, data.Transaction)]
+    interest = [t for t in txns if t.narration.startswith("结息")]
+    assert [(t.date.isoformat(), t.flag) for t in interest] == [
+        ("2024-08-21", "*"), ("2024-09-21", "*"), ("2024-09-28", "*")
+    ]
+    recoveries = [t for t in txns if "追偿" in t.narration]
+    assert recoveries[0].narration == "追偿款补回 CQ-2024-007"
+    assert {p.account: p.units.number for p in recoveries[0].postings}["Assets:CQGX:Pool:Risk"] == D("92612.80")
+    assert recoveries[1].flag == "!" and recoveries[1].narration == (
+        "待查明：收入 1,000.00 元像是追偿款，但登记簿中没有尚待补回的追偿（recovery）"
+    )
+    # The engine, reading the ledger with the import in it, agrees with every split.
+    with ledger.open("a", encoding="utf-8") as handle:
+        handle.write('\ninclude "import.beancount"\n')
+    entries, _, _ = loader.load_file(str(ledger))
+    analysis = engine.analyse(entries, load_rules(REPO / "rules.yaml"))
+    mine = [a for a in analysis.records.interest if a.entry.meta.get("filename") == str(out)]
+    assert len(mine) == 3 and all(a.ok for a in mine)
+    assert [a.period_start.isoformat() for a in mine] == ["2024-06-21", "2024-08-21", "2024-09-21"]
+
+
+def test_a_quarter_of_statements_and_another_pool_in_one_run_cost_one_run(ledger: Path, runs: list[int]) -> None:
+    """Each statement sees the rows of those before it (the September settlement the 积数
+    of July and August, the September recovery the August compensation) without the
+    engine running again."""
+    months = [QUARTER / "ccb-2024-07.csv", QUARTER / "ccb-2024-08.xlsx", QUARTER / "ccb-2024-09.xls"]
+    result = cli.extract_statements([*months, HERE / "boc" / "boc-2024Q3.csv"], configs=[CQGX, BOC], ledger=ledger)
+    assert len(runs) == 1
+    assert len(result.extractions) == 4
+    narrations = [e.narration for e in result.entries if isinstance(e, data.Transaction)]
+    assert "追偿款补回 CQ-2024-007" in narrations and "结息（计息期至 2024-09-20）" in narrations
+
+
+def test_existing_entries_from_a_load_cost_no_run(ledger: Path, statement: Path, runs: list[int]) -> None:
+    """Fava's import page passes the entries of its load (and keeps the load's options
+    map, which holds the plugin's result): the plugin's analysis is found by them."""
+    entries, _, options = loader.load_file(str(ledger))
+    assert len(runs) == 1
+    cli_entries = cli.extract_statements([statement], configs=[CQGX], ledger=ledger).entries
+    del runs[:]
+    importer = PoolImporter(CQGX)
+    plain = importer.extract(str(statement), entries)
+    assert len(runs) == 0
+    importer.sort(plain)  # as beangulp and the command line do
+    assert plain == cli_entries
+    with ledger.open("a", encoding="utf-8") as handle:  # what Fava needs to save suspense rows
+        handle.write("\n2021-01-01 open Income:CQGX:Unidentified CNY\n2021-01-01 open Expenses:CQGX:Unidentified CNY\n")
+    entries, _, options = loader.load_file(str(ledger))
+    del runs[:]
+    fava = PoolImporter(CQGX, fava=True).extract(str(statement), entries)
+    assert len(runs) == 0
+    assert len([e for e in fava if isinstance(e, data.Transaction)]) == len(ROWS)
+
+
+def test_beangulp_extract_command_costs_one_run_beyond_its_load(ledger: Path, tmp_path: Path, runs: list[int]) -> None:
+    """beangulp's own ``extract -e`` keeps only the entries of its load (the options map,
+    and with it the plugin's result, is gone): the importer analyses them once, for all
+    the files, and no more per row."""
+    import beangulp
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    # Each file is extracted against the ledger alone: the same quarter twice, the other pool's.
+    for path in (HERE / "ccb-flat" / "ccb-flat-utf8.csv", HERE / "ccb-detail" / "ccb-detail.xls", HERE / "boc" / "boc-2024Q3.csv"):
+        shutil.copy(path, inbox / path.name)
+    ingest = beangulp.Ingest([PoolImporter(CQGX), PoolImporter(BOC)])
+    result = CliRunner().invoke(ingest.cli, ["extract", str(inbox), "-e", str(ledger)])
+    assert result.exit_code == 0, result.output
+    assert result.output.count("追偿款补回 CQ-2024-007") == 2
+    assert len(runs) <= 2  # the load's and, its result dropped with the options map, one here
+
+
+def test_configured_ledger_costs_its_load_only(statement: Path, runs: list[int]) -> None:
+    """beangulp.testing passes no entries: the ledger of the pool configuration is loaded,
+    and its load's analysis used."""
+    PoolImporter(CQGX).extract(str(statement), [])
+    assert len(runs) == 1
+
+
+def test_without_the_plugin_the_importer_runs_the_engine_once(ledger: Path, statement: Path, runs: list[int]) -> None:
+    text = ledger.read_text(encoding="utf-8")
+    ledger.write_text("\n".join(line for line in text.splitlines() if not line.startswith("plugin ")), encoding="utf-8")
+    out = ledger.parent / "import.beancount"
+    assert cli.run_import([statement], configs=[CQGX], ledger=ledger, output=out, err=io.StringIO()) == 0
+    assert len(runs) == 1  # the importer's own: the load ran no plugin
+
+
+def test_a_hand_kept_settlement_after_the_statement_does_not_move_its_period(ledger: Path, runs: list[int]) -> None:
+    """The ledger already holds a later settlement (kept by hand, after the statement's
+    period): the statement's credit is split over the period after the settlement before
+    it, as the engine reads it in ledger order, not after the ledger's last one."""
+    with (ledger.parent / "cqgx.beancount").open("a", encoding="utf-8") as handle:
+        handle.write(
+            '\n2024-12-21 * "中国建设银行" "2024年第四季度结息（手工）"\n  period_end: 2024-12-20\n'
+            "  Assets:CQGX:Pool:Guarantee        100.00 CNY\n  Income:CQGX:Guarantee:Interest   -100.00 CNY\n"
+        )
+    out = ledger.parent / "import.beancount"
+    assert cli.run_import([HERE / "ccb-flat" / "ccb-flat-utf8.csv"], configs=[CQGX], ledger=ledger, output=out,
+                          err=io.StringIO()) == 0
+    assert len(runs) == 1
+    with ledger.open("a", encoding="utf-8") as handle:
+        handle.write('\ninclude "import.beancount"\n')
+    entries, _, _ = loader.load_file(str(ledger))
+    analysis = engine.analyse(entries, load_rules(REPO / "rules.yaml"))
+    (q3,) = [a for a in analysis.records.interest if a.entry.date.isoformat() == "2024-09-21"]
+    assert q3.ok and q3.period_start.isoformat() == "2024-06-21"
+
+
+def test_fava_import_page_costs_no_run(ledger: Path, statement: Path, tmp_path: Path, runs: list[int]) -> None:
+    """Fava 1.30's own ingest module, as its import page extracts: no run beyond Fava's load."""
+    from fava.core import FavaLedger
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    shutil.copy(statement, inbox / "ccb.csv")
+    config = tmp_path / "import_config.py"
+    config.write_text(
+        "from zhubaodai.importers.importer import PoolImporter\n"
+        f"CONFIG = [PoolImporter({str(CQGX)!r}, fava=True)]\nHOOKS = []\n",
+        encoding="utf-8",
+    )
+    with ledger.open("a", encoding="utf-8") as handle:
+        handle.write(f'\n2021-01-01 custom "fava-option" "import-config" "{config}"\n')
+        handle.write(f'2021-01-01 custom "fava-option" "import-dirs" "{inbox}"\n')
+        handle.write("2021-01-01 open Income:CQGX:Unidentified CNY\n2021-01-01 open Expenses:CQGX:Unidentified CNY\n")
+    fava = FavaLedger(str(ledger))
+    fava.ingest.load_file()
+    assert len(runs) == 1  # Fava's load of the ledger
+    entries = fava.ingest.extract(str(inbox / "ccb.csv"), "CQGX 专户对账单")
+    assert len(runs) == 1
+    assert len([e for e in entries if isinstance(e, data.Transaction)]) == len(ROWS)
