@@ -116,8 +116,9 @@ PROGRAM_EVENTS: dict[str, tuple[str, dict[str, str], dict[str, str]]] = {
 REGISTER_TYPES = {"loan": LOAN_EVENTS, "enterprise": ENTERPRISE_EVENTS, "program": PROGRAM_EVENTS}
 
 _META_SKIP = ("filename", "lineno")
-#: Whitespace as str.isspace() sees it (the same class for str patterns), for loan ids.
-_WHITESPACE = re.compile(r"\s")
+#: A register id (loan, enterprise, program): ASCII letters, digits and ``-``, as
+#: docs/ledger-format.md §3 says; a loan id is also a Beancount link (``^CQ-2024-001``).
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*\Z")
 
 
 class RegisterError(ValueError):
@@ -280,8 +281,12 @@ def parse_event(entry: Custom) -> Event:
     if kind not in events:
         allowed = "、".join(events)
         raise RegisterError(entry, f"未知的 {entry.type} 事件 {kind!r}；可用事件：{allowed}")
-    if not subject.strip() or _WHITESPACE.search(subject):
-        raise RegisterError(entry, f"编号 {subject!r} 不能为空或含空格")
+    if _ID.match(subject) is None:
+        raise RegisterError(
+            entry,
+            f"编号 {subject!r} 只能由英文字母、数字和 - 组成，并以字母或数字开头"
+            f"（如 CQ-2024-001；贷款编号也用作分录的链接 ^编号）",
+        )
     label, required, optional, optional_keys = _SPECS[entry.type][kind]
     meta = entry.meta
     data: dict[str, Any] = {}
