@@ -25,21 +25,21 @@ classification rules (first match wins) and becomes one transaction of the ledge
       Income:CQGX:Unidentified     -12345.67 CNY
 
 No figure is computed here, and the rule engine runs no more than once for a whole import:
-every figure comes from one :class:`~zhubaodai.engine.Analysis` of the ledger, the one its
-load already made (the plugin's, :func:`~zhubaodai.engine.result_of`; the engine runs here
+every figure comes from one :class:`~zhubaodai.core.engine.Analysis` of the ledger, the one its
+load already made (the plugin's, :func:`~zhubaodai.core.engine.result_of`; the engine runs here
 only for a ledger loaded without the plugin or with other rules), plus the rows this import
 has booked since, which a :class:`Book` keeps per program:
 
 * the fee still due is the engine's ``records.fees`` (due − paid), less what this import
   already booked on the loan;
-* the interest split is :func:`zhubaodai.pool.interest_split`, the function the engine
+* the interest split is :func:`zhubaodai.checks.pool.interest_split`, the function the engine
   checks every credit with, on the engine's fund balances plus this import's earlier rows
   (:class:`FundView`) and the end of the last settlement before the row;
 * the compensation legs are :func:`waterfall.plan_waterfall` on the engine's fund balances
   and claims;
 * a recovery's parts are the engine's ``records.loan_recoveries`` (expected − received),
   less what this import already booked; once this import has booked a compensation, the
-  claims and recoveries are what :mod:`zhubaodai.waterfall`'s own hooks make of the
+  claims and recoveries are what :mod:`zhubaodai.checks.waterfall`'s own hooks make of the
   ledger's claims, recoveries, compensations and recovered cash with this import's rows
   among them (:meth:`Book.waterfall`), a walk over those entries only.
 
@@ -66,18 +66,29 @@ from beancount.core.data import Custom
 from beancount.core.data import Directive
 from beancount.core.data import Transaction
 
-from zhubaodai import waterfall
-from zhubaodai.engine import GUARANTEE
-from zhubaodai.engine import KIND_ROLES
-from zhubaodai.engine import RISK
-from zhubaodai.engine import Analysis
-from zhubaodai.engine import Context
-from zhubaodai.engine import DailyBalance
-from zhubaodai.engine import Movement
-from zhubaodai.engine import ProgramState
-from zhubaodai.engine import analyse
-from zhubaodai.engine import result_of
-from zhubaodai.findings import figures_text
+from zhubaodai.checks import waterfall
+from zhubaodai.checks.pool import interest_period_end
+from zhubaodai.checks.pool import interest_split
+from zhubaodai.checks.waterfall import Claim
+from zhubaodai.checks.waterfall import LoanRecoveries
+from zhubaodai.checks.waterfall import plan_waterfall
+from zhubaodai.core.engine import Analysis
+from zhubaodai.core.engine import Context
+from zhubaodai.core.engine import DailyBalance
+from zhubaodai.core.engine import GUARANTEE
+from zhubaodai.core.engine import KIND_ROLES
+from zhubaodai.core.engine import Movement
+from zhubaodai.core.engine import ProgramState
+from zhubaodai.core.engine import RISK
+from zhubaodai.core.engine import analyse
+from zhubaodai.core.engine import result_of
+from zhubaodai.core.findings import figures_text
+from zhubaodai.core.money import CURRENCY
+from zhubaodai.core.money import ZERO
+from zhubaodai.core.money import yuan
+from zhubaodai.core.rules import ParamDateError
+from zhubaodai.core.rules import Program
+from zhubaodai.core.rules import Rulebook
 from zhubaodai.importers.config import ClassifyRule
 from zhubaodai.importers.config import ImportFailure
 from zhubaodai.importers.config import PoolConfig
@@ -86,17 +97,6 @@ from zhubaodai.importers.config import header_key
 from zhubaodai.importers.statement import Row
 from zhubaodai.importers.statement import Statement
 from zhubaodai.importers.statement import StatementError
-from zhubaodai.money import CURRENCY
-from zhubaodai.money import ZERO
-from zhubaodai.money import yuan
-from zhubaodai.pool import interest_period_end
-from zhubaodai.pool import interest_split
-from zhubaodai.rules import ParamDateError
-from zhubaodai.rules import Program
-from zhubaodai.rules import Rulebook
-from zhubaodai.waterfall import Claim
-from zhubaodai.waterfall import LoanRecoveries
-from zhubaodai.waterfall import plan_waterfall
 
 ONE_DAY = datetime.timedelta(days=1)
 EMPTY: frozenset[str] = frozenset()
@@ -147,7 +147,7 @@ class _Claim:
 #: A directive's place in the ledger (Beancount's sort key): ledger order.
 SortKey = tuple[datetime.date, int, int]
 _TXN_ORDER = data.SORT_ORDER.get(Transaction, 0)
-#: The movement kinds :mod:`zhubaodai.waterfall` acts on.
+#: The movement kinds :mod:`zhubaodai.checks.waterfall` acts on.
 _WATERFALL_KINDS = frozenset(("compensation", "recovery"))
 
 
@@ -238,8 +238,8 @@ class Baseline:
 
 class FundView:
     """A fund as the engine's walk holds it just before a new row on ``day``: the
-    analysis' end-of-day balances (:class:`~zhubaodai.engine.DailyBalance`) plus this
-    import's earlier rows. Answers what :func:`zhubaodai.pool.interest_split` asks."""
+    analysis' end-of-day balances (:class:`~zhubaodai.core.engine.DailyBalance`) plus this
+    import's earlier rows. Answers what :func:`zhubaodai.checks.pool.interest_split` asks."""
 
     __slots__ = ("base", "deltas", "day")
 
@@ -410,7 +410,7 @@ class Book:
             yield loan_id, state.expected, received
 
     def waterfall(self) -> Context:
-        """:mod:`zhubaodai.waterfall`'s own hooks walked over this program's claims,
+        """:mod:`zhubaodai.checks.waterfall`'s own hooks walked over this program's claims,
         recoveries, compensations and recovered cash, the ledger's and this import's, in
         ledger order: its claims and recovery shares as the engine's with this import's
         rows in the ledger. A walk over those entries only: the funds' balances are not

@@ -45,9 +45,9 @@ from dataclasses import field
 from pathlib import Path
 from typing import Any
 
-from zhubaodai.rules import RulesError
-from zhubaodai.yamlfile import LineDict
-from zhubaodai.yamlfile import parse_yaml
+from zhubaodai.core.rules import RulesError
+from zhubaodai.core.yamlfile import LineDict
+from zhubaodai.core.yamlfile import parse_yaml
 
 #: The statement fields a layout may map to columns, with the Chinese name users read.
 FIELDS: dict[str, str] = {

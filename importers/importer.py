@@ -14,7 +14,7 @@ One :class:`PoolImporter` per pool import configuration (``importers/pools/*.yam
   entries; where it passes none (``beangulp.testing``), the ledger named in the pool
   configuration is loaded, so classification always sees the register. Either way the
   figures come from the plugin's analysis of that load, found in its options map or by its
-  entries (:func:`zhubaodai.engine.result_of`); the engine runs here only where there is
+  entries (:func:`zhubaodai.core.engine.result_of`); the engine runs here only where there is
   none (no plugin line, other rules, a cached load, or beangulp's ``extract``, which drops
   the options map: then once for all the files it passes the same entries);
 * ``deduplicate``: marks entries whose serial number (or balance assertion) the given
@@ -42,9 +42,12 @@ from beancount import loader
 from beancount.core import data
 from beancount.core.data import Directive
 
-from zhubaodai.importers.classify import SERIAL
+from zhubaodai.core.rules import Rulebook
+from zhubaodai.core.rules import RulesError
+from zhubaodai.core.rules import load_rules
 from zhubaodai.importers.classify import Extraction
 from zhubaodai.importers.classify import Ledger
+from zhubaodai.importers.classify import SERIAL
 from zhubaodai.importers.classify import build_entries
 from zhubaodai.importers.classify import existing_balances
 from zhubaodai.importers.classify import existing_serials
@@ -59,9 +62,6 @@ from zhubaodai.importers.statement import Table
 from zhubaodai.importers.statement import parse_table
 from zhubaodai.importers.statement import read_table
 from zhubaodai.importers.statement import sniff_account
-from zhubaodai.rules import Rulebook
-from zhubaodai.rules import RulesError
-from zhubaodai.rules import load_rules
 
 DUPLICATE = "__duplicate__"
 

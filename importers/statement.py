@@ -37,14 +37,14 @@ from pathlib import Path
 
 from beangulp.importers import csvbase
 
-from zhubaodai.importers.config import PREAMBLE_FIELDS
+from zhubaodai.core.money import FEN
+from zhubaodai.core.money import ZERO
+from zhubaodai.core.money import yuan
 from zhubaodai.importers.config import ImportFailure
 from zhubaodai.importers.config import Layout
+from zhubaodai.importers.config import PREAMBLE_FIELDS
 from zhubaodai.importers.config import account_key
 from zhubaodai.importers.config import header_key
-from zhubaodai.money import FEN
-from zhubaodai.money import ZERO
-from zhubaodai.money import yuan
 
 #: File suffixes the importers look at.
 SUFFIXES = (".csv", ".txt", ".xls", ".xlsx")

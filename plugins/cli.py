@@ -11,7 +11,7 @@ Commands (``zbd --help``; docs/cli.md)::
     zbd import ...
 
 Every command loads the ledger with Beancount's loader (plugins included), then asks the
-rule engine (:func:`zhubaodai.engine.analyse`) with the rules file the ledger's
+rule engine (:func:`zhubaodai.core.engine.analyse`) with the rules file the ledger's
 ``plugin "zhubaodai.plugin"`` line names; the commands only present what the engine
 found. Exit status: 0 passed, 1 the check failed, 2 the input cannot be used (missing
 file, broken rules.yaml, bad option). No traceback reaches the user.
@@ -40,23 +40,23 @@ import click
 from beancount import loader
 from beancount.core.data import Directive
 
-from zhubaodai.engine import Analysis
-from zhubaodai.engine import analyse
-from zhubaodai.engine import result_of
-from zhubaodai.findings import ERROR
-from zhubaodai.findings import FORMAT_RULE
-from zhubaodai.findings import SEVERITY_LABELS
-from zhubaodai.findings import WARNING
-from zhubaodai.findings import Finding
-from zhubaodai.money import yuan
+from zhubaodai.core.engine import Analysis
+from zhubaodai.core.engine import analyse
+from zhubaodai.core.engine import result_of
+from zhubaodai.core.findings import ERROR
+from zhubaodai.core.findings import FORMAT_RULE
+from zhubaodai.core.findings import Finding
+from zhubaodai.core.findings import SEVERITY_LABELS
+from zhubaodai.core.findings import WARNING
+from zhubaodai.core.money import yuan
+from zhubaodai.core.rules import CATALOGUE
+from zhubaodai.core.rules import Rulebook
+from zhubaodai.core.rules import RulesError
+from zhubaodai.core.rules import load_rules
 from zhubaodai.plugin import ConfigError
 from zhubaodai.plugin import ZhubaodaiError
 from zhubaodai.plugin import parse_config
 from zhubaodai.plugin import rules_path
-from zhubaodai.rules import CATALOGUE
-from zhubaodai.rules import Rulebook
-from zhubaodai.rules import RulesError
-from zhubaodai.rules import load_rules
 
 PLUGIN_NAME = "zhubaodai.plugin"
 #: Exit statuses.

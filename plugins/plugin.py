@@ -12,7 +12,7 @@ Configuration (a Python literal, read with ``ast.literal_eval``):
 
 Errors (hard rules) fail ``bean-check``, each carrying its entry (bean-check prints it,
 Fava's error page links to it); warnings do not, and are shown by ``zbd check`` and the
-Fava pages. Those read this run's :class:`~zhubaodai.engine.LoadResult`, which the plugin
+Fava pages. Those read this run's :class:`~zhubaodai.core.engine.LoadResult`, which the plugin
 leaves in the load's options map: one engine run per load, whichever face asked for it. The rules file and the working-day table
 it names (calendar.yaml) are added to the ledger's ``include`` list, so a change to either
 invalidates Beancount's cache and reloads Fava.
@@ -28,12 +28,12 @@ from typing import NamedTuple
 
 from beancount.core.data import Directive
 
-from zhubaodai.engine import LoadResult
-from zhubaodai.engine import analyse
-from zhubaodai.engine import keep_result
-from zhubaodai.findings import ERROR
-from zhubaodai.rules import RulesError
-from zhubaodai.rules import load_rules
+from zhubaodai.core.engine import LoadResult
+from zhubaodai.core.engine import analyse
+from zhubaodai.core.engine import keep_result
+from zhubaodai.core.findings import ERROR
+from zhubaodai.core.rules import RulesError
+from zhubaodai.core.rules import load_rules
 
 __plugins__ = ("check",)
 

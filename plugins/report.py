@@ -1,7 +1,7 @@
 """The finance bureau's quarterly or annual report, per program, as an XLSX workbook.
 
 ``zbd report LEDGER --period 2024Q3 -o 报表.xlsx`` (:mod:`zhubaodai.cli`) calls
-:func:`build_report` (pure: the engine's :class:`~zhubaodai.engine.Analysis` in, tables
+:func:`build_report` (pure: the engine's :class:`~zhubaodai.core.engine.Analysis` in, tables
 out) and :func:`write_report` (openpyxl). Every figure is read from the engine:
 
 * fund balances and period flows by source: ``ProgramState.funds[...].at(day)`` and
@@ -15,7 +15,7 @@ out) and :func:`write_report` (openpyxl). Every figure is read from the engine:
 * compensations, recoveries, interest: ``records.claims``, ``records.recoveries``,
   ``records.interest``;
 * coverage and leverage at the period end: the risk fund against
-  :meth:`~zhubaodai.engine.Analysis.outstanding`;
+  :meth:`~zhubaodai.core.engine.Analysis.outstanding`;
 * open findings: the engine's findings dated up to the period end (and Beancount's own).
 
 Sheet and column names are Chinese; one row per program (or per loan, claim …), with a
@@ -37,17 +37,17 @@ from typing import Any
 from beancount.core.data import Balance
 from beancount.core.data import Directive
 
-from zhubaodai.engine import FUND_LABELS
-from zhubaodai.engine import GUARANTEE
-from zhubaodai.engine import KIND_LABELS
-from zhubaodai.engine import RISK
-from zhubaodai.engine import Analysis
-from zhubaodai.engine import DailyBalance
-from zhubaodai.findings import FORMAT_RULE
-from zhubaodai.findings import SEVERITY_LABELS
-from zhubaodai.money import ZERO
+from zhubaodai.core.engine import Analysis
+from zhubaodai.core.engine import DailyBalance
+from zhubaodai.core.engine import FUND_LABELS
+from zhubaodai.core.engine import GUARANTEE
+from zhubaodai.core.engine import KIND_LABELS
+from zhubaodai.core.engine import RISK
+from zhubaodai.core.findings import FORMAT_RULE
+from zhubaodai.core.findings import SEVERITY_LABELS
+from zhubaodai.core.money import ZERO
+from zhubaodai.core.rules import CATALOGUE
 from zhubaodai.outputs import inert
-from zhubaodai.rules import CATALOGUE
 
 ONE_DAY = datetime.timedelta(days=1)
 #: Flow kinds in the order the sources-and-uses table shows them.

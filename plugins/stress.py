@@ -3,13 +3,13 @@
 Pure logic, no I/O: ``zbd stress`` (:mod:`zhubaodai.cli`) is a thin adapter over it.
 
 The book is the program's loans with principal outstanding on the stress date, from the
-engine's register (:meth:`zhubaodai.register.Loan.outstanding`); the funds are the
-engine's balances at the end of that date (:meth:`zhubaodai.engine.DailyBalance.at`);
+engine's register (:meth:`zhubaodai.core.register.Loan.outstanding`); the funds are the
+engine's balances at the end of that date (:meth:`zhubaodai.core.engine.DailyBalance.at`);
 the shares are the program's rules.yaml parameters in force on that date
 (``comp.waterfall`` ``risk_share``, ``recovery.order`` ``order``).
 
 Each defaulted loan is one claim, compensated in the order of the book (loan id), by the
-program's waterfall (:func:`zhubaodai.waterfall.plan_waterfall`) against what the funds
+program's waterfall (:func:`zhubaodai.checks.waterfall.plan_waterfall`) against what the funds
 still hold after the claims before it: the guarantee fund pays first, the risk fund its
 share of the shortfall up to what it has left, the bank bears the rest of the shortfall;
 whatever of the risk fund's share it cannot pay needs the committee (管委会) to step in.
@@ -40,14 +40,14 @@ from decimal import Decimal
 
 import numpy as np
 
-from zhubaodai.engine import GUARANTEE
-from zhubaodai.engine import RISK
-from zhubaodai.engine import Analysis
-from zhubaodai.money import FEN
-from zhubaodai.money import ZERO
-from zhubaodai.money import half_up
-from zhubaodai.rules import ParamDateError
-from zhubaodai.waterfall import plan_waterfall
+from zhubaodai.checks.waterfall import plan_waterfall
+from zhubaodai.core.engine import Analysis
+from zhubaodai.core.engine import GUARANTEE
+from zhubaodai.core.engine import RISK
+from zhubaodai.core.money import FEN
+from zhubaodai.core.money import ZERO
+from zhubaodai.core.money import half_up
+from zhubaodai.core.rules import ParamDateError
 
 #: The parties of a recovery, as rules.yaml's ``recovery.order`` names them.
 PARTIES = ("bank", "risk", "guarantee")

@@ -71,9 +71,9 @@ def _fallback_generate(path: Path, transactions: int, seed: int) -> None:
     import random
     from decimal import Decimal
 
-    from zhubaodai.engine import DailyBalance
-    from zhubaodai.fees import fee_due
-    from zhubaodai.pool import split_interest
+    from zhubaodai.checks.fees import fee_due
+    from zhubaodai.checks.pool import split_interest
+    from zhubaodai.core.engine import DailyBalance
 
     one_day = datetime.timedelta(days=1)
     rnd = random.Random(seed)

@@ -5,7 +5,7 @@ This script renders, for every ledger in tests/ and ledger/ that enables the plu
 synthetic ledgers made by ledgergen from fixed seeds:
 
 * every finding (rule, severity, program, message, file relative to the repository, line);
-* a SHA-256 of everything else the run leaves: each :class:`~zhubaodai.engine.Records`
+* a SHA-256 of everything else the run leaves: each :class:`~zhubaodai.core.engine.Records`
   field, the funds' end-of-day series and flows by kind, the register.
 
 ``tests/test_engine_snapshot.py`` compares the current engine with the stored snapshot
@@ -31,8 +31,8 @@ from typing import Any
 
 from beancount import loader
 
-from zhubaodai.engine import Analysis
-from zhubaodai.engine import result_of
+from zhubaodai.core.engine import Analysis
+from zhubaodai.core.engine import result_of
 
 ROOT = Path(os.environ.get("ZBD_ROOT") or Path(__file__).resolve().parent.parent)
 SNAPSHOT = ROOT / "tests" / "snapshots" / "engine.json"

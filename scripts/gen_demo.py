@@ -39,9 +39,9 @@ from typing import Any
 
 import click
 
+from zhubaodai.checks.waterfall import Waterfall
+from zhubaodai.core.rules import load_rules
 from zhubaodai.importers.config import load_pool_config
-from zhubaodai.rules import load_rules
-from zhubaodai.scripts.ledgergen import STYLES
 from zhubaodai.scripts.ledgergen import Book
 from zhubaodai.scripts.ledgergen import DefaultSpec
 from zhubaodai.scripts.ledgergen import GenerationError
@@ -53,6 +53,7 @@ from zhubaodai.scripts.ledgergen import LoanSpec
 from zhubaodai.scripts.ledgergen import RecoverySpec
 from zhubaodai.scripts.ledgergen import Renewal
 from zhubaodai.scripts.ledgergen import Repayment
+from zhubaodai.scripts.ledgergen import STYLES
 from zhubaodai.scripts.ledgergen import Timeline
 from zhubaodai.scripts.ledgergen import add_months
 from zhubaodai.scripts.ledgergen import comment_lines
@@ -61,7 +62,6 @@ from zhubaodai.scripts.ledgergen import credit_code
 from zhubaodai.scripts.ledgergen import loan_steps
 from zhubaodai.scripts.ledgergen import quarter_of
 from zhubaodai.scripts.ledgergen import workdays
-from zhubaodai.waterfall import Waterfall
 
 REPO = Path(__file__).resolve().parent.parent
 LEDGER_DIR = REPO / "ledger"

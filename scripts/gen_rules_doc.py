@@ -1,6 +1,6 @@
 """Generate docs/rules.md from rules.yaml and the engine's catalogue of rule ids.
 
-Every rule id the engine knows (``zhubaodai.rules.CATALOGUE``, plus ``ledger.format``) gets
+Every rule id the engine knows (``zhubaodai.core.rules.CATALOGUE``, plus ``ledger.format``) gets
 a section: what it checks, the article, the severity and the reading each program takes,
 its parameters with their versions, and the module that implements it. The page is never
 edited by hand; a test fails when it is out of date.
@@ -20,15 +20,15 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from zhubaodai.findings import FORMAT_CITATION
-from zhubaodai.findings import FORMAT_RULE
-from zhubaodai.money import percent
-from zhubaodai.money import yuan
-from zhubaodai.rules import CATALOGUE
-from zhubaodai.rules import Param
-from zhubaodai.rules import Rulebook
-from zhubaodai.rules import RulesError
-from zhubaodai.rules import load_rules
+from zhubaodai.core.findings import FORMAT_CITATION
+from zhubaodai.core.findings import FORMAT_RULE
+from zhubaodai.core.money import percent
+from zhubaodai.core.money import yuan
+from zhubaodai.core.rules import CATALOGUE
+from zhubaodai.core.rules import Param
+from zhubaodai.core.rules import Rulebook
+from zhubaodai.core.rules import RulesError
+from zhubaodai.core.rules import load_rules
 
 ROOT = Path(__file__).resolve().parent.parent
 PLUGINS = Path(__import__("zhubaodai").__file__).resolve().parent
@@ -113,13 +113,14 @@ def _param_rows(rule_id: str, param: Param, name: str) -> list[str]:
 def _modules() -> dict[str, list[str]]:
     """Rule id -> the modules of the package that report it (by the quoted id)."""
     found: dict[str, list[str]] = {}
-    for path in sorted(PLUGINS.glob("*.py")):
+    for path in sorted((PLUGINS / "checks").glob("*.py")):
         text = path.read_text(encoding="utf-8")
         for rule_id in [*CATALOGUE, FORMAT_RULE]:
-            if f'"{rule_id}"' in text and path.stem not in ("rules", "findings"):
-                found.setdefault(rule_id, []).append(f"zhubaodai.{path.stem}")
-    found.setdefault(FORMAT_RULE, []).insert(0, "zhubaodai.register")
-    found[FORMAT_RULE].insert(1, "zhubaodai.integrity")
+            if f'"{rule_id}"' in text:
+                found.setdefault(rule_id, []).append(f"zhubaodai.checks.{path.stem}")
+    found.setdefault(FORMAT_RULE, []).insert(0, "zhubaodai.core.register")
+    if "zhubaodai.checks.integrity" not in found[FORMAT_RULE]:
+        found[FORMAT_RULE].insert(1, "zhubaodai.checks.integrity")
     return found
 
 

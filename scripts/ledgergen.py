@@ -5,13 +5,13 @@ Two layers, both writing plain Beancount text in the format of docs/ledger-forma
 * :class:`Book`, the bookkeeper. It writes one directive at a time (account opens per
   program from the roles in rules.yaml, register events, fee payments, injections,
   quarterly interest credits, compensations, recoveries, balance assertions) and keeps
-  each program's two funds in the engine's own :class:`zhubaodai.engine.DailyBalance`,
+  each program's two funds in the engine's own :class:`zhubaodai.core.engine.DailyBalance`,
   fed as it writes. Every figure a rule governs comes from the engine's functions, never
-  from arithmetic of its own: fees from :func:`zhubaodai.fees.fee_due` at the rate
-  rules.yaml has in force; the interest split from :func:`zhubaodai.pool.split_interest`
+  from arithmetic of its own: fees from :func:`zhubaodai.checks.fees.fee_due` at the rate
+  rules.yaml has in force; the interest split from :func:`zhubaodai.checks.pool.split_interest`
   over :meth:`DailyBalance.jishu`; compensations from
-  :func:`zhubaodai.waterfall.plan_waterfall` with the fund balances as written so far;
-  the distribution of a recovery from :func:`zhubaodai.engine.analyse` run over what has
+  :func:`zhubaodai.checks.waterfall.plan_waterfall` with the fund balances as written so far;
+  the distribution of a recovery from :func:`zhubaodai.core.engine.analyse` run over what has
   been written about that loan. The work is linear: nothing re-reads the ledger.
   A loan's life is described by a :class:`LoanSpec` (amount, dates, increases, renewals,
   repayments, outcome) and expanded by :func:`loan_steps` into dated steps; a
@@ -74,22 +74,22 @@ import click
 from beancount.core.data import entry_sortkey
 from beancount.parser import parser
 
-from zhubaodai import fees
-from zhubaodai import pool
-from zhubaodai import waterfall
-from zhubaodai.engine import GUARANTEE
-from zhubaodai.engine import RISK
-from zhubaodai.engine import DailyBalance
-from zhubaodai.engine import analyse
-from zhubaodai.money import ZERO
-from zhubaodai.money import half_up
-from zhubaodai.money import percent
-from zhubaodai.money import yuan
-from zhubaodai.rules import ROLES
-from zhubaodai.rules import Rulebook
-from zhubaodai.rules import RulesError
-from zhubaodai.rules import load_rules
-from zhubaodai.waterfall import Waterfall
+from zhubaodai.checks import fees
+from zhubaodai.checks import pool
+from zhubaodai.checks import waterfall
+from zhubaodai.checks.waterfall import Waterfall
+from zhubaodai.core.engine import DailyBalance
+from zhubaodai.core.engine import GUARANTEE
+from zhubaodai.core.engine import RISK
+from zhubaodai.core.engine import analyse
+from zhubaodai.core.money import ZERO
+from zhubaodai.core.money import half_up
+from zhubaodai.core.money import percent
+from zhubaodai.core.money import yuan
+from zhubaodai.core.rules import ROLES
+from zhubaodai.core.rules import Rulebook
+from zhubaodai.core.rules import RulesError
+from zhubaodai.core.rules import load_rules
 
 ONE_DAY = datetime.timedelta(days=1)
 PROJECT_RULES = Path(__file__).resolve().parent.parent / "rules.yaml"
@@ -631,7 +631,7 @@ class Book:
 
     def interest(self, day: datetime.date, code: str, note: str | None = None) -> InterestCredit | None:
         """The bank's quarterly interest credit on ``day``, split between the funds by
-        their 积数 over the period (:func:`zhubaodai.pool.split_interest`)."""
+        their 积数 over the period (:func:`zhubaodai.checks.pool.split_interest`)."""
         state = self.state[code]
         g, r = state.funds[GUARANTEE], state.funds[RISK]
         end = day - ONE_DAY

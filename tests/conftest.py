@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from beancount import loader
 
-from zhubaodai.rules import Rulebook
-from zhubaodai.rules import load_rules
+from zhubaodai.core.rules import Rulebook
+from zhubaodai.core.rules import load_rules
 
 ROOT = Path(__file__).resolve().parent.parent
 RULES_YAML = ROOT / "rules.yaml"

@@ -10,20 +10,20 @@ from pathlib import Path
 import chinese_calendar
 import pytest
 
-from zhubaodai.rules import RulesError
-from zhubaodai.rules import load_rules
-from zhubaodai.rules import parse_rules
-from zhubaodai.workdays import LATE
-from zhubaodai.workdays import MET
-from zhubaodai.workdays import MISSED
-from zhubaodai.workdays import PENDING
-from zhubaodai.workdays import CalendarFileError
-from zhubaodai.workdays import CalendarYearError
-from zhubaodai.workdays import WorkCalendar
-from zhubaodai.workdays import add_months
-from zhubaodai.workdays import check_deadline
-from zhubaodai.workdays import load_calendar
-from zhubaodai.workdays import parse_calendar
+from zhubaodai.core.rules import RulesError
+from zhubaodai.core.rules import load_rules
+from zhubaodai.core.rules import parse_rules
+from zhubaodai.core.workdays import CalendarFileError
+from zhubaodai.core.workdays import CalendarYearError
+from zhubaodai.core.workdays import LATE
+from zhubaodai.core.workdays import MET
+from zhubaodai.core.workdays import MISSED
+from zhubaodai.core.workdays import PENDING
+from zhubaodai.core.workdays import WorkCalendar
+from zhubaodai.core.workdays import add_months
+from zhubaodai.core.workdays import check_deadline
+from zhubaodai.core.workdays import load_calendar
+from zhubaodai.core.workdays import parse_calendar
 
 ROOT = Path(__file__).resolve().parent.parent
 ONE_DAY = datetime.timedelta(days=1)

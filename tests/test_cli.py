@@ -19,10 +19,10 @@ from openpyxl import load_workbook
 from zhubaodai import stress
 from zhubaodai.cli import main
 from zhubaodai.cli import parse_period
-from zhubaodai.engine import GUARANTEE
-from zhubaodai.engine import RISK
-from zhubaodai.engine import analyse
-from zhubaodai.rules import load_rules
+from zhubaodai.core.engine import GUARANTEE
+from zhubaodai.core.engine import RISK
+from zhubaodai.core.engine import analyse
+from zhubaodai.core.rules import load_rules
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = ROOT / "tests" / "ledgers" / "cli" / "pool.beancount"

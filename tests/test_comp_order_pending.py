@@ -1,4 +1,4 @@
-"""comp.order over many claims: the pending-claims queue of zhubaodai.waterfall.
+"""comp.order over many claims: the pending-claims queue of zhubaodai.checks.waterfall.
 
 The check used to compare every compensation with every loan of the program (quadratic
 in the book; the hot spot of the 100k benchmark). It now keeps the claims still waiting;
@@ -13,8 +13,8 @@ from pathlib import Path
 
 from beancount import loader
 
-from zhubaodai.engine import analyse
-from zhubaodai.rules import load_rules
+from zhubaodai.core.engine import analyse
+from zhubaodai.core.rules import load_rules
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from zhubaodai.findings import FORMAT_RULE
-from zhubaodai.rules import CATALOGUE
-from zhubaodai.rules import load_rules
+from zhubaodai.core.findings import FORMAT_RULE
+from zhubaodai.core.rules import CATALOGUE
+from zhubaodai.core.rules import load_rules
 from zhubaodai.scripts.gen_rules_doc import render
 
 ROOT = Path(__file__).resolve().parent.parent

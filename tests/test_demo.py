@@ -19,12 +19,12 @@ from beancount import loader
 from beancount.core.data import Balance
 from beancount.core.data import Transaction
 
-from zhubaodai.engine import GUARANTEE
-from zhubaodai.engine import RISK
-from zhubaodai.engine import analyse
-from zhubaodai.findings import WARNING
-from zhubaodai.register import REGISTER_TYPES
-from zhubaodai.rules import load_rules
+from zhubaodai.core.engine import GUARANTEE
+from zhubaodai.core.engine import RISK
+from zhubaodai.core.engine import analyse
+from zhubaodai.core.findings import WARNING
+from zhubaodai.core.register import REGISTER_TYPES
+from zhubaodai.core.rules import load_rules
 from zhubaodai.scripts.ledgergen import add_months
 from zhubaodai.scripts.ledgergen import workdays
 
@@ -263,7 +263,7 @@ def test_a_blacklisting_in_each_program_and_no_loan_after_it(analysis):
 # demo has, in that program, everything the rule reads (RULE_READS): register events
 # ("loan:<event>", "enterprise:<event>", "program:<event>", docs/ledger-format.md §3)
 # and transaction kinds ("tx:<kind>", the engine's classification by account roles,
-# zhubaodai.engine.KIND_ROLES). Two checks run only in a situation, named as such:
+# zhubaodai.core.engine.KIND_ROLES). Two checks run only in a situation, named as such:
 # "pool:unallocated" (a posting on the pool's parent or suspense account, which
 # pool.suspense reads at the end) and "comp:shortfall" (a compensation the guarantee fund
 # could not cover, the only case comp.escalation looks at).

@@ -32,11 +32,11 @@ import pytest
 from beancount import loader
 from beancount.parser import parser
 
-from zhubaodai.engine import analyse
-from zhubaodai.findings import WARNING
-from zhubaodai.money import ZERO
-from zhubaodai.money import yuan
-from zhubaodai.rules import load_rules
+from zhubaodai.core.engine import analyse
+from zhubaodai.core.findings import WARNING
+from zhubaodai.core.money import ZERO
+from zhubaodai.core.money import yuan
+from zhubaodai.core.rules import load_rules
 
 REPO = Path(__file__).resolve().parent.parent
 DOC = REPO / "docs" / "ledger-format.md"

@@ -1,7 +1,7 @@
 """The engine's arithmetic: DOMAIN.md's worked numbers exactly, and the pure functions.
 
 The worked numbers are read from the rule ledgers that hold them (tests/ledgers/rules/),
-through :func:`zhubaodai.engine.analyse`, so the figures are the engine's own records,
+through :func:`zhubaodai.core.engine.analyse`, so the figures are the engine's own records,
 not a recomputation here.
 """
 
@@ -16,22 +16,22 @@ from beancount import loader
 
 from conftest import LEDGERS
 from conftest import RULES_YAML
-from zhubaodai.engine import GUARANTEE
-from zhubaodai.engine import RISK
-from zhubaodai.engine import Analysis
-from zhubaodai.engine import DailyBalance
-from zhubaodai.engine import analyse
-from zhubaodai.fees import fee_due
-from zhubaodai.findings import ERROR
-from zhubaodai.findings import Finding
-from zhubaodai.money import half_up
-from zhubaodai.money import largest_remainder
-from zhubaodai.money import percent
-from zhubaodai.money import yuan
-from zhubaodai.pool import split_interest
-from zhubaodai.rules import Rulebook
-from zhubaodai.waterfall import Waterfall
-from zhubaodai.waterfall import plan_waterfall
+from zhubaodai.checks.fees import fee_due
+from zhubaodai.checks.pool import split_interest
+from zhubaodai.checks.waterfall import Waterfall
+from zhubaodai.checks.waterfall import plan_waterfall
+from zhubaodai.core.engine import Analysis
+from zhubaodai.core.engine import DailyBalance
+from zhubaodai.core.engine import GUARANTEE
+from zhubaodai.core.engine import RISK
+from zhubaodai.core.engine import analyse
+from zhubaodai.core.findings import ERROR
+from zhubaodai.core.findings import Finding
+from zhubaodai.core.money import half_up
+from zhubaodai.core.money import largest_remainder
+from zhubaodai.core.money import percent
+from zhubaodai.core.money import yuan
+from zhubaodai.core.rules import Rulebook
 
 RULES = LEDGERS / "rules"
 D = Decimal
@@ -350,7 +350,7 @@ def test_outstanding_series_is_the_sum_of_each_loans_outstanding() -> None:
     loan-by-loan sum on every day a loan event happens (and the day before each)."""
     from beancount import loader
 
-    from zhubaodai.engine import result_of
+    from zhubaodai.core.engine import result_of
 
     _, _, options = loader.load_file(str(Path(__file__).resolve().parent.parent / "ledger" / "main.beancount"))
     analysis = result_of(options)

@@ -9,10 +9,10 @@ from pathlib import Path
 
 from beancount import loader
 
-from zhubaodai.engine import GUARANTEE
-from zhubaodai.engine import RISK
-from zhubaodai.engine import analyse
-from zhubaodai.rules import load_rules
+from zhubaodai.core.engine import GUARANTEE
+from zhubaodai.core.engine import RISK
+from zhubaodai.core.engine import analyse
+from zhubaodai.core.rules import load_rules
 
 ROOT = Path(__file__).resolve().parent.parent
 LEDGER = ROOT / "tests" / "ledgers" / "fava" / "main.beancount"

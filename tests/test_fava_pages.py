@@ -31,15 +31,15 @@ from fava_support import engine_run  # noqa: E402
 from fava_support import figures  # noqa: E402
 from fava_support import ledgers  # noqa: E402
 
-from zhubaodai.engine import GUARANTEE  # noqa: E402
-from zhubaodai.engine import RISK  # noqa: E402
+from zhubaodai.core.engine import GUARANTEE  # noqa: E402
+from zhubaodai.core.engine import RISK  # noqa: E402
+from zhubaodai.core.findings import ERROR  # noqa: E402
+from zhubaodai.core.findings import WARNING  # noqa: E402
+from zhubaodai.core.money import yuan  # noqa: E402
 from zhubaodai.fava import analysis as fava_analysis  # noqa: E402
 from zhubaodai.fava.page import ratio  # noqa: E402
 from zhubaodai.fava.page import times  # noqa: E402
 from zhubaodai.fava.views import FLOW_KINDS  # noqa: E402
-from zhubaodai.findings import ERROR  # noqa: E402
-from zhubaodai.findings import WARNING  # noqa: E402
-from zhubaodai.money import yuan  # noqa: E402
 
 ONE_DAY = datetime.timedelta(days=1)
 

@@ -3,7 +3,7 @@
 The importer classifies every row from the plugin's analysis of the load (found in the
 options map, or by the entries Fava and beangulp pass) plus the rows it has booked so far:
 no run per interest credit or recovery, none per statement. Counted by wrapping
-``zhubaodai.engine._analyse``, which every run goes through.
+``zhubaodai.core.engine._analyse``, which every run goes through.
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ from beancount import loader
 from beancount.core import data
 from click.testing import CliRunner
 
-from zhubaodai import engine
+from zhubaodai.core import engine
+from zhubaodai.core.rules import load_rules
 from zhubaodai.importers import cli
 from zhubaodai.importers.importer import PoolImporter
-from zhubaodai.rules import load_rules
 
 REPO = Path(__file__).resolve().parent.parent
 HERE = REPO / "tests" / "importers"

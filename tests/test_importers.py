@@ -292,8 +292,8 @@ def test_events_are_classified_from_the_engine(ledger: Path) -> None:
 
 
 def test_interest_split_is_the_engines(ledger: Path) -> None:
-    from zhubaodai.engine import analyse
-    from zhubaodai.rules import load_rules
+    from zhubaodai.core.engine import analyse
+    from zhubaodai.core.rules import load_rules
 
     assert import_into(ledger, FLAT)[0] == 0
     analysis = analyse(entries_of(ledger), load_rules(REPO / "rules.yaml"))
@@ -580,8 +580,8 @@ def test_a_quarter_of_sample_statements_into_the_demo_ledger_passes_bean_check(d
     imported = transactions(demo_ledger.parent / "import.beancount")
     assert [sorted(t.links) for t in imported if t.flag == "*" and t.links] == [["CQ-2026-001"], ["CQ-2025-004"]]
     assert len([t for t in imported if t.flag == "!"]) == 3
-    from zhubaodai.engine import analyse
-    from zhubaodai.rules import load_rules
+    from zhubaodai.core.engine import analyse
+    from zhubaodai.core.rules import load_rules
 
     analysis = analyse(entries_of(demo_ledger), load_rules(REPO / "rules.yaml"))
     assert not analysis.errors

@@ -16,8 +16,8 @@ from beancount import loader
 from beancount.core.data import Custom
 from beancount.core.data import Transaction
 
-from zhubaodai.engine import analyse
-from zhubaodai.rules import load_rules
+from zhubaodai.core.engine import analyse
+from zhubaodai.core.rules import load_rules
 from zhubaodai.scripts.ledgergen import GenerationError
 from zhubaodai.scripts.ledgergen import generate
 

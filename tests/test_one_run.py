@@ -4,9 +4,9 @@
   same findings: ``bean-check`` (the plugin's errors), ``zbd check --format json`` and the
   Fava compliance page (its CSV download, which lists what the page shows).
 * ``zbd check``, ``zbd report``, ``zbd stress`` and the Fava pages run the engine once per
-  load of the ledger: the plugin's run, which they read (:func:`zhubaodai.engine.result_of`).
+  load of the ledger: the plugin's run, which they read (:func:`zhubaodai.core.engine.result_of`).
 * A ``pad``, a balance assertion off by Beancount's tolerance, a plugin listed after ours:
-  none of them gets around a rule (:mod:`zhubaodai.integrity`).
+  none of them gets around a rule (:mod:`zhubaodai.checks.integrity`).
 """
 
 from __future__ import annotations
@@ -27,11 +27,11 @@ from fava.application import create_app
 
 from conftest import LEDGERS
 from conftest import ROOT
-import zhubaodai.engine
 from zhubaodai.cli import main
-from zhubaodai.engine import OPTIONS_KEY
-from zhubaodai.engine import LoadResult
-from zhubaodai.engine import result_of
+from zhubaodai.core.engine import LoadResult
+from zhubaodai.core.engine import OPTIONS_KEY
+from zhubaodai.core.engine import result_of
+import zhubaodai.core.engine
 from zhubaodai.plugin import ZhubaodaiError
 
 sys.path.insert(0, str(Path(__file__).parent / "browser"))
@@ -45,13 +45,13 @@ DEMO = ROOT / "ledger" / "main.beancount"
 def runs(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Counts the engine's runs (every face reaches the engine through ``_analyse``)."""
     calls: list[int] = []
-    inner = zhubaodai.engine._analyse
+    inner = zhubaodai.core.engine._analyse
 
     def counting(*args, **kwargs):
         calls.append(1)
         return inner(*args, **kwargs)
 
-    monkeypatch.setattr(zhubaodai.engine, "_analyse", counting)
+    monkeypatch.setattr(zhubaodai.core.engine, "_analyse", counting)
     return calls
 
 
@@ -97,7 +97,7 @@ def test_bean_check_zbd_check_and_fava_report_the_same_findings(path: Path, fava
     cli = sorted(_key(f["rule"], f["severity"], f["message"], f["lineno"]) for f in shown)
     # The Fava compliance page of the same ledger (its CSV lists the page's findings).
     copy = fava_tree / path.relative_to(ROOT)
-    app = create_app([str(copy)], read_only=True)
+    app = create_app([str(copy)], read_only=True, poll_watcher=True)  # no inotify handle per app
     client = app.test_client()
     prefix = "/" + client.get("/").location.strip("/").split("/")[0]
     response = client.get(f"{prefix}/extension/Zbd6Compliance/findings.csv")

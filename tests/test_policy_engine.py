@@ -12,13 +12,13 @@ from pathlib import Path
 import pytest
 from beancount import loader
 
-from zhubaodai.engine import Analysis
-from zhubaodai.engine import analyse
-from zhubaodai.findings import ERROR
-from zhubaodai.findings import FORMAT_RULE
-from zhubaodai.findings import WARNING
-from zhubaodai.rules import load_rules
-from zhubaodai.workdays import WorkCalendar
+from zhubaodai.core.engine import Analysis
+from zhubaodai.core.engine import analyse
+from zhubaodai.core.findings import ERROR
+from zhubaodai.core.findings import FORMAT_RULE
+from zhubaodai.core.findings import WARNING
+from zhubaodai.core.rules import load_rules
+from zhubaodai.core.workdays import WorkCalendar
 
 ROOT = Path(__file__).resolve().parent.parent
 LEDGERS = ROOT / "tests" / "ledgers"

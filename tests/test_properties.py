@@ -25,20 +25,20 @@ from hypothesis import settings
 from hypothesis import strategies as st
 
 from conftest import RULES_YAML
-from zhubaodai.engine import analyse
-from zhubaodai.findings import FORMAT_CITATION
-from zhubaodai.findings import FORMAT_RULE
-from zhubaodai.findings import SEVERITY_LABELS
-from zhubaodai.money import FEN
-from zhubaodai.money import half_up
-from zhubaodai.money import largest_remainder
-from zhubaodai.pool import split_interest
-from zhubaodai.register import ENTERPRISE_EVENTS
-from zhubaodai.register import LOAN_EVENTS
-from zhubaodai.register import PROGRAM_EVENTS
-from zhubaodai.rules import CATALOGUE
-from zhubaodai.rules import load_rules
-from zhubaodai.waterfall import plan_waterfall
+from zhubaodai.checks.pool import split_interest
+from zhubaodai.checks.waterfall import plan_waterfall
+from zhubaodai.core.engine import analyse
+from zhubaodai.core.findings import FORMAT_CITATION
+from zhubaodai.core.findings import FORMAT_RULE
+from zhubaodai.core.findings import SEVERITY_LABELS
+from zhubaodai.core.money import FEN
+from zhubaodai.core.money import half_up
+from zhubaodai.core.money import largest_remainder
+from zhubaodai.core.register import ENTERPRISE_EVENTS
+from zhubaodai.core.register import LOAN_EVENTS
+from zhubaodai.core.register import PROGRAM_EVENTS
+from zhubaodai.core.rules import CATALOGUE
+from zhubaodai.core.rules import load_rules
 
 RULEBOOK = load_rules(RULES_YAML)
 PROGRAMS = ("CQGX", "WLHT")

@@ -6,7 +6,7 @@ comments (format: tests/ledgers/README.md). Each is loaded as ``bean-check`` loa
 
 * a failing ledger gives a Beancount error carrying the rule id, the program's citation
   (document + article, from rules.yaml) and the expected text;
-* a warning ledger passes ``bean-check`` and the engine (:func:`zhubaodai.engine.analyse`)
+* a warning ledger passes ``bean-check`` and the engine (:func:`zhubaodai.core.engine.analyse`)
   reports the warning;
 * a passing ledger gives no error and the engine no finding at all;
 * every ``; <-- rule.id`` marker names the line a finding of that rule points at.
@@ -28,14 +28,14 @@ from beancount import loader
 
 from conftest import LEDGERS
 from conftest import ROOT
-from zhubaodai.engine import result_of
-from zhubaodai.findings import ERROR
-from zhubaodai.findings import FORMAT_CITATION
-from zhubaodai.findings import FORMAT_RULE
-from zhubaodai.findings import WARNING
+from zhubaodai.core.engine import result_of
+from zhubaodai.core.findings import ERROR
+from zhubaodai.core.findings import FORMAT_CITATION
+from zhubaodai.core.findings import FORMAT_RULE
+from zhubaodai.core.findings import WARNING
+from zhubaodai.core.rules import CATALOGUE
+from zhubaodai.core.rules import Rulebook
 from zhubaodai.plugin import ZhubaodaiError
-from zhubaodai.rules import CATALOGUE
-from zhubaodai.rules import Rulebook
 
 RULE_LEDGERS = LEDGERS / "rules"
 FIXTURES = sorted(RULE_LEDGERS.glob("*/*.beancount"))

@@ -21,13 +21,13 @@ from beancount import loader
 import zhubaodai.plugin
 from conftest import LEDGERS
 from conftest import RULES_YAML
-from zhubaodai.findings import ERROR
+from zhubaodai.core.findings import ERROR
+from zhubaodai.core.rules import ParamDateError
+from zhubaodai.core.rules import RulesError
+from zhubaodai.core.rules import load_rules
 from zhubaodai.plugin import ConfigError
 from zhubaodai.plugin import ZhubaodaiError
 from zhubaodai.plugin import parse_config
-from zhubaodai.rules import ParamDateError
-from zhubaodai.rules import RulesError
-from zhubaodai.rules import load_rules
 
 TEXT = RULES_YAML.read_text(encoding="utf-8")
 BEAN_CHECK = Path(sys.executable).parent / "bean-check"

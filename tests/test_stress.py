@@ -12,10 +12,10 @@ import pytest
 from beancount import loader
 
 from zhubaodai import stress
-from zhubaodai.engine import GUARANTEE
-from zhubaodai.engine import RISK
-from zhubaodai.engine import analyse
-from zhubaodai.rules import load_rules
+from zhubaodai.core.engine import GUARANTEE
+from zhubaodai.core.engine import RISK
+from zhubaodai.core.engine import analyse
+from zhubaodai.core.rules import load_rules
 from zhubaodai.stress import Exposure
 from zhubaodai.stress import PoolPosition
 from zhubaodai.stress import StressError

@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 from beancount import loader
 
-from zhubaodai.engine import analyse
-from zhubaodai.findings import ERROR
-from zhubaodai.findings import WARNING
-from zhubaodai.rules import ParamDateError
-from zhubaodai.rules import RulesError
-from zhubaodai.rules import load_rules
-from zhubaodai.rules import parse_rules
+from zhubaodai.core.engine import analyse
+from zhubaodai.core.findings import ERROR
+from zhubaodai.core.findings import WARNING
+from zhubaodai.core.rules import ParamDateError
+from zhubaodai.core.rules import RulesError
+from zhubaodai.core.rules import load_rules
+from zhubaodai.core.rules import parse_rules
 
 ROOT = Path(__file__).resolve().parent.parent
 RULES_TEXT = (ROOT / "rules.yaml").read_text(encoding="utf-8")

@@ -8,7 +8,7 @@ Register the extension in the ledger's top file, beside the rule engine's plugin
 
 and serve the ledger with ``fava --read-only``. Fava's sidebar then lists the pages:
 资金池概况, 贷款台账, 代偿台账, 追偿台账, 孳息分配, 合规检查 and 期限提醒. Each page shows
-what the rule engine (:func:`zhubaodai.engine.analyse`, run once per ledger load on Fava's
+what the rule engine (:func:`zhubaodai.core.engine.analyse`, run once per ledger load on Fava's
 entries with the rules.yaml the plugin line names) computed, for the period of Fava's time
 filter and the programs of its account filter. docs/reviewing.md is the reviewers' guide.
 

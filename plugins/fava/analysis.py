@@ -1,6 +1,6 @@
 """The rule engine's analysis of the ledger Fava has loaded, computed once per load.
 
-The Fava pages never read the books themselves: they call :func:`zhubaodai.engine.analyse`
+The Fava pages never read the books themselves: they call :func:`zhubaodai.core.engine.analyse`
 on Fava's entries with the rules.yaml the ledger's own plugin line names::
 
     plugin "zhubaodai.plugin" "{'rules': '../rules.yaml'}"
@@ -27,14 +27,14 @@ from typing import Any
 
 from beancount.core.data import Directive
 
-from zhubaodai.engine import Analysis
-from zhubaodai.engine import analyse
-from zhubaodai.engine import result_of
+from zhubaodai.core.engine import Analysis
+from zhubaodai.core.engine import analyse
+from zhubaodai.core.engine import result_of
+from zhubaodai.core.rules import RulesError
+from zhubaodai.core.rules import load_rules
 from zhubaodai.plugin import ConfigError
 from zhubaodai.plugin import parse_config
 from zhubaodai.plugin import rules_path
-from zhubaodai.rules import RulesError
-from zhubaodai.rules import load_rules
 
 PLUGIN = "zhubaodai.plugin"
 

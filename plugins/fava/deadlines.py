@@ -3,10 +3,10 @@
 Two kinds of deadline, both read from the engine:
 
 * working-day deadlines the rules check (``notice.disbursement``, ``notice.renewal``,
-  ``comp.deadline``): the engine's ``records.deadlines`` (:mod:`zhubaodai.deadlines`),
+  ``comp.deadline``): the engine's ``records.deadlines`` (:mod:`zhubaodai.checks.deadlines`),
   each with its start, its number of working days and, once decided, its last day. For
   one not done by the reference day the last day is the rule book's working-day calendar's
-  N-th working day after the start (:mod:`zhubaodai.workdays`), and what is left is
+  N-th working day after the start (:mod:`zhubaodai.core.workdays`), and what is left is
   counted in working days by the same calendar;
 * calendar dates the register holds: loan maturities; and tasks the rules set no date
   for: approved claims not yet compensated, recovered money not yet in the funds.
@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from zhubaodai.engine import FUND_LABELS
-from zhubaodai.engine import Analysis
-from zhubaodai.money import ZERO
+from zhubaodai.core.engine import Analysis
+from zhubaodai.core.engine import FUND_LABELS
+from zhubaodai.core.money import ZERO
 
 #: Rules whose deadlines count working days.
 WORKING_DAY_RULES = ("notice.disbursement", "notice.renewal", "comp.deadline")
@@ -72,7 +72,7 @@ def _calendar(analysis: Analysis) -> Any:
     if calendar is not None:
         return calendar
     try:
-        from zhubaodai.workdays import LIBRARY_ONLY
+        from zhubaodai.core.workdays import LIBRARY_ONLY
     except ImportError:
         return None
     return LIBRARY_ONLY
@@ -80,7 +80,7 @@ def _calendar(analysis: Analysis) -> Any:
 
 def _calendar_error() -> type[Exception]:
     try:
-        from zhubaodai.workdays import CalendarYearError
+        from zhubaodai.core.workdays import CalendarYearError
     except ImportError:
         return LookupError
     return CalendarYearError

@@ -27,6 +27,9 @@ from flask import request
 from fava.context import g
 from fava.ext import FavaExtensionBase
 
+from zhubaodai.core.findings import Finding
+from zhubaodai.core.money import half_up
+from zhubaodai.core.money import yuan
 from zhubaodai.fava.analysis import LoadedAnalysis
 from zhubaodai.fava.analysis import SetupError
 from zhubaodai.fava.analysis import for_ledger
@@ -35,9 +38,6 @@ from zhubaodai.fava.views import make_period
 from zhubaodai.fava.views import rule_title
 from zhubaodai.fava.views import select_programs
 from zhubaodai.fava.views import severity_label
-from zhubaodai.findings import Finding
-from zhubaodai.money import half_up
-from zhubaodai.money import yuan
 from zhubaodai.outputs import inert_row
 
 T = TypeVar("T")

@@ -19,25 +19,25 @@ from typing import Any
 from beancount.core import account as bc_account
 from fava.core.filters import Match
 
-from zhubaodai.engine import FUND_LABELS
-from zhubaodai.engine import GUARANTEE
-from zhubaodai.engine import KIND_LABELS
-from zhubaodai.engine import RISK
-from zhubaodai.engine import Analysis
-from zhubaodai.engine import DailyBalance
-from zhubaodai.findings import ERROR
-from zhubaodai.findings import FORMAT_RULE
-from zhubaodai.findings import SEVERITY_LABELS
-from zhubaodai.findings import WARNING
-from zhubaodai.findings import Finding
-from zhubaodai.money import ZERO
-from zhubaodai.money import percent
-from zhubaodai.money import yuan
-from zhubaodai.register import Loan
-from zhubaodai.rules import CATALOGUE
-from zhubaodai.rules import Program
-from zhubaodai.waterfall import DEDUCTION_LABELS
-from zhubaodai.waterfall import PARTY_LABELS
+from zhubaodai.checks.waterfall import DEDUCTION_LABELS
+from zhubaodai.checks.waterfall import PARTY_LABELS
+from zhubaodai.core.engine import Analysis
+from zhubaodai.core.engine import DailyBalance
+from zhubaodai.core.engine import FUND_LABELS
+from zhubaodai.core.engine import GUARANTEE
+from zhubaodai.core.engine import KIND_LABELS
+from zhubaodai.core.engine import RISK
+from zhubaodai.core.findings import ERROR
+from zhubaodai.core.findings import FORMAT_RULE
+from zhubaodai.core.findings import Finding
+from zhubaodai.core.findings import SEVERITY_LABELS
+from zhubaodai.core.findings import WARNING
+from zhubaodai.core.money import ZERO
+from zhubaodai.core.money import percent
+from zhubaodai.core.money import yuan
+from zhubaodai.core.register import Loan
+from zhubaodai.core.rules import CATALOGUE
+from zhubaodai.core.rules import Program
 
 ONE_DAY = datetime.timedelta(days=1)
 FUNDS = (GUARANTEE, RISK)

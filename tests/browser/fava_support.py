@@ -18,12 +18,12 @@ from pathlib import Path
 
 from beancount import loader
 
-from zhubaodai.engine import Analysis
-from zhubaodai.engine import analyse
+from zhubaodai.core.engine import Analysis
+from zhubaodai.core.engine import analyse
+from zhubaodai.core.rules import load_rules
 from zhubaodai.fava import PAGES
 from zhubaodai.plugin import parse_config
 from zhubaodai.plugin import rules_path
-from zhubaodai.rules import load_rules
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE_LEDGER = ROOT / "tests" / "ledgers" / "fava" / "main.beancount"
@@ -112,9 +112,9 @@ def expected_figures(run: EngineRun, page: str) -> dict[str, str]:
     computed from the engine's own run."""
     from decimal import Decimal
 
-    from zhubaodai.engine import GUARANTEE
-    from zhubaodai.engine import RISK
-    from zhubaodai.money import yuan
+    from zhubaodai.core.engine import GUARANTEE
+    from zhubaodai.core.engine import RISK
+    from zhubaodai.core.money import yuan
 
     a = run.analysis
     end = run.last_date

@@ -309,8 +309,8 @@ def demo_opening() -> Decimal:
 
     from beancount import loader
 
-    from zhubaodai.engine import analyse
-    from zhubaodai.rules import load_rules
+    from zhubaodai.core.engine import analyse
+    from zhubaodai.core.rules import load_rules
 
     entries, _, _ = loader.load_file(str(DEMO_LEDGER))
     state = analyse(entries, load_rules(DEMO_LEDGER.parent.parent / "rules.yaml")).programs["CQGX"]

@@ -25,7 +25,7 @@ parameters)::
 Versions run from their date until the next one's, so they are written in date order and
 cannot overlap; ``null`` ends a parameter (no version may follow it), and no parameter may
 start after its program's ``effective`` date: either would leave a gap. A top-level
-``calendar: calendar.yaml`` names the working-day table (:mod:`zhubaodai.workdays`).
+``calendar: calendar.yaml`` names the working-day table (:mod:`zhubaodai.core.workdays`).
 
 The file is validated as it is loaded. Whatever is wrong (an unknown key, a missing
 citation, a bad date, a rate out of range) raises :class:`RulesError` naming the file,
@@ -46,9 +46,9 @@ from pathlib import Path
 from typing import Any
 
 
-from zhubaodai.yamlfile import LineDict
-from zhubaodai.yamlfile import RulesError
-from zhubaodai.yamlfile import parse_yaml
+from zhubaodai.core.yamlfile import LineDict
+from zhubaodai.core.yamlfile import RulesError
+from zhubaodai.core.yamlfile import parse_yaml
 
 SEVERITIES = ("error", "warning")
 
@@ -79,7 +79,7 @@ RATINGS = ("AAA", "AA+", "AA", "AA-", "A+", "A", "A-", "BBB+", "BBB", "BBB-", "B
 SIZES = ("大型", "中型", "小型", "微型")
 #: Loan purposes as the register records them.
 PURPOSES = ("流动资金", "固定资产", "项目融资", "并购", "其他")
-#: Eligibility criteria (see zhubaodai.loans).
+#: Eligibility criteria (see zhubaodai.checks.loans).
 CRITERIA = ("zone", "size", "innovation", "roster", "assessment", "credit")
 #: Events a compensation deadline counts from.
 ANCHORS = ("confirmation", "overdue", "claim")
@@ -156,7 +156,7 @@ CATALOGUE: dict[str, RuleSpec] = {
     "recovery.order": RuleSpec(
         "追偿款分配顺序", {"deductions": "deductions", "order": "order"}
     ),
-    # Issue 3: the whole policy (zhubaodai.loans, .deadlines, .adequacy, .lifecycle).
+    # Issue 3: the whole policy (zhubaodai.checks.loans, .deadlines, .adequacy, .lifecycle).
     "loan.amount": RuleSpec(
         "单户贷款额度上限",
         optional={"max": "amount", "max_scorecard": "amount", "max_rating": "amount"},
@@ -297,7 +297,7 @@ class Rulebook:
 
     path: str
     programs: Mapping[str, Program]
-    #: Working days (zhubaodai.workdays.WorkCalendar) from the table rules.yaml names
+    #: Working days (zhubaodai.core.workdays.WorkCalendar) from the table rules.yaml names
     #: (``calendar: calendar.yaml``); None: the chinesecalendar package alone.
     calendar: Any = None
 
@@ -562,7 +562,7 @@ def parse_rules(text: str, filename: str = "rules.yaml") -> Rulebook:
         name = root["calendar"]
         if not isinstance(name, str) or not name.strip():
             raise check.fail(root, "calendar", "应为工作日历文件的路径（相对于 rules.yaml），如 calendar.yaml", "calendar")
-        from zhubaodai.workdays import load_calendar
+        from zhubaodai.core.workdays import load_calendar
 
         calendar = load_calendar(Path(filename).parent / name.strip())
     return Rulebook(path=filename, programs=programs, calendar=calendar)

@@ -15,7 +15,7 @@ from dataclasses import field
 from decimal import Decimal
 from typing import Any
 
-from zhubaodai.money import yuan
+from zhubaodai.core.money import yuan
 
 ERROR = "error"
 WARNING = "warning"

@@ -46,10 +46,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from zhubaodai.rules import RulesError
-from zhubaodai.rules import _Checker
-from zhubaodai.yamlfile import LineDict
-from zhubaodai.yamlfile import parse_yaml
+from zhubaodai.core.rules import RulesError
+from zhubaodai.core.rules import _Checker
+from zhubaodai.core.yamlfile import LineDict
+from zhubaodai.core.yamlfile import parse_yaml
 
 ONE_DAY = datetime.timedelta(days=1)
 NOTICE_RE = re.compile(r"国办发明电〔\d{4}〕\d+号")

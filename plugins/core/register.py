@@ -36,9 +36,9 @@ from typing import Any
 from beancount.core.amount import Amount
 from beancount.core.data import Custom
 
-from zhubaodai.money import CURRENCY
-from zhubaodai.money import FEN
-from zhubaodai.money import ZERO
+from zhubaodai.core.money import CURRENCY
+from zhubaodai.core.money import FEN
+from zhubaodai.core.money import ZERO
 
 #: Loan events: name -> (Chinese label, required metadata, optional metadata).
 #: Metadata kinds: "amount" (CNY Amount >= 0), "text", "date", "number", "bool"
@@ -84,7 +84,7 @@ LOAN_EVENTS: dict[str, tuple[str, dict[str, str], dict[str, str]]] = {
     "settlement": ("结清", {}, {}),
 }
 
-#: What the register records of an enterprise for the eligibility rules (zhubaodai.loans),
+#: What the register records of an enterprise for the eligibility rules (zhubaodai.checks.loans),
 #: on its ``register`` event or any later ``update`` (the latest value counts).
 ENTERPRISE_FACTS: dict[str, str] = {
     "size": "text",  # 大型/中型/小型/微型

@@ -1,6 +1,6 @@
 """YAML with line numbers: the one loader of every YAML file the project reads.
 
-rules.yaml (:mod:`zhubaodai.rules`), calendar.yaml (:mod:`zhubaodai.workdays`) and the
+rules.yaml (:mod:`zhubaodai.core.rules`), calendar.yaml (:mod:`zhubaodai.core.workdays`) and the
 importer's bank layouts and pool configurations (:mod:`zhubaodai.importers.config`) are
 read by :func:`parse_yaml`, which
 

@@ -10,7 +10,7 @@ It reads the entries in two steps, each linear in their number:
 2. the entries are walked once in ledger order. Every transaction that touches a
    program's accounts is classified by the roles of its accounts (fee, injection,
    interest, compensation, recovery, disposal, other), checked by the rule modules
-   (:mod:`zhubaodai.fees`, :mod:`zhubaodai.pool`, :mod:`zhubaodai.waterfall`) against the
+   (:mod:`zhubaodai.checks.fees`, :mod:`zhubaodai.checks.pool`, :mod:`zhubaodai.checks.waterfall`) against the
    state *before* it, and then applied to the funds' daily balances.
 
 Rules a program does not list in rules.yaml are not run for it.
@@ -38,34 +38,34 @@ from beancount.core.data import Directive
 from beancount.core.data import Pad
 from beancount.core.data import Transaction
 
-from zhubaodai.findings import ERROR
-from zhubaodai.findings import FORMAT_CITATION
-from zhubaodai.findings import FORMAT_RULE
-from zhubaodai.findings import WARNING
-from zhubaodai.findings import Finding
-from zhubaodai.findings import figures_text
-from zhubaodai.money import CURRENCY
-from zhubaodai.money import FEN
-from zhubaodai.money import ZERO
-from zhubaodai.register import REGISTER_TYPES
-from zhubaodai.register import Register
-from zhubaodai.register import balance_after
-from zhubaodai.register import build_register
-from zhubaodai.rules import ParamDateError
-from zhubaodai.rules import Program
-from zhubaodai.rules import Rulebook
+from zhubaodai.core.findings import ERROR
+from zhubaodai.core.findings import FORMAT_CITATION
+from zhubaodai.core.findings import FORMAT_RULE
+from zhubaodai.core.findings import Finding
+from zhubaodai.core.findings import WARNING
+from zhubaodai.core.findings import figures_text
+from zhubaodai.core.money import CURRENCY
+from zhubaodai.core.money import FEN
+from zhubaodai.core.money import ZERO
+from zhubaodai.core.register import REGISTER_TYPES
+from zhubaodai.core.register import Register
+from zhubaodai.core.register import balance_after
+from zhubaodai.core.register import build_register
+from zhubaodai.core.rules import ParamDateError
+from zhubaodai.core.rules import Program
+from zhubaodai.core.rules import Rulebook
 
 if TYPE_CHECKING:  # the rule modules import this one
-    from zhubaodai.adequacy import AdequacyCheck
-    from zhubaodai.adequacy import RiskWatch
-    from zhubaodai.deadlines import DeadlineRecord
-    from zhubaodai.fees import FeeAccount
-    from zhubaodai.pool import InterestAllocation
-    from zhubaodai.register import Event
-    from zhubaodai.waterfall import Claim
-    from zhubaodai.waterfall import LoanRecoveries
-    from zhubaodai.waterfall import PendingClaims
-    from zhubaodai.waterfall import Recovery
+    from zhubaodai.checks.adequacy import AdequacyCheck
+    from zhubaodai.checks.adequacy import RiskWatch
+    from zhubaodai.checks.deadlines import DeadlineRecord
+    from zhubaodai.checks.fees import FeeAccount
+    from zhubaodai.checks.pool import InterestAllocation
+    from zhubaodai.checks.waterfall import Claim
+    from zhubaodai.checks.waterfall import LoanRecoveries
+    from zhubaodai.checks.waterfall import PendingClaims
+    from zhubaodai.checks.waterfall import Recovery
+    from zhubaodai.core.register import Event
 
 GUARANTEE = "guarantee"
 RISK = "risk"
@@ -209,21 +209,21 @@ class Records:
     """What the rule modules record for the faces, besides findings: each list or table is
     filled by one module (named), in walk order or at the end of the run."""
 
-    #: :mod:`zhubaodai.pool`: every interest credit, how it should be and was split.
+    #: :mod:`zhubaodai.checks.pool`: every interest credit, how it should be and was split.
     interest: list[InterestAllocation] = field(default_factory=list)
-    #: :mod:`zhubaodai.fees`: loan id -> its fees due and paid.
+    #: :mod:`zhubaodai.checks.fees`: loan id -> its fees due and paid.
     fees: dict[str, FeeAccount] = field(default_factory=dict)
-    #: :mod:`zhubaodai.waterfall`: id(claim directive) -> the claim and its compensation.
+    #: :mod:`zhubaodai.checks.waterfall`: id(claim directive) -> the claim and its compensation.
     claims: dict[int, Claim] = field(default_factory=dict)
-    #: :mod:`zhubaodai.waterfall`: loan id -> its claims, in ledger order.
+    #: :mod:`zhubaodai.checks.waterfall`: loan id -> its claims, in ledger order.
     claims_by_loan: dict[str, list[Claim]] = field(default_factory=dict)
-    #: :mod:`zhubaodai.waterfall`: every recovery and how it is to flow back.
+    #: :mod:`zhubaodai.checks.waterfall`: every recovery and how it is to flow back.
     recoveries: list[Recovery] = field(default_factory=list)
-    #: :mod:`zhubaodai.waterfall`: loan id -> what its recoveries owe each fund, and got.
+    #: :mod:`zhubaodai.checks.waterfall`: loan id -> what its recoveries owe each fund, and got.
     loan_recoveries: dict[str, LoanRecoveries] = field(default_factory=dict)
-    #: :mod:`zhubaodai.deadlines`: every working-day deadline and whether it was met.
+    #: :mod:`zhubaodai.checks.deadlines`: every working-day deadline and whether it was met.
     deadlines: list[DeadlineRecord] = field(default_factory=list)
-    #: :mod:`zhubaodai.adequacy`: the risk fund's floor and leverage checks.
+    #: :mod:`zhubaodai.checks.adequacy`: the risk fund's floor and leverage checks.
     adequacy: list[AdequacyCheck] = field(default_factory=list)
 
 
@@ -249,7 +249,7 @@ class Analysis:
 
     def outstanding(self, program: str, on: datetime.date) -> Decimal:
         """Principal outstanding on the program's loans at the end of ``on`` (the register:
-        the sum of each loan's :meth:`~zhubaodai.register.Loan.outstanding`), from a daily
+        the sum of each loan's :meth:`~zhubaodai.core.register.Loan.outstanding`), from a daily
         series built once per analysis."""
         if self._outstanding is None:
             self._outstanding = _outstanding_series(self.register)
@@ -366,13 +366,13 @@ class Context:
         self.findings: list[Finding] = []
         self.records = Records()
         #: id(register directive) -> its event, for the events the walk dispatches
-        #: (:mod:`zhubaodai.waterfall`: claims and recoveries).
+        #: (:mod:`zhubaodai.checks.waterfall`: claims and recoveries).
         self.walk_events: dict[int, Event] = {}
-        #: Program -> the claims waiting for compensation in order (:mod:`zhubaodai.waterfall`).
+        #: Program -> the claims waiting for compensation in order (:mod:`zhubaodai.checks.waterfall`).
         self.pending_claims: dict[str, PendingClaims] = {}
-        #: Program -> the first new credit or pool entry seen (:mod:`zhubaodai.lifecycle`).
+        #: Program -> the first new credit or pool entry seen (:mod:`zhubaodai.checks.lifecycle`).
         self.lifecycle_first: dict[str, tuple[datetime.date, Directive, str]] = {}
-        #: Program -> the risk fund's watch of floor and leverage (:mod:`zhubaodai.adequacy`).
+        #: Program -> the risk fund's watch of floor and leverage (:mod:`zhubaodai.checks.adequacy`).
         self.risk_watch: dict[str, RiskWatch] = {}
         #: The last day the books cover (their latest entry): deadlines not yet met are
         #: breaches only once it has passed them.
@@ -451,7 +451,7 @@ def analyse(
 
     ``options`` is Beancount's options map of the load, where there is one: it says how far
     Beancount itself lets a balance assertion be off, and which plugins run after ours
-    (:mod:`zhubaodai.integrity`).
+    (:mod:`zhubaodai.checks.integrity`).
     """
     # The ledger's entries are many and long-lived: Python's cyclic collector would
     # traverse all of them on every full collection the engine's allocations trigger
@@ -475,14 +475,14 @@ def analyse(
 def _analyse(
     entries: Iterable[Directive], rulebook: Rulebook, options: Mapping[str, Any] | None
 ) -> Analysis:
-    from zhubaodai import adequacy
-    from zhubaodai import deadlines
-    from zhubaodai import fees
-    from zhubaodai import integrity
-    from zhubaodai import lifecycle
-    from zhubaodai import loans
-    from zhubaodai import pool
-    from zhubaodai import waterfall
+    from zhubaodai.checks import adequacy
+    from zhubaodai.checks import deadlines
+    from zhubaodai.checks import fees
+    from zhubaodai.checks import integrity
+    from zhubaodai.checks import lifecycle
+    from zhubaodai.checks import loans
+    from zhubaodai.checks import pool
+    from zhubaodai.checks import waterfall
 
     entries = list(entries)
     customs = [e for e in entries if isinstance(e, Custom) and e.type in REGISTER_TYPES]  # _is_register

@@ -1,7 +1,7 @@
 """The guarantee fee (助保金): rate, timing, increases, renewals.
 
 Rules: ``fee.rate``, ``fee.timing``, ``fee.increase``, ``fee.renewal`` (``fee.no_refund``
-is checked in :mod:`zhubaodai.pool`, with every other outflow).
+is checked in :mod:`zhubaodai.checks.pool`, with every other outflow).
 
 The ledger these rules expect::
 
@@ -37,15 +37,15 @@ from operator import attrgetter
 
 from beancount.core.data import Transaction
 
-from zhubaodai.engine import GUARANTEE
-from zhubaodai.engine import Context
-from zhubaodai.engine import Movement
-from zhubaodai.findings import FORMAT_RULE
-from zhubaodai.money import ZERO
-from zhubaodai.money import half_up
-from zhubaodai.money import percent
-from zhubaodai.register import Event
-from zhubaodai.register import Loan
+from zhubaodai.core.engine import Context
+from zhubaodai.core.engine import GUARANTEE
+from zhubaodai.core.engine import Movement
+from zhubaodai.core.findings import FORMAT_RULE
+from zhubaodai.core.money import ZERO
+from zhubaodai.core.money import half_up
+from zhubaodai.core.money import percent
+from zhubaodai.core.register import Event
+from zhubaodai.core.register import Loan
 
 #: The guarantee fund's account role (what ``Movement.delta(GUARANTEE)`` reads).
 GUARANTEE_ROLE = f"{GUARANTEE}_fund"
@@ -111,7 +111,7 @@ def on_movement(ctx: Context, m: Movement) -> None:
     roles = m.roles
     amount = -roles.get("fee_income", ZERO)  # m.role("fee_income")
     if amount <= 0:
-        return  # a refund: fee.no_refund, in zhubaodai.pool
+        return  # a refund: fee.no_refund, in zhubaodai.checks.pool
     code = m.state.program.code
     if len(m.loans) != 1:
         ctx.report(

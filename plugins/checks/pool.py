@@ -13,7 +13,7 @@ The ledger these rules expect (accounts as mapped in rules.yaml)::
       Income:CQGX:Risk:Interest        -700.00 CNY
 
 A fund account may only decrease in a compensation (checked with the loan's basis in
-:mod:`zhubaodai.waterfall`) or in the final disposal after the program's termination
+:mod:`zhubaodai.checks.waterfall`) or in the final disposal after the program's termination
 with every loan settled. Interest is split by 积数 (sum of end-of-day balances) over the
 period from the day after the previous settlement (``period_start`` overrides) to the
 day before the credit (``period_end`` overrides), by largest remainder to the fen.
@@ -28,15 +28,15 @@ from typing import Protocol
 
 from beancount.core.data import Transaction
 
-from zhubaodai.engine import GUARANTEE
-from zhubaodai.engine import RISK
-from zhubaodai.engine import Context
-from zhubaodai.engine import Movement
-from zhubaodai.findings import FORMAT_RULE
-from zhubaodai.money import FEN
-from zhubaodai.money import ZERO
-from zhubaodai.money import largest_remainder
-from zhubaodai.money import yuan
+from zhubaodai.core.engine import Context
+from zhubaodai.core.engine import GUARANTEE
+from zhubaodai.core.engine import Movement
+from zhubaodai.core.engine import RISK
+from zhubaodai.core.findings import FORMAT_RULE
+from zhubaodai.core.money import FEN
+from zhubaodai.core.money import ZERO
+from zhubaodai.core.money import largest_remainder
+from zhubaodai.core.money import yuan
 
 ONE_DAY = datetime.timedelta(days=1)
 
@@ -72,7 +72,7 @@ def split_interest(total, jishu_guarantee, jishu_risk):
 
 
 class FundBalances(Protocol):
-    """What :func:`interest_split` reads of a fund: :class:`zhubaodai.engine.DailyBalance`,
+    """What :func:`interest_split` reads of a fund: :class:`zhubaodai.core.engine.DailyBalance`,
     or the importer's view of one plus the rows it is booking."""
 
     @property
@@ -198,7 +198,7 @@ def _no_withdrawal(ctx: Context, m: Movement) -> None:
                     f"{ {GUARANTEE: '助保金', RISK: '风险补偿金'}[fund]}减少额应等于其代偿支出",
                     figures={"资金减少": amount, "代偿支出": expense, "差额": amount - expense},
                 )
-        return  # the basis of a compensation is checked in zhubaodai.waterfall
+        return  # the basis of a compensation is checked in zhubaodai.checks.waterfall
     if m.kind == "disposal":
         terminated = ctx.register.terminated(code, m.date)
         if terminated is None:

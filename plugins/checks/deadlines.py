@@ -19,11 +19,11 @@ The ledger these rules expect::
       ...
 
 A deadline of N working days after a day counts from the next day and includes the Nth
-working day (:func:`zhubaodai.workdays.check_deadline`; working days from calendar.yaml,
+working day (:func:`zhubaodai.core.workdays.check_deadline`; working days from calendar.yaml,
 cross-checked with the chinesecalendar package). A thing not yet done is a breach only
 once the books (their last entry) have passed the last day allowed.
 
-comp.deadline sits here rather than in :mod:`zhubaodai.waterfall`: it is a question of
+comp.deadline sits here rather than in :mod:`zhubaodai.checks.waterfall`: it is a question of
 dates, answered with the same working-day count as the notices, and it only reads the
 compensations the waterfall has recorded (``records.claims``), never recomputes them.
 The clock starts at the rule's ``anchor`` event (CQ: the confirmation of the overdue
@@ -38,20 +38,20 @@ from dataclasses import dataclass
 
 from beancount.core.data import Directive
 
-from zhubaodai.engine import Context
-from zhubaodai.register import Event
-from zhubaodai.register import Loan
-from zhubaodai.loans import ProgramRules
-from zhubaodai.workdays import LATE
-from zhubaodai.workdays import LIBRARY_ONLY
-from zhubaodai.workdays import MET
-from zhubaodai.workdays import MISSED
-from zhubaodai.workdays import PENDING
-from zhubaodai.workdays import CalendarYearError
-from zhubaodai.workdays import Deadline
-from zhubaodai.workdays import WorkCalendar
-from zhubaodai.workdays import add_months
-from zhubaodai.workdays import check_deadline
+from zhubaodai.checks.loans import ProgramRules
+from zhubaodai.core.engine import Context
+from zhubaodai.core.register import Event
+from zhubaodai.core.register import Loan
+from zhubaodai.core.workdays import CalendarYearError
+from zhubaodai.core.workdays import Deadline
+from zhubaodai.core.workdays import LATE
+from zhubaodai.core.workdays import LIBRARY_ONLY
+from zhubaodai.core.workdays import MET
+from zhubaodai.core.workdays import MISSED
+from zhubaodai.core.workdays import PENDING
+from zhubaodai.core.workdays import WorkCalendar
+from zhubaodai.core.workdays import add_months
+from zhubaodai.core.workdays import check_deadline
 
 NOTICE_RULES = {"disbursement": "notice.disbursement", "renewal": "notice.renewal"}
 NOTICE_WHAT = {"disbursement": "放款后告知", "renewal": "续贷后告知"}

@@ -33,17 +33,17 @@ from decimal import Decimal
 
 from beancount.core.data import Directive
 
-from zhubaodai.engine import RISK
-from zhubaodai.engine import Context
-from zhubaodai.engine import Movement
-from zhubaodai.money import ZERO
-from zhubaodai.money import half_up
-from zhubaodai.money import percent
-from zhubaodai.money import yuan
-from zhubaodai.register import BALANCE_EVENTS
-from zhubaodai.register import Event
-from zhubaodai.register import balance_after
-from zhubaodai.rules import ParamDateError
+from zhubaodai.core.engine import Context
+from zhubaodai.core.engine import Movement
+from zhubaodai.core.engine import RISK
+from zhubaodai.core.money import ZERO
+from zhubaodai.core.money import half_up
+from zhubaodai.core.money import percent
+from zhubaodai.core.money import yuan
+from zhubaodai.core.register import BALANCE_EVENTS
+from zhubaodai.core.register import Event
+from zhubaodai.core.register import balance_after
+from zhubaodai.core.rules import ParamDateError
 
 
 @dataclass

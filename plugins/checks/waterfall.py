@@ -45,17 +45,17 @@ from beancount.core.amount import Amount
 from beancount.core.data import Custom
 from beancount.core.data import Transaction
 
-from zhubaodai.engine import GUARANTEE
-from zhubaodai.engine import RISK
-from zhubaodai.engine import Context
-from zhubaodai.engine import Movement
-from zhubaodai.findings import FORMAT_RULE
-from zhubaodai.findings import WARNING
-from zhubaodai.money import ZERO
-from zhubaodai.money import half_up
-from zhubaodai.money import percent
-from zhubaodai.register import Event
-from zhubaodai.register import Loan
+from zhubaodai.core.engine import Context
+from zhubaodai.core.engine import GUARANTEE
+from zhubaodai.core.engine import Movement
+from zhubaodai.core.engine import RISK
+from zhubaodai.core.findings import FORMAT_RULE
+from zhubaodai.core.findings import WARNING
+from zhubaodai.core.money import ZERO
+from zhubaodai.core.money import half_up
+from zhubaodai.core.money import percent
+from zhubaodai.core.register import Event
+from zhubaodai.core.register import Loan
 
 COMPONENT_LABELS = {"principal": "本金", "interest": "利息", "compound": "复利", "penalty": "罚息"}
 DEDUCTION_LABELS = {"costs": "追索费用", "penalty": "违约金"}

@@ -1,8 +1,8 @@
-"""A program's life: opening, termination (and, in zhubaodai.pool, final disposal).
+"""A program's life: opening, termination (and, in zhubaodai.checks.pool, final disposal).
 
 Rule: ``program.lifecycle``. The final disposal itself (only after the termination, with
 every loan settled) is checked with every other outflow under ``pool.no_withdrawal`` in
-:mod:`zhubaodai.pool`, and not again here.
+:mod:`zhubaodai.checks.pool`, and not again here.
 
 The ledger this rule expects::
 
@@ -26,9 +26,9 @@ import datetime
 
 from beancount.core.data import Directive
 
-from zhubaodai.engine import Context
-from zhubaodai.engine import Movement
-from zhubaodai.register import Event
+from zhubaodai.core.engine import Context
+from zhubaodai.core.engine import Movement
+from zhubaodai.core.register import Event
 
 RULE = "program.lifecycle"
 NEW_CREDIT = ("approval", "contract", "disbursement", "increase", "renewal")

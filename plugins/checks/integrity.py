@@ -31,9 +31,9 @@ from typing import Any
 from beancount.core.data import Balance
 from beancount.core.data import Pad
 
-from zhubaodai.findings import FORMAT_RULE
-from zhubaodai.money import CURRENCY
-from zhubaodai.money import ZERO
+from zhubaodai.core.findings import FORMAT_RULE
+from zhubaodai.core.money import CURRENCY
+from zhubaodai.core.money import ZERO
 
 PLUGIN_NAME = "zhubaodai.plugin"
 

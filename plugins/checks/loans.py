@@ -45,7 +45,7 @@ loan's credit line are kept as running state), after the engine's walk over the 
   contract amount plus increases, the renewed amount after a renewal, and nothing once
   it is settled or repaid to nil.
 * The term runs from each disbursement (or renewal) to its maturity, at most the
-  anniversary (:func:`zhubaodai.workdays.add_months`).
+  anniversary (:func:`zhubaodai.core.workdays.add_months`).
 """
 
 from __future__ import annotations
@@ -56,20 +56,20 @@ from operator import attrgetter
 from decimal import Decimal
 from typing import Any
 
-from zhubaodai.engine import Context
-from zhubaodai.money import ZERO
-from zhubaodai.money import half_up
-from zhubaodai.money import percent
-from zhubaodai.money import yuan
-from zhubaodai.register import Event
-from zhubaodai.register import Loan
-from zhubaodai.register import BALANCE_EVENTS
-from zhubaodai.register import balance_after
-from zhubaodai.rules import RATINGS
-from zhubaodai.rules import SIZES
-from zhubaodai.rules import ParamCursor
-from zhubaodai.rules import ParamDateError
-from zhubaodai.workdays import add_months
+from zhubaodai.core.engine import Context
+from zhubaodai.core.money import ZERO
+from zhubaodai.core.money import half_up
+from zhubaodai.core.money import percent
+from zhubaodai.core.money import yuan
+from zhubaodai.core.register import BALANCE_EVENTS
+from zhubaodai.core.register import Event
+from zhubaodai.core.register import Loan
+from zhubaodai.core.register import balance_after
+from zhubaodai.core.rules import ParamCursor
+from zhubaodai.core.rules import ParamDateError
+from zhubaodai.core.rules import RATINGS
+from zhubaodai.core.rules import SIZES
+from zhubaodai.core.workdays import add_months
 
 #: Events that start or grow a credit line: checked against the blacklist and the limits.
 NEW_CREDIT = frozenset(("approval", "contract", "disbursement", "increase", "renewal"))
@@ -123,7 +123,7 @@ class LineState:
 
 class ProgramRules:
     """One program's rules of this module, resolved once: which are on, and a
-    :class:`~zhubaodai.rules.ParamCursor` per parameter."""
+    :class:`~zhubaodai.core.rules.ParamCursor` per parameter."""
 
     def __init__(self, ctx: Context, code: str, rule_ids: tuple[str, ...]) -> None:
         rules = ctx.rulebook.programs[code].rules
