@@ -14,4 +14,26 @@ it needs, and it records what the faces show in the run's typed
 * :mod:`~zhubaodai.checks.lifecycle` — the program's opening and termination;
 * :mod:`~zhubaodai.checks.integrity` — no Beancount feature (pad, balance tolerance,
   later plugins) gets around a rule.
+
+The engine calls the modules of :data:`CHECKS` in that order, each through the hooks it
+defines: ``start(ctx)`` before the walk; ``on_movement(ctx, movement)`` for each pool
+transaction of a kind in its ``MOVEMENT_KINDS`` (None: every kind), against the state
+before it; ``on_register_event(ctx, entry)`` for the register directives the walk
+dispatches; ``finish(ctx)`` after the walk. :mod:`~zhubaodai.checks.integrity` is called
+by the walk itself for ``pad``, ``balance`` and the plugin order.
 """
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from zhubaodai.checks import adequacy
+from zhubaodai.checks import deadlines
+from zhubaodai.checks import fees
+from zhubaodai.checks import lifecycle
+from zhubaodai.checks import loans
+from zhubaodai.checks import pool
+from zhubaodai.checks import waterfall
+
+#: The rule modules in the order the engine calls them (their findings come in this order).
+CHECKS: tuple[ModuleType, ...] = (pool, fees, waterfall, loans, deadlines, adequacy, lifecycle)

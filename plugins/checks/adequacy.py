@@ -76,6 +76,10 @@ def _watch(ctx: Context, code: str) -> RiskWatch:
     return watch
 
 
+#: The transaction kinds :func:`on_movement` is given (None: every kind).
+MOVEMENT_KINDS: frozenset[str] | None = None
+
+
 def on_movement(ctx: Context, m: Movement) -> None:
     delta = m.delta(RISK)
     if not delta:

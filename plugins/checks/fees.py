@@ -105,6 +105,10 @@ def _account(ctx: Context, loan: Loan) -> FeeAccount:
     return account
 
 
+#: The transaction kinds :func:`on_movement` is given: payments (and refunds) of fees.
+MOVEMENT_KINDS: frozenset[str] | None = frozenset({"fee"})
+
+
 def on_movement(ctx: Context, m: Movement) -> None:
     if m.kind != "fee":
         return

@@ -38,6 +38,10 @@ def _first(ctx: Context) -> dict[str, tuple[datetime.date, Directive, str]]:
     return ctx.lifecycle_first
 
 
+#: The transaction kinds :func:`on_movement` is given (None: every kind).
+MOVEMENT_KINDS: frozenset[str] | None = None
+
+
 def on_movement(ctx: Context, m: Movement) -> None:
     code = m.state.program.code
     first = _first(ctx)

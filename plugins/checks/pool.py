@@ -151,6 +151,10 @@ def interest_split(
     return InterestSplit(total, start, end, guarantee.jishu(start, end), risk.jishu(start, end))
 
 
+#: The transaction kinds :func:`on_movement` is given (None: every kind).
+MOVEMENT_KINDS: frozenset[str] | None = None
+
+
 def on_movement(ctx: Context, m: Movement) -> None:
     code = m.state.program.code
     if m.kind == "fee" and m.role("fee_income") > 0:

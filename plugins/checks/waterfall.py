@@ -209,6 +209,10 @@ def _check_claim(ctx: Context, loan: Loan, event: Event) -> None:
         )
 
 
+#: The transaction kinds :func:`on_movement` is given: compensations and recoveries.
+MOVEMENT_KINDS: frozenset[str] | None = frozenset({"compensation", "recovery"})
+
+
 def on_movement(ctx: Context, m: Movement) -> None:
     if m.kind == "compensation":
         _compensation(ctx, m)

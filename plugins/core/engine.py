@@ -475,13 +475,8 @@ def analyse(
 def _analyse(
     entries: Iterable[Directive], rulebook: Rulebook, options: Mapping[str, Any] | None
 ) -> Analysis:
-    from zhubaodai.checks import adequacy
-    from zhubaodai.checks import deadlines
-    from zhubaodai.checks import fees
+    from zhubaodai.checks import CHECKS
     from zhubaodai.checks import integrity
-    from zhubaodai.checks import lifecycle
-    from zhubaodai.checks import loans
-    from zhubaodai.checks import pool
     from zhubaodai.checks import waterfall
 
     entries = list(entries)
@@ -503,17 +498,18 @@ def _analyse(
     }
     loan_program = {loan_id: loan.program for loan_id, loan in ctx.register.loans.items()}
     ctx.as_of = max(map(_date, entries), default=None)
-    hooks = (
-        pool.on_movement, fees.on_movement, waterfall.on_movement, adequacy.on_movement,
-        lifecycle.on_movement,
-    )
-    # Each kind's hooks, in this order; fees and waterfall look at their kinds only.
-    only = {fees.on_movement: ("fee",), waterfall.on_movement: ("compensation", "recovery")}
+    # Each transaction kind's hooks, in CHECKS order: the modules subscribe by kind.
     hooks_by_kind = {
-        kind: tuple(hook for hook in hooks if kind in only.get(hook, (kind,)))
+        kind: tuple(
+            check.on_movement
+            for check in CHECKS
+            if hasattr(check, "on_movement") and (check.MOVEMENT_KINDS is None or kind in check.MOVEMENT_KINDS)
+        )
         for kind in KIND_LABELS
     }
-    waterfall.start(ctx)
+    for check in CHECKS:
+        if hasattr(check, "start"):
+            check.start(ctx)
     walk_events = ctx.walk_events  # id(entry) -> the register events of the walk
 
     # account -> (program, role), or None for an account outside every pool; filled as
@@ -585,13 +581,8 @@ def _analyse(
                     integrity.check_pad(ctx, entry, side)
                     break
 
-    pool.finish(ctx)
-    fees.finish(ctx)
-    waterfall.finish(ctx)
-    loans.finish(ctx)
-    deadlines.finish(ctx)
-    adequacy.finish(ctx)
-    lifecycle.finish(ctx)
+    for check in CHECKS:
+        check.finish(ctx)
     return Analysis(rulebook, ctx.register, ctx.states, ctx.findings, ctx.records)
 
 
