@@ -152,6 +152,8 @@ def test_every_fava_page_of_a_load_reads_the_plugins_run(runs: list[int]) -> Non
         response = client.get(f"{prefix}/extension/{name}/")
         assert response.status_code == 200, name
     assert client.get(f"{prefix}/options/").status_code == 200  # the options page still renders
+    options = client.get(f"{prefix}/api/options").get_json()["data"]["beancount_options"]
+    assert options[OPTIONS_KEY].startswith("规则引擎本次加载的检查结果")  # one short line
     assert len(runs) == 1
 
 
