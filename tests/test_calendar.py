@@ -214,3 +214,24 @@ def test_rules_yaml_naming_a_missing_table_is_an_error(tmp_path: Path) -> None:
 def test_rules_yaml_without_a_table_uses_the_library_alone() -> None:
     text = (ROOT / "rules.yaml").read_text(encoding="utf-8").replace("calendar: calendar.yaml\n", "")
     assert parse_rules(text).calendar is None
+
+
+def test_lateness_is_said_in_working_days() -> None:
+    """A missed working-day deadline says how late in working days; a day past the
+    deadline that is no working day says so; beyond the calendar, calendar days, said."""
+    import datetime as dt
+    from types import SimpleNamespace
+
+    from zhubaodai.checks.deadlines import _late
+    from zhubaodai.core.rules import load_rules
+
+    ctx = SimpleNamespace(rulebook=load_rules(str(Path(__file__).resolve().parent.parent / "rules.yaml")))
+    d = dt.date
+    # 2024-10-01..07 is the National Day holiday; 2024-09-29 and 10-12 are make-up working days.
+    # 5 working days from the day after 2024-09-27: 09-29, 09-30, 10-08, 10-09, 10-10.
+    assert _late(ctx, d(2024, 9, 27), d(2024, 10, 11), 5, d(2024, 10, 10)) == "晚 1 个工作日"
+    assert _late(ctx, d(2024, 9, 27), d(2024, 10, 14), 5, d(2024, 10, 10)) == "晚 3 个工作日"
+    # Due Friday 2024-03-01; done Saturday 03-02: late, but by no working day.
+    assert _late(ctx, d(2024, 2, 23), d(2024, 3, 2), 5, d(2024, 3, 1)) == "晚 1 天（均为非工作日）"
+    # Years the calendar does not know: calendar days, said as such.
+    assert _late(ctx, d(2040, 1, 2), d(2040, 1, 20), 5, d(2040, 1, 9)) == "晚 11 天（日历日；工作日历未收录其间的年份）"

@@ -150,6 +150,23 @@ def _counted(ctx: Context, start: datetime.date, end: datetime.date) -> str:
         return ""
 
 
+def _late(ctx: Context, start: datetime.date, done: datetime.date, n: int, due: datetime.date) -> str:
+    """How late ``done`` is against a deadline of ``n`` working days from the day after
+    ``start`` (due on ``due``): in working days where the calendar knows the days, else in
+    calendar days, said as such."""
+    days = (done - due).days
+    if (done - start).days <= 1100:
+        try:
+            late = _calendar(ctx).workdays_in(start, done) - n
+        except CalendarYearError:
+            late = None
+        if late is not None:
+            if late >= 1:
+                return f"晚 {late} 个工作日"
+            return f"晚 {days} 天（均为非工作日）"
+    return f"晚 {days} 天（日历日；工作日历未收录其间的年份）"
+
+
 def _notice(
     rules: ProgramRules,
     rule_id: str,
@@ -188,7 +205,7 @@ def _notice(
         f"最后期限为次日起第 {n} 个工作日 {deadline.due}"
     )
     if deadline.status == LATE:
-        message = f"{head}；实际告知日 {done}{_counted(ctx, event.date, done)}，晚 {(done - deadline.due).days} 天"
+        message = f"{head}；实际告知日 {done}{_counted(ctx, event.date, done)}，{_late(ctx, event.date, done, n, deadline.due)}"
     else:
         message = f"{head}；截至账本最后日期 {ctx.as_of} 仍未登记告知日 notice_date"
     ctx.report(rule_id, code, event.entry, message, loan=loan.id)
@@ -274,7 +291,7 @@ def _compensation(
                     "comp.deadline",
                     code,
                     done_entry,
-                    f"{head}；实际首笔代偿 {done}{_counted(ctx, start, done)}，晚 {(done - deadline.due).days} 天",
+                    f"{head}；实际首笔代偿 {done}{_counted(ctx, start, done)}，{_late(ctx, start, done, n, deadline.due)}",
                     loan=loan.id,
                 )
             else:

@@ -44,6 +44,7 @@ from zhubaodai.core.findings import FORMAT_RULE
 from zhubaodai.core.money import ZERO
 from zhubaodai.core.money import half_up
 from zhubaodai.core.money import percent
+from zhubaodai.core.money import yuan
 from zhubaodai.core.register import Event
 from zhubaodai.core.register import Loan
 
@@ -199,15 +200,19 @@ def _check(ctx: Context, account: FeeAccount) -> None:
         if total_paid < cumulative:
             if not short_reported:
                 what = {"fee.rate": "签订合同贷款金额", "fee.increase": "增加的贷款金额", "fee.renewal": "续贷金额"}[due.rule]
-                ctx.report(
-                    due.rule,
-                    code,
-                    due.event.entry,
-                    f"贷款 {loan.id} 助保金未缴足：{what} {due.base:,} 元 × {percent(due.rate)}"
-                    f"，累计应缴 {cumulative:,} 元",
-                    figures={"应缴": cumulative, "实缴": total_paid, "差额": cumulative - total_paid},
-                    loan=loan.id,
-                )
+                earlier = cumulative - due.due
+                if earlier:
+                    # This event's own fee, then what was due before it: the total follows
+                    # among the figures, so no number is printed twice.
+                    message = (
+                        f"贷款 {loan.id} 助保金未缴足：{what} {yuan(due.base)} 元 × {percent(due.rate)}"
+                        f" = {yuan(due.due)} 元，此前应缴 {yuan(earlier)} 元"
+                    )
+                    figures = {"累计应缴": cumulative, "实缴": total_paid, "差额": cumulative - total_paid}
+                else:
+                    message = f"贷款 {loan.id} 助保金未缴足：{what} {yuan(due.base)} 元 × {percent(due.rate)}"
+                    figures = {"应缴": cumulative, "实缴": total_paid, "差额": cumulative - total_paid}
+                ctx.report(due.rule, code, due.event.entry, message, figures=figures, loan=loan.id)
                 short_reported = True
             continue
         if ctx.active(code, "fee.timing"):

@@ -54,6 +54,7 @@ from zhubaodai.core.findings import WARNING
 from zhubaodai.core.money import ZERO
 from zhubaodai.core.money import half_up
 from zhubaodai.core.money import percent
+from zhubaodai.core.money import yuan
 from zhubaodai.core.register import Event
 from zhubaodai.core.register import Loan
 
@@ -264,7 +265,17 @@ def _compensation(ctx: Context, m: Movement) -> None:
     r_before = m.state.balance(RISK)
     if g_out > 0:
         if claim.guarantee_done:
-            if waterfall_on:
+            if waterfall_on and not claim.guarantee_paid and claim.risk_done:
+                ctx.report(
+                    "comp.waterfall",
+                    code,
+                    m.entry,
+                    f"贷款 {loan.id} 已先由风险补偿金代偿（顺序有误），不应再补付助保金："
+                    "应冲回已记的代偿，按先助保金、后风险补偿金的顺序重记",
+                    figures={"本次助保金支付": g_out},
+                    loan=loan.id,
+                )
+            elif waterfall_on:
                 ctx.report(
                     "comp.waterfall",
                     code,
@@ -292,16 +303,30 @@ def _compensation(ctx: Context, m: Movement) -> None:
     if r_out > 0:
         g_left = g_before - g_out
         if not claim.guarantee_done:
-            if g_left > 0 and waterfall_on:
-                ctx.report(
-                    "comp.waterfall",
-                    code,
-                    m.entry,
-                    f"贷款 {loan.id} 助保金尚有余额，应先以助保金代偿，再由风险补偿金分担",
-                    figures={"助保金余额": g_left, "风险补偿金支付": r_out},
-                    loan=loan.id,
-                )
             claim.guarantee_done = True
+            if g_left > 0 and waterfall_on and not claim.risk_done:
+                # The guarantee fund was skipped: one finding with the whole split the
+                # waterfall asks for (a risk-fund "share" of the whole claim would mislead).
+                plan = plan_waterfall(claim.due, g_left, r_before, share)
+                head = (
+                    f"贷款 {loan.id} 助保金尚有余额，应先以助保金代偿，再由风险补偿金分担："
+                    f"应代偿 {yuan(claim.due)} 元应由助保金付 {yuan(plan.guarantee)} 元"
+                )
+                if r_out == plan.risk:
+                    message = (
+                        f"{head}、风险补偿金付 {yuan(plan.risk)} 元、合作银行承担 {yuan(plan.bank)} 元"
+                        "（本笔风险补偿金金额相符，错在顺序）"
+                    )
+                    figures = None
+                else:
+                    message = f"{head}、合作银行承担 {yuan(plan.bank)} 元，风险补偿金付其余"
+                    figures = {"风险补偿金应付": plan.risk, "实付": r_out, "差额": plan.risk - r_out}
+                ctx.report("comp.waterfall", code, m.entry, message, figures=figures, loan=loan.id)
+                claim.risk_paid = r_out
+                claim.risk_done = True
+                claim.bank_share = plan.bank
+                claim.uncovered = plan.uncovered
+                return
         if claim.risk_done:
             if waterfall_on:
                 ctx.report(
