@@ -66,6 +66,21 @@ FIELDS: dict[str, str] = {
     "summary": "摘要",
     "remark": "备注",
     "serial": "流水号",
+    # Where a bank prints payer and payee as separate column groups (中国银行), the
+    # counterparty depends on the direction: the payer on a credit, the payee on a debit.
+    "payer": "付款人名称",
+    "payer_account": "付款人账号",
+    "payer_bank": "付款人开户行",
+    "payee": "收款人名称",
+    "payee_account": "收款人账号",
+    "payee_bank": "收款人开户行",
+}
+
+#: The counterparty fields and the payer/payee columns they come from by direction.
+BY_DIRECTION: dict[str, tuple[str, str]] = {
+    "counterparty": ("payer", "payee"),
+    "counterparty_account": ("payer_account", "payee_account"),
+    "counterparty_bank": ("payer_bank", "payee_bank"),
 }
 
 #: Preamble values a layout may read from the lines above its header.
@@ -125,6 +140,30 @@ def header_key(text: str) -> str:
     """A header cell as compared: NFKC (full-width to half-width), no whitespace, no case."""
     text = unicodedata.normalize("NFKC", text)
     return "".join(text.split()).casefold()
+
+
+#: Bracket variants banks print around a label's qualifier, all compared as ( ).
+_BRACKETS = str.maketrans({"[": "(", "]": ")", "【": "(", "】": ")", "〔": "(", "〕": ")", "〖": "(", "〗": ")",
+                           "{": "(", "}": ")", "<": "(", ">": ")", "〈": "(", "〉": ")", "《": "(", "》": ")"})
+
+#: Unit suffixes of an amount label: 余额/元, 发生额（元）, 金额(人民币元), 单位：元.
+_UNIT = re.compile(r"/(人民币)?元|\((人民币)?元\)|\(单位:?(人民币)?元\)|/cny|/rmb")
+
+#: A bracket holding only ASCII (the English half of a bilingual label: 交易金额[ Trade Amount ]).
+_ASCII_BRACKET = re.compile(r"\([\x20-\x7e]*\)")
+
+
+def label_key(text: str) -> str:
+    """A column or preamble label as compared: :func:`header_key` (NFKC, no whitespace of
+    any kind, full-width spaces inside the label too, no case) with every bracket variant as
+    ( ), unit suffixes such as /元 or （元） dropped, and the English half of a bilingual
+    label dropped (交易金额[ Trade Amount ] is 交易金额). Invisible format characters go too."""
+    text = "".join(ch for ch in unicodedata.normalize("NFKC", text) if unicodedata.category(ch) != "Cf")
+    key = header_key(text).translate(_BRACKETS)
+    key = _UNIT.sub("", key)
+    stripped = _ASCII_BRACKET.sub("", key)
+    key = stripped or key
+    return key.rstrip(":：")
 
 
 def account_key(text: str) -> str:
@@ -237,11 +276,17 @@ class Layout:
 
     def header_names(self) -> dict[str, tuple[str, ...]]:
         """field -> normalised header texts."""
-        return {f: tuple(header_key(n) for n in names) for f, names in self.columns.items()}
+        return {f: tuple(label_key(n) for n in names) for f, names in self.columns.items()}
 
     @property
     def signed(self) -> bool:
         return "amount" in self.columns
+
+    @property
+    def by_direction(self) -> bool:
+        """Payer and payee are separate column groups: the counterparty is the payer on a
+        credit and the payee on a debit."""
+        return "payer" in self.columns or "payer_account" in self.columns
 
 
 def _load_layout(check: _Checker, name: str, node: _Node) -> Layout:
@@ -266,6 +311,20 @@ def _load_layout(check: _Checker, name: str, node: _Node) -> Layout:
         raise check.fail(
             cols_node, f"{path}.columns", "应声明 debit 与 credit 两列，或声明一列带符号的 amount（二者选一）"
         )
+    sides = {f for pair in BY_DIRECTION.values() for f in pair if f in columns}
+    if sides:
+        both = [c for c, pair in BY_DIRECTION.items() if c in columns and any(f in columns for f in pair)]
+        if both:
+            raise check.fail(
+                cols_node, f"{path}.columns.{both[0]}",
+                f"已按收支方向声明付款人/收款人列，不能再声明 {both[0]}（对方信息收入取付款人、支出取收款人）", both[0],
+            )
+        for counterpart, (payer, payee) in BY_DIRECTION.items():
+            if (payer in columns) != (payee in columns):
+                missing = payee if payer in columns else payer
+                raise check.fail(
+                    cols_node, f"{path}.columns", f"付款人与收款人列应成对声明：缺少 {missing}（{FIELDS[missing]}）"
+                )
     if "direction" in columns and "amount" not in columns:
         raise check.fail(cols_node, f"{path}.columns.direction", "direction（借贷标志）只与 amount 同用", "direction")
     optional: frozenset[str] = frozenset()

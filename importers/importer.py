@@ -76,6 +76,46 @@ _FATAL_LEDGER_ERRORS = {"ParserError", "ParserSyntaxError", "LexerError", "LoadE
 _LAST_EXISTING: list[tuple[Sequence[Directive], int, Ledger]] = []
 
 
+def fava_import_dirs(existing: Sequence[Directive] | None = None) -> tuple[Path, ...] | None:
+    """The import folders (``import-dirs``) of the ledger Fava is serving, real paths; None
+    when that is not known. Inside a Fava request they are Fava's own (its ledger's options,
+    resolved as Fava resolves them); otherwise from the ledger's ``fava-option`` entries in
+    ``existing`` (a relative folder taken from the file that holds the option)."""
+    try:
+        from flask import g
+        from flask import has_app_context
+    except ImportError:  # pragma: no cover - Fava brings Flask
+        has_app_context = None  # type: ignore[assignment]
+    if has_app_context is not None and has_app_context():
+        ledger = getattr(g, "ledger", None)
+        if ledger is not None:
+            return tuple(Path(os.path.realpath(ledger.join_path(d))) for d in ledger.fava_options.import_dirs)
+    if existing is None:
+        return None
+    dirs: list[Path] = []
+    for entry in existing:
+        if not (isinstance(entry, data.Custom) and entry.type == "fava-option" and len(entry.values) >= 2):
+            continue
+        if entry.values[0].value != "import-dirs":
+            continue
+        base = Path(str(entry.meta.get("filename", ""))).parent
+        dirs.append(Path(os.path.realpath(base / str(entry.values[1].value))))
+    return tuple(dirs) if dirs else None
+
+
+def outside_import_dirs(filepath: str | Path, dirs: Sequence[Path] | None) -> str | None:
+    """Why Fava may not read this file (a Chinese message), or None if it may: its real
+    path (symbolic links followed) must lie inside one of the import folders."""
+    if dirs is None:
+        return None
+    real = Path(os.path.realpath(filepath))
+    for folder in dirs:
+        if real == folder or folder in real.parents:
+            return None
+    shown = "、".join(str(d) for d in dirs) or "（账本没有配置 import-dirs）"
+    return f"文件 {filepath} 不在账本配置的导入目录（import-dirs：{shown}）中，未读取；请把对账单放进导入目录"
+
+
 @lru_cache(maxsize=32)
 def _table(path: str, mtime_ns: int, size: int) -> Table:
     return read_table(path)
@@ -124,6 +164,8 @@ class PoolImporter(beangulp.Importer):
 
     def identify(self, filepath: str) -> bool:
         try:
+            if self.fava and outside_import_dirs(filepath, fava_import_dirs()):
+                return False
             return self.sniff_account(filepath) == self.config.account_key
         except Exception:  # identify never fails: Fava calls it on every file
             return False
@@ -137,11 +179,17 @@ class PoolImporter(beangulp.Importer):
 
     def date(self, filepath: str) -> datetime.date | None:
         try:
+            if self.fava and outside_import_dirs(filepath, fava_import_dirs()):
+                return None
             return self.statement(filepath).last_date
         except Exception:
             return None
 
     def extract(self, filepath: str, existing: data.Entries) -> data.Entries:
+        if self.fava:
+            refused = outside_import_dirs(filepath, fava_import_dirs(existing))
+            if refused:  # before anything reads the file
+                return [self._error_note(filepath, ImportFailure(refused))]
         try:
             # beangulp passes [] when it has no ledger: use the configured one then.
             return self.extract_statement(filepath, existing or None).entries

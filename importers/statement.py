@@ -24,7 +24,9 @@ import csv
 import dataclasses
 import datetime
 import io
+import os
 import re
+import stat
 import unicodedata
 import zipfile
 from collections.abc import Callable
@@ -44,13 +46,27 @@ from zhubaodai.importers.config import ImportFailure
 from zhubaodai.importers.config import Layout
 from zhubaodai.importers.config import PREAMBLE_FIELDS
 from zhubaodai.importers.config import account_key
+from zhubaodai.importers.config import BY_DIRECTION
 from zhubaodai.importers.config import header_key
+from zhubaodai.importers.config import label_key
 
 #: File suffixes the importers look at.
 SUFFIXES = (".csv", ".txt", ".xls", ".xlsx")
 
 #: How many rows from the top are searched for the header.
 HEADER_SEARCH_ROWS = 60
+
+#: Limits against accident and abuse. A quarter's statement of a pool's account is a few
+#: hundred rows and tens of kilobytes; these leave room for years of daily activity.
+#: The file as stored (bytes read at most; a larger file is refused unread beyond this).
+MAX_FILE_BYTES = 20 * 1024 * 1024
+#: The uncompressed size of all the members of an .xlsx (a zip): a zip bomb is refused
+#: from the sizes its directory declares, before anything is decompressed.
+MAX_XLSX_UNCOMPRESSED = 200 * 1024 * 1024
+#: Rows of the first sheet (or lines of a CSV), header and preamble included.
+MAX_ROWS = 50_000
+#: Cells of one row.
+MAX_COLUMNS = 256
 
 #: Currency cells meaning CNY.
 CNY_MARKS = {"人民币", "cny", "rmb", "156", "人民币元", "本币"}
@@ -149,8 +165,46 @@ def _undecodable(path: str | Path, data: bytes, exc: UnicodeDecodeError, tried: 
     )
 
 
+def _too_many_rows(path: str | Path) -> StatementError:
+    return StatementError(
+        path, f"行数超过 {MAX_ROWS} 行的上限：这不像一份专户对账单；请按月或按季下载后分别导入", row=MAX_ROWS + 1
+    )
+
+
+def _row_cells(path: str | Path, line: int, values: Iterable[object]) -> tuple[str, ...]:
+    cells = [_cell_text(v) for v in values]
+    while cells and not cells[-1]:
+        cells.pop()
+    if len(cells) > MAX_COLUMNS:
+        raise StatementError(path, f"一行超过 {MAX_COLUMNS} 列的上限：这不像一份对账单", row=line)
+    return tuple(cells)
+
+
+def _check_text(path: str | Path, rows: Iterable[tuple[int, tuple[str, ...]]]) -> None:
+    """No NUL or other control character in any cell (they are not in a bank's export and
+    would reach the ledger's text): the row and column of the first."""
+    for line, cells in rows:
+        for index, cell in enumerate(cells):
+            bad = next((ch for ch in cell if ch in _CONTROL), None)
+            if bad is not None:
+                raise StatementError(
+                    path, f"单元格含控制字符 U+{ord(bad):04X}（{'NUL 空字符' if bad == chr(0) else '不可见字符'}）："
+                    "文件已损坏或不是银行导出的对账单", row=line, column=f"{column_letter(index)} 列",
+                )
+
+
+#: Control characters refused in a cell (tab, line feed and carriage return are the
+#: layout's own; the rest never are in a statement).
+_CONTROL = frozenset(chr(c) for c in range(32) if chr(c) not in "\t\n\r") | {"\x7f"}
+
+
 def _read_csv(path: str | Path, data: bytes) -> Table:
     text, encoding = decode(path, data)
+    if "\x00" in text:
+        at = text.index("\x00")
+        raise StatementError(
+            path, "文件含 NUL 空字符：文件已损坏或不是银行导出的文本对账单", row=text.count("\n", 0, at) + 1
+        )
     if text.lstrip()[:200].lower().startswith(("<html", "<!doctype", "<table", "<?xml")):
         raise StatementError(
             path, "文件是网页（HTML/XML）格式而不是表格；请在 Excel 中打开后另存为 .xlsx 或 .csv 再导入"
@@ -162,68 +216,167 @@ def _read_csv(path: str | Path, data: bytes) -> Table:
     start = 1
     try:
         for cells in reader:
-            rows.append((start, tuple(_cell_text(c) for c in cells)))
+            if len(rows) >= MAX_ROWS:
+                raise _too_many_rows(path)
+            rows.append((start, _row_cells(path, start, cells)))
             start = reader.line_num + 1
     except csv.Error as exc:
         raise StatementError(path, f"CSV 格式有误：{exc}", row=start) from None
     return Table(str(path), "csv", encoding, tuple(rows))
 
 
-def _read_xlsx(path: str | Path) -> Table:
+def _check_zip(path: str | Path, data: bytes) -> zipfile.ZipFile:
+    """The .xlsx as a zip whose members, uncompressed, stay within the limit (from the
+    sizes its directory declares; a member that inflates past its declared size fails its
+    check when read, so the declaration cannot lie)."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        members = archive.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError) as exc:
+        raise StatementError(path, f"无法打开 .xlsx 文件（文件损坏或不是 Excel 工作簿）：{exc}") from None
+    total = sum(m.file_size for m in members)
+    if total > MAX_XLSX_UNCOMPRESSED or len(members) > 10_000:
+        raise StatementError(
+            path,
+            f".xlsx 解压后共 {total:,} 字节（{len(members)} 个部件），超过 {MAX_XLSX_UNCOMPRESSED:,} 字节的上限："
+            "文件异常（可能是“压缩炸弹”），未解压",
+        )
+    return archive
+
+
+def _read_xlsx(path: str | Path, data: bytes) -> Table:
     import openpyxl
 
+    archive = _check_zip(path, data)
     try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise StatementError(path, f"无法打开 .xlsx 文件（文件损坏或不是 Excel 工作簿）：{exc}") from None
+        archive.close()
+        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except MemoryError:
+        raise
+    except Exception as exc:  # openpyxl raises whatever its XML parser and zip reader raise
+        raise StatementError(path, f"无法打开 .xlsx 文件（文件损坏或不是 Excel 工作簿）：{_short(exc)}") from None
     try:
+        if not book.worksheets:
+            raise StatementError(path, ".xlsx 文件中没有工作表")
         sheet = book.worksheets[0]
-        rows = tuple(
-            (number, tuple(_cell_text(v) for v in values))
-            for number, values in enumerate(sheet.iter_rows(values_only=True), 1)
-        )
+        # The declared dimensions are not trusted: rows are read as they are stored.
+        sheet.reset_dimensions()
+        rows = []
+        for number, values in enumerate(sheet.iter_rows(values_only=True), 1):
+            if number > MAX_ROWS:
+                raise _too_many_rows(path)
+            rows.append((number, _row_cells(path, number, values)))
+    except (StatementError, MemoryError):
+        raise
+    except Exception as exc:  # malformed XML inside the zip, a bad cell reference, a bad member
+        raise StatementError(path, f"无法读取 .xlsx 文件的工作表（文件损坏）：{_short(exc)}") from None
     finally:
         book.close()
-    return Table(str(path), "xlsx", None, rows)
+    return Table(str(path), "xlsx", None, tuple(rows))
 
 
-def _read_xls(path: str | Path) -> Table:
+def _short(exc: Exception) -> str:
+    text = f"{type(exc).__name__}：{exc}"
+    return text if len(text) <= 200 else text[:200] + "…"
+
+
+def _read_xls(path: str | Path, data: bytes) -> Table:
     import xlrd
 
     try:
-        book = xlrd.open_workbook(str(path))
-    except (xlrd.XLRDError, OSError, ValueError, AssertionError) as exc:
-        raise StatementError(path, f"无法打开 .xls 文件（文件损坏或不是 Excel 97-2003 工作簿）：{exc}") from None
-    sheet = book.sheet_by_index(0)
+        book = xlrd.open_workbook(file_contents=data, on_demand=True)
+        sheet = book.sheet_by_index(0)
+    except MemoryError:
+        raise
+    except Exception as exc:  # xlrd raises XLRDError, AssertionError, struct.error, IndexError…
+        raise StatementError(path, f"无法打开 .xls 文件（文件损坏或不是 Excel 97-2003 工作簿）：{_short(exc)}") from None
+    if sheet.nrows > MAX_ROWS:
+        raise _too_many_rows(path)
     rows = []
     for r in range(sheet.nrows):
-        cells = []
+        values: list[object] = []
         for c in range(sheet.ncols):
             cell = sheet.cell(r, c)
             if cell.ctype == xlrd.XL_CELL_DATE:
-                value: object = xlrd.xldate_as_datetime(cell.value, book.datemode)
+                try:
+                    value: object = xlrd.xldate_as_datetime(cell.value, book.datemode)
+                except (ValueError, OverflowError, xlrd.xldate.XLDateError):
+                    value = str(cell.value)
             elif cell.ctype in (xlrd.XL_CELL_EMPTY, xlrd.XL_CELL_BLANK):
                 value = None
             elif cell.ctype == xlrd.XL_CELL_ERROR:
                 value = "#ERROR"
             else:
                 value = cell.value
-            cells.append(_cell_text(value))
-        rows.append((r + 1, tuple(cells)))
+            values.append(value)
+        rows.append((r + 1, _row_cells(path, r + 1, values)))
     return Table(str(path), "xls", None, tuple(rows))
 
 
-def read_table(path: str | Path) -> Table:
-    """The cells of a statement file; the format is told by its content, not its name."""
+def read_bytes(path: str | Path) -> bytes:
+    """A statement file's bytes, read only if it is a regular file within the size limit:
+    a device (/dev/zero), a pipe, a socket or a directory is refused without reading; so is
+    a file larger than :data:`MAX_FILE_BYTES` (no more than that is ever read)."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0)
     try:
-        data = Path(path).read_bytes()
+        info = os.stat(path)
     except OSError as exc:
         raise StatementError(path, f"无法读取文件：{exc.strerror or exc}") from None
-    if data.startswith(_OLE2):
-        return _read_xls(path)
-    if data.startswith(_ZIP):
-        return _read_xlsx(path)
-    return _read_csv(path, data)
+    if not stat.S_ISREG(info.st_mode):
+        raise StatementError(path, f"不是普通文件（{_kind(info.st_mode)}），不能作为对账单读取")
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        raise StatementError(path, f"无法读取文件：{exc.strerror or exc}") from None
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(handle.fileno())  # what was opened, not what the name pointed at before
+        if not stat.S_ISREG(info.st_mode):
+            raise StatementError(path, f"不是普通文件（{_kind(info.st_mode)}），不能作为对账单读取")
+        if info.st_size > MAX_FILE_BYTES:
+            raise StatementError(path, _too_big(info.st_size))
+        data = handle.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise StatementError(path, _too_big(len(data)))
+    return data
+
+
+def _too_big(size: int) -> str:
+    return (
+        f"文件大小 {size:,} 字节超过 {MAX_FILE_BYTES:,} 字节的上限：这不像一份专户对账单；"
+        "请按月或按季下载后分别导入"
+    )
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "是目录"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "是设备"
+    if stat.S_ISFIFO(mode):
+        return "是管道"
+    if stat.S_ISSOCK(mode):
+        return "是套接字"
+    return "类型不明"
+
+
+def read_table(path: str | Path) -> Table:
+    """The cells of a statement file; the format is told by its content, not its name.
+    Raises :class:`StatementError` for anything that is not a statement, including a file
+    too large or too deep to read (memory exhausted is bad input, not an internal error)."""
+    data = read_bytes(path)
+    try:
+        if data.startswith(_OLE2):
+            table = _read_xls(path, data)
+        elif data.startswith(_ZIP):
+            table = _read_xlsx(path, data)
+        else:
+            table = _read_csv(path, data)
+    except MemoryError:
+        raise StatementError(path, "读取时内存不足：文件异常（过大或结构异常），不是可导入的对账单") from None
+    except RecursionError:
+        raise StatementError(path, "文件结构嵌套过深：文件异常，不是可导入的对账单") from None
+    _check_text(path, table.rows)
+    return table
 
 
 # --------------------------------------------------------------------------------------
@@ -363,33 +516,98 @@ class Statement:
 
 @dataclass(frozen=True)
 class _Header:
+    #: Index (in the table's rows) of the header's last row: the rows follow it.
     row_index: int
+    #: The file's row number of the header's first row.
     line: int
     #: field -> column index (only fields found).
     found: Mapping[str, int]
     missing: tuple[str, ...]
     score: float
+    #: Each column's label as the file shows it ("发生额/元 借方" for a two-row header).
+    labels: tuple[str, ...] = ()
+    #: Index of the header's first row (the preamble is above it).
+    first_index: int = 0
+
+
+_DATA_CELL = re.compile(r"^[\s+\-−(（]*[0-9０-９][0-9０-９,，.\s:/年月日\-]*[)）]?$")
+
+
+def _is_sub_header(cells: tuple[str, ...]) -> bool:
+    """A row that can be a header's second row: some labels, no number or date (a
+    transaction row always has an amount)."""
+    filled = [c for c in cells if c]
+    return bool(filled) and not any(_DATA_CELL.match(c) for c in filled)
+
+
+def _header_labels(top: tuple[str, ...], sub: tuple[str, ...] | None) -> list[tuple[str, tuple[str, ...]]]:
+    """Each column's display label and the keys it answers to. With a second header row,
+    a column under a merged cell (发生额/元 over 借方 | 贷方) takes the merged label as its
+    parent: its keys are 借方发生额, 发生额借方 and 借方 as well as the parent's own."""
+    out: list[tuple[str, tuple[str, ...]]] = []
+    width = max(len(top), len(sub or ()))
+    parent = ""
+    for i in range(width):
+        upper = top[i] if i < len(top) else ""
+        lower = sub[i] if sub is not None and i < len(sub) else ""
+        if upper:
+            parent = upper
+        elif not lower:
+            parent = ""
+        owner = upper or (parent if lower else "")
+        if lower and owner:
+            p, c = label_key(owner), label_key(lower)
+            out.append((f"{owner} {lower}", (c + p, p + c, c)))
+        elif lower:
+            out.append((lower, (label_key(lower),)))
+        else:
+            out.append((upper, (label_key(upper),) if upper else ()))
+    return out
+
+
+def _match(layout: Layout, labels: list[tuple[str, tuple[str, ...]]]) -> dict[str, int]:
+    keys: dict[str, int] = {}
+    for i in reversed(range(len(labels))):  # the first column with a label wins
+        for key in labels[i][1]:
+            keys[key] = i
+    found: dict[str, int] = {}
+    for fld, accepted in layout.header_names().items():
+        for name in accepted:
+            if name in keys:
+                found[fld] = keys[name]
+                break
+    return found
+
+
+def _candidates(table: Table, layout: Layout) -> Iterable[_Header]:
+    """Every row (and pair of rows, for a two-row header) of the first rows scored
+    against the layout, the fields it finds and those it misses."""
+    names = layout.header_names()
+    rows = table.rows[:HEADER_SEARCH_ROWS]
+    for index, (line, cells) in enumerate(rows):
+        if not any(cells):
+            continue
+        shapes: list[tuple[int, tuple[str, ...] | None]] = [(index, None)]
+        if index + 1 < len(table.rows) and _is_sub_header(table.rows[index + 1][1]):
+            shapes.append((index + 1, table.rows[index + 1][1]))
+        for last, sub in shapes:
+            labels = _header_labels(cells, sub)
+            found = _match(layout, labels)
+            if not found:
+                continue
+            missing = tuple(f for f in names if f not in found)
+            yield _Header(
+                last, line, found, missing, len(found) / len(names), tuple(l for l, _ in labels), first_index=index
+            )
 
 
 def _find_header(table: Table, layout: Layout) -> _Header | None:
-    names = layout.header_names()
     best: _Header | None = None
-    for index, (line, cells) in enumerate(table.rows[:HEADER_SEARCH_ROWS]):
-        keys = {header_key(c): i for i, c in reversed(list(enumerate(cells))) if c}
-        found = {}
-        for fld, accepted in names.items():
-            for name in accepted:
-                if name in keys:
-                    found[fld] = keys[name]
-                    break
-        if len(found) < 3:
+    for header in _candidates(table, layout):
+        if len(header.found) < 3 or header.score < 0.5:
             continue
-        score = len(found) / len(names)
-        if score < 0.5:
-            continue
-        missing = tuple(f for f in names if f not in found)
-        if best is None or score > best.score:
-            best = _Header(index, line, found, missing, score)
+        if best is None or header.score > best.score:
+            best = header
     return best
 
 
@@ -401,6 +619,21 @@ def sniff(table: Table, layouts: Mapping[str, Layout]) -> tuple[Layout, _Header]
         if header is not None and (best is None or header.score > best[1].score):
             best = (layout, header)
     return best
+
+
+def closest(table: Table, layouts: Mapping[str, Layout]) -> tuple[Layout, _Header] | None:
+    """The layout and the row that come nearest to a header when none fits: most of the
+    layout's required columns found."""
+    best: tuple[Layout, _Header] | None = None
+    for layout in layouts.values():
+        for header in _candidates(table, layout):
+            if best is None or len(header.found) > len(best[1].found):
+                best = (layout, header)
+    return best
+
+
+def _missing_names(layout: Layout, missing: Iterable[str]) -> str:
+    return "、".join(f"「{layout.columns[f][0]}」" for f in missing)
 
 
 def sniff_account(table: Table, layouts: Mapping[str, Layout]) -> str | None:
@@ -420,24 +653,63 @@ def sniff_account(table: Table, layouts: Mapping[str, Layout]) -> str | None:
     return value or None
 
 
+_COLON = re.compile(r"[:：]")
+
+
+def _split_pairs(cell: str, known: frozenset[str]) -> list[tuple[str, str]]:
+    """A preamble cell as (label, value) pairs: ``账　　号：5005…　　户　　名：某某`` is two
+    pairs. Labels may be padded inside with any whitespace; where a value and the next
+    label are only separated by spaces, the longest known label at the end wins, else the
+    last run of text after two or more spaces (or a full-width one)."""
+    parts = _COLON.split(cell)
+    if len(parts) == 1:
+        return [(cell.strip(), "")]
+    pairs: list[tuple[str, str]] = []
+    label = parts[0].strip()
+    for middle in parts[1:-1]:
+        value, next_label = _value_then_label(middle, known)
+        pairs.append((label, value))
+        label = next_label
+    pairs.append((label, parts[-1].strip()))
+    return pairs
+
+
+def _value_then_label(text: str, known: frozenset[str]) -> tuple[str, str]:
+    text = text.strip()
+    best = -1
+    for start in range(len(text)):
+        if start and not (text[start - 1].isspace() or text[start - 1] == "\u3000"):
+            continue
+        if label_key(text[start:]) in known:
+            best = start
+            break
+    if best < 0:
+        pieces = re.split(r"(?:\s{2,}|\u3000+)", text)
+        if len(pieces) < 2:
+            return text, ""
+        return text[: len(text) - len(pieces[-1])].strip(), pieces[-1].strip()
+    return text[:best].strip(), text[best:].strip()
+
+
 def _preamble(table: Table, layout: Layout, header: _Header) -> dict[str, tuple[str, int, int]]:
     """Preamble field -> (value, row, column index), from the rows above the header.
 
-    A label and its value may share a cell (``账号：5005…``) or sit in adjacent cells."""
-    wanted = {fld: tuple(header_key(n) for n in names) for fld, names in layout.preamble.items()}
+    A label and its value may share a cell (``账　　号：5005…``, several pairs to a cell) or
+    sit in adjacent cells (``期初余额 | 1,000.00``); labels are compared as
+    :func:`~zhubaodai.importers.config.label_key` does (inner spaces, brackets, units)."""
+    wanted = {fld: tuple(label_key(n) for n in names) for fld, names in layout.preamble.items()}
+    known = frozenset(k for keys in wanted.values() for k in keys)
     found: dict[str, tuple[str, int, int]] = {}
-    for line, cells in table.rows[: header.row_index]:
+    for line, cells in table.rows[: header.first_index]:
         for i, cell in enumerate(cells):
             if not cell:
                 continue
-            for piece in re.split(r"\s{2,}|\u3000+", cell):
-                labelled = re.match(r"^\s*([^:：]+?)\s*[:：]\s*(.*)$", piece)
-                label, value = (labelled.group(1), labelled.group(2)) if labelled else (piece, "")
-                key = header_key(label)
+            for label, value in _split_pairs(cell, known):
+                key = label_key(label)
                 for fld, labels in wanted.items():
                     if fld in found or key not in labels:
                         continue
-                    value, at = value.strip(), i
+                    at = i
                     if not value:
                         # The value is in the next filled cell of the row.
                         at = next((j for j in range(i + 1, len(cells)) if cells[j]), i)
@@ -458,21 +730,32 @@ def read_statement(path: str | Path, layouts: Mapping[str, Layout]) -> Statement
     return parse_table(table, layouts)
 
 
-def parse_table(table: Table, layouts: Mapping[str, Layout]) -> Statement:
+def parse_table(table: Table, layouts: Mapping[str, Layout], *, today: datetime.date | None = None) -> Statement:
+    """Check a table against the layouts; ``today`` (default: the real one) is the latest
+    date a row may carry."""
     path = table.path
     found = sniff(table, layouts)
     if found is None:
         known = "；".join(f"{l.bank}「{l.title}」" for l in layouts.values())
+        near = closest(table, layouts)
+        hint = ""
+        if near is not None and len(near[1].found) >= 2:
+            layout, header = near
+            required = [f for f in header.missing if f not in layout.optional]
+            hint = (
+                f"最接近的是{layout.bank}「{layout.title}」（第 {header.line} 行），"
+                f"缺少列 {_missing_names(layout, required or header.missing)}。"
+            )
         raise StatementError(
-            path, f"没有找到对账单表头（前 {HEADER_SEARCH_ROWS} 行中没有已配置版式的列名）。已配置的版式：{known}"
+            path, f"没有找到对账单表头（前 {HEADER_SEARCH_ROWS} 行中没有已配置版式的列名）。{hint}已配置的版式：{known}"
         )
     layout, header = found
-    header_cells = table.rows[header.row_index][1]
+    header_cells = header.labels
     required_missing = [f for f in header.missing if f not in layout.optional]
     if required_missing:
-        names = "、".join(f"「{layout.columns[f][0]}」" for f in required_missing)
         raise StatementError(
-            path, f"缺少列 {names}（{layout.bank}「{layout.title}」版式所需）", row=header.line, column="（表头）"
+            path, f"缺少列 {_missing_names(layout, required_missing)}（{layout.bank}「{layout.title}」版式所需）",
+            row=header.line, column="（表头）",
         )
     cols = header.found
 
@@ -510,6 +793,7 @@ def parse_table(table: Table, layouts: Mapping[str, Layout]) -> Statement:
         raise StatementError(path, f"表头前的说明中没有找到账号（{labels}）", row=header.line)
     account_name = pre["account_name"][0] if "account_name" in pre else ""
 
+    latest = today or datetime.date.today()
     rows: list[Row] = []
     serials: dict[str, int] = {}
     width = len(header_cells)
@@ -545,6 +829,14 @@ def parse_table(table: Table, layouts: Mapping[str, Layout]) -> Statement:
             if currency and header_key(currency) not in CNY_MARKS:
                 raise StatementError(path, f"币种「{currency}」不是人民币：专户只记人民币", row=line, column=label("currency"))
         amount = _signed_amount(path, layout, values, line, label)
+        row_date = values["date"]
+        assert isinstance(row_date, datetime.date)
+        if row_date > latest:
+            raise StatementError(
+                path, f"日期 {row_date} 晚于今天（{latest}）：对账单不会有未来的交易；请检查文件或本机日期",
+                row=line, column=label("date"),
+            )
+        side = _by_direction(path, layout, values, amount, account, line, label)
         serial = str(values.get("serial", ""))
         if "serial" in cols:
             if not serial:
@@ -561,9 +853,9 @@ def parse_table(table: Table, layouts: Mapping[str, Layout]) -> Statement:
                 amount=amount,
                 balance=values["balance"],  # type: ignore[arg-type]
                 serial=serial,
-                counterparty=str(values.get("counterparty", "")),
-                counterparty_account=str(values.get("counterparty_account", "")),
-                counterparty_bank=str(values.get("counterparty_bank", "")),
+                counterparty=side.get("counterparty", str(values.get("counterparty", ""))),
+                counterparty_account=side.get("counterparty_account", str(values.get("counterparty_account", ""))),
+                counterparty_bank=side.get("counterparty_bank", str(values.get("counterparty_bank", ""))),
                 summary=str(values.get("summary", "")),
                 remark=str(values.get("remark", "")),
             )
@@ -591,6 +883,32 @@ def parse_table(table: Table, layouts: Mapping[str, Layout]) -> Statement:
         balance_label=label("balance"),
         composite_serial=composite,
     )
+
+
+def _by_direction(
+    path: str, layout: Layout, values: Mapping[str, object], amount: Decimal, account: str, line: int,
+    label: Callable[[str], str],
+) -> dict[str, str]:
+    """Where payer and payee are separate column groups, the counterparty is the payer on a
+    credit and the payee on a debit; the other side is this account, and where its number
+    is printed it must be this statement's."""
+    if not layout.by_direction:
+        return {}
+    credit = amount > 0
+    out = {}
+    for field, (payer, payee) in BY_DIRECTION.items():
+        source = payer if credit else payee
+        out[field] = str(values.get(source, ""))
+    own = "payee_account" if credit else "payer_account"
+    printed = str(values.get(own, ""))
+    if printed and account and account_key(printed) != account_key(account):
+        raise StatementError(
+            path,
+            f"{'收入' if credit else '支出'}的{'收款人' if credit else '付款人'}账号 {printed} 不是本对账单的账号 {account}："
+            "付款人与收款人列可能错位",
+            row=line, column=label(own),
+        )
+    return out
 
 
 def _reason(exc: Exception) -> str:
