@@ -53,6 +53,8 @@ POOLS_DIR = Path(__file__).with_name("pools")
 EXIT_OK = 0
 EXIT_INPUT = 2
 EXIT_INTERNAL = 3
+#: Interrupted (Ctrl-C): nothing written, as the shell reports a SIGINT.
+EXIT_INTERRUPTED = 130
 
 HEADER = (
     ";; 助保贷专户对账单导入结果（python -m zhubaodai.importers）：请审阅后再并入账本。\n"
@@ -304,6 +306,9 @@ def run_import(
             err.write(f"错误：{line}\n")
         err.write("未写入任何内容。\n")
         return EXIT_INPUT
+    except KeyboardInterrupt:  # the temporary output file is already removed
+        err.write("已中断：未写入任何内容。\n")
+        return EXIT_INTERRUPTED
     except Exception as exc:  # a bug: say so plainly, without a traceback
         err.write(f"错误：导入程序内部错误（{type(exc).__name__}：{exc}），未写入任何内容；请把对账单交给维护人员。\n")
         return EXIT_INTERNAL
