@@ -93,6 +93,7 @@ PREAMBLE_FIELDS: dict[str, str] = {
     "debit_count": "借方发生笔数",
     "credit_total": "贷方发生总额",
     "credit_count": "贷方发生笔数",
+    "count": "总笔数",
 }
 
 #: Events a classification rule may name, with the label shown to users.

@@ -601,12 +601,18 @@ def _candidates(table: Table, layout: Layout) -> Iterable[_Header]:
             )
 
 
+def _rank(header: _Header) -> tuple[float, bool]:
+    """Most fields found; on a tie a one-row header (a title or preamble line above a
+    header is not its first row)."""
+    return header.score, header.row_index == header.first_index
+
+
 def _find_header(table: Table, layout: Layout) -> _Header | None:
     best: _Header | None = None
     for header in _candidates(table, layout):
         if len(header.found) < 3 or header.score < 0.5:
             continue
-        if best is None or header.score > best.score:
+        if best is None or _rank(header) > _rank(best):
             best = header
     return best
 
@@ -862,6 +868,12 @@ def parse_table(table: Table, layouts: Mapping[str, Layout], *, today: datetime.
         )
     if not rows:
         raise StatementError(path, "对账单没有交易明细（表头之后没有数据行）", row=header.line)
+    if "account" in cols and "account" in pre and account_key(pre["account"][0]) != account_key(account):
+        value, line, index = pre["account"]
+        raise StatementError(
+            path, f"表头前的账号 {value} 与明细中的本方账号 {account}（第 {account_at[0]} 行）不同",
+            row=line, column=f"{column_letter(index)} 列（{PREAMBLE_FIELDS['account']}）",
+        )
     rows = _in_date_order(path, rows, label("date"))
     _check_chain(path, rows, label("balance"))
     opening = rows[0].balance - rows[0].amount
@@ -994,7 +1006,7 @@ def _check_preamble(
         value, line, index = pre[fld]
         where = f"{column_letter(index)} 列（{PREAMBLE_FIELDS[fld]}）"
         try:
-            if fld.endswith("_count"):
+            if fld.endswith("count"):
                 text = unicodedata.normalize("NFKC", value).replace("笔", "").strip()
                 if not text.isdigit():
                     raise ValueError(f"不是有效的笔数：{value!r}")
@@ -1012,6 +1024,7 @@ def _check_preamble(
         ("credit_total", sum((r.amount for r in credits), ZERO), "贷方发生总额与明细合计"),
         ("debit_count", Decimal(len(debits)), "借方发生笔数与明细笔数"),
         ("credit_count", Decimal(len(credits)), "贷方发生笔数与明细笔数"),
+        ("count", Decimal(len(rows)), "总笔数与明细笔数"),
     )
     for fld, actual, what in checks:
         got = number(fld)
@@ -1019,7 +1032,7 @@ def _check_preamble(
             continue
         stated, line, where = got
         if stated != actual:
-            show = (lambda d: f"{int(d)} 笔") if fld.endswith("_count") else (lambda d: f"{yuan(d)} 元")
+            show = (lambda d: f"{int(d)} 笔") if fld.endswith("count") else (lambda d: f"{yuan(d)} 元")
             raise StatementError(
                 path, f"{what}不符：说明中为 {show(stated)}，明细为 {show(actual)}（对账单不完整或有误）",
                 row=line, column=where,

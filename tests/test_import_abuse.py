@@ -201,14 +201,18 @@ def test_malformed_xml_in_an_xlsx_is_bad_input(ledger: Path, tmp_path: Path) -> 
     assert f"文件 {garbage}：无法打开 .xlsx 文件" in refused(garbage, ledger)
 
 
-def test_out_of_memory_while_reading_is_bad_input(ledger: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_out_of_memory_while_reading_is_bad_input(
+    ledger: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import openpyxl
 
     def exhausted(*args: object, **kwargs: object) -> None:
         raise MemoryError
 
     monkeypatch.setattr(openpyxl, "load_workbook", exhausted)
-    assert f"文件 {XLSX}：读取时内存不足" in refused(XLSX, ledger)
+    path = tmp_path / "statement.xlsx"  # a file not read before (reads are cached by version)
+    shutil.copy(XLSX, path)
+    assert f"文件 {path}：读取时内存不足" in refused(path, ledger)
 
 
 # --------------------------------------------------------------------------------------

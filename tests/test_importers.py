@@ -121,30 +121,32 @@ def test_utf16_with_bom_and_html_disguised_as_xls(tmp_path: Path) -> None:
 def test_all_variants_read_the_same_rows() -> None:
     layouts = load_pool_config(CQGX).layouts
     statements = [
-        read_statement(p, layouts) for folder in ("ccb-flat", "ccb-detail") for p in sorted((HERE / folder).iterdir())
-        if not p.name.endswith(".beancount")
+        read_statement(p, layouts) for folder in ("ccb-flat", "ccb-query", "ccb-detail")
+        for p in sorted((HERE / folder).iterdir()) if not p.name.endswith(".beancount")
     ]
-    assert len(statements) == 10
+    assert len(statements) == 15
     first = statements[0]
     assert len(first.rows) == len(fx.CQ_Q3)
     assert first.opening_balance == fx.CQ_OPENING
-    def content(st):  # the line numbers differ between layouts
-        return [dataclasses.replace(r, line=0) for r in st.rows]
+    def content(st):  # the line numbers differ between layouts; 明细查询结果 has no 对方开户机构
+        return [dataclasses.replace(r, line=0, counterparty_bank="") for r in st.rows]
 
     for st in statements[1:]:
         assert content(st) == content(first), st.path
         assert st.account == fx.CQ_ACCOUNT
-    assert {st.layout.name for st in statements} == {"ccb-flat", "ccb-detail"}
+    assert {st.layout.name for st in statements} == {"ccb-flat", "ccb-query", "ccb-detail"}
     assert {st.kind for st in statements} == {"csv", "xlsx", "xls"}
 
 
 def test_header_padding_thousands_separators_and_empty_amounts() -> None:
     st = read_statement(HERE / "ccb-detail" / "ccb-detail-utf8.csv", load_pool_config(CQGX).layouts)
-    # 明细查询结果: newest first in the file, oldest first once read.
+    # Newest first in the file, oldest first once read.
     assert [r.date.isoformat() for r in st.rows][:2] == ["2024-07-03", "2024-07-03"]
     assert st.rows[2].amount == Decimal("1000000.00")  # "1,000,000.00", debit column empty
     assert st.rows[6].amount == Decimal("-622612.80")  # "622,612.80" debit, credit empty
-    assert st.header_row == 9 and st.account_at == (2, "A 列（账号）")
+    # The padded label "账    号" beside its value; " 借方发生额/元(支取) " is 借方发生额（支取）.
+    assert st.header_row == 6 and st.account_at == (1, "B 列（账号）")
+    assert st.balance_label == "D 列（余额）"
 
 
 @pytest.mark.parametrize("bad", BAD, ids=[p.name for p in BAD])
@@ -306,7 +308,7 @@ def test_other_bank_mapping_imports_and_checks(ledger: Path) -> None:
     before = set(errors_of(ledger))
     status, err = import_into(ledger, HERE / "boc" / "boc-2024Q3.csv", config=HERE / "pools" / "wlht-boc.yaml")
     assert status == 0, err
-    assert "中国银行「交易明细（双语表头）」" in err
+    assert "中国银行「交易明细（双语表头，查询账号在表头前）」" in err
     after = set(errors_of(ledger))
     assert after <= before, after - before
     assert ("wlht.beancount", "[fee.rate]") in {(f, rule) for f, _, rule in before - after}
@@ -358,7 +360,7 @@ def test_unreadable_configuration_names_file_and_line(tmp_path: Path, text: str,
 def test_identify_command() -> None:
     result = CliRunner().invoke(cli.cli, ["identify", str(HERE / "ccb-detail"), "-c", str(CQGX)])
     assert result.exit_code == 0, result.output
-    assert "ccb-detail.xls：CQGX 专户，中国建设银行「明细查询结果」（xls），账号 50050110360000001688" in result.output
+    assert "ccb-detail.xls：CQGX 专户，中国建设银行「账户明细（表头前有账户信息与发生额合计）」（xls），账号 50050110360000001688" in result.output
     assert result.output.count("CQGX 专户") == 5
 
 

@@ -6,8 +6,11 @@ by :func:`beangulp.testing.compare_expected` after :func:`beangulp.testing.run_i
 (which passes no existing entries, so the importer reads the test ledger named in its pool
 configuration, ``tests/importers/ledger/``).
 
-Every CCB layout (flat, 明细查询结果) comes in every encoding (UTF-8, UTF-8 with BOM,
-GB18030) and format (.csv, .xlsx, .xls); the other-bank layouts are declared mappings only.
+Every CCB layout (flat, 明细查询结果 with its two-row header, the export with totals above
+the header) comes in every encoding (UTF-8, UTF-8 with BOM, GB18030) and format (.csv,
+.xlsx with merged header cells, .xls); BOC (.csv and .xlsx), ICBC [HISTORYDETAIL] and ABC
+as their exports are laid out (tests/importers/make_fixtures.py says where each column set
+was confirmed).
 To regenerate after a deliberate change: ``ZBD_REGENERATE=1 pytest tests/test_importers_regression.py``
 and review the diff.
 """
@@ -26,9 +29,11 @@ from zhubaodai.importers.importer import PoolImporter
 HERE = Path(__file__).parent / "importers"
 POOLS = {
     "ccb-flat": "cqgx.yaml",
+    "ccb-query": "cqgx.yaml",
     "ccb-detail": "cqgx.yaml",
     "boc": "wlht-boc.yaml",
     "icbc": "wlht-icbc.yaml",
+    "abc": "wlht-abc.yaml",
 }
 DOCUMENTS = [
     pytest.param(folder, doc, id=f"{folder}/{doc.name}")
@@ -55,7 +60,7 @@ def test_statement_gives_expected_entries(folder: str, doc: Path) -> None:
 
 
 def test_every_layout_has_every_encoding_and_format() -> None:
-    for folder in ("ccb-flat", "ccb-detail"):
+    for folder in ("ccb-flat", "ccb-query", "ccb-detail"):
         names = {p.name for p in (HERE / folder).iterdir()}
         for variant in ("utf8.csv", "utf8-bom.csv", "gb18030.csv"):
             assert f"{folder}-{variant}" in names and f"{folder}-{variant}.beancount" in names
@@ -66,7 +71,7 @@ def test_every_layout_has_every_encoding_and_format() -> None:
 def test_every_format_gives_the_same_entries() -> None:
     """The layouts, encodings and formats are one statement: the entries must agree."""
     texts = set()
-    for folder in ("ccb-flat", "ccb-detail"):
+    for folder in ("ccb-flat", "ccb-query", "ccb-detail"):
         for doc in (HERE / folder).glob("*.beancount"):
             lines = doc.read_text(encoding="utf-8").splitlines()
             texts.add("\n".join(lines[3:]))  # after the ;; Account/Date/Name header

@@ -107,14 +107,15 @@ def flat_rows(
 
 
 DETAIL_HEADER = [
-    "交易时间 ", " 借方发生额（支取）", "贷方发生额（收入）", "余额", "币种", "对方户名", "对方账号",
+    "交易时间 ", " 借方发生额/元(支取) ", "贷方发生额/元(收入)  ", "余额 ", "币种", "对方户名", "对方账号",
     "对方开户机构", "记账日期", "摘要", "备注", "账户明细编号-交易流水号", "企业流水号", "凭证种类", "凭证号",
 ]
 
 
 def detail_rows(txns: list[Txn], opening: Decimal, numeric: bool = False, first: int = 1) -> list[list[object]]:
-    """The CCB "明细查询结果" export: a preamble, then the rows newest first, the unused
-    amount column empty."""
+    """CCB's export with the account and its totals above the header (issue 11): each
+    label padded with spaces beside its value, a blank row, then the header (labels with
+    /元 and trailing spaces); the rows newest first, the unused amount column empty."""
     balances = running(opening, txns)
     debits = [-t.amount for t in txns if t.amount < 0]
     credits = [t.amount for t in txns if t.amount > 0]
@@ -124,13 +125,10 @@ def detail_rows(txns: list[Txn], opening: Decimal, numeric: bool = False, first:
         return list(cells) + [""] * (width - len(cells))
 
     rows = [
-        line("明细查询结果"),
-        line(f"账号：{CQ_ACCOUNT}", "", f"户名：{CQ_NAME}"),
-        line("开户机构：中国建设银行重庆高新支行", "", "币种：人民币"),
-        line(f"起始日期：{txns[0].day.replace('-', '')}", "", f"截止日期：{txns[-1].day.replace('-', '')}"),
-        line("期初余额", money(opening), "当前余额", money(balances[-1])),
-        line("借方发生总额", money(sum(debits, D(0))), "借方发生笔数", str(len(debits))),
-        line("贷方发生总额", money(sum(credits, D(0))), "贷方发生笔数", str(len(credits))),
+        line("账    号", CQ_ACCOUNT, "", "账户名称  ", CQ_NAME),
+        line("期初余额", money(opening), "", "当前余额", money(balances[-1])),
+        line("借方发生额", money(sum(debits, D(0))), "", "借方交易笔数", str(len(debits))),
+        line("贷方发生额", money(sum(credits, D(0))), "", "贷方交易笔数", str(len(credits))),
         line(),
         DETAIL_HEADER,
     ]
@@ -152,6 +150,51 @@ def detail_rows(txns: list[Txn], opening: Decimal, numeric: bool = False, first:
     return rows
 
 
+#: CCB's "明细查询结果": 发生额/元 over two columns, 借方 and 贷方 beneath it (a public
+#: parser of this export reads the same 17 columns and renames those two to 借方/贷方).
+QUERY_TOP = [
+    "记账日期", "交易时间", "凭证种类", "凭证号", "发生额/元", "", "余额/元", "钞汇标志", "对方户名", "对方账号",
+    "摘要", "备注", "账户明细编号-交易流水号", "企业流水号", "本方账号", "本方账户名称", "本方账户开户机构",
+]
+QUERY_SUB = ["", "", "", "", "借方", "贷方"] + [""] * (len(QUERY_TOP) - 6)
+#: The merged cells of the two header rows (row 4 and 5 of the sheet): 发生额/元 across,
+#: every other label down.
+QUERY_MERGES = ["E4:F4"] + [f"{c}4:{c}5" for c in "ABCDGHIJKLMNOPQ"]
+
+
+def query_rows(txns: list[Txn], opening: Decimal, numeric: bool = False, first: int = 1) -> list[list[object]]:
+    """CCB's "明细查询结果": labels padded inside with full-width spaces (账　　号), several
+    label：value pairs to a cell, then the two-row header; oldest first."""
+    width = len(QUERY_TOP)
+
+    def line(*cells: object) -> list[object]:
+        return list(cells) + [""] * (width - len(cells))
+
+    rows = [
+        line("明细查询结果"),
+        line(f"账\u3000\u3000号：{CQ_ACCOUNT}\u3000\u3000户\u3000\u3000名：{CQ_NAME}"),
+        line("币\u3000\u3000种：人民币", "", "", "利\u3000\u3000率：0.35%"),
+        QUERY_TOP,
+        QUERY_SUB,
+    ]
+    for i, (t, bal) in enumerate(zip(txns, running(opening, txns)), first):
+        debit: object = money(-t.amount) if t.amount < 0 else ""
+        credit: object = money(t.amount) if t.amount > 0 else ""
+        balance: object = money(bal)
+        booked: object = t.day.replace("-", "")
+        if numeric:
+            debit = float(-t.amount) if t.amount < 0 else None
+            credit = float(t.amount) if t.amount > 0 else None
+            balance = float(bal)
+            booked = datetime.date.fromisoformat(t.day)
+        rows.append([
+            booked, f"{t.day.replace('-', '')} {t.time}", "电子转账凭证" if t.counterparty else "", f"{i:08d}",
+            debit, credit, balance, "钞", t.counterparty, t.counterparty_account, t.summary, t.remark,
+            ccb_serial(i, t), "", CQ_ACCOUNT, CQ_NAME, "中国建设银行股份有限公司重庆高新支行",
+        ])
+    return rows
+
+
 # Other banks -------------------------------------------------------------------------
 
 WL_BOC_ACCOUNT = "150754321098"
@@ -164,41 +207,102 @@ WL_Q3 = [
     Txn("2024-09-21", "", D("3456.78"), "", "", "", "结息 Interest", ""),
 ]
 
+#: BOC's corporate "交易明细" (a public test of a BOC export prints the same preamble and
+#: these 46 bilingual columns, the values of a transaction row in this order).
 BOC_HEADER = [
-    "交易日期[ Transaction Date ]", "本方账号[ Account Number ]", "交易货币[ Trade Currency ]",
-    "交易金额[ Trade Amount ]", "交易后余额[ After-transaction balance ]", "对方户名[ Counterparty Name ]",
-    "对方账号[ Counterparty Account Number ]", "摘要[ Reference ]", "用途[ Purpose ]",
-    "交易流水号[ Transaction reference number ]",
+    "交易类型[ Transaction Type ]", "业务类型[ Business type ]",
+    "付款人开户行号[ Account holding bank number of payer ]", "付款人开户行名[ Payer account bank ]",
+    "付款人账号[ Debit Account No. ]", "付款人名称[ Payer's Name ]",
+    "收款人开户行行号[ Account holding bank number of beneficiary ]", "收款人开户行名[ Beneficiary account bank ]",
+    "收款人账号[ Payee's Account Number ]", "收款人名称[ Payee's Name ]", "交易日期[ Transaction Date ]",
+    "交易时间[ Transaction time ]", "交易货币[ Trade Currency ]", "交易金额[ Trade Amount ]",
+    "交易后余额[ After-transaction balance ]", "起息日期[ Value Date ]", "汇率[ Exchange rate ]",
+    "交易流水号[ Transaction reference number ]", "客户申请号[ Online Banking Transaction Ref.(Bank Ref.) ]",
+    "客户业务编号[ Customer Transaction Ref.(Customer Ref.) ]", "凭证类型[ Voucher type ]", "凭证号码[ Voucher number ]",
+    "记录标识号[ Record ID ]", "摘要[ Reference ]", "用途[ Purpose ]", "交易附言[ Remark ]", "备注[ Remarks ]",
+    "预留项1[ Reserve1 ]", "预留项2[ Reserve2 ]", "预留项3[ Reserve3 ]",
+    "名义付款人开户行行号[ Opening bank number of nominal payer ]", "名义付款人开户行名[ Opening bank name of nominal payer ]",
+    "名义付款人账号[ Payment A/C No. ]", "名义付款人名称[ Name of nominal payer ]",
+    "名义收款人开户行号[ Opening bank number of nominal payee ]", "名义收款人开户行名[ Opening bank name of nominal payee ]",
+    "名义收款人账号[ Account number of nominal payee ]", "名义收款人名称[ Name of nominal payee ]",
 ]
+WL_BOC_NAME = "乌兰浩特市中小企业服务中心助保贷专户"
+WL_BOC_BRANCH = "中国银行乌兰浩特分行营业部"
 
 
 def boc_rows() -> list[list[object]]:
-    rows: list[list[object]] = [BOC_HEADER]
-    for i, (t, bal) in enumerate(zip(WL_Q3, running(WL_OPENING, WL_Q3)), 1):
+    balances = running(WL_OPENING, WL_Q3)
+    debits = [-t.amount for t in WL_Q3 if t.amount < 0]
+    credits = [t.amount for t in WL_Q3 if t.amount > 0]
+    rows: list[list[object]] = [
+        ["查询账号[ Inquirer account number ]", WL_BOC_ACCOUNT],
+        ["总笔数[ Total number ]", str(len(WL_Q3))],
+        ["借方发生总笔数[ Total Numbers of Debited Payments ]", str(len(debits))],
+        ["借方发生总额[ Total Debit Amount of Payments ]", money(sum(debits, D(0)))],
+        ["贷方发生总笔数[ Total Numbers of Credited Payments ]", str(len(credits))],
+        ["贷方发生总额[ Total Credit Amount of Payments ]", money(sum(credits, D(0)))],
+        ["查询时间范围[ Time Range ]", f"{WL_Q3[0].day.replace('-', '')}-{WL_Q3[-1].day.replace('-', '')}"],
+        BOC_HEADER,
+    ]
+    for i, (t, bal) in enumerate(zip(WL_Q3, balances), 1):
+        us = ("10658", WL_BOC_BRANCH, WL_BOC_ACCOUNT, WL_BOC_NAME)
+        them = ("", t.counterparty_bank, t.counterparty_account, t.counterparty)
+        payer, payee = (them, us) if t.amount > 0 else (us, them)
+        kind, business = ("来账", "转账收入") if t.amount > 0 else ("往账", "收费" if not t.counterparty else "转账支出")
+        day = t.day.replace("-", "")
         rows.append([
-            t.day.replace("-", "/"), WL_BOC_ACCOUNT, "CNY", f"{t.amount:,.2f}", f"{bal:,.2f}", t.counterparty,
-            t.counterparty_account, t.summary, t.remark, f"BOC{t.day.replace('-', '')}{i:06d}",
+            kind, business, *payer, *payee, day, "10:00:00", "CNY", f"{t.amount:+.2f}", f"{bal:+.2f}", day, "",
+            f"{75783669000 + i}", "", "", "其他凭证", f"{7376300 + i:08d}", f"0{75783669000 + i}99999{i:010d}",
+            t.summary, t.remark, "", "", "", "", "", *[""] * 8,
         ])
     return rows
 
 
 WL_ICBC_ACCOUNT = "0605010109200012345"
 ICBC_TXNS = [
-    Txn("2024-08-05", "", D("100.00"), "李四", "", "", "转账", ""),
-    Txn("2024-08-05", "", D("-100.00"), "李四", "", "", "退回", ""),
-    Txn("2024-08-05", "", D("100.00"), "李四", "", "", "转账", ""),
-    Txn("2024-08-06", "", D("200000.00"), "乌兰浩特市财政局", "", "", "拨款", "风险补偿金"),
+    Txn("2024-08-05", "09:15:02", D("100.00"), "李四", "6212260605001234567", "", "转账", ""),
+    Txn("2024-08-05", "09:40:11", D("-100.00"), "李四", "6212260605001234567", "", "退回", ""),
+    Txn("2024-08-05", "10:03:55", D("100.00"), "李四", "6212260605001234567", "", "转账", ""),
+    Txn("2024-08-06", "15:20:00", D("200000.00"), "乌兰浩特市财政局", "0605010109000000011", "", "拨款", "风险补偿金"),
 ]
+#: ICBC's "[HISTORYDETAIL]" export (two public parsers of it read these 13 columns).
 ICBC_HEADER = [
-    "交易日期 Transaction Date", "本方账号 Account No.", "摘要 Summary", "发生额 Amount", "余额 Balance",
-    "对方户名 Counterparty", "用途 Purpose",
+    "凭证号", "本方账号", "对方账号", "交易时间", "借/贷", "借方发生额", "贷方发生额", "对方行号", "摘要", "用途",
+    "对方单位名称", "余额", "个性化信息",
 ]
 
 
 def icbc_rows() -> list[list[object]]:
-    rows: list[list[object]] = [ICBC_HEADER]
-    for t, bal in zip(ICBC_TXNS, running(WL_OPENING, ICBC_TXNS)):
-        rows.append([t.day, WL_ICBC_ACCOUNT, t.summary, f"{t.amount:.2f}", f"{bal:.2f}", t.counterparty, t.remark])
+    rows: list[list[object]] = [["[HISTORYDETAIL]"], ICBC_HEADER]
+    for i, (t, bal) in enumerate(zip(ICBC_TXNS, running(WL_OPENING, ICBC_TXNS)), 1):
+        debit = f"{-t.amount:.2f}" if t.amount < 0 else ""
+        credit = f"{t.amount:.2f}" if t.amount > 0 else ""
+        rows.append([
+            f"{i:09d}", WL_ICBC_ACCOUNT, t.counterparty_account, f"{t.day} {t.time}", "借" if t.amount < 0 else "贷",
+            debit, credit, "102198000000", t.summary, t.remark, t.counterparty, f"{bal:.2f}", "",
+        ])
+    return rows
+
+
+WL_ABC_ACCOUNT = "15-580101040012345"
+ABC_TXNS = [
+    Txn("2024-08-07", "10:21:03", D("30000.00"), "乌兰浩特市草原牧业有限公司", "150501716136000012345", "", "转账", "助保金"),
+    Txn("2024-08-20", "08:00:00", D("-20.00"), "", "", "", "手续费", ""),
+    Txn("2024-08-20", "08:00:00", D("-20.00"), "", "", "", "手续费", ""),
+]
+#: ABC's corporate account detail (two public parsers of it read these 9 columns, the
+#: account on the line above the header as 账号:…).
+ABC_HEADER = ["交易时间", "收入金额", "支出金额", "账户余额", "交易行名", "对方省市", "对方账号", "对方户名", "交易用途"]
+
+
+def abc_rows() -> list[list[object]]:
+    rows: list[list[object]] = [["账户明细"], [f"账号:{WL_ABC_ACCOUNT}", "户名:乌兰浩特市中小企业服务中心"], ABC_HEADER]
+    for t, bal in zip(ABC_TXNS, running(WL_OPENING, ABC_TXNS)):
+        rows.append([
+            f"{t.day.replace('-', '')} {t.time}", money(t.amount) if t.amount > 0 else "",
+            money(-t.amount) if t.amount < 0 else "", money(bal), "乌兰浩特市分行营业部", "内蒙古" if t.counterparty else "",
+            t.counterparty_account, t.counterparty, " ".join(x for x in (t.summary, t.remark) if x),
+        ])
     return rows
 
 
@@ -220,7 +324,7 @@ def write_csv(path: Path, rows: list[list[object]], encoding: str = "utf-8", bom
     path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + data)
 
 
-def write_xlsx(path: Path, rows: list[list[object]]) -> None:
+def write_xlsx(path: Path, rows: list[list[object]], merges: list[str] | None = None) -> None:
     import openpyxl
 
     book = openpyxl.Workbook()
@@ -228,6 +332,8 @@ def write_xlsx(path: Path, rows: list[list[object]]) -> None:
     sheet.title = "明细"
     for r in rows:
         sheet.append([None if c == "" else c for c in r])
+    for cells in merges or ():
+        sheet.merge_cells(cells)
     for row in sheet.iter_rows():
         for cell in row:
             if isinstance(cell.value, (datetime.date, datetime.datetime)):
@@ -237,16 +343,22 @@ def write_xlsx(path: Path, rows: list[list[object]]) -> None:
     book.save(path)
 
 
-def write_xls(path: Path, rows: list[list[object]]) -> None:
+def write_xls(path: Path, rows: list[list[object]], merges: list[str] | None = None) -> None:
     import xlwt
 
     book = xlwt.Workbook(encoding="utf-8")
     sheet = book.add_sheet("明细")
+    merged: set[tuple[int, int]] = set()
+    for cells in merges or ():  # "E4:F4": the first cell keeps the value
+        (c1, r1), (c2, r2) = ((ord(x[0]) - 65, int(x[1:]) - 1) for x in cells.split(":"))
+        value = rows[r1][c1]
+        sheet.write_merge(r1, r2, c1, c2, "" if value in (None, "") else str(value))
+        merged.update((r, c) for r in range(r1, r2 + 1) for c in range(c1, c2 + 1))
     date_style = xlwt.easyxf(num_format_str="YYYY-MM-DD")
     money_style = xlwt.easyxf(num_format_str="#,##0.00")
     for r, cells in enumerate(rows):
         for c, cell in enumerate(cells):
-            if cell is None or cell == "":
+            if cell is None or cell == "" or (r, c) in merged:
                 continue
             if isinstance(cell, datetime.date):
                 sheet.write(r, c, cell, date_style)
@@ -278,7 +390,7 @@ def write_quarter(folder: Path, prefix: str, quarter: str, txns: list[Txn], open
     part, start = month(lo, hi, txns, opening)
     write_csv(folder / f"{prefix}-{name[5:]}.csv", flat_rows(part, start, first=lo + 1), encoding="gb18030")
     part, start = month(lo2, hi2, txns, opening)
-    write_xlsx(folder / f"{prefix}-{name2[5:]}.xlsx", detail_rows(part, start, numeric=True, first=lo2 + 1))
+    write_xlsx(folder / f"{prefix}-{name2[5:]}.xlsx", query_rows(part, start, numeric=True, first=lo2 + 1), QUERY_MERGES)
     part, start = month(lo3, hi3, txns, opening)
     write_xls(folder / f"{prefix}-{name3[5:]}.xls", flat_rows(part, start, numeric=True, first=lo3 + 1))
 
@@ -321,7 +433,7 @@ def demo_opening() -> Decimal:
 def main() -> None:
     flat = HERE / "ccb-flat"
     detail = HERE / "ccb-detail"
-    for d in (flat, detail, HERE / "boc", HERE / "icbc", HERE / "bad"):
+    for d in (flat, detail, HERE / "boc", HERE / "icbc", HERE / "abc", HERE / "ccb-query", HERE / "bad"):
         d.mkdir(exist_ok=True)
     write_csv(flat / "ccb-flat-utf8.csv", flat_rows(CQ_Q3, CQ_OPENING))
     write_csv(flat / "ccb-flat-utf8-bom.csv", flat_rows(CQ_Q3, CQ_OPENING), bom=True)
@@ -333,8 +445,18 @@ def main() -> None:
     write_csv(detail / "ccb-detail-gb18030.csv", detail_rows(CQ_Q3, CQ_OPENING), encoding="gb18030")
     write_xlsx(detail / "ccb-detail.xlsx", detail_rows(CQ_Q3, CQ_OPENING, numeric=True))
     write_xls(detail / "ccb-detail.xls", detail_rows(CQ_Q3, CQ_OPENING, numeric=True))
+    query = HERE / "ccb-query"
+    query.mkdir(exist_ok=True)
+    write_csv(query / "ccb-query-utf8.csv", query_rows(CQ_Q3, CQ_OPENING))
+    write_csv(query / "ccb-query-utf8-bom.csv", query_rows(CQ_Q3, CQ_OPENING), bom=True)
+    write_csv(query / "ccb-query-gb18030.csv", query_rows(CQ_Q3, CQ_OPENING), encoding="gb18030")
+    write_xlsx(query / "ccb-query.xlsx", query_rows(CQ_Q3, CQ_OPENING, numeric=True), QUERY_MERGES)
+    write_xls(query / "ccb-query.xls", query_rows(CQ_Q3, CQ_OPENING, numeric=True), QUERY_MERGES)
     write_csv(HERE / "boc" / "boc-2024Q3.csv", boc_rows(), encoding="gb18030")
-    write_csv(HERE / "icbc" / "icbc-2024-08.csv", icbc_rows())
+    write_xlsx(HERE / "boc" / "boc-2024Q3.xlsx", boc_rows())
+    write_csv(HERE / "icbc" / "icbc-2024-08.csv", icbc_rows(), encoding="gb18030")
+    (HERE / "abc").mkdir(exist_ok=True)
+    write_xls(HERE / "abc" / "abc-2024-08.xls", abc_rows())
     write_bad(HERE / "bad")
     write_quarter(HERE / "quarter", "ccb-2024", "Q3", CQ_Q3, CQ_OPENING, MONTHS)
     if DEMO_LEDGER.exists():
@@ -390,10 +512,31 @@ def write_bad(bad: Path) -> None:
     rows[8][6] = "美元"
     variant("currency.csv", rows, "文件 {file} 第 9 行 G 列（币种）：币种「美元」不是人民币：专户只记人民币")
     rows = detail_rows(CQ_Q3, CQ_OPENING)
-    rows[6][3] = "7"
+    rows[3][4] = "7"
     variant(
         "detail-totals.csv", rows,
-        "文件 {file} 第 7 行 D 列（贷方发生笔数）：贷方发生笔数与明细笔数不符：说明中为 7 笔，明细为 8 笔（对账单不完整或有误）",
+        "文件 {file} 第 4 行 E 列（贷方发生笔数）：贷方发生笔数与明细笔数不符：说明中为 7 笔，明细为 8 笔（对账单不完整或有误）",
+    )
+    rows = detail_rows(CQ_Q3, CQ_OPENING)
+    rows[1][4] = money(D(str(rows[1][4]).replace(",", "")) + D("0.01"))
+    variant(
+        "detail-closing.csv", rows,
+        "文件 {file} 第 2 行 E 列（期末（当前）余额）：期末余额与最后一笔明细的余额不符：说明中为 5,748,380.14 元，"
+        "明细为 5,748,380.13 元（对账单不完整或有误）",
+    )
+    rows = query_rows(CQ_Q3, CQ_OPENING)
+    rows[7][14] = "50050110360000009999"
+    variant(
+        "query-account.csv", rows,
+        "文件 {file} 第 8 行 O 列（本方账号）：账号 50050110360000009999 与本对账单第 6 行的账号 50050110360000001688 不同："
+        "一份对账单只能是一个账户的",
+    )
+    variant(
+        "no-layout.csv", [["交易时间", "借方发生额", "贷方发生额", "对方户名"], ["20240701 10:00:00", "", "1.00", "某某"]],
+        "文件 {file}：没有找到对账单表头（前 60 行中没有已配置版式的列名）。最接近的是中国建设银行「对公账户明细（平铺导出）」"
+        "（第 1 行），缺少列 「账号」、「余额」、「对方账号」、「摘要」、「账户明细编号-交易流水号」。已配置的版式："
+        "中国建设银行「对公账户明细（平铺导出）」；中国建设银行「明细查询结果（两行表头）」；"
+        "中国建设银行「账户明细（表头前有账户信息与发生额合计）」",
     )
     (bad / "garbage.csv").write_bytes(b"\x80\x81\xff\xfe\x00garbage\xff")
     (bad / "garbage.csv.error").write_text(
@@ -403,7 +546,8 @@ def write_bad(bad: Path) -> None:
     )
     variant(
         "no-header.csv", [["日期", "金额"], ["2024-07-01", "1.00"]],
-        "文件 {file}：没有找到对账单表头（前 60 行中没有已配置版式的列名）。已配置的版式：中国建设银行「对公账户明细（平铺导出）」；中国建设银行「明细查询结果」",
+        "文件 {file}：没有找到对账单表头（前 60 行中没有已配置版式的列名）。已配置的版式：中国建设银行「对公账户明细（平铺导出）」；"
+        "中国建设银行「明细查询结果（两行表头）」；中国建设银行「账户明细（表头前有账户信息与发生额合计）」",
     )
 
 
