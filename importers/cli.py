@@ -3,8 +3,8 @@
 beangulp's ``Ingest`` commands, re-done for the pool's users: messages in Chinese, no
 traceback, and nothing written unless every statement imports cleanly::
 
-    python -m zhubaodai.importers extract importers/samples/ccb-2024Q3.csv \\
-        --ledger ledger/main.beancount -o ledger/cqgx/import-2024Q3.beancount
+    python -m zhubaodai.importers extract importers/samples/ccb-2026Q1.csv \\
+        --ledger ledger/main.beancount -o ledger/cqgx/import-2026Q1.beancount
 
 * ``extract`` reads every statement, checks it, leaves out rows the ledger already has (by
   serial number), classifies the rest with the pool's rules and prints the entries to

@@ -169,3 +169,13 @@ def test_the_shipped_banks_yaml_declares_the_real_layouts() -> None:
     layouts = load_layouts()
     assert list(layouts) == ["ccb-flat", "ccb-query", "ccb-detail", "boc", "icbc", "abc"]
     assert layouts["boc"].by_direction and not layouts["ccb-flat"].by_direction
+
+
+def test_docs_name_only_samples_that_exist() -> None:
+    """Every importers/samples/… file the documentation or the code names is shipped."""
+    import re
+
+    texts = [*REPO.glob("docs/*.md"), REPO / "README.md", *REPO.glob("importers/*.py")]
+    named = {m for path in texts for m in re.findall(r"importers/samples/[\w.-]+", path.read_text(encoding="utf-8"))}
+    assert named, "the documentation names no sample"
+    assert sorted(n for n in named if not (REPO / n).is_file()) == []

@@ -76,6 +76,8 @@ def ccb_serial(i: int, t: Txn) -> str:
     return f"{10000 + i:05d}-{t.day.replace('-', '')}{t.time.replace(':', '')}{i:03d}"
 
 
+#: CCB's flat export of a corporate account (public importers of it read these columns;
+#: the amount labels are printed 借方发生额/元(支取) in some versions, compared alike).
 FLAT_HEADER = [
     " 账号 ", "账户名称", "交易时间", "借方发生额（支取）", "\u3000贷方发生额（收入）", "\u3000余额\u3000", "币种",
     "对方户名", "对方账号", "对方开户机构", "记账日期", "摘要", "备注", "账户明细编号-交易流水号",
@@ -106,6 +108,9 @@ def flat_rows(
     return rows
 
 
+#: CCB's export with the account and its totals above the header: the header of the flat
+#: export without the account columns, amounts labelled with /元 (issue 11's accountant;
+#: a public importer of CCB statements declares 借方发生额/元(支取), 贷方发生额/元(收入)).
 DETAIL_HEADER = [
     "交易时间 ", " 借方发生额/元(支取) ", "贷方发生额/元(收入)  ", "余额 ", "币种", "对方户名", "对方账号",
     "对方开户机构", "记账日期", "摘要", "备注", "账户明细编号-交易流水号", "企业流水号", "凭证种类", "凭证号",
