@@ -181,11 +181,12 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-def start_fava(ledger: Path, log: Path) -> tuple[subprocess.Popen[bytes], FavaServer]:
-    """``fava --read-only`` on a free loopback port, as reviewers run it."""
+def start_fava(ledger: Path, log: Path, *, read_only: bool = True) -> tuple[subprocess.Popen[bytes], FavaServer]:
+    """``fava --read-only`` on a free loopback port, as reviewers run it (writable, as the
+    accountant runs it to import, with ``read_only=False``)."""
     port = _free_port()
     fava = Path(sys.executable).parent / "fava"
-    command = [str(fava), "--read-only", "--host", "127.0.0.1", "--port", str(port), str(ledger)]
+    command = [str(fava), *(["--read-only"] if read_only else []), "--host", "127.0.0.1", "--port", str(port), str(ledger)]
     with log.open("wb") as out:  # the child keeps its own copy of the descriptor
         proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
     base = f"http://127.0.0.1:{port}"

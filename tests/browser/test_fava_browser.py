@@ -27,6 +27,7 @@ from fava_support import FavaServer
 from fava_support import engine_run
 from fava_support import expected_figures
 from fava_support import ledgers
+from fava_support import ROOT
 from fava_support import start_fava
 
 from zhubaodai.fava.page import PAGE_SIZE
@@ -282,3 +283,91 @@ def test_writes_are_refused(served: tuple[FavaServer, EngineRun], page, tmp_path
         _shoot(page, tmp_path, "write-refused", server.ledger)
     after = {path: path.read_bytes() for path in server.ledger.parent.rglob("*.beancount")}
     assert after == before
+
+
+# --------------------------------------------------------------------------------------
+# The import page: a statement extracted and saved end to end, in a writable Fava.
+
+IMPORTS = ROOT / "tests" / "importers"
+
+
+def test_import_page_extracts_and_saves_a_statement(browser, tmp_path: Path) -> None:  # noqa: ANN001
+    """The accountant's way: the statement in the import folder is listed with the pool's
+    importer; Extract shows the entries the importer made (the fee linked to its loan, the
+    bank's serial number); Save writes them; the ledger then passes bean-check."""
+    import io
+    import subprocess
+    import sys
+
+    from zhubaodai.importers import cli
+
+    ledger_dir = tmp_path / "ledger"
+    shutil.copytree(IMPORTS / "ledger", ledger_dir)
+    ledger = ledger_dir / "main.beancount"
+    text = ledger.read_text(encoding="utf-8").replace("'../../../rules.yaml'", repr(str(ROOT / "rules.yaml")))
+    ledger.write_text(text, encoding="utf-8")
+    # The other pool's quarter first (on the command line), so that the whole ledger passes.
+    other = ledger_dir / "wlht-import.beancount"
+    status = cli.run_import(
+        [IMPORTS / "boc" / "boc-2024Q3.csv"], configs=[IMPORTS / "pools" / "wlht-boc.yaml"], ledger=ledger,
+        output=other, err=io.StringIO(),
+    )
+    assert status == 0
+    inbox = ledger_dir / "inbox"
+    inbox.mkdir()
+    shutil.copy(IMPORTS / "quarter" / "ccb-2024Q3.csv", inbox / "ccb.csv")
+    config = tmp_path / "import_config.py"
+    config.write_text(
+        "from zhubaodai.importers.importer import PoolImporter\n"
+        f"CONFIG = [PoolImporter({str(IMPORTS / 'pools' / 'cqgx.yaml')!r}, fava=True)]\nHOOKS = []\n",
+        encoding="utf-8",
+    )
+    with ledger.open("a", encoding="utf-8") as handle:
+        handle.write('\ninclude "wlht-import.beancount"\n')
+        handle.write(f'2021-01-01 custom "fava-option" "import-config" "{config}"\n')
+        handle.write('2021-01-01 custom "fava-option" "import-dirs" "inbox"\n')
+        handle.write("2021-01-01 open Income:CQGX:Unidentified CNY\n2021-01-01 open Expenses:CQGX:Unidentified CNY\n")
+    proc, server = start_fava(ledger, tmp_path / "fava.log", read_only=False)
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
+    try:
+        tab = context.new_page()
+        tab.set_default_timeout(60_000)
+        console = Console(tab)
+        tab.goto(server.url("import/"))
+        listed = tab.locator(f'[title="{inbox / "ccb.csv"}"]')
+        listed.wait_for()
+        # Fava's Chinese interface calls Extract 导出, Next 下一个 and Save 保存.
+        extract = tab.locator('button[title$="with importer CQGX 专户对账单"]')
+        assert extract.inner_text() == "导出"
+        extract.click()
+        dialog = tab.locator("dialog[open]")
+        dialog.wait_for()
+        # 11 rows and the statement's two balance assertions.
+        assert " ".join(dialog.locator("h3").nth(1).inner_text().split()) == "Entry 1 of 13 (13 to import):"
+        dialog.get_by_role("button", name="下一个").click()
+        dialog.locator("h3", has_text="Entry 2 of 13").wait_for()
+        values = [field.input_value() for field in dialog.locator("input").all()]
+        assert "重庆丙材料有限公司" in values and "缴纳助保金 ^CQ-2024-010" in values
+        assert values[values.index("serial") + 1] == "10001-20240703100211001"
+        _shoot(tab, tmp_path, "import-extract", ledger)
+        dialog.get_by_role("button", name="⏭").click()
+        dialog.locator("h3", has_text="Entry 13 of 13").wait_for()
+        dialog.get_by_role("button", name="保存").click()
+        dialog.wait_for(state="detached")
+        tab.wait_for_load_state("networkidle")
+        assert console.errors == []
+    finally:
+        context.close()
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except Exception:  # noqa: BLE001
+            proc.kill()
+            proc.wait()
+    saved = "".join(p.read_text(encoding="utf-8") for p in ledger_dir.glob("*.beancount"))
+    assert saved.count('serial: "10') == 11  # the CCB rows (the BOC rows have other serials)
+    assert "^CQ-2024-010" in saved and 'bank_share: "397387.20 CNY"' in saved
+    check = subprocess.run(
+        [str(Path(sys.executable).with_name("bean-check")), "-C", str(ledger)], capture_output=True, text=True, check=False
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
