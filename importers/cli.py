@@ -306,6 +306,9 @@ def run_import(
             err.write(f"错误：{line}\n")
         err.write("未写入任何内容。\n")
         return EXIT_INPUT
+    except MemoryError:  # what the input asked for did not fit: bad input, not a bug
+        err.write("错误：内存不足：对账单或账本过大，未写入任何内容。\n")
+        return EXIT_INPUT
     except KeyboardInterrupt:  # the temporary output file is already removed
         err.write("已中断：未写入任何内容。\n")
         return EXIT_INTERRUPTED

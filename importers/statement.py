@@ -62,7 +62,8 @@ HEADER_SEARCH_ROWS = 60
 MAX_FILE_BYTES = 20 * 1024 * 1024
 #: The uncompressed size of all the members of an .xlsx (a zip): a zip bomb is refused
 #: from the sizes its directory declares, before anything is decompressed.
-MAX_XLSX_UNCOMPRESSED = 200 * 1024 * 1024
+#: (Shared strings are held in memory whole, so this bounds the memory a workbook takes.)
+MAX_XLSX_UNCOMPRESSED = 64 * 1024 * 1024
 #: Rows of the first sheet (or lines of a CSV), header and preamble included.
 MAX_ROWS = 50_000
 #: Cells of one row.
@@ -661,6 +662,9 @@ def sniff_account(table: Table, layouts: Mapping[str, Layout]) -> str | None:
 
 _COLON = re.compile(r"[:：]")
 
+#: The longest preamble label looked for at the end of a value (characters, padding included).
+_LONGEST_LABEL = 64
+
 
 def _split_pairs(cell: str, known: frozenset[str]) -> list[tuple[str, str]]:
     """A preamble cell as (label, value) pairs: ``账　　号：5005…　　户　　名：某某`` is two
@@ -683,7 +687,9 @@ def _split_pairs(cell: str, known: frozenset[str]) -> list[tuple[str, str]]:
 def _value_then_label(text: str, known: frozenset[str]) -> tuple[str, str]:
     text = text.strip()
     best = -1
-    for start in range(len(text)):
+    # Labels are short: only the last few characters can be the next label (this also
+    # keeps a long cell from costing time quadratic in its length).
+    for start in range(max(0, len(text) - _LONGEST_LABEL), len(text)):
         if start and not (text[start - 1].isspace() or text[start - 1] == "\u3000"):
             continue
         if label_key(text[start:]) in known:

@@ -215,6 +215,27 @@ def test_out_of_memory_while_reading_is_bad_input(
     assert f"文件 {path}：读取时内存不足" in refused(path, ledger)
 
 
+def test_out_of_memory_anywhere_in_an_import_is_bad_input(ledger: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def exhausted(*args: object, **kwargs: object) -> None:
+        raise MemoryError
+
+    monkeypatch.setattr(cli, "extract_statements", exhausted)
+    err = io.StringIO()
+    assert cli.run_import([FLAT], configs=[CQGX], ledger=ledger, err=err) == cli.EXIT_INPUT
+    assert err.getvalue() == "错误：内存不足：对账单或账本过大，未写入任何内容。\n"
+
+
+def test_a_long_preamble_cell_costs_no_more_than_its_length(tmp_path: Path) -> None:
+    """A preamble cell with 100,000 characters between two colons: only the end of that
+    stretch is tried as the next label (trying every start would take minutes)."""
+    rows = fx.detail_rows(fx.CQ_Q3, fx.CQ_OPENING)
+    rows.insert(0, ["说明：" + "甲 " * 50_000 + "：值"] + [""] * (len(rows[0]) - 1))
+    path = tmp_path / "long.csv"
+    fx.write_csv(path, rows)
+    layouts = load_pool_config(CQGX).layouts
+    assert read_statement(path, layouts).account == fx.CQ_ACCOUNT
+
+
 # --------------------------------------------------------------------------------------
 # Interrupted.
 
