@@ -20,6 +20,11 @@ One :class:`PoolImporter` per pool import configuration (``importers/pools/*.yam
 * ``deduplicate``: marks entries whose serial number (or balance assertion) the given
   entries already hold, beangulp's ``__duplicate__`` (Fava leaves those unticked).
 
+Under Fava (``fava=True``) only files inside the ledger's ``import-dirs`` are read:
+Fava's ``/api/extract`` takes any path, so ``identify``, ``date`` and ``extract`` first
+check the file's real path against the import folders of the ledger Fava serves
+(:func:`fava_import_dirs`) and refuse, unread, anything outside them.
+
 Errors are :class:`~zhubaodai.importers.config.ImportFailure` with a Chinese message. Fava
 would show an exception with its traceback, so with ``fava=True`` a failed extract returns
 one ``note`` carrying the message instead, already marked as a duplicate so that Fava does

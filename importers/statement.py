@@ -10,11 +10,25 @@ beangulp's :mod:`~beangulp.importers.csvbase` column descriptors. A statement lo
     交易时间 | 借方发生额（支取） | 贷方发生额（收入） | 余额 | …   <- the header row
     20240705 10:21:03 | 0 | 75,000.00 | 1,075,000.00 | …         <- one row per transaction
 
+The header is found, not assumed: any of the first rows, alone or with the row below it
+(a two-row header: 发生额/元 merged over 借方 | 贷方), is compared with each layout's labels
+as :func:`~zhubaodai.importers.config.label_key` compares them (whitespace of every kind,
+inside labels too; bracket variants; unit suffixes; the English half of bilingual labels).
+The preamble above it is read as label/value pairs, several to a cell or label and value
+in adjacent cells, and every total it prints is checked against the rows.
+
 Everything that could make an import wrong is an error here, before anything is written:
-an unknown encoding, no header, a missing column, an unparsable date or amount, a row
-from another account, a repeated serial number, a running balance that does not chain,
-preamble totals that do not match the rows. Each :class:`StatementError` names the file,
-the row and the column (as the spreadsheet shows them: row number and column letter).
+an unknown encoding, no header (naming the closest layout and the columns it lacks), a
+missing column, an unparsable date or amount, a date after today, a row from another
+account, a repeated serial number, a running balance that does not chain, preamble totals
+that do not match the rows. Each :class:`StatementError` names the file, the row and the
+column (as the spreadsheet shows them: row number and column letter).
+
+Nothing is read that could hurt: only a regular file (not a device, a pipe or a
+directory), at most :data:`MAX_FILE_BYTES`; an .xlsx whose members inflate to at most
+:data:`MAX_XLSX_UNCOMPRESSED` (judged before decompressing); at most :data:`MAX_ROWS` rows
+of :data:`MAX_COLUMNS` cells; no NUL or other control character. Memory exhausted or XML
+broken while reading is a :class:`StatementError` like any other bad input.
 """
 
 from __future__ import annotations
