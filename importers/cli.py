@@ -20,6 +20,7 @@ traceback, and nothing written unless every statement imports cleanly::
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import tempfile
 from collections.abc import Iterable
@@ -354,7 +355,18 @@ _help_option = click.help_option("-h", "--help", help="显示本帮助并退出�
 @click.option("--overwrite", is_flag=True, help="允许替换已存在的输出文件。")
 def extract_command(sources: tuple[str, ...], configs: tuple[str, ...], ledger: str | None, output: str | None, overwrite: bool) -> None:
     """导入对账单：检查、去重、分类，生成待审阅的分录。"""
-    sys.exit(run_import(sources, configs=configs or None, ledger=ledger, output=output, overwrite=overwrite))
+    # A termination (kill, a CI timeout) is an interruption like Ctrl-C: the temporary
+    # output file is removed and nothing is written.
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        status = run_import(sources, configs=configs or None, ledger=ledger, output=output, overwrite=overwrite)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    sys.exit(status)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 @click.command("identify")

@@ -345,3 +345,29 @@ def test_fava_importer_outside_a_request_takes_the_dirs_from_the_ledger(tmp_path
     assert isinstance(note, data.Note) and "不在账本配置的导入目录" in note.comment
     layouts = load_pool_config(CQGX).layouts
     assert read_statement(FLAT, layouts).rows  # the file itself is fine
+
+
+def test_a_terminated_extract_command_leaves_no_temporary_file(
+    ledger: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGTERM (a kill, a CI timeout) while the output is being put in place: the
+    command removes its temporary file and exits 130, as for Ctrl-C."""
+    import signal
+
+    from click.testing import CliRunner
+
+    outdir = tmp_path / "out"
+    outdir.mkdir()
+
+    def terminated(*args: object, **kwargs: object) -> None:
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    monkeypatch.setattr(os, "link", terminated)
+    before = signal.getsignal(signal.SIGTERM)
+    result = CliRunner().invoke(
+        cli.extract_command, [str(FLAT), "-c", str(CQGX), "-e", str(ledger), "-o", str(outdir / "new.beancount")]
+    )
+    assert result.exit_code == cli.EXIT_INTERRUPTED, result.output
+    assert "已中断：未写入任何内容。" in result.output
+    assert list(outdir.iterdir()) == []
+    assert signal.getsignal(signal.SIGTERM) is before
