@@ -471,27 +471,50 @@ def check(ledger: str, fmt: str, strict: bool, rules: str | None) -> None:
 # zbd report
 
 
-_PERIOD_RE = re.compile(r"^(\d{4})(?:[Qq]([1-4]))?$")
+#: 2024Q3, 2024-Q3 (as Fava writes it), 2024q3; 2024; 2024-07 or 2024-7 (a month).
+_PERIOD_RE = re.compile(r"^(\d{4})(?:-?[Qq](\d+)|-(\d{1,2}))?$")
+#: The years a period may name (datetime's own range is wider than any pool's books).
+_PERIOD_YEARS = range(1900, 2200)
 
 
 def parse_period(text: str) -> tuple[str, datetime.date, datetime.date]:
-    """'2024Q3' -> ('2024年第三季度', 2024-07-01, 2024-09-30); '2024' -> the year."""
+    """'2024Q3' or '2024-Q3' -> ('2024年第三季度', 2024-07-01, 2024-09-30); '2024' -> the
+    year; '2024-07' -> the month. Anything else, or a quarter or month that does not exist,
+    is a :class:`UserError` (exit status 2)."""
     match = _PERIOD_RE.match(text.strip())
     if not match:
-        raise UserError(f"报告期应写作 2024Q3（季度）或 2024（年度）：{text!r}")
+        raise UserError(f"报告期应写作 2024Q3 或 2024-Q3（季度）、2024（年度）或 2024-07（月度）：{text!r}")
     year = int(match.group(1))
-    if match.group(2) is None:
+    if year not in _PERIOD_YEARS:
+        raise UserError(f"报告期的年份 {year} 超出范围（{_PERIOD_YEARS.start}—{_PERIOD_YEARS.stop - 1}）：{text!r}")
+    quarter, month = match.group(2), match.group(3)
+    if quarter is not None:
+        if not 1 <= int(quarter) <= 4:
+            raise UserError(f"季度应为 Q1 至 Q4：{text!r}")
+        first, months = 3 * int(quarter) - 2, 3
+        label = f"{year}年第{'一二三四'[int(quarter) - 1]}季度"
+    elif month is not None:
+        if not 1 <= int(month) <= 12:
+            raise UserError(f"月份应为 01 至 12：{text!r}")
+        first, months = int(month), 1
+        label = f"{year}年{int(month)}月"
+    else:
         return f"{year}年度", datetime.date(year, 1, 1), datetime.date(year, 12, 31)
-    quarter = int(match.group(2))
-    start = datetime.date(year, 3 * quarter - 2, 1)
-    end_month = 3 * quarter
-    end = (datetime.date(year + (end_month == 12), end_month % 12 + 1, 1) - datetime.timedelta(days=1))
-    return f"{year}年第{'一二三四'[quarter - 1]}季度", start, end
+    start = datetime.date(year, first, 1)
+    after = first + months  # the first month after the period (13: January next year)
+    end = datetime.date(year + (after > 12), (after - 1) % 12 + 1, 1) - datetime.timedelta(days=1)
+    return label, start, end
+
+
+def ledger_span(entries: Sequence[Directive]) -> tuple[datetime.date, datetime.date] | None:
+    """The first and last date of the books (None for a ledger without entries)."""
+    dates = [entry.date for entry in entries]
+    return (min(dates), max(dates)) if dates else None
 
 
 @main.command()
 @click.argument("ledger", type=click.Path(dir_okay=True))
-@click.option("--period", required=True, help="报告期：2024Q3（季度）或 2024（年度）。")
+@click.option("--period", required=True, help="报告期：2024Q3 或 2024-Q3（季度）、2024（年度）、2024-07（月度）。")
 @click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False), help="输出的 XLSX 文件。")
 @click.option("--program", "programs", multiple=True, help="只报告此项目（可重复；默认全部项目）。")
 @click.option("--force", is_flag=True, help="输出文件已存在时覆盖它。")
@@ -515,6 +538,9 @@ def report(ledger: str, period: str, output: str, programs: tuple[str, ...], for
     if unknown:
         known = "、".join(loaded.rulebook.programs)
         raise UserError(f"rules.yaml 中没有项目 {'、'.join(unknown)}；可用：{known}")
+    span = ledger_span(loaded.entries)
+    if span is not None and (end < span[0] or start > span[1]):
+        raise UserError(f"报告期 {label}（{start} 至 {end}）不在账本的日期范围（{span[0]} 至 {span[1]}）内")
     if loaded.beancount_errors:
         say(f"注意：账本有 {len(loaded.beancount_errors)} 个 Beancount 错误，已列入报表的“检查结果”表；请用 zbd check 查看")
     codes = list(programs) or list(loaded.rulebook.programs)

@@ -1734,6 +1734,16 @@ class Synthesizer:
         )
 
 
+def portable_rules_path(rules: Path, ledger: Path) -> Path:
+    """``rules`` as the plugin line should name it: relative to the ledger's folder (the
+    plugin reads it so), so the ledger and its rules can move together; absolute only where
+    no relative path exists (another drive on Windows)."""
+    try:
+        return Path(os.path.relpath(rules.resolve(), ledger.resolve().parent))
+    except ValueError:
+        return rules.resolve()
+
+
 def _header(title: str, rules: Path | None, note: str) -> str:
     lines = [comment_lines(note), f'option "title" "{title}"\n', 'option "operating_currency" "CNY"\n']
     if rules is not None:
@@ -1785,10 +1795,10 @@ def generate(
         f"助保贷资金池合成账本：{what}，随机种子 {seed}，{start} 至 {end}。\n"
         "由 scripts/ledgergen.py 生成，供测试与基准测试使用；企业名称均为虚构。"
     )
-    header = _header(f"助保贷资金池合成账本（种子 {seed}）", None if bare else rules_path, note)
+    title = f"助保贷资金池合成账本（种子 {seed}）"
 
-    def write(stream: TextIO) -> GenerationStats:
-        stream.write(header)
+    def write(stream: TextIO, rules_line: Path | None) -> GenerationStats:
+        stream.write(_header(title, None if bare else rules_line, note))
         stream.write(f'{start} custom "fava-option" "language" "zh"\n\n')
         book = Book(rulebook, StreamSink(stream), comments=False)
         synth = Synthesizer(
@@ -1797,7 +1807,7 @@ def generate(
         return synth.run()
 
     if hasattr(out, "write"):
-        return write(out)  # type: ignore[arg-type]
+        return write(out, rules_path)  # type: ignore[arg-type]
     path = Path(out)
     if path.exists() and not force:
         raise GenerationError(f"文件已存在：{path}；如需覆盖请加 --force")
@@ -1809,7 +1819,7 @@ def generate(
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as stream:
-            stats = write(stream)
+            stats = write(stream, portable_rules_path(rules_path, path))
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # as an ordinary new file (mkstemp makes it private)
@@ -1828,6 +1838,11 @@ def generate(
 
 
 class _ChineseError(click.ClickException):
+    """Input the generator cannot use (an existing file without --force, a bad size, a
+    rules file it cannot read): one Chinese line, exit status 2 as for every zbd command."""
+
+    exit_code = 2
+
     def show(self, file: Any = None) -> None:  # noqa: ARG002
         click.echo(f"错误：{self.message}", err=True)
 

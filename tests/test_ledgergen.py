@@ -132,12 +132,13 @@ def test_cli_writes_and_refuses_to_overwrite(tmp_path):
     assert first.returncode == 0, first.stderr
     assert "200 笔交易" in first.stderr
     written = path.read_bytes()
-    here = io.StringIO()
+    here = tmp_path / "api.beancount"  # the same folder: the same relative rules path
     generate(here, transactions=200, seed=2)
-    assert here.getvalue().encode() == written  # the same bytes from another process
+    assert here.read_bytes() == written  # the same bytes from another process
+    here.unlink()
 
     again = run_cli("--transactions", "300", "--seed", "5", "-o", str(path))
-    assert again.returncode != 0
+    assert again.returncode == 2  # input that cannot be used, as docs/cli.md says
     assert "已存在" in again.stderr and "--force" in again.stderr
     assert "Traceback" not in again.stderr
     assert path.read_bytes() == written
@@ -155,3 +156,19 @@ def test_cli_bad_input_is_a_chinese_error(tmp_path):
     assert not (tmp_path / "x.beancount").exists()
     missing_dir = run_cli("--transactions", "10", "-o", str(tmp_path / "no" / "x.beancount"))
     assert missing_dir.returncode != 0 and "目录不存在" in missing_dir.stderr
+
+
+def test_the_plugin_line_names_the_rules_relative_to_the_ledger(tmp_path):
+    """A generated ledger travels: its plugin line names rules.yaml relative to the ledger's
+    own folder (as the plugin reads it), never the absolute path of this checkout."""
+    path = tmp_path / "deep" / "er" / "gen.beancount"
+    path.parent.mkdir(parents=True)
+    generate(path, loans=5, seed=1)
+    (line,) = [l for l in path.read_text(encoding="utf-8").splitlines() if l.startswith("plugin ")]
+    expected = os.path.relpath(RULES, path.parent)
+    assert line == f"plugin \"zhubaodai.plugin\" \"{{'rules': '{Path(expected).as_posix()}'}}\""
+    assert not Path(expected).is_absolute() and "'/" not in line
+    # The relative path is the one the plugin resolves: bean-check from another folder passes.
+    exe = str(BEAN_CHECK) if BEAN_CHECK.exists() else shutil.which("bean-check")
+    result = subprocess.run([exe, str(path)], capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout[:2000] + result.stderr[:2000]

@@ -160,3 +160,20 @@ def test_a_broken_rules_file_is_refused_too(repository):
     assert refused.returncode != 0
     assert "rules.yaml 有误" in refused.stdout + refused.stderr
     assert commits(repo, env) == 1
+
+
+def test_a_broken_calendar_file_is_refused_too(repository):
+    """calendar.yaml travels with rules.yaml (it names it): staging only the calendar runs
+    the hook, and a calendar the rules cannot read is refused."""
+    repo, env = repository
+    git(repo, env, "add", "-A")
+    assert git(repo, env, "commit", "-m", "初始").returncode == 0
+    calendar = repo / "calendar.yaml"
+    calendar.write_text(calendar.read_text(encoding="utf-8").replace("schema: 1", "schema: [", 1), encoding="utf-8")
+    git(repo, env, "add", "calendar.yaml")
+    refused = git(repo, env, "commit", "-m", "改工作日历")
+    output = refused.stdout + refused.stderr
+    assert refused.returncode != 0, output
+    assert "助保贷账本检查" in output and "Failed" in output
+    assert "calendar.yaml" in output
+    assert commits(repo, env) == 1
