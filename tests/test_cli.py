@@ -191,6 +191,11 @@ def test_parse_period():
     assert parse_period("2024Q3") == ("2024年第三季度", datetime.date(2024, 7, 1), datetime.date(2024, 9, 30))
     assert parse_period("2024q4")[1:] == (datetime.date(2024, 10, 1), datetime.date(2024, 12, 31))
     assert parse_period("2024") == ("2024年度", datetime.date(2024, 1, 1), datetime.date(2024, 12, 31))
+    # As Fava writes a quarter in its time filter, and months.
+    assert parse_period("2024-Q4") == parse_period("2024Q4") == parse_period(" 2024-q4 ")
+    assert parse_period("2024-10") == ("2024年10月", datetime.date(2024, 10, 1), datetime.date(2024, 10, 31))
+    assert parse_period("2024-2")[1:] == (datetime.date(2024, 2, 1), datetime.date(2024, 2, 29))
+    assert parse_period("2024-12")[1:] == (datetime.date(2024, 12, 1), datetime.date(2024, 12, 31))
 
 
 def _table(path: Path, sheet: str) -> list[dict[str, object]]:
@@ -315,14 +320,22 @@ def test_report_for_one_program(tmp_path):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--period", "2024Q5"], "报告期应写作"),
+        (["--period", "2024Q5"], "季度应为 Q1 至 Q4"),
+        (["--period", "2024-Q0"], "季度应为 Q1 至 Q4"),
+        (["--period", "2024-13"], "月份应为 01 至 12"),
+        (["--period", "0000"], "年份 0 超出范围"),
+        (["--period", "9999Q4"], "年份 9999 超出范围"),
+        (["--period", "2024-W3"], "报告期应写作"),
+        (["--period", "2031"], "报告期 2031年度（2031-01-01 至 2031-12-31）不在账本的日期范围"),
+        (["--period", "2019-Q4"], "不在账本的日期范围"),
         (["--period", "2024", "--program", "NOPE"], "rules.yaml 中没有项目 NOPE"),
     ],
 )
 def test_report_bad_input(tmp_path, args, message):
     result = zbd("report", ledger(tmp_path), "-o", tmp_path / "x.xlsx", *args)
-    assert result.exit_code == 2
+    assert result.exit_code == 2, result.output  # input that cannot be used, never 3 (内部错误)
     assert message in result.stderr
+    assert "内部错误" not in result.stderr
     assert not (tmp_path / "x.xlsx").exists()
 
 
