@@ -9,7 +9,7 @@ traceback, and nothing written unless every statement imports cleanly::
 * ``extract`` reads every statement, checks it, leaves out rows the ledger already has (by
   serial number), classifies the rest with the pool's rules and prints the entries to
   stdout, or writes them to a new file (``-o``; an existing file is only replaced with
-  ``--overwrite``). Statements are taken in date order and each sees the rows of the ones
+  ``--force``). Statements are taken in date order and each sees the rows of the ones
   before it, so a quarter of monthly statements, or overlapping ones, import once.
 * ``identify`` tells, for each file, which pool and layout it is, or why it is none.
 * ``archive`` moves imported statements into a documents folder by account and date.
@@ -19,14 +19,17 @@ traceback, and nothing written unless every statement imports cleanly::
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import sys
 import tempfile
+from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from typing import TextIO
 
 import click
@@ -255,7 +258,7 @@ def _write_new(path: Path, text: str, overwrite: bool) -> None:
     if not directory.is_dir():
         raise ImportFailure(f"输出目录 {directory} 不存在")
     if path.exists() and not overwrite:
-        raise ImportFailure(f"输出文件 {path} 已存在，未写入任何内容；如确要替换，请加 --overwrite")
+        raise ImportFailure(f"输出文件 {path} 已存在，未写入任何内容；如确要替换，请加 --force")
     fd, tmp = tempfile.mkstemp(prefix=".zbd-import-", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
@@ -267,7 +270,7 @@ def _write_new(path: Path, text: str, overwrite: bool) -> None:
             os.unlink(tmp)
     except FileExistsError:
         os.unlink(tmp)
-        raise ImportFailure(f"输出文件 {path} 已存在，未写入任何内容；如确要替换，请加 --overwrite") from None
+        raise ImportFailure(f"输出文件 {path} 已存在，未写入任何内容；如确要替换，请加 --force") from None
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
@@ -295,7 +298,7 @@ def run_import(
         if not sources:
             raise ImportFailure("请指定要导入的对账单文件或目录")
         if output is not None and Path(output).exists() and not overwrite:
-            raise ImportFailure(f"输出文件 {output} 已存在，未写入任何内容；如确要替换，请加 --overwrite")
+            raise ImportFailure(f"输出文件 {output} 已存在，未写入任何内容；如确要替换，请加 --force")
         result = extract_statements(sources, configs=configs, ledger=ledger)
         text = render(result)
         if output is None:
@@ -346,20 +349,36 @@ _config_option = click.option(
 _help_option = click.help_option("-h", "--help", help="显示本帮助并退出。")
 
 
+def _force_option(help_text: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """``--force``, the one overwrite flag of every zbd command; ``--overwrite``, this
+    command's old spelling, still works (hidden from --help) so that existing scripts do not
+    break. The command sees one parameter, ``force``."""
+
+    def decorate(function: Callable[..., None]) -> Callable[..., None]:
+        @functools.wraps(function)
+        def command(*args: Any, force: bool, overwrite: bool, **kwargs: Any) -> None:
+            function(*args, force=force or overwrite, **kwargs)
+
+        command = click.option("--overwrite", "overwrite", is_flag=True, hidden=True, help=help_text)(command)
+        return click.option("--force", "force", is_flag=True, help=help_text)(command)
+
+    return decorate
+
+
 @click.command("extract")
 @_help_option
 @click.argument("sources", nargs=-1, type=click.Path())
 @_config_option
 @click.option("--ledger", "-e", type=click.Path(dir_okay=False), help="现有账本（去重、识别企业、积数）；默认取导入配置中的 ledger。")
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="写入新文件（默认输出到屏幕）。")
-@click.option("--overwrite", is_flag=True, help="允许替换已存在的输出文件。")
-def extract_command(sources: tuple[str, ...], configs: tuple[str, ...], ledger: str | None, output: str | None, overwrite: bool) -> None:
+@_force_option("允许替换已存在的输出文件。")
+def extract_command(sources: tuple[str, ...], configs: tuple[str, ...], ledger: str | None, output: str | None, force: bool) -> None:
     """导入对账单：检查、去重、分类，生成待审阅的分录。"""
     # A termination (kill, a CI timeout) is an interruption like Ctrl-C: the temporary
     # output file is removed and nothing is written.
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
-        status = run_import(sources, configs=configs or None, ledger=ledger, output=output, overwrite=overwrite)
+        status = run_import(sources, configs=configs or None, ledger=ledger, output=output, overwrite=force)
     finally:
         signal.signal(signal.SIGTERM, previous)
     sys.exit(status)
@@ -405,8 +424,8 @@ def identify_command(sources: tuple[str, ...], configs: tuple[str, ...]) -> None
 @_config_option
 @click.option("--destination", "-o", required=True, type=click.Path(file_okay=False), help="归档根目录（按账户与日期分目录）。")
 @click.option("--dry-run", "-n", is_flag=True, help="只显示将移动到哪里。")
-@click.option("--overwrite", is_flag=True, help="允许替换归档目录中的同名文件。")
-def archive_command(sources: tuple[str, ...], configs: tuple[str, ...], destination: str, dry_run: bool, overwrite: bool) -> None:
+@_force_option("允许替换归档目录中的同名文件。")
+def archive_command(sources: tuple[str, ...], configs: tuple[str, ...], destination: str, dry_run: bool, force: bool) -> None:
     """归档对账单：检查无误后移入 <目录>/<账户>/<日期>.<文件名>。"""
     from beangulp import archive
 
@@ -423,8 +442,8 @@ def archive_command(sources: tuple[str, ...], configs: tuple[str, ...], destinat
                 target = os.path.join(destination, archive.filepath(importer, source.path))
                 if any(t == target for _, t in moves):
                     raise StatementError(source.path, f"与另一文件归档到同一位置 {target}")
-                if os.path.exists(target) and not overwrite:
-                    raise StatementError(source.path, f"归档位置 {target} 已有同名文件（如确要替换，请加 --overwrite）")
+                if os.path.exists(target) and not force:
+                    raise StatementError(source.path, f"归档位置 {target} 已有同名文件（如确要替换，请加 --force）")
                 moves.append((source.path, target))
             except ImportFailure as exc:
                 problems.append(str(exc))

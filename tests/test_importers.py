@@ -256,7 +256,7 @@ def test_existing_output_file_is_never_overwritten_unless_asked(ledger: Path, tm
     err = io.StringIO()
     assert cli.run_import([FLAT], configs=[CQGX], ledger=ledger, output=out, err=err) == cli.EXIT_INPUT
     assert out.read_text(encoding="utf-8") == "; 已有内容\n"
-    assert "已存在" in err.getvalue() and "--overwrite" in err.getvalue()
+    assert "已存在" in err.getvalue() and "--force" in err.getvalue()
     assert cli.run_import([FLAT], configs=[CQGX], ledger=ledger, output=out, overwrite=True, err=io.StringIO()) == 0
     assert "缴纳助保金" in out.read_text(encoding="utf-8")
     assert cli.run_import([FLAT], configs=[CQGX], ledger=out, output=out, err=io.StringIO()) == cli.EXIT_INPUT
@@ -617,6 +617,28 @@ def test_zbd_import_is_the_extract_command(ledger: Path) -> None:
     assert "^CQ-2024-010" in result.output
     bad = CliRunner().invoke(zbd, ["import", str(HERE / "bad" / "garbage.csv"), "-c", str(CQGX), "-e", str(ledger)])
     assert bad.exit_code == 2 and "无法识别文件编码" in bad.output and "Traceback" not in bad.output
+
+
+def test_zbd_import_overwrites_only_with_force_and_keeps_the_old_spelling(ledger: Path, tmp_path: Path) -> None:
+    """--force is the one overwrite flag of every zbd command; --overwrite (the importer's old
+    spelling) still works for existing scripts but is not offered in --help."""
+    from zhubaodai.cli import main as zbd
+
+    out = tmp_path / "out.beancount"
+    out.write_text("; 已有内容\n", encoding="utf-8")
+    args = ["import", str(FLAT), "-c", str(CQGX), "-e", str(ledger), "-o", str(out)]
+    refused = CliRunner().invoke(zbd, args)
+    assert refused.exit_code == 2 and "--force" in refused.output and "--overwrite" not in refused.output
+    assert out.read_text(encoding="utf-8") == "; 已有内容\n"
+    for flag in ("--force", "--overwrite"):
+        out.write_text("; 已有内容\n", encoding="utf-8")
+        result = CliRunner().invoke(zbd, [*args, flag])
+        assert result.exit_code == 0, (flag, result.output)
+        assert "缴纳助保金" in out.read_text(encoding="utf-8"), flag
+    shown = CliRunner().invoke(zbd, ["import", "--help"]).output
+    assert "--force" in shown and "--overwrite" not in shown
+    archive = CliRunner().invoke(cli.cli, ["archive", "--help"]).output
+    assert "--force" in archive and "--overwrite" not in archive
 
 
 def test_a_statement_that_does_not_start_where_the_ledger_stands_is_refused(ledger: Path, tmp_path: Path) -> None:
