@@ -37,6 +37,8 @@ from beancount.core import data
 from beancount.core.data import Directive
 from beancount.parser import printer
 
+from zhubaodai.clitext import ChineseCommand
+from zhubaodai.clitext import ChineseGroup
 from zhubaodai.importers.classify import Extraction
 from zhubaodai.importers.classify import Ledger
 from zhubaodai.importers.config import ImportFailure
@@ -365,7 +367,7 @@ def _force_option(help_text: str) -> Callable[[Callable[..., None]], Callable[..
     return decorate
 
 
-@click.command("extract")
+@click.command("extract", cls=ChineseCommand)
 @_help_option
 @click.argument("sources", nargs=-1, type=click.Path())
 @_config_option
@@ -388,7 +390,7 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-@click.command("identify")
+@click.command("identify", cls=ChineseCommand)
 @_help_option
 @click.argument("sources", nargs=-1, type=click.Path())
 @_config_option
@@ -418,7 +420,7 @@ def identify_command(sources: tuple[str, ...], configs: tuple[str, ...]) -> None
     sys.exit(EXIT_INPUT if failed else EXIT_OK)
 
 
-@click.command("archive")
+@click.command("archive", cls=ChineseCommand)
 @_help_option
 @click.argument("sources", nargs=-1, type=click.Path())
 @_config_option
@@ -461,7 +463,7 @@ def archive_command(sources: tuple[str, ...], configs: tuple[str, ...], destinat
     sys.exit(EXIT_OK)
 
 
-@click.group("zhubaodai.importers")
+@click.group("zhubaodai.importers", cls=ChineseGroup)
 @_help_option
 def cli() -> None:
     """助保贷专户对账单导入（identify 识别、extract 导入、archive 归档）。"""

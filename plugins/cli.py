@@ -40,6 +40,8 @@ import click
 from beancount import loader
 from beancount.core.data import Directive
 
+from zhubaodai.clitext import ChineseGroup
+from zhubaodai.clitext import chinese_params
 from zhubaodai.core.engine import Analysis
 from zhubaodai.core.engine import analyse
 from zhubaodai.core.engine import result_of
@@ -275,8 +277,9 @@ class InternalError(click.ClickException):
         click.echo(f"内部错误：{self.format_message()}（请把命令和此消息报告给维护者；设 ZBD_DEBUG=1 可看到详细信息）", err=True)
 
 
-class ZbdGroup(click.Group):
-    """The command group: whatever escapes a command is shown as one line, not a traceback.
+class ZbdGroup(ChineseGroup):
+    """The command group: whatever escapes a command is shown as one line, not a traceback;
+    click's own usage errors and help texts are Chinese (:mod:`zhubaodai.clitext`).
 
     ``generate`` and ``import`` are other modules' click commands, loaded only when used
     (so ``zbd check`` in a commit hook does not import the importers).
@@ -297,7 +300,7 @@ class ZbdGroup(click.Group):
                 command = getattr(importlib.import_module(module), attribute)
             except (ImportError, AttributeError) as exc:
                 raise UserError(f"命令 {name} 不可用（{module}.{attribute}：{exc}）") from None
-            return command
+            return chinese_params(command)
         return super().get_command(ctx, name)
 
     def invoke(self, ctx: click.Context) -> Any:
@@ -312,7 +315,7 @@ class ZbdGroup(click.Group):
 
 
 @click.group(cls=ZbdGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="zhubaodai", message="zbd（zhubaodai）%(version)s")
+@click.version_option(package_name="zhubaodai", message="zbd（zhubaodai）%(version)s", help="显示版本并退出。")
 def main() -> None:
     """助保贷资金池账本工具：检查、报表、压力测试、只读浏览。
 

@@ -78,6 +78,7 @@ from zhubaodai.checks import fees
 from zhubaodai.checks import pool
 from zhubaodai.checks import waterfall
 from zhubaodai.checks.waterfall import Waterfall
+from zhubaodai.clitext import ChineseCommand
 from zhubaodai.core.engine import DailyBalance
 from zhubaodai.core.engine import GUARANTEE
 from zhubaodai.core.engine import RISK
@@ -1870,7 +1871,7 @@ def _progress_printer(enabled: bool) -> Callable[[int, int], None] | None:
     return show
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.command(cls=ChineseCommand, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--transactions", "-n", type=int, default=None, help="交易（资金分录）笔数，如 1000、100000")
 @click.option("--loans", type=int, default=None, help="或：贷款笔数")
 @click.option("--seed", "-s", type=int, default=0, show_default=True, help="随机种子（同一种子生成的账本逐字节相同）")
