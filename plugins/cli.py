@@ -26,6 +26,8 @@ import json
 import os
 import re
 import sys
+import threading
+import time
 import unicodedata
 from collections.abc import Iterator
 from collections.abc import Sequence
@@ -249,6 +251,56 @@ def progress(length: int, label: str) -> Iterator[Any]:
     say(f"{label}：完成 {steps.done:,}/{length:,}")
 
 
+def stderr_is_terminal() -> bool:
+    """Whether stderr is a terminal (a person watching) rather than a log, a pipe or CI."""
+    return sys.stderr.isatty()
+
+
+#: The spinner's frames on a terminal.
+SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+
+
+@contextmanager
+def working(label: str, done: str) -> Iterator[None]:
+    """Long work without steps to count (reading a ledger: Beancount's loader runs the
+    engine as a plugin), shown on stderr so that stdout stays the command's result: on a
+    terminal a spinner with the seconds elapsed, redrawn in place; elsewhere a line when the
+    work starts and one when it is done. Both end with ``done`` and the time taken; when the
+    work fails, the error that follows says why (no "done" line)."""
+    started = time.monotonic()
+    if not stderr_is_terminal():
+        say(f"{label} …")
+        yield
+        say(f"{done}（用时 {time.monotonic() - started:.1f} 秒）")
+        return
+    stop = threading.Event()
+
+    def draw(frame: int) -> None:
+        sys.stderr.write(f"\r{SPINNER[frame % len(SPINNER)]} {label} … {time.monotonic() - started:.0f} 秒")
+        sys.stderr.flush()
+
+    def spin() -> None:
+        frame = 1
+        while not stop.wait(0.2):
+            draw(frame)
+            frame += 1
+
+    draw(0)
+    spinner = threading.Thread(target=spin, name="zbd-spinner", daemon=True)
+    spinner.start()
+    ok = False
+    try:
+        yield
+        ok = True
+    finally:
+        stop.set()
+        spinner.join()
+        sys.stderr.write("\r\x1b[K")  # clear the spinner's line
+        sys.stderr.flush()
+        if ok:
+            say(f"{done}（用时 {time.monotonic() - started:.1f} 秒）")
+
+
 def width(text: str) -> int:
     """Display width in a terminal: CJK characters take two columns."""
     return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
@@ -459,7 +511,8 @@ def check(ledger: str, fmt: str, strict: bool, rules: str | None) -> None:
 
     没有错误时退出状态为 0（只有警告也为 0；--strict 或插件配置 strict 时警告也为 1）。
     """
-    loaded = load_ledger(ledger, rules)
+    with working(f"读取并检查账本 {display_path(ledger)}", "读取与检查完毕"):
+        loaded = load_ledger(ledger, rules)
     strict = strict or loaded.strict
     findings = loaded.analysis.findings
     failed = bool(loaded.beancount_errors) or any(

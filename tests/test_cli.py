@@ -176,6 +176,41 @@ def test_ledger_without_the_plugin_line_is_refused_unless_rules_are_given(tmp_pa
     assert zbd("check", path, "--rules", RULES).exit_code == 0
 
 
+def test_check_shows_progress_on_stderr_and_keeps_json_clean(tmp_path):
+    """A large ledger takes a minute to read: a line when reading starts and one when the
+    engine's result is ready, on stderr; stdout is the JSON document alone."""
+    path = ledger(tmp_path, WITHDRAWAL)
+    result = zbd("check", path, "--format", "json")
+    assert result.exit_code == 1
+    document = json.loads(result.stdout)  # nothing but the document
+    assert document["counts"]["error"] == 1
+    lines = result.stderr.splitlines()
+    assert lines[0] == f"读取并检查账本 {path} …"
+    assert lines[1].startswith("读取与检查完毕（用时 ") and lines[1].endswith(" 秒）")
+    assert len(lines) == 2
+
+
+def test_check_progress_on_a_terminal_is_a_spinner_line_cleared_at_the_end(tmp_path, monkeypatch):
+    import zhubaodai.cli as cli
+
+    monkeypatch.setattr(cli, "stderr_is_terminal", lambda: True)
+    path = ledger(tmp_path)
+    result = zbd("check", path)
+    assert result.exit_code == 0
+    assert "检查通过" in result.stdout and "读取并检查账本" not in result.stdout
+    err = result.stderr
+    assert err.startswith(f"\r{cli.SPINNER[0]} 读取并检查账本 {path} … ")
+    cleared = err.rindex("\r\x1b[K")  # the spinner's line is wiped before the last line
+    assert err[cleared:].startswith("\r\x1b[K读取与检查完毕（用时 ") and err.endswith(" 秒）\n")
+    assert "\n" not in err[:cleared]  # the spinner redraws one line in place
+
+
+def test_check_progress_says_nothing_more_when_the_input_fails(tmp_path):
+    result = zbd("check", tmp_path / "nope.beancount")
+    assert result.exit_code == 2
+    assert "完毕" not in result.stderr and "错误：找不到账本文件" in result.stderr
+
+
 def test_console_script_is_installed():
     exe = Path(sys.executable).with_name("zbd")
     assert exe.exists(), "pip install -e . should install the zbd console script"
