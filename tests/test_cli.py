@@ -107,7 +107,8 @@ def test_check_json_lists_the_engines_findings(tmp_path):
     )
     by_rule = {f["rule"]: f for f in document["findings"]}
     assert by_rule["pool.no_withdrawal"]["citation"] == "渝高新发〔2021〕8号 第七条"
-    assert by_rule["pool.no_withdrawal"]["figures"] == {"提取金额": "100000.00"}
+    assert by_rule["pool.no_withdrawal"]["figures"] == {"withdrawn": "100000.00"}
+    assert by_rule["pool.no_withdrawal"]["figure_labels"] == {"withdrawn": "提取金额"}
     assert by_rule["pool.suspense"]["severity"] == "warning"
     assert by_rule["pool.suspense"]["title"] == "待查明款项应及时查明"
 

@@ -301,7 +301,8 @@ def test_finding_forms() -> None:
     assert str(finding) == (
         "ledger/cqgx/2024.beancount:42: 错误 [fee.rate] 渝高新发〔2021〕8号 第五条、第六条：贷款 CQ-2024-001 助保金未缴足"
     )
-    assert finding.as_dict()["figures"] == {"差额": "0.01"}
+    assert finding.as_dict()["figures"] == {"difference": "0.01"}
+    assert finding.as_dict()["figure_labels"] == {"difference": "差额"}
     assert finding.as_dict()["date"] == "2024-03-08"
 
 

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
+from decimal import Decimal
 
 from beancount.core.data import Directive
 
@@ -150,21 +151,40 @@ def _counted(ctx: Context, start: datetime.date, end: datetime.date) -> str:
         return ""
 
 
+def _late_workdays(ctx: Context, start: datetime.date, done: datetime.date, n: int) -> int | None:
+    """Working days ``done`` is past a deadline of ``n`` working days from the day after
+    ``start``; None where the calendar does not know every day in between."""
+    if (done - start).days > 1100:
+        return None
+    try:
+        return _calendar(ctx).workdays_in(start, done) - n
+    except CalendarYearError:
+        return None
+
+
 def _late(ctx: Context, start: datetime.date, done: datetime.date, n: int, due: datetime.date) -> str:
     """How late ``done`` is against a deadline of ``n`` working days from the day after
     ``start`` (due on ``due``): in working days where the calendar knows the days, else in
     calendar days, said as such."""
     days = (done - due).days
-    if (done - start).days <= 1100:
-        try:
-            late = _calendar(ctx).workdays_in(start, done) - n
-        except CalendarYearError:
-            late = None
-        if late is not None:
-            if late >= 1:
-                return f"晚 {late} 个工作日"
-            return f"晚 {days} 天（均为非工作日）"
+    late = _late_workdays(ctx, start, done, n)
+    if late is not None:
+        if late >= 1:
+            return f"晚 {late} 个工作日"
+        return f"晚 {days} 天（均为非工作日）"
     return f"晚 {days} 天（日历日；工作日历未收录其间的年份）"
+
+
+def _late_figures(
+    ctx: Context, start: datetime.date, done: datetime.date, n: int, due: datetime.date
+) -> dict[str, Decimal]:
+    """The lateness :func:`_late` states, as a finding's figures: calendar days past the due
+    date, and working days where the calendar knows them."""
+    figures = {"晚于期限天数": Decimal((done - due).days)}
+    late = _late_workdays(ctx, start, done, n)
+    if late is not None:
+        figures["晚于期限工作日数"] = Decimal(late)
+    return figures
 
 
 def _notice(
@@ -204,11 +224,13 @@ def _notice(
         f"贷款 {loan.id} {event.label}日 {event.date}，合作银行应在 {n} 个工作日内告知，"
         f"最后期限为次日起第 {n} 个工作日 {deadline.due}"
     )
+    stated = {"期限工作日数": Decimal(n)}
     if deadline.status == LATE:
         message = f"{head}；实际告知日 {done}{_counted(ctx, event.date, done)}，{_late(ctx, event.date, done, n, deadline.due)}"
+        stated.update(_late_figures(ctx, event.date, done, n, deadline.due))
     else:
         message = f"{head}；截至账本最后日期 {ctx.as_of} 仍未登记告知日 notice_date"
-    ctx.report(rule_id, code, event.entry, message, loan=loan.id)
+    ctx.report(rule_id, code, event.entry, message, loan=loan.id, stated=stated)
 
 
 def _compensation_dates(ctx: Context) -> dict[str, list[tuple[datetime.date, Directive]]]:
@@ -293,6 +315,7 @@ def _compensation(
                     done_entry,
                     f"{head}；实际首笔代偿 {done}{_counted(ctx, start, done)}，{_late(ctx, start, done, n, deadline.due)}",
                     loan=loan.id,
+                    stated={"期限工作日数": Decimal(n), **_late_figures(ctx, start, done, n, deadline.due)},
                 )
             else:
                 ctx.report(
@@ -301,6 +324,7 @@ def _compensation(
                     anchor.entry,
                     f"{head}；银行已申请代偿，截至账本最后日期 {ctx.as_of} 仍未代偿",
                     loan=loan.id,
+                    stated={"期限工作日数": Decimal(n)},
                 )
         if done is None:
             return

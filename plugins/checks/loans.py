@@ -567,6 +567,7 @@ def _term(rules: ProgramRules, state: LineState, event: Event) -> None:
                 event.entry,
                 f"贷款 {loan.id} 审核同意的期限 {term} 个月，超过 {months} 个月",
                 loan=loan.id,
+                stated={"审核期限（月）": Decimal(term), "期限上限（月）": Decimal(months)},
             )
         return
     months = None
@@ -588,6 +589,7 @@ def _term(rules: ProgramRules, state: LineState, event: Event) -> None:
             event.entry,
             f"贷款 {loan.id} 的{event.label}未登记到期日 maturity（合同也未登记），无法核对期限不超过 {months} 个月",
             loan=loan.id,
+            stated={"期限上限（月）": Decimal(months)},
         )
         return
     if maturity < event.date:
@@ -608,6 +610,7 @@ def _term(rules: ProgramRules, state: LineState, event: Event) -> None:
             f"贷款 {loan.id} {event.label}日 {event.date}，到期日 {maturity} 晚于 {months} 个月期满日 {limit}"
             f"（超出 {(maturity - limit).days} 天）",
             loan=loan.id,
+            stated={"期限上限（月）": Decimal(months), "超出期满日天数": Decimal((maturity - limit).days)},
         )
 
 
@@ -630,7 +633,15 @@ def _rate(rules: ProgramRules, state: LineState, event: Event) -> None:
             f"贷款 {loan.id} 年利率 {percent(state.rate)}，超过{event.label}日 {event.date} 适用的同期基准利率"
             f" {percent(benchmark)} 的 {multiple.normalize():f} 倍（{percent(limit)}）"
         )
-    rules.ctx.report("loan.rate", loan.program, event.entry, message, loan=loan.id)
+    stated = {"基准利率": _per_cent(benchmark), "倍数": multiple, "利率上限": _per_cent(limit)}
+    if state.rate is not None:
+        stated = {"年利率": _per_cent(state.rate), **stated}
+    rules.ctx.report("loan.rate", loan.program, event.entry, message, loan=loan.id, stated=stated)
+
+
+def _per_cent(rate: Decimal) -> Decimal:
+    """0.0415 -> 4.15, the number :func:`percent` prints (for a finding's figures)."""
+    return Decimal(f"{(rate * 100).normalize():f}")
 
 
 def _collateral(rules: ProgramRules, state: LineState, event: Event) -> None:

@@ -451,6 +451,7 @@ def _check_order(ctx: Context, m: Movement, loan: Loan, claim: Claim) -> None:
             f"应按逾期先后顺序代偿：贷款 {other.id} 于 {theirs.date} 逾期，早于贷款 {loan.id}"
             f"（{mine.date} 逾期），但尚未代偿",
             loan=loan.id,
+            stated={"逾期早于本笔天数": Decimal((mine.date - theirs.date).days)},
         )
 
 

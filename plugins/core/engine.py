@@ -409,8 +409,13 @@ class Context:
         figures: Mapping[str, Decimal] | None = None,
         loan: str | None = None,
         severity: str | None = None,
+        stated: Mapping[str, Decimal] | None = None,
     ) -> None:
-        """Record a finding of ``rule_id``; its severity and article come from rules.yaml."""
+        """Record a finding of ``rule_id``; its severity and article come from rules.yaml.
+
+        ``figures`` are appended to the message ("；应缴 75,000.00 元，…"); ``stated`` are
+        figures the message already states in its own words (a rate, a count of days): they
+        join the finding's figures (for JSON) and leave the message as it is."""
         if rule_id == FORMAT_RULE or program is None:
             citation = FORMAT_CITATION
             severity = severity or ERROR
@@ -422,6 +427,8 @@ class Context:
         figures = dict(figures or {})
         if figures:
             message = f"{message}；{figures_text(figures)}"
+        for label, value in (stated or {}).items():
+            figures.setdefault(label, value)
         meta = entry.meta if entry is not None else {}
         self.findings.append(
             Finding(

@@ -27,6 +27,101 @@ FORMAT_CITATION = "本项目账本格式 docs/ledger-format.md"
 SEVERITY_LABELS = {ERROR: "错误", WARNING: "警告"}
 
 
+#: Each figure's Chinese label (as the message prints it) -> a stable machine key for JSON
+#: (``zbd check --format json``). Amounts are yuan to the fen unless the key says otherwise
+#: (``_percent``: a rate in per cent; ``_days``/``_workdays``/``_months``: counts). A rule that
+#: reports a new label must add it here (tests/test_findings_figures.py runs every rule).
+FIGURE_KEYS: dict[str, str] = {
+    # Amounts due and paid.
+    "应缴": "due",
+    "累计应缴": "cumulative_due",
+    "实缴": "paid",
+    "截至当日实缴": "paid_by_then",
+    "差额": "difference",
+    "超出": "excess",
+    "缴款": "payment",
+    "计入助保金": "credited_to_guarantee",
+    "续贷应缴": "renewal_due",
+    "多收": "overcharged",
+    "退还金额": "refunded",
+    # Pool and funds.
+    "划出金额": "transferred_out",
+    "资金减少": "fund_decrease",
+    "代偿支出": "compensation_expense",
+    "处置金额": "disposed",
+    "提取金额": "withdrawn",
+    "支出金额": "paid_out",
+    "注入金额": "injected",
+    "未归属余额": "unallocated_balance",
+    "孳息总额": "interest_total",
+    "计入两项资金": "credited_to_funds",
+    "助保金应分": "guarantee_interest_due",
+    "助保金实记": "guarantee_interest_booked",
+    "风险补偿金应分": "risk_interest_due",
+    "风险补偿金实记": "risk_interest_booked",
+    "断言（银行余额）": "asserted_balance",
+    "账面余额": "booked_balance",
+    # Risk fund adequacy.
+    "上限": "cap",
+    "累计注入": "injected_total",
+    "应不低于": "minimum",
+    "风险补偿金余额": "risk_balance",
+    "贷款余额上限": "outstanding_cap",
+    "贷款余额": "outstanding",
+    # Loans.
+    "上一年度营业收入": "revenue_last_year",
+    "门槛": "threshold",
+    "额度上限": "limit_cap",
+    "企业合计额度": "enterprise_total_limit",
+    "登记金额": "registered_amount",
+    "年利率": "rate_percent",
+    "基准利率": "benchmark_rate_percent",
+    "倍数": "multiple",
+    "利率上限": "rate_cap_percent",
+    "期限上限（月）": "term_cap_months",
+    "审核期限（月）": "term_months",
+    "超出期满日天数": "days_past_term",
+    # Compensation and recovery.
+    "本金": "principal",
+    "利息": "interest",
+    "复利": "compound_interest",
+    "罚息": "penalty_interest",
+    "申请本金": "claimed_principal",
+    "应代偿额": "claim_due",
+    "助保金应付": "guarantee_due",
+    "实付": "paid_out_actual",
+    "助保金余额": "guarantee_balance",
+    "风险补偿金支付": "risk_paid",
+    "本次支付": "this_payment",
+    "本次助保金支付": "guarantee_paid_now",
+    "此前已付": "paid_before",
+    "风险补偿金应付": "risk_due",
+    "银行应承担": "bank_due",
+    "未能分担": "uncovered",
+    "不足部分": "shortfall",
+    "追索费用": "recovery_costs",
+    "违约金": "penalty",
+    "追回": "recovered_gross",
+    "扣除": "deducted",
+    "追偿净额": "recovered_net",
+    "应补回": "to_restore",
+    "累计补回": "restored_total",
+    "已到账": "received",
+    "已记录": "recorded",
+    "逾期早于本笔天数": "earlier_overdue_by_days",
+    # Working-day deadlines.
+    "期限工作日数": "deadline_workdays",
+    "晚于期限天数": "days_late",
+    "晚于期限工作日数": "workdays_late",
+}
+
+
+def figure_key(label: str) -> str:
+    """The machine key of a figure label (the label itself where the table lacks it, so no
+    figure is ever lost from the JSON; the test keeps the table complete)."""
+    return FIGURE_KEYS.get(label, label)
+
+
 @dataclass(frozen=True)
 class Finding:
     """One breach (error) or concern (warning) found in the ledger."""
@@ -71,7 +166,8 @@ class Finding:
             "lineno": self.lineno,
             "date": self.date.isoformat() if self.date else None,
             "loan": self.loan,
-            "figures": {name: str(value) for name, value in self.figures},
+            "figures": {figure_key(name): str(value) for name, value in self.figures},
+            "figure_labels": {figure_key(name): name for name, _ in self.figures},
         }
 
 
