@@ -97,7 +97,7 @@ class BeancountProblem:
         return f"{display_path(self.filename)}:{self.lineno}"
 
     def as_dict(self) -> dict[str, Any]:
-        return {"filename": self.filename, "lineno": self.lineno, "message": self.message}
+        return {"filename": _shown_file(self.filename), "lineno": self.lineno, "message": self.message}
 
 
 @dataclass(frozen=True)
@@ -112,6 +112,14 @@ class Loaded:
     analysis: Analysis
     #: The plugin's own configuration asks for warnings to fail.
     strict: bool
+
+
+def _shown_file(filename: str | None) -> str | None:
+    """A finding's file for output: relative to the working directory when under it
+    (Beancount's "<...>" pseudo-names and None as they are)."""
+    if not filename or filename.startswith("<"):
+        return filename
+    return display_path(filename)
 
 
 def display_path(path: str) -> str:
@@ -192,7 +200,10 @@ def load_ledger(path: str, rules: str | None = None) -> Loaded:
     try:
         rulebook = load_rules(rules)
     except RulesError as exc:
-        raise UserError(str(exc)) from None
+        text = str(exc)
+        if exc.filename and text.startswith(exc.filename):  # the file as the user sees it from here
+            text = display_path(exc.filename) + text[len(exc.filename):]
+        raise UserError(text) from None
     # The plugin turns the engine's error findings into loader errors; this command
     # shows the engine's findings themselves instead, so those are left out here.
     others = [_problem(e) for e in errors if not isinstance(e, ZhubaodaiError)]
@@ -483,8 +494,8 @@ def render_json(loaded: Loaded, strict: bool, failed: bool) -> str:
     findings = loaded.analysis.findings
     ordered = [f for _, rules in group_findings(findings, loaded.rulebook) for _, items in rules for f in items]
     document = {
-        "ledger": loaded.path,
-        "rules": loaded.rulebook.path,
+        "ledger": display_path(loaded.path),
+        "rules": display_path(loaded.rulebook.path),
         "ok": not failed,
         "strict": strict,
         "counts": {
@@ -493,7 +504,7 @@ def render_json(loaded: Loaded, strict: bool, failed: bool) -> str:
             "beancount": len(loaded.beancount_errors),
         },
         "beancount_errors": [p.as_dict() for p in loaded.beancount_errors],
-        "findings": [{**f.as_dict(), "title": rule_title(f.rule)} for f in ordered],
+        "findings": [{**f.as_dict(), "filename": _shown_file(f.filename), "title": rule_title(f.rule)} for f in ordered],
     }
     return json.dumps(document, ensure_ascii=False, indent=2)
 

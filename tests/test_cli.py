@@ -212,6 +212,38 @@ def test_check_progress_says_nothing_more_when_the_input_fails(tmp_path):
     assert "完毕" not in result.stderr and "错误：找不到账本文件" in result.stderr
 
 
+def test_paths_are_shown_relative_to_where_the_user_stands(tmp_path, monkeypatch):
+    """A file below the working directory is shown relative to it (text and JSON); one
+    elsewhere (here the project's rules.yaml) keeps its absolute path."""
+    books = tmp_path / "books"
+    books.mkdir()
+    path = ledger(books, WITHDRAWAL)
+    line = line_of(path, "从风险补偿金借出")
+    monkeypatch.chdir(tmp_path)
+    text = zbd("check", path)
+    assert f"错误 books/main.beancount:{line}: " in text.stdout
+    assert f"账本：books/main.beancount（规则：{RULES}）" in text.stdout
+    assert f"读取并检查账本 books/main.beancount …" in text.stderr
+    assert str(tmp_path) not in text.output
+    document = json.loads(zbd("check", path, "--format", "json").stdout)
+    assert document["ledger"] == "books/main.beancount" and document["rules"] == str(RULES)
+    assert {f["filename"] for f in document["findings"]} == {"books/main.beancount"}
+    assert str(tmp_path) not in json.dumps(document, ensure_ascii=False)
+
+    broken = books / "rules.yaml"  # a rules file below the working directory, with an error
+    if (ROOT / "calendar.yaml").exists():
+        shutil.copy(ROOT / "calendar.yaml", books / "calendar.yaml")
+    broken.write_text(RULES.read_text(encoding="utf-8").replace("severity: error", "severity: fatal", 1), encoding="utf-8")
+    result = zbd("check", ledger(books, rules=broken))
+    assert result.exit_code == 2
+    assert f"books/rules.yaml:{line_of(broken, 'severity: fatal')}: rules.yaml 有误" in result.stderr
+    assert str(tmp_path) not in result.stderr
+
+    problem = zbd("check", ledger(books, "\n2024-12-10 balanc Assets:CQGX:Pool 1 CNY\n"), "--format", "json")
+    (error,) = json.loads(problem.stdout)["beancount_errors"]
+    assert error["filename"] == "books/main.beancount"
+
+
 def test_console_script_is_installed():
     exe = Path(sys.executable).with_name("zbd")
     assert exe.exists(), "pip install -e . should install the zbd console script"
