@@ -93,7 +93,7 @@ def test_bean_check_zbd_check_and_fava_report_the_same_findings(path: Path, fava
     # zbd check --format json: every finding.
     result = zbd("check", path, "--format", "json")
     assert result.exit_code in (0, 1), result.output
-    shown = json.loads(result.output)["findings"]
+    shown = json.loads(result.stdout)["findings"]
     cli = sorted(_key(f["rule"], f["severity"], f["message"], f["lineno"]) for f in shown)
     # The Fava compliance page of the same ledger (its CSV lists the page's findings).
     copy = fava_tree / path.relative_to(ROOT)
