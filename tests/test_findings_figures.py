@@ -78,7 +78,7 @@ def literal_labels() -> set[str]:
                 dicts.append(node.value)
             elif isinstance(node, (ast.Assign, ast.AnnAssign)) and isinstance(node.value, ast.Dict):
                 targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-                if any(isinstance(t, ast.Name) and t.id in ("figures", "stated") for t in targets):
+                if any(isinstance(t, ast.Name) and t.id in ("figures", "stated", "split") for t in targets):
                     dicts.append(node.value)
             elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "update"
                   and isinstance(node.func.value, ast.Name) and node.func.value.id in ("figures", "stated")):

@@ -321,7 +321,10 @@ def _compensation(ctx: Context, m: Movement) -> None:
                 else:
                     message = f"{head}、合作银行承担 {yuan(plan.bank)} 元，风险补偿金付其余"
                     figures = {"风险补偿金应付": plan.risk, "实付": r_out, "差额": plan.risk - r_out}
-                ctx.report("comp.waterfall", code, m.entry, message, figures=figures, loan=loan.id)
+                # The split the message states in words, for the finding's figures (JSON).
+                split = {"应代偿额": claim.due, "助保金应付": plan.guarantee, "风险补偿金应付": plan.risk,
+                         "银行应承担": plan.bank}
+                ctx.report("comp.waterfall", code, m.entry, message, figures=figures, loan=loan.id, stated=split)
                 claim.risk_paid = r_out
                 claim.risk_done = True
                 claim.bank_share = plan.bank
