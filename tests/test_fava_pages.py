@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import datetime
 import io
+import re
 import shutil
 import sys
 from collections.abc import Iterator
@@ -17,6 +18,8 @@ from urllib.parse import unquote
 
 import pytest
 from fava.application import create_app
+from html import unescape
+
 from markupsafe import escape
 from fava.beans.funcs import hash_entry
 
@@ -28,6 +31,7 @@ from fava_support import FIXTURE_LEDGER  # noqa: E402
 from fava_support import PAGES  # noqa: E402
 from fava_support import EngineRun  # noqa: E402
 from fava_support import engine_run  # noqa: E402
+from fava_support import demo_registers_pages  # noqa: E402
 from fava_support import figures  # noqa: E402
 from fava_support import ledgers  # noqa: E402
 
@@ -180,6 +184,110 @@ def test_pool_overview_follows_favas_account_filter(fixture_setup: tuple[Client,
     assert "CQGX.closing" in shown and "WLHT.closing" not in shown
 
 
+VERDICT = re.compile(r'<a class="zbd-verdict zbd-verdict-(\w+)" href="([^"]*)" data-verdict="([^"]+)" data-state="(\w+)"[^>]*>([^<]*)</a>')
+
+
+def _verdicts(html: str) -> dict[str, tuple[str, str, str]]:
+    """Program -> (state, word shown, link) of the verdicts at the top of 资金池概况."""
+    top = html[html.index('id="zbd-verdicts"'):html.index('<section class="zbd-program"')]
+    found = {}
+    for css, href, program, state, text in VERDICT.findall(top):
+        assert css == state
+        found[program] = (state, text.strip(), unescape(href))
+    return found
+
+
+def _expected_verdict(run: EngineRun, code: str, year: int | None = None) -> tuple[str, str, int, int]:
+    """The verdict the engine's findings imply, independently of the page's code."""
+    mine = [f for f in run.analysis.findings if f.program == code and (year is None or f.date is None or f.date.year == year)]
+    errors = sum(f.severity == ERROR for f in mine)
+    warnings = sum(f.severity == WARNING for f in mine)
+    if errors:
+        return "breach", "✗ 不合规", errors, warnings
+    if warnings:
+        return "attention", "! 需关注", errors, warnings
+    return "ok", "✓ 合规", errors, warnings
+
+
+def _check_verdicts(client: Client, run: EngineRun, html: str, year: int | None = None) -> dict[str, str]:
+    shown = _verdicts(html)
+    counts = figures(html).figures
+    states = {}
+    assert set(shown) == set(run.analysis.rulebook.programs)
+    for code, (state, text, href) in shown.items():
+        expected, word, errors, warnings = _expected_verdict(run, code, year)
+        assert (state, text) == (expected, word), code
+        assert counts[f"{code}.errors"] == f"错误 {errors} 条"
+        assert counts[f"{code}.warnings"] == f"警告 {warnings} 条"
+        # The verdict links to its findings on 合规检查: the program, and the severity
+        # that decided the verdict.
+        assert "/extension/Zbd6Compliance/" in href and f"program={code}" in href
+        linked = figures(client.client.get(href).get_data(as_text=True)).figures
+        if state == "breach":
+            assert "severity=error" in href and linked["errors"] == str(errors) and linked["warnings"] == "0"
+        elif state == "attention":
+            assert "severity=warning" in href and linked["warnings"] == str(warnings) and linked["errors"] == "0"
+        else:
+            assert "severity=" not in href and linked["errors"] == linked["warnings"] == "0"
+        if year is not None:
+            assert f"time={year}" in href
+        states[code] = state
+    # An error cannot be missed: the box at the top is an alert, drawn in the error colour.
+    alert = re.search(r'<section class="zbd-verdicts zbd-verdicts-(\w+)" id="zbd-verdicts"[^>]*>', html)
+    assert alert is not None
+    worst = "breach" if "breach" in states.values() else "attention" if "attention" in states.values() else "ok"
+    assert alert.group(1) == worst
+    assert ('role="alert"' in alert.group(0)) == (worst == "breach")
+    assert html.index('id="zbd-verdicts"') < html.index('<section class="zbd-program"')
+    return states
+
+
+def test_pool_verdict_on_a_ledger_with_errors(fixture_setup: tuple[Client, EngineRun]) -> None:
+    client, run = fixture_setup
+    states = _check_verdicts(client, run, client.page("Zbd1Pool"))
+    assert states == {"CQGX": "breach", "WLHT": "breach"}
+
+
+def test_pool_verdict_on_a_ledger_with_warnings_only() -> None:
+    if not demo_registers_pages():
+        pytest.skip("演示账本尚未注册审阅页面")
+    client, run = Client(DEMO_LEDGER), engine_run(DEMO_LEDGER)
+    assert not run.analysis.errors and run.analysis.warnings
+    states = _check_verdicts(client, run, client.page("Zbd1Pool"))
+    assert states == {"CQGX": "attention", "WLHT": "ok"}
+    # Fava's time filter reaches the verdict: the demo's one warning is dated 2025.
+    assert _check_verdicts(client, run, client.page("Zbd1Pool", time="2024"), 2024) == {"CQGX": "ok", "WLHT": "ok"}
+
+
+@pytest.fixture()
+def clean_ledger(tmp_path: Path) -> Path:
+    """The demo ledger with its one warning's cause removed (the contract rate within
+    1.2 times the benchmark): a ledger with no finding at all."""
+    if not demo_registers_pages():
+        pytest.skip("演示账本尚未注册审阅页面")
+    target = tmp_path / "ledger"
+    shutil.copytree(DEMO_LEDGER.parent, target)
+    for name in ("rules.yaml", "calendar.yaml"):
+        shutil.copy(DEMO_LEDGER.parents[1] / name, tmp_path / name)
+    main = target / "main.beancount"
+    main.write_text(
+        "".join(line for line in main.read_text(encoding="utf-8").splitlines(keepends=True) if "import-" not in line),
+        encoding="utf-8",
+    )
+    year = target / "cqgx" / "2025.beancount"
+    text = year.read_text(encoding="utf-8")
+    assert text.count("rate: 0.0380") == 1
+    year.write_text(text.replace("rate: 0.0380", "rate: 0.0370"), encoding="utf-8")
+    return main
+
+
+def test_pool_verdict_on_a_clean_ledger(clean_ledger: Path) -> None:
+    client, run = Client(clean_ledger), engine_run(clean_ledger)
+    assert not run.analysis.findings
+    states = _check_verdicts(client, run, client.page("Zbd1Pool"))
+    assert states == {"CQGX": "ok", "WLHT": "ok"}
+
+
 def test_loan_register_shows_the_engines_fees_and_balances(setup: tuple[Client, EngineRun]) -> None:
     client, run = setup
     fees = run.analysis.records.fees
@@ -209,6 +317,31 @@ def test_loan_register_marks_a_missed_deadline(fixture_setup: tuple[Client, Engi
     late = next(f for f in run.analysis.findings if f.rule == "fee.timing" and f.loan == "WL-2024-002")
     assert "✗ 助保金缴纳时点" in row
     assert str(escape(late.message)) in row
+
+
+def test_loan_register_styles_counts_by_severity(fixture_setup: tuple[Client, EngineRun]) -> None:
+    """A loan with warnings only shows them in the warning style, never as errors."""
+    client, run = fixture_setup
+    html = client.page("Zbd2Loans")
+    checked = set()
+    for loan in run.analysis.register.loans:
+        mine = [f for f in run.analysis.findings if f.loan == loan]
+        errors = sum(f.severity == ERROR for f in mine)
+        warnings = sum(f.severity == WARNING for f in mine)
+        row = html[html.index(f'<tr data-loan="{loan}">'):]
+        cell = row[row.index(f'data-figure="{loan}.findings"'):row.index("</tr>")]
+        cell = cell[: cell.index("</td>")]
+        assert ('class="zbd-error">错误' in cell) == bool(errors), loan
+        assert ('class="zbd-warning">警告' in cell) == bool(warnings), loan
+        if errors:
+            assert f"错误 {errors} 条" in cell and "severity=error" in cell
+        if warnings:
+            assert f"警告 {warnings} 条" in cell and "severity=warning" in cell
+        if not mine:
+            assert "无" in cell
+        checked.add((bool(errors), bool(warnings)))
+    # The test ledger has loans with errors, with warnings only, and with neither.
+    assert {(True, False), (False, True), (False, False)} <= checked
 
 
 def test_compensation_register_shows_each_waterfall(setup: tuple[Client, EngineRun]) -> None:
@@ -498,3 +631,57 @@ def test_a_broken_rules_file_gets_a_chinese_message(copied_ledger: Path) -> None
     html = response.get_data(as_text=True)
     assert "审阅页面无法运行规则引擎" in html
     assert "rules.yaml" in html
+
+
+# --------------------------------------------------------------------------------------
+# Colours: WCAG AA contrast, computed from the CSS values the pages and Fava use.
+
+SPACE_TOGGLE = r"var\(--lightningcss-light, (#[0-9a-fA-F]{3,6})\) var\(--lightningcss-dark, (#[0-9a-fA-F]{3,6})\)"
+
+
+def _luminance(colour: str) -> float:
+    """WCAG 2 relative luminance of a #rgb / #rrggbb colour."""
+    digits = colour.lstrip("#")
+    if len(digits) == 3:
+        digits = "".join(c * 2 for c in digits)
+    channels = [int(digits[i : i + 2], 16) / 255 for i in (0, 2, 4)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast(a: str, b: str) -> float:
+    """WCAG 2 contrast ratio of two colours (1 to 21)."""
+    high, low = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def test_contrast_formula_matches_wcag_reference_values() -> None:
+    assert round(contrast("#000", "#fff"), 2) == 21.0
+    assert round(contrast("#777777", "#ffffff"), 2) == 4.48  # the classic just-fails grey
+    assert contrast("#fff", "#fff") == 1.0
+
+
+def test_page_colours_meet_wcag_aa_contrast(fixture_setup: tuple[Client, EngineRun]) -> None:
+    """Error, warning and 合规 text on Fava's page background, and the verdict badges'
+    text on their badge, reach 4.5:1 in Fava's light and dark themes."""
+    import fava
+
+    client, _ = fixture_setup
+    html = client.page("Zbd1Pool")
+    ours = {name: (light, dark) for name, light, dark in re.findall(r"--zbd-([a-z-]+): " + SPACE_TOGGLE, html)}
+    assert set(ours) >= {"error", "warning", "ok", "badge-text"}
+    # The classes use these colours (and no longer Fava's pale warning yellow).
+    assert ".zbd .zbd-warning { color: var(--zbd-warning);" in html
+    assert ".zbd .zbd-error { color: var(--zbd-error);" in html
+    assert ".zbd .zbd-verdict-attention { background: var(--zbd-warning); }" in html
+    assert "color: var(--zbd-badge-text)" in html
+    fava_css = (Path(fava.__file__).parent / "static" / "app.css").read_text(encoding="utf-8")
+    background = re.search(r"--background: " + SPACE_TOGGLE, fava_css)
+    assert background is not None, "Fava 的 app.css 中找不到页面背景色"
+    for theme in (0, 1):
+        page = background.group(1 + theme)
+        for name in ("error", "warning", "ok"):
+            ratio_ = contrast(ours[name][theme], page)
+            assert ratio_ >= 4.5, (name, theme, ours[name][theme], page, ratio_)
+            ratio_ = contrast(ours["badge-text"][theme], ours[name][theme])
+            assert ratio_ >= 4.5, ("badge", name, theme, ratio_)

@@ -166,6 +166,37 @@ class Adequacy:
     findings: tuple[Finding, ...]  # of risk.* rules, dated in the period
 
 
+#: A program's verdict for the period: state -> its word on the page.
+VERDICTS = {"breach": "不合规", "attention": "需关注", "ok": "合规"}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the engine found for one program in the period, in one word: 不合规 (any
+    error), 需关注 (warnings only) or 合规 (no finding). ``program`` None stands for the
+    findings that belong to no program (the ledger's format)."""
+
+    program: str | None
+    name: str
+    errors: int
+    warnings: int
+
+    @property
+    def state(self) -> str:
+        if self.errors:
+            return "breach"
+        return "attention" if self.warnings else "ok"
+
+    @property
+    def label(self) -> str:
+        return VERDICTS[self.state]
+
+    @property
+    def severity(self) -> str | None:
+        """The severity the verdict's link filters the findings by."""
+        return {"breach": ERROR, "attention": WARNING}.get(self.state)
+
+
 @dataclass(frozen=True)
 class ProgramOverview:
     code: str
@@ -177,6 +208,10 @@ class ProgramOverview:
     chart: list[dict[str, Any]]
     errors: int
     warnings: int
+
+    @property
+    def verdict(self) -> Verdict:
+        return Verdict(self.code, self.name, self.errors, self.warnings)
 
     @property
     def flow_rows(self) -> list[tuple[str, str, Decimal, Decimal]]:
@@ -304,8 +339,28 @@ def adequacy_charts(checks: dict[str, list[Any]], period: Period) -> list[dict[s
     return charts
 
 
-def pool_overview(analysis: Analysis, period: Period, codes: Sequence[str]) -> list[ProgramOverview]:
-    """Each selected program's funds over the period and its adequacy at the period's end."""
+@dataclass(frozen=True)
+class PoolView:
+    """资金池概况: the verdicts at the top, then each program's overview."""
+
+    programs: tuple[ProgramOverview, ...]
+    #: Findings of no program (ledger.format) in the period: (errors, warnings).
+    unassigned: Verdict | None
+
+    @property
+    def verdicts(self) -> tuple[Verdict, ...]:
+        found = tuple(p.verdict for p in self.programs)
+        return found + ((self.unassigned,) if self.unassigned is not None else ())
+
+    @property
+    def worst(self) -> str:
+        """The worst state among the verdicts ("ok" when there is none)."""
+        states = {v.state for v in self.verdicts}
+        return next((s for s in VERDICTS if s in states), "ok")
+
+
+def pool_overview(analysis: Analysis, period: Period, codes: Sequence[str]) -> PoolView:
+    """Each selected program's verdict, funds over the period and adequacy at its end."""
     counts = Counter(
         (f.program, f.severity) for f in analysis.findings if period.contains(f.date)
     )
@@ -366,7 +421,10 @@ def pool_overview(analysis: Analysis, period: Period, codes: Sequence[str]) -> l
                 counts[(code, WARNING)],
             )
         )
-    return result
+    unassigned = None
+    if counts[(None, ERROR)] or counts[(None, WARNING)]:
+        unassigned = Verdict(None, rule_title(FORMAT_RULE), counts[(None, ERROR)], counts[(None, WARNING)])
+    return PoolView(tuple(result), unassigned)
 
 
 def _chart_days(series: Sequence[DailyBalance], period: Period) -> list[datetime.date]:
@@ -492,7 +550,12 @@ class LoanRow:
     fee_paid: Decimal
     status: str
     deadlines: tuple[DeadlineStatus, ...]
-    findings: int
+    errors: int  # the loan's findings, by severity
+    warnings: int
+
+    @property
+    def findings(self) -> int:
+        return self.errors + self.warnings
 
     @property
     def fee_short(self) -> Decimal:
@@ -578,7 +641,8 @@ def loan_rows(analysis: Analysis, period: Period, codes: Sequence[str]) -> list[
                 account.paid if account is not None else ZERO,
                 _loan_status(loan, period.end, compensated),
                 tuple(deadlines),
-                len(loan_findings),
+                sum(1 for f in loan_findings if f.severity == ERROR),
+                sum(1 for f in loan_findings if f.severity == WARNING),
             )
         )
     rows.sort(key=lambda r: (r.program, r.approved, r.id))
