@@ -93,6 +93,13 @@ def test_the_demo_ledger_registers_the_review_pages() -> None:
     text = DEMO_LEDGER.read_text(encoding="utf-8")
     assert EXTENSION_LINE in text, f"ledger/main.beancount 应有一行 <日期> {EXTENSION_LINE}"
     assert '"fava-option" "language" "zh"' in text
+    # Fava's own pages format numbers for zh_CN, and the root opens 资金池概况.
+    assert '"fava-option" "locale" "zh_CN"' in text
+    assert '"fava-option" "default-page" "extension/Zbd1Pool/"' in text
+    client = Client(DEMO_LEDGER)
+    assert client.ledger().fava_options.locale == "zh_CN"
+    assert client.client.get("/").location.endswith("/extension/Zbd1Pool/")
+    assert client.client.get(client.prefix + "/").location.endswith("/extension/Zbd1Pool/")
 
 
 def test_every_page_answers_in_chinese(setup: tuple[Client, EngineRun]) -> None:

@@ -4,6 +4,8 @@ Register the extension in the ledger's top file, beside the rule engine's plugin
 
     plugin "zhubaodai.plugin" "{'rules': '../rules.yaml'}"
     2021-01-01 custom "fava-option" "language" "zh"
+    2021-01-01 custom "fava-option" "locale" "zh_CN"
+    2021-01-01 custom "fava-option" "default-page" "extension/Zbd1Pool/"
     2021-01-01 custom "fava-extension" "zhubaodai.fava"
 
 and serve the ledger with ``fava --read-only``. Fava's sidebar then lists the pages:

@@ -149,6 +149,7 @@ class Limit:
     limit: Decimal | None
     ok: bool | None
     note: str = ""
+    severity: str = ERROR  # the rule's, in rules.yaml: how a breach is styled
 
 
 @dataclass(frozen=True)
@@ -280,13 +281,13 @@ def _limits(
             cap = _param_or_none(rule, "max", period.end)
             limits.append(
                 Limit(rule_id, rule.title, citation, period.end, "累计注入", injections, "上限", cap,
-                      None if cap is None else injections <= cap)
+                      None if cap is None else injections <= cap, severity=rule.severity)
             )
             continue
         last = checks.get(rule_id, [])
         if not last:
             limits.append(Limit(rule_id, rule.title, citation, None, "", None, "", None, None,
-                                "期末以前尚无可核对的数据"))
+                                "期末以前尚无可核对的数据", rule.severity))
             continue
         c = last[-1]
         if rule_id == "risk.floor":
@@ -295,14 +296,14 @@ def _limits(
             rate = _param_or_none(rule, "rate", c.day)
             limits.append(
                 Limit(rule_id, rule.title, citation, c.day, "风险补偿金余额", c.risk_fund, "应不低于",
-                      c.limit, c.ok, f"{base} {yuan(c.base)} 元 × {percent(rate) if rate is not None else '规定比例'}")
+                      c.limit, c.ok, f"{base} {yuan(c.base)} 元 × {percent(rate) if rate is not None else '规定比例'}", rule.severity)
             )
         else:
             multiple = _param_or_none(rule, "multiple", c.day)
             limits.append(
                 Limit(rule_id, rule.title, citation, c.day, "贷款余额", c.base, "上限", c.limit, c.ok,
                       f"风险补偿金余额 {yuan(c.risk_fund)} 元 × "
-                      f"{f'{multiple.normalize():f} 倍' if multiple is not None else '规定倍数'}")
+                      f"{f'{multiple.normalize():f} 倍' if multiple is not None else '规定倍数'}", rule.severity)
             )
     return tuple(limits)
 

@@ -121,6 +121,7 @@ DOC_SHOTS = {
     ("ledger", "time-filter"): "time-filter.png",
     ("fava", "Zbd6Compliance"): "findings-example.png",
     ("fava", "Zbd2Loans"): "loans-example.png",
+    ("fava", "verdicts"): "verdicts-example.png",
     ("fava", "entry-context"): "entry-context.png",
     ("fava", "write-refused"): "write-refused.png",
     ("fava", "deadlines-example"): "deadlines-example.png",
@@ -371,3 +372,85 @@ def test_import_page_extracts_and_saves_a_statement(browser, tmp_path: Path) -> 
         [str(Path(sys.executable).with_name("bean-check")), "-C", str(ledger)], capture_output=True, text=True, check=False
     )
     assert check.returncode == 0, check.stdout + check.stderr
+
+
+def _rgb_contrast(a: str, b: str) -> float:
+    """WCAG 2 contrast ratio of two computed CSS colours ('rgb(r, g, b)')."""
+    import re
+
+    def luminance(colour: str) -> float:
+        r, g, b = (int(x) / 255 for x in re.findall(r"\d+", colour)[:3])
+        lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in (r, g, b)]
+        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+    high, low = sorted((luminance(a), luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def test_pool_verdict_is_the_first_thing_a_reviewer_sees(
+    served: tuple[FavaServer, EngineRun], page, tmp_path: Path  # noqa: ANN001
+) -> None:
+    """At the top of 资金池概况, each program's verdict, readable (AA contrast as the
+    browser computes it) and linked to its findings on 合规检查."""
+    server, run = served
+    console = Console(page)
+    page.goto(server.url("extension/Zbd1Pool/"))
+    page.wait_for_selector("#zbd-verdicts")
+    expected = {}
+    for code in run.analysis.rulebook.programs:
+        mine = [f for f in run.analysis.findings if f.program == code]
+        errors = sum(f.severity == "error" for f in mine)
+        warnings = len(mine) - errors
+        expected[code] = ("不合规", "error") if errors else ("需关注", "warning") if warnings else ("合规", None)
+        badge = page.locator(f'a[data-verdict="{code}"]')
+        assert expected[code][0] in badge.inner_text()
+        box = badge.bounding_box()
+        assert box is not None and box["y"] + box["height"] < 1000  # on the first screen
+        colour, background = badge.evaluate(
+            "e => [getComputedStyle(e).color, getComputedStyle(e).backgroundColor]"
+        )
+        assert _rgb_contrast(colour, background) >= 4.5, (code, colour, background)
+    if server.ledger.parent.name == "ledger":  # the demo: one warning, CQGX's
+        assert expected == {"CQGX": ("需关注", "warning"), "WLHT": ("合规", None)}
+    else:
+        assert all(severity == "error" for _, severity in expected.values())
+        assert page.locator('#zbd-verdicts[role="alert"]').count() == 1
+    _shoot(page, tmp_path, "verdicts", server.ledger)
+    # The verdict leads to the findings behind it.
+    code = next(c for c, (_, severity) in expected.items() if severity)
+    severity = expected[code][1]
+    page.locator(f'a[data-verdict="{code}"]').click()
+    page.wait_for_url(f"**severity={severity}**")
+    page.wait_for_selector("#zbd-compliance")
+    shown = page.locator("tr[data-severity]")
+    wanted = [f for f in run.analysis.findings if f.program == code and f.severity == severity]
+    assert shown.count() == min(len(wanted), PAGE_SIZE)
+    assert page.locator(f'tr[data-severity]:not([data-severity="{severity}"])').count() == 0
+    assert console.errors == []
+
+
+def test_favas_own_pages_use_the_chinese_locale(
+    served: tuple[FavaServer, EngineRun], page  # noqa: ANN001
+) -> None:
+    """The demo ledger sets Fava's locale (zh_CN) and default page (资金池概况): the root
+    opens the review page, and Fava's balance sheet prints numbers with separators."""
+    server, run = served
+    if server.ledger.parent.name != "ledger":
+        pytest.skip("只有示例账本设置了 locale 与 default-page")
+    from decimal import Decimal
+
+    console = Console(page)
+    page.goto(server.base + "/")
+    page.wait_for_selector("#zbd-pool")
+    assert "/extension/Zbd1Pool/" in page.url
+    assets = sum(
+        (p.units.number for e in run.entries if type(e).__name__ == "Transaction"
+         for p in e.postings if p.account.startswith("Assets:") and p.units.currency == "CNY"),
+        Decimal(0),
+    )
+    separated = f"{assets:,.2f}"
+    assert "," in separated
+    page.goto(server.url("balance_sheet/"))
+    page.get_by_text(separated, exact=True).first.wait_for()
+    assert page.get_by_text(f"{assets:.2f}", exact=True).count() == 0
+    assert console.errors == []
