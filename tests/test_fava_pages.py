@@ -19,6 +19,7 @@ from urllib.parse import unquote
 import pytest
 from fava.application import create_app
 from html import unescape
+from html.parser import HTMLParser
 
 from markupsafe import escape
 from fava.beans.funcs import hash_entry
@@ -349,6 +350,32 @@ def test_loan_register_styles_counts_by_severity(fixture_setup: tuple[Client, En
         checked.add((bool(errors), bool(warnings)))
     # The test ledger has loans with errors, with warnings only, and with neither.
     assert {(True, False), (False, True), (False, False)} <= checked
+
+
+def test_loan_register_totals_the_engines_figures(setup: tuple[Client, EngineRun]) -> None:
+    """The totals row sums every loan in scope (on every page of the register)."""
+    client, run = setup
+    shown = figures(client.page("Zbd2Loans")).figures
+    fees = run.analysis.records.fees
+    loans = run.analysis.register.loans
+    assert shown["total.fee_due"] == yuan(sum((fees[i].due for i in loans if i in fees), Decimal(0)))
+    assert shown["total.fee_paid"] == yuan(sum((fees[i].paid for i in loans if i in fees), Decimal(0)))
+    assert shown["total.outstanding"] == yuan(
+        sum((loan.outstanding(run.last_date) for loan in loans.values()), Decimal(0))
+    )
+    # The status filter narrows the totals with the rows.
+    current = client.page("Zbd2Loans", status="settled")
+    rows = current.count("<tr data-loan=")
+    assert (f"合计（{rows} 笔" in current) == (rows > 0)
+
+
+def test_interest_page_totals_the_engines_allocations(setup: tuple[Client, EngineRun]) -> None:
+    client, run = setup
+    shown = figures(client.page("Zbd5Interest")).figures
+    allocations = run.analysis.records.interest
+    assert allocations
+    for name in ("total", "expected_guarantee", "expected_risk", "actual_guarantee", "actual_risk"):
+        assert shown[f"total.{name}"] == yuan(sum((getattr(a, name) for a in allocations), Decimal(0))), name
 
 
 def test_compensation_register_shows_each_waterfall(setup: tuple[Client, EngineRun]) -> None:
@@ -692,3 +719,53 @@ def test_page_colours_meet_wcag_aa_contrast(fixture_setup: tuple[Client, EngineR
             assert ratio_ >= 4.5, (name, theme, ours[name][theme], page, ratio_)
             ratio_ = contrast(ours["badge-text"][theme], ours[name][theme])
             assert ratio_ >= 4.5, ("badge", name, theme, ratio_)
+
+
+class _Cells(HTMLParser):
+    """Each table cell's classes (with its ancestors' within the cell) and its text."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cells: list[tuple[set[str], str]] = []
+        self._cell: tuple[set[str], list[str]] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        classes = set((dict(attrs).get("class") or "").split())
+        if tag in ("td", "th"):
+            self._cell = (classes, [])
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("td", "th") and self._cell is not None:
+            self.cells.append((self._cell[0], "".join(self._cell[1]).strip()))
+            self._cell = None
+
+    def handle_data(self, data: str) -> None:
+        if self._cell is not None:
+            self._cell[1].append(data)
+
+
+DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+#: Cells whose text never wraps: dates, amounts and marks such as "✓ 符合".
+NOWRAP = {"zbd-dates", "zbd-nowrap", "num"}
+
+
+def test_dates_and_marks_never_break_across_lines(setup: tuple[Client, EngineRun]) -> None:
+    """A cell showing a date or a mark ("✓ 符合", "✗ 逾期未办") keeps it on one line:
+    its class sets white-space: nowrap. Free text (a finding's message) may wrap."""
+    client, _ = setup
+    html = client.page("Zbd1Pool")
+    for name in ("zbd-dates", "zbd-nowrap"):
+        assert re.search(r"\.zbd td\." + name + r"[^{]*\{[^}]*white-space: nowrap", html) or re.search(
+            r"td\." + name + r"[^{}]*\{[^}]*white-space: nowrap", html
+        ), name
+    checked = 0
+    for page in PAGES:
+        parser = _Cells()
+        parser.feed(client.page(page))
+        for classes, text in parser.cells:
+            if classes & {"zbd-message", "zbd-text"} or len(text) > 60 or not text:
+                continue
+            if DATE.search(text) or text[:1] in "✓✗…":
+                checked += 1
+                assert classes & NOWRAP, (page, text, classes)
+    assert checked > 10

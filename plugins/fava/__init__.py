@@ -62,6 +62,10 @@ class Zbd2Loans(_page.ReviewPage):
             return [r for r in data if r.status == status]
         return data
 
+    def paginate(self, data: Any, number: int) -> tuple[Any, _page.Pager]:
+        shown, pager = _page.paginate(data, number)
+        return (_views.loan_totals(data), shown), pager
+
     def statuses(self) -> list[tuple[str, str]]:
         return list(_views.LOAN_STATUS.items())
 
@@ -132,7 +136,8 @@ class Zbd5Interest(_page.ReviewPage):
     report_title = "孳息分配"
 
     def build(self, loaded: LoadedAnalysis, period: _views.Period, programs: Sequence[str]) -> Any:
-        return _views.interest_rows(loaded.analysis, period, programs)
+        rows = _views.interest_rows(loaded.analysis, period, programs)
+        return _views.interest_totals(rows), rows
 
 
 class Zbd6Compliance(_page.ReviewPage):

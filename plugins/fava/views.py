@@ -567,6 +567,27 @@ class LoanRow:
         return LOAN_STATUS[self.status]
 
 
+@dataclass(frozen=True)
+class LoanTotals:
+    """The loan register's totals row: sums of the engine's figures over the rows."""
+
+    count: int
+    amount: Decimal
+    outstanding: Decimal
+    fee_due: Decimal
+    fee_paid: Decimal
+
+
+def loan_totals(rows: Sequence[LoanRow]) -> LoanTotals:
+    return LoanTotals(
+        len(rows),
+        sum((r.amount for r in rows), ZERO),
+        sum((r.outstanding for r in rows), ZERO),
+        sum((r.fee_due for r in rows), ZERO),
+        sum((r.fee_paid for r in rows), ZERO),
+    )
+
+
 def _loan_status(loan: Loan, day: datetime.date, compensated: set[str]) -> str:
     """The loan's state at the end of ``day``, from the register."""
     if loan.last_before("contract", day) is not None and loan.settled(day):
@@ -874,6 +895,29 @@ class InterestRow:
     def share_risk(self) -> Decimal:
         total = self.jishu_guarantee + self.jishu_risk
         return self.jishu_risk / total if total else ZERO
+
+
+@dataclass(frozen=True)
+class InterestTotals:
+    """孳息分配's totals row: sums of the engine's allocations over the rows."""
+
+    count: int
+    total: Decimal
+    expected_guarantee: Decimal
+    expected_risk: Decimal
+    actual_guarantee: Decimal
+    actual_risk: Decimal
+
+
+def interest_totals(rows: Sequence[InterestRow]) -> InterestTotals:
+    return InterestTotals(
+        len(rows),
+        sum((r.total for r in rows), ZERO),
+        sum((r.expected_guarantee for r in rows), ZERO),
+        sum((r.expected_risk for r in rows), ZERO),
+        sum((r.actual_guarantee for r in rows), ZERO),
+        sum((r.actual_risk for r in rows), ZERO),
+    )
 
 
 def interest_rows(analysis: Analysis, period: Period, codes: Sequence[str]) -> list[InterestRow]:

@@ -128,12 +128,15 @@ DOC_SHOTS = {
 }
 
 
-def _shoot(page, tmp_path: Path, name: str, ledger: Path) -> None:  # noqa: ANN001
-    """A full-page screenshot under the test's temporary folder (and, with
-    ZBD_SCREENSHOTS=docs/img, the ones the reviewers' guide shows)."""
+def _shoot(page, tmp_path: Path, name: str, ledger: Path, selector: str | None = None) -> None:  # noqa: ANN001
+    """A full-page screenshot (or of one element) under the test's temporary folder
+    (and, with ZBD_SCREENSHOTS=docs/img, the ones the reviewers' guide shows)."""
     target = tmp_path / f"{name}.png"
-    page.screenshot(path=str(target), full_page=True)
-    assert target.stat().st_size > 10_000
+    if selector is None:
+        page.screenshot(path=str(target), full_page=True)
+    else:
+        page.locator(selector).screenshot(path=str(target))
+    assert target.stat().st_size > (10_000 if selector is None else 2_000)
     wanted = os.environ.get("ZBD_SCREENSHOTS")
     doc_name = DOC_SHOTS.get((ledger.parent.name, name))
     if wanted and doc_name:
@@ -173,6 +176,8 @@ def test_page_shows_the_engines_figures_without_console_errors(
             page.get_by_role("button", name="风险补偿金与下限").first.click()
             page.wait_for_selector("svelte-component[type=charts] svg")
             page.get_by_role("button", name="两项资金余额（日终）").first.click()
+        # Back to the top (the chart buttons scrolled the page): the verdicts come first.
+        page.evaluate("document.getElementById('zbd-pool').scrollIntoView()")
     _shoot(page, tmp_path, name, server.ledger)
     assert console.errors == []
 
@@ -415,7 +420,7 @@ def test_pool_verdict_is_the_first_thing_a_reviewer_sees(
     else:
         assert all(severity == "error" for _, severity in expected.values())
         assert page.locator('#zbd-verdicts[role="alert"]').count() == 1
-    _shoot(page, tmp_path, "verdicts", server.ledger)
+    _shoot(page, tmp_path, "verdicts", server.ledger, "#zbd-verdicts")
     # The verdict leads to the findings behind it.
     code = next(c for c, (_, severity) in expected.items() if severity)
     severity = expected[code][1]
