@@ -516,6 +516,51 @@ def test_deadline_page_counts_working_days_with_the_engines_calendar(
     assert 'data-rule="notice.disbursement"' not in _section(html, "upcoming")
 
 
+def test_deadline_page_counts_overdue_and_maturities_in_working_days(
+    fixture_setup: tuple[Client, EngineRun],
+) -> None:
+    client, run = fixture_setup
+    calendar = run.analysis.rulebook.calendar
+    record = next(
+        r for r in run.analysis.records.deadlines if r.loan == "CQ-2024-002" and r.rule == "notice.disbursement"
+    )
+    due = calendar.nth_workday_after(record.deadline.start, record.deadline.n)
+    today = due + datetime.timedelta(days=10)
+    late = calendar.workdays_in(due, today)
+    assert late != (today - due).days  # a weekend in between: the two counts differ
+    shown = figures(client.page("Zbd7Deadlines", date=str(today))).figures
+    assert shown["overdue.CQ-2024-002.notice.disbursement.left"] == f"{late} 个工作日"
+    # A loan's maturity (a calendar date in the register) is counted the same way.
+    today = datetime.date(2025, 2, 20)
+    shown = figures(client.page("Zbd7Deadlines", date=str(today))).figures
+    maturity = datetime.date(2025, 3, 5)  # WL-2024-002
+    assert shown["upcoming.WL-2024-002.maturity.left"] == f"{calendar.workdays_in(today, maturity)} 个工作日"
+    assert calendar.workdays_in(today, maturity) != (maturity - today).days
+
+
+def test_deadline_page_says_the_time_filter_does_not_apply(fixture_setup: tuple[Client, EngineRun]) -> None:
+    """Its scope line and its text agree: the reference day counts, not Fava's time filter."""
+    client, _ = fixture_setup
+    for query in ({}, {"time": "2024"}):
+        html = client.page("Zbd7Deadlines", **query)
+        scope = html[html.index('<p class="zbd-scope">'):]
+        scope = scope[: scope.index("</p>")]
+        assert "（随 Fava 顶部的时间筛选变化）" not in scope
+        assert "本页以基准日为准" in scope
+        assert ("时间筛选 2024-01-01 至 2024-12-31 对本页不起作用" in scope) == bool(query)
+        assert "随时间筛选" not in html
+    assert "（随 Fava 顶部的时间筛选变化）" in client.page("Zbd1Pool", time="2024")
+
+
+def test_pages_explain_the_check_command_in_chinese(fixture_setup: tuple[Client, EngineRun]) -> None:
+    client, _ = fixture_setup
+    html = client.page("Zbd6Compliance")
+    hint = html[html.index("严重程度："):]
+    hint = hint[: hint.index("</p>")]
+    assert "账本检查（检查命令 bean-check 或 zbd check）因此不通过" in hint
+    assert "bean-check 失败" not in html
+
+
 def test_deadline_page_names_a_year_the_calendar_does_not_know(fixture_setup: tuple[Client, EngineRun]) -> None:
     client, run = fixture_setup
     year = max(run.analysis.rulebook.calendar.table_years + list(run.analysis.rulebook.calendar.library_years())) + 1

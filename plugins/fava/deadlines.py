@@ -8,8 +8,8 @@ Two kinds of deadline, both read from the engine:
   one not done by the reference day the last day is the rule book's working-day calendar's
   N-th working day after the start (:mod:`zhubaodai.core.workdays`), and what is left is
   counted in working days by the same calendar;
-* calendar dates the register holds: loan maturities; and tasks the rules set no date
-  for: approved claims not yet compensated, recovered money not yet in the funds.
+* calendar dates the register holds: loan maturities (what is left, or how late, is
+  counted in working days all the same); and tasks the rules set no date for: approved claims not yet compensated, recovered money not yet in the funds.
 
 A day in a year the calendar does not know is shown as such, never guessed. Where the
 rule book has no working-day rule for a program, the page says so.
@@ -41,7 +41,7 @@ class Reminder:
     what: str  # what falls due
     rule: str | None  # the rule that sets the deadline (None: a register date or a task)
     due: datetime.date | None  # last day allowed; None: no date (a task) or not computable
-    left: int | None  # working days (or calendar days, see unit) from the reference day
+    left: int | None  # working days (calendar days where the calendar lacks a year: see unit) from the reference day
     unit: str
     amount: Decimal | None
     basis: str  # where the date comes from
@@ -127,12 +127,10 @@ def reminders(
         try:
             if due is None:
                 due = calendar.nth_workday_after(deadline.start, deadline.n)
-            if due >= today:
-                left = calendar.workdays_in(today, due)
-            else:  # overdue: counted in calendar days (a long way back needs no calendar)
-                left, unit = (due - today).days, DAYS
         except (year_error, AttributeError) as exc:
             note = str(exc) if isinstance(exc, year_error) else "无法计算工作日"
+        if due is not None:
+            left, unit = _left(calendar, year_error, today, due)
         reminder = Reminder(
             record.program,
             record.loan,
@@ -175,8 +173,7 @@ def reminders(
             "贷款到期",
             None,
             maturity,
-            (maturity - today).days,
-            DAYS,
+            *_left(calendar, year_error, today, maturity),
             outstanding,
             f"{source.label}登记的到期日",
             source.entry,
@@ -223,6 +220,18 @@ def reminders(
         today, horizon, horizon_end, tuple(upcoming), tuple(overdue), tuple(pending), missing_rules,
         calendar_note,
     )
+
+
+def _left(calendar: Any, year_error: type[Exception], today: datetime.date, due: datetime.date) -> tuple[int, str]:
+    """Working days from the reference day to ``due`` (negative: working days past it),
+    by the rule book's calendar; calendar days only where the calendar does not know a
+    year in between (the unit says which)."""
+    try:
+        if due >= today:
+            return calendar.workdays_in(today, due), WORKDAYS
+        return -calendar.workdays_in(due, today), WORKDAYS
+    except (year_error, AttributeError):
+        return (due - today).days, DAYS
 
 
 def _anchor(loan: Any, start: datetime.date) -> Any:
