@@ -32,6 +32,7 @@ from zhubaodai.core.findings import FORMAT_RULE
 from zhubaodai.core.findings import Finding
 from zhubaodai.core.findings import SEVERITY_LABELS
 from zhubaodai.core.findings import WARNING
+from zhubaodai.core.labels import for_reviewer
 from zhubaodai.core.money import ZERO
 from zhubaodai.core.money import percent
 from zhubaodai.core.money import yuan
@@ -531,7 +532,7 @@ def _deadline_status(rule_id: str, title: str, records: list[Any], missed: tuple
         state = d.status if d.status in DEADLINE_STATES else ("breach" if missed else "met")
         return DeadlineStatus(rule_id, title, state, detail, missed)
     if missed:
-        return DeadlineStatus(rule_id, title, "breach", "；".join(f.message for f in missed), missed)
+        return DeadlineStatus(rule_id, title, "breach", "；".join(finding_text(f) for f in missed), missed)
     return DeadlineStatus(rule_id, title, "met", "", ())
 
 
@@ -1029,6 +1030,15 @@ def findings_view(
         by_rule,
         tuple(codes),
     )
+
+
+def finding_text(finding: Finding) -> str:
+    """A finding's message as the pages show it: metadata and event names in Chinese
+    (:func:`zhubaodai.core.labels.for_reviewer`). A ledger-format finding keeps them: it
+    tells the accountant how to write an entry, name by name."""
+    if finding.rule == FORMAT_RULE:
+        return finding.message
+    return for_reviewer(finding.message)
 
 
 def severity_label(severity: str) -> str:
