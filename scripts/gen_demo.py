@@ -281,6 +281,7 @@ class Scenario:
         collateral: str | None = None,
         guarantor: str | None = None,
         notes: dict[str, str] | None = None,
+        contract_explanation: str | None = None,  # the contract's `note:` (docs/ledger-format.md)
         renewal_note: str | None = None,
         increase_note: str | None = None,
     ) -> LoanSpec:
@@ -298,6 +299,8 @@ class Scenario:
         contract_meta: dict[str, Any] = {}
         if wl:
             contract_meta = {"collateral": yuan(collateral or amount), "joint_liability": guarantor or ""}
+        if contract_explanation:
+            contract_meta["note"] = contract_explanation
         incs = []
         total = amount_d
         for k, (day, extra) in enumerate(increases, start=1):
@@ -398,8 +401,9 @@ def cq_loans(s: Scenario) -> list[LoanSpec]:
         # The demo's one deliberate finding: a loan.rate warning (第十二条 says 原则上).
         s.loan("CQ-2025-001", "E-CQ-014", "2,000,000.00", D(2025, 1, 13), rate=DELIBERATE_RATE, outcome="open",
                notes={"contract": "康迈医疗器械合同年利率 3.80%，高于签订日 1 年期 LPR 3.10% 的 1.2 倍（3.72%）："
-                                  "合作银行按该企业的风险定价，未给予第十二条的优惠利率上限；第十二条为“原则上”，"
-                                  "检查给出 loan.rate 警告，已报创新服务中心审阅人知悉"}),
+                                  "检查给出 loan.rate 警告；会计的说明记在合同的 note 元数据中，审阅页面显示在警告旁"},
+               contract_explanation="合作银行按该企业的风险定价，未给予第十二条的优惠利率上限；第十二条为“原则上”，"
+                                    "已报创新服务中心知悉并同意"),
         s.loan("CQ-2025-002", "E-CQ-015", "5,000,000.00", D(2025, 2, 17), spread=20, outcome="open"),
         s.loan("CQ-2025-003", "E-CQ-004", "1,500,000.00", D(2025, 3, 10), spread=30, outcome="open",
                notes={"approval": "西永精工上笔贷款已结清，再次申请；已更新 2024 年度营业收入"}),

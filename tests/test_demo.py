@@ -59,7 +59,7 @@ def test_bean_check_uncached_is_clean():
 def test_no_errors_and_exactly_the_one_deliberate_warning(loaded, analysis):
     """CQ-2025-001's contract (2025-01-16) at 3.80%, above 1.2 × the 1-year LPR of
     2024-10-21 (3.10% → 3.72%): loan.rate, a warning (第十二条 “原则上”), explained by the
-    accountant's comment above it. Nothing else, errors or warnings."""
+    accountant's comment above it and its explanation (``note:``) on it. Nothing else, errors or warnings."""
     _, errors, _ = loaded
     assert errors == []
     assert analysis.errors == []
@@ -71,7 +71,9 @@ def test_no_errors_and_exactly_the_one_deliberate_warning(loaded, analysis):
     text = Path(warning.filename).read_text(encoding="utf-8").splitlines()
     assert text[warning.lineno - 1] == '2025-01-16 custom "loan" "contract" "CQ-2025-001"'
     comment = text[warning.lineno - 2]
-    assert comment.startswith("; ") and "loan.rate" in comment and "3.72%" in comment and "审阅人" in comment
+    assert comment.startswith("; ") and "loan.rate" in comment and "3.72%" in comment
+    # The accountant's explanation is on the entry, as metadata the review pages show.
+    assert "原则上" in warning.entry.meta["note"]
 
 
 def test_regenerating_reproduces_the_committed_files(tmp_path):

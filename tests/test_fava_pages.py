@@ -464,6 +464,25 @@ def test_pages_name_metadata_fields_in_chinese(fixture_setup: tuple[Client, Engi
         assert "notice_date" not in shown
 
 
+def test_an_accountants_explanation_is_shown_beside_its_finding() -> None:
+    """The demo's one warning carries the accountant's explanation as ``note:`` on the
+    contract it concerns: 合规检查 shows it beside the warning, and its CSV has it."""
+    if not demo_registers_pages():
+        pytest.skip("演示账本尚未注册审阅页面")
+    client, run = Client(DEMO_LEDGER), engine_run(DEMO_LEDGER)
+    (warning,) = run.analysis.warnings
+    note = warning.entry.meta["note"]
+    html = client.page("Zbd6Compliance")
+    row = html[html.index(f'<tr data-rule="{warning.rule}"'):]
+    row = row[: row.index("</tr>")]
+    assert f'<div class="zbd-note" data-note="{warning.rule}"><span class="zbd-note-label">会计说明：</span>{escape(note)}</div>' in row
+    rows = list(csv.reader(io.StringIO(client.get("extension/Zbd6Compliance/findings.csv").get_data(as_text=True).lstrip("\ufeff"))))
+    assert rows[0][-1] == "会计说明" and rows[1][-1] == note
+    # A finding without one shows none.
+    fixture = Client(FIXTURE_LEDGER)
+    assert 'class="zbd-note"' not in fixture.page("Zbd6Compliance")
+
+
 def test_compliance_filters_by_program_rule_and_severity(fixture_setup: tuple[Client, EngineRun]) -> None:
     client, run = fixture_setup
     findings = run.analysis.findings

@@ -34,6 +34,7 @@ from zhubaodai.fava.analysis import LoadedAnalysis
 from zhubaodai.fava.analysis import SetupError
 from zhubaodai.fava.analysis import for_ledger
 from zhubaodai.fava.views import Period
+from zhubaodai.fava.views import explanation
 from zhubaodai.fava.views import finding_text
 from zhubaodai.fava.views import make_period
 from zhubaodai.fava.views import rule_title
@@ -142,6 +143,7 @@ class ReviewPage(FavaExtensionBase):
         env.filters["severity_label"] = severity_label
         env.filters["rule_title"] = rule_title
         env.filters["finding_text"] = finding_text
+        env.filters["explanation"] = explanation
         env.globals["zip"] = zip
         return env
 
