@@ -459,3 +459,36 @@ def test_favas_own_pages_use_the_chinese_locale(
     page.get_by_text(separated, exact=True).first.wait_for()
     assert page.get_by_text(f"{assets:.2f}", exact=True).count() == 0
     assert console.errors == []
+
+
+def test_register_columns_sort_like_favas_tables(
+    served: tuple[FavaServer, EngineRun], page  # noqa: ANN001
+) -> None:
+    """贷款台账's columns sort on a click (Fava's own sortable-table), by the engine's
+    figures; the totals row stays at the bottom."""
+    from decimal import Decimal
+
+    server, run = served
+    console = Console(page)
+    page.goto(server.url("extension/Zbd2Loans/"))
+    page.wait_for_selector("#zbd-loans")
+    fees = run.analysis.records.fees
+
+    def shown_order() -> list[str]:
+        return page.eval_on_selector_all("table.zbd-loans tbody tr[data-loan]", "rows => rows.map(r => r.dataset.loan)")
+
+    loans = shown_order()
+    assert len(loans) > 2
+    header = page.locator("table.zbd-loans thead th", has_text="助保金应缴")
+    header.click()
+    ascending = shown_order()
+    assert [fees[i].due for i in ascending] == sorted(fees[i].due for i in loans)
+    header.click()
+    descending = shown_order()
+    assert [fees[i].due for i in descending] == sorted((fees[i].due for i in loans), reverse=True)
+    # The totals row is the table's last row, whatever the order.
+    last = page.eval_on_selector("table.zbd-loans", "t => t.rows[t.rows.length - 1].innerText")
+    assert last.startswith("合计")
+    total = sum((fees[i].due for i in run.analysis.register.loans if i in fees), Decimal(0))
+    assert f"{total:,.2f}" in last
+    assert console.errors == []
