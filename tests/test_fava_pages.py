@@ -167,7 +167,39 @@ def test_pool_overview_shows_the_engines_balances_and_flows(setup: tuple[Client,
     client, run = setup
     html = client.page("Zbd1Pool")
     _check_pool(html, run, None, run.last_date)
-    assert '<svelte-component type="charts">' in html
+    _check_charts(html, run, run.last_date)
+
+
+ENGLISH_MONTHS = re.compile(r"January|February|March|April|May|June|July|August|September|October|November|December|\b\d+(\.\d+)?[kM]\b")
+
+
+def _check_charts(html: str, run: EngineRun, end: datetime.date) -> None:
+    """The overview's charts: Chinese months, 万元, the engine's closing values, and one
+    colour per fund on every chart."""
+    charts = re.findall(r'<figure class="zbd-chart" data-chart="([^"]+)">(.*?)</figure>', html, flags=re.S)
+    assert charts and "svelte-component" not in html  # no Fava chart toolbar that does nothing here
+    colours: dict[str, set[str]] = {}
+    for key, body in charts:
+        months = re.findall(r'data-axis="month">([^<]+)<', body)
+        assert months and all(re.fullmatch(r"(\d{4}年)?\d{1,2}月", m) for m in months), months
+        assert re.search(r"\d{4}年\d{1,2}月", months[0])
+        assert 'data-axis="unit">万元<' in body and "单位：万元" in body
+        assert not ENGLISH_MONTHS.search(body)
+        for label, colour in re.findall(r'<span data-line="([^"]+)" data-colour="([^"]+)"', body):
+            colours.setdefault(colour, set()).add(label)
+    # The risk fund is drawn in one colour on the balances chart and the floor chart.
+    assert "风险补偿金" in colours["risk"]
+    if any(key == "risk.floor" for key, _ in charts):
+        assert colours["risk"] == {"风险补偿金", "风险补偿金余额"}
+    assert colours["guarantee"] == {"助保金"}
+    # The legend gives each line's value on the last day: the engine's balance.
+    for code, state in run.analysis.programs.items():
+        section = html[html.index(f'<section class="zbd-program" data-program="{code}">'):]
+        section = section[: section.index("</section>")]
+        balances = re.search(r'<figure class="zbd-chart" data-chart="balances">(.*?)</figure>', section, flags=re.S)
+        assert balances is not None
+        for fund, label in ((GUARANTEE, "助保金"), (RISK, "风险补偿金")):
+            assert f'data-line="{label}" data-colour="{fund}" title="{end} 日终 {yuan(state.funds[fund].at(end))} 元"' in balances.group(1)
 
 
 def test_pool_overview_follows_favas_time_filter(setup: tuple[Client, EngineRun]) -> None:

@@ -39,6 +39,9 @@ from zhubaodai.core.money import yuan
 from zhubaodai.core.register import Loan
 from zhubaodai.core.rules import CATALOGUE
 from zhubaodai.core.rules import Program
+from zhubaodai.fava.charts import Chart
+from zhubaodai.fava.charts import Series
+from zhubaodai.fava.charts import make_chart
 
 ONE_DAY = datetime.timedelta(days=1)
 FUNDS = (GUARANTEE, RISK)
@@ -207,7 +210,7 @@ class ProgramOverview:
     funds: tuple[FundView, ...]
     adequacy: Adequacy
     unallocated: tuple[tuple[str, Decimal], ...]  # at the end of the ledger
-    chart: list[dict[str, Any]]
+    charts: tuple[Chart, ...]  # the funds' balances first, then the adequacy checks
     errors: int
     warnings: int
 
@@ -316,28 +319,27 @@ def _sample(items: Sequence[Any], limit: int = CHART_POINTS) -> list[Any]:
     return [items[int(i * step)] for i in range(limit - 1)] + [items[-1]]
 
 
-def adequacy_charts(checks: dict[str, list[Any]], period: Period) -> list[dict[str, Any]]:
-    """The engine's floor and leverage checks over the period, as Fava line charts."""
+def adequacy_charts(checks: dict[str, list[Any]], period: Period) -> list[Chart]:
+    """The engine's floor and leverage checks over the period: the value it checked
+    and the limit, on each day it checked them."""
     charts = []
     labels = {
-        "risk.floor": ("风险补偿金与下限", "风险补偿金余额", "应不低于"),
-        "risk.leverage": ("贷款余额与放大倍数上限", "贷款余额", "上限"),
+        "risk.floor": ("风险补偿金与下限", "风险补偿金余额", RISK, "应不低于"),
+        "risk.leverage": ("贷款余额与放大倍数上限", "贷款余额", "loans", "上限"),
     }
-    for rule_id, (title, value_label, limit_label) in labels.items():
-        shown = [c for c in checks.get(rule_id, []) if period.contains(c.day)]
-        if not shown:
-            continue
-        data = [
-            {
-                "date": c.day.isoformat(),
-                "balance": {
-                    value_label: float(c.risk_fund if rule_id == "risk.floor" else c.base),
-                    limit_label: float(c.limit),
-                },
-            }
-            for c in _sample(shown)
-        ]
-        charts.append({"type": "balances", "label": title, "data": data})
+    for rule_id, (title, value_label, colour, limit_label) in labels.items():
+        shown = _sample([c for c in checks.get(rule_id, []) if period.contains(c.day)])
+        chart = make_chart(
+            rule_id,
+            title,
+            [c.day for c in shown],
+            [
+                Series(value_label, colour, tuple(c.risk_fund if rule_id == "risk.floor" else c.base for c in shown)),
+                Series(limit_label, "limit", tuple(c.limit for c in shown), dashed=True),
+            ],
+        )
+        if chart is not None:
+            charts.append(chart)
     return charts
 
 
@@ -418,7 +420,7 @@ def pool_overview(analysis: Analysis, period: Period, codes: Sequence[str]) -> P
                 tuple(funds),
                 adequacy,
                 tuple(sorted((a, b) for a, b in state.unallocated.items() if b)),
-                balance_chart(state.funds, period) + adequacy_charts(checks, period),
+                tuple(balance_chart(state.funds, period) + adequacy_charts(checks, period)),
                 counts[(code, ERROR)],
                 counts[(code, WARNING)],
             )
@@ -449,17 +451,16 @@ def _chart_days(series: Sequence[DailyBalance], period: Period) -> list[datetime
     return [*days, end]
 
 
-def balance_chart(funds: dict[str, DailyBalance], period: Period) -> list[dict[str, Any]]:
-    """Fava's line chart (its ``balances`` chart type): both funds' end-of-day balances."""
+def balance_chart(funds: dict[str, DailyBalance], period: Period) -> list[Chart]:
+    """Both funds' end-of-day balances over the period, each fund in its own colour."""
     days = _chart_days([funds[GUARANTEE], funds[RISK]], period)
-    data = [
-        {
-            "date": day.isoformat(),
-            "balance": {FUND_LABELS[f]: float(funds[f].at(day)) for f in FUNDS},
-        }
-        for day in days
-    ]
-    return [{"type": "balances", "label": "两项资金余额（日终）", "data": data}]
+    chart = make_chart(
+        "balances",
+        "两项资金余额（日终）",
+        days,
+        [Series(FUND_LABELS[f], f, tuple(funds[f].at(day) for day in days)) for f in FUNDS],
+    )
+    return [chart] if chart is not None else []
 
 
 # --------------------------------------------------------------------------------------

@@ -169,13 +169,20 @@ def test_page_shows_the_engines_figures_without_console_errors(
         assert shown[key] == value, key
         assert page.locator(f'[data-figure="{key}"]').first.is_visible()
     if name == "Zbd1Pool":
-        # Fava's own chart component drew the fund balances, and switches to the engine's
-        # adequacy checks.
-        page.wait_for_selector("svelte-component[type=charts] svg")
-        if any(c.rule == "risk.floor" for c in run.analysis.records.adequacy):
-            page.get_by_role("button", name="风险补偿金与下限").first.click()
-            page.wait_for_selector("svelte-component[type=charts] svg")
-            page.get_by_role("button", name="两项资金余额（日终）").first.click()
+        # The charts are drawn (server-side SVG): each fund keeps its colour on every chart.
+        page.wait_for_selector("figure.zbd-chart svg path.zbd-line")
+        strokes = page.eval_on_selector_all(
+            "figure.zbd-chart path.zbd-line",
+            "ps => ps.map(p => [p.closest('figure').dataset.chart, p.dataset.line, getComputedStyle(p).stroke])",
+        )
+        by_label: dict[str, set[str]] = {}
+        for _, label, stroke in strokes:
+            by_label.setdefault(label, set()).add(stroke)
+        assert all(len(s) == 1 for s in by_label.values()), by_label
+        assert by_label["助保金"] != by_label["风险补偿金"]
+        if "风险补偿金余额" in by_label:
+            assert by_label["风险补偿金余额"] == by_label["风险补偿金"]
+        assert page.get_by_role("button", name="按成本").count() == 0
         # Back to the top (the chart buttons scrolled the page): the verdicts come first.
         page.evaluate("document.getElementById('zbd-pool').scrollIntoView()")
     _shoot(page, tmp_path, name, server.ledger)
