@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime
 import math
+from collections.abc import Callable
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -85,7 +86,11 @@ def wan(amount: float) -> str:
     return f"{amount:,.2f}".rstrip("0").rstrip(".")
 
 
-def _month_ticks(first: datetime.date, last: datetime.date, x: object) -> tuple[Tick, ...]:
+def _month_ticks(
+    first: datetime.date, last: datetime.date, x: Callable[[datetime.date], float]
+) -> tuple[Tick, ...]:
+    """The first day of each month in the range (every n-th month beyond a year), labelled
+    2024年2月 at the start and in each January, else 4月."""
     months = []
     year, month = first.year, first.month
     if first.day != 1:
@@ -101,7 +106,7 @@ def _month_ticks(first: datetime.date, last: datetime.date, x: object) -> tuple[
     ticks = []
     for i, day in enumerate(months[::step]):
         label = f"{day.year}年{day.month}月" if i == 0 or day.month <= step else f"{day.month}月"
-        ticks.append(Tick(x(day), label))  # type: ignore[operator]
+        ticks.append(Tick(x(day), label))
     return tuple(ticks)
 
 
