@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up everything the project needs on a fresh machine, idempotently:
 #   - Debian's Chromium (for the browser tests; only with --browser),
+#   - LibreOffice Calc and poppler-utils (the report's print test; only with --browser),
 #   - a virtual environment in .venv with the project and its Python packages
 #     (from pyproject.toml) installed in editable mode.
 # Used by scripts/run.sh and scripts/test.sh; safe to run again.
@@ -14,6 +15,17 @@ if [ "${1:-}" = "--browser" ] && { ! command -v chromium >/dev/null 2>&1 \
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq >/dev/null
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null
+fi
+
+# LibreOffice (headless Calc) and poppler: the report test prints the XLSX report to PDF and
+# reads the pages back. Only with --browser (scripts/test.sh), so scripts/run.sh stays quick.
+if [ "${1:-}" = "--browser" ] && { ! command -v soffice >/dev/null 2>&1 \
+    || ! command -v pdftoppm >/dev/null 2>&1 || ! command -v pdftotext >/dev/null 2>&1; }; then
+  echo "==> 安装 LibreOffice（无界面 Calc）与 poppler-utils（报表打印测试用）" >&2
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq -o DPkg::Lock::Timeout=600 \
+    --no-install-recommends libreoffice-calc-nogui poppler-utils >/dev/null
 fi
 
 if [ ! -x .venv/bin/python ]; then
