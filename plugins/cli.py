@@ -589,9 +589,11 @@ def ledger_span(entries: Sequence[Directive]) -> tuple[datetime.date, datetime.d
 def report(ledger: str, period: str, output: str, programs: tuple[str, ...], force: bool, rules: str | None) -> None:
     """生成财政部门要求的季度或年度报表（XLSX）：资金来源、专户对账、贷款、代偿、追偿、孳息、覆盖率与杠杆、检查结果。"""
     from zhubaodai.report import build_report
-    from zhubaodai.report import write_report
+    from zhubaodai.report_xlsx import write_report
 
     label, start, end = parse_period(period)
+    if os.path.islink(output) and not os.path.exists(output) and not force:
+        raise UserError(f"输出文件 {output} 是指向不存在文件的符号链接；如要替换这个链接请加 --force")
     if os.path.exists(output) and not force:
         raise UserError(f"输出文件 {output} 已存在；如要覆盖请加 --force")
     if os.path.isdir(output):
@@ -614,11 +616,13 @@ def report(ledger: str, period: str, output: str, programs: tuple[str, ...], for
     with progress(len(codes), "编制报表") as bar:
         book = build_report(
             loaded.analysis, loaded.entries, codes, label, start, end,
-            ledger=display_path(loaded.path), beancount_errors=loaded.beancount_errors,
+            ledger=loaded.path, beancount_errors=loaded.beancount_errors,
             on_program=lambda code: bar.update(1),
         )
     try:
-        write_report(book, output)
+        write_report(book, output, force=force)
+    except FileExistsError:
+        raise UserError(f"输出文件 {output} 在编制报表期间出现，未覆盖它；如要覆盖请加 --force") from None
     except OSError as exc:
         raise UserError(f"无法写入 {output}：{exc}") from None
     say(f"已写入 {output}（{label}，项目：{'、'.join(codes)}）")
@@ -652,7 +656,7 @@ def _date(text: str) -> datetime.date:
 @click.option("--default-rate", default=None, help="违约率（0–1 或百分数）：每笔贷款按此比例违约；蒙特卡罗模式下为每笔贷款的违约概率。")
 @click.option("--loans", default=None, help="违约贷款编号，逗号分隔（全额违约）。")
 @click.option("--recovery-rate", required=True, help="回收率（扣除费用后的净额占代偿额的比例，0–1）。")
-@click.option("--monte-carlo", "draws", type=click.IntRange(min=1), default=None, help="蒙特卡罗模拟次数（每笔贷款独立违约）。")
+@click.option("--monte-carlo", "draws", type=click.IntRange(min=1), default=None, help="蒙特卡罗模拟次数（每笔贷款独立违约；最多 1,000,000 次）。")
 @click.option("--seed", type=int, default=None, help="随机种子（蒙特卡罗模式必填，便于复现）。")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True, help="输出格式。")
 @_rules_option
@@ -679,6 +683,8 @@ def stress(
         raise UserError("蒙特卡罗模式（--monte-carlo）需要 --default-rate 作为每笔贷款的违约概率")
     if draws is not None and seed is None:
         raise UserError("蒙特卡罗模式请用 --seed 给出随机种子，以便结果可以复现")
+    if draws is not None and draws > core.MAX_DRAWS:
+        raise UserError(f"--monte-carlo 最多 {core.MAX_DRAWS:,} 次模拟（每次的结果都要保留以求精确的分位数）：{draws:,}")
     recovery = _decimal(recovery_rate, "回收率")
     rate = _decimal(default_rate, "违约率") if default_rate is not None else None
     loaded = load_ledger(ledger, rules)

@@ -18,15 +18,18 @@ out) and :func:`write_report` (openpyxl). Every figure is read from the engine:
   :meth:`~zhubaodai.core.engine.Analysis.outstanding`;
 * open findings: the engine's findings dated up to the period end (and Beancount's own).
 
-Sheet and column names are Chinese; one row per program (or per loan, claim …), with a
-项目 column first, so each sheet is one table a reviewer can filter.
+Sheet and column names are Chinese. 概览 is a form read down the page (one line per
+figure, one column per program); every other sheet is one table, a 项目代码 column first,
+one row per fund (or loan, claim …) that a reviewer can filter, then its totals rows where
+sums make sense. Status words are the review pages' own (:mod:`zhubaodai.fava.views`: the
+loan and claim states are read from the very rows 贷款台账 and 代偿台账 show for the same
+period). How it is laid out on A4 paper is :mod:`zhubaodai.report_xlsx`'s concern.
 """
 
 from __future__ import annotations
 
 import datetime
 import os
-import tempfile
 from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Sequence
@@ -47,13 +50,16 @@ from zhubaodai.core.findings import FORMAT_RULE
 from zhubaodai.core.findings import SEVERITY_LABELS
 from zhubaodai.core.money import ZERO
 from zhubaodai.core.rules import CATALOGUE
-from zhubaodai.outputs import inert
 
 ONE_DAY = datetime.timedelta(days=1)
 #: Flow kinds in the order the sources-and-uses table shows them.
 FLOW_KINDS = ("fee", "injection", "interest", "compensation", "recovery", "disposal", "other")
+#: The interest check in the words of the 孳息分配 page.
+INTEREST_OK = {True: "分配正确", False: "分配有误"}
+#: What a totals row says in its first cell.
+TOTAL = "合计"
 
-# Column kinds: how write_report formats a cell.
+# Cell kinds: how the workbook formats a cell.
 TEXT = "text"
 MONEY = "money"
 DATE = "date"
@@ -71,14 +77,40 @@ class Column:
 
 @dataclass(frozen=True)
 class Sheet:
-    """One table: a Chinese title, its columns, and its rows (cells in column order)."""
+    """One table: a Chinese title, its columns, its rows (cells in column order) and its
+    totals rows (the same columns; the first cell says what is totalled)."""
 
     title: str
     columns: tuple[Column, ...]
     rows: tuple[tuple[Any, ...], ...]
+    totals: tuple[tuple[Any, ...], ...] = ()
 
     def column(self, name: str) -> int:
         return [c.name for c in self.columns].index(name)
+
+
+@dataclass(frozen=True)
+class Line:
+    """One line of a form: a figure for each program, or (no kind) a section heading."""
+
+    label: str
+    kind: str | None
+    values: tuple[Any, ...] = ()
+
+
+@dataclass(frozen=True)
+class Form:
+    """A sheet read down the page: a label column, then one column per program."""
+
+    title: str
+    programs: tuple[str, ...]
+    lines: tuple[Line, ...]
+
+    def value(self, label: str, program: str) -> Any:
+        for line in self.lines:
+            if line.label == label and line.kind is not None:
+                return line.values[self.programs.index(program)]
+        raise KeyError(label)
 
 
 @dataclass(frozen=True)
@@ -87,10 +119,12 @@ class Report:
     period: str
     start: datetime.date
     end: datetime.date
-    programs: tuple[str, ...]
-    sheets: tuple[Sheet, ...]
+    programs: tuple[tuple[str, str], ...]  # (code, name) in report order
+    prepared: datetime.date
+    ledger: str  # the ledger's file name
+    sheets: tuple[Sheet | Form, ...]
 
-    def sheet(self, title: str) -> Sheet:
+    def sheet(self, title: str) -> Sheet | Form:
         for sheet in self.sheets:
             if sheet.title == title:
                 return sheet
@@ -115,16 +149,22 @@ def _ratio(numerator: Decimal, denominator: Decimal) -> Decimal | None:
 # --------------------------------------------------------------------------------------
 # The tables.
 
-OVERVIEW = _cols(
-    "项目代码", "项目名称", "报告期", (("期间起", DATE)), (("期间止", DATE)),
+#: 概览's lines: (label, kind); a kind of None starts a section.
+OVERVIEW: tuple[tuple[str, str | None], ...] = (
+    ("项目名称", TEXT),
+    ("两项资金", None),
     ("助保金期初余额", MONEY), ("助保金期末余额", MONEY),
     ("风险补偿金期初余额", MONEY), ("风险补偿金期末余额", MONEY), ("两项资金期末合计", MONEY),
+    ("贷款", None),
     ("本期新增放款笔数", COUNT), ("本期新增放款金额", MONEY), ("本期增加贷款金额", MONEY),
     ("本期续贷笔数", COUNT), ("本期续贷金额", MONEY), ("本期还款金额", MONEY),
-    ("期末未结清贷款笔数", COUNT), ("期末贷款余额", MONEY),
-    ("风险补偿金占贷款余额比例", RATIO), ("贷款余额为风险补偿金的倍数", MULTIPLE),
-    ("两项资金占贷款余额比例", RATIO),
+    ("期末在贷笔数", COUNT), ("期末在贷余额", MONEY),
+    ("覆盖率与放大倍数（期末）", None),
+    ("风险补偿金 ÷ 在贷余额（覆盖率）", RATIO), ("在贷余额 ÷ 风险补偿金（放大倍数）", MULTIPLE),
+    ("两项资金 ÷ 在贷余额", RATIO),
+    ("代偿与追偿", None),
     ("本期代偿笔数", COUNT), ("本期代偿金额", MONEY), ("本期追偿净额", MONEY),
+    ("检查结果（截至期末）", None),
     ("检查错误数", COUNT), ("检查警告数", COUNT),
 )
 SOURCES = _cols(
@@ -146,7 +186,7 @@ LOANS = _cols(
 CLAIMS = _cols(
     "项目代码", "贷款编号", "企业名称", ("逾期日", DATE), ("代偿申请日", DATE), "申请函",
     ("代偿入账日", DATE), ("应代偿额", MONEY), ("助保金支付", MONEY), ("风险补偿金支付", MONEY),
-    ("合作银行承担", MONEY), ("风险补偿金未能分担", MONEY), "管委会决定",
+    ("合作银行承担", MONEY), ("风险补偿金未能分担", MONEY), "状态", "管委会决定",
 )
 RECOVERIES = _cols(
     "项目代码", "贷款编号", ("追偿登记日", DATE), "来函", ("追回总额", MONEY), ("扣除费用及违约金", MONEY),
@@ -156,19 +196,37 @@ RECOVERIES = _cols(
 INTEREST = _cols(
     "项目代码", ("入账日期", DATE), ("计息期起", DATE), ("计息期止", DATE), ("孳息总额", MONEY),
     ("助保金积数", MONEY), ("风险补偿金积数", MONEY), ("助保金应分", MONEY), ("风险补偿金应分", MONEY),
-    ("助保金实记", MONEY), ("风险补偿金实记", MONEY), "是否相符",
+    ("助保金实记", MONEY), ("风险补偿金实记", MONEY), "分配",
 )
 FINDINGS = _cols(
     "项目代码", "严重程度", "规则编号", "规则名称", "依据", "说明", "文件", ("行号", COUNT),
     ("日期", DATE), "贷款编号",
 )
+#: Per table: the columns whose totals mean something, and what the rows count.
+SUMMED: dict[str, tuple[tuple[str, ...], str]] = {
+    "资金来源": (
+        ("期初余额", *(KIND_LABELS[k] for k in FLOW_KINDS), "期末余额", "勾稽差额"), "项资金",
+    ),
+    "贷款": (
+        ("期初余额", "本期放款", "本期增加金额", "本期续贷", "本期还款", "期末余额", "助保金累计应缴",
+         "助保金累计实缴"), "笔",
+    ),
+    "代偿": (("应代偿额", "助保金支付", "风险补偿金支付", "合作银行承担", "风险补偿金未能分担"), "笔"),
+    "追偿": (
+        ("追回总额", "扣除费用及违约金", "追偿净额", "偿还合作银行", "补回风险补偿金", "补回助保金",
+         "超出部分（需人工处理）"), "笔",
+    ),
+    "孳息分配": (("孳息总额", "助保金应分", "风险补偿金应分", "助保金实记", "风险补偿金实记"), "笔"),
+}
 
 
 def _in(day: datetime.date, start: datetime.date, end: datetime.date) -> bool:
     return start <= day <= end
 
 
-def _loan_rows(analysis: Analysis, code: str, start: datetime.date, end: datetime.date) -> list[tuple]:
+def _loan_rows(
+    analysis: Analysis, code: str, start: datetime.date, end: datetime.date, status: dict[str, str]
+) -> list[tuple]:
     fees = analysis.records.fees
     enterprises = analysis.register.enterprises
     before = start - ONE_DAY
@@ -184,14 +242,6 @@ def _loan_rows(analysis: Analysis, code: str, start: datetime.date, end: datetim
         def total(kind: str) -> Decimal:
             return sum((e.data["amount"] for e in events if e.kind == kind), ZERO)
 
-        if loan.settled(end):
-            status = "已结清"
-        elif loan.last_before("overdue", end) is not None:
-            status = "逾期"
-        elif loan.last_before("disbursement", end) is None:
-            status = "未放款"
-        else:
-            status = "正常"
         account = fees.get(loan.id)
         due = sum((d.due for d in account.dues if d.date <= end), ZERO) if account else ZERO
         paid = sum((p.amount for p in account.payments if p.date <= end), ZERO) if account else ZERO
@@ -199,12 +249,15 @@ def _loan_rows(analysis: Analysis, code: str, start: datetime.date, end: datetim
         rows.append((
             code, loan.id, loan.enterprise, enterprise.data["name"] if enterprise else "",
             loan.approval.date, opening, total("disbursement"), total("increase"), total("renewal"),
-            total("repayment"), closing, status, due, paid,
+            total("repayment"), closing, status.get(loan.id, "—"), due, paid,
         ))
     return rows
 
 
-def _claim_rows(analysis: Analysis, code: str, start: datetime.date, end: datetime.date) -> list[tuple]:
+def _claim_rows(
+    analysis: Analysis, code: str, start: datetime.date, end: datetime.date,
+    states: dict[tuple[str, datetime.date], str],
+) -> list[tuple]:
     enterprises = analysis.register.enterprises
     rows = []
     for claim in analysis.records.claims.values():
@@ -222,6 +275,7 @@ def _claim_rows(analysis: Analysis, code: str, start: datetime.date, end: dateti
             overdue.date if overdue else None, claim.event.date, claim.event.data.get("letter", ""),
             claim.entries[-1].date if claim.entries else None,
             claim.due, claim.guarantee_paid, claim.risk_paid, claim.bank_share, claim.uncovered,
+            states.get((loan.id, claim.event.date), "—"),
             "；".join(e.data["decision"] for e in committee),
         ))
     return sorted(rows, key=lambda r: (r[4], r[1]))
@@ -248,8 +302,7 @@ def _interest_rows(analysis: Analysis, code: str, start: datetime.date, end: dat
             continue
         rows.append((
             code, a.entry.date, a.period_start, a.period_end, a.total, a.jishu_guarantee, a.jishu_risk,
-            a.expected_guarantee, a.expected_risk, a.actual_guarantee, a.actual_risk,
-            "相符" if a.ok else "不符",
+            a.expected_guarantee, a.expected_risk, a.actual_guarantee, a.actual_risk, INTEREST_OK[bool(a.ok)],
         ))
     return rows
 
@@ -279,7 +332,21 @@ def _reconciliation_rows(
     return rows
 
 
-def _finding_rows(analysis: Analysis, codes: Sequence[str], end: datetime.date, beancount_errors: Sequence[Any]) -> list[tuple]:
+def relative_path(filename: str | None, folder: str) -> str:
+    """A finding's file as the reviewer finds it beside the ledger: relative to the ledger's folder."""
+    if not filename:
+        return ""
+    if filename.startswith("<") or not folder:
+        return filename
+    try:
+        return os.path.relpath(filename, folder)
+    except ValueError:  # another drive
+        return filename
+
+
+def _finding_rows(
+    analysis: Analysis, codes: Sequence[str], end: datetime.date, beancount_errors: Sequence[Any], folder: str
+) -> list[tuple]:
     rows = []
     for f in analysis.findings:
         if f.program is not None and f.program not in codes:
@@ -289,14 +356,57 @@ def _finding_rows(analysis: Analysis, codes: Sequence[str], end: datetime.date, 
         title = "账本格式" if f.rule == FORMAT_RULE else CATALOGUE[f.rule].title if f.rule in CATALOGUE else f.rule
         rows.append((
             f.program or "—", SEVERITY_LABELS[f.severity], f.rule, title, f.citation, f.message,
-            f.filename or "", f.lineno, f.date, f.loan or "",
+            relative_path(f.filename, folder), f.lineno, f.date, f.loan or "",
         ))
     for problem in beancount_errors:
         rows.append((
             "—", SEVERITY_LABELS["error"], "beancount", "Beancount 自身检查", "Beancount", problem.message,
-            problem.filename or "", problem.lineno, None, "",
+            relative_path(problem.filename, folder), problem.lineno, None, "",
         ))
     return rows
+
+
+def totals(
+    columns: Sequence[Column], rows: Sequence[tuple], summed: Sequence[str], unit: str
+) -> tuple[tuple[Any, ...], ...]:
+    """The totals rows of a table: one per program when two or more programs have rows,
+    then one over all rows. The second cell counts the rows (``共 3 笔``)."""
+    if not rows:
+        return ()
+    indices = [i for i, c in enumerate(columns) if c.name in summed]
+    groups: dict[str, list[tuple]] = {}
+    for row in rows:
+        groups.setdefault(row[0], []).append(row)
+    labelled = [(f"{TOTAL}（{code}）", group) for code, group in groups.items()] if len(groups) > 1 else []
+    result = []
+    for label, group in [*labelled, (TOTAL, list(rows))]:
+        cells: list[Any] = [None] * len(columns)
+        cells[0] = label
+        cells[1] = f"共 {len(group)} {unit}"
+        for i in indices:
+            cells[i] = sum((r[i] for r in group if r[i] is not None), ZERO)
+        result.append(tuple(cells))
+    return tuple(result)
+
+
+def _table(title: str, columns: tuple[Column, ...], rows: Sequence[tuple]) -> Sheet:
+    spec = SUMMED.get(title)
+    return Sheet(title, columns, tuple(rows), totals(columns, rows, *spec) if spec else ())
+
+
+def _page_states(
+    analysis: Analysis, code: str, start: datetime.date, end: datetime.date
+) -> tuple[dict[str, str], dict[tuple[str, datetime.date], str]]:
+    """The loan and claim states at the period's end, as 贷款台账 and 代偿台账 show them."""
+    from zhubaodai.fava import views
+
+    everything = views.Period(None, end, False)  # a loan's state depends on the end only
+    loans = {r.id: r.status_label for r in views.loan_rows(analysis, everything, [code])}
+    claims = {
+        (r.loan, r.claim_date): r.state
+        for r in views.compensation_rows(analysis, views.Period(start, end, True), [code])
+    }
+    return loans, claims
 
 
 def build_report(
@@ -308,19 +418,23 @@ def build_report(
     end: datetime.date,
     *,
     ledger: str = "",
+    prepared: datetime.date | None = None,
     beancount_errors: Sequence[Any] = (),
     on_program: Callable[[str], None] | None = None,
 ) -> Report:
-    """The report's tables for ``programs`` over start..end (inclusive)."""
+    """The report's tables for ``programs`` over start..end (inclusive). ``ledger`` is the
+    ledger's top file: findings name their files relative to its folder."""
     entries = list(entries)
     before = start - ONE_DAY
-    overview, sources, reconciliation, loans, claims, recoveries, interest = [], [], [], [], [], [], []
+    columns: list[tuple[Any, ...]] = []
+    sources, reconciliation, loans, claims, recoveries, interest = [], [], [], [], [], []
     for code in programs:
         state = analysis.programs[code]
         program = state.program
         funds = state.funds
-        loan_rows = _loan_rows(analysis, code, start, end)
-        claim_rows = _claim_rows(analysis, code, start, end)
+        loan_status, claim_states = _page_states(analysis, code, start, end)
+        loan_rows = _loan_rows(analysis, code, start, end, loan_status)
+        claim_rows = _claim_rows(analysis, code, start, end, claim_states)
         recovery_rows = _recovery_rows(analysis, code, start, end)
         for fund in (GUARANTEE, RISK):
             opening, closing = funds[fund].at(before), funds[fund].at(end)
@@ -333,8 +447,8 @@ def build_report(
         )
         idx = {c.name: i for i, c in enumerate(LOANS)}
         findings = [f for f in analysis.findings if f.program == code and (f.date is None or f.date <= end)]
-        overview.append((
-            code, program.name, period, start, end,
+        columns.append((
+            program.name,
             funds[GUARANTEE].at(before), g_end, funds[RISK].at(before), r_end, g_end + r_end,
             sum(1 for r in loan_rows if r[idx["本期放款"]] > 0),
             sum((r[idx["本期放款"]] for r in loan_rows), ZERO),
@@ -358,79 +472,27 @@ def build_report(
         interest += _interest_rows(analysis, code, start, end)
         if on_program is not None:
             on_program(code)
+    lines: list[Line] = []
+    figure = 0  # the index of the next figure in each program's column
+    for label, kind in OVERVIEW:
+        if kind is None:
+            lines.append(Line(label, None))
+        else:
+            lines.append(Line(label, kind, tuple(c[figure] for c in columns)))
+            figure += 1
+    folder = os.path.dirname(os.path.abspath(ledger)) if ledger else ""
     sheets = (
-        Sheet("概览", OVERVIEW, tuple(overview)),
-        Sheet("资金来源", SOURCES, tuple(sources)),
-        Sheet("专户对账", RECONCILIATION, tuple(reconciliation)),
-        Sheet("贷款", LOANS, tuple(loans)),
-        Sheet("代偿", CLAIMS, tuple(claims)),
-        Sheet("追偿", RECOVERIES, tuple(recoveries)),
-        Sheet("孳息分配", INTEREST, tuple(interest)),
-        Sheet("检查结果", FINDINGS, tuple(_finding_rows(analysis, programs, end, beancount_errors))),
+        Form("概览", tuple(programs), tuple(lines)),
+        _table("资金来源", SOURCES, sources),
+        _table("专户对账", RECONCILIATION, reconciliation),
+        _table("贷款", LOANS, loans),
+        _table("代偿", CLAIMS, claims),
+        _table("追偿", RECOVERIES, recoveries),
+        _table("孳息分配", INTEREST, interest),
+        _table("检查结果", FINDINGS, _finding_rows(analysis, programs, end, beancount_errors, folder)),
     )
-    title = f"助保贷资金池{period}报表"
-    if ledger:
-        title += f"（账本 {ledger}）"
-    return Report(title, period, start, end, tuple(programs), sheets)
-
-
-# --------------------------------------------------------------------------------------
-# Writing the workbook.
-
-_FORMATS = {
-    MONEY: "#,##0.00",
-    DATE: "yyyy-mm-dd",
-    COUNT: "0",
-    RATIO: "0.00%",
-    MULTIPLE: '0.00"倍"',
-    NUMBER: "0.00",
-}
-
-
-def write_report(report: Report, path: str) -> None:
-    """Write the workbook atomically (a temporary file beside ``path``, then a rename)."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment
-    from openpyxl.styles import Font
-    from openpyxl.utils import get_column_letter
-
-    workbook = Workbook()
-    workbook.remove(workbook.active)
-    workbook.properties.title = report.title
-    workbook.properties.subject = f"{report.start} 至 {report.end}"
-    bold = Font(bold=True)
-    for sheet in report.sheets:
-        ws = workbook.create_sheet(sheet.title)
-        ws.append([c.name for c in sheet.columns])
-        for cell in ws[1]:
-            cell.font = bold
-            cell.alignment = Alignment(wrap_text=True, vertical="center")
-        for row in sheet.rows:
-            ws.append([_cell(value, column.kind) for value, column in zip(row, sheet.columns)])
-        for i, column in enumerate(sheet.columns, start=1):
-            fmt = _FORMATS.get(column.kind)
-            letter = get_column_letter(i)
-            if fmt:
-                for (cell,) in ws.iter_rows(min_row=2, min_col=i, max_col=i):
-                    cell.number_format = fmt
-            longest = max([len(column.name) * 2] + [len(str(r[i - 1] or "")) for r in sheet.rows[:200]])
-            ws.column_dimensions[letter].width = min(max(10, longest + 2), 60)
-        ws.freeze_panes = "B2"
-    directory = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(suffix=".xlsx", dir=directory)
-    os.close(handle)
-    try:
-        workbook.save(temporary)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
-
-
-def _cell(value: Any, kind: str) -> Any:
-    if value is None:
-        return None
-    if isinstance(value, Decimal):
-        return value if kind != TEXT else str(value)
-    return inert(value)  # the ledger's text never becomes a live formula (zhubaodai.outputs)
+    names = tuple((code, analysis.programs[code].program.name) for code in programs)
+    return Report(
+        f"助保贷资金池{period}报表", period, start, end, names, prepared or datetime.date.today(),
+        os.path.basename(ledger), sheets,
+    )
