@@ -262,3 +262,34 @@ def test_summary_mean_and_nearest_rank_percentiles():
     assert summary.mean == D("0.51")  # 0.505 half-up
     assert summary.percentiles == {50: D("0.50"), 90: D("0.90"), 95: D("0.95"), 99: D("0.99")}
     assert summary.maximum == D("1.00")
+
+
+# ---------------------------------------------------------------------- bounded Monte Carlo
+
+
+def test_monte_carlo_draws_are_bounded(monkeypatch):
+    exposures = book("1000.00", "2500.00")
+    # At the maximum it runs, every draw kept (the percentiles are exact).
+    draws = stress.monte_carlo(pool("1000", "1000"), exposures, D("0.1"), D("0.3"), stress.MAX_DRAWS, seed=1)
+    assert draws.count == stress.MAX_DRAWS
+    assert int(draws.defaulted.max()) == 350000  # both loans defaulting, in fen
+    # Above it, a Chinese error before any draw is made (1e9 draws would need some 72 GB).
+    made = []
+    monkeypatch.setattr(stress.np.random, "default_rng", lambda *args: made.append(args))
+    with pytest.raises(StressError, match="模拟次数最多 1,000,000 次"):
+        stress.monte_carlo(pool("0", "0"), exposures, D("0.1"), D("0"), 10**9, 1)
+    assert made == []
+
+
+def test_zbd_stress_refuses_more_draws_than_the_maximum():
+    from click.testing import CliRunner
+
+    from zhubaodai.cli import main
+
+    result = CliRunner().invoke(main, [
+        "stress", str(LEDGER), "--date", "2024-08-31", "--program", "CQGX", "--default-rate", "5%",
+        "--recovery-rate", "0.3", "--monte-carlo", "1000000000", "--seed", "1",
+    ])
+    assert result.exit_code == 2
+    assert "--monte-carlo 最多 1,000,000 次模拟" in result.stderr
+    assert "Traceback" not in result.output and result.exception is None or isinstance(result.exception, SystemExit)
