@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import unicodedata
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -31,6 +32,7 @@ from zhubaodai.report import MULTIPLE
 from zhubaodai.report import NUMBER
 from zhubaodai.report import RATIO
 from zhubaodai.report import TEXT
+from zhubaodai.report import Column
 from zhubaodai.report import Form
 from zhubaodai.report import Report
 from zhubaodai.report import Sheet
@@ -176,7 +178,9 @@ def _table(ws: Any, report: Report, sheet: Sheet) -> None:
     _print_setup(ws, total_width, f"{HEADER_ROW}:{HEADER_ROW}")
 
 
-def _write_row(ws: Any, number: int, row: tuple[Any, ...], columns: Any, widths: list[int], grid: Any) -> None:
+def _write_row(
+    ws: Any, number: int, row: tuple[Any, ...], columns: Sequence[Column], widths: Sequence[int], grid: Any
+) -> None:
     from openpyxl.styles import Alignment
 
     lines = 1
