@@ -21,6 +21,15 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
+from openpyxl import Workbook
+from openpyxl.styles import Alignment
+from openpyxl.styles import Border
+from openpyxl.styles import Font
+from openpyxl.styles import PatternFill
+from openpyxl.styles import Side
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.page import PageMargins
+
 from zhubaodai.core.money import percent
 from zhubaodai.core.money import yuan
 from zhubaodai.outputs import inert
@@ -47,8 +56,18 @@ MIN_WIDTH = 6
 MAX_WIDTH = 48
 #: A table at most this wide (in characters) is printed portrait, wider ones landscape.
 PORTRAIT_WIDTH = 110
+#: One typeface for every cell: 等线 (DengXian), Office's own Chinese default; where it is
+#: missing (LibreOffice on Debian) the same substitute serves every cell, bold or not.
+FONT = "等线"
 #: Points per printed line of text (11 pt type and its leading; CJK glyphs are taller).
 LINE_HEIGHT = 16
+
+_BODY = Font(name=FONT, size=11)
+_BOLD = Font(name=FONT, size=11, bold=True)
+_THIN = Side(style="thin", color="808080")
+_GRID = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
+_HEAD_FILL = PatternFill("solid", fgColor="DDE4EE")
+_SECTION_FILL = PatternFill("solid", fgColor="F2F2F2")
 
 _FORMATS = {
     MONEY: "#,##0.00",
@@ -86,7 +105,6 @@ def _lines(text: str, width: float) -> int:
 
 def write_report(report: Report, path: str, *, force: bool = False) -> None:
     """Write the workbook to ``path``; raises FileExistsError if ``path`` exists (unless ``force``)."""
-    from openpyxl import Workbook
 
     workbook = Workbook()
     workbook.remove(workbook.active)
@@ -103,16 +121,14 @@ def write_report(report: Report, path: str, *, force: bool = False) -> None:
 
 def _title_block(ws: Any, report: Report, title: str, width: int, total_width: float) -> None:
     """Rows 1..TITLE_ROWS, each merged across the table's ``width`` columns."""
-    from openpyxl.styles import Alignment
-    from openpyxl.styles import Font
 
     programs = "；".join(f"{code} {name}" for code, name in report.programs)
     period = f"{report.start} 至 {report.end}"
     texts = (
-        (f"{report.title}——{title}", Font(bold=True, size=14), 22),
-        (f"项目：{programs}", Font(size=11), LINE_HEIGHT),
+        (f"{report.title}——{title}", Font(name=FONT, bold=True, size=14), 22),
+        (f"项目：{programs}", Font(name=FONT, size=11), LINE_HEIGHT),
         (f"报告期：{report.period}（{period}）　金额单位：元　编制日期：{report.prepared}"
-         + (f"　账本：{report.ledger}" if report.ledger else ""), Font(size=11), LINE_HEIGHT),
+         + (f"　账本：{report.ledger}" if report.ledger else ""), Font(name=FONT, size=11), LINE_HEIGHT),
     )
     for row, (text, font, height) in enumerate(texts, start=1):
         cell = ws.cell(row=row, column=1, value=inert(text))
@@ -125,12 +141,6 @@ def _title_block(ws: Any, report: Report, title: str, width: int, total_width: f
 
 
 def _table(ws: Any, report: Report, sheet: Sheet) -> None:
-    from openpyxl.styles import Alignment
-    from openpyxl.styles import Border
-    from openpyxl.styles import Font
-    from openpyxl.styles import PatternFill
-    from openpyxl.styles import Side
-    from openpyxl.utils import get_column_letter
 
     columns = sheet.columns
     widths = []
@@ -145,10 +155,7 @@ def _table(ws: Any, report: Report, sheet: Sheet) -> None:
     total_width = sum(widths)
     _title_block(ws, report, sheet.title, len(columns), total_width)
 
-    bold = Font(bold=True)
-    thin = Side(style="thin", color="808080")
-    grid = Border(left=thin, right=thin, top=thin, bottom=thin)
-    shade = PatternFill("solid", fgColor="DDE4EE")
+    bold, grid, shade = _BOLD, _GRID, _HEAD_FILL
     for i, (column, width) in enumerate(zip(columns, widths), start=1):
         ws.column_dimensions[get_column_letter(i)].width = width
         cell = ws.cell(row=HEADER_ROW, column=i, value=inert(column.name))
@@ -164,6 +171,7 @@ def _table(ws: Any, report: Report, sheet: Sheet) -> None:
     if not sheet.rows:
         row_number += 1
         cell = ws.cell(row=row_number, column=1, value=NOTHING)
+        cell.font = _BODY
         cell.alignment = Alignment(horizontal="center")
         if len(columns) > 1:
             ws.merge_cells(start_row=row_number, start_column=1, end_row=row_number, end_column=len(columns))
@@ -181,12 +189,11 @@ def _table(ws: Any, report: Report, sheet: Sheet) -> None:
 def _write_row(
     ws: Any, number: int, row: tuple[Any, ...], columns: Sequence[Column], widths: Sequence[int], grid: Any
 ) -> None:
-    from openpyxl.styles import Alignment
 
     lines = 1
     for i, (value, column, width) in enumerate(zip(row, columns, widths), start=1):
         cell = ws.cell(row=number, column=i, value=_cell(value, column.kind))
-        cell.border = grid
+        cell.border, cell.font = grid, _BODY
         if column.kind in _FORMATS:
             cell.number_format = _FORMATS[column.kind]
         if column.kind == TEXT and isinstance(value, str):
@@ -199,12 +206,6 @@ def _write_row(
 
 
 def _form(ws: Any, report: Report, form: Form) -> None:
-    from openpyxl.styles import Alignment
-    from openpyxl.styles import Border
-    from openpyxl.styles import Font
-    from openpyxl.styles import PatternFill
-    from openpyxl.styles import Side
-    from openpyxl.utils import get_column_letter
 
     label_width = min(max(display_width(line.label) for line in form.lines) + 4, MAX_WIDTH)
     value_widths = []
@@ -215,11 +216,7 @@ def _form(ws: Any, report: Report, form: Form) -> None:
     total_width = sum(widths)
     _title_block(ws, report, form.title, len(widths), total_width)
 
-    bold = Font(bold=True)
-    thin = Side(style="thin", color="808080")
-    grid = Border(left=thin, right=thin, top=thin, bottom=thin)
-    shade = PatternFill("solid", fgColor="DDE4EE")
-    section_fill = PatternFill("solid", fgColor="F2F2F2")
+    bold, grid, shade, section_fill = _BOLD, _GRID, _HEAD_FILL, _SECTION_FILL
     for i, (head, width) in enumerate(zip(["项目", *form.programs], widths), start=1):
         ws.column_dimensions[get_column_letter(i)].width = width
         cell = ws.cell(row=HEADER_ROW, column=i, value=inert(head))
@@ -229,7 +226,7 @@ def _form(ws: Any, report: Report, form: Form) -> None:
     for line in form.lines:
         number += 1
         label = ws.cell(row=number, column=1, value=inert(line.label))
-        label.border = grid
+        label.border, label.font = grid, _BODY
         if line.kind is None:
             label.font, label.fill = bold, section_fill
             for i in range(2, len(widths) + 1):
@@ -240,7 +237,7 @@ def _form(ws: Any, report: Report, form: Form) -> None:
         lines = 1
         for p, value in enumerate(line.values):
             cell = ws.cell(row=number, column=p + 2, value=_cell(value, line.kind))
-            cell.border = grid
+            cell.border, cell.font = grid, _BODY
             if line.kind in _FORMATS:
                 cell.number_format = _FORMATS[line.kind]
             if line.kind == TEXT:
@@ -256,7 +253,6 @@ def _form(ws: Any, report: Report, form: Form) -> None:
 
 
 def _print_setup(ws: Any, total_width: float, title_rows: str) -> None:
-    from openpyxl.worksheet.page import PageMargins
 
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
     ws.page_setup.orientation = "portrait" if total_width <= PORTRAIT_WIDTH else "landscape"
@@ -268,6 +264,8 @@ def _print_setup(ws: Any, total_width: float, title_rows: str) -> None:
     ws.print_title_rows = title_rows
     ws.oddFooter.left.text = "&A"
     ws.oddFooter.right.text = "第 &P 页，共 &N 页"
+
+
 
 
 def _cell(value: Any, kind: str) -> Any:
