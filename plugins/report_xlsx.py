@@ -25,6 +25,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment
 from openpyxl.styles import Border
 from openpyxl.styles import Font
+from openpyxl.styles import NamedStyle
 from openpyxl.styles import PatternFill
 from openpyxl.styles import Side
 from openpyxl.utils import get_column_letter
@@ -69,6 +70,9 @@ _GRID = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
 _HEAD_FILL = PatternFill("solid", fgColor="DDE4EE")
 _SECTION_FILL = PatternFill("solid", fgColor="F2F2F2")
 
+#: Cell kinds as the named styles call them.
+_KIND_NAMES = {TEXT: "文字", MONEY: "金额", DATE: "日期", COUNT: "计数", RATIO: "比例", MULTIPLE: "倍数", NUMBER: "数值"}
+
 _FORMATS = {
     MONEY: "#,##0.00",
     DATE: "yyyy-mm-dd",
@@ -110,6 +114,7 @@ def write_report(report: Report, path: str, *, force: bool = False) -> None:
     workbook.remove(workbook.active)
     workbook.properties.title = report.title
     workbook.properties.subject = f"{report.start} 至 {report.end}"
+    _add_styles(workbook)
     for sheet in report.sheets:
         ws = workbook.create_sheet(sheet.title)
         if isinstance(sheet, Form):
@@ -166,7 +171,7 @@ def _table(ws: Any, report: Report, sheet: Sheet) -> None:
     row_number = HEADER_ROW
     for row in sheet.rows:
         row_number += 1
-        _write_row(ws, row_number, row, columns, widths, grid)
+        _write_row(ws, row_number, row, columns, widths)
     last_data = row_number
     if not sheet.rows:
         row_number += 1
@@ -177,9 +182,7 @@ def _table(ws: Any, report: Report, sheet: Sheet) -> None:
             ws.merge_cells(start_row=row_number, start_column=1, end_row=row_number, end_column=len(columns))
     for row in sheet.totals:
         row_number += 1
-        _write_row(ws, row_number, row, columns, widths, grid)
-        for i in range(1, len(columns) + 1):
-            ws.cell(row=row_number, column=i).font = bold
+        _write_row(ws, row_number, row, columns, widths, bold=True)
     if sheet.rows:
         ws.auto_filter.ref = f"A{HEADER_ROW}:{get_column_letter(len(columns))}{last_data}"
     ws.freeze_panes = f"B{HEADER_ROW + 1}"
@@ -187,22 +190,32 @@ def _table(ws: Any, report: Report, sheet: Sheet) -> None:
 
 
 def _write_row(
-    ws: Any, number: int, row: tuple[Any, ...], columns: Sequence[Column], widths: Sequence[int], grid: Any
+    ws: Any, number: int, row: tuple[Any, ...], columns: Sequence[Column], widths: Sequence[int], *, bold: bool = False
 ) -> None:
-
     lines = 1
     for i, (value, column, width) in enumerate(zip(row, columns, widths), start=1):
         cell = ws.cell(row=number, column=i, value=_cell(value, column.kind))
-        cell.border, cell.font = grid, _BODY
-        if column.kind in _FORMATS:
-            cell.number_format = _FORMATS[column.kind]
+        cell.style = _style_name(column.kind, bold)  # one named style: much faster than four setters
         if column.kind == TEXT and isinstance(value, str):
-            cell.alignment = Alignment(wrap_text=True, vertical="top")
             lines = max(lines, _lines(value, width))
-        else:
-            cell.alignment = Alignment(vertical="top")
     if lines > 1:
         ws.row_dimensions[number].height = LINE_HEIGHT * lines
+
+
+def _style_name(kind: str, bold: bool) -> str:
+    return f"报表{'合计' if bold else ''}{_KIND_NAMES[kind]}"
+
+
+def _add_styles(workbook: Any) -> None:
+    """A named style per cell kind (and its bold totals form): font, grid, alignment, format."""
+    for kind in _KIND_NAMES:
+        for bold in (False, True):
+            style = NamedStyle(name=_style_name(kind, bold))
+            style.font = _BOLD if bold else _BODY
+            style.border = _GRID
+            style.alignment = Alignment(wrap_text=kind == TEXT, vertical="top")
+            style.number_format = _FORMATS.get(kind, "General")
+            workbook.add_named_style(style)
 
 
 def _form(ws: Any, report: Report, form: Form) -> None:

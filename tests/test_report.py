@@ -129,6 +129,13 @@ def test_totals_rows_sum_the_rows(q4: Path) -> None:
             assert Decimal(str(total[i])).quantize(Decimal("0.01")) == expected.quantize(Decimal("0.01")), name
         assert total[header.index("审核同意日")] is None  # dates are not summed
         assert total[header.index("期末状态")] is None
+    # Amounts and dates keep their formats; totals are bold.
+    ws = book["贷款"]
+    first = header_row(ws) + 1
+    assert ws.cell(row=first, column=header.index("期末余额") + 1).number_format == "#,##0.00"
+    assert ws.cell(row=first, column=header.index("审核同意日") + 1).number_format == "yyyy-mm-dd"
+    assert not ws.cell(row=first, column=1).font.b
+    assert ws.cell(row=ws.max_row, column=header.index("期末余额") + 1).font.b
     # The two funds of each program add up on 资金来源; balances at different dates do not (专户对账).
     header, rows, totals = table(book["资金来源"])
     assert totals[-1][:2] == ("合计", "共 4 项资金")
