@@ -6,7 +6,8 @@ Commands (``zbd --help``; docs/cli.md)::
     zbd report LEDGER --period 2024Q3 -o 报表.xlsx [--program CQGX] [--force]
     zbd stress LEDGER --date 2024-09-30 (--default-rate 0.05 | --loans ID,ID) --recovery-rate 0.3
                [--monte-carlo 10000 --seed 1]
-    zbd serve LEDGER [--port 5000]
+    zbd serve LEDGER [--port 5000] [--reviewers FILE --host H --state-dir D --cert C --key K]
+    zbd reviewers add|passwd|remove|list FILE [NAME]
     zbd generate OUT --transactions N ...
     zbd import ...
 
@@ -351,6 +352,7 @@ class ZbdGroup(ChineseGroup):
     lazy: dict[str, tuple[str, str]] = {
         "generate": ("zhubaodai.scripts.ledgergen", "main"),
         "import": ("zhubaodai.importers.cli", "import_command"),
+        "reviewers": ("zhubaodai.reviewers", "reviewers"),
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -873,13 +875,39 @@ def render_monte_carlo(
 
 @main.command()
 @click.argument("ledger", type=click.Path(dir_okay=True))
-@click.option("-p", "--port", type=click.IntRange(1, 65535), default=5000, show_default=True, help="端口。")
-def serve(ledger: str, port: int) -> None:
-    """以只读方式在 Fava 中打开账本，只监听本机（http://127.0.0.1:端口/）。"""
+@click.option("-p", "--port", type=click.IntRange(1, 65535), default=None, help="端口（默认 5000；带 --reviewers 时为 HTTPS 端口，默认 8443）。")
+@click.option("--reviewers", type=click.Path(dir_okay=False), default=None,
+              help="审阅人名单（htpasswd 文件，见 zbd reviewers）：经 nginx 以 HTTPS、登录、访问日志对网络提供只读访问。")
+@click.option("--host", default="127.0.0.1", show_default=True, help="带 --reviewers 时 nginx 监听的地址（对局域网开放用 0.0.0.0）。")
+@click.option("--state-dir", type=click.Path(file_okay=False), default=None,
+              help="带 --reviewers 时存放访问日志与演示证书的目录（默认 ~/.local/state/zhubaodai）。")
+@click.option("--cert", type=click.Path(dir_okay=False), default=None, help="带 --reviewers 时使用的正式 TLS 证书（PEM，含中间证书）。")
+@click.option("--key", type=click.Path(dir_okay=False), default=None, help="与 --cert 配套的私钥（PEM）。")
+def serve(ledger: str, port: int | None, reviewers: str | None, host: str, state_dir: str | None,
+          cert: str | None, key: str | None) -> None:
+    """以只读方式在 Fava 中打开账本，只监听本机（http://127.0.0.1:端口/）；带 --reviewers 时经 nginx 对审阅人开放。"""
     if not os.path.isfile(ledger):
         raise UserError(f"找不到账本文件：{ledger}")
+    if reviewers is not None:
+        from pathlib import Path
+
+        from zhubaodai import serve as network
+
+        network.serve(
+            network.ServeOptions(
+                ledger=Path(ledger), reviewers=Path(reviewers), host=host,
+                port=port or network.DEFAULT_PORT,
+                state_dir=Path(state_dir) if state_dir else network.default_state_dir(),
+                certificate=cert, key=key,
+            ),
+            say,
+        )
+        return
+    if cert or key or state_dir or host != "127.0.0.1":
+        raise UserError("--host、--state-dir、--cert、--key 只能与 --reviewers 一起使用（不带登录的 Fava 只监听本机）")
     from fava.cli import main as fava_main
 
+    port = port or 5000
     say(f"以只读方式启动 Fava：http://127.0.0.1:{port}/（按 Ctrl-C 停止）")
     fava_main.main(
         ["--read-only", "--host", "127.0.0.1", "--port", str(port), ledger],
