@@ -19,7 +19,8 @@ What the configuration enforces, in the order nginx applies it to a request:
    read on every request, so adding, removing a reviewer or changing a password takes
    effect at once, without a restart;
 6. the request goes to Fava on loopback, without the ``Authorization`` header, and one
-   line goes to the access log: time, reviewer, address, method, path, status.
+   line goes to the access log: time, reviewer, address, request line, status, bytes,
+   seconds.
 
 Error pages (401, 403, 404, 405, 413, 429, 50x) are short Chinese HTML pages
 (:data:`ERROR_PAGES`), written next to the configuration.
@@ -57,8 +58,9 @@ LOG_FIELDS: tuple[str, ...] = (
     "$time_iso8601",
     "$remote_user",
     "$remote_addr",
-    "$request_method",
-    "$request_uri",
+    # The request line as sent ("POST /path?query HTTP/1.1"): $request_method would show
+    # GET for a refused write, since nginx's error page is fetched with GET.
+    "$request",
     "$status",
     "$body_bytes_sent",
     "$request_time",

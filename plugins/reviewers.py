@@ -6,6 +6,7 @@ Commands (docs/reviewing.md, docs/cli.md)::
     zbd reviewers passwd FILE NAME     # a new password for an existing reviewer (rotation)
     zbd reviewers remove FILE NAME
     zbd reviewers list FILE
+    zbd reviewers log [ACCESS_LOG] [--reviewer NAME] [--since DATE] [--all]
 
 The file is written by Debian's ``htpasswd`` (apache2-utils) with bcrypt hashes, the
 format nginx's ``auth_basic_user_file`` reads; nginx reads it on every request, so a
@@ -186,3 +187,47 @@ def list_(file: str) -> None:
     for reviewer in found:
         click.echo(reviewer.name)
     click.echo(f"共 {len(found)} 名审阅人（名单：{file}）", err=True)
+
+
+@reviewers.command()
+@click.argument("access_log", required=False, type=click.Path(dir_okay=False))
+@click.option("--reviewer", default=None, help="只看这名审阅人。")
+@click.option("--since", default=None, help="只看这一天（YYYY-MM-DD）及以后。")
+@click.option("--all", "everything", is_flag=True, help="列出每个请求（含脚本、样式与数据接口），不只是页面。")
+def log(access_log: str | None, reviewer: str | None, since: str | None, everything: bool) -> None:
+    """读访问日志：谁在什么时间看了哪个页面（默认读 zbd serve --reviewers 状态目录中的 access.log）。"""
+    import datetime
+
+    from zhubaodai import accesslog
+    from zhubaodai.fava import PAGES
+    from zhubaodai.serve import default_state_dir
+
+    path = Path(access_log) if access_log else default_state_dir() / "access.log"
+    day = None
+    if since is not None:
+        try:
+            day = datetime.date.fromisoformat(since)
+        except ValueError:
+            raise ReviewersError(f"--since 应为日期 YYYY-MM-DD：{since}") from None
+    if not path.is_file():
+        raise ReviewersError(f"找不到访问日志：{path}（zbd serve --reviewers 运行后才有；可用 --state-dir 指定的目录中的 access.log）")
+    try:
+        with path.open(encoding="utf-8", errors="replace") as lines:
+            requests = accesslog.parse(lines)
+    except accesslog.LogFormatError as exc:
+        raise ReviewersError(f"{path} {exc}") from None
+    except OSError as exc:
+        raise ReviewersError(f"无法读取访问日志 {path}：{exc.strerror or exc}") from None
+    found = accesslog.views(requests, PAGES, everything=everything, reviewer=reviewer, since=day)
+    for view in found:
+        when = view.request.time.strftime("%Y-%m-%d %H:%M:%S")
+        user = "（未登录）" if view.request.user == "-" else view.request.user
+        cells = [when, user, view.request.address, view.page]
+        if view.query:
+            cells.append(f"（{view.query}）")
+        if view.request.method not in ("GET", "HEAD"):
+            cells.append(view.request.method)
+        if view.note:
+            cells.append(f"【{view.note}】")
+        click.echo("  ".join(cells))
+    click.echo(f"共 {len(found)} 条（访问日志：{path}）", err=True)

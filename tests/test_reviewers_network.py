@@ -286,12 +286,24 @@ def test_the_access_log_names_the_reviewer_the_page_and_the_time(pool: Pool) -> 
     assert pool.request("GET", pool.page("Zbd5Interest") + "?time=2025", "li-si").status == 200
     assert pool.request("GET", pool.page("Zbd7Deadlines"), "nobody", "bad-password-1").status == 401
     lines = _log_lines(pool)
-    when, user, address, method, uri, status = lines[-2][:6]
-    assert (user, address, method, status) == ("li-si", "127.0.0.1", "GET", "200")
+    when, user, address, request, status = lines[-2][:5]
+    assert (user, address, status) == ("li-si", "127.0.0.1", "200")
+    method, uri, _ = request.split(" ")
+    assert method == "GET"
     assert urllib.parse.unquote(uri) == urllib.parse.unquote(pool.page("Zbd5Interest")) + "?time=2025"
     assert datetime.datetime.fromisoformat(when) >= started
-    assert lines[-1][1] == "nobody" and lines[-1][5] == "401"
+    assert lines[-1][1] == "nobody" and lines[-1][4] == "401"
     assert "li-si-pass-2" not in (pool.state / "access.log").read_text(encoding="utf-8")
+    # A refused write is logged with its own method (not the GET of nginx's error page).
+    assert pool.request("PUT", f"{pool.slug}/api/source", "li-si", body=b"{}").status == 405
+    assert _log_lines(pool)[-1][3].startswith("PUT ")
+    # zbd reviewers log reads it in Chinese: who, when, which page.
+    shown = _zbd("reviewers", "log", str(pool.state / "access.log"), "--reviewer", "li-si")
+    assert shown.returncode == 0, shown.stderr
+    rows = shown.stdout.splitlines()
+    assert any(r.startswith(when[:10]) and "li-si" in r and "孳息分配" in r and "（time=2025）" in r for r in rows)
+    assert "PUT" in rows[-1] and "写入请求，已拒绝" in rows[-1]
+    assert all("li-si" in r for r in rows) and not any("/static/" in r for r in rows)
 
 
 def test_rotating_and_removing_a_reviewer_takes_effect_at_once_and_touches_no_ledger_file(pool: Pool) -> None:
