@@ -310,7 +310,7 @@ def _test_config(nginx: str, conf: Path, config: proxyconf.ProxyConfig) -> None:
 def _announce(running: Running, names: list[str], options: ServeOptions, say: Callable[[str], None]) -> None:
     say(f"审阅人访问地址：{running.url}（HTTPS，需登录；只读，只允许 GET）")
     say(f"审阅人名单：{options.reviewers}（{len(names)} 人：{'、'.join(names)}；改动立即生效）")
-    say(f"访问日志：{running.access_log}（时间、审阅人、地址、方法、页面、状态，制表符分隔）")
+    say(f"访问日志：{running.access_log}（谁在什么时间看了哪个页面：zbd reviewers log {running.access_log}）")
     if running.self_signed:
         say(f"TLS 证书：{running.certificate}（自签名，仅供演示；浏览器会提示不受信任，"
             "正式使用请以 --cert/--key 指定正式证书，见 docs/reviewing.md）")
