@@ -50,8 +50,10 @@ BLOCKED_API: tuple[str, ...] = (
     "move",
 )
 
-#: Fava's pages for the importer and the editor (``/<ledger>/<page>/``).
-BLOCKED_PAGES: tuple[str, ...] = ("import", "editor")
+#: Fava's pages for the importer and the editor (``/<ledger>/<page>/``), and its file
+#: download ``/<ledger>/document/?filename=…``, which serves any file under the ledger's
+#: ``import-dirs`` (the bank statements waiting to be imported) besides attached documents.
+BLOCKED_PAGES: tuple[str, ...] = ("import", "editor", "document")
 
 #: The access log's fields, tab-separated, one request a line (docs/reviewing.md).
 LOG_FIELDS: tuple[str, ...] = (

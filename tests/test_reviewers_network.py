@@ -256,12 +256,15 @@ BLOCKED = [
     "/import/",
     "/editor/",
     "/editor/?file_path=main.beancount",
+    # Fava serves files of the import directories here (the demo's: importers/samples).
+    "/document/?filename={samples}/ccb-2026-01.csv",
 ]
 
 
 @pytest.mark.parametrize("path", BLOCKED)
 def test_the_import_api_and_the_source_editor_are_not_exposed(pool: Pool, path: str) -> None:
-    answer = pool.request("GET", pool.slug + path, "zhang.san")
+    samples = urllib.parse.quote(str(pool.ledger_dir / "importers" / "samples"))
+    answer = pool.request("GET", pool.slug + path.format(samples=samples), "zhang.san")
     assert answer.status == 403, (path, answer.text[:300])
     assert "不对审阅人开放" in answer.text
     assert "2024-01-01" not in answer.text
@@ -400,6 +403,20 @@ def test_a_busy_port_is_a_chinese_error(tmp_path: Path) -> None:
                     "--port", str(busy.getsockname()[1]), "--state-dir", str(tmp_path / "s"))
     assert done.returncode == 2
     assert "无法在 127.0.0.1:" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("options, message", [
+    (["--cert", "{tmp}/nope.pem", "--key", "{tmp}/nope.key"], "找不到 TLS 证书文件"),
+    (["--cert", "{tmp}/reviewers.htpasswd"], "--cert 与 --key 须同时给出"),
+])
+def test_bad_certificate_options_are_chinese_errors(tmp_path: Path, options: list[str], message: str) -> None:
+    reviewers = tmp_path / "reviewers.htpasswd"
+    assert _zbd("reviewers", "add", str(reviewers), "zhang.san", "--password-stdin", stdin="zhang-san-pass-1\n").returncode == 0
+    done = _zbd("serve", str(ROOT / "ledger" / "main.beancount"), "--reviewers", str(reviewers),
+                "--state-dir", str(tmp_path / "s"), *[o.format(tmp=tmp_path) for o in options])
+    assert done.returncode == 2
+    assert message in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "s" / "tls").exists()
 
 
 def test_options_only_for_reviewers_are_refused_without_it() -> None:
