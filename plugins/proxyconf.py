@@ -103,6 +103,10 @@ class ProxyConfig:
     burst: int = 100
     #: Largest request body nginx accepts (GET and HEAD need none).
     max_body: str = "1k"
+    #: Send Strict-Transport-Security: only with a real certificate (``--cert``). HSTS is
+    #: per host name, not per port: from the demo's self-signed ``localhost`` it would
+    #: force HTTPS on every other local service the browser visits as ``localhost``.
+    hsts: bool = False
     #: Run nginx's worker processes as root (only when zbd itself runs as root, so that
     #: the workers can read a reviewers file only root may read).
     workers_as_root: bool = False
@@ -140,6 +144,7 @@ def render(config: ProxyConfig) -> str:
         f"        error_page {status} /zbd-error/{status}.html;" for status in ERROR_PAGES
     )
     user = "user root root;\n" if config.workers_as_root else ""
+    hsts = '        add_header Strict-Transport-Security "max-age=31536000" always;\n' if config.hsts else ""
     return f"""# Written by `zbd serve --reviewers` (zhubaodai.proxyconf); removed when it stops.
 {user}worker_processes 1;
 daemon off;
@@ -185,8 +190,7 @@ http {{
         add_header X-Content-Type-Options nosniff always;
         add_header X-Frame-Options SAMEORIGIN always;
         add_header Referrer-Policy same-origin always;
-        add_header Strict-Transport-Security "max-age=31536000" always;
-
+{hsts}
 {error_pages}
 
         location ^~ /zbd-error/ {{

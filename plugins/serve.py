@@ -248,7 +248,7 @@ def serve(options: ServeOptions, say: Callable[[str], None]) -> None:
                 host=options.host, port=options.port, fava_port=free_loopback_port(),
                 reviewers=options.reviewers.resolve(), certificate=cert.certificate, key=cert.key,
                 access_log=state / "access.log", error_log=state / "nginx-error.log",
-                runtime=runtime, workers_as_root=os.geteuid() == 0,
+                runtime=runtime, workers_as_root=os.geteuid() == 0, hsts=bool(options.certificate),
             )
             conf = _write_runtime(config)
             _test_config(nginx, conf, config)

@@ -102,11 +102,13 @@ class Pool:
     before: dict[str, str]
     output: Path
     slug: str = ""
+    trusted: Path | None = None
 
     @property
     def context(self) -> ssl.SSLContext:
-        """TLS that trusts the generated certificate alone, with host name checking."""
-        return ssl.create_default_context(cafile=str(self.state / "tls" / "cert.pem"))
+        """TLS that trusts the server's certificate alone (the generated one unless
+        ``trusted`` names another), with host name checking."""
+        return ssl.create_default_context(cafile=str(self.trusted or self.state / "tls" / "cert.pem"))
 
     def request(self, method: str, path: str, user: str | None = None, password: str | None = None,
                 body: bytes | None = None, connection: http.client.HTTPSConnection | None = None) -> Response:
@@ -130,7 +132,7 @@ class Pool:
         return f"{self.slug}/extension/{name}/"
 
 
-def _start(tmp: Path) -> Pool:
+def _start(tmp: Path, *options: str, trusted: Path | None = None) -> Pool:
     work = tmp / "pool"
     for name in ("ledger", "importers"):
         shutil.copytree(ROOT / name, work / name, ignore=shutil.ignore_patterns("__pycache__", "*.picklecache"))
@@ -147,10 +149,10 @@ def _start(tmp: Path) -> Pool:
     with output.open("w") as out:
         process = subprocess.Popen(
             [ZBD, "serve", str(work / "ledger" / "main.beancount"), "--reviewers", str(reviewers),
-             "--port", str(port), "--state-dir", str(tmp / "state")],
+             "--port", str(port), "--state-dir", str(tmp / "state"), *options],
             stdout=out, stderr=subprocess.STDOUT, text=True, cwd=tmp,
         )
-    pool = Pool(process, port, tmp / "state", reviewers, work, before, output)
+    pool = Pool(process, port, tmp / "state", reviewers, work, before, output, trusted=trusted)
     deadline = time.monotonic() + START_SECONDS
     while "按 Ctrl-C 停止" not in output.read_text(encoding="utf-8"):
         if process.poll() is not None or time.monotonic() > deadline:
@@ -211,6 +213,9 @@ def test_a_reviewer_sees_every_review_page(pool: Pool) -> None:
         answer = pool.request("GET", pool.page(name), "zhang.san")
         assert answer.status == 200, (name, answer.text[:500])
         assert title in answer.text
+        # No HSTS from the demo's self-signed localhost (it would bind every localhost port).
+        assert answer.headers["Strict-Transport-Security"] is None
+        assert answer.headers["X-Content-Type-Options"] == "nosniff"
     assert pool.request("HEAD", pool.page("Zbd1Pool"), "li-si").status == 200
     # Fava's own pages and its read-only JSON API go through as well.
     assert pool.request("GET", f"{pool.slug}/api/balance_sheet", "li-si").status == 200
@@ -361,6 +366,22 @@ def test_interrupting_the_command_stops_nginx_and_fava(pool: Pool) -> None:
     assert not runtime.exists()
     assert "已停止" in pool.output.read_text(encoding="utf-8")
     assert _digest(pool.ledger_dir) == pool.before
+
+
+def test_a_real_certificate_is_used_when_given(tmp_path: Path) -> None:
+    """--cert/--key: the server presents that certificate (no demo one is made) and sends HSTS."""
+    from zhubaodai.tlscert import self_signed
+
+    bureau = self_signed(tmp_path / "bureau", shutil.which("openssl") or "openssl", ("localhost",))
+    pool = _start(tmp_path, "--cert", str(bureau.certificate), "--key", str(bureau.key), trusted=bureau.certificate)
+    try:
+        answer = pool.request("GET", pool.page("Zbd1Pool"), "li-si")
+        assert answer.status == 200
+        assert answer.headers["Strict-Transport-Security"].startswith("max-age=")
+        assert not (pool.state / "tls").exists()
+    finally:
+        pool.process.send_signal(signal.SIGINT)
+        assert pool.process.wait(timeout=30) == 0
 
 
 # --------------------------------------------------------------------------------------
