@@ -83,8 +83,12 @@ def read(path: str | Path) -> list[Reviewer]:
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         name, colon, hashed = line.partition(":")
-        if not colon or not NAME_PATTERN.match(name) or not hashed:
+        if not colon or not hashed:
             raise ReviewersError(f"审阅人名单 {path} 第 {lineno} 行不是“名称:密码散列”的格式")
+        if not NAME_PATTERN.match(name):
+            raise ReviewersError(
+                f"审阅人名单 {path} 第 {lineno} 行的名称“{name}”不可用：只能用英文字母、数字和 . _ -（以字母或数字开头）"
+            )
         scheme = hashed.split("$")[1] if hashed.startswith("$") else hashed[:5]
         found.append(Reviewer(name, scheme))
     return found

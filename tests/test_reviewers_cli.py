@@ -88,6 +88,13 @@ def test_bad_input_is_a_chinese_error_and_writes_nothing(tmp_path: Path, args: l
     assert not file.exists()
 
 
+def test_a_name_htpasswd_accepts_but_the_log_could_not_show_cleanly_is_refused(tmp_path: Path) -> None:
+    file = tmp_path / "reviewers.htpasswd"
+    file.write_text("张三:$2y$05$abcdefghijklmnopqrstuu5eSyLBdyPdT3TgtOzUe2K5tJ8gyfJ8S\n", encoding="utf-8")
+    result = zbd("reviewers", "list", file)
+    assert result.exit_code == 2 and "第 1 行的名称“张三”不可用" in result.output
+
+
 def test_a_file_that_is_not_an_access_list_is_refused(tmp_path: Path) -> None:
     file = tmp_path / "main.beancount"
     file.write_text('option "title" "账本"\n', encoding="utf-8")

@@ -28,6 +28,7 @@ from pathlib import Path
 import pytest
 
 from zhubaodai.fava import PAGES
+from zhubaodai.proxyconf import LOG_FIELDS
 
 ROOT = Path(__file__).resolve().parent.parent
 ZBD = str(Path(sys.executable).parent / "zbd")
@@ -302,6 +303,10 @@ def test_the_access_log_names_the_reviewer_the_page_and_the_time(pool: Pool) -> 
     assert datetime.datetime.fromisoformat(when) >= started
     assert lines[-1][1] == "nobody" and lines[-1][4] == "401"
     assert "li-si-pass-2" not in (pool.state / "access.log").read_text(encoding="utf-8")
+    # A name cannot forge log fields or lines: nginx escapes tabs and line breaks.
+    assert pool.request("GET", "/", "x\t200\tforged\nline", "a-password").status == 401
+    forged = _log_lines(pool)[-1]
+    assert len(forged) == len(LOG_FIELDS) and forged[1].startswith("x\\x09200") and forged[4] == "401"
     # A refused write is logged with its own method (not the GET of nginx's error page).
     assert pool.request("PUT", f"{pool.slug}/api/source", "li-si", body=b"{}").status == 405
     assert _log_lines(pool)[-1][3].startswith("PUT ")
