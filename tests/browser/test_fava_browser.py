@@ -499,3 +499,49 @@ def test_register_columns_sort_like_favas_tables(
     total = sum((fees[i].due for i in run.analysis.register.loans if i in fees), Decimal(0))
     assert f"{total:,.2f}" in last
     assert console.errors == []
+
+
+# --------------------------------------------------------------------------------------
+# Through `zbd serve --reviewers` (Debian's nginx with TLS and a login in front of Fava;
+# tests/test_reviewers_network.py tests the proxy over HTTP). Here, because Playwright's
+# one sync browser per session is this module's fixture. A headless browser without the
+# password cannot show the login prompt, so only a logged-in reviewer is driven.
+
+
+@pytest.fixture(scope="module")
+def reviewers_pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    from test_reviewers_network import _start
+
+    started = _start(tmp_path_factory.mktemp("reviewers-browser"))
+    try:
+        yield started
+    finally:
+        started.process.terminate()
+        started.process.wait(timeout=30)
+
+
+def test_a_reviewer_browses_every_page_through_the_proxy(reviewers_pool, browser) -> None:  # noqa: ANN001
+    """Fava's scripts, styles and read-only JSON API all pass the proxy, no page needs an
+    endpoint it blocks (no console error), and Fava's router works through it."""
+    from test_reviewers_network import PASSWORDS
+
+    pool = reviewers_pool
+    # The browser is not given the demo certificate; test_reviewers_network checks TLS with it.
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN", ignore_https_errors=True,
+                                  http_credentials={"username": "zhang.san", "password": PASSWORDS["zhang.san"]})
+    try:
+        tab = context.new_page()
+        tab.set_default_timeout(60_000)
+        console = Console(tab)
+        base = f"https://localhost:{pool.port}{pool.slug}"
+        for name, title in PAGES.items():
+            tab.goto(f"{base}/extension/{name}/")
+            tab.wait_for_selector(READY[name])
+            tab.wait_for_load_state("networkidle")
+            assert tab.title().startswith(title)
+        tab.get_by_role("link", name="资金池概况", exact=True).click()
+        tab.wait_for_selector(READY["Zbd1Pool"])
+        tab.wait_for_selector("svelte-component[type=charts] svg")
+        assert console.errors == []
+    finally:
+        context.close()
