@@ -134,7 +134,7 @@ def _set_password(path: Path, name: str, password: str) -> None:
 def reviewers() -> None:
     """审阅人名单（htpasswd 文件，与账本分开存放）：添加、改密码、删除、列出。
 
-    名单供 zbd serve LEDGER --reviewers 名单文件 使用；改动立即生效，不需要重启，也不改动任何账本文件。
+    名单供 zbd serve 账本 --reviewers 名单文件 使用；改动立即生效，不需要重启，也不改动任何账本文件。
     """
 
 
@@ -143,8 +143,8 @@ _stdin_option = click.option("--password-stdin", is_flag=True,
 
 
 @reviewers.command()
-@click.argument("file", type=click.Path(dir_okay=False))
-@click.argument("name")
+@click.argument("file", metavar="名单文件", type=click.Path(dir_okay=False))
+@click.argument("name", metavar="名称")
 @_stdin_option
 def add(file: str, name: str, password_stdin: bool) -> None:
     """添加审阅人（文件不存在时创建；提示输入两次密码）。"""
@@ -159,8 +159,8 @@ def add(file: str, name: str, password_stdin: bool) -> None:
 
 
 @reviewers.command()
-@click.argument("file", type=click.Path(dir_okay=False))
-@click.argument("name")
+@click.argument("file", metavar="名单文件", type=click.Path(dir_okay=False))
+@click.argument("name", metavar="名称")
 @_stdin_option
 def passwd(file: str, name: str, password_stdin: bool) -> None:
     """更换审阅人的密码（轮换密码；旧密码立即失效）。"""
@@ -172,8 +172,8 @@ def passwd(file: str, name: str, password_stdin: bool) -> None:
 
 
 @reviewers.command()
-@click.argument("file", type=click.Path(dir_okay=False))
-@click.argument("name")
+@click.argument("file", metavar="名单文件", type=click.Path(dir_okay=False))
+@click.argument("name", metavar="名称")
 def remove(file: str, name: str) -> None:
     """从名单中删除审阅人（立即不能再登录）。"""
     check_name(name)
@@ -184,7 +184,7 @@ def remove(file: str, name: str) -> None:
 
 
 @reviewers.command(name="list")
-@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("file", metavar="名单文件", type=click.Path(dir_okay=False))
 def list_(file: str) -> None:
     """列出名单中的审阅人（不显示密码散列）。"""
     found = read(file)
@@ -194,7 +194,7 @@ def list_(file: str) -> None:
 
 
 @reviewers.command()
-@click.argument("access_log", required=False, type=click.Path(dir_okay=False))
+@click.argument("access_log", metavar="[访问日志]", required=False, type=click.Path(dir_okay=False))
 @click.option("--reviewer", default=None, help="只看这名审阅人。")
 @click.option("--since", default=None, help="只看这一天（YYYY-MM-DD）及以后。")
 @click.option("--all", "everything", is_flag=True, help="列出每个请求（含脚本、样式与数据接口），不只是页面。")

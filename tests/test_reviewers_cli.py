@@ -145,3 +145,13 @@ def test_zbd_reviewers_log(tmp_path: Path) -> None:
     log.write_text("这不是访问日志\n", encoding="utf-8")
     broken = zbd("reviewers", "log", log)
     assert broken.exit_code == 2 and "第 1 行不是访问日志的格式" in broken.output
+
+
+@pytest.mark.parametrize("command", ["add", "passwd", "remove", "list", "log"])
+def test_every_reviewers_commands_help_is_chinese(command: str) -> None:
+    from test_clitext import assert_no_english
+
+    result = CliRunner().invoke(main, ["reviewers", command, "--help"], prog_name="zbd")
+    assert result.exit_code == 0 and result.output.startswith(f"用法：zbd reviewers {command} [选项] ")
+    assert_no_english(result.output, command)
+    assert "NAME" not in result.output and "ACCESS_LOG" not in result.output
