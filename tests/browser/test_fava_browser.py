@@ -541,7 +541,7 @@ def test_a_reviewer_browses_every_page_through_the_proxy(reviewers_pool, browser
             assert tab.title().startswith(title)
         tab.get_by_role("link", name="资金池概况", exact=True).click()
         tab.wait_for_selector(READY["Zbd1Pool"])
-        tab.wait_for_selector("svelte-component[type=charts] svg")
+        tab.wait_for_selector("figure.zbd-chart svg path.zbd-line")  # the pool page's charts
         assert console.errors == []
     finally:
         context.close()
