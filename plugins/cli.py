@@ -352,6 +352,7 @@ class ZbdGroup(ChineseGroup):
     lazy: dict[str, tuple[str, str]] = {
         "generate": ("zhubaodai.scripts.ledgergen", "main"),
         "import": ("zhubaodai.importers.cli", "import_command"),
+        "close": ("zhubaodai.closing", "close_command"),
         "reviewers": ("zhubaodai.reviewers", "reviewers"),
     }
 

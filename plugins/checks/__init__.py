@@ -12,6 +12,8 @@ it needs, and it records what the faces show in the run's typed
 * :mod:`~zhubaodai.checks.deadlines` — working-day deadlines (notices, compensation);
 * :mod:`~zhubaodai.checks.adequacy` — the risk fund's floor, cap and leverage;
 * :mod:`~zhubaodai.checks.lifecycle` — the program's opening and termination;
+* :mod:`~zhubaodai.checks.evidence` — the scanned letters behind approvals and payments;
+* :mod:`~zhubaodai.checks.periods` — closed periods: the books' digest;
 * :mod:`~zhubaodai.checks.integrity` — no Beancount feature (pad, balance tolerance,
   later plugins) gets around a rule.
 
@@ -29,11 +31,15 @@ from types import ModuleType
 
 from zhubaodai.checks import adequacy
 from zhubaodai.checks import deadlines
+from zhubaodai.checks import evidence
 from zhubaodai.checks import fees
 from zhubaodai.checks import lifecycle
 from zhubaodai.checks import loans
+from zhubaodai.checks import periods
 from zhubaodai.checks import pool
 from zhubaodai.checks import waterfall
 
 #: The rule modules in the order the engine calls them (their findings come in this order).
-CHECKS: tuple[ModuleType, ...] = (pool, fees, waterfall, loans, deadlines, adequacy, lifecycle)
+CHECKS: tuple[ModuleType, ...] = (
+    pool, fees, waterfall, loans, deadlines, adequacy, lifecycle, evidence, periods,
+)

@@ -23,9 +23,9 @@ import datetime
 import gc
 import os
 import weakref
-from operator import attrgetter
 from collections.abc import Iterable
 from collections.abc import Mapping
+from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field
 from decimal import Decimal
@@ -59,6 +59,8 @@ if TYPE_CHECKING:  # the rule modules import this one
     from zhubaodai.checks.adequacy import AdequacyCheck
     from zhubaodai.checks.adequacy import RiskWatch
     from zhubaodai.checks.deadlines import DeadlineRecord
+    from zhubaodai.checks.evidence import EvidenceRecord
+    from zhubaodai.checks.periods import PeriodRecord
     from zhubaodai.checks.fees import FeeAccount
     from zhubaodai.checks.pool import InterestAllocation
     from zhubaodai.checks.waterfall import Claim
@@ -225,6 +227,10 @@ class Records:
     deadlines: list[DeadlineRecord] = field(default_factory=list)
     #: :mod:`zhubaodai.checks.adequacy`: the risk fund's floor and leverage checks.
     adequacy: list[AdequacyCheck] = field(default_factory=list)
+    #: :mod:`zhubaodai.checks.periods`: every close and reopening, and whether it holds.
+    periods: list[PeriodRecord] = field(default_factory=list)
+    #: :mod:`zhubaodai.checks.evidence`: every declared (or required) authorising document.
+    evidence: list[EvidenceRecord] = field(default_factory=list)
 
 
 @dataclass
@@ -377,6 +383,10 @@ class Context:
         #: The last day the books cover (their latest entry): deadlines not yet met are
         #: breaches only once it has passed them.
         self.as_of: datetime.date | None = None
+        #: The ledger's entries and Beancount's options map of the load, for a module that
+        #: reads the books as a whole (:mod:`zhubaodai.checks.periods`: their digest).
+        self.entries: Sequence[Directive] = ()
+        self.options: Mapping[str, Any] | None = None
         self._params: dict[tuple[str, str, str, datetime.date], Any] = {}
 
     def active(self, program: str, rule_id: str) -> bool:
@@ -504,7 +514,12 @@ def _analyse(
         code: p.accounts["pool"] for code, p in rulebook.programs.items()
     }
     loan_program = {loan_id: loan.program for loan_id, loan in ctx.register.loans.items()}
-    ctx.as_of = max(map(_date, entries), default=None)
+    # Closing a period is no business of the books: its date does not move their last day.
+    ctx.as_of = max(
+        (e.date for e in entries if type(e) is not Custom or e.type != "period"), default=None
+    )
+    ctx.entries = entries
+    ctx.options = options
     # Each transaction kind's hooks, in CHECKS order: the modules subscribe by kind.
     hooks_by_kind = {
         kind: tuple(
@@ -618,7 +633,6 @@ def _pool_accounts(
     return {account: _under(account, pool_prefixes) for account in account_roles}
 
 
-_date = attrgetter("date")
 
 
 def _movement(

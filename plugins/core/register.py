@@ -113,7 +113,17 @@ PROGRAM_EVENTS: dict[str, tuple[str, dict[str, str], dict[str, str]]] = {
     "terminate": ("合作终止", {}, {"letter": "text"}),
 }
 
-REGISTER_TYPES = {"loan": LOAN_EVENTS, "enterprise": ENTERPRISE_EVENTS, "program": PROGRAM_EVENTS}
+#: Closing and reopening a period of the books (zhubaodai.checks.periods); the subject is
+#: the period (``2025Q4`` or ``2025``), each month's digest an extra ``mYYYY-MM`` key.
+PERIOD_EVENTS: dict[str, tuple[str, dict[str, str], dict[str, str]]] = {
+    "close": ("结账", {"program": "text", "letter": "text", "digest": "text"}, {"by": "text"}),
+    "reopen": ("重新打开", {"program": "text", "letter": "text"}, {"by": "text"}),
+}
+
+REGISTER_TYPES = {
+    "loan": LOAN_EVENTS, "enterprise": ENTERPRISE_EVENTS, "program": PROGRAM_EVENTS,
+    "period": PERIOD_EVENTS,
+}
 
 _META_SKIP = ("filename", "lineno")
 #: A register id (loan, enterprise, program): ASCII letters, digits and ``-``, as
@@ -227,6 +237,8 @@ class Register:
     program_events: dict[str, list[Event]] = field(default_factory=dict)
     #: Every register and update event of each enterprise, in date order.
     enterprise_history: dict[str, list[Event]] = field(default_factory=dict)
+    #: Closes and reopenings of periods (``custom "period" ...``), in date order.
+    periods: list[Event] = field(default_factory=list)
 
     def terminated(self, program: str, on: datetime.date) -> Event | None:
         for event in self.program_events.get(program, []):
@@ -415,6 +427,12 @@ def build_register(
                 register.enterprise_history[event.subject].append(event)
             else:
                 register.blacklist.setdefault(event.subject, []).append(event)
+        elif entry.type == "period":
+            program = event.data["program"]
+            if program not in programs:
+                on_error(entry, f"未知项目 {program!r}；rules.yaml 中的项目：{'、'.join(sorted(programs))}", None)
+                continue
+            register.periods.append(event)
         else:
             if event.subject not in programs:
                 on_error(entry, f"未知项目 {event.subject!r}", None)

@@ -104,6 +104,7 @@ _KINDS: dict[str, str] = {
     "criteria": f"列表，取自 {list(CRITERIA)}",
     "anchor": f"起算事件，取自 {list(ANCHORS)}",
     "base": f"计算基数，取自 {list(BASES)}",
+    "flag": "true 或 false",
 }
 
 
@@ -186,6 +187,9 @@ CATALOGUE: dict[str, RuleSpec] = {
         optional={"grace_months": "months"},
     ),
     "program.lifecycle": RuleSpec("项目启动、终止与处置"),
+    # Issue 13: the audit trail (zhubaodai.checks.periods, .evidence).
+    "period.closed": RuleSpec("已结账期间不得改动"),
+    "evidence.missing": RuleSpec("审批与支付须附授权文件", {"required": "flag"}),
 }
 
 _ACCOUNT_RE = re.compile(r"^(Assets|Liabilities|Equity|Income|Expenses)(:[A-Z0-9][A-Za-z0-9-]*)+$")
@@ -368,6 +372,8 @@ def _param_value(kind: str, value: Any) -> str | None:
         if isinstance(value, bool) or not isinstance(value, int | Decimal) or not 0 <= value <= 100:
             return f"应为{_KINDS[kind]}"
         return None
+    if kind == "flag":
+        return None if isinstance(value, bool) else f"应为{_KINDS[kind]}"
     if kind in ("rating", "anchor", "base"):
         allowed_one = {"rating": RATINGS, "anchor": ANCHORS, "base": BASES}[kind]
         if value not in allowed_one:

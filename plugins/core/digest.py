@@ -1,0 +1,174 @@
+"""Content digests of the books, month by month, for closed periods (``period.closed``).
+
+A digest is computed from what each directive *says*, not from where it is written: the
+file name and line number are left out, metadata keys are sorted, a transaction's postings
+(and tags, links) are taken as a set, numbers are compared by value (``1.50`` = ``1.5``),
+and a month's directives are taken in sorted order of their own hashes. Moving entries
+between files, reordering them within a day or reformatting them leaves every digest as it
+was; an edited fen, a changed date, an inserted or a deleted line does not.
+
+Each month of the books gets ``(count, sha256)``; a period's digest is the SHA-256 of the
+lines ``YYYY-MM count sha256`` of every month up to the period's end. The close directive
+records both (``digest`` and one ``mYYYY-MM`` key per month, shortened), so a mismatch can
+be narrowed to the month(s) that changed.
+
+The cost is one canonical string and one SHA-256 per directive, plus one sort per month:
+linear in the ledger (docs/benchmarks.md gives the figure at 10k transactions).
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import os
+import re
+from collections.abc import Iterable
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from beancount.core.data import Custom
+from beancount.core.data import Directive
+from beancount.core.data import Document
+
+#: The register type of period directives (never part of a digest: closing must not
+#: change what it closes).
+PERIOD_TYPE = "period"
+#: Metadata the parser adds, not the ledger's content.
+_SKIP_META = frozenset(("filename", "lineno"))
+#: How many hex digits of a month's digest a close directive records (64 bits: enough to
+#: name the changed month; the full ``digest`` decides).
+MONTH_HEX = 16
+
+_PERIOD_RE = re.compile(r"^(\d{4})(?:[Qq]([1-4]))?$")
+
+
+class PeriodError(ValueError):
+    """A period that cannot be read; the message is for the user (Chinese)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """A closable period: a quarter (``2025Q4``) or a year (``2025``)."""
+
+    code: str
+    label: str
+    start: datetime.date
+    end: datetime.date
+
+
+def parse_period(text: str) -> Period:
+    """'2025Q4' -> the fourth quarter of 2025; '2025' -> the year; else :class:`PeriodError`."""
+    match = _PERIOD_RE.match(text.strip())
+    if not match:
+        raise PeriodError(f"期间应写作 2025Q4（季度）或 2025（年度）：{text!r}")
+    year = int(match.group(1))
+    if match.group(2) is None:
+        return Period(str(year), f"{year}年度", datetime.date(year, 1, 1), datetime.date(year, 12, 31))
+    quarter = int(match.group(2))
+    start = datetime.date(year, 3 * quarter - 2, 1)
+    end_month = 3 * quarter
+    end = datetime.date(year + (end_month == 12), end_month % 12 + 1, 1) - datetime.timedelta(days=1)
+    return Period(f"{year}Q{quarter}", f"{year}年第{'一二三四'[quarter - 1]}季度", start, end)
+
+
+def month_key(day: datetime.date) -> str:
+    """'2025-10' for any day of October 2025."""
+    return f"{day.year:04d}-{day.month:02d}"
+
+
+def _number(value: Decimal) -> str:
+    if not value.is_finite():
+        return str(value)
+    text = format(value.normalize(), "f")
+    return "0" if text in ("-0", "0") else text
+
+
+def _canon(value: Any, base: str) -> str:
+    """A canonical text of a directive's value (recursive over Beancount's tuples)."""
+    if value is None or isinstance(value, bool | int | str):
+        return repr(value)
+    if isinstance(value, Decimal):
+        return _number(value)
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return "{" + ",".join(
+            f"{k!r}:{_canon(v, base)}" for k, v in sorted(value.items()) if k not in _SKIP_META and not str(k).startswith("__")
+        ) + "}"
+    if isinstance(value, frozenset | set):
+        return "{" + ",".join(sorted(_canon(v, base) for v in value)) + "}"
+    if isinstance(value, list):
+        texts = [_canon(v, base) for v in value]
+        if value and type(value[0]).__name__ == "Posting":
+            texts.sort()  # a transaction's postings in any order: the same content
+        return "[" + ",".join(texts) + "]"
+    if isinstance(value, tuple):
+        fields = getattr(value, "_fields", None)
+        if fields is None:
+            return "(" + ",".join(_canon(v, base) for v in value) + ")"
+        return type(value).__name__ + "(" + ",".join(_canon(getattr(value, f), base) for f in fields) + ")"
+    return repr(value)
+
+
+def entry_text(entry: Directive, base: str) -> str:
+    """The canonical text of one directive. ``base`` is the top ledger file's directory:
+    a document's file is named relative to it (the books may move as a whole)."""
+    if isinstance(entry, Document):
+        entry = entry._replace(filename=os.path.relpath(entry.filename, base) if os.path.isabs(entry.filename) else entry.filename)
+    return _canon(entry, base)
+
+
+def entry_hash(entry: Directive, base: str) -> bytes:
+    return hashlib.sha256(entry_text(entry, base).encode("utf-8")).digest()
+
+
+def is_period_directive(entry: Directive) -> bool:
+    return isinstance(entry, Custom) and entry.type == PERIOD_TYPE
+
+
+@dataclass(frozen=True, slots=True)
+class MonthDigest:
+    """One month of the books: how many directives, and their digest."""
+
+    month: str
+    count: int
+    sha256: str
+
+    @property
+    def short(self) -> str:
+        """As a close directive records it: ``"<count> <first 16 hex digits>"``."""
+        return f"{self.count} {self.sha256[:MONTH_HEX]}"
+
+
+def month_digests(entries: Iterable[Directive], through: datetime.date, base: str) -> dict[str, MonthDigest]:
+    """Every month with directives dated up to ``through`` (period directives left out),
+    by ``YYYY-MM``, in month order."""
+    hashes: dict[str, list[bytes]] = {}
+    for entry in entries:
+        date = entry.date
+        if date > through or is_period_directive(entry):
+            continue
+        key = month_key(date)
+        found = hashes.get(key)
+        if found is None:
+            found = hashes[key] = []
+        found.append(entry_hash(entry, base))
+    digests: dict[str, MonthDigest] = {}
+    for key in sorted(hashes):
+        items = sorted(hashes[key])
+        digests[key] = MonthDigest(key, len(items), hashlib.sha256(b"".join(items)).hexdigest())
+    return digests
+
+
+def period_digest(months: Mapping[str, MonthDigest], through: datetime.date) -> str:
+    """The digest of every month up to ``through``'s month."""
+    last = month_key(through)
+    lines = "".join(f"{m.month} {m.count} {m.sha256}\n" for key, m in months.items() if key <= last)
+    return hashlib.sha256(lines.encode("ascii")).hexdigest()
+
+
+def month_meta_key(month: str) -> str:
+    """The close directive's metadata key of a month: ``m2025-10``."""
+    return "m" + month
