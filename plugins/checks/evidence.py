@@ -57,11 +57,15 @@ class EvidenceRecord:
     what: str
     entry: Directive
     loan: str | None
-    #: The path as written, and resolved (None where none is declared).
+    #: The path as written (None where none is declared).
     written: str | None
-    path: str | None
     sha256: str | None
     status: str
+
+    @property
+    def path(self) -> str | None:
+        """The file, resolved against the directive's own file."""
+        return resolve(self.entry, self.written) if self.written else None
 
 
 def file_sha256(path: str) -> str:
@@ -114,7 +118,7 @@ def _check(ctx: Context, code: str, entry: Directive, what: str, loan: str | Non
         required = ctx.param(code, RULE, "required", entry.date, entry)
         if not required:
             return
-        ctx.records.evidence.append(EvidenceRecord(code, what, entry, loan, None, None, None, ABSENT))
+        ctx.records.evidence.append(EvidenceRecord(code, what, entry, loan, None, None, ABSENT))
         ctx.report(RULE, code, entry, f"{what}未附授权文件：应以元数据 {PATH_KEY} 写明扫描件路径、{HASH_KEY} 写明其 SHA-256", loan=loan)
         return
     if not isinstance(written, str) or not written.strip():
@@ -123,7 +127,7 @@ def _check(ctx: Context, code: str, entry: Directive, what: str, loan: str | Non
     path = resolve(entry, written.strip())
     sha = declared.strip().lower() if isinstance(declared, str) else None
     status, detail = _status(path, sha)
-    ctx.records.evidence.append(EvidenceRecord(code, what, entry, loan, written, path, sha, status))
+    ctx.records.evidence.append(EvidenceRecord(code, what, entry, loan, written, sha, status))
     if status != OK and active:
         ctx.report(RULE, code, entry, f"{what}的授权文件 {written}{detail}", loan=loan)
 

@@ -28,9 +28,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from beancount.core.amount import Amount
 from beancount.core.data import Custom
 from beancount.core.data import Directive
 from beancount.core.data import Document
+from beancount.core.data import Posting
+from beancount.core.data import Transaction
 
 #: The register type of period directives (never part of a digest: closing must not
 #: change what it closes).
@@ -112,11 +115,74 @@ def _canon(value: Any, base: str) -> str:
     return repr(value)
 
 
+def _num(value: Decimal) -> str:
+    """A number by value, cheaply: trailing zeros of the fraction dropped."""
+    text = str(value)
+    if "." in text and "E" not in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def _value(value: Any, base: str) -> str:
+    t = type(value)
+    if t is str:
+        return repr(value)
+    if t is Decimal:
+        return _num(value)
+    if t is Amount:
+        number = value.number
+        return (_num(number) if type(number) is Decimal else repr(number)) + " " + str(value.currency)
+    if t is datetime.date:
+        return value.isoformat()
+    return _canon(value, base)
+
+
+def _meta(meta: Mapping[str, Any] | None, base: str) -> str:
+    if not meta or (len(meta) == 2 and "lineno" in meta and "filename" in meta):
+        return ""
+    return "{" + ",".join(
+        f"{k}={_value(v, base)}" for k, v in sorted(meta.items(), key=_first)
+        if k not in _SKIP_META and not k.startswith("__")
+    ) + "}"
+
+
+def _first(item: tuple[str, Any]) -> str:
+    return item[0]
+
+
+def _posting(posting: Posting, base: str) -> str:
+    units = posting.units
+    text = f"{posting.account} {_value(units, base) if units is not None else '-'}"
+    if posting.cost is not None:
+        text += " {" + _canon(posting.cost, base) + "}"
+    if posting.price is not None:
+        text += " @" + _value(posting.price, base)
+    if posting.flag:
+        text += " !" + posting.flag
+    if posting.meta:
+        text += _meta(posting.meta, base)
+    return text
+
+
 def entry_text(entry: Directive, base: str) -> str:
     """The canonical text of one directive. ``base`` is the top ledger file's directory:
     a document's file is named relative to it (the books may move as a whole)."""
-    if isinstance(entry, Document):
-        entry = entry._replace(filename=os.path.relpath(entry.filename, base) if os.path.isabs(entry.filename) else entry.filename)
+    t = type(entry)
+    if t is Transaction:
+        postings = sorted(_posting(p, base) for p in entry.postings)
+        return (
+            f"T {entry.date.isoformat()} {entry.flag} {entry.payee!r} {entry.narration!r} "
+            f"{sorted(entry.tags or ())} {sorted(entry.links or ())} {_meta(entry.meta, base)} "
+            + "|".join(postings)
+        )
+    if t is Custom:
+        values = " ".join(_value(v.value, base) for v in entry.values)
+        return f"C {entry.date.isoformat()} {entry.type} {values} {_meta(entry.meta, base)}"
+    if t is Document:
+        name = entry.filename
+        if os.path.isabs(name) and base:
+            name = os.path.relpath(name, base)
+        entry = entry._replace(filename=name)
     return _canon(entry, base)
 
 

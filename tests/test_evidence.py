@@ -1,0 +1,103 @@
+"""Evidence (issue 13): the scanned letter behind an approval or a payment, and its SHA-256.
+
+The rule ledgers (tests/ledgers/rules/evidence.missing/) cover a matching, a changed and a
+missing file as they stand; these tests change the file under a ledger that passed: it is
+edited, removed, replaced by something unreadable; and a program whose rules.yaml requires
+evidence from a date on gets a finding for an approval without any.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import pytest
+from beancount import loader
+
+from conftest import LEDGERS
+from conftest import ROOT
+from zhubaodai.core.engine import result_of
+
+FIXTURES = LEDGERS / "rules" / "evidence.missing"
+
+
+@pytest.fixture
+def ledger(tmp_path: Path) -> Path:
+    """The passing CQGX evidence ledger, copied with its scan and the rules beside it."""
+    rules = tmp_path / "t" / "ledgers" / "rules" / "evidence.missing"
+    shutil.copytree(FIXTURES / "evidence", rules / "evidence")
+    shutil.copy(FIXTURES / "cqgx-pass.beancount", rules / "cqgx-pass.beancount")
+    shutil.copytree(LEDGERS / "common", tmp_path / "t" / "ledgers" / "common")
+    shutil.copy(ROOT / "rules.yaml", tmp_path / "rules.yaml")
+    shutil.copy(ROOT / "calendar.yaml", tmp_path / "calendar.yaml")
+    return rules / "cqgx-pass.beancount"
+
+
+def _findings(path: Path) -> list[tuple[str, str, str]]:
+    entries, errors, options = loader.load_file(str(path))
+    analysis = result_of(options)
+    assert analysis is not None
+    return [(f.rule, f.severity, f.message) for f in analysis.findings]
+
+
+def _records(path: Path) -> list[tuple[str, str]]:
+    entries, errors, options = loader.load_file(str(path))
+    return [(r.written or "", r.status) for r in result_of(options).records.evidence]
+
+
+def test_present_evidence_passes_and_is_recorded(ledger: Path) -> None:
+    assert _findings(ledger) == []
+    assert _records(ledger) == [("evidence/cq-2024-12.pdf", "一致")]
+
+
+def test_a_changed_file_fails(ledger: Path) -> None:
+    scan = ledger.parent / "evidence" / "cq-2024-12.pdf"
+    scan.write_bytes(scan.read_bytes() + b" ")
+    found = _findings(ledger)
+    assert [(r, s) for r, s, _ in found] == [("evidence.missing", "error")]
+    assert "已被改动或替换" in found[0][2] and "贷款 CQ-2024-001 的审核同意（2024-03-01）" in found[0][2]
+
+
+def test_a_missing_file_fails(ledger: Path) -> None:
+    (ledger.parent / "evidence" / "cq-2024-12.pdf").unlink()
+    found = _findings(ledger)
+    assert [(r, s) for r, s, _ in found] == [("evidence.missing", "error")]
+    assert found[0][2].endswith("evidence/cq-2024-12.pdf不存在")
+
+
+def test_an_unreadable_file_fails(ledger: Path) -> None:
+    scan = ledger.parent / "evidence" / "cq-2024-12.pdf"
+    scan.unlink()
+    scan.mkdir()  # a directory where the scan should be: exists, cannot be read as a file
+    found = _findings(ledger)
+    assert [(r, s) for r, s, _ in found] == [("evidence.missing", "error")]
+    assert "无法读取" in found[0][2]
+    assert _records(ledger) == [("evidence/cq-2024-12.pdf", "无法读取")]
+
+
+def test_a_hash_that_is_not_one_fails(ledger: Path) -> None:
+    text = ledger.read_text(encoding="utf-8")
+    digest = hashlib.sha256((ledger.parent / "evidence" / "cq-2024-12.pdf").read_bytes()).hexdigest()
+    ledger.write_text(text.replace(digest, digest[:10]), encoding="utf-8")
+    found = _findings(ledger)
+    assert [(r, s) for r, s, _ in found] == [("evidence.missing", "error")]
+    assert "未记录其 SHA-256" in found[0][2]
+
+
+def test_required_from_a_date_reports_an_approval_without_evidence(ledger: Path) -> None:
+    text = ledger.read_text(encoding="utf-8")
+    start = text.index('  evidence: "')
+    end = text.index("\n", text.index("  evidence_sha256:")) + 1
+    ledger.write_text(text[:start] + text[end:], encoding="utf-8")
+    assert _findings(ledger) == []  # not required by the project's rules.yaml
+    rules = ledger.parents[4] / "rules.yaml"
+    yaml = rules.read_text(encoding="utf-8")
+    old = "          required:\n            article: 第十四条（二）、第十七条\n            values:\n              2021-02-24: false\n"
+    assert yaml.count(old) == 1
+    rules.write_text(yaml.replace(old, old + "              2024-03-01: true\n"), encoding="utf-8")
+    found = _findings(ledger)
+    assert [(r, s) for r, s, _ in found] == [("evidence.missing", "error")]
+    assert "贷款 CQ-2024-001 的审核同意（2024-03-01）未附授权文件" in found[0][2]
+    rules.write_text(yaml.replace(old, old + "              2024-03-02: true\n"), encoding="utf-8")
+    assert _findings(ledger) == []  # the approval is dated before evidence is required
