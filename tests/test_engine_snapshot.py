@@ -27,4 +27,4 @@ def test_the_snapshot_notices_a_changed_finding() -> None:
     stored = json.loads(engine_snapshot.SNAPSHOT.read_text(encoding="utf-8"))
     failing = [k for k, v in stored.items() if v["findings"]]
     assert len(failing) > 100
-    assert all(len(v["records"]) == 7 for v in stored.values())
+    assert all(len(v["records"]) == 9 for v in stored.values())

@@ -191,7 +191,10 @@ def entry_hash(entry: Directive, base: str) -> bytes:
 
 
 def is_period_directive(entry: Directive) -> bool:
-    return isinstance(entry, Custom) and entry.type == PERIOD_TYPE
+    """Left out of every digest: the closes and reopenings themselves, and Fava's
+    configuration (``custom "fava-option"``, ``"fava-extension"``: how the books are shown,
+    not what they say)."""
+    return isinstance(entry, Custom) and (entry.type == PERIOD_TYPE or entry.type.startswith("fava-"))
 
 
 @dataclass(frozen=True, slots=True)
