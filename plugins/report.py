@@ -219,6 +219,32 @@ SUMMED: dict[str, tuple[tuple[str, ...], str]] = {
     "孳息分配": (("孳息总额", "助保金应分", "风险补偿金应分", "助保金实记", "风险补偿金实记"), "笔"),
 }
 
+AUDIT = _cols(
+    "项目代码", "类别", "事项", ("日期", DATE), "函件或文件", "经办", "核对结果", "摘要或 SHA-256", "文件", ("行号", COUNT),
+)
+
+
+def _audit_rows(analysis: Analysis, codes: Sequence[str], end: datetime.date, folder: str = "") -> list[tuple]:
+    """Every close and reopening (a close is made after its period), then the authorising documents
+    of events dated up to the report's end: the audit trail a reviewer checks the report against."""
+    rows: list[tuple] = []
+    for r in analysis.records.periods:
+        if r.program in codes:
+            detail = r.status + ("：" + "、".join(r.changed) if r.changed else "")
+            meta = r.event.entry.meta
+            rows.append((
+                r.program, r.label, f"{r.period.label}（{r.period.code}）", r.event.date, r.letter, r.by or "",
+                detail, str(meta.get("digest", "")), relative_path(meta.get("filename"), folder), meta.get("lineno"),
+            ))
+    for e in analysis.records.evidence:
+        if e.program in codes and e.entry.date <= end:
+            meta = e.entry.meta
+            rows.append((
+                e.program, "授权文件", e.what, e.entry.date, e.written or "", "", e.status, e.sha256 or "",
+                relative_path(meta.get("filename"), folder), meta.get("lineno"),
+            ))
+    return rows
+
 
 def _in(day: datetime.date, start: datetime.date, end: datetime.date) -> bool:
     return start <= day <= end
@@ -490,6 +516,7 @@ def build_report(
         _table("追偿", RECOVERIES, recoveries),
         _table("孳息分配", INTEREST, interest),
         _table("检查结果", FINDINGS, _finding_rows(analysis, programs, end, beancount_errors, folder)),
+        _table("结账与授权文件", AUDIT, _audit_rows(analysis, programs, end, folder)),
     )
     names = tuple((code, analysis.programs[code].program.name) for code in programs)
     return Report(

@@ -314,7 +314,7 @@ def test_report_figures_come_from_the_engine(tmp_path):
     start, end = datetime.date(2024, 7, 1), datetime.date(2024, 9, 30)
     before = start - datetime.timedelta(days=1)
     wb = load_workbook(out)
-    assert wb.sheetnames == ["概览", "资金来源", "专户对账", "贷款", "代偿", "追偿", "孳息分配", "检查结果"]
+    assert wb.sheetnames == ["概览", "资金来源", "专户对账", "贷款", "代偿", "追偿", "孳息分配", "检查结果", "结账与授权文件"]
 
     cq = analysis.programs["CQGX"]
     # Sources and uses: opening + flows by kind = closing, each from the engine.

@@ -9,6 +9,8 @@ evidence from a date on gets a finding for an approval without any.
 from __future__ import annotations
 
 import hashlib
+import html
+import re
 import shutil
 from pathlib import Path
 
@@ -101,3 +103,24 @@ def test_required_from_a_date_reports_an_approval_without_evidence(ledger: Path)
     assert "贷款 CQ-2024-001 的审核同意（2024-03-01）未附授权文件" in found[0][2]
     rules.write_text(yaml.replace(old, old + "              2024-03-02: true\n"), encoding="utf-8")
     assert _findings(ledger) == []  # the approval is dated before evidence is required
+
+
+def test_the_compliance_page_lists_and_serves_the_scan(ledger: Path) -> None:
+    from fava.application import create_app
+
+    with ledger.open("a", encoding="utf-8") as handle:
+        handle.write('\n2000-01-01 custom "fava-extension" "zhubaodai.fava"\n')
+    app = create_app([str(ledger)], read_only=True, poll_watcher=True)
+    client = app.test_client()
+    prefix = "/" + client.get("/").location.strip("/").split("/")[0]
+    page = client.get(f"{prefix}/extension/Zbd6Compliance/").get_data(as_text=True)
+    assert "授权文件" in page and "结账记录" in page
+    assert "贷款 CQ-2024-001 的审核同意（2024-03-01）" in page
+    link = re.search(r'href="([^"]*/evidence\?file=[^"]+)"', page)
+    assert link is not None, page[-3000:]
+    scan = ledger.parent / "evidence" / "cq-2024-12.pdf"
+    response = client.get(html.unescape(link.group(1)))
+    assert response.status_code == 200 and response.get_data() == scan.read_bytes()
+    # Only the declared documents: the ledger itself is not served through this endpoint.
+    other = client.get(f"{prefix}/extension/Zbd6Compliance/evidence", query_string={"file": str(ledger)})
+    assert other.status_code == 404

@@ -214,3 +214,27 @@ def test_the_digest_text_leaves_out_where_an_entry_is_written() -> None:
     three = parser.parse_string(text.replace("5.00 CNY", "5.01 CNY"))[0][0]
     assert entry_text(one, "") != entry_text(three, "")
     assert datetime.date(2024, 1, 2) == one.date
+
+
+def test_reviewers_see_the_close_on_the_compliance_page_and_in_the_report(closed: Path) -> None:
+    from fava.application import create_app
+    from openpyxl import load_workbook
+
+    with (closed.parent / "cqgx" / "2025.beancount").open("a", encoding="utf-8") as handle:
+        handle.write('\n2025-04-10 note Assets:CQGX:Pool "补记到已结账的季度"\n')
+    app = create_app([str(closed)], read_only=True, poll_watcher=True)
+    client = app.test_client()
+    prefix = "/" + client.get("/").location.strip("/").split("/")[0]
+    page = client.get(f"{prefix}/extension/Zbd6Compliance/").get_data(as_text=True)
+    section = page[page.index('id="zbd-periods"') :]
+    assert section.count('data-status="摘要不符"') == 2
+    assert "2025年第二季度（2025Q2）" in section and LETTER in section and "摘要不符：2025-04" in section
+    out = closed.parent / "2025Q4.xlsx"
+    result = CliRunner().invoke(main, ["report", str(closed), "--period", "2025Q4", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    sheet = load_workbook(out)["结账与授权文件"]
+    rows = [dict(zip(next(sheet.iter_rows(values_only=True)), row)) for row in list(sheet.iter_rows(values_only=True))[1:]]
+    assert [(r["项目代码"], r["类别"], r["函件或文件"], r["核对结果"]) for r in rows] == [
+        ("CQGX", "结账", LETTER, "摘要不符：2025-04"),
+        ("WLHT", "结账", LETTER, "摘要不符：2025-04"),
+    ]

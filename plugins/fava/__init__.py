@@ -23,6 +23,7 @@ change the ledger, in read-only mode or not.
 from __future__ import annotations
 
 import datetime
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -166,6 +167,41 @@ class Zbd6Compliance(_page.ReviewPage):
     def paginate(self, data: Any, number: int) -> tuple[Any, _page.Pager]:
         shown, pager = _page.paginate(data.findings, number)
         return (data, shown), pager
+
+    def audit_trail(self) -> tuple[list[Any], list[Any]]:
+        """Closes and reopenings, and the authorising documents, of the selected programs
+        (all dates: a close covers everything before it)."""
+        loaded = self.loaded()
+        _, programs, _ = self.scope(loaded)
+        chosen = set(programs)
+        records = loaded.analysis.records
+        periods = [r for r in records.periods if r.program in chosen]
+        documents = [r for r in records.evidence if r.program in chosen]
+        return periods, documents
+
+    def evidence_link(self, record: Any) -> str | None:
+        """The document of an evidence record, served by :meth:`evidence_file`."""
+        from urllib.parse import urlencode
+
+        if record.path is None:
+            return None
+        return self.endpoint_link("evidence").split("?")[0] + "?" + urlencode({"file": record.path})
+
+    @extension_endpoint("evidence")
+    def evidence_file(self) -> Any:
+        """A scanned letter the ledger declares as evidence (and no other file)."""
+        from flask import abort
+        from flask import send_file
+
+        try:
+            loaded = self.loaded()
+        except SetupError as exc:
+            return _page.setup_error_response(exc)
+        wanted = request.args.get("file", "")
+        declared = {r.path for r in loaded.analysis.records.evidence if r.path}
+        if wanted not in declared or not os.path.isfile(wanted):
+            return abort(404)
+        return send_file(wanted, as_attachment=False, download_name=os.path.basename(wanted))
 
     @extension_endpoint("findings.csv")
     def findings_csv(self) -> Any:
