@@ -140,10 +140,19 @@ def _value(value: Any, base: str) -> str:
 def _meta(meta: Mapping[str, Any] | None, base: str) -> str:
     if not meta or (len(meta) == 2 and "lineno" in meta and "filename" in meta):
         return ""
-    return "{" + ",".join(
-        f"{k}={_value(v, base)}" for k, v in sorted(meta.items(), key=_first)
-        if k not in _SKIP_META and not k.startswith("__")
-    ) + "}"
+    parts = []
+    for key in sorted(meta):
+        if key in _SKIP_META or key.startswith("__"):
+            continue
+        value = meta[key]
+        t = type(value)
+        if t is str:
+            parts.append(f"{key}={value!r}")
+        elif t is Decimal:
+            parts.append(f"{key}={_num(value)}")
+        else:
+            parts.append(f"{key}={_value(value, base)}")
+    return "{" + ",".join(parts) + "}"
 
 
 def _first(item: tuple[str, Any]) -> str:
@@ -213,21 +222,27 @@ class MonthDigest:
 
 def month_digests(entries: Iterable[Directive], through: datetime.date, base: str) -> dict[str, MonthDigest]:
     """Every month with directives dated up to ``through`` (period directives left out),
-    by ``YYYY-MM``, in month order."""
-    hashes: dict[str, list[bytes]] = {}
+    by ``YYYY-MM``, in month order.
+
+    A month's digest is the SHA-256 of its directives' canonical texts, sorted and each
+    followed by a NUL (a text holds none): one hash per month, not per directive."""
+    texts: dict[tuple[int, int], list[str]] = {}
     for entry in entries:
         date = entry.date
-        if date > through or is_period_directive(entry):
+        if date > through or (type(entry) is Custom and is_period_directive(entry)):
             continue
-        key = month_key(date)
-        found = hashes.get(key)
+        key = (date.year, date.month)
+        found = texts.get(key)
         if found is None:
-            found = hashes[key] = []
-        found.append(entry_hash(entry, base))
+            found = texts[key] = []
+        found.append(entry_text(entry, base))
     digests: dict[str, MonthDigest] = {}
-    for key in sorted(hashes):
-        items = sorted(hashes[key])
-        digests[key] = MonthDigest(key, len(items), hashlib.sha256(b"".join(items)).hexdigest())
+    for year, month in sorted(texts):
+        items = texts[(year, month)]
+        items.sort()
+        data = "\0".join(items).encode("utf-8") + b"\0"
+        key = f"{year:04d}-{month:02d}"
+        digests[key] = MonthDigest(key, len(items), hashlib.sha256(data).hexdigest())
     return digests
 
 
