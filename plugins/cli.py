@@ -10,6 +10,8 @@ Commands (``zbd --help``; docs/cli.md)::
     zbd reviewers add|passwd|remove|list FILE [NAME]
     zbd generate OUT --transactions N ...
     zbd import ...
+    zbd close LEDGER --period 2025Q4 --letter ... [-o FILE]      (zhubaodai.closing)
+    zbd dossier LEDGER --loan ID -o FILE.zip | zbd dossier verify FILE.zip   (zhubaodai.dossier)
 
 Every command loads the ledger with Beancount's loader (plugins included), then asks the
 rule engine (:func:`zhubaodai.core.engine.analyse`) with the rules file the ledger's
@@ -354,6 +356,7 @@ class ZbdGroup(ChineseGroup):
         "import": ("zhubaodai.importers.cli", "import_command"),
         "close": ("zhubaodai.closing", "close_command"),
         "reviewers": ("zhubaodai.reviewers", "reviewers"),
+        "dossier": ("zhubaodai.dossier", "dossier_command"),
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
