@@ -130,10 +130,9 @@ def close_command(
         directory = os.path.dirname(os.path.abspath(output))
         if not os.path.isdir(directory):
             raise UserError(f"输出目录不存在：{directory}")
-    text_letter = _quoted(letter, "授权函件（--letter）")  # checked before the long load
+    _quoted(letter, "授权函件（--letter）")  # checked before the long load
     if by is not None:
         _quoted(by, "结账人（--by）")
-    del text_letter
     say(f"读取并检查账本 {ledger} …")
     loaded = load_ledger(ledger, rules)
     codes = _programs(loaded.analysis, programs)

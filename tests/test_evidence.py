@@ -124,3 +124,26 @@ def test_the_compliance_page_lists_and_serves_the_scan(ledger: Path) -> None:
     # Only the declared documents: the ledger itself is not served through this endpoint.
     other = client.get(f"{prefix}/extension/Zbd6Compliance/evidence", query_string={"file": str(ledger)})
     assert other.status_code == 404
+
+
+def test_a_compensation_entry_with_a_changed_scan_is_reported_at_the_entry(tmp_path: Path) -> None:
+    shutil.copytree(ROOT / "ledger", tmp_path / "ledger", ignore=shutil.ignore_patterns("*.pickle*"))
+    shutil.copy(ROOT / "rules.yaml", tmp_path / "rules.yaml")
+    shutil.copy(ROOT / "calendar.yaml", tmp_path / "calendar.yaml")
+    scan = tmp_path / "ledger" / "cqgx" / "comp.pdf"
+    scan.write_bytes(b"%PDF-1.4 compensation letter\n")
+    year = tmp_path / "ledger" / "cqgx" / "2025.beancount"
+    text = year.read_text(encoding="utf-8")
+    head = '2025-05-28 * "建设银行重庆高新区支行" "代偿 CQ-2024-006（助保金全额代偿）" ^CQ-2024-006\n'
+    assert text.count(head) == 1
+    digest = hashlib.sha256(scan.read_bytes()).hexdigest()
+    year.write_text(text.replace(head, head + f'  evidence: "comp.pdf"\n  evidence_sha256: "{digest}"\n'), encoding="utf-8")
+    top = tmp_path / "ledger" / "main.beancount"
+    assert [r for r in _findings(top) if r[0] == "evidence.missing"] == []
+    assert ("comp.pdf", "一致") in _records(top)
+    scan.write_bytes(b"%PDF-1.4 another letter\n")
+    entries, errors, options = loader.load_file(str(top))
+    found = [f for f in result_of(options).findings if f.rule == "evidence.missing"]
+    assert len(found) == 1 and found[0].loan == "CQ-2024-006"
+    assert found[0].message.startswith("代偿分录（2025-05-28，贷款 CQ-2024-006）的授权文件 comp.pdf已被改动或替换")
+    assert found[0].filename == str(year) and text.splitlines().index(head.rstrip("\n")) + 1 == found[0].lineno

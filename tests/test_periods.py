@@ -238,3 +238,16 @@ def test_reviewers_see_the_close_on_the_compliance_page_and_in_the_report(closed
         ("CQGX", "结账", LETTER, "摘要不符：2025-04"),
         ("WLHT", "结账", LETTER, "摘要不符：2025-04"),
     ]
+
+
+def test_a_ledger_with_errors_is_not_closed(tmp_path: Path) -> None:
+    top = _copy_demo(tmp_path)
+    cqgx = top.parent / "cqgx" / "2025.beancount"
+    _edit(cqgx, "Assets:CQGX:Pool:Guarantee                    75000.00 CNY", "Assets:CQGX:Pool:Guarantee                    74999.99 CNY")
+    _edit(cqgx, "Income:CQGX:Guarantee:Fees                   -75000.00 CNY", "Income:CQGX:Guarantee:Fees                   -74999.99 CNY")
+    out = top.parent / "closes.beancount"
+    result = CliRunner().invoke(
+        main, ["close", str(top), "--period", "2025Q2", "--letter", LETTER, "--date", CLOSE_DAY, "-o", str(out)]
+    )
+    assert result.exit_code == 2 and "不能结账" in result.output
+    assert not out.exists()

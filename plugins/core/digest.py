@@ -12,8 +12,12 @@ lines ``YYYY-MM count sha256`` of every month up to the period's end. The close 
 records both (``digest`` and one ``mYYYY-MM`` key per month, shortened), so a mismatch can
 be narrowed to the month(s) that changed.
 
-The cost is one canonical string and one SHA-256 per directive, plus one sort per month:
+The cost is one canonical string per directive, one sort and one SHA-256 per month:
 linear in the ledger (docs/benchmarks.md gives the figure at 10k transactions).
+
+The canonical text is a format: every close ever recorded depends on it. Changing
+:func:`entry_text` breaks them all (the period.closed rule ledgers, whose digests are
+``zbd close``'s output, fail first).
 """
 
 from __future__ import annotations
