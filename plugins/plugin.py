@@ -15,7 +15,8 @@ Fava's error page links to it); warnings do not, and are shown by ``zbd check`` 
 Fava pages. Those read this run's :class:`~zhubaodai.core.engine.LoadResult`, which the plugin
 leaves in the load's options map: one engine run per load, whichever face asked for it. The rules file and the working-day table
 it names (calendar.yaml) are added to the ledger's ``include`` list, so a change to either
-invalidates Beancount's cache and reloads Fava.
+invalidates Beancount's cache and reloads Fava; so are the scanned letters the ledger
+declares as evidence (:mod:`zhubaodai.checks.evidence`).
 """
 
 from __future__ import annotations
@@ -103,6 +104,14 @@ def check(entries: list[Directive], options_map: dict[str, Any], config: str | N
         message = f"[zhubaodai] 规则引擎内部错误，本次未能完成检查（{type(exc).__name__}：{exc}）；请把账本与此信息报告给开发人员"
         return entries, [ZhubaodaiError(here, message, None)]
     keep_result(options_map, LoadResult(analysis, path, entries))
+    if isinstance(includes, list):
+        # The scanned letters the books declare (evidence.missing), like rules.yaml: a
+        # changed scan must not hide behind Beancount's cache of the last load, and Fava
+        # reloads when one changes.
+        for document in analysis.records.evidence:
+            found = document.path
+            if found is not None and found not in includes and os.path.isfile(found):
+                includes.append(found)
     strict = settings.get("strict", False)
     errors = [
         ZhubaodaiError(

@@ -147,3 +147,22 @@ def test_a_compensation_entry_with_a_changed_scan_is_reported_at_the_entry(tmp_p
     assert len(found) == 1 and found[0].loan == "CQ-2024-006"
     assert found[0].message.startswith("代偿分录（2025-05-28，贷款 CQ-2024-006）的授权文件 comp.pdf已被改动或替换")
     assert found[0].filename == str(year) and text.splitlines().index(head.rstrip("\n")) + 1 == found[0].lineno
+
+
+def test_a_changed_scan_is_not_hidden_by_beancounts_cache(
+    ledger: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(loader, "PICKLE_CACHE_THRESHOLD", 0.0)
+    (tmp_path / "cache").mkdir()
+    loader.initialize(use_cache=True, cache_filename=str(tmp_path / "cache" / ".{filename}.picklecache"))
+    try:
+        entries, errors, options = loader.load_file(str(ledger))
+        assert errors == []
+        assert str(ledger.parent / "evidence" / "cq-2024-12.pdf") in options["include"]
+        assert (tmp_path / "cache" / ".cqgx-pass.beancount.picklecache").exists()
+        scan = ledger.parent / "evidence" / "cq-2024-12.pdf"
+        scan.write_bytes(scan.read_bytes() + b"changed after the cached load, and longer")
+        entries, errors, options = loader.load_file(str(ledger))
+        assert any("[evidence.missing]" in e.message and "已被改动或替换" in e.message for e in errors)
+    finally:
+        loader.initialize(use_cache=False)
