@@ -30,6 +30,9 @@ NUMBER_FREE = {
     "blacklist", "comp.scope", "eligibility", "ledger.format", "loan.collateral", "loan.purpose",
     "loan.renewal", "program.lifecycle", "risk.floor", "recovery.order", "comp.deadline",
     "notice.disbursement", "notice.renewal",
+    # A missing or changed scan: a path and hash prefixes. A broken close: the months that
+    # changed, each with its directive counts then and now (a list, not one figure).
+    "evidence.missing", "period.closed",
 }
 #: Of those, the findings that do state numbers must carry them (by message start).
 NUMBERED = re.compile(r"最后期限为|超过|晚于")
