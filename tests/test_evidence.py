@@ -65,7 +65,7 @@ def test_a_missing_file_fails(ledger: Path) -> None:
     (ledger.parent / "evidence" / "cq-2024-12.pdf").unlink()
     found = _findings(ledger)
     assert [(r, s) for r, s, _ in found] == [("evidence.missing", "error")]
-    assert found[0][2].endswith("evidence/cq-2024-12.pdf不存在")
+    assert found[0][2].endswith("「evidence/cq-2024-12.pdf」不存在")
 
 
 def test_an_unreadable_file_fails(ledger: Path) -> None:
@@ -145,7 +145,7 @@ def test_a_compensation_entry_with_a_changed_scan_is_reported_at_the_entry(tmp_p
     entries, errors, options = loader.load_file(str(top))
     found = [f for f in result_of(options).findings if f.rule == "evidence.missing"]
     assert len(found) == 1 and found[0].loan == "CQ-2024-006"
-    assert found[0].message.startswith("代偿分录（2025-05-28，贷款 CQ-2024-006）的授权文件 comp.pdf已被改动或替换")
+    assert found[0].message.startswith("代偿分录（2025-05-28，贷款 CQ-2024-006）的授权文件「comp.pdf」已被改动或替换")
     assert found[0].filename == str(year) and text.splitlines().index(head.rstrip("\n")) + 1 == found[0].lineno
 
 

@@ -42,7 +42,8 @@ def test_no_metadata_name_reaches_a_reviewer(rulebook) -> None:  # noqa: ANN001
         shown = for_reviewer(message)
         if shown != message:
             named += 1
-        assert not LOWERCASE.findall(shown), (where, shown)
+        # A file the ledger names (a scan's path, evidence.missing) is data, quoted 「…」.
+        assert not LOWERCASE.findall(re.sub(r"「[^」]*」", "", shown)), (where, shown)
         assert "TRUE" not in shown and "  " not in shown, (where, shown)
     assert named >= 10  # the fixtures do name fields: the test sees the translation
 

@@ -122,14 +122,14 @@ def _check(ctx: Context, code: str, entry: Directive, what: str, loan: str | Non
         ctx.report(RULE, code, entry, f"{what}未附授权文件：应以元数据 {PATH_KEY} 写明扫描件路径、{HASH_KEY} 写明其 SHA-256", loan=loan)
         return
     if not isinstance(written, str) or not written.strip():
-        ctx.report(RULE, code, entry, f"{what}的 {PATH_KEY} 应为文件路径（加英文双引号）", loan=loan)
+        ctx.report(RULE, code, entry, f"{what}的 {PATH_KEY} 应为扫描件的文件路径（加英文双引号）", loan=loan)
         return
     path = resolve(entry, written.strip())
     sha = declared.strip().lower() if isinstance(declared, str) else None
     status, detail = _status(path, sha)
     ctx.records.evidence.append(EvidenceRecord(code, what, entry, loan, written, sha, status))
     if status != OK and active:
-        ctx.report(RULE, code, entry, f"{what}的授权文件 {written}{detail}", loan=loan)
+        ctx.report(RULE, code, entry, f"{what}的授权文件「{written}」{detail}", loan=loan)
 
 
 def _status(path: str, sha: str | None) -> tuple[str, str]:

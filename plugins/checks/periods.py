@@ -167,7 +167,7 @@ def _message(event: Event, period: Period, changed: list[tuple[str, str]]) -> st
         where = "；各月摘要与结账记录相同，但总摘要不符（结账指令的摘要可能被改动）"
     return (
         f"{head}{where}。已结账期间的金额、日期和分录不得改动或补记；确需更正，"
-        f"须先登记附函件的重新打开（custom \"period\" \"reopen\"），改后重新结账"
+        f"须先登记附函件的“重新打开”，改后重新结账"
     )
 
 

@@ -42,6 +42,8 @@ FIELD_LABELS: dict[str, tuple[str, ...]] = {
     "expected_volume": ("年度预计业务量", "预计业务量"),
     "bank_share": ("合作银行承担的金额",),
     "decision": ("决定",),
+    "evidence": ("授权文件扫描件", "扫描件"),
+    "evidence_sha256": ("扫描件的 SHA-256",),
 }
 
 #: Register event names as messages write them ("overdue", "program open") -> labels.
