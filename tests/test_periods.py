@@ -233,7 +233,9 @@ def test_reviewers_see_the_close_on_the_compliance_page_and_in_the_report(closed
     result = CliRunner().invoke(main, ["report", str(closed), "--period", "2025Q4", "-o", str(out)])
     assert result.exit_code == 0, result.output
     sheet = load_workbook(out)["结账与授权文件"]
-    rows = [dict(zip(next(sheet.iter_rows(values_only=True)), row)) for row in list(sheet.iter_rows(values_only=True))[1:]]
+    first = int(sheet.print_title_rows.split(":")[0].strip("$"))  # the header row, below the title block
+    table = list(sheet.iter_rows(min_row=first, values_only=True))
+    rows = [dict(zip(table[0], row)) for row in table[1:] if row[0]]
     assert [(r["项目代码"], r["类别"], r["函件或文件"], r["核对结果"]) for r in rows] == [
         ("CQGX", "结账", LETTER, "摘要不符：2025-04"),
         ("WLHT", "结账", LETTER, "摘要不符：2025-04"),
