@@ -29,7 +29,7 @@ from zhubaodai.report import build_report
 from zhubaodai.report_xlsx import display_width
 from zhubaodai.report_xlsx import write_report
 
-SHEETS = ["概览", "资金来源", "专户对账", "贷款", "代偿", "追偿", "孳息分配", "检查结果"]
+SHEETS = ["概览", "资金来源", "专户对账", "贷款", "代偿", "追偿", "孳息分配", "检查结果", "结账与授权文件"]
 
 
 def zbd(*args: object):
