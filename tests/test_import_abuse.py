@@ -8,11 +8,9 @@ only files inside the ledger's import folders are read at all.
 from __future__ import annotations
 
 import datetime
-import importlib.util
 import io
 import os
 import shutil
-import sys
 import zipfile
 from decimal import Decimal
 from pathlib import Path
@@ -21,6 +19,7 @@ import pytest
 from beancount import loader
 from beancount.core import data
 
+from conftest import importer_fixtures
 from zhubaodai.importers import cli
 from zhubaodai.importers import statement
 from zhubaodai.importers.config import load_pool_config
@@ -36,15 +35,7 @@ FLAT = HERE / "ccb-flat" / "ccb-flat-utf8.csv"
 XLSX = HERE / "ccb-flat" / "ccb-flat.xlsx"
 
 
-def _load_fixtures():  # tests/ is not a package: load the generator by its path
-    spec = importlib.util.spec_from_file_location("zbd_make_fixtures", HERE / "make_fixtures.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-fx = _load_fixtures()
+fx = importer_fixtures()
 
 
 @pytest.fixture

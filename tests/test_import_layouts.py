@@ -6,13 +6,12 @@ real exports; these tests pin what the reading makes of each peculiarity.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
+from conftest import importer_fixtures
 from zhubaodai.importers.config import ImportConfigError
 from zhubaodai.importers.config import label_key
 from zhubaodai.importers.config import load_layouts
@@ -26,15 +25,7 @@ CQGX = load_pool_config(HERE / "pools" / "cqgx.yaml").layouts
 BOC = load_pool_config(HERE / "pools" / "wlht-boc.yaml").layouts
 
 
-def _load_fixtures():  # tests/ is not a package: load the generator by its path
-    spec = importlib.util.spec_from_file_location("zbd_make_fixtures", HERE / "make_fixtures.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-fx = _load_fixtures()
+fx = importer_fixtures()
 
 
 @pytest.mark.parametrize(

@@ -8,10 +8,8 @@ no run per interest credit or recovery, none per statement. Counted by wrapping
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import shutil
-import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -20,6 +18,7 @@ from beancount import loader
 from beancount.core import data
 from click.testing import CliRunner
 
+from conftest import importer_fixtures
 from zhubaodai.core import engine
 from zhubaodai.core.rules import load_rules
 from zhubaodai.importers import cli
@@ -32,15 +31,7 @@ BOC = HERE / "pools" / "wlht-boc.yaml"
 QUARTER = HERE / "quarter"
 
 
-def _load_fixtures():  # tests/ is not a package: load the generator by its path
-    spec = importlib.util.spec_from_file_location("zbd_make_fixtures", HERE / "make_fixtures.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-fx = _load_fixtures()
+fx = importer_fixtures()
 Txn = fx.Txn
 D = Decimal
 

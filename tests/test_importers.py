@@ -7,7 +7,6 @@ imported into is a copy of tests/importers/ledger/ made for each test.
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import io
 import runpy
 import shutil
@@ -21,6 +20,7 @@ from beancount import loader
 from beancount.core import data
 from click.testing import CliRunner
 
+from conftest import importer_fixtures
 from zhubaodai.importers import cli
 from zhubaodai.importers.config import ImportConfigError
 from zhubaodai.importers.config import load_pool_config
@@ -33,15 +33,7 @@ from zhubaodai.importers.statement import read_statement
 HERE = Path(__file__).parent / "importers"
 
 
-def _load_fixtures():  # tests/ is not a package: load the generator by its path
-    spec = importlib.util.spec_from_file_location("zbd_make_fixtures", HERE / "make_fixtures.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-fx = _load_fixtures()
+fx = importer_fixtures()
 REPO = Path(__file__).parent.parent
 CQGX = HERE / "pools" / "cqgx.yaml"
 FLAT = HERE / "ccb-flat" / "ccb-flat-utf8.csv"
