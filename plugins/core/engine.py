@@ -539,9 +539,7 @@ def _analyse(
     roles_of: dict[str, tuple[str, str] | None] = {}
     # Balances of the accounts at or under a pool account, for balance assertions.
     pool_totals: dict[str, Decimal] = {}
-    in_pool = {
-        account for account, found in _pool_accounts(account_roles, pool_prefixes).items() if found
-    }
+    in_pool = {account for account in account_roles if _under(account, pool_prefixes)}
     tolerance = integrity.BalanceTolerance(options)
     integrity.check_plugins(ctx, options)
     for entry in entries:
@@ -624,13 +622,6 @@ def _account_role(
 def _under(account: str, pool_prefixes: Mapping[str, str]) -> bool:
     """Whether ``account`` is a program's pool account or one under it (the bank's account)."""
     return any(account == p or account.startswith(p + ":") for p in pool_prefixes.values())
-
-
-def _pool_accounts(
-    account_roles: Mapping[str, tuple[str, str]], pool_prefixes: Mapping[str, str]
-) -> dict[str, bool]:
-    """Every mapped account -> whether it lies at or under a pool account."""
-    return {account: _under(account, pool_prefixes) for account in account_roles}
 
 
 
