@@ -48,6 +48,7 @@ from zhubaodai.core.engine import KIND_LABELS
 from zhubaodai.core.engine import RISK
 from zhubaodai.core.findings import FORMAT_RULE
 from zhubaodai.core.findings import SEVERITY_LABELS
+from zhubaodai.core.findings import explanation
 from zhubaodai.core.money import ZERO
 from zhubaodai.core.rules import CATALOGUE
 
@@ -200,7 +201,7 @@ INTEREST = _cols(
 )
 FINDINGS = _cols(
     "项目代码", "严重程度", "规则编号", "规则名称", "依据", "说明", "文件", ("行号", COUNT),
-    ("日期", DATE), "贷款编号",
+    ("日期", DATE), "贷款编号", "会计说明",
 )
 #: Per table: the columns whose totals mean something, and what the rows count.
 SUMMED: dict[str, tuple[tuple[str, ...], str]] = {
@@ -382,12 +383,12 @@ def _finding_rows(
         title = "账本格式" if f.rule == FORMAT_RULE else CATALOGUE[f.rule].title if f.rule in CATALOGUE else f.rule
         rows.append((
             f.program or "—", SEVERITY_LABELS[f.severity], f.rule, title, f.citation, f.message,
-            relative_path(f.filename, folder), f.lineno, f.date, f.loan or "",
+            relative_path(f.filename, folder), f.lineno, f.date, f.loan or "", explanation(f) or "",
         ))
     for problem in beancount_errors:
         rows.append((
             "—", SEVERITY_LABELS["error"], "beancount", "Beancount 自身检查", "Beancount", problem.message,
-            relative_path(problem.filename, folder), problem.lineno, None, "",
+            relative_path(problem.filename, folder), problem.lineno, None, "", "",
         ))
     return rows
 

@@ -23,6 +23,7 @@ from openpyxl import load_workbook
 from conftest import ROOT
 from zhubaodai.cli import load_ledger
 from zhubaodai.cli import main
+from zhubaodai.core.findings import explanation
 from zhubaodai.fava import views
 from zhubaodai.outputs import write_new
 from zhubaodai.report import build_report
@@ -192,6 +193,32 @@ def test_findings_name_files_relative_to_the_ledger_folder(q4: Path, demo: Path)
         for row in ws.iter_rows(values_only=True):
             for value in row:
                 assert not (isinstance(value, str) and str(demo.parent) in value), (ws.title, value)
+
+
+def test_the_accountants_explanation_is_beside_its_finding(q4: Path, demo: Path) -> None:
+    """The demo's one warning (loan.rate) carries the accountant's ``note:``: 检查结果 shows
+    it in 会计说明, read where the Fava pages and their CSV read it."""
+    header, rows, _ = table(load_workbook(q4)["检查结果"])
+    (row,) = rows
+    note = row[header.index("会计说明")]
+    assert note.startswith("合作银行按该企业的风险定价") and "“原则上”" in note
+    (finding,) = load_ledger(str(demo)).analysis.findings
+    assert note == explanation(finding) == finding.entry.meta["note"]
+
+
+def test_an_explanation_that_looks_like_a_formula_stays_text(demo: Path, tmp_path: Path) -> None:
+    root = tmp_path / "copy"
+    shutil.copytree(demo.parent.parent, root)
+    year = root / "ledger" / "cqgx" / "2025.beancount"
+    text = year.read_text(encoding="utf-8")
+    assert text.count('  note: "') == 1
+    year.write_text(text.replace('  note: "', '  note: "=HYPERLINK(""x"")', 1).replace('""x""', "x"), encoding="utf-8")
+    out = tmp_path / "q4.xlsx"
+    result = zbd("report", root / "ledger" / "main.beancount", "--period", "2025Q4", "-o", out)
+    assert result.exit_code == 0, result.output
+    header, rows, _ = table(load_workbook(out)["检查结果"])
+    (row,) = rows
+    assert row[header.index("会计说明")].startswith("'=HYPERLINK(x)合作银行")
 
 
 def test_status_words_are_the_pages(q4: Path, demo: Path) -> None:

@@ -171,6 +171,19 @@ class Finding:
         }
 
 
+#: The metadata key of an accountant's explanation on an entry (docs/ledger-format.md §6.1).
+EXPLANATION_KEY = "note"
+
+
+def explanation(finding: Finding) -> str | None:
+    """The accountant's explanation recorded on the entry the finding concerns
+    (``note: "..."``), None where there is none. Every face that lists findings (the Fava
+    pages, their CSV download, the XLSX report) shows it beside the finding from here."""
+    meta = getattr(finding.entry, "meta", None) or {}
+    value = meta.get(EXPLANATION_KEY)
+    return value.strip() or None if isinstance(value, str) else None
+
+
 def figures_text(figures: Mapping[str, Decimal]) -> str:
     """'应缴 75,000.00 元，实缴 74,999.99 元，差额 0.01 元'."""
     return "，".join(f"{name} {yuan(value)} 元" for name, value in figures.items())

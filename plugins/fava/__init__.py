@@ -31,6 +31,7 @@ from flask import request
 
 from fava.ext import extension_endpoint
 
+from zhubaodai.core.findings import explanation
 from zhubaodai.fava import deadlines as _deadlines
 from zhubaodai.fava import page as _page
 from zhubaodai.fava import views as _views
@@ -218,7 +219,7 @@ class Zbd6Compliance(_page.ReviewPage):
             [
                 [_views.severity_label(f.severity), f.rule, _views.rule_title(f.rule), f.program or "",
                  f.citation, f.date or "", f.loan or "", _views.finding_text(f), self.relative(f.filename),
-                 f.lineno or "", _views.explanation(f) or ""]
+                 f.lineno or "", explanation(f) or ""]
                 for f in view.findings
             ],
         )

@@ -28,13 +28,13 @@ from fava.context import g
 from fava.ext import FavaExtensionBase
 
 from zhubaodai.core.findings import Finding
+from zhubaodai.core.findings import explanation
 from zhubaodai.core.money import half_up
 from zhubaodai.core.money import yuan
 from zhubaodai.fava.analysis import LoadedAnalysis
 from zhubaodai.fava.analysis import SetupError
 from zhubaodai.fava.analysis import for_ledger
 from zhubaodai.fava.views import Period
-from zhubaodai.fava.views import explanation
 from zhubaodai.fava.views import finding_text
 from zhubaodai.fava.views import make_period
 from zhubaodai.fava.views import rule_title

@@ -1042,18 +1042,5 @@ def finding_text(finding: Finding) -> str:
     return for_reviewer(finding.message)
 
 
-#: The metadata key of an accountant's explanation on an entry (docs/ledger-format.md).
-EXPLANATION_KEY = "note"
-
-
-def explanation(finding: Finding) -> str | None:
-    """The accountant's explanation recorded on the entry the finding concerns
-    (``note: "..."``), shown beside the finding; None where there is none."""
-    entry = finding.entry
-    meta = getattr(entry, "meta", None) or {}
-    value = meta.get(EXPLANATION_KEY)
-    return value.strip() or None if isinstance(value, str) else None
-
-
 def severity_label(severity: str) -> str:
     return SEVERITY_LABELS.get(severity, severity)
