@@ -19,6 +19,7 @@ import pytest
 from beancount import loader
 from beancount.core import data
 
+from conftest import FavaImportPage
 from conftest import importer_fixtures
 from zhubaodai.importers import cli
 from zhubaodai.importers import statement
@@ -39,13 +40,8 @@ fx = importer_fixtures()
 
 
 @pytest.fixture
-def ledger(tmp_path: Path) -> Path:
-    target = tmp_path / "ledger"
-    shutil.copytree(HERE / "ledger", target)
-    main = target / "main.beancount"
-    text = main.read_text(encoding="utf-8")
-    main.write_text(text.replace("'../../../rules.yaml'", repr(str(REPO / "rules.yaml"))), encoding="utf-8")
-    return main
+def ledger(import_ledger: Path) -> Path:
+    return import_ledger
 
 
 def refused(source: Path, ledger: Path) -> str:
@@ -264,27 +260,8 @@ def test_an_interrupted_import_leaves_no_temporary_file(
 # Fava reads only inside the ledger's import folders.
 
 
-def _fava_client(ledger: Path, inbox: Path, tmp_path: Path):  # type: ignore[no-untyped-def]
-    from fava.application import create_app
-
-    config = tmp_path / "import_config.py"
-    config.write_text(
-        "from zhubaodai.importers.importer import PoolImporter\n"
-        f"CONFIG = [PoolImporter({str(CQGX)!r}, fava=True)]\nHOOKS = []\n",
-        encoding="utf-8",
-    )
-    with ledger.open("a", encoding="utf-8") as handle:
-        handle.write(f'\n2021-01-01 custom "fava-option" "import-config" "{config}"\n')
-        handle.write('2021-01-01 custom "fava-option" "import-dirs" "inbox"\n')  # relative to the ledger
-        handle.write("2021-01-01 open Income:CQGX:Unidentified CNY\n2021-01-01 open Expenses:CQGX:Unidentified CNY\n")
-    app = create_app([str(ledger)], load=True)
-    client = app.test_client()
-    slug = client.get("/").headers["Location"].strip("/").split("/")[0]
-    return client, slug
-
-
 def test_fava_extract_refuses_any_file_outside_the_import_dirs_unread(
-    ledger: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ledger: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fava_import_page: FavaImportPage
 ) -> None:
     inbox = ledger.parent / "inbox"
     inbox.mkdir()
@@ -292,7 +269,7 @@ def test_fava_extract_refuses_any_file_outside_the_import_dirs_unread(
     outside = tmp_path / "elsewhere.csv"  # the same statement, one folder off
     shutil.copy(FLAT, outside)
     (inbox / "escape.csv").symlink_to(outside)  # a link out of the folder is outside too
-    client, slug = _fava_client(ledger, inbox, tmp_path)
+    client, slug = fava_import_page.client(ledger, "inbox")  # relative to the ledger
     reads: list[str] = []
     real = statement.read_bytes
 

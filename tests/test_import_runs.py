@@ -18,6 +18,7 @@ from beancount import loader
 from beancount.core import data
 from click.testing import CliRunner
 
+from conftest import FavaImportPage
 from conftest import importer_fixtures
 from zhubaodai.core import engine
 from zhubaodai.core.rules import load_rules
@@ -49,14 +50,8 @@ ROWS = [
 
 
 @pytest.fixture
-def ledger(tmp_path: Path) -> Path:
-    """A copy of the importer's test ledger, its plugin pointed at the repository's rules."""
-    target = tmp_path / "ledger"
-    shutil.copytree(HERE / "ledger", target)
-    main = target / "main.beancount"
-    text = main.read_text(encoding="utf-8")
-    main.write_text(text.replace("'../../../rules.yaml'", repr(str(REPO / "rules.yaml"))), encoding="utf-8")
-    return main
+def ledger(import_ledger: Path) -> Path:
+    return import_ledger
 
 
 @pytest.fixture
@@ -196,23 +191,16 @@ def test_a_hand_kept_settlement_after_the_statement_does_not_move_its_period(led
     assert q3.ok and q3.period_start.isoformat() == "2024-06-21"
 
 
-def test_fava_import_page_costs_no_run(ledger: Path, statement: Path, tmp_path: Path, runs: list[int]) -> None:
+def test_fava_import_page_costs_no_run(
+    ledger: Path, statement: Path, tmp_path: Path, runs: list[int], fava_import_page: FavaImportPage
+) -> None:
     """Fava 1.30's own ingest module, as its import page extracts: no run beyond Fava's load."""
     from fava.core import FavaLedger
 
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     shutil.copy(statement, inbox / "ccb.csv")
-    config = tmp_path / "import_config.py"
-    config.write_text(
-        "from zhubaodai.importers.importer import PoolImporter\n"
-        f"CONFIG = [PoolImporter({str(CQGX)!r}, fava=True)]\nHOOKS = []\n",
-        encoding="utf-8",
-    )
-    with ledger.open("a", encoding="utf-8") as handle:
-        handle.write(f'\n2021-01-01 custom "fava-option" "import-config" "{config}"\n')
-        handle.write(f'2021-01-01 custom "fava-option" "import-dirs" "{inbox}"\n')
-        handle.write("2021-01-01 open Income:CQGX:Unidentified CNY\n2021-01-01 open Expenses:CQGX:Unidentified CNY\n")
+    fava_import_page.setup(ledger, inbox)
     fava = FavaLedger(str(ledger))
     fava.ingest.load_file()
     assert len(runs) == 1  # Fava's load of the ledger

@@ -20,6 +20,7 @@ from beancount import loader
 from beancount.core import data
 from click.testing import CliRunner
 
+from conftest import FavaImportPage
 from conftest import importer_fixtures
 from zhubaodai.importers import cli
 from zhubaodai.importers.config import ImportConfigError
@@ -41,15 +42,8 @@ BAD = sorted(p for p in (HERE / "bad").iterdir() if not p.name.endswith(".error"
 
 
 @pytest.fixture
-def ledger(tmp_path: Path) -> Path:
-    """A copy of the test ledger (its plugin pointed at the repository's rules.yaml)."""
-    target = tmp_path / "ledger"
-    shutil.copytree(HERE / "ledger", target)
-    main = target / "main.beancount"
-    text = main.read_text(encoding="utf-8")
-    assert "'../../../rules.yaml'" in text
-    main.write_text(text.replace("'../../../rules.yaml'", repr(str(REPO / "rules.yaml"))), encoding="utf-8")
-    return main
+def ledger(import_ledger: Path) -> Path:
+    return import_ledger
 
 
 def import_into(
@@ -412,23 +406,14 @@ def test_fava_import_config_loads_in_fava() -> None:
     assert all(imp.fava for imp in module["CONFIG"])
 
 
-def test_fava_extracts_from_its_import_page(ledger: Path, tmp_path: Path) -> None:
+def test_fava_extracts_from_its_import_page(ledger: Path, tmp_path: Path, fava_import_page: FavaImportPage) -> None:
     """Fava 1.30's own ingest module, on a ledger with the import options."""
     from fava.core import FavaLedger
 
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     shutil.copy(FLAT, inbox / "ccb.csv")
-    config = tmp_path / "import_config.py"
-    config.write_text(
-        "from zhubaodai.importers.importer import PoolImporter\n"
-        f"CONFIG = [PoolImporter({str(CQGX)!r}, fava=True)]\nHOOKS = []\n",
-        encoding="utf-8",
-    )
-    with ledger.open("a", encoding="utf-8") as handle:
-        handle.write(f'\n2021-01-01 custom "fava-option" "import-config" "{config}"\n')
-        handle.write(f'2021-01-01 custom "fava-option" "import-dirs" "{inbox}"\n')
-        handle.write("2021-01-01 open Income:CQGX:Unidentified CNY\n2021-01-01 open Expenses:CQGX:Unidentified CNY\n")
+    fava_import_page.setup(ledger, inbox)
     fava = FavaLedger(str(ledger))
     fava.ingest.load_file()
     (info,) = fava.ingest.import_data()
@@ -469,25 +454,9 @@ def test_a_quarter_of_statements_into_the_test_ledger_passes_bean_check(ledger: 
     assert extraction.entries == [] and extraction.skipped == len(fx.CQ_Q3)
 
 
-def _fava_app(ledger: Path, inbox: Path, tmp_path: Path):
-    from fava.application import create_app
-
-    config = tmp_path / "import_config.py"
-    config.write_text(
-        "from zhubaodai.importers.importer import PoolImporter\n"
-        f"CONFIG = [PoolImporter({str(CQGX)!r}, fava=True)]\nHOOKS = []\n",
-        encoding="utf-8",
-    )
-    with ledger.open("a", encoding="utf-8") as handle:
-        handle.write(f'\n2021-01-01 custom "fava-option" "import-config" "{config}"\n')
-        handle.write(f'2021-01-01 custom "fava-option" "import-dirs" "{inbox}"\n')
-    app = create_app([str(ledger)], load=True)
-    client = app.test_client()
-    slug = client.get("/").headers["Location"].strip("/").split("/")[0]
-    return client, slug
-
-
-def test_fava_import_page_round_trip_passes_bean_check(ledger: Path, tmp_path: Path) -> None:
+def test_fava_import_page_round_trip_passes_bean_check(
+    ledger: Path, tmp_path: Path, fava_import_page: FavaImportPage
+) -> None:
     """Through Fava's JSON API as its import page does it: list, extract, save; then the
     ledger passes bean-check. Fava saves metadata as text, so there the importer leaves
     period_end to the engine's default and writes bank_share as text, which the engine
@@ -495,13 +464,11 @@ def test_fava_import_page_round_trip_passes_bean_check(ledger: Path, tmp_path: P
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     shutil.copy(QUARTER / "ccb-2024Q3.csv", inbox / "ccb.csv")
-    with ledger.open("a", encoding="utf-8") as handle:
-        handle.write("\n2021-01-01 open Income:CQGX:Unidentified CNY\n2021-01-01 open Expenses:CQGX:Unidentified CNY\n")
     # The other pool's quarter, so that the whole ledger passes.
     status, err = import_into(ledger, HERE / "boc" / "boc-2024Q3.csv", config=HERE / "pools" / "wlht-boc.yaml",
                               name="wlht-import.beancount")
     assert status == 0, err
-    client, slug = _fava_app(ledger, inbox, tmp_path)
+    client, slug = fava_import_page.client(ledger, inbox)
     listed = client.get(f"/{slug}/api/imports").get_json()["data"]
     assert [i["importer_name"] for f in listed for i in f["importers"]] == ["CQGX 专户对账单"]
     extracted = client.get(
@@ -522,11 +489,13 @@ def test_fava_import_page_round_trip_passes_bean_check(ledger: Path, tmp_path: P
     assert again == []
 
 
-def test_fava_asks_for_the_unidentified_accounts_to_be_opened(ledger: Path, tmp_path: Path) -> None:
+def test_fava_asks_for_the_unidentified_accounts_to_be_opened(
+    ledger: Path, tmp_path: Path, fava_import_page: FavaImportPage
+) -> None:
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     shutil.copy(QUARTER / "ccb-2024Q3.csv", inbox / "ccb.csv")
-    client, slug = _fava_app(ledger, inbox, tmp_path)
+    client, slug = fava_import_page.client(ledger, inbox, open_unidentified=False)
     (note,) = client.get(
         f"/{slug}/api/extract", query_string={"filename": str(inbox / "ccb.csv"), "importer": "CQGX 专户对账单"}
     ).get_json()["data"]

@@ -13,8 +13,10 @@ import datetime
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from dataclasses import fields
 from decimal import Decimal
 from typing import Any
+from typing import TypeVar
 
 from beancount.core import account as bc_account
 from fava.core.filters import Match
@@ -580,14 +582,18 @@ class LoanTotals:
     fee_paid: Decimal
 
 
+_Totals = TypeVar("_Totals")
+
+
+def _totals(kind: type[_Totals], rows: Sequence[Any]) -> _Totals:
+    """A totals row: the number of rows, then, for each further field of the totals
+    dataclass ``kind``, the sum of the rows' attribute of the same name."""
+    names = [f.name for f in fields(kind)][1:]  # type: ignore[arg-type]  # kind is a dataclass
+    return kind(len(rows), *(sum((getattr(r, name) for r in rows), ZERO) for name in names))
+
+
 def loan_totals(rows: Sequence[LoanRow]) -> LoanTotals:
-    return LoanTotals(
-        len(rows),
-        sum((r.amount for r in rows), ZERO),
-        sum((r.outstanding for r in rows), ZERO),
-        sum((r.fee_due for r in rows), ZERO),
-        sum((r.fee_paid for r in rows), ZERO),
-    )
+    return _totals(LoanTotals, rows)
 
 
 def _loan_status(loan: Loan, day: datetime.date, compensated: set[str]) -> str:
@@ -766,14 +772,7 @@ class CompensationTotals:
 
 
 def compensation_totals(rows: Sequence[CompensationRow]) -> CompensationTotals:
-    return CompensationTotals(
-        len(rows),
-        sum((r.due for r in rows), ZERO),
-        sum((r.guarantee for r in rows), ZERO),
-        sum((r.risk for r in rows), ZERO),
-        sum((r.bank for r in rows), ZERO),
-        sum((r.uncovered for r in rows), ZERO),
-    )
+    return _totals(CompensationTotals, rows)
 
 
 @dataclass(frozen=True)
@@ -912,14 +911,7 @@ class InterestTotals:
 
 
 def interest_totals(rows: Sequence[InterestRow]) -> InterestTotals:
-    return InterestTotals(
-        len(rows),
-        sum((r.total for r in rows), ZERO),
-        sum((r.expected_guarantee for r in rows), ZERO),
-        sum((r.expected_risk for r in rows), ZERO),
-        sum((r.actual_guarantee for r in rows), ZERO),
-        sum((r.actual_risk for r in rows), ZERO),
-    )
+    return _totals(InterestTotals, rows)
 
 
 def interest_rows(analysis: Analysis, period: Period, codes: Sequence[str]) -> list[InterestRow]:
