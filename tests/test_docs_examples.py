@@ -5,17 +5,20 @@ How the page marks its blocks (an HTML comment on the line right before a
 ```` ```beancount ```` fence; Markdown viewers do not show it):
 
 * ``<!-- example -->``: the block belongs to the example ledger (the top file of §1, the
-  accounts of §2, every step of §5). The blocks, in page order, are the ledger, with
-  the top file adjusted: its ``include`` lines dropped and the plugin's ``rules`` path
-  pointed at the repository's rules.yaml. The page says this ledger has no findings.
+  accounts of §2, every step of §5's Chongqing story and of §9's Ulanhot story). The
+  blocks, in page order, are the ledger, with the top file adjusted: its ``include`` lines
+  dropped and the plugin's ``rules`` path pointed at the repository's rules.yaml. The page
+  says this ledger has no findings.
 * ``<!-- example +RULE[,RULE...] -->``: an illustration outside the example ledger; added
   to it, the engine finds exactly those rules (each once), and nothing else. Warnings
-  only, so bean-check still passes.
+  only: bean-check still passes; an error among them: bean-check fails. The mistakes of
+  §9 quote their findings word for word, and the page's quotation is checked.
 
 Unmarked beancount blocks are fragments (the enterprise records of §3.1, §7 …): they
 must parse, nothing more. The figures the text of §5 quotes (the interest table, the
-compensation and recovery split, the deadlines) are checked against the engine's
-records, so a change of rules or engine that moves them fails here.
+compensation and recovery split, the deadlines), and those §9 quotes for Ulanhot, are
+checked against the engine's records, so a change of rules or engine that moves them
+fails here.
 """
 
 from __future__ import annotations
@@ -100,7 +103,13 @@ def bean_check(path: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(BEAN_CHECK), "-C", str(path)], capture_output=True, text=True, check=False)
 
 
-def test_the_example_is_the_top_file_the_accounts_and_every_step_of_section_5(blocks: list[Block]) -> None:
+def section(text: str, heading: str, following: str | None) -> str:
+    """The page's text from ``## {heading}`` to ``## {following}`` (or the end)."""
+    start = text.index(f"## {heading}")
+    return text[start:text.index(f"## {following}", start)] if following else text[start:]
+
+
+def test_the_example_is_the_top_file_the_accounts_and_every_step_of_sections_5_and_9(blocks: list[Block]) -> None:
     text = DOC.read_text(encoding="utf-8").splitlines()
     section = {}
     current = ""
@@ -110,8 +119,8 @@ def test_the_example_is_the_top_file_the_accounts_and_every_step_of_section_5(bl
         section[n] = current
     marked = [section[b.lineno] for b in blocks if b.marked and not b.adds]
     assert marked[:2] == ["1.", "2."]
-    assert set(marked[2:]) == {f"5.{k}" for k in range(1, 12)}
-    assert all(section[b.lineno].startswith("5.") for b in blocks if b.adds)
+    assert set(marked[2:]) == {f"5.{k}" for k in range(1, 12)} | {f"9.{k}" for k in range(1, 8)}
+    assert all(section[b.lineno].startswith(("5.", "9.")) for b in blocks if b.adds)
 
 
 def test_every_beancount_block_of_the_page_parses(blocks: list[Block]) -> None:
@@ -129,28 +138,36 @@ def test_the_example_ledger_passes_bean_check(ledger: Path) -> None:
 def test_the_example_ledger_has_no_findings(analysis) -> None:
     assert [str(f) for f in analysis.findings] == []
     loans = analysis.register.loans
-    assert sorted(loans) == ["CQ-2024-001", "CQ-2024-002"]
+    assert sorted(loans) == ["CQ-2024-001", "CQ-2024-002", "WL-2024-001", "WL-2024-002"]
     assert all(loan.settled(loan.events[-1].date) for loan in loans.values())
 
 
 def test_each_illustration_adds_exactly_the_findings_it_names(blocks: list[Block], ledger: Path) -> None:
     extras = [b for b in blocks if b.adds]
     assert extras, "第 5.11 节的待查明分录应标为 <!-- example +pool.suspense -->"
+    page = DOC.read_text(encoding="utf-8")
+    section9 = section(page, "9.", None)
+    quoted = 0
     for block in extras:
         path = ledger.with_name(f"extra-{block.lineno}.beancount")
         path.write_text(ledger.read_text(encoding="utf-8") + "\n" + block.text, encoding="utf-8")
         entries, errors, _ = loader.load_file(str(path))
-        assert errors == [], [e.message for e in errors]
         findings = analyse(entries, load_rules(str(RULES))).findings
         assert Counter(f.rule for f in findings) == Counter(block.adds), [str(f) for f in findings]
-        assert all(f.severity == WARNING for f in findings)
-        assert bean_check(path).returncode == 0
+        # The load's errors are the plugin's reports of the error findings, nothing else.
+        assert [e.message for e in errors] == [f.text for f in findings if f.severity != WARNING]
+        errors_among = bool(errors)
+        assert bean_check(path).returncode == (1 if errors_among else 0)
+        if block.lineno > page[:page.index("## 9.")].count("\n"):  # §9's mistakes, quoted exactly
+            for finding in findings:
+                assert f"\n{finding.text}\n" in section9, finding.text
+                quoted += 1
+    assert quoted >= 1, "第 9.8 节的出错举例应逐字引用检查结果"
 
 
 def test_the_figures_the_text_quotes_are_the_engines(analysis) -> None:
-    text = DOC.read_text(encoding="utf-8")
-    section5 = text[text.index("## 5."):text.index("## 6.")]
-    interest = analysis.records.interest
+    section5 = section(DOC.read_text(encoding="utf-8"), "5.", "6.")
+    interest = [a for a in analysis.records.interest if a.program == "CQGX"]
     assert len(interest) == 2
     for a in interest:
         row = (
@@ -158,11 +175,11 @@ def test_the_figures_the_text_quotes_are_the_engines(analysis) -> None:
             f"| {yuan(a.total)} | {yuan(a.expected_guarantee)} | {yuan(a.expected_risk)} |"
         )
         assert row in section5, row
-    (claim,) = analysis.records.claims.values()
+    (claim,) = (c for c in analysis.records.claims.values() if c.loan.program == "CQGX")
     shortfall = claim.due - claim.guarantee_paid
     for figure in (claim.due, claim.guarantee_paid, shortfall, claim.risk_paid, claim.bank_share):
         assert yuan(figure) in section5, figure
-    (recovery,) = analysis.records.recoveries
+    (recovery,) = (r for r in analysis.records.recoveries if r.loan.program == "CQGX")
     for figure in (recovery.gross, recovery.net, recovery.parts["bank"], recovery.parts["risk"]):
         assert yuan(figure) in section5, figure
     assert recovery.parts["guarantee"] == 0
@@ -180,3 +197,39 @@ def test_the_figures_the_text_quotes_are_the_engines(analysis) -> None:
     disposed = -state.flows[("risk", "disposal")]
     assert f"= {yuan(disposed)}；" in section5
     assert state.funds["risk"].balance == 0 and state.funds["guarantee"].balance == 0
+
+
+def test_the_figures_the_ulanhot_story_quotes_are_the_engines(analysis) -> None:
+    """§9: the interest row, WLHT's compensation (compound and penalty interest included,
+    the guarantee fund first, the shortfall halved), its deadline one month and three
+    working days after the overdue day, and the recovery's three parts in WLHT's order."""
+    section9 = section(DOC.read_text(encoding="utf-8"), "9.", None)
+    (a,) = (a for a in analysis.records.interest if a.program == "WLHT")
+    row = (
+        f"| {a.period_start} 至 {a.period_end} | {yuan(a.jishu_guarantee)} | {yuan(a.jishu_risk)} "
+        f"| {yuan(a.total)} | {yuan(a.expected_guarantee)} | {yuan(a.expected_risk)} |"
+    )
+    assert row in section9, row
+    (claim,) = (c for c in analysis.records.claims.values() if c.loan.id == "WL-2024-002")
+    shortfall = claim.due - claim.guarantee_paid
+    assert f"= {yuan(claim.due)}。" in section9
+    assert f"助保金余额 {yuan(claim.guarantee_paid)}" in section9
+    assert f"不足部分 {yuan(shortfall)} 的一半 {yuan(claim.risk_paid)}" in section9
+    assert f"其余 {yuan(claim.bank_share)} 由合作银行承担" in section9
+    (recovery,) = (r for r in analysis.records.recoveries if r.loan.program == "WLHT")
+    assert list(recovery.parts) == ["bank", "risk", "guarantee"]  # 第二十八条's order
+    assert f"= 净额 {yuan(recovery.net)}" in section9
+    assert f"先还银行承担的 {yuan(recovery.parts['bank'])}" in section9
+    assert f"再补回风险补偿金 {yuan(recovery.parts['risk'])}" in section9
+    assert f"余下 {yuan(recovery.parts['guarantee'])} 补回助保金" in section9
+    assert recovery.parts["risk"] == claim.risk_paid and 0 < recovery.parts["guarantee"] < claim.guarantee_paid
+    calendar = analysis.rulebook.calendar
+    deadlines = {
+        (d.rule, d.loan): calendar.nth_workday_after(d.deadline.start, d.deadline.n)
+        for d in analysis.records.deadlines
+    }
+    assert f"即不晚于 {deadlines['notice.disbursement', 'WL-2024-001']}" in section9
+    assert f"最后一日为 {deadlines['comp.deadline', 'WL-2024-002']}" in section9
+    state = analysis.programs["WLHT"]
+    risk_after = state.funds["risk"].at(datetime.date(2024, 10, 14))
+    assert f"= {yuan(risk_after)}，" in section9
