@@ -165,16 +165,29 @@ def test_each_illustration_adds_exactly_the_findings_it_names(blocks: list[Block
     assert quoted >= 1, "第 9.8 节的出错举例应逐字引用检查结果"
 
 
+def interest_row(a) -> str:  # type: ignore[no-untyped-def]
+    """An interest allocation as the page's table row prints it."""
+    return (
+        f"| {a.period_start} 至 {a.period_end} | {yuan(a.jishu_guarantee)} | {yuan(a.jishu_risk)} "
+        f"| {yuan(a.total)} | {yuan(a.expected_guarantee)} | {yuan(a.expected_risk)} |"
+    )
+
+
+def last_days(analysis) -> dict[tuple[str, str], datetime.date]:  # type: ignore[no-untyped-def]
+    """Each working-day deadline's last day, by (rule, loan)."""
+    calendar = analysis.rulebook.calendar
+    return {
+        (d.rule, d.loan): calendar.nth_workday_after(d.deadline.start, d.deadline.n)
+        for d in analysis.records.deadlines
+    }
+
+
 def test_the_figures_the_text_quotes_are_the_engines(analysis) -> None:
     section5 = section(DOC.read_text(encoding="utf-8"), "5.", "6.")
     interest = [a for a in analysis.records.interest if a.program == "CQGX"]
     assert len(interest) == 2
     for a in interest:
-        row = (
-            f"| {a.period_start} 至 {a.period_end} | {yuan(a.jishu_guarantee)} | {yuan(a.jishu_risk)} "
-            f"| {yuan(a.total)} | {yuan(a.expected_guarantee)} | {yuan(a.expected_risk)} |"
-        )
-        assert row in section5, row
+        assert interest_row(a) in section5, interest_row(a)
     (claim,) = (c for c in analysis.records.claims.values() if c.loan.program == "CQGX")
     shortfall = claim.due - claim.guarantee_paid
     for figure in (claim.due, claim.guarantee_paid, shortfall, claim.risk_paid, claim.bank_share):
@@ -183,11 +196,7 @@ def test_the_figures_the_text_quotes_are_the_engines(analysis) -> None:
     for figure in (recovery.gross, recovery.net, recovery.parts["bank"], recovery.parts["risk"]):
         assert yuan(figure) in section5, figure
     assert recovery.parts["guarantee"] == 0
-    calendar = analysis.rulebook.calendar
-    deadlines = {
-        (d.rule, d.loan): calendar.nth_workday_after(d.deadline.start, d.deadline.n)
-        for d in analysis.records.deadlines
-    }
+    deadlines = last_days(analysis)
     assert f"不晚于 {deadlines['notice.disbursement', 'CQ-2024-001']}" in section5
     assert f"最后一日为 {deadlines['notice.renewal', 'CQ-2024-001']}" in section5
     assert f"最后一日 {deadlines['comp.deadline', 'CQ-2024-002']}" in section5
@@ -205,11 +214,7 @@ def test_the_figures_the_ulanhot_story_quotes_are_the_engines(analysis) -> None:
     working days after the overdue day, and the recovery's three parts in WLHT's order."""
     section9 = section(DOC.read_text(encoding="utf-8"), "9.", None)
     (a,) = (a for a in analysis.records.interest if a.program == "WLHT")
-    row = (
-        f"| {a.period_start} 至 {a.period_end} | {yuan(a.jishu_guarantee)} | {yuan(a.jishu_risk)} "
-        f"| {yuan(a.total)} | {yuan(a.expected_guarantee)} | {yuan(a.expected_risk)} |"
-    )
-    assert row in section9, row
+    assert interest_row(a) in section9, interest_row(a)
     (claim,) = (c for c in analysis.records.claims.values() if c.loan.id == "WL-2024-002")
     shortfall = claim.due - claim.guarantee_paid
     assert f"= {yuan(claim.due)}。" in section9
@@ -223,11 +228,7 @@ def test_the_figures_the_ulanhot_story_quotes_are_the_engines(analysis) -> None:
     assert f"再补回风险补偿金 {yuan(recovery.parts['risk'])}" in section9
     assert f"余下 {yuan(recovery.parts['guarantee'])} 补回助保金" in section9
     assert recovery.parts["risk"] == claim.risk_paid and 0 < recovery.parts["guarantee"] < claim.guarantee_paid
-    calendar = analysis.rulebook.calendar
-    deadlines = {
-        (d.rule, d.loan): calendar.nth_workday_after(d.deadline.start, d.deadline.n)
-        for d in analysis.records.deadlines
-    }
+    deadlines = last_days(analysis)
     assert f"即不晚于 {deadlines['notice.disbursement', 'WL-2024-001']}" in section9
     assert f"最后一日为 {deadlines['comp.deadline', 'WL-2024-002']}" in section9
     state = analysis.programs["WLHT"]
