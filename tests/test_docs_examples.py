@@ -138,7 +138,7 @@ def test_the_example_ledger_passes_bean_check(ledger: Path) -> None:
 def test_the_example_ledger_has_no_findings(analysis) -> None:
     assert [str(f) for f in analysis.findings] == []
     loans = analysis.register.loans
-    assert sorted(loans) == ["CQ-2024-001", "CQ-2024-002", "WL-2024-001", "WL-2024-002"]
+    assert sorted(loans) == ["CQ-2024-001", "CQ-2024-002", "WL-2024-001", "WL-2024-002", "WL-2024-003"]
     assert all(loan.settled(loan.events[-1].date) for loan in loans.values())
 
 
@@ -209,28 +209,46 @@ def test_the_figures_the_text_quotes_are_the_engines(analysis) -> None:
 
 
 def test_the_figures_the_ulanhot_story_quotes_are_the_engines(analysis) -> None:
-    """§9: the interest row, WLHT's compensation (compound and penalty interest included,
-    the guarantee fund first, the shortfall halved), its deadline one month and three
-    working days after the overdue day, and the recovery's three parts in WLHT's order."""
+    """§9: the interest row, WLHT's two compensations (compound and penalty interest
+    included, the guarantee fund first and mutualised, the shortfall halved), their deadlines
+    one month and three working days after the overdue days, and the recovery's three parts
+    in WLHT's order."""
     section9 = section(DOC.read_text(encoding="utf-8"), "9.", None)
     (a,) = (a for a in analysis.records.interest if a.program == "WLHT")
     assert interest_row(a) in section9, interest_row(a)
-    (claim,) = (c for c in analysis.records.claims.values() if c.loan.id == "WL-2024-002")
-    shortfall = claim.due - claim.guarantee_paid
-    assert f"= {yuan(claim.due)}。" in section9
-    assert f"助保金余额 {yuan(claim.guarantee_paid)}" in section9
-    assert f"不足部分 {yuan(shortfall)} 的一半 {yuan(claim.risk_paid)}" in section9
-    assert f"其余 {yuan(claim.bank_share)} 由合作银行承担" in section9
+    claims = {c.loan.id: c for c in analysis.records.claims.values() if c.loan.program == "WLHT"}
+    first, second = claims["WL-2024-002"], claims["WL-2024-003"]
+    assert first.loan.first("overdue").date < second.loan.first("overdue").date  # compensated in that order
+    assert f"= {yuan(first.due)}；" in section9 and f"= {yuan(second.due)}。" in section9
+    assert f"助保金余额 {yuan(first.guarantee_paid)}" in section9
+    assert f"不足部分 {yuan(first.due - first.guarantee_paid)} 的一半 {yuan(first.risk_paid)}" in section9
+    assert f"其余 {yuan(first.bank_share)} 由合作银行承担" in section9
+    assert second.guarantee_paid == 0 and second.risk_paid + second.bank_share == second.due
+    assert f"风险补偿金 {yuan(second.risk_paid)}，合作银行 {yuan(second.bank_share)}" in section9
     (recovery,) = (r for r in analysis.records.recoveries if r.loan.program == "WLHT")
     assert list(recovery.parts) == ["bank", "risk", "guarantee"]  # 第二十八条's order
     assert f"= 净额 {yuan(recovery.net)}" in section9
     assert f"先还银行承担的 {yuan(recovery.parts['bank'])}" in section9
     assert f"再补回风险补偿金 {yuan(recovery.parts['risk'])}" in section9
     assert f"余下 {yuan(recovery.parts['guarantee'])} 补回助保金" in section9
-    assert recovery.parts["risk"] == claim.risk_paid and 0 < recovery.parts["guarantee"] < claim.guarantee_paid
+    assert recovery.parts["risk"] == first.risk_paid and 0 < recovery.parts["guarantee"] < first.guarantee_paid
     deadlines = last_days(analysis)
     assert f"即不晚于 {deadlines['notice.disbursement', 'WL-2024-001']}" in section9
-    assert f"最后一日为 {deadlines['comp.deadline', 'WL-2024-002']}" in section9
+    assert f"最后一日为 {deadlines['comp.deadline', 'WL-2024-002']}，2024-10-14 代偿合规" in section9
+    assert f"最后一日为 {deadlines['comp.deadline', 'WL-2024-003']}，2024-10-16 代偿合规" in section9
     state = analysis.programs["WLHT"]
-    risk_after = state.funds["risk"].at(datetime.date(2024, 10, 14))
-    assert f"= {yuan(risk_after)}，" in section9
+    assert f"= {yuan(state.funds['risk'].at(datetime.date(2024, 10, 16)))}，" in section9
+
+
+def test_compensating_out_of_the_ulanhot_order_is_the_error_the_page_describes(ledger: Path) -> None:
+    """§9.5 says: had WL-2024-003 been compensated while WL-2024-002, overdue three days
+    earlier, waited with its claim, that compensation would fail comp.order."""
+    path = ledger.with_name("out-of-order.beancount")
+    text = ledger.read_text(encoding="utf-8")
+    moved = '2024-10-11 * "建设银行乌兰浩特分行" "代偿 WL-2024-003"'
+    path.write_text(text.replace('2024-10-16 * "建设银行乌兰浩特分行" "代偿 WL-2024-003"', moved), encoding="utf-8")
+    entries, _, _ = loader.load_file(str(path))
+    (finding,) = (f for f in analyse(entries, load_rules(str(RULES))).findings if f.rule == "comp.order")
+    assert finding.loan == "WL-2024-003" and finding.date == datetime.date(2024, 10, 11)
+    assert "WL-2024-002" in finding.message and dict(finding.figures)["逾期早于本笔天数"] == 3
+    assert "写明 WL-2024-002 的逾期早几天" in section(DOC.read_text(encoding="utf-8"), "9.", None)
