@@ -334,7 +334,7 @@ def _load_layout(check: _Checker, name: str, node: _Node) -> Layout:
         for fld in optional:
             if fld not in columns:
                 raise check.fail(node, f"{path}.optional", f"{fld} 不是 columns 中声明的字段", "optional")
-            if fld in ("date", "balance", "debit", "credit", "amount"):
+            if fld in ("date", "balance", "debit", "credit", "amount", "direction"):
                 raise check.fail(node, f"{path}.optional", f"{fld} 不能是可选列", "optional")
     preamble: dict[str, tuple[str, ...]] = {}
     if "preamble" in node:
@@ -356,6 +356,14 @@ def _load_layout(check: _Checker, name: str, node: _Node) -> Layout:
             marks[key] = tuple(header_key(m) for m in check.texts(node, key, f"{path}.{key}"))
     if "direction" in columns and not (marks.get("debit_marks") and marks.get("credit_marks")):
         raise check.fail(node, path, "声明了 direction（借贷标志）列时，须给出 debit_marks 与 credit_marks")
+    if marks and "direction" not in columns:
+        key = "debit_marks" if "debit_marks" in marks else "credit_marks"
+        raise check.fail(node, f"{path}.{key}", "没有声明 direction（借贷标志）列，借贷标志的取值无从使用", key)
+    both = set(marks.get("debit_marks", ())) & set(marks.get("credit_marks", ()))
+    if both:
+        raise check.fail(
+            node, f"{path}.credit_marks", f"「{'、'.join(sorted(both))}」同时是借方和贷方的标志：无法判断收支", "credit_marks"
+        )
     return Layout(
         name=name,
         bank=check.text(node, "bank", f"{path}.bank"),

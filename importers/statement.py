@@ -446,6 +446,10 @@ class Money(csvbase.Column):
         return -number if negative else number
 
 
+#: A date and a time written as one run of digits (yyyymmddHHMM or yyyymmddHHMMSS).
+_COMPACT_DATETIME = re.compile(r"\d{8}(\d{4}|\d{6})")
+
+
 class Day(csvbase.Column):
     """A date, in any of the layout's formats, optionally followed by a time."""
 
@@ -461,6 +465,8 @@ class Day(csvbase.Column):
         head = re.split(r"[\sT]", text, maxsplit=1)[0]
         if head != text:
             candidates.append(head)
+        elif _COMPACT_DATETIME.fullmatch(text):
+            candidates.append(text[:8])  # 20240701102233: the date and the time run together
         for candidate in candidates:
             for fmt in self.formats:
                 try:
@@ -646,9 +652,14 @@ def closest(table: Table, layouts: Mapping[str, Layout]) -> tuple[Layout, _Heade
     """The layout and the row that come nearest to a header when none fits: most of the
     layout's required columns found."""
     best: tuple[Layout, _Header] | None = None
+
+    def rank(header: _Header) -> tuple[int, bool]:
+        # On a tie a one-row header: a preamble line above the labels is not their first row.
+        return len(header.found), header.row_index == header.first_index
+
     for layout in layouts.values():
         for header in _candidates(table, layout):
-            if best is None or len(header.found) > len(best[1].found):
+            if best is None or rank(header) > rank(best[1]):
                 best = (layout, header)
     return best
 
@@ -723,10 +734,19 @@ def _preamble(table: Table, layout: Layout, header: _Header) -> dict[str, tuple[
     A label and its value may share a cell (``账　　号：5005…``, several pairs to a cell) or
     sit in adjacent cells (``期初余额 | 1,000.00``); labels are compared as
     :func:`~zhubaodai.importers.config.label_key` does (inner spaces, brackets, units)."""
+    return _labelled_values(layout, table.rows[: header.first_index], {})
+
+
+def _labelled_values(
+    layout: Layout, rows: Iterable[tuple[int, tuple[str, ...]]], found: Mapping[str, tuple[str, int, int]]
+) -> dict[str, tuple[str, int, int]]:
+    """The layout's preamble fields among ``rows``, besides those already ``found``: the rows
+    above the header, or the totals line a bank prints below the rows (交通银行's
+    ``借方交易笔数: | 5 | 借方交易金额: | …`` after the last transaction)."""
     wanted = {fld: tuple(label_key(n) for n in names) for fld, names in layout.preamble.items()}
     known = frozenset(k for keys in wanted.values() for k in keys)
-    found: dict[str, tuple[str, int, int]] = {}
-    for line, cells in table.rows[: header.first_index]:
+    found = dict(found)
+    for line, cells in rows:
         for i, cell in enumerate(cells):
             if not cell:
                 continue
@@ -823,11 +843,13 @@ def parse_table(table: Table, layouts: Mapping[str, Layout], *, today: datetime.
     rows: list[Row] = []
     serials: dict[str, int] = {}
     width = len(header_cells)
-    for line, cells in table.rows[header.row_index + 1:]:
+    below: tuple[tuple[int, tuple[str, ...]], ...] = ()
+    for index, (line, cells) in enumerate(table.rows[header.row_index + 1:], header.row_index + 1):
         if not any(cells):
             continue
         first = next(c for c in cells if c)
         if layout.footer and any(first.startswith(m) for m in layout.footer):
+            below = table.rows[index:]
             break
         cells = cells + ("",) * max(0, width - len(cells))
         values: dict[str, object] = {}
@@ -894,6 +916,9 @@ def parse_table(table: Table, layouts: Mapping[str, Layout], *, today: datetime.
             path, f"表头前的账号 {value} 与明细中的本方账号 {account}（第 {account_at[0]} 行）不同",
             row=line, column=f"{column_letter(index)} 列（{PREAMBLE_FIELDS['account']}）",
         )
+    if below:
+        # Totals printed below the rows are checked like those above the header.
+        pre = _labelled_values(layout, below, pre)
     rows = _in_date_order(path, rows, label("date"))
     _check_chain(path, rows, label("balance"))
     opening = rows[0].balance - rows[0].amount
@@ -976,7 +1001,11 @@ def _signed_amount(
         elif mark in layout.credit_marks:
             amount = abs(amount)
         else:
-            raise StatementError(path, f"无法识别的借贷标志「{values['direction']}」", row=line, column=label("direction"))
+            marks = "、".join(f"「{m}」" for m in (*layout.debit_marks, *layout.credit_marks))
+            raise StatementError(
+                path, f"无法识别的借贷标志「{values['direction']}」（本版式只认 {marks}）：无法判断这一笔是收入还是支出",
+                row=line, column=label("direction"),
+            )
     if not amount:
         raise StatementError(path, "发生额为 0", row=line, column=label("amount"))
     return amount

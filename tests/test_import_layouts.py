@@ -23,6 +23,9 @@ REPO = Path(__file__).resolve().parent.parent
 HERE = REPO / "tests" / "importers"
 CQGX = load_pool_config(HERE / "pools" / "cqgx.yaml").layouts
 BOC = load_pool_config(HERE / "pools" / "wlht-boc.yaml").layouts
+ABC = load_pool_config(HERE / "pools" / "wlht-abc.yaml").layouts
+BOCOM = load_pool_config(HERE / "pools" / "wlht-bocom.yaml").layouts
+ICBC = load_pool_config(HERE / "pools" / "wlht-icbc.yaml").layouts
 
 
 fx = importer_fixtures()
@@ -158,7 +161,7 @@ def test_payer_and_payee_columns_are_declared_in_pairs(tmp_path: Path, columns: 
 
 def test_the_shipped_banks_yaml_declares_the_real_layouts() -> None:
     layouts = load_layouts()
-    assert list(layouts) == ["ccb-flat", "ccb-query", "ccb-detail", "boc", "icbc", "abc"]
+    assert list(layouts) == ["ccb-flat", "ccb-query", "ccb-detail", "boc", "icbc", "abc", "abc-statement", "bocom"]
     assert layouts["boc"].by_direction and not layouts["ccb-flat"].by_direction
 
 
@@ -170,3 +173,159 @@ def test_docs_name_only_samples_that_exist() -> None:
     named = {m for path in texts for m in re.findall(r"importers/samples/[\w.-]+", path.read_text(encoding="utf-8"))}
     assert named, "the documentation names no sample"
     assert sorted(n for n in named if not (REPO / n).is_file()) == []
+
+
+# --------------------------------------------------------------------------------------
+# One unsigned amount and a 借贷标志 column (交通银行, 农业银行 对账单).
+
+
+def test_bocom_sign_comes_from_the_flag_column() -> None:
+    st = read_statement(HERE / "bocom" / "bocom-2024-09.xls", BOCOM)
+    assert st.layout.name == "bocom" and st.header_row == 2
+    assert st.account == fx.WL_BOCOM_ACCOUNT and st.account_name == "乌兰浩特市中小企业服务中心助保贷专户"
+    assert [r.amount for r in st.rows] == [t.amount for t in fx.BOCOM_TXNS]
+    assert st.rows[3].counterparty == "乌兰浩特市财政局" and st.rows[3].counterparty_account == "154000600011"
+    assert st.opening_balance == fx.WL_OPENING
+    assert st.composite_serial and st.rows[2].serial == "20240905/-30.00/3019940.00/1"
+
+
+def test_bocom_older_template_reads_the_same_rows() -> None:
+    """查询账号: in its own cell, 发生额 and 对方户名, a currency, the time yyyy-mm-dd HH:MM:SS."""
+    new = read_statement(HERE / "bocom" / "bocom-2024-09.xls", BOCOM)
+    old = read_statement(HERE / "bocom" / "bocom-old-2024-09.csv", BOCOM)
+    assert old.layout.name == "bocom" and old.account == new.account
+    keep = ("date", "amount", "balance", "serial", "counterparty", "counterparty_account", "summary")
+    assert [[getattr(r, k) for k in keep] for r in old.rows] == [[getattr(r, k) for k in keep] for r in new.rows]
+
+
+@pytest.mark.parametrize(
+    ("cell", "value", "message"),
+    [
+        (1, "3", "第 8 行 B 列（借方发生笔数）：借方发生笔数与明细笔数不符：说明中为 3 笔，明细为 2 笔"),
+        (3, "60.01", "第 8 行 D 列（借方发生总额）：借方发生总额与明细合计不符：说明中为 60.01 元，明细为 60.00 元"),
+        (7, "622,345.66", "第 8 行 H 列（贷方发生总额）：贷方发生总额与明细合计不符：说明中为 622,345.66 元，明细为 622,345.67 元"),
+    ],
+)
+def test_bocom_totals_below_the_rows_are_checked(tmp_path: Path, cell: int, value: str, message: str) -> None:
+    rows = fx.bocom_rows()
+    rows[-1][cell] = value
+    path = tmp_path / "bocom.csv"
+    fx.write_csv(path, rows)
+    with pytest.raises(StatementError, match=message):
+        read_statement(path, BOCOM)
+
+
+def test_an_unknown_flag_is_an_error(tmp_path: Path) -> None:
+    rows = fx.bocom_rows()
+    rows[3][9] = "支"
+    path = tmp_path / "bocom.csv"
+    fx.write_csv(path, rows)
+    with pytest.raises(StatementError) as info:
+        read_statement(path, BOCOM)
+    assert str(info.value) == (
+        f"文件 {path} 第 4 行 J 列（借贷标志）：无法识别的借贷标志「支」（本版式只认 「借」、「贷」）：无法判断这一笔是收入还是支出"
+    )
+
+
+def test_a_wrong_flag_breaks_the_running_balance(tmp_path: Path) -> None:
+    """The flag decides the sign: a 借 printed as 贷 cannot pass the balance check."""
+    rows = fx.bocom_rows()
+    rows[3][9] = "贷"
+    path = tmp_path / "bocom.csv"
+    fx.write_csv(path, rows)
+    with pytest.raises(StatementError, match="第 4 行 C 列（余额）：余额不连续"):
+        read_statement(path, BOCOM)
+
+
+def test_abc_statement_flag_and_padded_cells() -> None:
+    st = read_statement(HERE / "abc-statement" / "abc-statement-2024-09.xls", ABC)
+    assert st.layout.name == "abc-statement" and st.account == fx.WL_ABC_ACCOUNT
+    assert [r.amount for r in st.rows] == [t.amount for t in fx.ABC_STATEMENT_TXNS]
+    assert st.rows[0].remark == "助保金" and st.rows[0].summary == ""
+    assert st.rows[3].counterparty_bank == "152681000011"
+    assert [r.serial for r in st.rows[1:3]] == ["20240903/-12.50/3019987.50/1", "20240903/-12.50/3019975.00/1"]
+
+
+def test_abc_older_15_column_export() -> None:
+    """交易日期 (the time in 交易时间戳, not read), 本次余额, 交易摘要 and 交易附言; the table
+    ends at the 汇总收入金额 line."""
+    st = read_statement(HERE / "abc" / "abc-15col-2024-09.xls", ABC)
+    assert st.layout.name == "abc" and st.account == fx.WL_ABC_ACCOUNT
+    assert [(r.date.isoformat(), r.amount) for r in st.rows] == [(t.day, t.amount) for t in fx.ABC_OLD_TXNS]
+    assert (st.rows[0].summary, st.rows[0].remark) == ("转账", "助保金")
+
+
+@pytest.mark.parametrize(
+    ("columns", "keys", "message"),
+    [
+        ("      direction: 标志\n", "", "声明了 direction（借贷标志）列时，须给出 debit_marks 与 credit_marks"),
+        ("", "    debit_marks: [借]\n    credit_marks: [贷]\n", "没有声明 direction（借贷标志）列，借贷标志的取值无从使用"),
+        ("      direction: 标志\n", "    debit_marks: [借, 支]\n    credit_marks: [贷, 支]\n",
+         "「支」同时是借方和贷方的标志：无法判断收支"),
+        ("      direction: 标志\n", "    debit_marks: [借]\n    credit_marks: [贷]\n    optional: [direction]\n",
+         "direction 不能是可选列"),
+        ("      debit: 借方\n      direction: 标志\n", "    debit_marks: [借]\n    credit_marks: [贷]\n",
+         "应声明 debit 与 credit 两列，或声明一列带符号的 amount"),
+    ],
+)
+def test_flag_column_declaration_is_checked(tmp_path: Path, columns: str, keys: str, message: str) -> None:
+    banks = tmp_path / "banks.yaml"
+    amount = "" if "debit:" in columns else "      amount: 金额\n"
+    banks.write_text(
+        f"layouts:\n  x:\n    bank: 某银行\n    columns:\n      account: 账号\n      date: 日期\n{amount}"
+        f"      balance: 余额\n{columns}{keys}",
+        encoding="utf-8",
+    )
+    with pytest.raises(ImportConfigError, match=message) as info:
+        load_layouts(banks)
+    assert str(info.value).startswith(f"导入配置有误：{banks} 第 ")
+
+
+def test_no_layout_fits_names_the_closest_and_its_missing_columns(tmp_path: Path) -> None:
+    rows = [["查询账号：154000612018010012345"], ["交易时间", "摘要", "对方账户名称", "凭证种类"], ["20240902", "转账", "某某", "其它"]]
+    path = tmp_path / "bocom.csv"
+    fx.write_csv(path, rows)
+    with pytest.raises(StatementError) as info:
+        read_statement(path, BOCOM)
+    assert "最接近的是交通银行「账户明细（查询账号在表头前，借贷标志）」（第 2 行），缺少列 「转账金额」、「借贷标志」、「余额」" in str(
+        info.value
+    )
+
+
+# --------------------------------------------------------------------------------------
+# The forms of 交易时间.
+
+
+@pytest.mark.parametrize(
+    "printed",
+    [
+        "2024-07-01 10:22:33",  # ICBC [HISTORYDETAIL] as its public parsers read it; BOCOM's older template
+        "20240701 10:22:33",  # CCB's flat export (yyyyMMdd HH:mm:ss)
+        "20240701",  # BOCOM, ABC 账户明细 and 对账单 (their parsers read the first eight digits)
+        "20240701 102233",
+        "20240701102233",
+        "202407011022",
+        "2024/7/1 10:22",
+        "2024/07/01",
+        "2024-07-01T10:22:33",
+        "2024年7月1日 10:22",
+        "2024.07.01",
+    ],
+)
+def test_every_form_of_the_transaction_time_reads_as_its_day(tmp_path: Path, printed: str) -> None:
+    """ICBC's [HISTORYDETAIL] with 交易时间 written each way: the day is what counts."""
+    rows = fx.icbc_rows()[:3]  # the marker line, the header, one row
+    rows[2][3] = printed
+    path = tmp_path / "icbc.csv"
+    fx.write_csv(path, rows, encoding="gb18030")
+    assert read_statement(path, ICBC).rows[0].date.isoformat() == "2024-07-01"
+
+
+@pytest.mark.parametrize("printed", ["2024-13-01 10:22:33", "2024070110", "1 Jul 2024", "07/01/2024"])
+def test_a_time_that_is_not_a_date_is_an_error(tmp_path: Path, printed: str) -> None:
+    rows = fx.icbc_rows()[:3]
+    rows[2][3] = printed
+    path = tmp_path / "icbc.csv"
+    fx.write_csv(path, rows, encoding="gb18030")
+    with pytest.raises(StatementError, match=f"第 3 行 D 列（交易时间）：不是有效的日期：'{printed}'"):
+        read_statement(path, ICBC)

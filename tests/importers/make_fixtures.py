@@ -311,6 +311,120 @@ def abc_rows() -> list[list[object]]:
     return rows
 
 
+#: ABC's older 15-column "账户明细" export (a public bookkeeping system's importer reads
+#: these 15 columns in this order, the date without the time, the table ending at a line
+#: beginning 汇总收入金额; sengeiou/wqb_yzj, BankServiceImpl.java).
+ABC_OLD_HEADER = [
+    "交易日期", "交易时间戳", "收入金额", "支出金额", "本次余额", "手续费总额", "交易方式", "交易行名", "交易类别",
+    "对方省市", "对方账号", "对方户名", "交易说明", "交易摘要", "交易附言",
+]
+ABC_OLD_TXNS = [
+    Txn("2024-09-09", "09:30:12", D("20000.00"), "乌兰浩特市草原牧业有限公司", "150501716136000012345", "", "转账", "助保金"),
+    Txn("2024-09-12", "14:05:40", D("500000.00"), "乌兰浩特市财政局", "150766600011", "", "拨款", "风险补偿金"),
+    Txn("2024-09-20", "08:00:00", D("-15.00"), "", "", "", "手续费", ""),
+]
+
+
+def abc_old_rows() -> list[list[object]]:
+    rows: list[list[object]] = [["账户明细"], [f"账号:{WL_ABC_ACCOUNT}", "户名:乌兰浩特市中小企业服务中心"], ABC_OLD_HEADER]
+    balances = running(WL_OPENING, ABC_OLD_TXNS)
+    for t, bal in zip(ABC_OLD_TXNS, balances):
+        rows.append([
+            t.day.replace("-", ""), t.time, money(t.amount) if t.amount > 0 else "", money(-t.amount) if t.amount < 0 else "",
+            money(bal), "0.00", "转账" if t.counterparty else "收费", "乌兰浩特市分行营业部", "对公",
+            "内蒙古" if t.counterparty else "", t.counterparty_account, t.counterparty, "", t.summary, t.remark,
+        ])
+    credits = sum((t.amount for t in ABC_OLD_TXNS if t.amount > 0), D(0))
+    rows.append(["汇总收入金额", money(credits)])
+    return rows
+
+
+#: ABC's "对账单" (a sample export in a public bookkeeping system, sengeiou/wqb_yzj,
+#: static/files/bank/中国农业银行.xls): a title line, then 15 columns; the account on every
+#: row (padded with spaces), one 借贷方 column (借/贷) and one unsigned 发生金额, 摘要 and
+#: 附言 padded with spaces (附言 with full-width ones), currency as the code 01.
+ABC_STATEMENT_HEADER = [
+    "账号", "币种", "凭证号", "日期", "交易代码", "流水号", "交易柜员", "借贷方", "发生金额", "账户余额", "对方账号",
+    "对方户名", "对方行名", "摘要", "附言",
+]
+ABC_STATEMENT_TXNS = [
+    Txn("2024-09-03", "", D("20000.00"), "乌兰浩特市草原牧业有限公司", "150501716136000012345", "", "", "助保金"),
+    Txn("2024-09-03", "", D("-12.50"), "", "", "", "", ""),
+    Txn("2024-09-03", "", D("-12.50"), "", "", "", "", ""),
+    Txn("2024-09-18", "", D("800000.00"), "乌兰浩特市财政局", "150766600011", "152681000011", "", "风险补偿金"),
+]
+
+
+def abc_statement_rows() -> list[list[object]]:
+    rows: list[list[object]] = [["中国农业银行乌兰浩特分行 对账单"], ABC_STATEMENT_HEADER]
+    balances = running(WL_OPENING, ABC_STATEMENT_TXNS)
+    for i, (t, bal) in enumerate(zip(ABC_STATEMENT_TXNS, balances), 1):
+        amount = abs(t.amount)
+        rows.append([
+            f"{WL_ABC_ACCOUNT}            ", "01", "0", t.day.replace("-", ""), "TX0001", f"{700000000 + i * 7919}", "EK01",
+            "贷" if t.amount > 0 else "借", f"{amount:f}".rstrip("0").rstrip("."), f"{bal:f}".rstrip("0").rstrip("."),
+            t.counterparty_account or " ", t.counterparty or " ", t.counterparty_bank or " ", " " * 17,
+            (t.remark + "\u3000" * 8) if t.remark else " ",
+        ])
+    return rows
+
+
+WL_BOCOM_ACCOUNT = "154000612018010012345"
+BOCOM_TXNS = [
+    Txn("2024-09-02", "", D("20000.00"), "乌兰浩特市草原牧业有限公司", "150501716136000012345", "", "助保金", ""),
+    Txn("2024-09-05", "", D("-30.00"), "", "", "", "手续费", ""),
+    Txn("2024-09-05", "", D("-30.00"), "", "", "", "手续费", ""),
+    Txn("2024-09-10", "", D("600000.00"), "乌兰浩特市财政局", "154000600011", "", "风险补偿金", ""),
+    Txn("2024-09-21", "", D("2345.67"), "应付企业普通活期存款利息", "154000612710100100001999", "", "20240920利息入账", ""),
+]
+#: BOCOM's corporate "账户明细" (a sample export in a public bookkeeping system,
+#: sengeiou/wqb_yzj, static/files/bank/交通银行.xls, and the importer beside it,
+#: BankServiceImpl.java): the first cell holds 查询账号：… and 账户名称：…, then these ten
+#: columns; an unsigned 转账金额 with a 借贷标志 of 借 or 贷; the date as yyyymmdd; a line of
+#: debit and credit counts and totals after the rows.
+BOCOM_HEADER = ["交易时间", "摘要", "余额", "对方账号", "对方账户名称", "凭证种类", "凭证号码", "企业业务编号", "转账金额", "借贷标志"]
+#: The older template the same importer reads (its comments name the columns): the account
+#: in the cell after 查询账号:, 发生额 and 对方户名, a currency and a card number, the time
+#: written yyyy-mm-dd HH:MM:SS.
+BOCOM_OLD_HEADER = [
+    "交易时间", "摘要", "凭证种类", "凭证号码", "企业业务编号", "发生额", "币种", "余额", "对方账号", "对方户名", "借贷标志", "卡号",
+]
+
+
+def _bocom_totals(txns: list[Txn]) -> list[object]:
+    debits = [-t.amount for t in txns if t.amount < 0]
+    credits = [t.amount for t in txns if t.amount > 0]
+    return [
+        "借方交易笔数:", str(len(debits)), "借方交易金额:", money(sum(debits, D(0))),
+        "贷方交易笔数:", str(len(credits)), "贷方交易金额:", money(sum(credits, D(0))),
+    ]
+
+
+def bocom_rows() -> list[list[object]]:
+    rows: list[list[object]] = [
+        [f"查询账号：{WL_BOCOM_ACCOUNT} \u00a0\u00a0账户名称：乌兰浩特市中小企业服务中心助保贷专户"], BOCOM_HEADER,
+    ]
+    for t, bal in zip(BOCOM_TXNS, running(WL_OPENING, BOCOM_TXNS)):
+        rows.append([
+            t.day.replace("-", ""), t.summary, money(bal), t.counterparty_account, t.counterparty or "",
+            "其它", "", "", money(abs(t.amount)), "贷" if t.amount > 0 else "借",
+        ])
+    rows.append(_bocom_totals(BOCOM_TXNS))
+    return rows
+
+
+def bocom_old_rows() -> list[list[object]]:
+    rows: list[list[object]] = [["查询账号:", WL_BOCOM_ACCOUNT], BOCOM_OLD_HEADER]
+    times = ("09:12:30", "16:00:01", "16:00:02", "10:45:00", "02:10:00")
+    for t, bal, time in zip(BOCOM_TXNS, running(WL_OPENING, BOCOM_TXNS), times):
+        rows.append([
+            f"{t.day} {time}", t.summary, "其它", "", "", money(abs(t.amount)), "人民币", money(bal),
+            t.counterparty_account, t.counterparty, "贷" if t.amount > 0 else "借", "",
+        ])
+    rows.append(_bocom_totals(BOCOM_TXNS))
+    return rows
+
+
 # Writers -----------------------------------------------------------------------------
 
 
@@ -462,6 +576,12 @@ def main() -> None:
     write_csv(HERE / "icbc" / "icbc-2024-08.csv", icbc_rows(), encoding="gb18030")
     (HERE / "abc").mkdir(exist_ok=True)
     write_xls(HERE / "abc" / "abc-2024-08.xls", abc_rows())
+    write_xls(HERE / "abc" / "abc-15col-2024-09.xls", abc_old_rows())
+    (HERE / "abc-statement").mkdir(exist_ok=True)
+    write_xls(HERE / "abc-statement" / "abc-statement-2024-09.xls", abc_statement_rows())
+    (HERE / "bocom").mkdir(exist_ok=True)
+    write_xls(HERE / "bocom" / "bocom-2024-09.xls", bocom_rows())
+    write_csv(HERE / "bocom" / "bocom-old-2024-09.csv", bocom_old_rows(), encoding="gb18030")
     write_bad(HERE / "bad")
     write_quarter(HERE / "quarter", "ccb-2024", "Q3", CQ_Q3, CQ_OPENING, MONTHS)
     if DEMO_LEDGER.exists():
