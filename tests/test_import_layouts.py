@@ -161,7 +161,7 @@ def test_payer_and_payee_columns_are_declared_in_pairs(tmp_path: Path, columns: 
 
 def test_the_shipped_banks_yaml_declares_the_real_layouts() -> None:
     layouts = load_layouts()
-    assert list(layouts) == ["ccb-flat", "ccb-query", "ccb-detail", "boc", "icbc", "abc", "abc-statement", "bocom"]
+    assert list(layouts) == ["ccb-flat", "ccb-query", "ccb-detail", "boc", "icbc", "icbc-statement", "abc", "abc-statement", "bocom"]
     assert layouts["boc"].by_direction and not layouts["ccb-flat"].by_direction
 
 
@@ -290,6 +290,35 @@ def test_no_layout_fits_names_the_closest_and_its_missing_columns(tmp_path: Path
     assert "最接近的是交通银行「账户明细（查询账号在表头前，借贷标志）」（第 2 行），缺少列 「转账金额」、「借贷标志」、「余额」" in str(
         info.value
     )
+
+
+def test_icbc_statement_preamble_and_closing_line() -> None:
+    """账号/户名/上页余额 as label | value above the header, dates as Excel date cells, the
+    账户余额 of the closing line checked against the last row."""
+    st = read_statement(HERE / "icbc-statement" / "icbc-statement-2024-09.xls", ICBC)
+    assert st.layout.name == "icbc-statement" and st.header_row == 8
+    assert (st.account, st.account_name) == (fx.WL_ICBC_ACCOUNT, "乌兰浩特市中小企业服务中心")
+    assert [(r.date.isoformat(), r.amount) for r in st.rows] == [(t.day, t.amount) for t in fx.ICBC_STATEMENT_TXNS]
+    assert st.opening_balance == fx.WL_OPENING
+    # The [HISTORYDETAIL] export of the same account is still read with its own layout.
+    assert read_statement(HERE / "icbc" / "icbc-2024-08.csv", ICBC).layout.name == "icbc"
+
+
+@pytest.mark.parametrize(
+    ("row", "cell", "value", "message"),
+    [
+        (6, 1, "2,999,999.99\t", "第 7 行 B 列（期初余额）：期初余额与第一笔明细倒推的余额不符：说明中为 2,999,999.99 元，明细为 3,000,000.00 元"),
+        (-1, 1, "账户余额: 3,319,970.01\t",
+         "第 12 行 B 列（期末（当前）余额）：期末余额与最后一笔明细的余额不符：说明中为 3,319,970.01 元，明细为 3,319,970.00 元"),
+    ],
+)
+def test_icbc_statement_balances_are_checked(tmp_path: Path, row: int, cell: int, value: str, message: str) -> None:
+    rows = fx.icbc_statement_rows()
+    rows[row][cell] = value
+    path = tmp_path / "icbc.xls"
+    fx.write_xls(path, rows)
+    with pytest.raises(StatementError, match=message):
+        read_statement(path, ICBC)
 
 
 # --------------------------------------------------------------------------------------

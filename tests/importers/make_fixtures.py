@@ -289,6 +289,37 @@ def icbc_rows() -> list[list[object]]:
     return rows
 
 
+#: ICBC's "对账单" (a sample export in a public bookkeeping system, sengeiou/wqb_yzj,
+#: static/files/bank/工商银行.xls, and the importer beside it): label | value lines above the
+#: header (账号, 户名, 币种, 网点号, 页号, 上页余额, values padded with a tab), dates as Excel
+#: date cells, amounts as numbers with 0 in the unused column, a closing line beginning
+#: 截止日期: with 账户余额: and the other balances in one cell each.
+ICBC_STATEMENT_HEADER = ["日期", "交易类型", "凭证种类", "凭证号", "对方户名", "对方账号", "摘要", "借方发生额", "贷方发生额", "余额"]
+ICBC_STATEMENT_TXNS = [
+    Txn("2024-09-04", "", D("20000.00"), "乌兰浩特市草原牧业有限公司", "150501716136000012345", "", "助保金", ""),
+    Txn("2024-09-11", "", D("300000.00"), "乌兰浩特市财政局", "0605010109000000011", "", "风险补偿金", ""),
+    Txn("2024-09-20", "", D("-30.00"), "", "", "", "对公收费明细入帐", ""),
+]
+
+
+def icbc_statement_rows() -> list[list[object]]:
+    balances = running(WL_OPENING, ICBC_STATEMENT_TXNS)
+    rows: list[list[object]] = [
+        ["账号: ", f"{WL_ICBC_ACCOUNT}\t"], ["户名: ", "乌兰浩特市中小企业服务中心"], ["币种: ", "人民币"], [],
+        ["网点号: ", 22.0], ["页号: ", 1.0], ["上页余额: ", f"{money(WL_OPENING)}\t"], ICBC_STATEMENT_HEADER,
+    ]
+    for t, bal in zip(ICBC_STATEMENT_TXNS, balances):
+        day = datetime.date.fromisoformat(t.day)
+        debit, credit = (float(-t.amount), 0.0) if t.amount < 0 else (0.0, float(t.amount))
+        rows.append([day, "转账", 0.0, 0.0, t.counterparty, f"{t.counterparty_account}\t", t.summary, debit, credit, float(bal)])
+    last = f"{money(balances[-1])}\t"
+    rows.append([
+        f"截止日期: {ICBC_STATEMENT_TXNS[-1].day}", f"账户余额: {last}", "保留余额: 0.00\t", "冻结余额: 0.00\t",
+        "透支余额: 0.00\t", f"可用余额: {last}",
+    ])
+    return rows
+
+
 WL_ABC_ACCOUNT = "15-580101040012345"
 ABC_TXNS = [
     Txn("2024-08-07", "10:21:03", D("30000.00"), "乌兰浩特市草原牧业有限公司", "150501716136000012345", "", "转账", "助保金"),
@@ -574,6 +605,8 @@ def main() -> None:
     write_csv(HERE / "boc" / "boc-2024Q3.csv", boc_rows(), encoding="gb18030")
     write_xlsx(HERE / "boc" / "boc-2024Q3.xlsx", boc_rows())
     write_csv(HERE / "icbc" / "icbc-2024-08.csv", icbc_rows(), encoding="gb18030")
+    (HERE / "icbc-statement").mkdir(exist_ok=True)
+    write_xls(HERE / "icbc-statement" / "icbc-statement-2024-09.xls", icbc_statement_rows())
     (HERE / "abc").mkdir(exist_ok=True)
     write_xls(HERE / "abc" / "abc-2024-08.xls", abc_rows())
     write_xls(HERE / "abc" / "abc-15col-2024-09.xls", abc_old_rows())
