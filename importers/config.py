@@ -326,16 +326,20 @@ def _load_layout(check: _Checker, name: str, node: _Node) -> Layout:
                 raise check.fail(
                     cols_node, f"{path}.columns", f"付款人与收款人列应成对声明：缺少 {missing}（{FIELDS[missing]}）"
                 )
-    if "direction" in columns and "amount" not in columns:
-        raise check.fail(cols_node, f"{path}.columns.direction", "direction（借贷标志）只与 amount 同用", "direction")
+    # direction (借贷标志) gives an unsigned amount its sign; beside debit/credit columns it is
+    # a check: the flag must name the column the amount is in.
     optional: frozenset[str] = frozenset()
     if "optional" in node:
         optional = frozenset(check.texts(node, "optional", f"{path}.optional"))
         for fld in optional:
             if fld not in columns:
                 raise check.fail(node, f"{path}.optional", f"{fld} 不是 columns 中声明的字段", "optional")
-            if fld in ("date", "balance", "debit", "credit", "amount", "direction"):
+            if fld in ("date", "balance", "debit", "credit", "amount"):
                 raise check.fail(node, f"{path}.optional", f"{fld} 不能是可选列", "optional")
+            if fld == "direction" and "amount" in columns:
+                raise check.fail(
+                    node, f"{path}.optional", "direction 不能是可选列：发生额不带符号，收支全凭借贷标志", "optional"
+                )
     preamble: dict[str, tuple[str, ...]] = {}
     if "preamble" in node:
         pre_node = check.mapping(node, "preamble", f"{path}.preamble")

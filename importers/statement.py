@@ -836,7 +836,11 @@ def parse_table(table: Table, layouts: Mapping[str, Layout], *, today: datetime.
             raise StatementError(path, "表头前的说明中账号为空", row=line, column=account_at[1])
     else:
         labels = "、".join(layout.preamble.get("account", ()))
-        raise StatementError(path, f"表头前的说明中没有找到账号（{labels}）", row=header.line)
+        where = f"，明细中也没有「{layout.columns['account'][0]}」列" if "account" in layout.columns else ""
+        raise StatementError(
+            path, f"表头前的说明中没有找到账号（{labels}）{where}：无法确认这是哪个账户的对账单，请导出带账号的明细",
+            row=header.line,
+        )
     account_name = pre["account_name"][0] if "account_name" in pre else ""
 
     latest = today or datetime.date.today()
@@ -991,24 +995,39 @@ def _signed_amount(
             )
         if not debit and not credit:
             raise StatementError(path, "借方与贷方发生额都为空或 0", row=line, column=label("debit"))
+        if "direction" in values:
+            # Beside two amount columns the flag is a check: it names the column the amount is in.
+            side = _flag(path, layout, values, line, label)
+            if (side == "debit") != bool(debit):
+                printed = label("debit" if debit else "credit")
+                raise StatementError(
+                    path, f"借贷标志「{values['direction']}」与发生额所在的列（{printed}）不一致：无法判断这一笔是收入还是支出",
+                    row=line, column=label("direction"),
+                )
         return credit - debit  # type: ignore[operator]
     amount = values["amount"]
     assert isinstance(amount, Decimal)
     if "direction" in values:
-        mark = header_key(str(values["direction"]))
-        if mark in layout.debit_marks:
-            amount = -abs(amount)
-        elif mark in layout.credit_marks:
-            amount = abs(amount)
-        else:
-            marks = "、".join(f"「{m}」" for m in (*layout.debit_marks, *layout.credit_marks))
-            raise StatementError(
-                path, f"无法识别的借贷标志「{values['direction']}」（本版式只认 {marks}）：无法判断这一笔是收入还是支出",
-                row=line, column=label("direction"),
-            )
+        amount = -abs(amount) if _flag(path, layout, values, line, label) == "debit" else abs(amount)
     if not amount:
         raise StatementError(path, "发生额为 0", row=line, column=label("amount"))
     return amount
+
+
+def _flag(
+    path: str, layout: Layout, values: Mapping[str, object], line: int, label: Callable[[str], str]
+) -> str:
+    """The side a row's 借贷标志 names: "debit" or "credit"; anything else is an error."""
+    mark = header_key(str(values["direction"]))
+    if mark in layout.debit_marks:
+        return "debit"
+    if mark in layout.credit_marks:
+        return "credit"
+    marks = "、".join(f"「{m}」" for m in (*layout.debit_marks, *layout.credit_marks))
+    raise StatementError(
+        path, f"无法识别的借贷标志「{values['direction']}」（本版式只认 {marks}）：无法判断这一笔是收入还是支出",
+        row=line, column=label("direction"),
+    )
 
 
 def _in_date_order(path: str, rows: list[Row], date_label: str) -> list[Row]:

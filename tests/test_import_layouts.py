@@ -161,7 +161,7 @@ def test_payer_and_payee_columns_are_declared_in_pairs(tmp_path: Path, columns: 
 
 def test_the_shipped_banks_yaml_declares_the_real_layouts() -> None:
     layouts = load_layouts()
-    assert list(layouts) == ["ccb-flat", "ccb-query", "ccb-detail", "boc", "icbc", "icbc-statement", "abc", "abc-statement", "bocom"]
+    assert list(layouts) == ["ccb-flat", "ccb-query", "ccb-detail", "boc", "icbc", "icbc-detail", "icbc-detail-flag", "icbc-statement", "abc", "abc-statement", "bocom"]
     assert layouts["boc"].by_direction and not layouts["ccb-flat"].by_direction
 
 
@@ -290,6 +290,47 @@ def test_no_layout_fits_names_the_closest_and_its_missing_columns(tmp_path: Path
     assert "最接近的是交通银行「账户明细（查询账号在表头前，借贷标志）」（第 2 行），缺少列 「转账金额」、「借贷标志」、「余额」" in str(
         info.value
     )
+
+
+def test_icbc_newer_exports_with_transfer_columns_or_one_amount_and_a_flag() -> None:
+    """转出金额/转入金额 (the flag checked against them) and 发生额 + 借贷标志 read the same rows."""
+    two = read_statement(HERE / "icbc-detail" / "icbc-detail-2024-09.xlsx", ICBC)
+    one = read_statement(HERE / "icbc-detail" / "icbc-detail-flag-2024-09.csv", ICBC)
+    assert (two.layout.name, one.layout.name) == ("icbc-detail", "icbc-detail-flag")
+    for st in (two, one):
+        assert st.account == fx.WL_ICBC_ACCOUNT and st.account_name == "乌兰浩特市中小企业服务中心"
+        assert [(r.date.isoformat(), r.amount) for r in st.rows] == [(t.day, t.amount) for t in fx.ICBC_DETAIL_TXNS]
+        assert st.rows[2].counterparty == "乌兰浩特市财政局" and st.rows[2].counterparty_bank == "102198000011"
+    assert [r.serial for r in two.rows] == [r.serial for r in one.rows]
+
+
+def test_icbc_flag_must_name_the_column_the_amount_is_in(tmp_path: Path) -> None:
+    rows = fx.icbc_detail_rows()
+    rows[3][3] = "贷"  # the 15.00 fee is in 转出金额
+    path = tmp_path / "icbc.xlsx"
+    fx.write_xlsx(path, rows)
+    with pytest.raises(StatementError) as info:
+        read_statement(path, ICBC)
+    assert str(info.value) == (
+        f"文件 {path} 第 4 行 D 列（借贷标志）：借贷标志「贷」与发生额所在的列（L 列（转出金额））不一致：无法判断这一笔是收入还是支出"
+    )
+
+
+def test_icbc_export_without_any_account_number_is_refused(tmp_path: Path) -> None:
+    """The version without the flag as its parser names it has no 本方账号 column; with no
+    账号 above the header either, the file cannot be tied to the pool's account."""
+    path = tmp_path / "icbc.csv"
+    fx.write_csv(path, fx.icbc_detail_noflag_rows(), encoding="gb18030")
+    with pytest.raises(StatementError) as info:
+        read_statement(path, ICBC)
+    assert str(info.value) == (
+        f"文件 {path} 第 2 行：表头前的说明中没有找到账号（账号），明细中也没有「本方账号」列："
+        "无法确认这是哪个账户的对账单，请导出带账号的明细"
+    )
+    # With the account above the header it reads like the other versions.
+    fx.write_csv(path, fx._icbc_detail_preamble() + fx.icbc_detail_noflag_rows()[1:], encoding="gb18030")
+    st = read_statement(path, ICBC)
+    assert st.layout.name == "icbc-detail" and [r.amount for r in st.rows] == [t.amount for t in fx.ICBC_DETAIL_TXNS]
 
 
 def test_icbc_statement_preamble_and_closing_line() -> None:

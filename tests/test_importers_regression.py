@@ -8,7 +8,7 @@ configuration, ``tests/importers/ledger/``).
 
 Every CCB layout (flat, 明细查询结果 with its two-row header, the export with totals above
 the header) comes in every encoding (UTF-8, UTF-8 with BOM, GB18030) and format (.csv,
-.xlsx with merged header cells, .xls); BOC (.csv and .xlsx), ICBC ([HISTORYDETAIL] and the 对账单), ABC (账户明细
+.xlsx with merged header cells, .xls); BOC (.csv and .xlsx), ICBC ([HISTORYDETAIL], the newer 账户明细 with 转入/转出 or 发生额 and a 借贷标志, the 对账单), ABC (账户明细
 in its 9- and 15-column versions, and the 对账单 with a 借贷方 column), BOCOM (the current
 and the older template, both with a 借贷标志 column and totals below the rows) as their
 exports are laid out (tests/importers/make_fixtures.py says where each column set was
@@ -35,6 +35,7 @@ POOLS = {
     "ccb-detail": "cqgx.yaml",
     "boc": "wlht-boc.yaml",
     "icbc": "wlht-icbc.yaml",
+    "icbc-detail": "wlht-icbc.yaml",
     "icbc-statement": "wlht-icbc.yaml",
     "abc": "wlht-abc.yaml",
     "abc-statement": "wlht-abc.yaml",

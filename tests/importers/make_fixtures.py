@@ -289,6 +289,67 @@ def icbc_rows() -> list[list[object]]:
     return rows
 
 
+#: ICBC's newer corporate "账户明细" with 转入金额 and 转出金额 and a 借贷标志: these 14 columns
+#: in this order are what a public importer's test builds as an ICBC export (the 交易时间
+#: written 2026-01-15 10:00:00, 借贷标志 借/贷); the same labels (转出金额 before 转入金额)
+#: head ICBC's PDF 账户明细清单, which prints 账号：… above them, in another public project's
+#: tests. Where the account sits in the spreadsheet export is not shown by any source: the
+#: 账号：… line above the header here is assumed from the PDF.
+ICBC_DETAIL_HEADER = [
+    "凭证号", "对方账号", "交易时间", "借贷标志", "对方单位", "对方行号", "用途", "摘要", "附言", "回单个性化信息",
+    "转入金额", "转出金额", "支付凭证种类", "余额",
+]
+ICBC_DETAIL_TXNS = [
+    Txn("2024-09-03", "09:20:11", D("20000.00"), "乌兰浩特市草原牧业有限公司", "150501716136000012345", "102198000012", "助保金", ""),
+    Txn("2024-09-03", "21:50:21", D("-15.00"), "", "", "", "", "工行异地汇款手续费"),
+    Txn("2024-09-13", "15:02:40", D("400000.00"), "乌兰浩特市财政局", "0605010109000000011", "102198000011", "风险补偿金", ""),
+]
+#: The version with one unsigned 发生额 and the 借贷标志 (a public reconciliation tool's
+#: parser of ICBC's CSV export names these 11 columns in this order).
+ICBC_DETAIL_FLAG_HEADER = ["对方账号", "交易时间", "借贷标志", "对方单位", "对方行号", "用途", "摘要", "附言", "发生额", "余额", "币种"]
+#: The version without the flag, as the same parser names it (转出金额 then 转入金额; the
+#: [HISTORYDETAIL] line and 凭证号 are confirmed by another public import template).
+ICBC_DETAIL_NOFLAG_HEADER = [
+    "凭证号", "对方账号", "交易时间", "对方单位", "用途", "摘要", "附言", "回单个性化信息", "余额", "转出金额", "转入金额",
+]
+
+
+def _icbc_detail_preamble() -> list[list[object]]:
+    return [[f"账号：{WL_ICBC_ACCOUNT}", "本方账号户名：乌兰浩特市中小企业服务中心", "时间范围：20240901-20240930"]]
+
+
+def icbc_detail_rows() -> list[list[object]]:
+    rows = _icbc_detail_preamble() + [ICBC_DETAIL_HEADER]
+    for i, (t, bal) in enumerate(zip(ICBC_DETAIL_TXNS, running(WL_OPENING, ICBC_DETAIL_TXNS)), 1):
+        rows.append([
+            f"V{i:08d}" if t.counterparty else "000000000", t.counterparty_account, f"{t.day} {t.time}",
+            "贷" if t.amount > 0 else "借", t.counterparty, t.counterparty_bank, t.remark if not t.counterparty else "",
+            t.summary, "", "", float(t.amount) if t.amount > 0 else 0.0, float(-t.amount) if t.amount < 0 else 0.0,
+            "电汇" if t.counterparty else "", float(bal),
+        ])
+    return rows
+
+
+def icbc_detail_flag_rows() -> list[list[object]]:
+    rows = _icbc_detail_preamble() + [ICBC_DETAIL_FLAG_HEADER]
+    for t, bal in zip(ICBC_DETAIL_TXNS, running(WL_OPENING, ICBC_DETAIL_TXNS)):
+        rows.append([
+            t.counterparty_account, f"{t.day} {t.time}", "贷" if t.amount > 0 else "借", t.counterparty, t.counterparty_bank,
+            t.remark if not t.counterparty else "", t.summary, "", money(abs(t.amount)), money(bal), "人民币",
+        ])
+    return rows
+
+
+def icbc_detail_noflag_rows() -> list[list[object]]:
+    rows: list[list[object]] = [["[HISTORYDETAIL]"], ICBC_DETAIL_NOFLAG_HEADER]
+    for i, (t, bal) in enumerate(zip(ICBC_DETAIL_TXNS, running(WL_OPENING, ICBC_DETAIL_TXNS)), 1):
+        rows.append([
+            f"{i:09d}", t.counterparty_account, f"{t.day} {t.time}", t.counterparty, "", t.summary, "", "",
+            f"{bal:.2f}", f"{-t.amount:.2f}" if t.amount < 0 else "", f"{t.amount:.2f}" if t.amount > 0 else "",
+        ])
+    return rows
+
+
 #: ICBC's "对账单" (a sample export in a public bookkeeping system, sengeiou/wqb_yzj,
 #: static/files/bank/工商银行.xls, and the importer beside it): label | value lines above the
 #: header (账号, 户名, 币种, 网点号, 页号, 上页余额, values padded with a tab), dates as Excel
@@ -605,6 +666,9 @@ def main() -> None:
     write_csv(HERE / "boc" / "boc-2024Q3.csv", boc_rows(), encoding="gb18030")
     write_xlsx(HERE / "boc" / "boc-2024Q3.xlsx", boc_rows())
     write_csv(HERE / "icbc" / "icbc-2024-08.csv", icbc_rows(), encoding="gb18030")
+    (HERE / "icbc-detail").mkdir(exist_ok=True)
+    write_xlsx(HERE / "icbc-detail" / "icbc-detail-2024-09.xlsx", icbc_detail_rows())
+    write_csv(HERE / "icbc-detail" / "icbc-detail-flag-2024-09.csv", icbc_detail_flag_rows(), encoding="gb18030")
     (HERE / "icbc-statement").mkdir(exist_ok=True)
     write_xls(HERE / "icbc-statement" / "icbc-statement-2024-09.xls", icbc_statement_rows())
     (HERE / "abc").mkdir(exist_ok=True)
