@@ -290,11 +290,13 @@ def icbc_rows() -> list[list[object]]:
 
 
 #: ICBC's newer corporate "账户明细" with 转入金额 and 转出金额 and a 借贷标志: these 14 columns
-#: in this order are what a public importer's test builds as an ICBC export (the 交易时间
-#: written 2026-01-15 10:00:00, 借贷标志 借/贷); the same labels (转出金额 before 转入金额)
-#: head ICBC's PDF 账户明细清单, which prints 账号：… above them, in another public project's
-#: tests. Where the account sits in the spreadsheet export is not shown by any source: the
-#: 账号：… line above the header here is assumed from the PDF.
+#: in this order are what a public ERP's import check builds as an ICBC export "matching the
+#: user-provided sample" (hongheshan-svg/atm-erp, scripts/verify_bank_statement_import.py:
+#: 交易时间 written 2026-01-15 10:00:00, 借贷标志 借/贷, 0 in the unused amount column); the
+#: same labels (转出金额 before 转入金额) head ICBC's PDF 账户明细清单, which prints 账号：…
+#: above them (tuzhi/ymb-skill, test_icbc_corporate_account_statement_pdf_route). Where the
+#: account sits in the spreadsheet export no source shows: the 账号：… line above the header
+#: here is assumed from the PDF.
 ICBC_DETAIL_HEADER = [
     "凭证号", "对方账号", "交易时间", "借贷标志", "对方单位", "对方行号", "用途", "摘要", "附言", "回单个性化信息",
     "转入金额", "转出金额", "支付凭证种类", "余额",
@@ -305,7 +307,8 @@ ICBC_DETAIL_TXNS = [
     Txn("2024-09-13", "15:02:40", D("400000.00"), "乌兰浩特市财政局", "0605010109000000011", "102198000011", "风险补偿金", ""),
 ]
 #: The version with one unsigned 发生额 and the 借贷标志 (a public reconciliation tool's
-#: parser of ICBC's CSV export names these 11 columns in this order).
+#: parser of ICBC's CSV export names these 11 columns in this order: a1906505914-coder/planc,
+#: bank_statement_parser.py, parse_icbc_csv, which reads 交易时间 by its first 19 characters).
 ICBC_DETAIL_FLAG_HEADER = ["对方账号", "交易时间", "借贷标志", "对方单位", "对方行号", "用途", "摘要", "附言", "发生额", "余额", "币种"]
 #: The version without the flag, as the same parser names it (转出金额 then 转入金额; the
 #: [HISTORYDETAIL] line and 凭证号 are confirmed by another public import template).
