@@ -373,6 +373,7 @@ def test_icbc_statement_balances_are_checked(tmp_path: Path, row: int, cell: int
         "20240701 10:22:33",  # CCB's flat export (yyyyMMdd HH:mm:ss)
         "20240701",  # BOCOM, ABC 账户明细 and 对账单 (their parsers read the first eight digits)
         "20240701 102233",
+        "20240701 10:22",  # a public reconciliation tool's date reader lists this form (bank not named)
         "20240701102233",
         "202407011022",
         "2024/7/1 10:22",
