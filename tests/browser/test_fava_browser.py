@@ -365,7 +365,13 @@ def test_import_page_extracts_and_saves_a_statement(browser, tmp_path: Path) -> 
         _shoot(tab, tmp_path, "import-extract", ledger)
         dialog.get_by_role("button", name="⏭").click()
         dialog.locator("h3", has_text="Entry 13 of 13").wait_for()
-        dialog.get_by_role("button", name="保存").click()
+        # Wait for Fava's answer to the save itself: the dialog may close before the
+        # request is done, and a loaded machine then stopped Fava before it wrote the file.
+        with tab.expect_response(
+            lambda r: "/api/add_entries" in r.url and r.request.method == "PUT", timeout=120_000
+        ) as saved_response:
+            dialog.get_by_role("button", name="保存").click()
+        assert saved_response.value.ok, saved_response.value.text()
         dialog.wait_for(state="detached")
         tab.wait_for_load_state("networkidle")
         assert console.errors == []
