@@ -8,6 +8,7 @@ it needs, and it records what the faces show in the run's typed
 * :mod:`~zhubaodai.checks.fees` — 助保金: rate, timing, increase, renewal;
 * :mod:`~zhubaodai.checks.pool` — the special account: no withdrawal, interest split, suspense;
 * :mod:`~zhubaodai.checks.waterfall` — compensation and recovery order;
+* :mod:`~zhubaodai.checks.deposits` — whose money pays first: pledged deposits, own fees;
 * :mod:`~zhubaodai.checks.loans` — loan conditions, eligibility, blacklist;
 * :mod:`~zhubaodai.checks.deadlines` — working-day deadlines (notices, compensation);
 * :mod:`~zhubaodai.checks.adequacy` — the risk fund's floor, cap and leverage;
@@ -31,6 +32,7 @@ from types import ModuleType
 
 from zhubaodai.checks import adequacy
 from zhubaodai.checks import deadlines
+from zhubaodai.checks import deposits
 from zhubaodai.checks import evidence
 from zhubaodai.checks import fees
 from zhubaodai.checks import lifecycle
@@ -41,5 +43,5 @@ from zhubaodai.checks import waterfall
 
 #: The rule modules in the order the engine calls them (their findings come in this order).
 CHECKS: tuple[ModuleType, ...] = (
-    pool, fees, waterfall, loans, deadlines, adequacy, lifecycle, evidence, periods,
+    pool, fees, waterfall, deposits, loans, deadlines, adequacy, lifecycle, evidence, periods,
 )

@@ -1,7 +1,10 @@
 """The special account itself: no withdrawal of principal, the interest split, suspense.
 
 Rules: ``pool.no_withdrawal``, ``pool.interest_split``, ``pool.suspense`` and
-``fee.no_refund`` (a refund is a withdrawal towards an enterprise).
+``fee.no_refund`` (a refund is a withdrawal towards an enterprise); ``outflow.subsidy``
+the other outflows a policy allows, each to its declared account (an optional role)
+within its caps — any other outflow stays a withdrawal. A new kind of outflow is one
+entry in :data:`OUTFLOW_RULES`, its role and its rule.
 
 The ledger these rules expect (accounts as mapped in rules.yaml)::
 
@@ -14,7 +17,17 @@ The ledger these rules expect (accounts as mapped in rules.yaml)::
 
 A fund account may only decrease in a compensation (checked with the loan's basis in
 :mod:`zhubaodai.checks.waterfall`) or in the final disposal after the program's termination
-with every loan settled. Interest is split by 积数 (sum of end-of-day balances) over the
+with every loan settled, or in an outflow the program declares (its rule listed and its
+account mapped in rules.yaml)::
+
+    2022-03-31 * "海口市担保公司" "担保费奖补 HK-2021-001" ^HK-2021-001
+      Assets:HKJB:Pool:Risk        -10000.00 CNY
+      Expenses:HKJB:Subsidy         10000.00 CNY
+
+A guarantee-fee subsidy (``outflow.subsidy``) pays one loan (its link) at most the rate
+times its guaranteed amount (contract plus increases, half-up to the fen), summed over
+all its subsidies; all subsidies of a calendar year together stay within ``annual_cap``.
+Interest is split by 积数 (sum of end-of-day balances) over the
 period from the day after the previous settlement (``period_start`` overrides) to the
 day before the credit (``period_end`` overrides), by largest remainder to the fen.
 """
@@ -35,10 +48,31 @@ from zhubaodai.core.engine import RISK
 from zhubaodai.core.findings import FORMAT_RULE
 from zhubaodai.core.money import FEN
 from zhubaodai.core.money import ZERO
+from zhubaodai.core.money import half_up
 from zhubaodai.core.money import largest_remainder
+from zhubaodai.core.money import percent
 from zhubaodai.core.money import yuan
 
 ONE_DAY = datetime.timedelta(days=1)
+#: Outflow roles -> the rule that allows them.
+OUTFLOW_RULES = {"outflow_subsidy": "outflow.subsidy"}
+
+
+@dataclass(frozen=True)
+class Outflow:
+    """One outflow a policy allows, as booked, with its caps."""
+
+    program: str
+    rule: str
+    entry: Transaction
+    amount: Decimal
+    #: The year's total of this rule's outflows, this one included.
+    year_total: Decimal
+    annual_cap: Decimal | None
+    #: For a subsidy: the loan, its guaranteed amount and what it may get in all.
+    loan: str | None = None
+    base: Decimal | None = None
+    allowed: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -168,6 +202,11 @@ def on_movement(ctx: Context, m: Movement) -> None:
                 loan=m.loans[0] if m.loans else None,
             )
         return
+    if m.kind == "outflow":
+        rule_id = _outflow_rule(ctx, m)
+        if rule_id is not None:
+            _outflow(ctx, m, rule_id)
+            return
     if ctx.active(code, "pool.no_withdrawal"):
         _no_withdrawal(ctx, m)
     if m.kind == "interest" and ctx.active(code, "pool.interest_split"):
@@ -236,6 +275,97 @@ def _no_withdrawal(ctx: Context, m: Movement) -> None:
         f"专户内{names}本金除代偿和合作终止后的处置外不得提取或支用",
         figures={"提取金额": taken},
     )
+
+
+def _outflow_rule(ctx: Context, m: Movement) -> str | None:
+    """The rule allowing an outflow: one role of an outflow the program lists; else None
+    (the movement stays a withdrawal for pool.no_withdrawal)."""
+    code = m.state.program.code
+    roles = [role for role in OUTFLOW_RULES if m.role(role) != 0]
+    if len(roles) != 1 or not ctx.active(code, OUTFLOW_RULES[roles[0]]):
+        return None
+    return OUTFLOW_RULES[roles[0]]
+
+
+def _outflow(ctx: Context, m: Movement, rule_id: str) -> None:
+    code = m.state.program.code
+    role = next(r for r, rid in OUTFLOW_RULES.items() if rid == rule_id)
+    amount = m.role(role)
+    taken = -(m.delta(GUARANTEE) + m.delta(RISK))
+    if amount != taken or m.delta(GUARANTEE) > 0 or m.delta(RISK) > 0:
+        if ctx.active(code, "pool.no_withdrawal"):
+            ctx.report(
+                "pool.no_withdrawal", code, m.entry,
+                f"{ctx.rulebook.programs[code].rules[rule_id].title}的支出额应等于专户资金的减少额",
+                figures={"资金减少": taken, "支出": amount, "差额": taken - amount},
+            )
+        return
+    if amount <= 0:
+        return  # a reversal of an outflow: nothing to cap
+    year = m.date.year
+    totals = _outflow_totals(ctx, code)
+    year_total = totals[(code, rule_id, year)] = totals.get((code, rule_id, year), ZERO) + amount
+    cap = None
+    if "annual_cap" in ctx.rulebook.programs[code].rules[rule_id].params:
+        cap = ctx.param(code, rule_id, "annual_cap", m.date, m.entry)
+    loan_id = base = allowed = None
+    if rule_id == "outflow.subsidy":
+        found = _subsidy(ctx, m, amount)
+        if found is None:
+            return
+        loan_id, base, allowed = found
+    ctx.states[code].outflows.append(Outflow(code, rule_id, m.entry, amount, year_total, cap, loan_id, base, allowed))
+    if cap is not None and year_total > cap:
+        ctx.report(
+            rule_id, code, m.entry,
+            f"{year} 年度{ctx.rulebook.programs[code].rules[rule_id].title.split('（')[0]}累计超过年度总额上限",
+            figures={"年度上限": cap, "年度累计": year_total, "超出": year_total - cap},
+            loan=loan_id,
+        )
+
+
+def _outflow_totals(ctx: Context, code: str) -> dict[tuple[str, str, int], Decimal]:
+    """(program, rule, year) -> the program's outflows so far, as the walk recorded them."""
+    totals: dict[tuple[str, str, int], Decimal] = {}
+    for outflow in ctx.states[code].outflows:
+        key = (outflow.program, outflow.rule, outflow.entry.date.year)
+        totals[key] = totals.get(key, ZERO) + outflow.amount
+    return totals
+
+
+def _subsidy(ctx: Context, m: Movement, amount: Decimal) -> tuple[str, Decimal, Decimal] | None:
+    """A subsidy's loan, guaranteed amount and allowance; reports what exceeds it."""
+    code = m.state.program.code
+    if len(m.loans) != 1:
+        ctx.report(
+            "outflow.subsidy", code, m.entry,
+            f"担保费奖补应以链接 ^贷款编号 关联本项目的唯一一笔贷款（按其担保金额计算），此笔关联了 {len(m.loans)} 笔",
+            figures={"奖补金额": amount},
+        )
+        return None
+    loan = ctx.register.loans[m.loans[0]]
+    rate = ctx.param(code, "outflow.subsidy", "rate", m.date, m.entry)
+    if rate is None:
+        return None
+    base = ZERO
+    for event in loan.events:
+        if event.date > m.date:
+            break
+        if event.kind in ("contract", "increase"):
+            base += event.data["amount"]
+    allowed = half_up(base * rate)
+    before = sum(
+        (o.amount for o in ctx.states[code].outflows if o.rule == "outflow.subsidy" and o.loan == loan.id), ZERO
+    )
+    total = before + amount
+    if total > allowed:
+        ctx.report(
+            "outflow.subsidy", code, m.entry,
+            f"贷款 {loan.id} 的担保费奖补超过担保金额的 {percent(rate)}",
+            figures={"应奖补": allowed, "累计奖补": total, "超出": total - allowed},
+            loan=loan.id,
+        )
+    return loan.id, base, allowed
 
 
 def _meta_date(ctx: Context, m: Movement, key: str) -> datetime.date | None:

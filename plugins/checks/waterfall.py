@@ -45,6 +45,7 @@ from beancount.core.amount import Amount
 from beancount.core.data import Custom
 from beancount.core.data import Transaction
 
+from zhubaodai.checks.deposits import first_payers
 from zhubaodai.core.engine import Context
 from zhubaodai.core.engine import GUARANTEE
 from zhubaodai.core.engine import Movement
@@ -263,6 +264,10 @@ def _compensation(ctx: Context, m: Movement) -> None:
         waterfall_on = share is not None
     g_before = m.state.balance(GUARANTEE)
     r_before = m.state.balance(RISK)
+    # Issue 10 shape 2: what the first payers outside the pool leave to it (a pledged
+    # deposit, the enterprise's own fees); for a plain pool, the claim and the balance.
+    first = first_payers(ctx, loan, claim.due, g_before, m.date)
+    due, g_available = first.pool_due, first.guarantee_available
     if g_out > 0:
         if claim.guarantee_done:
             if waterfall_on and not claim.guarantee_paid and claim.risk_done:
@@ -286,31 +291,31 @@ def _compensation(ctx: Context, m: Movement) -> None:
                 )
         else:
             if waterfall_on:
-                plan = plan_waterfall(claim.due, g_before, r_before, share)
+                plan = plan_waterfall(due, g_available, r_before, share)
                 if g_out != plan.guarantee:
                     ctx.report(
                         "comp.waterfall",
                         code,
                         m.entry,
                         f"贷款 {loan.id} 代偿应先以助保金支付，至多支付应代偿额，"
-                        f"助保金不足时以其全部余额 {g_before:,} 元支付",
-                        figures={"应代偿额": claim.due, "助保金应付": plan.guarantee, "实付": g_out,
+                        f"助保金不足时以其全部余额 {g_available:,} 元支付",
+                        figures={"应代偿额": due, "助保金应付": plan.guarantee, "实付": g_out,
                                  "差额": plan.guarantee - g_out},
                         loan=loan.id,
                     )
             claim.guarantee_paid = g_out
             claim.guarantee_done = True
     if r_out > 0:
-        g_left = g_before - g_out
+        g_left = g_available - g_out
         if not claim.guarantee_done:
             claim.guarantee_done = True
             if g_left > 0 and waterfall_on and not claim.risk_done:
                 # The guarantee fund was skipped: one finding with the whole split the
                 # waterfall asks for (a risk-fund "share" of the whole claim would mislead).
-                plan = plan_waterfall(claim.due, g_left, r_before, share)
+                plan = plan_waterfall(due, g_left, r_before, share)
                 head = (
                     f"贷款 {loan.id} 助保金尚有余额，应先以助保金代偿，再由风险补偿金分担："
-                    f"应代偿 {yuan(claim.due)} 元应由助保金付 {yuan(plan.guarantee)} 元"
+                    f"应代偿 {yuan(due)} 元应由助保金付 {yuan(plan.guarantee)} 元"
                 )
                 if r_out == plan.risk:
                     message = (
@@ -322,7 +327,7 @@ def _compensation(ctx: Context, m: Movement) -> None:
                     message = f"{head}、合作银行承担 {yuan(plan.bank)} 元，风险补偿金付其余"
                     figures = {"风险补偿金应付": plan.risk, "实付": r_out, "差额": plan.risk - r_out}
                 # The split the message states in words, for the finding's figures (JSON).
-                split = {"应代偿额": claim.due, "助保金应付": plan.guarantee, "风险补偿金应付": plan.risk,
+                split = {"应代偿额": due, "助保金应付": plan.guarantee, "风险补偿金应付": plan.risk,
                          "银行应承担": plan.bank}
                 ctx.report("comp.waterfall", code, m.entry, message, figures=figures, loan=loan.id, stated=split)
                 claim.risk_paid = r_out
@@ -345,7 +350,7 @@ def _compensation(ctx: Context, m: Movement) -> None:
         claim.risk_done = True
         if not waterfall_on:
             return
-        plan = plan_waterfall(claim.due, claim.guarantee_paid, r_before, share)
+        plan = plan_waterfall(due, claim.guarantee_paid, r_before, share)
         recorded = m.entry.meta.get("bank_share")
         if isinstance(recorded, str):
             # Fava's import page saves metadata as text ("210000.00 CNY").
@@ -559,8 +564,11 @@ def finish(ctx: Context) -> None:
     for claim in ctx.records.claims.values():
         loan = claim.loan
         code = loan.program
-        shortfall = claim.due - claim.guarantee_paid
-        if not claim.guarantee_done or shortfall <= 0:
+        if not claim.guarantee_done:
+            continue
+        due = first_payers(ctx, loan, claim.due, ZERO, claim.event.date).pool_due
+        shortfall = due - claim.guarantee_paid
+        if shortfall <= 0:
             continue
         has_committee = loan.first("committee") is not None
         anchor = claim.entries[-1] if claim.entries else claim.event.entry

@@ -59,6 +59,8 @@ if TYPE_CHECKING:  # the rule modules import this one
     from zhubaodai.checks.adequacy import AdequacyCheck
     from zhubaodai.checks.adequacy import RiskWatch
     from zhubaodai.checks.deadlines import DeadlineRecord
+    from zhubaodai.checks.deposits import DepositAccount
+    from zhubaodai.checks.pool import Outflow
     from zhubaodai.checks.evidence import EvidenceRecord
     from zhubaodai.checks.periods import PeriodRecord
     from zhubaodai.checks.fees import FeeAccount
@@ -82,6 +84,10 @@ KIND_ROLES: dict[str, tuple[str, ...]] = {
     "compensation": ("compensation_guarantee", "compensation_risk"),
     "recovery": ("recovery_guarantee", "recovery_risk"),
     "disposal": ("disposal",),
+    # Optional roles (rules.OPTIONAL_ROLES): the pledged deposits' sub-ledger and the other
+    # outflows a policy allows (zhubaodai.checks.deposits, zhubaodai.checks.pool).
+    "deposit": ("deposits", "deposit_source", "compensation_deposit"),
+    "outflow": ("outflow_subsidy",),
 }
 KIND_LABELS = {
     "fee": "助保金缴存",
@@ -90,6 +96,8 @@ KIND_LABELS = {
     "compensation": "代偿",
     "recovery": "追偿补回",
     "disposal": "终止处置",
+    "deposit": "质押存单",
+    "outflow": "政策允许的支出",
     "other": "其他",
 }
 _ROLE_KIND = {role: kind for kind, roles in KIND_ROLES.items() for role in roles}
@@ -180,6 +188,11 @@ class ProgramState:
     last_unallocated_entry: dict[str, Transaction] = field(default_factory=dict)
     #: End of the last interest period settled.
     last_interest_end: datetime.date | None = None
+    #: The pledged deposits' sub-ledger beside the pool (:mod:`zhubaodai.checks.deposits`):
+    #: loan id -> its deposit; empty for a program without the ``deposits`` role.
+    deposits: dict[str, DepositAccount] = field(default_factory=dict)
+    #: The outflows the program's policy allows, as booked (:mod:`zhubaodai.checks.pool`).
+    outflows: list[Outflow] = field(default_factory=list)
 
     def balance(self, fund: str) -> Decimal:
         return self.funds[fund].balance
@@ -513,6 +526,12 @@ def _analyse(
     pool_prefixes = {
         code: p.accounts["pool"] for code, p in rulebook.programs.items()
     }
+    # The pledged deposits' parent accounts: their sub-accounts (one per loan) share the role.
+    parents = {
+        p.accounts["deposits"] + ":": (code, "deposits")
+        for code, p in rulebook.programs.items()
+        if "deposits" in p.accounts
+    }
     loan_program = {loan_id: loan.program for loan_id, loan in ctx.register.loans.items()}
     # Closing a period is no business of the books: its date does not move their last day.
     ctx.as_of = max(
@@ -552,7 +571,7 @@ def _analyse(
                 account = posting.account
                 found = roles_of.get(account, _MISSING)
                 if found is _MISSING:
-                    found = roles_of[account] = _account_role(account, account_roles, pool_prefixes)
+                    found = roles_of[account] = _account_role(account, account_roles, pool_prefixes, parents)
                     if found is not None and _under(account, pool_prefixes):
                         in_pool.add(account)
                 if found is None:
@@ -607,15 +626,22 @@ def _analyse(
 
 
 def _account_role(
-    account: str, account_roles: Mapping[str, tuple[str, str]], pool_prefixes: Mapping[str, str]
+    account: str,
+    account_roles: Mapping[str, tuple[str, str]],
+    pool_prefixes: Mapping[str, str],
+    parents: Mapping[str, tuple[str, str]] | None = None,
 ) -> tuple[str, str] | None:
     """An account's (program, role): by rules.yaml, else any account under a pool is the
-    pool's; None for an account outside every pool."""
+    pool's, and any account under a parent role (``parents``: ``"<parent>:"`` -> (program,
+    role), the pledged deposits' sub-ledger) has that role; None for any other account."""
     found = account_roles.get(account)
     if found is None:
         for code, prefix in pool_prefixes.items():
             if account.startswith(prefix + ":"):
                 return (code, "pool")
+        for prefix, role in (parents or {}).items():
+            if account.startswith(prefix):
+                return role
     return found
 
 

@@ -69,6 +69,22 @@ ROLES: dict[str, str] = {
     "disposal": "合作终止后的资金处置",
 }
 
+#: Account roles only some programs map (zhubaodai.checks.deposits, zhubaodai.checks.pool):
+#: a program that leaves one out has none of its movements, and its rules cannot be listed.
+OPTIONAL_ROLES: dict[str, str] = {
+    "deposits": "企业质押存单（上级账户；每笔贷款一个下级账户，账户名末段为贷款编号）",
+    "deposit_source": "企业存入与解押返还的质押存单（来源与去向）",
+    "compensation_deposit": "质押存单代偿支出",
+    "outflow_subsidy": "担保费奖补支出（政策允许的专户支出）",
+}
+#: Rules that need an optional role: the rule id -> the roles its program must map.
+ROLE_RULES: dict[str, tuple[str, ...]] = {
+    "deposit.pledge": ("deposits", "deposit_source"),
+    "deposit.release": ("deposits", "deposit_source"),
+    "deposit.use": ("deposits", "compensation_deposit"),
+    "outflow.subsidy": ("outflow_subsidy",),
+}
+
 _COMPONENTS = ("principal", "interest", "compound", "penalty")
 _DEDUCTIONS = ("costs", "penalty")
 _ORDER = ("bank", "risk", "guarantee")
@@ -85,6 +101,10 @@ CRITERIA = ("zone", "size", "innovation", "roster", "assessment", "credit")
 ANCHORS = ("confirmation", "overdue", "claim")
 #: Bases of the risk-fund floor.
 BASES = ("outstanding", "expected_volume")
+#: What the guarantee fund may pay of a loan's compensation (comp.waterfall
+#: ``guarantee_basis``): the whole mutualised pool, or only the fees the loan's enterprise
+#: paid in, less what they already paid for its loans.
+GUARANTEE_BASES = ("pool", "own_fees")
 
 #: Parameter kinds: name -> (description, validator returning an error text or None).
 _KINDS: dict[str, str] = {
@@ -105,6 +125,7 @@ _KINDS: dict[str, str] = {
     "anchor": f"起算事件，取自 {list(ANCHORS)}",
     "base": f"计算基数，取自 {list(BASES)}",
     "flag": "true 或 false",
+    "guarantee_basis": f"助保金代偿的限额，取自 {list(GUARANTEE_BASES)}",
 }
 
 
@@ -150,7 +171,9 @@ CATALOGUE: dict[str, RuleSpec] = {
     "pool.no_withdrawal": RuleSpec("专户本金不得提取"),
     "pool.interest_split": RuleSpec("孳息按积数分别归属两项资金"),
     "pool.suspense": RuleSpec("待查明款项应及时查明"),
-    "comp.waterfall": RuleSpec("代偿顺序与分担比例", {"risk_share": "rate"}),
+    "comp.waterfall": RuleSpec(
+        "代偿顺序与分担比例", {"risk_share": "rate"}, optional={"guarantee_basis": "guarantee_basis"}
+    ),
     "comp.escalation": RuleSpec("风险补偿金不足时报请决策"),
     "comp.order": RuleSpec("按逾期先后顺序代偿"),
     "comp.scope": RuleSpec("代偿范围", {"components": "components"}),
@@ -190,6 +213,14 @@ CATALOGUE: dict[str, RuleSpec] = {
     # Issue 13: the audit trail (zhubaodai.checks.periods, .evidence).
     "period.closed": RuleSpec("已结账期间不得改动"),
     "evidence.missing": RuleSpec("审批与支付须附授权文件", {"required": "flag"}),
+    # Issue 10, shapes 2 and 6: whose money pays first (zhubaodai.checks.deposits) and the
+    # other outflows a policy allows (zhubaodai.checks.pool).
+    "deposit.pledge": RuleSpec("放款前足额质押存单", {"rate": "rate"}),
+    "deposit.release": RuleSpec("存单在贷款结清后方可解押"),
+    "deposit.use": RuleSpec("存单只为本笔逾期贷款先行代偿"),
+    "outflow.subsidy": RuleSpec(
+        "担保费奖补（比例与年度总额上限）", {"rate": "rate"}, optional={"annual_cap": "amount"}
+    ),
 }
 
 _ACCOUNT_RE = re.compile(r"^(Assets|Liabilities|Equity|Income|Expenses)(:[A-Z0-9][A-Za-z0-9-]*)+$")
@@ -374,8 +405,10 @@ def _param_value(kind: str, value: Any) -> str | None:
         return None
     if kind == "flag":
         return None if isinstance(value, bool) else f"应为{_KINDS[kind]}"
-    if kind in ("rating", "anchor", "base"):
-        allowed_one = {"rating": RATINGS, "anchor": ANCHORS, "base": BASES}[kind]
+    if kind in ("rating", "anchor", "base", "guarantee_basis"):
+        allowed_one = {
+            "rating": RATINGS, "anchor": ANCHORS, "base": BASES, "guarantee_basis": GUARANTEE_BASES
+        }[kind]
         if value not in allowed_one:
             return f"未知取值 {value!r}；应为{_KINDS[kind]}"
         return None
@@ -498,9 +531,9 @@ def _load_program(check: _Checker, code: str, node: LineDict) -> Program:
     if not isinstance(effective, datetime.date):
         raise check.fail(node, f"{path}.effective", "生效日期应写作 YYYY-MM-DD", "effective")
     accounts_node = check.mapping(node["accounts"], f"{path}.accounts", node, "accounts")
-    check.keys(accounts_node, f"{path}.accounts", tuple(ROLES))
+    check.keys(accounts_node, f"{path}.accounts", tuple(ROLES), tuple(OPTIONAL_ROLES))
     accounts: dict[str, str] = {}
-    for role in ROLES:
+    for role in [*ROLES, *(r for r in OPTIONAL_ROLES if r in accounts_node)]:
         account = accounts_node[role]
         if not isinstance(account, str) or not _ACCOUNT_RE.match(account):
             raise check.fail(
@@ -513,6 +546,12 @@ def _load_program(check: _Checker, code: str, node: LineDict) -> Program:
             raise check.fail(
                 accounts_node, f"{path}.accounts.{role}", f"应为专户账户 {pool} 的下级账户", role
             )
+    deposits = accounts.get("deposits")
+    if deposits is not None and (deposits == pool or deposits.startswith(pool + ":")):
+        raise check.fail(
+            accounts_node, f"{path}.accounts.deposits",
+            f"质押存单是企业存在贷款银行的资金，不在专户内：不能是专户账户 {pool} 或其下级账户", "deposits",
+        )
     if len(set(accounts.values())) != len(accounts):
         raise check.fail(accounts_node, f"{path}.accounts", "不同角色不能映射到同一账户")
     rules_node = check.mapping(node["rules"], f"{path}.rules", node, "rules")
@@ -522,6 +561,12 @@ def _load_program(check: _Checker, code: str, node: LineDict) -> Program:
             raise check.fail(rules_node, f"{path}.rules.{rule_id}", "未知的规则编号（引擎未实现）", rule_id)
         rnode = check.mapping(rules_node[rule_id], f"{path}.rules.{rule_id}", rules_node, rule_id)
         rules[rule_id] = _load_rule(check, code, rule_id, rnode, rules_node.key_lines[rule_id])
+        unmapped = [role for role in ROLE_RULES.get(rule_id, ()) if role not in accounts]
+        if unmapped:
+            raise check.fail(
+                rules_node, f"{path}.rules.{rule_id}",
+                f"此规则需要在 accounts 中映射账户角色：{'、'.join(unmapped)}", rule_id,
+            )
         for param in rules[rule_id].params.values():
             if param.dates[0] > effective:
                 raise RulesError(
