@@ -268,11 +268,15 @@ def _no_withdrawal(ctx: Context, m: Movement) -> None:
                 figures={"处置金额": taken},
             )
         return
+    allowed = "代偿和合作终止后的处置"
+    titles = [ctx.rulebook.programs[code].rules[r].title.split("（")[0] for r in OUTFLOW_RULES.values() if ctx.active(code, r)]
+    if titles:  # a program that declares other lawful outflows names them
+        allowed = f"代偿、{'、'.join(titles)}（记入声明的账户）和合作终止后的处置"
     ctx.report(
         "pool.no_withdrawal",
         code,
         m.entry,
-        f"专户内{names}本金除代偿和合作终止后的处置外不得提取或支用",
+        f"专户内{names}本金除{allowed}外不得提取或支用",
         figures={"提取金额": taken},
     )
 
