@@ -589,7 +589,7 @@ def ledger_span(entries: Sequence[Directive]) -> tuple[datetime.date, datetime.d
 @click.argument("ledger", type=click.Path(dir_okay=True))
 @click.option("--period", required=True, help="报告期：2024Q3 或 2024-Q3（季度）、2024（年度）、2024-07（月度）。")
 @click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False), help="输出的 XLSX 文件。")
-@click.option("--program", "programs", multiple=True, help="只报告此项目（可重复；默认全部项目）。")
+@click.option("--program", "programs", multiple=True, help="只报告此项目（可重复；默认账本中有登记或分录的全部项目）。")
 @click.option("--force", is_flag=True, help="输出文件已存在时覆盖它。")
 @_rules_option
 def report(ledger: str, period: str, output: str, programs: tuple[str, ...], force: bool, rules: str | None) -> None:
@@ -618,7 +618,7 @@ def report(ledger: str, period: str, output: str, programs: tuple[str, ...], for
         raise UserError(f"报告期 {label}（{start} 至 {end}）不在账本的日期范围（{span[0]} 至 {span[1]}）内")
     if loaded.beancount_errors:
         say(f"注意：账本有 {len(loaded.beancount_errors)} 个 Beancount 错误，已列入报表的“检查结果”表；请用 zbd check 查看")
-    codes = list(programs) or list(loaded.rulebook.programs)
+    codes = list(programs) or loaded.analysis.used_programs()
     with progress(len(codes), "编制报表") as bar:
         book = build_report(
             loaded.analysis, loaded.entries, codes, label, start, end,

@@ -54,7 +54,7 @@ from zhubaodai.core.rules import CATALOGUE
 
 ONE_DAY = datetime.timedelta(days=1)
 #: Flow kinds in the order the sources-and-uses table shows them.
-FLOW_KINDS = ("fee", "injection", "interest", "compensation", "recovery", "disposal", "other")
+FLOW_KINDS = ("fee", "injection", "interest", "compensation", "outflow", "recovery", "disposal", "other")
 #: The interest check in the words of the 孳息分配 page.
 INTEREST_OK = {True: "分配正确", False: "分配有误"}
 #: What a totals row says in its first cell.

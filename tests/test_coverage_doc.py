@@ -94,6 +94,46 @@ def test_every_configured_rule_is_cited_for_its_program() -> None:
         assert absent == [], f"{code} 配置了 {absent}，但对照表中没有哪一条写到它"
 
 
+#: Documents structured in parts rather than 第X条: heading (start) -> the visible
+#: provisions, in order (a policy excerpt that breaks off lists only what is visible).
+VISIBLE = {
+    '海口"金保贷"实施意见': ("前言", "一、（一）1", "一、（一）2（1）", "一、（一）2（2）", "一、（二）", "一、（三）"),
+}
+PROGRAM_OF = {'海口"金保贷"实施意见': "HKJB"}
+ANY_ROW_RE = re.compile(r"^\|\s*([^|]+?)\s*\|(.*)\|\s*$")
+
+
+def visible_rows(document: str) -> list[tuple[str, list[str]]]:
+    rows: list[tuple[str, list[str]]] = []
+    current = False
+    for line in COVERAGE.read_text(encoding="utf-8").splitlines():
+        if line.startswith("## "):
+            current = line[3:].startswith(document)
+            continue
+        match = ANY_ROW_RE.match(line)
+        if current and match and match[1] not in ("条款", "---"):
+            rows.append((match[1], [c.strip() for c in match[2].split("|")]))
+    return rows
+
+
+@pytest.mark.parametrize("document", VISIBLE)
+def test_every_visible_provision_is_accounted_for(document: str) -> None:
+    rows = visible_rows(document)
+    assert [name for name, _ in rows] == list(VISIBLE[document]), f"docs/policy-coverage.md {document}：条款缺少或次序不对"
+    known = set(CATALOGUE) | {FORMAT_RULE}
+    named: set[str] = set()
+    for name, cells in rows:
+        assert len(cells) == 3, f"{document} {name}：应有 要求、规则、理由 三栏"
+        requirement, rules, reason = cells
+        ids = set(re.findall(r"`([^`]+)`", rules))
+        assert requirement and (ids or reason), f"{document} {name}"
+        assert ids <= known, f"{document} {name}：不存在的规则编号 {sorted(ids - known)}"
+        named |= ids
+    program = load_rules(ROOT / "rules.yaml").programs[PROGRAM_OF[document]]
+    absent = sorted(set(program.rules) - named)
+    assert absent == [], f"{program.code} 配置了 {absent}，但对照表中没有哪一条写到它"
+
+
 def test_a_missing_article_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The check is real: drop 第十三条 and it fails."""
     broken = tmp_path / "policy-coverage.md"

@@ -31,6 +31,8 @@ from zhubaodai.scripts.ledgergen import workdays
 REPO = Path(__file__).resolve().parent.parent
 LEDGER_DIR = REPO / "ledger"
 MAIN = LEDGER_DIR / "main.beancount"
+#: The second demo: one program per structural family of issue #10 (hand-written).
+SHAPES = LEDGER_DIR / "shapes.beancount"
 RULES = REPO / "rules.yaml"
 BEAN_CHECK = Path(sys.executable).with_name("bean-check")
 FIRST = datetime.date(2024, 1, 1)
@@ -46,6 +48,13 @@ def loaded():
 @pytest.fixture(scope="module")
 def analysis(loaded):
     entries, _, _ = loaded
+    return analyse(entries, load_rules(str(RULES)))
+
+
+@pytest.fixture(scope="module")
+def shapes_analysis():
+    entries, errors, _ = loader.load_file(str(SHAPES))
+    assert errors == []
     return analyse(entries, load_rules(str(RULES)))
 
 
@@ -84,7 +93,15 @@ def test_regenerating_reproduces_the_committed_files(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     generated = {p.relative_to(out): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
-    committed = {p.relative_to(LEDGER_DIR): p.read_bytes() for p in sorted(LEDGER_DIR.rglob("*")) if p.is_file()}
+    # The second demo (shapes.beancount and the files it includes) is written by hand.
+    hand_written = {Path("shapes.beancount")} | {
+        Path(line.split('"')[1]) for line in SHAPES.read_text(encoding="utf-8").splitlines() if line.startswith("include ")
+    }
+    committed = {
+        p.relative_to(LEDGER_DIR): p.read_bytes()
+        for p in sorted(LEDGER_DIR.rglob("*"))
+        if p.is_file() and p.relative_to(LEDGER_DIR) not in hand_written
+    }
     assert sorted(generated) == sorted(committed)
     for rel, data in generated.items():
         assert data == committed[rel], f"ledger/{rel} differs from scripts/gen_demo.py's output: regenerate it"
@@ -304,6 +321,10 @@ RULE_READS: dict[str, frozenset[str]] = {
         "program.lifecycle": {"program:open", "tx:injection", "loan:approval"},  # and program:terminate, below
         "period.closed": {"period:close"},
         "evidence.missing": {"doc:evidence"},
+        "deposit.pledge": {"loan:disbursement", "tx:deposit"},
+        "deposit.release": {"loan:repayment", "tx:deposit"},
+        "deposit.use": {"loan:overdue", "tx:deposit", "tx:compensation"},
+        "outflow.subsidy": {"loan:contract", "tx:outflow"},
     }.items()
 }
 
@@ -349,6 +370,8 @@ def demo_reads(analysis) -> dict[str, set[str]]:
         found[code].update(f"tx:{kind}" for (_, kind), amount in state.flows.items())
         if state.unallocated_series:
             found[code].add("pool:unallocated")
+        if state.deposits:
+            found[code].add("tx:deposit")
     for claim in analysis.records.claims.values():
         if claim.guarantee_done and claim.due > claim.guarantee_paid:
             found[claim.loan.program].add("comp:shortfall")
@@ -356,11 +379,11 @@ def demo_reads(analysis) -> dict[str, set[str]]:
 
 
 def exercised(analysis) -> dict[str, set[str]]:
-    """Per program, the rule ids the demo exercises."""
+    """Per program the demo uses, the rule ids it exercises."""
     found = demo_reads(analysis)
     return {
-        code: {rule for rule in program.rules if RULE_READS[rule] <= found[code]}
-        for code, program in analysis.rulebook.programs.items()
+        code: {rule for rule in analysis.rulebook.programs[code].rules if RULE_READS[rule] <= found[code]}
+        for code in analysis.used_programs()
     }
 
 
@@ -369,13 +392,19 @@ def test_rule_reads_name_every_rule_of_rules_yaml(analysis):
     assert set(RULE_READS) == listed
     vocabulary = {f"{kind}:{event}" for kind, events in REGISTER_TYPES.items() for event in events}
     vocabulary |= {"tx:fee", "tx:injection", "tx:interest", "tx:compensation", "tx:recovery", "tx:disposal"}
+    vocabulary |= {"tx:deposit", "tx:outflow"}
     vocabulary |= {"pool:unallocated", "comp:shortfall", "doc:evidence"}
     assert set().union(*RULE_READS.values()) <= vocabulary
     assert NOT_IN_DEMO <= vocabulary
 
 
-def test_the_demo_exercises_every_rule_but_the_listed_few(analysis):
-    by_program = exercised(analysis)
+def test_the_demo_exercises_every_rule_but_the_listed_few(analysis, shapes_analysis):
+    """Every program has its demo: CQGX and WLHT in main.beancount, the others in
+    shapes.beancount; a program in neither misses every rule."""
+    assert analysis.used_programs() == ["CQGX", "WLHT"]
+    by_program = {code: set() for code in analysis.rulebook.programs}
+    by_program.update(exercised(shapes_analysis))
+    by_program.update(exercised(analysis))
     listed = {rule for program in analysis.rulebook.programs.values() for rule in program.rules}
     anywhere = set().union(*by_program.values())
     assert anywhere == listed - set(NOT_EXERCISED), sorted(listed - anywhere)
@@ -394,3 +423,45 @@ def test_every_register_event_and_transaction_kind_but_termination(analysis):
     every = {f"{kind}:{event}" for kind, events in REGISTER_TYPES.items() for event in events}
     every |= {"tx:fee", "tx:injection", "tx:interest", "tx:compensation", "tx:recovery", "tx:disposal"}
     assert every - found == NOT_IN_DEMO
+
+
+# --------------------------------------------------------------------------------------
+# The second demo, ledger/shapes.beancount: the programs of issue #10's structural families.
+
+
+def test_shapes_bean_check_uncached_is_clean():
+    bean_check = str(BEAN_CHECK) if BEAN_CHECK.exists() else shutil.which("bean-check")
+    result = subprocess.run([bean_check, "-C", str(SHAPES)], capture_output=True, text=True, cwd=REPO)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.strip() == "" and result.stderr.strip() == ""
+
+
+def test_shapes_has_the_same_options_and_pages_as_main():
+    main = [line for line in MAIN.read_text(encoding="utf-8").splitlines() if line.startswith(("option", "plugin", "20"))]
+    shapes = [line for line in SHAPES.read_text(encoding="utf-8").splitlines() if line.startswith(("option", "plugin", "20"))]
+    assert [line for line in main if not line.startswith('option "title"')] == [
+        line for line in shapes if not line.startswith('option "title"')
+    ]
+
+
+def test_hkjb_demo_deposits_pay_first_and_are_released_after_settlement(shapes_analysis):
+    """海口金保贷: every loan pledges 2% before it is lent; three are repaid on time and their
+    deposits released; one falls overdue, its deposit pays first and the compensation fund
+    bears half of the rest, half-up to the fen."""
+    assert shapes_analysis.findings == []
+    state = shapes_analysis.programs["HKJB"]
+    deposits = state.deposits
+    assert sorted(deposits) == ["HK-2021-001", "HK-2021-002", "HK-2021-003", "HK-2021-004"]
+    assert all(d.balance == 0 for d in deposits.values())
+    assert sorted(loan for loan, d in deposits.items() if d.total("release") > 0) == [
+        "HK-2021-001", "HK-2021-002", "HK-2021-004",
+    ]
+    assert deposits["HK-2021-003"].used == Decimal("40000.00")
+    (claim,) = shapes_analysis.records.claims.values()
+    assert claim.due == Decimal("1212345.67")
+    assert claim.risk_paid == Decimal("586172.84") and claim.bank_share == Decimal("586172.83")
+    assert claim.risk_paid + claim.bank_share + deposits["HK-2021-003"].used == claim.due
+    assert [o.amount for o in state.outflows] == [Decimal("30000.00"), Decimal("50000.00"),
+                                                  Decimal("20000.00"), Decimal("15000.00")]
+    assert all(o.amount == o.allowed for o in state.outflows)
+    assert state.funds[GUARANTEE].balance == 0

@@ -266,6 +266,20 @@ class Analysis:
     def warnings(self) -> list[Finding]:
         return [f for f in self.findings if f.severity == WARNING]
 
+    def used_programs(self) -> list[str]:
+        """The programs this ledger has anything of (a register event, a pool or deposit
+        movement), in rules.yaml order; every program where it has none. What the faces show
+        by default: a rules file of many districts does not fill the report and the pages of
+        a one-district ledger with empty programs."""
+        used = {loan.program for loan in self.register.loans.values()}
+        used.update(event.data["program"] for event in self.register.enterprises.values())
+        used.update(self.register.program_events)
+        used.update(
+            code for code, state in self.programs.items()
+            if state.flows or state.unallocated or state.deposits
+        )
+        return [code for code in self.rulebook.programs if code in used] or list(self.rulebook.programs)
+
     def outstanding(self, program: str, on: datetime.date) -> Decimal:
         """Principal outstanding on the program's loans at the end of ``on`` (the register:
         the sum of each loan's :meth:`~zhubaodai.core.register.Loan.outstanding`), from a daily

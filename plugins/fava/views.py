@@ -48,7 +48,7 @@ from zhubaodai.fava.charts import make_chart
 ONE_DAY = datetime.timedelta(days=1)
 FUNDS = (GUARANTEE, RISK)
 #: Kinds of fund movement in the order the overview lists them: sources, then uses.
-FLOW_KINDS = ("fee", "injection", "interest", "recovery", "compensation", "disposal", "other")
+FLOW_KINDS = ("fee", "injection", "interest", "recovery", "compensation", "outflow", "disposal", "other")
 #: At most this many points per line in a chart (more are sampled on an even grid).
 CHART_POINTS = 400
 
@@ -93,9 +93,9 @@ def make_period(
 def select_programs(analysis: Analysis, account_filter: str | None, wanted: str | None = None) -> list[str]:
     """Programs whose accounts match Fava's account filter (as Fava matches accounts:
     the account or an ancestor, or a regular expression), optionally just ``wanted``."""
-    codes = list(analysis.rulebook.programs)
+    codes = analysis.used_programs()
     if wanted:
-        codes = [c for c in codes if c == wanted]
+        codes = [c for c in analysis.rulebook.programs if c == wanted]
     if not account_filter:
         return codes
     match = Match(account_filter)  # as Fava's account filter: a regex, else the exact name

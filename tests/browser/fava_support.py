@@ -28,6 +28,7 @@ from zhubaodai.plugin import rules_path
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE_LEDGER = ROOT / "tests" / "ledgers" / "fava" / "main.beancount"
 DEMO_LEDGER = ROOT / "ledger" / "main.beancount"
+SHAPES_LEDGER = ROOT / "ledger" / "shapes.beancount"
 
 
 
@@ -45,6 +46,8 @@ def ledgers() -> list[Path]:
     found = [FIXTURE_LEDGER]
     if demo_registers_pages():
         found.append(DEMO_LEDGER)
+    if SHAPES_LEDGER.exists():  # the second demo: the programs of issue #10's shapes
+        found.append(SHAPES_LEDGER)
     return found
 
 

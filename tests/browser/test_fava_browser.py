@@ -81,7 +81,7 @@ READY = {
 }
 
 
-@pytest.fixture(scope="module", params=ledgers(), ids=lambda p: p.parent.name)
+@pytest.fixture(scope="module", params=ledgers(), ids=lambda p: "shapes" if p.stem == "shapes" else p.parent.name)
 def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[FavaServer, EngineRun]]:
     ledger: Path = request.param
     log = tmp_path_factory.mktemp("fava") / "fava.log"
