@@ -215,3 +215,12 @@ def test_project_rules_carry_the_hkjb_shapes() -> None:
     assert hkjb.rules["deposit.pledge"].severity == ERROR
     assert hkjb.rules["deposit.pledge"].params["rate"].at(datetime.date(2021, 1, 1)) == Decimal("0.02")
     assert hkjb.rules["outflow.subsidy"].params["annual_cap"].at(datetime.date(2024, 1, 1)) == 5000000
+
+
+def test_an_optional_role_needs_a_rule_that_uses_it(tmp_path: Path) -> None:
+    text = TEXT
+    start = text.index("      outflow.subsidy:\n", text.index("  HKJB:"))
+    end = text.index("      risk.cap:\n", start)
+    error = rejected(tmp_path, text[:start] + text[end:])
+    assert error.key == "programs.HKJB.accounts.outflow_subsidy"
+    assert "outflow.subsidy" in error.message

@@ -38,6 +38,7 @@ from beancount.core.data import Transaction
 from zhubaodai.core.engine import Context
 from zhubaodai.core.engine import Movement
 from zhubaodai.core.findings import FORMAT_RULE
+from zhubaodai.core.money import CURRENCY
 from zhubaodai.core.money import ZERO
 from zhubaodai.core.money import half_up
 from zhubaodai.core.money import percent
@@ -148,7 +149,7 @@ def _deposit(ctx: Context, m: Movement) -> None:
     parent = program.accounts["deposits"] + ":"
     legs: dict[str, Decimal] = {}
     for posting in m.entry.postings:
-        if posting.account.startswith(parent):
+        if posting.account.startswith(parent) and posting.units.currency == CURRENCY:
             legs[posting.account] = legs.get(posting.account, ZERO) + posting.units.number
     legs = {a: n for a, n in legs.items() if n != 0}
     if len(legs) != 1:

@@ -573,6 +573,13 @@ def _load_program(check: _Checker, code: str, node: LineDict) -> Program:
                     check.filename, param.line, param.key,
                     f"首个版本自 {param.dates[0]} 起，晚于项目施行日 {effective}：其间没有有效版本（版本之间有空档）",
                 )
+    for role in OPTIONAL_ROLES:
+        users = [rule_id for rule_id, roles in ROLE_RULES.items() if role in roles]
+        if role in accounts and not any(rule_id in rules for rule_id in users):
+            raise check.fail(
+                accounts_node, f"{path}.accounts.{role}",
+                f"映射了可选角色却没有列出使用它的规则（{'、'.join(users)}）：其分录将无规则核对", role,
+            )
     return Program(
         code=code,
         name=check.text(node, "name", path),
