@@ -138,7 +138,8 @@ def _shoot(page, tmp_path: Path, name: str, ledger: Path, selector: str | None =
         page.locator(selector).screenshot(path=str(target))
     assert target.stat().st_size > (10_000 if selector is None else 2_000)
     wanted = os.environ.get("ZBD_SCREENSHOTS")
-    doc_name = DOC_SHOTS.get((ledger.parent.name, name))
+    # The reviewers' guide shows the main demo's pages (shapes.beancount shares its folder).
+    doc_name = None if ledger.stem == "shapes" else DOC_SHOTS.get((ledger.parent.name, name))
     if wanted and doc_name:
         folder = Path(wanted)
         folder.mkdir(parents=True, exist_ok=True)
@@ -170,7 +171,8 @@ def test_page_shows_the_engines_figures_without_console_errors(
         assert page.locator(f'[data-figure="{key}"]').first.is_visible()
     if name == "Zbd1Pool":
         # The charts are drawn (server-side SVG): each fund keeps its colour on every chart.
-        page.wait_for_selector("figure.zbd-chart svg path.zbd-line")
+        # attached, not visible: a fund that stays at zero (HKJB has no 助保金) is a flat line.
+        page.wait_for_selector("figure.zbd-chart svg path.zbd-line", state="attached")
         strokes = page.eval_on_selector_all(
             "figure.zbd-chart path.zbd-line",
             "ps => ps.map(p => [p.closest('figure').dataset.chart, p.dataset.line, getComputedStyle(p).stroke])",
@@ -247,9 +249,13 @@ def test_a_working_day_deadline_coming_due_is_shown(
     calendar = run.analysis.rulebook.calendar
     one_day = datetime.timedelta(days=1)
     record = next(
-        r for r in run.analysis.records.deadlines
-        if r.deadline.done is None or r.deadline.done > r.deadline.start + one_day
+        (r for r in run.analysis.records.deadlines
+         if r.deadline.done is None or r.deadline.done > r.deadline.start + one_day),
+        None,
     )
+    if record is None:
+        assert server.ledger.stem == "shapes"  # HKJB's policy sets no working-day deadline
+        pytest.skip("此账本的项目没有工作日期限")
     today = record.deadline.start + one_day
     due = calendar.nth_workday_after(record.deadline.start, record.deadline.n)
     console = Console(page)
@@ -415,7 +421,7 @@ def test_pool_verdict_is_the_first_thing_a_reviewer_sees(
     page.goto(server.url("extension/Zbd1Pool/"))
     page.wait_for_selector("#zbd-verdicts")
     expected = {}
-    for code in run.analysis.rulebook.programs:
+    for code in run.analysis.used_programs():  # the programs the ledger uses
         mine = [f for f in run.analysis.findings if f.program == code]
         errors = sum(f.severity == "error" for f in mine)
         warnings = len(mine) - errors
@@ -428,6 +434,10 @@ def test_pool_verdict_is_the_first_thing_a_reviewer_sees(
             "e => [getComputedStyle(e).color, getComputedStyle(e).backgroundColor]"
         )
         assert _rgb_contrast(colour, background) >= 4.5, (code, colour, background)
+    if server.ledger.stem == "shapes":  # the second demo: clean
+        assert expected == {"HKJB": ("合规", None)}
+        assert console.errors == []
+        return
     if server.ledger.parent.name == "ledger":  # the demo: one warning, CQGX's
         assert expected == {"CQGX": ("需关注", "warning"), "WLHT": ("合规", None)}
     else:
