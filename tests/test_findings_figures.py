@@ -115,6 +115,8 @@ def test_every_figure_found_has_a_key_and_every_numbered_finding_has_figures():
     for finding in findings:
         if finding.figures:
             continue
+        if finding.message.endswith("，无法按规则核对"):
+            continue  # a parameter not in force that day (Context.param): its dates, no amounts
         assert finding.rule in NUMBER_FREE, (finding.rule, finding.message)
         assert not NUMBERED.search(finding.message), (finding.rule, finding.message)
     with_figures = {f.rule for f in findings if f.figures}
