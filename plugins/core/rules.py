@@ -235,9 +235,9 @@ class ParamDateError(LookupError):
         self.on = on
         self.ended = ended
         if ended is not None:
-            text = f"参数 {param.key} 自 {ended} 起已不再施行（{on} 无有效版本）"
+            text = f"参数「{param.key}」自 {ended} 起已不再施行（{on} 无有效版本）"
         else:
-            text = f"参数 {param.key} 在 {on} 尚无生效版本（最早版本自 {param.dates[0]} 起施行）"
+            text = f"参数「{param.key}」在 {on} 尚无生效版本（最早版本自 {param.dates[0]} 起施行）"
         super().__init__(text)
 
 
