@@ -9,6 +9,7 @@ it needs, and it records what the faces show in the run's typed
 * :mod:`~zhubaodai.checks.pool` — the special account: no withdrawal, interest split, suspense;
 * :mod:`~zhubaodai.checks.waterfall` — compensation and recovery order;
 * :mod:`~zhubaodai.checks.deposits` — whose money pays first: pledged deposits, own fees;
+* :mod:`~zhubaodai.checks.payouts` — payout limits over the cooperation period;
 * :mod:`~zhubaodai.checks.loans` — loan conditions, eligibility, blacklist;
 * :mod:`~zhubaodai.checks.deadlines` — working-day deadlines (notices, compensation);
 * :mod:`~zhubaodai.checks.adequacy` — the risk fund's floor, cap and leverage;
@@ -36,6 +37,7 @@ from zhubaodai.checks import deposits
 from zhubaodai.checks import evidence
 from zhubaodai.checks import fees
 from zhubaodai.checks import lifecycle
+from zhubaodai.checks import payouts
 from zhubaodai.checks import loans
 from zhubaodai.checks import periods
 from zhubaodai.checks import pool
@@ -43,5 +45,5 @@ from zhubaodai.checks import waterfall
 
 #: The rule modules in the order the engine calls them (their findings come in this order).
 CHECKS: tuple[ModuleType, ...] = (
-    pool, fees, waterfall, deposits, loans, deadlines, adequacy, lifecycle, evidence, periods,
+    pool, fees, waterfall, deposits, loans, deadlines, adequacy, lifecycle, evidence, periods, payouts,
 )

@@ -46,6 +46,7 @@ from beancount.core.data import Custom
 from beancount.core.data import Transaction
 
 from zhubaodai.checks.deposits import first_payers
+from zhubaodai.core.engine import FUND_LABELS
 from zhubaodai.core.engine import Context
 from zhubaodai.core.engine import GUARANTEE
 from zhubaodai.core.engine import Movement
@@ -54,10 +55,13 @@ from zhubaodai.core.findings import FORMAT_RULE
 from zhubaodai.core.findings import WARNING
 from zhubaodai.core.money import ZERO
 from zhubaodai.core.money import half_up
+from zhubaodai.core.money import largest_remainder
 from zhubaodai.core.money import percent
 from zhubaodai.core.money import yuan
+from zhubaodai.core.register import NPL_CLASSES
 from zhubaodai.core.register import Event
 from zhubaodai.core.register import Loan
+from zhubaodai.core.rules import PartyShare
 
 COMPONENT_LABELS = {"principal": "本金", "interest": "利息", "compound": "复利", "penalty": "罚息"}
 DEDUCTION_LABELS = {"costs": "追索费用", "penalty": "违约金"}
@@ -112,6 +116,26 @@ class Claim:
     @property
     def started(self) -> bool:
         return self.guarantee_done or self.risk_done
+
+
+@dataclass
+class SharedClaim:
+    """comp.shares: a claim borne by a table of parties. The table in force when the claim
+    was first compensated, each party's part of the base, what each has paid (the pool's
+    funds) or is recorded to bear (outside parties' ``<party>_share`` metadata), and the
+    principal the debtor has repaid since (comp.shares' ``shrink``)."""
+
+    claim: Claim
+    table: tuple[PartyShare, ...]
+    parts: dict[str, Decimal]
+    paid: dict[str, Decimal] = field(default_factory=dict)
+    repaid: Decimal = ZERO
+
+    def owed(self) -> dict[str, Decimal]:
+        """Each party's part of what is still unpaid (all of the base before any repayment)."""
+        if not self.repaid:
+            return dict(self.parts)
+        return split_shares(max(self.claim.due - self.repaid, ZERO), self.table)
 
 
 @dataclass
@@ -173,6 +197,13 @@ def on_register_event(ctx: Context, entry: Custom) -> None:
         _claim(ctx, loan, event)
     elif event.kind == "recovery" and ctx.active(loan.program, "recovery.order"):
         _distribute(ctx, loan, event)
+    elif event.kind == "recovery" and ctx.active(loan.program, "comp.shares") and _shrinks(ctx, loan, event):
+        _shrink(ctx, loan, event)
+
+
+def _shrinks(ctx: Context, loan: Loan, event: Event) -> bool:
+    rule = ctx.rulebook.programs[loan.program].rules["comp.shares"]
+    return "shrink" in rule.params and bool(ctx.param(loan.program, "comp.shares", "shrink", event.date, event.entry))
 
 
 def _check_claim(ctx: Context, loan: Loan, event: Event) -> None:
@@ -193,9 +224,10 @@ def _check_claim(ctx: Context, loan: Loan, event: Event) -> None:
                 figures={COMPONENT_LABELS[name]: event.amount(name)},
                 loan=loan.id,
             )
-    if loan.last_before("overdue", event.date) is None:
+    trigger = _trigger(ctx, code, event.date, event.entry)
+    if _trigger_event(loan, trigger, event.date) is None:
         ctx.report(
-            "comp.scope", code, event.entry, f"贷款 {loan.id} 未登记逾期（overdue），不能申请代偿", loan=loan.id
+            "comp.scope", code, event.entry, f"贷款 {loan.id} 未登记{TRIGGER_TEXT[trigger]}，不能申请代偿", loan=loan.id
         )
         return
     outstanding = loan.outstanding(event.date)
@@ -222,6 +254,32 @@ def on_movement(ctx: Context, m: Movement) -> None:
         _recovery_cash(ctx, m)
 
 
+#: What a claim needs before it, by comp.scope's trigger (as messages name it).
+TRIGGER_TEXT = {
+    "overdue": "逾期（overdue）",
+    "npl": "不良分类（npl，次级、可疑或损失）",
+    "confirmation": "逾期事实确认（confirmation）",
+}
+
+
+def _trigger(ctx: Context, code: str, on: datetime.date, entry: Transaction | Custom) -> str:
+    """The event that makes a loan eligible for compensation: comp.scope's ``trigger``,
+    a recorded overdue where the program does not say."""
+    rule = ctx.rulebook.programs[code].rules.get("comp.scope")
+    if rule is None or "trigger" not in rule.params:
+        return "overdue"
+    return ctx.param(code, "comp.scope", "trigger", on, entry) or "overdue"
+
+
+def _trigger_event(loan: Loan, trigger: str, on: datetime.date) -> Event | None:
+    """The loan's latest trigger event on or before ``on``; for ``npl`` the latest
+    classification counts, and only a non-performing one (次级、可疑、损失)."""
+    found = loan.last_before(trigger, on)
+    if trigger == "npl" and found is not None and found.data["classification"] not in NPL_CLASSES:
+        return None
+    return found
+
+
 def _basis(ctx: Context, m: Movement) -> tuple[Loan, Claim] | None:
     """The loan and claim a compensation pays; reports under pool.no_withdrawal if none."""
     code = m.state.program.code
@@ -231,8 +289,10 @@ def _basis(ctx: Context, m: Movement) -> tuple[Loan, Claim] | None:
         problem = f"代偿应以链接 ^贷款编号 关联本项目的唯一一笔贷款，此笔关联了 {len(m.loans)} 笔"
     else:
         loan = ctx.register.loans[m.loans[0]]
-        if loan.last_before("overdue", m.date) is None:
-            problem = f"贷款 {loan.id} 在代偿日前未登记逾期，不得动用专户资金代偿"
+        trigger = _trigger(ctx, code, m.date, m.entry)
+        if _trigger_event(loan, trigger, m.date) is None:
+            what = "逾期" if trigger == "overdue" else TRIGGER_TEXT[trigger]
+            problem = f"贷款 {loan.id} 在代偿日前未登记{what}，不得动用专户资金代偿"
         else:
             claim_event = loan.last_before("claim", m.date)
             if claim_event is None:
@@ -255,6 +315,9 @@ def _compensation(ctx: Context, m: Movement) -> None:
     g_out, r_out = -m.delta(GUARANTEE), -m.delta(RISK)
     if g_out < 0 or r_out < 0:
         return  # a reversal: shown by pool.no_withdrawal's consistency check, not here
+    if ctx.active(code, "comp.shares"):
+        _shares(ctx, m, loan, claim)
+        return
     if ctx.active(code, "comp.order") and not claim.started:
         _check_order(ctx, m, loan, claim)
     waterfall_on = ctx.active(code, "comp.waterfall")
@@ -384,6 +447,136 @@ def _compensation(ctx: Context, m: Movement) -> None:
             )
         else:
             claim.bank_share = recorded.number
+
+
+def recorded_share(entry: Transaction, key: str) -> Decimal | None:
+    """An outside party's part recorded on a compensation (``bank_share: 210000.00 CNY``);
+    None where absent or not an amount. Fava's import page saves metadata as text."""
+    recorded = entry.meta.get(key)
+    if isinstance(recorded, str):
+        try:
+            recorded = Amount.from_string(recorded)
+        except ValueError:
+            return None
+    return recorded.number if isinstance(recorded, Amount) else None
+
+
+def split_shares(base: Decimal, table: tuple[PartyShare, ...]) -> dict[str, Decimal]:
+    """Each party's part of ``base`` by the table's shares: largest remainder to the fen,
+    so the parts always sum to the base (ties to the party listed first)."""
+    if base <= 0 or not table:
+        return {row.party: ZERO for row in table}
+    return dict(zip((row.party for row in table), largest_remainder(base, [row.share for row in table])))
+
+
+_FUND_OF = {"guarantee": GUARANTEE, "risk": RISK}
+
+
+def _shared(ctx: Context, m: Movement, loan: Loan, claim: Claim) -> SharedClaim | None:
+    shared = ctx.records.shares.get(loan.id, [])
+    for found in shared:
+        if found.claim is claim:
+            return found
+    table = ctx.param(loan.program, "comp.shares", "parties", m.date, m.entry)
+    if table is None:
+        return None
+    found = SharedClaim(claim, table, split_shares(claim.due, table))
+    ctx.records.shares.setdefault(loan.id, []).append(found)
+    return found
+
+
+def _shares(ctx: Context, m: Movement, loan: Loan, claim: Claim) -> None:
+    """comp.shares: each party bears its share of the base (the claim's components in
+    scope); the pool's funds pay theirs from the special account, the outside parties'
+    parts are recorded as ``<party>_share`` on the compensation."""
+    code = loan.program
+    shared = _shared(ctx, m, loan, claim)
+    if shared is None:
+        return
+    first_pool_entry = not any(shared.paid.get(row.party) for row in shared.table if row.pool)
+    for row in shared.table:
+        due = shared.parts[row.party]
+        if row.pool:
+            out = -m.delta(_FUND_OF[row.party])
+            if out == 0:
+                continue
+            paid = shared.paid.get(row.party, ZERO) + out
+            shared.paid[row.party] = paid
+            if paid != due:
+                ctx.report(
+                    "comp.shares",
+                    code,
+                    m.entry,
+                    f"贷款 {loan.id} 代偿基数 {yuan(claim.due)} 元，{row.label}应按 {percent(row.share)} 承担",
+                    figures={f"{row.label}应付": due, "累计实付": paid, "差额": due - paid},
+                    loan=loan.id,
+                )
+            continue
+        recorded = recorded_share(m.entry, row.meta_key)
+        if recorded is None:
+            if first_pool_entry and row.party not in shared.paid and due > 0:
+                ctx.report(
+                    "comp.shares",
+                    code,
+                    m.entry,
+                    f"贷款 {loan.id} 应以元数据 {row.meta_key} 记录{row.label}承担的部分"
+                    f"（按 {percent(row.share)}）",
+                    figures={f"{row.label}应承担": due},
+                    loan=loan.id,
+                )
+            continue
+        shared.paid[row.party] = recorded
+        if recorded != due:
+            ctx.report(
+                "comp.shares",
+                code,
+                m.entry,
+                f"贷款 {loan.id} 元数据 {row.meta_key} 记录的{row.label}承担部分与其比例 {percent(row.share)} 不符",
+                figures={f"{row.label}应承担": due, "已记录": recorded, "差额": due - recorded},
+                loan=loan.id,
+            )
+    for fund, party in ((GUARANTEE, "guarantee"), (RISK, "risk")):
+        if -m.delta(fund) > 0 and not any(row.party == party for row in shared.table):
+            ctx.report(
+                "comp.shares",
+                code,
+                m.entry,
+                f"贷款 {loan.id} 的代偿由{FUND_LABELS[fund]}支付，但本项目的分担表中没有{FUND_LABELS[fund]}",
+                figures={"支出金额": -m.delta(fund)},
+                loan=loan.id,
+            )
+
+
+def _shrink(ctx: Context, loan: Loan, event: Event) -> None:
+    """comp.shares with ``shrink``: a recovery lowers the loan's unpaid principal, so each
+    fund's part falls to its share of what is still unpaid; the excess it paid is owed
+    back to it (the recovery's cash arrives on the recovery accounts)."""
+    code = loan.program
+    shared = [c for c in ctx.records.shares.get(loan.id, []) if c.paid]
+    if not shared:
+        ctx.report(
+            "comp.shares", code, event.entry, f"贷款 {loan.id} 尚未发生代偿，追偿款无须退回资金池", loan=loan.id,
+            severity=WARNING,
+        )
+        return
+    state: LoanRecoveries = ctx.records.loan_recoveries.setdefault(loan.id, LoanRecoveries())
+    gross = event.data["recovered"]
+    net = max(gross - event.amount("costs") - event.amount("penalty"), ZERO)
+    parts: dict[str, Decimal] = {}
+    for claim in shared:
+        claim.repaid += net
+        owed_now = claim.owed()
+        for row in claim.table:
+            if not row.pool:
+                continue
+            fund = _FUND_OF[row.party]
+            back_total = max(claim.paid.get(row.party, ZERO) - owed_now[row.party], ZERO)
+            back = back_total - state.expected[fund]
+            if back > 0:
+                state.expected[fund] = back_total
+                parts[row.party] = parts.get(row.party, ZERO) + back
+    state.last_event = event
+    ctx.records.recoveries.append(Recovery(loan, event, gross, gross - net, net, parts, ZERO))
 
 
 @dataclass
@@ -538,8 +731,10 @@ def _recovery_cash(ctx: Context, m: Movement) -> None:
             FORMAT_RULE, None, m.entry, f"追偿补回应以链接 ^贷款编号 关联本项目的唯一一笔贷款，此笔关联了 {len(m.loans)} 笔"
         )
         return
-    if not ctx.active(code, "recovery.order"):
+    shares = ctx.active(code, "comp.shares")
+    if not ctx.active(code, "recovery.order") and not shares:
         return
+    rule_id = "recovery.order" if ctx.active(code, "recovery.order") else "comp.shares"
     loan = ctx.register.loans[m.loans[0]]
     state: LoanRecoveries = ctx.records.loan_recoveries.setdefault(loan.id, LoanRecoveries())
     for fund, label in ((RISK, "风险补偿金"), (GUARANTEE, "助保金")):
@@ -548,12 +743,17 @@ def _recovery_cash(ctx: Context, m: Movement) -> None:
             continue
         after = state.received[fund] + amount
         if after > state.expected[fund]:
+            text = (
+                f"贷款 {loan.id} 追偿款补回{label}超过按分配顺序应补回的金额"
+                "（追偿款先偿还银行承担部分，再补回风险补偿金，后补回助保金）" if rule_id == "recovery.order"
+                else f"贷款 {loan.id} 追偿后退回{label}超过其多付的部分"
+                "（未清偿本金减少后，按比例应承担的部分随之减少，只退回超出的部分）"
+            )
             ctx.report(
-                "recovery.order",
+                rule_id,
                 code,
                 m.entry,
-                f"贷款 {loan.id} 追偿款补回{label}超过按分配顺序应补回的金额"
-                "（追偿款先偿还银行承担部分，再补回风险补偿金，后补回助保金）",
+                text,
                 figures={"应补回": state.expected[fund], "累计补回": after, "超出": after - state.expected[fund]},
                 loan=loan.id,
             )
@@ -604,15 +804,31 @@ def finish(ctx: Context) -> None:
                     loan=loan.id,
                     severity=WARNING,
                 )
+    for shared_claims in ctx.records.shares.values():
+        for shared in shared_claims:
+            claim = shared.claim
+            for row in shared.table:
+                if row.pool and shared.parts[row.party] > 0 and row.party not in shared.paid:
+                    ctx.report(
+                        "comp.shares",
+                        claim.loan.program,
+                        claim.entries[-1],
+                        f"贷款 {claim.loan.id} 的代偿中{row.label}应承担的部分尚未入账",
+                        figures={f"{row.label}应付": shared.parts[row.party]},
+                        loan=claim.loan.id,
+                        severity=WARNING,
+                    )
     for loan_id, state in ctx.records.loan_recoveries.items():
         loan = ctx.register.loans[loan_id]
+        rule_id = "recovery.order" if ctx.active(loan.program, "recovery.order") else "comp.shares"
         for fund, label in ((RISK, "风险补偿金"), (GUARANTEE, "助保金")):
             if state.received[fund] < state.expected[fund] and state.last_event is not None:
+                what = "追偿款应补回" if rule_id == "recovery.order" else "未清偿本金减少后应退回"
                 ctx.report(
-                    "recovery.order",
+                    rule_id,
                     loan.program,
                     state.last_event.entry,
-                    f"贷款 {loan.id} 追偿款应补回{label}的部分尚未到账",
+                    f"贷款 {loan.id} {what}{label}的部分尚未到账",
                     figures={"应补回": state.expected[fund], "已到账": state.received[fund],
                              "差额": state.expected[fund] - state.received[fund]},
                     loan=loan.id,

@@ -64,11 +64,13 @@ if TYPE_CHECKING:  # the rule modules import this one
     from zhubaodai.checks.evidence import EvidenceRecord
     from zhubaodai.checks.periods import PeriodRecord
     from zhubaodai.checks.fees import FeeAccount
+    from zhubaodai.checks.payouts import PayoutTotals
     from zhubaodai.checks.pool import InterestAllocation
     from zhubaodai.checks.waterfall import Claim
     from zhubaodai.checks.waterfall import LoanRecoveries
     from zhubaodai.checks.waterfall import PendingClaims
     from zhubaodai.checks.waterfall import Recovery
+    from zhubaodai.checks.waterfall import SharedClaim
     from zhubaodai.core.register import Event
 
 GUARANTEE = "guarantee"
@@ -232,10 +234,15 @@ class Records:
     claims: dict[int, Claim] = field(default_factory=dict)
     #: :mod:`zhubaodai.checks.waterfall`: loan id -> its claims, in ledger order.
     claims_by_loan: dict[str, list[Claim]] = field(default_factory=dict)
+    #: :mod:`zhubaodai.checks.waterfall`: loan id -> its claims borne by a table of parties
+    #: (comp.shares), in ledger order.
+    shares: dict[str, list[SharedClaim]] = field(default_factory=dict)
     #: :mod:`zhubaodai.checks.waterfall`: every recovery and how it is to flow back.
     recoveries: list[Recovery] = field(default_factory=list)
     #: :mod:`zhubaodai.checks.waterfall`: loan id -> what its recoveries owe each fund, and got.
     loan_recoveries: dict[str, LoanRecoveries] = field(default_factory=dict)
+    #: :mod:`zhubaodai.checks.payouts`: program -> the pool's and the guarantor's payouts so far.
+    payouts: dict[str, PayoutTotals] = field(default_factory=dict)
     #: :mod:`zhubaodai.checks.deadlines`: every working-day deadline and whether it was met.
     deadlines: list[DeadlineRecord] = field(default_factory=list)
     #: :mod:`zhubaodai.checks.adequacy`: the risk fund's floor and leverage checks.

@@ -70,6 +70,12 @@ LOAN_EVENTS: dict[str, tuple[str, dict[str, str], dict[str, str]]] = {
     "repayment": ("还款", {"amount": "amount"}, {}),
     "overdue": ("逾期", {"principal": "amount"}, {"interest": "amount"}),
     "confirmation": ("逾期事实确认", {"letter": "text"}, {}),
+    # The bank classifies the loan as non-performing (次级、可疑、损失: 《商业银行金融资产
+    # 风险分类办法》): the trigger of programs that compensate NPLs (comp.scope trigger npl).
+    "npl": ("不良分类", {"classification": "text"}, {"principal": "amount", "letter": "text"}),
+    # A guarantee institution's fee for guaranteeing the loan: its income, not the pool's
+    # money, recorded for the payout cap it bounds (comp.fee_cap).
+    "guarantee_fee": ("担保费", {"amount": "amount"}, {"guarantor": "text", "period": "text"}),
     "claim": (
         "代偿申请",
         {"principal": "amount", "letter": "text", "approval": "text"},
@@ -83,6 +89,11 @@ LOAN_EVENTS: dict[str, tuple[str, dict[str, str], dict[str, str]]] = {
     ),
     "settlement": ("结清", {}, {}),
 }
+
+#: The five risk classes of a bank's assets (《商业银行金融资产风险分类办法》, 2023); the
+#: last three are non-performing (不良).
+RISK_CLASSES = ("正常", "关注", "次级", "可疑", "损失")
+NPL_CLASSES = ("次级", "可疑", "损失")
 
 #: What the register records of an enterprise for the eligibility rules (zhubaodai.checks.loans),
 #: on its ``register`` event or any later ``update`` (the latest value counts).
@@ -311,6 +322,11 @@ def parse_event(entry: Custom) -> Event:
         for key, spec in optional:
             if key in meta:
                 data[key] = _convert_fast(entry, key, spec, meta[key])
+    if kind == "npl" and data["classification"] not in RISK_CLASSES:
+        raise RegisterError(
+            entry, f"不良分类 classification 应为五级分类之一：{'、'.join(RISK_CLASSES)}，"
+            f"此处为 {data['classification']!r}",
+        )
     return Event(kind, subject, entry.date, data, entry)
 
 

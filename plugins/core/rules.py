@@ -68,6 +68,11 @@ ROLES: dict[str, str] = {
     "recovery_risk": "追偿补回风险补偿金",
     "disposal": "合作终止后的资金处置",
 }
+#: Roles a program without a guarantee fund (助保金) leaves out, all of them or none: a pool
+#: of district money only (SZPS) has a risk fund and no enterprise fee. The other roles of
+#: :data:`ROLES` are required.
+GUARANTEE_ROLES = ("guarantee_fund", "fee_income", "interest_guarantee", "compensation_guarantee",
+                   "recovery_guarantee")
 
 #: Account roles only some programs map (zhubaodai.checks.deposits, zhubaodai.checks.pool):
 #: a program that leaves one out has none of its movements, and its rules cannot be listed.
@@ -105,6 +110,17 @@ BASES = ("outstanding", "expected_volume")
 #: ``guarantee_basis``): the whole mutualised pool, or only the fees the loan's enterprise
 #: paid in, less what they already paid for its loans.
 GUARANTEE_BASES = ("pool", "own_fees")
+#: Parties that may bear a part of a compensation (comp.shares): the pool's two funds
+#: (paid from the special account, checked against the ledger's legs) and outside parties
+#: (their part recorded as ``<party>_share`` metadata on the compensation, like bank_share).
+PARTIES = ("guarantee", "risk", "bank", "guarantor", "insurer", "government")
+POOL_PARTIES = ("guarantee", "risk")
+PARTY_LABELS = {"guarantee": "助保金", "risk": "风险补偿金", "bank": "合作银行", "guarantor": "担保机构",
+                "insurer": "保险公司", "government": "政府"}
+#: What makes a loan eligible for compensation (comp.scope's trigger): a recorded overdue
+#: (today's programs), an NPL classification (``custom "loan" "npl"``), or the confirmation
+#: of the overdue (``custom "loan" "confirmation"``).
+TRIGGERS = ("overdue", "npl", "confirmation")
 
 #: Parameter kinds: name -> (description, validator returning an error text or None).
 _KINDS: dict[str, str] = {
@@ -126,7 +142,34 @@ _KINDS: dict[str, str] = {
     "base": f"计算基数，取自 {list(BASES)}",
     "flag": "true 或 false",
     "guarantee_basis": f"助保金代偿的限额，取自 {list(GUARANTEE_BASES)}",
+    "parties": f"映射（承担方: 比例），承担方取自 {list(PARTIES)}，比例为 0 到 1 的小数，"
+               "至多一方写 rest（其余部分）；比例之和为 1",
+    "trigger": f"代偿触发事件，取自 {list(TRIGGERS)}",
 }
+
+
+@dataclass(frozen=True)
+class PartyShare:
+    """One row of a compensation table (comp.shares): a party and its share of the base."""
+
+    party: str
+    share: Decimal
+    #: Whether the share was written ``rest`` (what the other parties leave).
+    rest: bool = False
+
+    @property
+    def pool(self) -> bool:
+        """Paid from the special account (a fund), rather than borne outside the pool."""
+        return self.party in POOL_PARTIES
+
+    @property
+    def label(self) -> str:
+        return PARTY_LABELS[self.party]
+
+    @property
+    def meta_key(self) -> str:
+        """The metadata key recording an outside party's part on a compensation."""
+        return f"{self.party}_share"
 
 
 @dataclass(frozen=True)
@@ -176,7 +219,11 @@ CATALOGUE: dict[str, RuleSpec] = {
     ),
     "comp.escalation": RuleSpec("风险补偿金不足时报请决策"),
     "comp.order": RuleSpec("按逾期先后顺序代偿"),
-    "comp.scope": RuleSpec("代偿范围", {"components": "components"}),
+    "comp.scope": RuleSpec("代偿范围", {"components": "components"}, optional={"trigger": "trigger"}),
+    # Issue 10: the waterfall as a table of parties and the payout limits (zhubaodai.checks.waterfall).
+    "comp.shares": RuleSpec("代偿按各方比例分担", {"parties": "parties"}, optional={"shrink": "flag"}),
+    "comp.rate_cap": RuleSpec("合作期补偿代偿率上限", {"rate": "rate"}),
+    "comp.fee_cap": RuleSpec("代偿合计不超过担保费的倍数", {"multiple": "multiple"}),
     "recovery.order": RuleSpec(
         "追偿款分配顺序", {"deductions": "deductions", "order": "order"}
     ),
@@ -405,9 +452,12 @@ def _param_value(kind: str, value: Any) -> str | None:
         return None
     if kind == "flag":
         return None if isinstance(value, bool) else f"应为{_KINDS[kind]}"
-    if kind in ("rating", "anchor", "base", "guarantee_basis"):
+    if kind == "parties":
+        return _parties_problem(value)
+    if kind in ("rating", "anchor", "base", "guarantee_basis", "trigger"):
         allowed_one = {
-            "rating": RATINGS, "anchor": ANCHORS, "base": BASES, "guarantee_basis": GUARANTEE_BASES
+            "rating": RATINGS, "anchor": ANCHORS, "base": BASES, "guarantee_basis": GUARANTEE_BASES,
+            "trigger": TRIGGERS,
         }[kind]
         if value not in allowed_one:
             return f"未知取值 {value!r}；应为{_KINDS[kind]}"
@@ -434,9 +484,43 @@ def _param_value(kind: str, value: Any) -> str | None:
     return None
 
 
+def _parties_problem(value: Any) -> str | None:
+    """A compensation table: party -> share, at most one ``rest``, shares summing to 1."""
+    if not isinstance(value, dict) or not value:
+        return f"应为{_KINDS['parties']}"
+    unknown = [p for p in value if p not in PARTIES]
+    if unknown:
+        return f"未知的承担方 {unknown}；应为{_KINDS['parties']}"
+    rests = [p for p, share in value.items() if share == "rest"]
+    if len(rests) > 1:
+        return f"至多一方的比例写 rest，此处有 {rests}"
+    total = Decimal(0)
+    for party, share in value.items():
+        if share == "rest":
+            continue
+        if isinstance(share, bool) or not isinstance(share, int | Decimal) or not 0 <= share <= 1:
+            return f"承担方 {party} 的比例 {share!r} 应为 0 到 1 之间的小数或 rest"
+        total += Decimal(share)
+    if total > 1 or (not rests and total != 1):
+        return f"各方比例之和为 {total}，应为 1（或写一方为 rest 承担其余）"
+    if not any(p in POOL_PARTIES for p in value):
+        return f"至少一方应为资金池的资金（{list(POOL_PARTIES)}）"
+    return None
+
+
+def _parties(value: dict[str, Any]) -> tuple[PartyShare, ...]:
+    given = sum((Decimal(s) for s in value.values() if s != "rest"), Decimal(0))
+    return tuple(
+        PartyShare(party, 1 - given, True) if share == "rest" else PartyShare(party, Decimal(share))
+        for party, share in value.items()
+    )
+
+
 def _convert(kind: str, value: Any) -> Any:
     if value is None:
         return None
+    if kind == "parties":
+        return _parties(value)
     if kind in ("rate", "amount", "multiple", "score"):
         return Decimal(value)
     if kind in ("components", "deductions", "order", "sizes", "purposes", "criteria"):
@@ -531,9 +615,19 @@ def _load_program(check: _Checker, code: str, node: LineDict) -> Program:
     if not isinstance(effective, datetime.date):
         raise check.fail(node, f"{path}.effective", "生效日期应写作 YYYY-MM-DD", "effective")
     accounts_node = check.mapping(node["accounts"], f"{path}.accounts", node, "accounts")
-    check.keys(accounts_node, f"{path}.accounts", tuple(ROLES), tuple(OPTIONAL_ROLES))
+    required = tuple(role for role in ROLES if role not in GUARANTEE_ROLES)
+    check.keys(accounts_node, f"{path}.accounts", required, (*GUARANTEE_ROLES, *OPTIONAL_ROLES))
+    given = [role for role in GUARANTEE_ROLES if role in accounts_node]
+    if given and len(given) != len(GUARANTEE_ROLES):
+        missing = "、".join(role for role in GUARANTEE_ROLES if role not in accounts_node)
+        raise check.fail(
+            accounts_node, f"{path}.accounts",
+            f"助保金的账户角色应全部映射或全部不映射（无助保金的项目），缺少：{missing}",
+        )
     accounts: dict[str, str] = {}
     for role in [*ROLES, *(r for r in OPTIONAL_ROLES if r in accounts_node)]:
+        if role not in accounts_node:
+            continue
         account = accounts_node[role]
         if not isinstance(account, str) or not _ACCOUNT_RE.match(account):
             raise check.fail(
@@ -542,7 +636,7 @@ def _load_program(check: _Checker, code: str, node: LineDict) -> Program:
         accounts[role] = account
     pool = accounts["pool"]
     for role in ("guarantee_fund", "risk_fund", "suspense"):
-        if not accounts[role].startswith(pool + ":"):
+        if role in accounts and not accounts[role].startswith(pool + ":"):
             raise check.fail(
                 accounts_node, f"{path}.accounts.{role}", f"应为专户账户 {pool} 的下级账户", role
             )
@@ -580,6 +674,12 @@ def _load_program(check: _Checker, code: str, node: LineDict) -> Program:
                 accounts_node, f"{path}.accounts.{role}",
                 f"映射了可选角色却没有列出使用它的规则（{'、'.join(users)}）：其分录将无规则核对", role,
             )
+    if "comp.waterfall" in rules and "comp.shares" in rules:
+        raise check.fail(
+            rules_node, f"{path}.rules.comp.shares",
+            "comp.waterfall（助保金先付、不足部分按比例分担）与 comp.shares（各方按比例分担）只能选用其一",
+            "comp.shares",
+        )
     return Program(
         code=code,
         name=check.text(node, "name", path),

@@ -1,0 +1,133 @@
+"""Payout limits that are not balances: how much the pool (and the guarantor beside it)
+may pay out over the cooperation period.
+
+Rules: ``comp.rate_cap`` (补偿代偿率上限: each payer's payouts at most a rate of the loans
+lent in the program's book) and ``comp.fee_cap`` (the pool's and the guarantor's payouts
+together at most a multiple of the guarantee fees the guarantor collected on the book).
+
+What counts, from the run (nothing here reads the books its own way):
+
+* the pool's payouts: the compensations (transactions on the compensation accounts) the
+  walk hands this module, their outflow from the pool's funds;
+* the guarantor's payouts: the ``guarantor_share`` metadata on those compensations (the
+  guarantor's part of the comp.shares table, :mod:`zhubaodai.checks.waterfall`);
+* the loans lent in the book: the register's disbursements and increases of the
+  program's loans on or before the compensation's date (renewals roll a loan over and
+  add nothing);
+* the guarantee fees: the register's ``custom "loan" "guarantee_fee"`` events of the
+  program's loans on or before that date (the guarantor's income, not pool money)::
+
+    2026-03-20 custom "loan" "guarantee_fee" "SZ-2026-001"
+      amount: 20000.00 CNY
+      guarantor: "深圳市坪山区融资担保有限公司"
+
+Each limit is checked at every compensation that adds to the payouts it bounds: the
+entry that makes the running total exceed the limit (and any later one while it does)
+is reported. Limits are rounded half-up to the fen.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from decimal import Decimal
+
+from zhubaodai.checks.waterfall import recorded_share
+from zhubaodai.core.engine import GUARANTEE
+from zhubaodai.core.engine import RISK
+from zhubaodai.core.engine import Context
+from zhubaodai.core.engine import Movement
+from zhubaodai.core.money import ZERO
+from zhubaodai.core.money import half_up
+from zhubaodai.core.money import percent
+from zhubaodai.core.money import yuan
+
+#: The transaction kinds :func:`on_movement` is given.
+MOVEMENT_KINDS: frozenset[str] | None = frozenset({"compensation"})
+_RULES = ("comp.rate_cap", "comp.fee_cap")
+
+
+@dataclass
+class PayoutTotals:
+    """A program's payouts so far in the walk: the pool's and the guarantor's."""
+
+    pool: Decimal = ZERO
+    guarantor: Decimal = ZERO
+
+
+def book(ctx: Context, code: str, on: datetime.date) -> Decimal:
+    """Loans lent in the program's book by ``on``: disbursements and increases."""
+    return sum(
+        (
+            event.data["amount"]
+            for loan in ctx.register.loans.values()
+            if loan.program == code
+            for event in loan.events
+            if event.date <= on and event.kind in ("disbursement", "increase")
+        ),
+        ZERO,
+    )
+
+
+def guarantee_fees(ctx: Context, code: str, on: datetime.date) -> Decimal:
+    """Guarantee fees the guarantor collected on the program's loans by ``on``."""
+    return sum(
+        (
+            event.data["amount"]
+            for loan in ctx.register.loans.values()
+            if loan.program == code
+            for event in loan.events
+            if event.date <= on and event.kind == "guarantee_fee"
+        ),
+        ZERO,
+    )
+
+
+def on_movement(ctx: Context, m: Movement) -> None:
+    code = m.state.program.code
+    if not any(ctx.active(code, rule) for rule in _RULES):
+        return
+    pool_out = -(m.delta(GUARANTEE) + m.delta(RISK))
+    guarantor_out = recorded_share(m.entry, "guarantor_share") or ZERO
+    if pool_out <= 0 and guarantor_out <= 0:
+        return  # a reversal or nothing paid: the totals bound only what goes out
+    totals = ctx.records.payouts.setdefault(code, PayoutTotals())
+    totals.pool += max(pool_out, ZERO)
+    totals.guarantor += guarantor_out
+    if ctx.active(code, "comp.rate_cap"):
+        rate = ctx.param(code, "comp.rate_cap", "rate", m.date, m.entry)
+        if rate is not None:
+            lent = book(ctx, code, m.date)
+            cap = half_up(lent * rate)
+            for payer, total, out in (("资金池风险补偿款", totals.pool, pool_out),
+                                      ("担保机构担保代偿款", totals.guarantor, guarantor_out)):
+                if out > 0 and total > cap:
+                    ctx.report(
+                        "comp.rate_cap",
+                        code,
+                        m.entry,
+                        f"合作期内{payer}累计超过补偿代偿率上限 {percent(rate)}"
+                        f"（项目库贷款累计发放 {yuan(lent)} 元）",
+                        figures={"上限": cap, "累计支付": total, "超出": total - cap},
+                        loan=m.loans[0] if len(m.loans) == 1 else None,
+                    )
+    if ctx.active(code, "comp.fee_cap"):
+        multiple = ctx.param(code, "comp.fee_cap", "multiple", m.date, m.entry)
+        if multiple is not None:
+            fees = guarantee_fees(ctx, code, m.date)
+            cap = half_up(fees * multiple)
+            total = totals.pool + totals.guarantor
+            if total > cap:
+                ctx.report(
+                    "comp.fee_cap",
+                    code,
+                    m.entry,
+                    f"资金池风险补偿款与担保机构担保代偿款合计超过担保机构所收担保费的 {multiple.normalize():f} 倍"
+                    f"（担保费累计 {yuan(fees)} 元）",
+                    figures={"上限": cap, "累计支付": total, "超出": total - cap},
+                    loan=m.loans[0] if len(m.loans) == 1 else None,
+                )
+
+
+def finish(ctx: Context) -> None:
+    pass
