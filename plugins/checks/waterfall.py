@@ -37,6 +37,7 @@ transactions on the recovery accounts linked to the loan. Anything beyond is fla
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterable
 from dataclasses import dataclass
 from dataclasses import field
 from decimal import Decimal
@@ -50,6 +51,7 @@ from zhubaodai.core.engine import FUND_LABELS
 from zhubaodai.core.engine import Context
 from zhubaodai.core.engine import GUARANTEE
 from zhubaodai.core.engine import Movement
+from zhubaodai.core.engine import Records
 from zhubaodai.core.engine import RISK
 from zhubaodai.core.findings import FORMAT_RULE
 from zhubaodai.core.findings import WARNING
@@ -61,11 +63,13 @@ from zhubaodai.core.money import yuan
 from zhubaodai.core.register import NPL_CLASSES
 from zhubaodai.core.register import Event
 from zhubaodai.core.register import Loan
+from zhubaodai.core.rules import PARTIES
+from zhubaodai.core.rules import PARTY_LABELS
 from zhubaodai.core.rules import PartyShare
+from zhubaodai.core.rules import Program
 
 COMPONENT_LABELS = {"principal": "本金", "interest": "利息", "compound": "复利", "penalty": "罚息"}
 DEDUCTION_LABELS = {"costs": "追索费用", "penalty": "违约金"}
-PARTY_LABELS = {"bank": "合作银行", "risk": "风险补偿金", "guarantee": "助保金"}
 DEFAULT_COMPONENTS = ("principal", "interest")
 #: Register events read during the walk (the others only through the register).
 _WALK_EVENTS = frozenset(("claim", "recovery"))
@@ -535,6 +539,12 @@ def _shares(ctx: Context, m: Movement, loan: Loan, claim: Claim) -> None:
                 figures={f"{row.label}应承担": due, "已记录": recorded, "差额": due - recorded},
                 loan=loan.id,
             )
+    # The claim's own figures, as every face reads them: the pool's funds and the bank.
+    claim.guarantee_paid = shared.paid.get("guarantee", ZERO)
+    claim.guarantee_done = claim.guarantee_done or "guarantee" in shared.paid
+    claim.risk_paid = shared.paid.get("risk", ZERO)
+    claim.risk_done = claim.risk_done or "risk" in shared.paid
+    claim.bank_share = shared.paid.get("bank", ZERO)
     for fund, party in ((GUARANTEE, "guarantee"), (RISK, "risk")):
         if -m.delta(fund) > 0 and not any(row.party == party for row in shared.table):
             ctx.report(
@@ -545,6 +555,36 @@ def _shares(ctx: Context, m: Movement, loan: Loan, claim: Claim) -> None:
                 figures={"支出金额": -m.delta(fund)},
                 loan=loan.id,
             )
+
+
+def program_parties(program: Program) -> tuple[str, ...]:
+    """The parties that bear a part of the program's compensations, in :data:`PARTIES`
+    order: its comp.shares table (every version), else comp.waterfall's guarantee fund,
+    risk fund and bank. The faces show one column per party."""
+    rule = program.rules.get("comp.shares")
+    if rule is not None:
+        found = {row.party for table in rule.params["parties"].values if table for row in table}
+    else:
+        found = {"risk", "bank"}
+        if "guarantee_fund" in program.accounts:
+            found.add("guarantee")
+    return tuple(party for party in PARTIES if party in found)
+
+
+def parties_of(programs: Iterable[Program]) -> tuple[str, ...]:
+    """The union of the programs' parties, in :data:`PARTIES` order."""
+    found = {party for program in programs for party in program_parties(program)}
+    return tuple(party for party in PARTIES if party in found)
+
+
+def claim_parts(records: Records, claim: Claim) -> dict[str, Decimal]:
+    """What each party has borne of a claim: the pool's funds what they paid, outside
+    parties what the compensation records (bank_share, guarantor_share, …)."""
+    parts = {"guarantee": claim.guarantee_paid, "risk": claim.risk_paid, "bank": claim.bank_share}
+    for shared in records.shares.get(claim.loan.id, ()):
+        if shared.claim is claim:
+            parts.update({row.party: shared.paid.get(row.party, ZERO) for row in shared.table})
+    return parts
 
 
 def _shrink(ctx: Context, loan: Loan, event: Event) -> None:
@@ -764,6 +804,8 @@ def finish(ctx: Context) -> None:
     for claim in ctx.records.claims.values():
         loan = claim.loan
         code = loan.program
+        if ctx.active(code, "comp.shares"):
+            continue  # a table of parties: its parts are checked below
         if not claim.guarantee_done:
             continue
         due = first_payers(ctx, loan, claim.due, ZERO, claim.event.date).pool_due

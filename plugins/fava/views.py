@@ -13,7 +13,9 @@ import datetime
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from dataclasses import MISSING
 from dataclasses import fields
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 from typing import TypeVar
@@ -22,7 +24,10 @@ from beancount.core import account as bc_account
 from fava.core.filters import Match
 
 from zhubaodai.checks.waterfall import DEDUCTION_LABELS
+from zhubaodai.checks.waterfall import PARTIES
 from zhubaodai.checks.waterfall import PARTY_LABELS
+from zhubaodai.checks.waterfall import claim_parts
+from zhubaodai.checks.waterfall import program_parties
 from zhubaodai.core.engine import Analysis
 from zhubaodai.core.engine import DailyBalance
 from zhubaodai.core.engine import FUND_LABELS
@@ -588,7 +593,8 @@ _Totals = TypeVar("_Totals")
 def _totals(kind: type[_Totals], rows: Sequence[Any]) -> _Totals:
     """A totals row: the number of rows, then, for each further field of the totals
     dataclass ``kind``, the sum of the rows' attribute of the same name."""
-    names = [f.name for f in fields(kind)][1:]  # type: ignore[arg-type]  # kind is a dataclass
+    # Fields with a default are not sums (代偿台账's party columns).
+    names = [f.name for f in fields(kind) if f.default is MISSING][1:]  # type: ignore[arg-type]  # kind is a dataclass
     return kind(len(rows), *(sum((getattr(r, name) for r in rows), ZERO) for name in names))
 
 
@@ -699,21 +705,34 @@ class CompensationRow:
     paid_on: tuple[Any, ...]  # the compensation transactions
     committee: str | None
     findings: tuple[Finding, ...]
+    #: Every party of the program's waterfall and what it has borne (one column each).
+    parts: tuple[tuple[str, Decimal], ...] = ()
 
     @property
     def pool_paid(self) -> Decimal:
         return self.guarantee + self.risk
 
+    def part(self, party: str) -> Decimal | None:
+        """What ``party`` bore; None where the party is not in this program's waterfall."""
+        return dict(self.parts).get(party)
+
     @property
     def state(self) -> str:
         if not self.paid_on:
             return "待代偿"
-        if self.guarantee + self.risk + self.bank + self.uncovered < self.due:
+        borne = sum((amount for _, amount in self.parts), ZERO) if self.parts else (
+            self.guarantee + self.risk + self.bank
+        )
+        if borne + self.uncovered < self.due:
             return "部分代偿"
         return "已代偿"
 
 
-WATERFALL_RULES = ("comp.waterfall", "comp.escalation", "comp.order", "comp.scope", "comp.deadline")
+WATERFALL_RULES = ("comp.waterfall", "comp.escalation", "comp.order", "comp.scope", "comp.deadline",
+                   "comp.shares", "comp.rate_cap", "comp.fee_cap")
+#: 代偿台账's column of each party (in the waterfall's order for CQGX and WLHT).
+PARTY_COLUMNS = {"guarantee": "① 助保金", "risk": "② 风险补偿金", "bank": "③ 银行承担", "guarantor": "担保机构承担",
+                 "insurer": "保险公司承担", "government": "政府承担"}
 
 
 def _findings_by_loan(analysis: Analysis) -> dict[str, list[Finding]]:
@@ -739,6 +758,8 @@ def compensation_rows(analysis: Analysis, period: Period, codes: Sequence[str]) 
             continue
         enterprise = analysis.register.enterprises.get(loan.enterprise)
         committee = loan.first("committee")
+        borne = claim_parts(analysis.records, claim)
+        parties = program_parties(analysis.rulebook.programs[loan.program])
         rows.append(
             CompensationRow(
                 loan.id,
@@ -755,10 +776,20 @@ def compensation_rows(analysis: Analysis, period: Period, codes: Sequence[str]) 
                 tuple(claim.entries),
                 committee.data["decision"] if committee is not None else None,
                 tuple(f for f in by_loan.get(loan.id, ()) if f.rule in WATERFALL_RULES),
+                tuple((party, borne.get(party, ZERO)) for party in parties),
             )
         )
     rows.sort(key=lambda r: (r.program, r.claim_date, r.loan))
     return rows
+
+
+@dataclass(frozen=True)
+class PartyColumn:
+    """One party's column of 代偿台账: its key, its heading and its total."""
+
+    party: str
+    label: str
+    total: Decimal
 
 
 @dataclass(frozen=True)
@@ -769,10 +800,19 @@ class CompensationTotals:
     risk: Decimal
     bank: Decimal
     uncovered: Decimal
+    #: One column per party of the programs shown (助保金, 风险补偿金, 银行 for CQGX/WLHT;
+    #: a program's comp.shares table adds 担保机构 and others), in :data:`PARTIES` order.
+    columns: tuple[PartyColumn, ...] = ()
 
 
 def compensation_totals(rows: Sequence[CompensationRow]) -> CompensationTotals:
-    return _totals(CompensationTotals, rows)
+    found = {party for r in rows for party, _ in r.parts} or {"guarantee", "risk", "bank"}
+    columns = tuple(
+        PartyColumn(party, PARTY_COLUMNS[party], sum((r.part(party) or ZERO for r in rows), ZERO))
+        for party in PARTIES
+        if party in found
+    )
+    return replace(_totals(CompensationTotals, rows), columns=columns)
 
 
 @dataclass(frozen=True)
