@@ -57,6 +57,7 @@ from zhubaodai.core.findings import SEVERITY_LABELS
 from zhubaodai.core.findings import WARNING
 from zhubaodai.core.money import yuan
 from zhubaodai.core.rules import CATALOGUE
+from zhubaodai.core.rules import PARTY_LABELS
 from zhubaodai.core.rules import Rulebook
 from zhubaodai.core.rules import RulesError
 from zhubaodai.core.rules import load_rules
@@ -736,6 +737,19 @@ def _stress_program(loaded: Loaded, program: str | None, day: datetime.date, loa
     raise UserError(f"请用 --program 指定项目（{'、'.join(active or codes)}）")
 
 
+#: The stress report's rows per party (Monte Carlo: what each bears, and net of recoveries).
+MC_BORNE = {"guarantee": "助保金代偿", "risk": "风险补偿金代偿", "bank": "合作银行承担", "guarantor": "担保机构承担",
+            "insurer": "保险公司承担", "government": "政府承担"}
+MC_NET = {"guarantee": "回收后助保金净承担", "risk": "回收后风险补偿金净承担", "bank": "回收后银行净承担",
+          "guarantor": "回收后担保机构净承担", "insurer": "回收后保险公司净承担", "government": "回收后政府净承担"}
+ZERO_YUAN = Decimal("0.00")
+
+
+def _stress_parties(pool: Any) -> tuple[str, ...]:
+    """The parties the stress report shows: the program's table, else 助保金, 风险补偿金, 银行."""
+    return pool.parties
+
+
 def _percent(rate: Decimal | None) -> str:
     if rate is None:
         return "—"
@@ -747,8 +761,8 @@ def _stress_header(pool: Any, exposures: Sequence[Any], recovery: Decimal) -> li
     return [
         f"压力测试：项目 {pool.program}，{pool.on} 日终",
         f"  未结清贷款 {len(exposures)} 笔，余额 {yuan(outstanding)} 元；"
-        f"助保金 {yuan(pool.guarantee)} 元，风险补偿金 {yuan(pool.risk)} 元；"
-        f"风险补偿金分担不足部分的 {_percent(pool.risk_share)}；回收率 {_percent(recovery)}",
+        + (f"助保金 {yuan(pool.guarantee)} 元，" if "guarantee" in pool.parties else "")
+        + f"风险补偿金 {yuan(pool.risk)} 元；{pool.describe()}；回收率 {_percent(recovery)}",
     ]
 
 
@@ -779,15 +793,19 @@ def render_deterministic(
                              "outstanding": str(sum((e.outstanding for e in exposures), Decimal("0.00"))),
                              "loans": len(exposures)},
                 "defaulted": str(outcome.defaulted),
-                "borne": {"guarantee": str(outcome.guarantee), "risk": str(outcome.risk),
-                          "bank": str(outcome.bank), "committee": str(outcome.uncovered)},
+                **({"parties": [{"party": row.party, "share": str(row.share), "pool": row.pool}
+                                for row in pool.table]} if pool.table else {}),
+                "borne": {**{p: str(outcome.borne(p)) for p in _stress_parties(pool)},
+                          "committee": str(outcome.uncovered)},
                 "recovered": {p: str(v) for p, v in outcome.recovered_by.items()},
-                "net": {p: str(outcome.net(p)) for p in ("guarantee", "risk", "bank")},
+                "net": {p: str(outcome.net(p)) for p in _stress_parties(pool)},
                 "committee_needed": outcome.committee_needed,
                 "exhaustion_rate": None if threshold is None else str(threshold),
                 "loans": [
-                    {"loan": o.loan, "due": str(o.due), "guarantee": str(o.guarantee), "risk": str(o.risk),
-                     "bank": str(o.bank), "committee": str(o.uncovered),
+                    {"loan": o.loan, "due": str(o.due),
+                     **({p: str(o.borne_by.get(p, ZERO_YUAN)) for p in _stress_parties(pool)} if pool.table
+                        else {"guarantee": str(o.guarantee), "risk": str(o.risk), "bank": str(o.bank)}),
+                     "committee": str(o.uncovered),
                      "recovered": {p: str(v) for p, v in o.recovered_by.items()}}
                     for o in outcome.loans
                 ],
@@ -799,9 +817,7 @@ def render_deterministic(
     else:
         scenario = f"情景：指定贷款全额违约：{'、'.join(o.loan for o in outcome.loans)}"
     rows = [
-        ("助保金", outcome.guarantee, outcome.recovered_by.get("guarantee"), outcome.net("guarantee")),
-        ("风险补偿金", outcome.risk, outcome.recovered_by.get("risk"), outcome.net("risk")),
-        ("合作银行", outcome.bank, outcome.recovered_by.get("bank"), outcome.net("bank")),
+        *((PARTY_LABELS[p], outcome.borne(p), outcome.recovered_by.get(p), outcome.net(p)) for p in _stress_parties(pool)),
         ("须报管委会决定", outcome.uncovered, None, outcome.uncovered),
     ]
     lines = _stress_header(pool, exposures, recovery) + [scenario, "",
@@ -813,7 +829,8 @@ def render_deterministic(
     if outcome.committee_needed:
         lines.append(f"结论：风险补偿金不足以承担其分担部分，差额 {yuan(outcome.uncovered)} 元须报管委会办公会议决定")
     else:
-        lines.append("结论：两项资金足以按规定顺序承担此情景的代偿")
+        lines.append("结论：资金池足以按分担表承担此情景的代偿" if pool.table
+                     else "结论：两项资金足以按规定顺序承担此情景的代偿")
     lines.append(_threshold_line(threshold))
     return "\n".join(lines)
 
@@ -824,15 +841,12 @@ def render_monte_carlo(
 ) -> str:
     from zhubaodai import stress as core
 
+    parties = _stress_parties(pool)
     figures = [
         ("defaulted", "违约金额", draws.defaulted),
-        ("guarantee", "助保金代偿", draws.guarantee),
-        ("risk", "风险补偿金代偿", draws.risk),
-        ("bank", "合作银行承担", draws.bank),
+        *((p, MC_BORNE[p], draws.borne(p)) for p in parties),
         ("committee", "须报管委会决定", draws.uncovered),
-        ("net_guarantee", "回收后助保金净承担", draws.net("guarantee")),
-        ("net_risk", "回收后风险补偿金净承担", draws.net("risk")),
-        ("net_bank", "回收后银行净承担", draws.net("bank")),
+        *((f"net_{p}", MC_NET[p], draws.net(p)) for p in parties),
     ]
     summaries = [(key, label, core.summarise(values)) for key, label, values in figures]
     committee_share = Decimal(int((draws.uncovered > 0).sum())) / Decimal(draws.count)

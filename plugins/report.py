@@ -40,6 +40,9 @@ from typing import Any
 from beancount.core.data import Balance
 from beancount.core.data import Directive
 
+from zhubaodai.checks.waterfall import claim_parts
+from zhubaodai.checks.waterfall import parties_of
+from zhubaodai.checks.waterfall import program_parties
 from zhubaodai.core.engine import Analysis
 from zhubaodai.core.engine import DailyBalance
 from zhubaodai.core.engine import FUND_LABELS
@@ -184,11 +187,23 @@ LOANS = _cols(
     ("本期还款", MONEY), ("期末余额", MONEY), "期末状态",
     ("助保金累计应缴", MONEY), ("助保金累计实缴", MONEY),
 )
-CLAIMS = _cols(
-    "项目代码", "贷款编号", "企业名称", ("逾期日", DATE), ("代偿申请日", DATE), "申请函",
-    ("代偿入账日", DATE), ("应代偿额", MONEY), ("助保金支付", MONEY), ("风险补偿金支付", MONEY),
-    ("合作银行承担", MONEY), ("风险补偿金未能分担", MONEY), "状态", "管委会决定",
-)
+#: 代偿's column of each party that bears a part of a claim (CQGX and WLHT: the first three).
+CLAIM_PARTY_COLUMNS = {
+    "guarantee": "助保金支付", "risk": "风险补偿金支付", "bank": "合作银行承担", "guarantor": "担保机构承担",
+    "insurer": "保险公司承担", "government": "政府承担",
+}
+
+
+def claim_columns(parties: Sequence[str]) -> tuple[Column, ...]:
+    """代偿's columns: one per party of the programs reported (their waterfall tables)."""
+    return _cols(
+        "项目代码", "贷款编号", "企业名称", ("逾期日", DATE), ("代偿申请日", DATE), "申请函",
+        ("代偿入账日", DATE), ("应代偿额", MONEY), *((CLAIM_PARTY_COLUMNS[p], MONEY) for p in parties),
+        ("风险补偿金未能分担", MONEY), "状态", "管委会决定",
+    )
+
+
+CLAIMS = claim_columns(("guarantee", "risk", "bank"))
 RECOVERIES = _cols(
     "项目代码", "贷款编号", ("追偿登记日", DATE), "来函", ("追回总额", MONEY), ("扣除费用及违约金", MONEY),
     ("追偿净额", MONEY), ("偿还合作银行", MONEY), ("补回风险补偿金", MONEY), ("补回助保金", MONEY),
@@ -212,7 +227,7 @@ SUMMED: dict[str, tuple[tuple[str, ...], str]] = {
         ("期初余额", "本期放款", "本期增加金额", "本期续贷", "本期还款", "期末余额", "助保金累计应缴",
          "助保金累计实缴"), "笔",
     ),
-    "代偿": (("应代偿额", "助保金支付", "风险补偿金支付", "合作银行承担", "风险补偿金未能分担"), "笔"),
+    "代偿": (("应代偿额", *CLAIM_PARTY_COLUMNS.values(), "风险补偿金未能分担"), "笔"),
     "追偿": (
         ("追回总额", "扣除费用及违约金", "追偿净额", "偿还合作银行", "补回风险补偿金", "补回助保金",
          "超出部分（需人工处理）"), "笔",
@@ -283,9 +298,11 @@ def _loan_rows(
 
 def _claim_rows(
     analysis: Analysis, code: str, start: datetime.date, end: datetime.date,
-    states: dict[tuple[str, datetime.date], str],
+    states: dict[tuple[str, datetime.date], str], parties: Sequence[str] = ("guarantee", "risk", "bank"),
 ) -> list[tuple]:
+    """One row per claim; a party outside this program's waterfall gets an empty cell."""
     enterprises = analysis.register.enterprises
+    mine = set(program_parties(analysis.rulebook.programs[code]))
     rows = []
     for claim in analysis.records.claims.values():
         loan = claim.loan
@@ -297,11 +314,12 @@ def _claim_rows(
         overdue = loan.last_before("overdue", claim.event.date)
         committee = [e for e in loan.events if e.kind == "committee" and e.date <= end]
         enterprise = enterprises.get(loan.enterprise)
+        parts = claim_parts(analysis.records, claim)
         rows.append((
             code, loan.id, enterprise.data["name"] if enterprise else "",
             overdue.date if overdue else None, claim.event.date, claim.event.data.get("letter", ""),
             claim.entries[-1].date if claim.entries else None,
-            claim.due, claim.guarantee_paid, claim.risk_paid, claim.bank_share, claim.uncovered,
+            claim.due, *(parts.get(p, ZERO) if p in mine else None for p in parties), claim.uncovered,
             states.get((loan.id, claim.event.date), "—"),
             "；".join(e.data["decision"] for e in committee),
         ))
@@ -455,13 +473,14 @@ def build_report(
     before = start - ONE_DAY
     columns: list[tuple[Any, ...]] = []
     sources, reconciliation, loans, claims, recoveries, interest = [], [], [], [], [], []
+    parties = parties_of(analysis.rulebook.programs[code] for code in programs)
     for code in programs:
         state = analysis.programs[code]
         program = state.program
         funds = state.funds
         loan_status, claim_states = _page_states(analysis, code, start, end)
         loan_rows = _loan_rows(analysis, code, start, end, loan_status)
-        claim_rows = _claim_rows(analysis, code, start, end, claim_states)
+        claim_rows = _claim_rows(analysis, code, start, end, claim_states, parties)
         recovery_rows = _recovery_rows(analysis, code, start, end)
         for fund in (GUARANTEE, RISK):
             opening, closing = funds[fund].at(before), funds[fund].at(end)
@@ -513,7 +532,7 @@ def build_report(
         _table("资金来源", SOURCES, sources),
         _table("专户对账", RECONCILIATION, reconciliation),
         _table("贷款", LOANS, loans),
-        _table("代偿", CLAIMS, claims),
+        _table("代偿", claim_columns(parties), claims),
         _table("追偿", RECOVERIES, recoveries),
         _table("孳息分配", INTEREST, interest),
         _table("检查结果", FINDINGS, _finding_rows(analysis, programs, end, beancount_errors, folder)),

@@ -6,16 +6,23 @@ The book is the program's loans with principal outstanding on the stress date, f
 engine's register (:meth:`zhubaodai.core.register.Loan.outstanding`); the funds are the
 engine's balances at the end of that date (:meth:`zhubaodai.core.engine.DailyBalance.at`);
 the shares are the program's rules.yaml parameters in force on that date
-(``comp.waterfall`` ``risk_share``, ``recovery.order`` ``order``).
+(``comp.waterfall`` ``risk_share``, ``recovery.order`` ``order``; or the program's own table
+of parties, ``comp.shares`` ``parties`` and ``shrink``).
 
 Each defaulted loan is one claim, compensated in the order of the book (loan id), by the
 program's waterfall (:func:`zhubaodai.checks.waterfall.plan_waterfall`) against what the funds
 still hold after the claims before it: the guarantee fund pays first, the risk fund its
 share of the shortfall up to what it has left, the bank bears the rest of the shortfall;
 whatever of the risk fund's share it cannot pay needs the committee (管委会) to step in.
+A program with a table of parties (comp.shares, e.g. 坪山: pool 40%, guarantor 40%, bank
+the rest) splits each claim among its parties by largest remainder
+(:func:`zhubaodai.checks.waterfall.split_shares`, as the engine does); each of the pool's
+funds pays its part up to what it has left, and what it cannot pay is the committee's.
 The amount due on a claim is the principal outstanding (interest is not modelled). Later,
 ``recovery_rate`` of each claim (net of costs, half-up to the fen) comes back and is paid
-out in the program's recovery order, each party up to what it bore on that claim.
+out in the program's recovery order, each party up to what it bore on that claim; with a
+table whose shares shrink (``shrink``), the recovery lowers the unpaid principal and each
+party gets back what it bore beyond its share of what is still unpaid.
 
 Three ways to say which loans default, one engine:
 
@@ -36,22 +43,27 @@ from collections.abc import Iterable
 from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
+from dataclasses import field
 from decimal import Decimal
 
 import numpy as np
 
 from zhubaodai.checks.waterfall import plan_waterfall
+from zhubaodai.checks.waterfall import split_shares
 from zhubaodai.core.engine import Analysis
 from zhubaodai.core.engine import GUARANTEE
 from zhubaodai.core.engine import RISK
 from zhubaodai.core.money import FEN
 from zhubaodai.core.money import ZERO
 from zhubaodai.core.money import half_up
+from zhubaodai.core.rules import PARTY_LABELS
 from zhubaodai.core.rules import ParamDateError
+from zhubaodai.core.rules import PartyShare
 
 #: The parties of a recovery, as rules.yaml's ``recovery.order`` names them.
 PARTIES = ("bank", "risk", "guarantee")
-PARTY_LABELS = {"bank": "合作银行", "risk": "风险补偿金", "guarantee": "助保金"}
+#: The pool's funds among the parties of a table, and their balance on :class:`PoolPosition`.
+_POOL_FUNDS = ("guarantee", "risk")
 #: Percentiles shown for Monte Carlo results.
 PERCENTILES = (50, 90, 95, 99)
 #: Cells per vectorised block of draws (loans x draws), to bound memory.
@@ -85,6 +97,23 @@ class PoolPosition:
     risk: Decimal
     risk_share: Decimal
     recovery_order: tuple[str, ...]
+    #: The program's table of parties (comp.shares); empty for comp.waterfall's order.
+    table: tuple[PartyShare, ...] = ()
+    #: comp.shares ``shrink``: a recovery lowers every party's share of the unpaid principal.
+    shrink: bool = False
+
+    @property
+    def parties(self) -> tuple[str, ...]:
+        """The parties that bear a part, in the order the program names them."""
+        if self.table:
+            return tuple(row.party for row in self.table)
+        return ("guarantee", "risk", "bank")
+
+    def describe(self) -> str:
+        """How a claim is borne, in words (the header of the stress report)."""
+        if self.table:
+            return "分担表：" + "、".join(f"{row.label} {(row.share * 100).normalize():f}%" for row in self.table)
+        return f"风险补偿金分担不足部分的 {(self.risk_share * 100).quantize(Decimal('0.01')).normalize():f}%"
 
 
 @dataclass(frozen=True)
@@ -99,6 +128,8 @@ class LoanOutcome:
     uncovered: Decimal
     recovered: Decimal
     recovered_by: Mapping[str, Decimal]
+    #: What every party of a table bore (comp.shares); empty for comp.waterfall's order.
+    borne_by: Mapping[str, Decimal] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -113,16 +144,22 @@ class Outcome:
     recovered: Decimal
     recovered_by: Mapping[str, Decimal]
     loans: tuple[LoanOutcome, ...] = ()
+    #: What every party of a table bore (comp.shares); empty for comp.waterfall's order.
+    borne_by: Mapping[str, Decimal] = field(default_factory=dict)
 
     @property
     def committee_needed(self) -> bool:
         """The risk fund cannot pay its share: the committee must decide."""
         return self.uncovered > 0
 
+    def borne(self, party: str) -> Decimal:
+        if self.borne_by:
+            return self.borne_by.get(party, ZERO)
+        return {"guarantee": self.guarantee, "risk": self.risk, "bank": self.bank}[party]
+
     def net(self, party: str) -> Decimal:
         """What ``party`` bears after recoveries."""
-        borne = {"guarantee": self.guarantee, "risk": self.risk, "bank": self.bank}[party]
-        return borne - self.recovered_by.get(party, ZERO)
+        return self.borne(party) - self.recovered_by.get(party, ZERO)
 
 
 def book(analysis: Analysis, program: str, on: datetime.date) -> list[Exposure]:
@@ -143,15 +180,28 @@ def position(analysis: Analysis, program: str, on: datetime.date) -> PoolPositio
     if prog is None:
         raise StressError(f"rules.yaml 中没有项目 {program}")
     waterfall = prog.rule("comp.waterfall")
-    if waterfall is None:
-        raise StressError(f"项目 {program} 在 rules.yaml 中没有代偿分担规则 comp.waterfall，无法做压力测试")
+    shares = prog.rule("comp.shares")
+    if waterfall is None and shares is None:
+        raise StressError(
+            f"项目 {program} 在 rules.yaml 中没有代偿分担规则（comp.waterfall 或 comp.shares），无法做压力测试"
+        )
     recovery = prog.rule("recovery.order")
+    state = analysis.programs[program]
     try:
-        share = Decimal(waterfall.param("risk_share", on))
         order = tuple(recovery.param("order", on)) if recovery is not None else PARTIES
+        if shares is not None:
+            table: tuple[PartyShare, ...] = shares.param("parties", on)
+            shrink = bool(shares.param("shrink", on)) if "shrink" in shares.params else False
+            risk_share = next((row.share for row in table if row.party == "risk"), ZERO)
+            if recovery is None:
+                order = tuple(row.party for row in table)
+            return PoolPosition(
+                program, on, state.funds[GUARANTEE].at(on), state.funds[RISK].at(on), risk_share, order,
+                table, shrink,
+            )
+        share = Decimal(waterfall.param("risk_share", on))
     except ParamDateError as exc:
         raise StressError(f"{exc}，无法做 {on} 的压力测试") from None
-    state = analysis.programs[program]
     return PoolPosition(
         program, on, state.funds[GUARANTEE].at(on), state.funds[RISK].at(on), share, order
     )
@@ -184,7 +234,7 @@ def dues_at_rate(exposures: Sequence[Exposure], rate: Decimal) -> dict[str, Deci
 def _recover(amount: Decimal, borne: Mapping[str, Decimal], order: Sequence[str]) -> dict[str, Decimal]:
     parts: dict[str, Decimal] = {}
     for party in order:
-        take = min(amount, borne[party])
+        take = min(amount, borne.get(party, ZERO))
         parts[party] = take
         amount -= take
     return parts
@@ -198,6 +248,8 @@ def run(
 ) -> Outcome:
     """One scenario: the claims ``dues`` (loan id -> amount due), in the order of the book."""
     _rate(recovery_rate, "回收率")
+    if pool.table:
+        return _run_table(pool, exposures, dues, recovery_rate)
     guarantee_left, risk_left = pool.guarantee, pool.risk
     outcomes: list[LoanOutcome] = []
     for exposure in exposures:
@@ -231,6 +283,62 @@ def run(
     )
 
 
+def _run_table(
+    pool: PoolPosition, exposures: Sequence[Exposure], dues: Mapping[str, Decimal], recovery_rate: Decimal
+) -> Outcome:
+    """:func:`run` for a table of parties (comp.shares)."""
+    left = {"guarantee": max(pool.guarantee, ZERO), "risk": max(pool.risk, ZERO)}
+    outcomes: list[LoanOutcome] = []
+    for exposure in exposures:
+        due = dues.get(exposure.loan, ZERO)
+        if due <= 0:
+            continue
+        parts = split_shares(due, pool.table)
+        borne = dict(parts)
+        uncovered = ZERO
+        for party in _POOL_FUNDS:
+            if party in parts:
+                paid = min(parts[party], left[party])
+                uncovered += parts[party] - paid
+                left[party] -= paid
+                borne[party] = paid
+        recovered = half_up(due * recovery_rate)
+        outcomes.append(
+            LoanOutcome(
+                exposure.loan, due, borne.get("guarantee", ZERO), borne.get("risk", ZERO), borne.get("bank", ZERO),
+                uncovered, recovered, _recover_table(pool, due, recovered, borne), borne,
+            )
+        )
+
+    def total(get: Callable[[LoanOutcome], Decimal]) -> Decimal:
+        return sum((get(o) for o in outcomes), ZERO)
+
+    parties = pool.parties
+    return Outcome(
+        defaulted=total(lambda o: o.due),
+        guarantee=total(lambda o: o.guarantee),
+        risk=total(lambda o: o.risk),
+        bank=total(lambda o: o.bank),
+        uncovered=total(lambda o: o.uncovered),
+        recovered=total(lambda o: o.recovered),
+        recovered_by={p: total(lambda o, p=p: o.recovered_by.get(p, ZERO)) for p in parties},
+        loans=tuple(outcomes),
+        borne_by={p: total(lambda o, p=p: o.borne_by.get(p, ZERO)) for p in parties},
+    )
+
+
+def _recover_table(
+    pool: PoolPosition, due: Decimal, recovered: Decimal, borne: Mapping[str, Decimal]
+) -> dict[str, Decimal]:
+    """A recovery under a table: with ``shrink`` each party gets back what it bore beyond
+    its share of the principal still unpaid; else in the recovery order, each up to what
+    it bore."""
+    if not pool.shrink:
+        return _recover(recovered, borne, pool.recovery_order)
+    still = split_shares(due - recovered, pool.table)
+    return {row.party: max(borne[row.party] - still[row.party], ZERO) for row in pool.table}
+
+
 def exhaustion_rate(pool: PoolPosition, exposures: Sequence[Exposure]) -> Decimal | None:
     """The uniform default rate at which the risk fund's share of the shortfall reaches
     what it holds, so that any higher rate needs the committee: (G + R / share) / outstanding.
@@ -242,6 +350,10 @@ def exhaustion_rate(pool: PoolPosition, exposures: Sequence[Exposure]) -> Decima
     outstanding = sum((e.outstanding for e in exposures), ZERO)
     if outstanding <= 0 or pool.risk_share <= 0:
         return None
+    if pool.table:
+        # Each fund pays its share of every claim: the first to run out decides.
+        balances = {"guarantee": max(pool.guarantee, ZERO), "risk": max(pool.risk, ZERO)}
+        return min(balances[row.party] / row.share for row in pool.table if row.pool and row.share > 0) / outstanding
     guarantee = max(pool.guarantee, ZERO)
     risk = max(pool.risk, ZERO)
     return (guarantee + risk / pool.risk_share) / outstanding
@@ -283,6 +395,8 @@ class Draws:
     recovered_by: Mapping[str, np.ndarray]
     #: The default matrix (draws x loans), kept only when asked (for tests).
     defaults: np.ndarray | None = None
+    #: What every party of a table bore (comp.shares); empty for comp.waterfall's order.
+    borne_by: Mapping[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def count(self) -> int:
@@ -303,11 +417,16 @@ class Draws:
             uncovered=yuan(self.uncovered),
             recovered=sum(recovered_by.values(), ZERO),
             recovered_by=recovered_by,
+            borne_by={p: yuan(a) for p, a in self.borne_by.items()},
         )
 
+    def borne(self, party: str) -> np.ndarray:
+        if self.borne_by:
+            return self.borne_by[party]
+        return {"guarantee": self.guarantee, "risk": self.risk, "bank": self.bank}[party]
+
     def net(self, party: str) -> np.ndarray:
-        borne = {"guarantee": self.guarantee, "risk": self.risk, "bank": self.bank}[party]
-        return borne - self.recovered_by[party]
+        return self.borne(party) - self.recovered_by[party]
 
 
 def _group_before(values: np.ndarray, first: np.ndarray) -> np.ndarray:
@@ -337,6 +456,8 @@ def _waterfall(
     ``rows``/``cols`` list the defaults (draw, loan index in book order), sorted by draw
     then loan, as ``np.nonzero`` gives them. Returns per-draw totals in fen.
     """
+    if pool.table:
+        return _waterfall_table(pool, outstanding, rows, cols, draws, recovery_rate)
     share_n, share_d = _fraction(pool.risk_share)
     rec_n, rec_d = _fraction(recovery_rate)
     biggest = int(outstanding.max()) if outstanding.size else 0
@@ -370,6 +491,79 @@ def _waterfall(
         take = np.minimum(left, borne[party])
         result[f"recovered_{party}"] = _per_draw(take, first, drawn, draws)
         left = left - take
+    return result
+
+
+def _split_fen(due: np.ndarray, table: Sequence[PartyShare]) -> list[np.ndarray]:
+    """:func:`~zhubaodai.checks.waterfall.split_shares` on whole fen, vectorised: each part
+    rounded down, the fen left over one each to the largest remainders (ties to the party
+    listed first); the parts sum to ``due``."""
+    fractions = [_fraction(row.share) for row in table]
+    common = max(d for _, d in fractions)
+    numerators = [n * (common // d) for n, d in fractions]
+    total_n = sum(numerators)
+    if total_n == 0:
+        return [np.zeros_like(due) for _ in table]
+    # Largest remainder of due × n_i / total_n (the shares sum to 1: total_n == common).
+    exact = [due * n for n in numerators]
+    floors = np.stack([e // total_n for e in exact]) if exact else np.empty((0, due.size), dtype=np.int64)
+    remainders = np.stack([e % total_n for e in exact])
+    left = due - floors.sum(axis=0)
+    # Rank of each party by remainder, largest first, ties by the table's order.
+    order = np.argsort(-remainders, axis=0, kind="stable")
+    ranks = np.empty_like(order)
+    np.put_along_axis(ranks, order, np.arange(len(table))[:, None].repeat(due.size, axis=1), axis=0)
+    parts = floors + (ranks < left[None, :])
+    return [parts[i] for i in range(len(table))]
+
+
+def _waterfall_table(
+    pool: PoolPosition,
+    outstanding: np.ndarray,
+    rows: np.ndarray,
+    cols: np.ndarray,
+    draws: int,
+    recovery_rate: Decimal,
+) -> dict[str, np.ndarray]:
+    """:func:`_waterfall` for a table of parties (comp.shares), as :func:`_run_table`."""
+    rec_n, rec_d = _fraction(recovery_rate)
+    fractions = [_fraction(row.share) for row in pool.table]
+    biggest = int(outstanding.max()) if outstanding.size else 0
+    if biggest * 2 * max([rec_n, 1, *(n for n, _ in fractions)]) >= 2**62 or int(outstanding.sum()) >= 2**62:
+        raise StressError("金额或比例的位数过多，无法按分精确模拟")
+    due = outstanding[cols]
+    first = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]]) if rows.size else rows
+    drawn = rows[first]
+    parts = dict(zip((row.party for row in pool.table), _split_fen(due, pool.table)))
+    balances = {"guarantee": max(_fen(pool.guarantee), 0), "risk": max(_fen(pool.risk), 0)}
+    borne = dict(parts)
+    uncovered = np.zeros_like(due)
+    for party in _POOL_FUNDS:
+        if party in parts:
+            before = _group_before(parts[party], first)
+            paid = np.minimum(np.maximum(balances[party] - before, 0), parts[party])
+            uncovered = uncovered + parts[party] - paid
+            borne[party] = paid
+    recovered = _half_up_times(due, rec_n, rec_d)
+    result = {
+        "defaulted": _per_draw(due, first, drawn, draws),
+        "uncovered": _per_draw(uncovered, first, drawn, draws),
+    }
+    for party in ("guarantee", "risk", "bank"):
+        result[party] = _per_draw(borne.get(party, np.zeros_like(due)), first, drawn, draws)
+    for party, values in borne.items():
+        result[f"borne_{party}"] = _per_draw(values, first, drawn, draws)
+    if pool.shrink:
+        still = dict(zip(parts, _split_fen(due - recovered, pool.table)))
+        for party in parts:
+            back = np.maximum(borne[party] - still[party], 0)
+            result[f"recovered_{party}"] = _per_draw(back, first, drawn, draws)
+    else:
+        left = recovered
+        for party in pool.recovery_order:
+            take = np.minimum(left, borne.get(party, np.zeros_like(due)))
+            result[f"recovered_{party}"] = _per_draw(take, first, drawn, draws)
+            left = left - take
     return result
 
 
@@ -467,8 +661,9 @@ def monte_carlo(
         risk=joined["risk"],
         bank=joined["bank"],
         uncovered=joined["uncovered"],
-        recovered_by={p: joined[f"recovered_{p}"] for p in pool.recovery_order},
+        recovered_by={p: joined[f"recovered_{p}"] for p in (pool.parties if pool.table else pool.recovery_order)},
         defaults=np.concatenate(kept) if keep_defaults else None,
+        borne_by={p: joined[f"borne_{p}"] for p in pool.parties} if pool.table else {},
     )
 
 

@@ -430,3 +430,33 @@ def test_the_written_file_has_ordinary_permissions(tmp_path: Path) -> None:
     os.umask(mask)
     assert target.stat().st_mode & 0o777 == 0o666 & ~mask
 
+
+
+# ---------------------------------------------------------------------- N parties (comp.shares)
+
+
+def test_the_compensation_sheet_has_one_column_per_party(demo: Path, tmp_path: Path) -> None:
+    """SZPS's table of parties (坪山: 风险补偿金 40%, 担保机构 40%, 银行其余) on 代偿, next to
+    CQGX's 助保金 / 风险补偿金 / 银行: one column per party of the programs reported, a
+    party outside a program's table left empty on its rows."""
+    shapes = demo.parent / "shapes.beancount"
+    out = tmp_path / "2026.xlsx"
+    result = zbd("report", shapes, "--period", "2026", "-o", out)
+    assert result.exit_code == 0, result.output
+    assert "项目：SZPS" in result.output  # the programs the ledger keeps, not all of rules.yaml
+    header, rows, totals = table(load_workbook(out)["代偿"])
+    assert "担保机构承担" in header and "助保金支付" not in header  # SZPS has no guarantee fund
+    row = dict(zip(header, next(r for r in rows if r[1] == "SZ-2026-001")))
+    assert (row["应代偿额"], row["风险补偿金支付"], row["担保机构承担"], row["合作银行承担"]) == (
+        800000, 320000, 320000, 160000)
+    assert dict(zip(header, totals[-1]))["担保机构承担"] == 320000
+
+    loaded = load_ledger(str(shapes))
+    both = build_report(loaded.analysis, loaded.entries, ["CQGX", "SZPS"], "2026年度",
+                        datetime.date(2026, 1, 1), datetime.date(2026, 12, 31))
+    sheet = next(s for s in both.sheets if getattr(s, "title", "") == "代偿")
+    names = [c.name for c in sheet.columns]
+    assert names[names.index("应代偿额") + 1:names.index("风险补偿金未能分担")] == [
+        "助保金支付", "风险补偿金支付", "合作银行承担", "担保机构承担"]
+    szps = dict(zip(names, next(r for r in sheet.rows if r[0] == "SZPS")))
+    assert szps["助保金支付"] is None and szps["担保机构承担"] == Decimal("320000.00")

@@ -293,3 +293,92 @@ def test_zbd_stress_refuses_more_draws_than_the_maximum():
     assert result.exit_code == 2
     assert "--monte-carlo 最多 1,000,000 次模拟" in result.stderr
     assert "Traceback" not in result.output and result.exception is None or isinstance(result.exception, SystemExit)
+
+
+# ---------------------------------------------------------------------- a table of parties (comp.shares)
+
+
+def table(*rows: tuple[str, str]) -> tuple:
+    from zhubaodai.core.rules import PartyShare
+
+    return tuple(PartyShare(party, D(share)) for party, share in rows)
+
+
+SZPS_TABLE = (("risk", "0.40"), ("guarantor", "0.40"), ("bank", "0.20"))
+
+
+def table_pool(risk: str, rows=SZPS_TABLE, shrink: bool = True, guarantee: str = "0.00") -> PoolPosition:
+    parties = table(*rows)
+    order = tuple(row.party for row in parties)
+    share = next((row.share for row in parties if row.party == "risk"), D("0"))
+    return PoolPosition("SZPS", datetime.date(2026, 12, 31), D(guarantee), D(risk), share, order, parties, shrink)
+
+
+def test_table_splits_each_claim_by_largest_remainder_and_shrinks_on_recovery():
+    # 坪山: 1,000,000.03 due -> 400,000.01 / 400,000.01 / 200,000.01 (the extra fen to the
+    # largest remainder, the bank's 0.006). 10% recovered = 100,000.00: the unpaid principal
+    # falls to 900,000.03 -> 360,000.01 / 360,000.01 / 180,000.01, so each gets back the rest.
+    exposures = book("1000000.03")
+    out = stress.run(table_pool("5000000.00"), exposures, stress.dues_for_loans(exposures, ["L-001"]), D("0.1"))
+    assert out.borne_by == {"risk": D("400000.01"), "guarantor": D("400000.01"), "bank": D("200000.01")}
+    assert (out.guarantee, out.risk, out.bank, out.uncovered) == (D("0"), D("400000.01"), D("200000.01"), D("0"))
+    assert out.recovered_by == {"risk": D("40000.00"), "guarantor": D("40000.00"), "bank": D("20000.00")}
+    assert out.net("guarantor") == D("360000.01")
+
+
+def test_table_pool_fund_runs_out_and_the_committee_steps_in():
+    # The risk fund holds 500,000.00: the first claim's 400,000.00 and 100,000.00 of the
+    # second's 400,000.00; 300,000.00 is left for the committee. The guarantor still bears 40%.
+    exposures = book("1000000.00", "1000000.00")
+    out = stress.run(table_pool("500000.00", shrink=False), exposures,
+                     stress.dues_for_loans(exposures, ["L-001", "L-002"]), D("0"))
+    assert (out.risk, out.uncovered, out.borne("guarantor")) == (D("500000.00"), D("300000.00"), D("800000.00"))
+    assert out.committee_needed
+
+
+def test_table_exhaustion_rate_is_the_funds_balance_over_its_share():
+    # 400,000 / 40% = 1,000,000 of defaults on a 4,000,000 book: 25%.
+    assert stress.exhaustion_rate(table_pool("400000.00"), book("4000000.00")) == D("0.25")
+
+
+@pytest.mark.parametrize(
+    ("risk", "rows", "shrink", "rate", "recovery"),
+    [
+        ("5000000.00", SZPS_TABLE, True, "0.05", "0.3"),
+        ("250000.00", SZPS_TABLE, True, "0.3", "0.45"),          # the risk fund runs out
+        ("98765.43", (("risk", "0.333"), ("insurer", "0.333"), ("bank", "0.334")), False, "0.2", "0.777"),
+        ("3000000.00", (("risk", "0.4"), ("guarantor", "0.4"), ("government", "0.2")), True, "0.5", "0"),
+    ],
+)
+def test_each_monte_carlo_draw_equals_the_deterministic_run_with_a_table(risk, rows, shrink, rate, recovery):
+    exposures = _random_book(random.Random(9), 30)
+    position = table_pool(risk, rows, shrink)
+    draws = stress.monte_carlo(position, exposures, D(rate), D(recovery), 150, seed=4, keep_defaults=True)
+    committee = 0
+    for i in range(draws.count):
+        expected = stress.run(position, exposures, stress.dues_of_draw(exposures, draws.defaults[i]), D(recovery))
+        got = draws.outcome(i)
+        assert (got.defaulted, got.risk, got.bank, got.uncovered) == (
+            expected.defaulted, expected.risk, expected.bank, expected.uncovered)
+        assert got.borne_by == expected.borne_by
+        assert got.recovered_by == expected.recovered_by
+        committee += expected.committee_needed
+    if risk == "250000.00":
+        assert committee > 0
+
+
+def test_zbd_stress_uses_the_programs_own_table():
+    from click.testing import CliRunner
+
+    from zhubaodai.cli import main
+
+    shapes = ROOT / "ledger" / "shapes.beancount"
+    result = CliRunner().invoke(main, [
+        "stress", str(shapes), "--date", "2026-12-31", "--program", "SZPS", "--loans", "SZ-2026-003",
+        "--recovery-rate", "0.1",
+    ])
+    assert result.exit_code == 0, result.output
+    assert "分担表：风险补偿金 40%、担保机构 40%、合作银行 20%" in result.output
+    assert "助保金" not in result.output  # SZPS has no guarantee fund
+    # 20,000,000 defaulted: 8,000,000 / 8,000,000 / 4,000,000; 10% back by the same shares.
+    assert "担保机构" in result.output and "8,000,000.00" in result.output and "7,200,000.00" in result.output

@@ -226,12 +226,11 @@ class ProgramOverview:
         return Verdict(self.code, self.name, self.errors, self.warnings)
 
     @property
-    def flow_rows(self) -> list[tuple[str, str, Decimal, Decimal]]:
-        """(kind, label, guarantee fund, risk fund) for each kind either fund shows."""
+    def flow_rows(self) -> list[tuple[str, str, tuple[Decimal, ...]]]:
+        """(kind, label, each fund's flow in :attr:`funds` order) for each kind a fund shows."""
         shown = {f.kind for fund in self.funds for f in fund.flows}
-        guarantee, risk = self.funds
         return [
-            (kind, KIND_LABELS[kind], guarantee.flow(kind), risk.flow(kind))
+            (kind, KIND_LABELS[kind], tuple(fund.flow(kind) for fund in self.funds))
             for kind in FLOW_KINDS
             if kind in shown
         ]
@@ -243,6 +242,12 @@ class ProgramOverview:
     @property
     def closing(self) -> Decimal:
         return sum((f.closing for f in self.funds), ZERO)
+
+
+def program_funds(program: Program) -> tuple[str, ...]:
+    """The funds a program keeps: both, or only the risk fund where rules.yaml maps no
+    guarantee fund (a pool of district money only, SZPS)."""
+    return tuple(fund for fund in FUNDS if f"{fund}_fund" in program.accounts)
 
 
 def _at(series: DailyBalance | None, day: datetime.date | None) -> Decimal:
@@ -380,7 +385,7 @@ def pool_overview(analysis: Analysis, period: Period, codes: Sequence[str]) -> P
         program = analysis.rulebook.programs[code]
         state = analysis.programs[code]
         funds = []
-        for fund in FUNDS:
+        for fund in program_funds(program):
             flows = []
             for kind in FLOW_KINDS:
                 series = state.flow_series.get((fund, kind))
@@ -427,7 +432,7 @@ def pool_overview(analysis: Analysis, period: Period, codes: Sequence[str]) -> P
                 tuple(funds),
                 adequacy,
                 tuple(sorted((a, b) for a, b in state.unallocated.items() if b)),
-                tuple(balance_chart(state.funds, period) + adequacy_charts(checks, period)),
+                tuple(balance_chart(state.funds, period, program_funds(program)) + adequacy_charts(checks, period)),
                 counts[(code, ERROR)],
                 counts[(code, WARNING)],
             )
@@ -458,14 +463,16 @@ def _chart_days(series: Sequence[DailyBalance], period: Period) -> list[datetime
     return [*days, end]
 
 
-def balance_chart(funds: dict[str, DailyBalance], period: Period) -> list[Chart]:
-    """Both funds' end-of-day balances over the period, each fund in its own colour."""
-    days = _chart_days([funds[GUARANTEE], funds[RISK]], period)
+def balance_chart(
+    funds: dict[str, DailyBalance], period: Period, shown: Sequence[str] = FUNDS
+) -> list[Chart]:
+    """The funds' end-of-day balances over the period, each fund in its own colour."""
+    days = _chart_days([funds[f] for f in shown], period)
     chart = make_chart(
         "balances",
-        "两项资金余额（日终）",
+        "两项资金余额（日终）" if len(shown) > 1 else f"{FUND_LABELS[shown[0]]}余额（日终）",
         days,
-        [Series(FUND_LABELS[f], f, tuple(funds[f].at(day) for day in days)) for f in FUNDS],
+        [Series(FUND_LABELS[f], f, tuple(funds[f].at(day) for day in days)) for f in shown],
     )
     return [chart] if chart is not None else []
 
