@@ -72,6 +72,7 @@ from zhubaodai.checks.pool import interest_split
 from zhubaodai.checks.waterfall import Claim
 from zhubaodai.checks.waterfall import LoanRecoveries
 from zhubaodai.checks.waterfall import plan_waterfall
+from zhubaodai.checks.waterfall import split_shares
 from zhubaodai.core.engine import Analysis
 from zhubaodai.core.engine import Context
 from zhubaodai.core.engine import DailyBalance
@@ -330,7 +331,9 @@ class Book:
     def record(self, entry: Transaction) -> None:
         """Take in a transaction this import books."""
         for fund in (GUARANTEE, RISK):
-            account = self.program.accounts[f"{fund}_fund"]
+            account = self.program.accounts.get(f"{fund}_fund")
+            if account is None:
+                continue  # a program without a guarantee fund (SZPS)
             delta = sum((p.units.number for p in entry.postings if p.account == account), ZERO)
             if delta:
                 self.deltas[fund].append((entry.date, delta))
@@ -615,6 +618,8 @@ class Classifier:
         )
 
     def _fee(self, row: Row) -> Transaction:
+        if "fee_income" not in self.program.accounts:
+            return self._suspense(row, f"本项目没有助保金（rules.yaml 未映射助保金的账户），收入 {yuan(row.amount)} 元不能记为助保金缴款")
         ent = self.enterprise_of(row)
         if ent is None:
             who = row.counterparty or "（无户名）"
@@ -660,9 +665,15 @@ class Classifier:
 
     def _interest(self, row: Row) -> Transaction:
         period_end = row.date - ONE_DAY
+        narration = f"结息（计息期至 {period_end}）"
+        if "guarantee_fund" not in self.program.accounts:
+            # One fund only (SZPS: district money, no guarantee fee): the interest is all its own.
+            return self._txn(
+                row, narration, [(self.acct("risk_fund"), row.amount), (self.acct("interest_risk"), -row.amount)],
+                payee=row.counterparty or self.config.bank_name,
+            )
         g_acct, r_acct = self.acct("guarantee_fund"), self.acct("risk_fund")
         gi, ri = self.acct("interest_guarantee"), self.acct("interest_risk")
-        narration = f"结息（计息期至 {period_end}）"
         if "pool.interest_split" not in self.program.rules:
             return self._suspense(
                 row, f"结息 {yuan(row.amount)} 元无法按积数分配：规则文件中本项目没有 pool.interest_split 规则"
@@ -694,6 +705,8 @@ class Classifier:
         return self.book.balance(fund, day)
 
     def _compensation(self, row: Row) -> Transaction:
+        if "comp.shares" in self.program.rules:
+            return self._shared_compensation(row)
         paid = -row.amount
         try:
             share = self.program.rules["comp.waterfall"].param("risk_share", row.date)
@@ -753,6 +766,47 @@ class Classifier:
             c.risk_done = True  # the guarantee fund covered it all
         label = {"both": "代偿", "guarantee": "代偿（助保金部分）", "risk": "代偿（风险补偿金分担部分）"}[kind]
         return self._txn(row, f"{label} {loan_id}", postings, links=frozenset({loan_id}), **meta)
+
+    def _shared_compensation(self, row: Row) -> Transaction:
+        """A compensation under a table of parties (comp.shares): the pool's funds pay their
+        parts of the claim (the engine's split), the outside parties' parts are recorded as
+        ``<party>_share`` metadata."""
+        paid = -row.amount
+        try:
+            table = self.program.rules["comp.shares"].param("parties", row.date)
+        except ParamDateError as exc:
+            return self._suspense(row, str(exc))
+        options: list[tuple[_Claim, dict[str, Decimal]]] = []
+        expected: list[str] = []
+        for c in self.claims:
+            if c.claim.event.date > row.date or c.risk_done or c.guarantee_done:
+                continue
+            parts = split_shares(c.claim.due, table)
+            pool = sum((parts[r.party] for r in table if r.pool), ZERO)
+            expected.append(
+                f"{c.claim.loan.id} " + "、".join(f"{r.label}付 {yuan(parts[r.party])} 元" for r in table if r.pool)
+            )
+            if pool == paid:
+                options.append((c, parts))
+        named = [o for o in options if o[0].claim.loan.id in _norm(row.text)]
+        chosen = named or options
+        if len(chosen) != 1:
+            if not expected:
+                return self._suspense(row, f"支出 {yuan(paid)} 元，本项目没有尚待代偿的已审核代偿申请（claim）")
+            what = "同时符合多笔代偿" if chosen else "与按分担表应由资金池支付的金额不符"
+            return self._suspense(row, f"代偿支出 {yuan(paid)} 元{what}（{'；'.join(expected)}）")
+        c, parts = chosen[0]
+        loan_id = c.claim.loan.id
+        funds = [(r.party, parts[r.party]) for r in table if r.pool and parts[r.party]]
+        postings = [(self.acct(f"compensation_{party}"), amount) for party, amount in funds]
+        postings += [(self.acct(f"{party}_fund"), -amount) for party, amount in funds]
+        meta: dict[str, object] = {
+            r.meta_key: f"{parts[r.party]} {CURRENCY}" if self.for_fava else _amount(parts[r.party])
+            for r in table
+            if not r.pool
+        }
+        c.risk_done = c.guarantee_done = True
+        return self._txn(row, f"代偿 {loan_id}", postings, links=frozenset({loan_id}), **meta)
 
     def _recovery(self, row: Row) -> Transaction:
         # What each fund should get back: the engine's recovery shares less what has come
