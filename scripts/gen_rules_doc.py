@@ -60,6 +60,7 @@ LABELS = {
     "bank": "合作银行",
     "risk": "风险补偿金",
     "guarantee": "助保金",
+    "npl": "不良分类（次级、可疑、损失）",
     "zone": "注册地在本区",
     "size": "企业规模",
     "innovation": "高新技术企业或优质科技型企业",
@@ -92,6 +93,9 @@ def _value(kind: str, value: Any) -> str:
         return f"{value} 天"
     if kind == "score":
         return f"{Decimal(value).normalize():f} 分"
+    if kind == "parties":
+        # A table of parties (comp.shares): who bears what share, in the table's order.
+        return "、".join(f"{row.label} {percent(row.share)}{'（其余）' if row.rest else ''}" for row in value)
     if isinstance(value, tuple):
         return "、".join(LABELS.get(v, v) for v in value)
     return LABELS.get(value, str(value))

@@ -98,8 +98,12 @@ def test_every_configured_rule_is_cited_for_its_program() -> None:
 #: provisions, in order (a policy excerpt that breaks off lists only what is visible).
 VISIBLE = {
     '海口"金保贷"实施意见': ("前言", "一、（一）1", "一、（一）2（1）", "一、（一）2（2）", "一、（二）", "一、（三）"),
+    # 坪山: 第一条—第四条 (the excerpt breaks off in 第四条) and two points of the official Q&A.
+    "《深圳市坪山区中小微企业银行贷款风险补偿资金池管理实施细则（试行）》": (
+        "第一条", "第二条", "第三条", "第四条", "问答第1点", "问答第2点",
+    ),
 }
-PROGRAM_OF = {'海口"金保贷"实施意见': "HKJB"}
+PROGRAM_OF = {'海口"金保贷"实施意见': "HKJB", "《深圳市坪山区中小微企业银行贷款风险补偿资金池管理实施细则（试行）》": "SZPS"}
 ANY_ROW_RE = re.compile(r"^\|\s*([^|]+?)\s*\|(.*)\|\s*$")
 
 

@@ -387,3 +387,80 @@ def test_an_engine_failure_is_one_chinese_error_without_traceback(monkeypatch) -
     assert len(messages) == 1, messages
     assert messages[0].startswith("[zhubaodai] 规则引擎内部错误") and "ZeroDivisionError" in messages[0]
     assert "Traceback" not in messages[0]
+
+
+# --------------------------------------------------------------------------------------
+# The waterfall as a table of parties (comp.shares) and a program without a guarantee fund.
+
+SZPS_PARTIES = """\
+              2026-02-05:
+                risk: 0.40
+                guarantor: 0.40
+                bank: rest
+"""
+
+
+def test_the_szps_table_loads_in_order_with_the_rest() -> None:
+    table = load_rules(RULES_YAML).programs["SZPS"].rules["comp.shares"].param("parties", __import__("datetime").date(2026, 3, 1))
+    assert [(row.party, str(row.share), row.rest, row.pool) for row in table] == [
+        ("risk", "0.40", False, True), ("guarantor", "0.40", False, False), ("bank", "0.20", True, False)]
+    assert [row.meta_key for row in table] == ["risk_share", "guarantor_share", "bank_share"]
+
+
+@pytest.mark.parametrize(
+    ("table", "line_key", "message"),
+    [
+        (SZPS_PARTIES.replace("guarantor: 0.40", "guarantor: 0.50"), "bank: rest", None),  # 0.90 + rest: fine
+        (SZPS_PARTIES.replace("bank: rest", "bank: 0.10"), "2026-02-05:", "各方比例之和为 0.90，应为 1"),
+        (SZPS_PARTIES.replace("guarantor: 0.40", "guarantor: rest"), "2026-02-05:", "至多一方的比例写 rest"),
+        (SZPS_PARTIES.replace("guarantor: 0.40", "reinsurer: 0.40"), "2026-02-05:", "未知的承担方 ['reinsurer']"),
+        (SZPS_PARTIES.replace("risk: 0.40", "risk: 1.40"), "2026-02-05:", "承担方 risk 的比例 1.40 应为 0 到 1 之间的小数或 rest"),
+        (SZPS_PARTIES.replace("                risk: 0.40\n", "                insurer: 0.40\n"), "2026-02-05:",
+         "至少一方应为资金池的资金"),
+    ],
+)
+def test_a_bad_table_of_parties_is_refused_with_its_line(tmp_path: Path, table: str, line_key: str, message: str | None) -> None:
+    text = replace_once(TEXT, SZPS_PARTIES, table)
+    if message is None:
+        load_rules(write_rules(tmp_path, text))
+        return
+    error = broken(tmp_path, text)
+    assert error.key == "programs.SZPS.rules.comp.shares.params.parties.values.2026-02-05"
+    assert error.line == line_of(text, "              2026-02-05:\n                " + table.split("\n")[1].strip())
+    assert message in error.message
+
+
+def test_a_program_may_not_have_both_waterfall_forms(tmp_path: Path) -> None:
+    text = replace_once(TEXT, "      comp.shares:\n", """\
+      comp.waterfall:
+        severity: error
+        article: 第二条
+        summary: 试验
+        params:
+          risk_share:
+            article: 第二条
+            values:
+              2026-02-05: 0.5
+      comp.shares:
+""")
+    error = broken(tmp_path, text)
+    assert error.key == "programs.SZPS.rules.comp.shares" and "只能选用其一" in error.message
+
+
+def test_guarantee_fund_roles_are_all_or_none(tmp_path: Path) -> None:
+    text = replace_once(TEXT, "      risk_fund: Assets:SZPS:Pool:Risk\n",
+                        "      risk_fund: Assets:SZPS:Pool:Risk\n      guarantee_fund: Assets:SZPS:Pool:Guarantee\n")
+    error = broken(tmp_path, text)
+    assert error.key == "programs.SZPS.accounts"
+    assert "全部映射或全部不映射" in error.message and "fee_income" in error.message
+    # And a required role is still required.
+    error = broken(tmp_path, replace_once(TEXT, "      recovery_risk: Income:SZPS:Risk:Recovery\n", ""))
+    assert error.key == "programs.SZPS.accounts.recovery_risk" and error.message == "缺少必填的键"
+
+
+def test_unknown_trigger(tmp_path: Path) -> None:
+    text = replace_once(TEXT, "              2026-02-05: npl\n", "              2026-02-05: ninety_days\n")
+    error = broken(tmp_path, text)
+    assert error.key == "programs.SZPS.rules.comp.scope.params.trigger.values.2026-02-05"
+    assert error.line == line_of(text, "              2026-02-05: ninety_days")
+    assert "未知取值 'ninety_days'" in error.message and "npl" in error.message

@@ -499,7 +499,7 @@ def _parties_problem(value: Any) -> str | None:
         if share == "rest":
             continue
         if isinstance(share, bool) or not isinstance(share, int | Decimal) or not 0 <= share <= 1:
-            return f"承担方 {party} 的比例 {share!r} 应为 0 到 1 之间的小数或 rest"
+            return f"承担方 {party} 的比例 {share} 应为 0 到 1 之间的小数或 rest"
         total += Decimal(share)
     if total > 1 or (not rests and total != 1):
         return f"各方比例之和为 {total}，应为 1（或写一方为 rest 承担其余）"

@@ -126,7 +126,8 @@ def expected_figures(run: EngineRun, page: str) -> dict[str, str]:
         for code in a.used_programs():  # the page shows the programs the ledger uses
             state = a.programs[code]
             for fund in (GUARANTEE, RISK):
-                found[f"{code}.{fund}.closing"] = yuan(state.funds[fund].at(end))
+                if f"{fund}_fund" in state.program.accounts:  # SZPS keeps no guarantee fund
+                    found[f"{code}.{fund}.closing"] = yuan(state.funds[fund].at(end))
             outstanding = sum(
                 (loan.outstanding(end) for loan in a.register.loans.values() if loan.program == code),
                 Decimal(0),
@@ -137,11 +138,15 @@ def expected_figures(run: EngineRun, page: str) -> dict[str, str]:
         for loan_id in a.register.loans:
             found[f"{loan_id}.fee_due"] = yuan(fees[loan_id].due)
     elif page == "Zbd3Compensations":
+        from zhubaodai.checks.waterfall import claim_parts
+        from zhubaodai.checks.waterfall import program_parties
+
         for claim in a.records.claims.values():
             found[f"{claim.loan.id}.due"] = yuan(claim.due)
-            found[f"{claim.loan.id}.guarantee"] = yuan(claim.guarantee_paid)
-            found[f"{claim.loan.id}.risk"] = yuan(claim.risk_paid)
-            found[f"{claim.loan.id}.bank"] = yuan(claim.bank_share)
+            parts = claim_parts(a.records, claim)
+            # One column per party of the claim's program (SZPS: 担保机构 too).
+            for party in program_parties(a.rulebook.programs[claim.loan.program]):
+                found[f"{claim.loan.id}.{party}"] = yuan(parts[party])
     elif page == "Zbd4Recoveries":
         for rec in a.records.recoveries:
             found[f"{rec.loan.id}.net"] = yuan(rec.net)
