@@ -43,8 +43,12 @@ from zhubaodai.cli import UserError
 from zhubaodai.cli import _rules_option
 from zhubaodai.cli import load_ledger
 from zhubaodai.cli import say
+from zhubaodai.checks.waterfall import PARTY_LABELS
+from zhubaodai.checks.waterfall import claim_parts
+from zhubaodai.checks.waterfall import program_parties
 from zhubaodai.core.engine import FUND_LABELS
 from zhubaodai.core.engine import Analysis
+from zhubaodai.core.money import ZERO
 from zhubaodai.core.money import yuan
 
 FORMAT = "zbd-dossier-1"
@@ -86,14 +90,29 @@ def _calculation(analysis: Analysis, loan_id: str) -> str:
     loan = analysis.register.loans[loan_id]
     code = loan.program
     lines = [f"贷款 {loan_id}（项目 {code}，企业 {loan.enterprise}）代偿与追偿计算（规则引擎的结果）", ""]
+    program = analysis.rulebook.programs[code]
+    shared = "comp.shares" in program.rules
     for n, claim in enumerate(analysis.records.claims_by_loan.get(loan_id, []), 1):
         ev = claim.event
+        if shared:
+            # A table of parties: each party's part, as the engine split it.
+            parts = claim_parts(analysis.records, claim)
+            borne = "；".join(
+                f"{PARTY_LABELS[p]}{'支付' if p in ('guarantee', 'risk') else '承担'} {yuan(parts.get(p, ZERO))} 元"
+                for p in program_parties(program)
+            )
+            basis = f"各方按比例分担 {_cite(analysis, code, 'comp.shares')}"
+        else:
+            borne = (
+                f"{FUND_LABELS['guarantee']}支付 {yuan(claim.guarantee_paid)} 元；{FUND_LABELS['risk']}支付 {yuan(claim.risk_paid)} 元；"
+                f"合作银行承担 {yuan(claim.bank_share)} 元；风险补偿金未能分担 {yuan(claim.uncovered)} 元"
+            )
+            basis = f"代偿顺序与分担 {_cite(analysis, code, 'comp.waterfall')}"
         lines += [
             f"代偿申请 {n}：{ev.date}，函件 {ev.data.get('letter', '')}，审核意见 {ev.data.get('approval', '')}",
-            f"  依据：代偿范围 {_cite(analysis, code, 'comp.scope')}；代偿顺序与分担 {_cite(analysis, code, 'comp.waterfall')}",
+            f"  依据：代偿范围 {_cite(analysis, code, 'comp.scope')}；{basis}",
             f"  应代偿额 {yuan(claim.due)} 元",
-            f"  {FUND_LABELS['guarantee']}支付 {yuan(claim.guarantee_paid)} 元；{FUND_LABELS['risk']}支付 {yuan(claim.risk_paid)} 元；"
-            f"合作银行承担 {yuan(claim.bank_share)} 元；风险补偿金未能分担 {yuan(claim.uncovered)} 元",
+            f"  {borne}",
             "  代偿分录：" + ("、".join(f"{e.date} {e.narration}" for e in claim.entries) or "（尚无）"),
             "",
         ]
