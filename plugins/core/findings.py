@@ -108,6 +108,13 @@ FIGURE_KEYS: dict[str, str] = {
     "累计补回": "restored_total",
     "已到账": "received",
     "已记录": "recorded",
+    # A table of parties (comp.shares) and the payout caps (comp.rate_cap, comp.fee_cap).
+    "累计实付": "paid_total",
+    "担保机构应承担": "guarantor_due",
+    "合作银行应承担": "bank_share_due",
+    "保险公司应承担": "insurer_due",
+    "政府应承担": "government_due",
+    "累计支付": "payouts_total",
     "逾期早于本笔天数": "earlier_overdue_by_days",
     # Pledged deposits and other lawful outflows (issue #10, shapes 2 and 6).
     "应质押": "deposit_due",
