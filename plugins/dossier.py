@@ -108,6 +108,13 @@ def _calculation(analysis: Analysis, loan_id: str) -> str:
                 f"合作银行承担 {yuan(claim.bank_share)} 元；风险补偿金未能分担 {yuan(claim.uncovered)} 元"
             )
             basis = f"代偿顺序与分担 {_cite(analysis, code, 'comp.waterfall')}"
+        residual = next(
+            (c.residual for c in analysis.records.shares.get(loan_id, ()) if c.claim is claim and c.residual), None
+        )
+        if residual:
+            borne += "\n  追偿后仍未弥补的损失由各方分担：" + "；".join(
+                f"{PARTY_LABELS[p]} {yuan(v)} 元" for p, v in residual.items()
+            )
         lines += [
             f"代偿申请 {n}：{ev.date}，函件 {ev.data.get('letter', '')}，审核意见 {ev.data.get('approval', '')}",
             f"  依据：代偿范围 {_cite(analysis, code, 'comp.scope')}；{basis}",

@@ -93,7 +93,7 @@ def _value(kind: str, value: Any) -> str:
         return f"{value} 天"
     if kind == "score":
         return f"{Decimal(value).normalize():f} 分"
-    if kind == "parties":
+    if kind in ("parties", "residual"):
         # A table of parties (comp.shares): who bears what share, in the table's order.
         return "、".join(f"{row.label} {percent(row.share)}{'（其余）' if row.rest else ''}" for row in value)
     if isinstance(value, tuple):

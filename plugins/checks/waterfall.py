@@ -134,6 +134,9 @@ class SharedClaim:
     parts: dict[str, Decimal]
     paid: dict[str, Decimal] = field(default_factory=dict)
     repaid: Decimal = ZERO
+    #: comp.shares ``residual``: who bears what of the pool's loss still unrecovered (what
+    #: its funds paid less what recoveries brought back), as of the latest recovery.
+    residual: dict[str, Decimal] = field(default_factory=dict)
 
     def owed(self) -> dict[str, Decimal]:
         """Each party's part of what is still unpaid (all of the base before any repayment)."""
@@ -201,13 +204,20 @@ def on_register_event(ctx: Context, entry: Custom) -> None:
         _claim(ctx, loan, event)
     elif event.kind == "recovery" and ctx.active(loan.program, "recovery.order"):
         _distribute(ctx, loan, event)
-    elif event.kind == "recovery" and ctx.active(loan.program, "comp.shares") and _shrinks(ctx, loan, event):
-        _shrink(ctx, loan, event)
+    elif event.kind == "recovery" and ctx.active(loan.program, "comp.shares"):
+        if _shrinks(ctx, loan, event):
+            _shrink(ctx, loan, event)
+        else:
+            _recover_pool(ctx, loan, event)
+        _residual(ctx, loan, event.date, event.entry)
 
 
-def _shrinks(ctx: Context, loan: Loan, event: Event) -> bool:
+def _shrinks(ctx: Context, loan: Loan, when: Event | datetime.date, entry: Transaction | Custom | None = None) -> bool:
+    """Whether the program's comp.shares table shrinks with repaid principal on that day."""
     rule = ctx.rulebook.programs[loan.program].rules["comp.shares"]
-    return "shrink" in rule.params and bool(ctx.param(loan.program, "comp.shares", "shrink", event.date, event.entry))
+    on = when.date if isinstance(when, Event) else when
+    anchor = entry if entry is not None else when.entry  # type: ignore[union-attr]
+    return "shrink" in rule.params and bool(ctx.param(loan.program, "comp.shares", "shrink", on, anchor))
 
 
 def _check_claim(ctx: Context, loan: Loan, event: Event) -> None:
@@ -539,6 +549,7 @@ def _shares(ctx: Context, m: Movement, loan: Loan, claim: Claim) -> None:
                 figures={f"{row.label}应承担": due, "已记录": recorded, "差额": due - recorded},
                 loan=loan.id,
             )
+    _residual(ctx, loan, m.date, m.entry)
     # The claim's own figures, as every face reads them: the pool's funds and the bank.
     claim.guarantee_paid = shared.paid.get("guarantee", ZERO)
     claim.guarantee_done = claim.guarantee_done or "guarantee" in shared.paid
@@ -585,6 +596,58 @@ def claim_parts(records: Records, claim: Claim) -> dict[str, Decimal]:
         if shared.claim is claim:
             parts.update({row.party: shared.paid.get(row.party, ZERO) for row in shared.table})
     return parts
+
+
+def _recover_pool(ctx: Context, loan: Loan, event: Event) -> None:
+    """comp.shares without ``shrink``: a recovery (net of costs and penalty) flows back to
+    the pool's funds in the table's order, each up to what it paid; the outside parties'
+    parts stay where they fell (their own arrangements, not the pool's books)."""
+    shared = [c for c in ctx.records.shares.get(loan.id, []) if c.paid]
+    if not shared:
+        ctx.report(
+            "comp.shares", loan.program, event.entry, f"贷款 {loan.id} 尚未发生代偿，追偿款无须退回资金池", loan=loan.id,
+            severity=WARNING,
+        )
+        return
+    state: LoanRecoveries = ctx.records.loan_recoveries.setdefault(loan.id, LoanRecoveries())
+    gross = event.data["recovered"]
+    net = max(gross - event.amount("costs") - event.amount("penalty"), ZERO)
+    left = net
+    parts: dict[str, Decimal] = {}
+    for claim in shared:
+        claim.repaid += net
+        for row in claim.table:
+            if not row.pool:
+                continue
+            fund = _FUND_OF[row.party]
+            room = max(claim.paid.get(row.party, ZERO) - state.expected[fund], ZERO)
+            take = min(left, room)
+            if take > 0:
+                state.expected[fund] += take
+                parts[row.party] = parts.get(row.party, ZERO) + take
+                left -= take
+    state.last_event = event
+    ctx.records.recoveries.append(Recovery(loan, event, gross, gross - net, net, parts, left))
+
+
+def _residual(ctx: Context, loan: Loan, on: datetime.date, entry: Transaction | Custom) -> None:
+    """comp.shares ``residual`` (金东: the pool pays first; what is still unrecovered is
+    borne by the government, the guarantor and the bank 40/40/20): split the pool's loss on
+    the loan (what its funds paid less what recoveries owe back to them) by the table,
+    largest remainder to the fen, for the faces."""
+    rule = ctx.rulebook.programs[loan.program].rules["comp.shares"]
+    if "residual" not in rule.params:
+        return
+    table = ctx.param(loan.program, "comp.shares", "residual", on, entry)
+    if table is None:
+        return
+    state = ctx.records.loan_recoveries.get(loan.id)
+    back = sum(state.expected.values(), ZERO) if state is not None else ZERO
+    shared = [c for c in ctx.records.shares.get(loan.id, []) if c.paid]
+    paid = sum((c.paid.get(row.party, ZERO) for c in shared for row in c.table if row.pool), ZERO)
+    loss = max(paid - back, ZERO)
+    for claim in shared:
+        claim.residual = split_shares(loss, table) if claim is shared[-1] else {}
 
 
 def _shrink(ctx: Context, loan: Loan, event: Event) -> None:
@@ -783,12 +846,14 @@ def _recovery_cash(ctx: Context, m: Movement) -> None:
             continue
         after = state.received[fund] + amount
         if after > state.expected[fund]:
-            text = (
-                f"贷款 {loan.id} 追偿款补回{label}超过按分配顺序应补回的金额"
-                "（追偿款先偿还银行承担部分，再补回风险补偿金，后补回助保金）" if rule_id == "recovery.order"
-                else f"贷款 {loan.id} 追偿后退回{label}超过其多付的部分"
-                "（未清偿本金减少后，按比例应承担的部分随之减少，只退回超出的部分）"
-            )
+            if rule_id == "recovery.order":
+                text = (f"贷款 {loan.id} 追偿款补回{label}超过按分配顺序应补回的金额"
+                        "（追偿款先偿还银行承担部分，再补回风险补偿金，后补回助保金）")
+            elif _shrinks(ctx, loan, state.last_event or m.date, m.entry):
+                text = (f"贷款 {loan.id} 追偿后退回{label}超过其多付的部分"
+                        "（未清偿本金减少后，按比例应承担的部分随之减少，只退回超出的部分）")
+            else:
+                text = f"贷款 {loan.id} 追偿款补回{label}超过应补回的金额（追偿净额补回资金池，以其代偿额为限）"
             ctx.report(
                 rule_id,
                 code,
@@ -865,7 +930,8 @@ def finish(ctx: Context) -> None:
         rule_id = "recovery.order" if ctx.active(loan.program, "recovery.order") else "comp.shares"
         for fund, label in ((RISK, "风险补偿金"), (GUARANTEE, "助保金")):
             if state.received[fund] < state.expected[fund] and state.last_event is not None:
-                what = "追偿款应补回" if rule_id == "recovery.order" else "未清偿本金减少后应退回"
+                shrinks = rule_id == "comp.shares" and _shrinks(ctx, loan, state.last_event, state.last_event.entry)
+                what = "未清偿本金减少后应退回" if shrinks else "追偿款应补回"
                 ctx.report(
                     rule_id,
                     loan.program,

@@ -145,6 +145,8 @@ _KINDS: dict[str, str] = {
     "parties": f"映射（承担方: 比例），承担方取自 {list(PARTIES)}，比例为 0 到 1 的小数，"
                "至多一方写 rest（其余部分）；比例之和为 1",
     "trigger": f"代偿触发事件，取自 {list(TRIGGERS)}",
+    "residual": f"映射（承担方: 比例），承担方取自 {list(PARTIES)}：追偿后仍未弥补的损失由各方按比例承担，"
+                "至多一方写 rest；比例之和为 1",
 }
 
 
@@ -221,7 +223,9 @@ CATALOGUE: dict[str, RuleSpec] = {
     "comp.order": RuleSpec("按逾期先后顺序代偿"),
     "comp.scope": RuleSpec("代偿范围", {"components": "components"}, optional={"trigger": "trigger"}),
     # Issue 10: the waterfall as a table of parties and the payout limits (zhubaodai.checks.waterfall).
-    "comp.shares": RuleSpec("代偿按各方比例分担", {"parties": "parties"}, optional={"shrink": "flag"}),
+    "comp.shares": RuleSpec(
+        "代偿按各方比例分担", {"parties": "parties"}, optional={"shrink": "flag", "residual": "residual"}
+    ),
     "comp.rate_cap": RuleSpec("合作期补偿代偿率上限", {"rate": "rate"}),
     "comp.fee_cap": RuleSpec("代偿合计不超过担保费的倍数", {"multiple": "multiple"}),
     "recovery.order": RuleSpec(
@@ -452,8 +456,8 @@ def _param_value(kind: str, value: Any) -> str | None:
         return None
     if kind == "flag":
         return None if isinstance(value, bool) else f"应为{_KINDS[kind]}"
-    if kind == "parties":
-        return _parties_problem(value)
+    if kind in ("parties", "residual"):
+        return _parties_problem(value, pool_required=kind == "parties")
     if kind in ("rating", "anchor", "base", "guarantee_basis", "trigger"):
         allowed_one = {
             "rating": RATINGS, "anchor": ANCHORS, "base": BASES, "guarantee_basis": GUARANTEE_BASES,
@@ -484,10 +488,11 @@ def _param_value(kind: str, value: Any) -> str | None:
     return None
 
 
-def _parties_problem(value: Any) -> str | None:
-    """A compensation table: party -> share, at most one ``rest``, shares summing to 1."""
+def _parties_problem(value: Any, pool_required: bool = True) -> str | None:
+    """A compensation table: party -> share, at most one ``rest``, shares summing to 1; the
+    table of who pays (``parties``) has at least one of the pool's funds."""
     if not isinstance(value, dict) or not value:
-        return f"应为{_KINDS['parties']}"
+        return f"应为{_KINDS['parties' if pool_required else 'residual']}"
     unknown = [p for p in value if p not in PARTIES]
     if unknown:
         return f"未知的承担方 {unknown}；应为{_KINDS['parties']}"
@@ -503,7 +508,7 @@ def _parties_problem(value: Any) -> str | None:
         total += Decimal(share)
     if total > 1 or (not rests and total != 1):
         return f"各方比例之和为 {total}，应为 1（或写一方为 rest 承担其余）"
-    if not any(p in POOL_PARTIES for p in value):
+    if pool_required and not any(p in POOL_PARTIES for p in value):
         return f"至少一方应为资金池的资金（{list(POOL_PARTIES)}）"
     return None
 
@@ -519,7 +524,7 @@ def _parties(value: dict[str, Any]) -> tuple[PartyShare, ...]:
 def _convert(kind: str, value: Any) -> Any:
     if value is None:
         return None
-    if kind == "parties":
+    if kind in ("parties", "residual"):
         return _parties(value)
     if kind in ("rate", "amount", "multiple", "score"):
         return Decimal(value)
