@@ -123,3 +123,60 @@ def test_the_dossier_states_each_partys_part_and_the_loss_split():
     text = _calculation(run(story("300000.00", "250000.00")), "SZ-2026-001")
     assert "风险补偿金支付 1,000,000.00 元" in text
     assert "追偿后仍未弥补的损失由各方分担：政府 300,000.00 元；担保机构 300,000.00 元；合作银行 150,000.00 元" in text
+
+
+# ---------------------------------------------------------------------- days overdue as the trigger
+
+NPL_TRIGGER = """\
+          trigger:
+            article: 第二条
+            values:
+              2026-02-05: npl
+"""
+NINETY_DAYS = """\
+          trigger:
+            article: 第二条
+            values:
+              2026-02-05: overdue
+          overdue_days:
+            article: 某办法（测试）：逾期满 90 天
+            values:
+              2026-02-05: 90
+"""
+
+
+def overdue_story(claim_day: str, comp_day: str) -> str:
+    text = LEDGER.replace('include "../../common/szps.beancount"', f'include "{ROOT}/tests/ledgers/common/szps.beancount"')
+    text = "\n".join(l for l in text.splitlines() if not l.startswith("plugin "))
+    text = text.replace('2026-09-30 custom "loan" "npl" "SZ-2026-001"\n  classification: "次级"\n',
+                        '2026-07-01 custom "loan" "overdue" "SZ-2026-001"\n')
+    text = text.replace('2026-10-09 custom "loan" "claim"', f'{claim_day} custom "loan" "claim"')
+    return text.replace('2026-10-16 * "建设银行坪山支行"', f'{comp_day} * "建设银行坪山支行"')
+
+
+def ninety_days_rules():
+    assert RULES.count(NPL_TRIGGER) == 1
+    return parse_rules(RULES.replace(NPL_TRIGGER, NINETY_DAYS), str(ROOT / "rules.yaml"))
+
+
+def test_a_claim_on_the_ninetieth_day_overdue_passes():
+    # Overdue 2026-07-01: 90 days are reached on 2026-09-29.
+    analysis = run(overdue_story("2026-09-29", "2026-09-29"), ninety_days_rules())
+    assert analysis.findings == [], [str(f) for f in analysis.findings]
+
+
+def test_a_claim_one_day_early_fails_and_so_does_the_compensation():
+    analysis = run(overdue_story("2026-09-28", "2026-09-28"), ninety_days_rules())
+    got = {(f.rule, f.message) for f in analysis.findings}
+    assert ("comp.scope", "贷款 SZ-2026-001 逾期未满 90 天，不能申请代偿（2026-07-01 逾期，2026-09-29 起方满 90 天）") in got
+    assert any(rule == "pool.no_withdrawal" and "在代偿日逾期未满 90 天（2026-07-01 逾期）" in message
+               for rule, message in got)
+    # The claim's figures carry the days it had been overdue.
+    scope = next(f for f in analysis.findings if f.rule == "comp.scope")
+    assert dict(scope.figures)["逾期天数"] == Decimal(89)
+
+
+def test_overdue_days_with_another_trigger_is_refused_on_load():
+    with pytest.raises(RulesError, match="overdue_days（逾期满若干天）只适用于触发事件 overdue，此处触发事件为 npl"):
+        parse_rules(RULES.replace(NPL_TRIGGER, NINETY_DAYS.replace("2026-02-05: overdue", "2026-02-05: npl")),
+                    str(ROOT / "rules.yaml"))

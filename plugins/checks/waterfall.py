@@ -239,9 +239,22 @@ def _check_claim(ctx: Context, loan: Loan, event: Event) -> None:
                 loan=loan.id,
             )
     trigger = _trigger(ctx, code, event.date, event.entry)
-    if _trigger_event(loan, trigger, event.date) is None:
+    found = _trigger_event(loan, trigger, event.date)
+    if found is None:
         ctx.report(
             "comp.scope", code, event.entry, f"贷款 {loan.id} 未登记{TRIGGER_TEXT[trigger]}，不能申请代偿", loan=loan.id
+        )
+        return
+    days = _overdue_days(ctx, code, trigger, event.date, event.entry)
+    if days is not None and event.date < found.date + datetime.timedelta(days=days):
+        ctx.report(
+            "comp.scope",
+            code,
+            event.entry,
+            f"贷款 {loan.id} 逾期未满 {days} 天，不能申请代偿（{found.date} 逾期，"
+            f"{found.date + datetime.timedelta(days=days)} 起方满 {days} 天）",
+            loan=loan.id,
+            stated={"逾期天数": Decimal((event.date - found.date).days)},
         )
         return
     outstanding = loan.outstanding(event.date)
@@ -285,6 +298,18 @@ def _trigger(ctx: Context, code: str, on: datetime.date, entry: Transaction | Cu
     return ctx.param(code, "comp.scope", "trigger", on, entry) or "overdue"
 
 
+def _overdue_days(
+    ctx: Context, code: str, trigger: str, on: datetime.date, entry: Transaction | Custom
+) -> int | None:
+    """comp.scope's ``overdue_days``: with the overdue trigger, how many calendar days a
+    loan must have been overdue (the overdue event's date plus that many days) before a
+    claim or a compensation; None where the program sets no such wait."""
+    rule = ctx.rulebook.programs[code].rules.get("comp.scope")
+    if trigger != "overdue" or rule is None or "overdue_days" not in rule.params:
+        return None
+    return ctx.param(code, "comp.scope", "overdue_days", on, entry)
+
+
 def _trigger_event(loan: Loan, trigger: str, on: datetime.date) -> Event | None:
     """The loan's latest trigger event on or before ``on``; for ``npl`` the latest
     classification counts, and only a non-performing one (次级、可疑、损失)."""
@@ -304,9 +329,13 @@ def _basis(ctx: Context, m: Movement) -> tuple[Loan, Claim] | None:
     else:
         loan = ctx.register.loans[m.loans[0]]
         trigger = _trigger(ctx, code, m.date, m.entry)
-        if _trigger_event(loan, trigger, m.date) is None:
+        found = _trigger_event(loan, trigger, m.date)
+        days = _overdue_days(ctx, code, trigger, m.date, m.entry)
+        if found is None:
             what = "逾期" if trigger == "overdue" else TRIGGER_TEXT[trigger]
             problem = f"贷款 {loan.id} 在代偿日前未登记{what}，不得动用专户资金代偿"
+        elif days is not None and m.date < found.date + datetime.timedelta(days=days):
+            problem = f"贷款 {loan.id} 在代偿日逾期未满 {days} 天（{found.date} 逾期），不得动用专户资金代偿"
         else:
             claim_event = loan.last_before("claim", m.date)
             if claim_event is None:

@@ -116,6 +116,7 @@ FIGURE_KEYS: dict[str, str] = {
     "政府应承担": "government_due",
     "累计支付": "payouts_total",
     "逾期早于本笔天数": "earlier_overdue_by_days",
+    "逾期天数": "days_overdue",
     # Pledged deposits and other lawful outflows (issue #10, shapes 2 and 6).
     "应质押": "deposit_due",
     "已质押": "deposit_pledged",

@@ -206,6 +206,15 @@ def _eligibility_params(params: Mapping[str, Param]) -> str | None:
     return None
 
 
+def _overdue_days_need_overdue(params: Mapping[str, Param]) -> str | None:
+    """comp.scope's ``overdue_days`` counts from the overdue event: only with that trigger."""
+    if "overdue_days" in params and "trigger" in params:
+        others = [t for t in params["trigger"].values if t not in (None, "overdue")]
+        if others:
+            return f"参数 overdue_days（逾期满若干天）只适用于触发事件 overdue，此处触发事件为 {others[0]}"
+    return None
+
+
 #: Every rule id the engine implements. rules.yaml may only use these ids.
 CATALOGUE: dict[str, RuleSpec] = {
     "fee.rate": RuleSpec("助保金缴纳比例", {"rate": "rate"}),
@@ -221,7 +230,10 @@ CATALOGUE: dict[str, RuleSpec] = {
     ),
     "comp.escalation": RuleSpec("风险补偿金不足时报请决策"),
     "comp.order": RuleSpec("按逾期先后顺序代偿"),
-    "comp.scope": RuleSpec("代偿范围", {"components": "components"}, optional={"trigger": "trigger"}),
+    "comp.scope": RuleSpec(
+        "代偿范围", {"components": "components"}, optional={"trigger": "trigger", "overdue_days": "days"},
+        validate=_overdue_days_need_overdue,
+    ),
     # Issue 10: the waterfall as a table of parties and the payout limits (zhubaodai.checks.waterfall).
     "comp.shares": RuleSpec(
         "代偿按各方比例分担", {"parties": "parties"}, optional={"shrink": "flag", "residual": "residual"}
