@@ -52,6 +52,9 @@ LABELS = {
     "claim": "代偿申请",
     "outstanding": "贷款余额",
     "expected_volume": "年度预计业务量",
+    "lent": "累计放款额",
+    "contract": "合同金额",
+    "credit_line": "授信额度",
     "principal": "本金",
     "interest": "利息",
     "compound": "复利",
@@ -96,6 +99,8 @@ def _value(kind: str, value: Any) -> str:
     if kind in ("parties", "residual"):
         # A table of parties (comp.shares): who bears what share, in the table's order.
         return "、".join(f"{row.label} {percent(row.share)}{'（其余）' if row.rest else ''}" for row in value)
+    if kind == "shares":
+        return " : ".join(name for name, _ in value) + " = " + " : ".join(f"{Decimal(v).normalize():f}" for _, v in value)
     if isinstance(value, tuple):
         return "、".join(LABELS.get(v, v) for v in value)
     return LABELS.get(value, str(value))

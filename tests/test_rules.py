@@ -39,7 +39,7 @@ from zhubaodai.plugin import ZhubaodaiError
 
 RULE_LEDGERS = LEDGERS / "rules"
 FIXTURES = sorted(RULE_LEDGERS.glob("*/*.beancount"))
-PROGRAM_PREFIX = {"cqgx": "CQGX", "wlht": "WLHT"}
+PROGRAM_PREFIX = {"cqgx": "CQGX", "wlht": "WLHT", "gsby": "GSBY", "wzs": "WZS", "lnyq": "LNYQ"}
 NAME_RE = re.compile(r"^(?P<program>[a-z]+)-(?P<kind>pass|fail|warn)(-[a-z0-9]+(-[a-z0-9]+)*)?\.beancount$")
 HEADER_RE = re.compile(r"^;\s*(?P<key>expect|expect-warning|expect-text):\s*(?P<value>.+?)\s*$")
 MARKER_RE = re.compile(r";\s*<--\s*(?P<rules>[a-z_.]+(\s+[a-z_.]+)*)\s*$")

@@ -1,8 +1,25 @@
 """The risk fund's adequacy: its floor, its cap and the leverage it allows.
 
 Rules: ``risk.floor`` (CQ: 10% of the loans outstanding; WLHT: 10% of the bank's declared
-expected volume of the year), ``risk.cap`` (CQ: total injected at most 50,000,000.00),
-``risk.leverage`` (WLHT: outstanding at most 10 times the risk fund).
+expected volume of the year; GSBY: 1.5% of the loans lent), ``risk.cap`` (CQ: total
+injected at most 50,000,000.00), ``risk.leverage`` (WLHT: outstanding at most 10 times
+the risk fund); issue 10: ``risk.funders`` (GSBY: province and city inject 1 : 0.5),
+``risk.leverage_floor`` (WZS: the bank lends at least 10 times the fund),
+``risk.topup`` (LNYQ: after a compensation, the fund is back at its size by 31 December).
+
+Several funders (``risk.funders``): each injection names its funder in the transaction's
+metadata ``funder: "省级"``; at the end of each calendar year the books have passed
+(31 December), the injections so far are split by the funders' shares (largest
+remainder, to the fen) and each funder's own injections are compared with its part; a
+funder short of its part is reported at its last injection of that year (or the year's
+last injection). Judging at the year end lets the funders pay at different dates of
+the year.
+
+The leverage floor (``risk.leverage_floor``) and the top-up (``risk.topup``) are judged at
+the end of each 31 December the books have passed: the loans outstanding against the
+multiple of the risk fund's balance (from the year after the fund's first injection: the
+bank needs time to lend); the risk fund's balance against the target after any
+compensation paid by the risk fund in that year.
 
 The ledger these rules expect, besides the loan register (outstanding principal) and the
 risk fund's account::
@@ -38,6 +55,7 @@ from zhubaodai.core.engine import Movement
 from zhubaodai.core.engine import RISK
 from zhubaodai.core.money import ZERO
 from zhubaodai.core.money import half_up
+from zhubaodai.core.money import largest_remainder
 from zhubaodai.core.money import percent
 from zhubaodai.core.money import yuan
 from zhubaodai.core.register import BALANCE_EVENTS
@@ -53,6 +71,10 @@ class RiskWatch:
     injected: Decimal = ZERO
     #: Day -> the last transaction of that day that changed the risk fund.
     risk_days: dict[datetime.date, Directive] = field(default_factory=dict)
+    #: risk.funders: (day, funder, amount, entry) of each injection, in walk order.
+    injections: list[tuple[datetime.date, str, Decimal, Directive]] = field(default_factory=list)
+    #: risk.topup: the risk fund's compensations (day, entry), in walk order.
+    compensations: list[tuple[datetime.date, Directive]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -87,10 +109,14 @@ def on_movement(ctx: Context, m: Movement) -> None:
     code = m.state.program.code
     watch = _watch(ctx, code)
     watch.risk_days[m.date] = m.entry
+    if m.kind == "compensation" and delta < 0:
+        watch.compensations.append((m.date, m.entry))
     if m.kind != "injection":
         return
     before = watch.injected
     watch.injected += delta
+    if ctx.active(code, "risk.funders"):
+        _funder(ctx, code, m, delta, watch)
     if delta > 0 and ctx.active(code, "risk.cap"):
         cap = ctx.param(code, "risk.cap", "max", m.date, m.entry)
         if cap is not None and watch.injected > cap:
@@ -122,8 +148,126 @@ class _Param:
             return None
 
 
+def _funder(ctx: Context, code: str, m: Movement, delta: Decimal, watch: RiskWatch) -> None:
+    """Record an injection under its funder (the transaction's ``funder`` metadata)."""
+    shares = ctx.param(code, "risk.funders", "shares", m.date, m.entry)
+    if shares is None:
+        return
+    names = [name for name, _ in shares]
+    funder = (m.entry.meta or {}).get("funder")
+    if not isinstance(funder, str) or funder.strip() not in names:
+        said = "未写明出资方" if funder is None else f"出资方 {funder!r} 不在本项目的出资方之列"
+        ctx.report(
+            "risk.funders",
+            code,
+            m.entry,
+            f"风险补偿金注入{said}；应以元数据 funder 写明出资方（{'、'.join(names)}之一）",
+        )
+        return
+    watch.injections.append((m.date, funder.strip(), delta, m.entry))
+
+
+def _year_ends(first: datetime.date, as_of: datetime.date | None) -> list[datetime.date]:
+    """Every 31 December from ``first``'s year that the books have reached."""
+    if as_of is None:
+        return []
+    return [datetime.date(y, 12, 31) for y in range(first.year, as_of.year + 1) if datetime.date(y, 12, 31) <= as_of]
+
+
+def _funders(ctx: Context, code: str, watch: RiskWatch) -> None:
+    """risk.funders at each year end: each funder's injections against its share."""
+    if not watch.injections:
+        return
+    for end in _year_ends(watch.injections[0][0], ctx.as_of):
+        upto = [i for i in watch.injections if i[0] <= end]
+        shares = ctx.param(code, "risk.funders", "shares", end, upto[-1][3])
+        if shares is None:
+            continue
+        total = sum((i[2] for i in upto), ZERO)
+        if total <= 0:
+            continue
+        parts = largest_remainder(total, [share for _, share in shares])
+        ratio = " : ".join(f"{share.normalize():f}" for _, share in shares)
+        names = "、".join(name for name, _ in shares)
+        for (name, _), part in zip(shares, parts):
+            own = sum((i[2] for i in upto if i[1] == name), ZERO)
+            if own >= part:
+                continue
+            mine = [i for i in upto if i[1] == name and i[0].year == end.year]
+            anchor = (mine or [i for i in upto if i[0].year == end.year] or upto)[-1][3]
+            ctx.report(
+                "risk.funders",
+                code,
+                anchor,
+                f"截至 {end} 风险补偿金累计注入 {yuan(total)} 元，按 {names} = {ratio} 的比例，{name}注入不足",
+                figures={"应注入": part, "实际注入": own, "差额": part - own},
+            )
+
+
+def _leverage_floor(ctx: Context, code: str, risk, watch: RiskWatch, checks: list[AdequacyCheck]) -> None:
+    """risk.leverage_floor at each year end after the fund's first year."""
+    first = risk.first_day
+    if first is None:
+        return
+    changes = sorted(_outstanding_changes(ctx, {code})[code].items())
+    for end in _year_ends(datetime.date(first.year + 1, 1, 1), ctx.as_of):
+        days = [d for d in watch.risk_days if d <= end]
+        anchor = watch.risk_days[max(days)] if days else None
+        multiple = ctx.param(code, "risk.leverage_floor", "multiple", end, anchor)
+        if multiple is None:
+            continue
+        balance = risk.at(end)
+        lent = sum((change for day, (change, _) in changes if day <= end), ZERO)
+        least = half_up(balance * multiple)
+        ok = lent >= least
+        checks.append(AdequacyCheck("risk.leverage_floor", code, end, balance, lent, least, ok))
+        if not ok:
+            ctx.report(
+                "risk.leverage_floor",
+                code,
+                anchor,
+                f"{end} 日终贷款余额 {yuan(lent)} 元，未达到风险补偿金余额 {yuan(balance)} 元的"
+                f" {multiple.normalize():f} 倍",
+                figures={"应不低于": least, "贷款余额": lent, "差额": least - lent},
+            )
+
+
+def _topup(ctx: Context, code: str, risk, watch: RiskWatch, checks: list[AdequacyCheck]) -> None:
+    """risk.topup: after a compensation by the risk fund, its balance at the end of that
+    year's 31 December is at least the target."""
+    by_year: dict[int, tuple[datetime.date, Directive]] = {}
+    for day, entry in watch.compensations:
+        by_year[day.year] = (day, entry)  # the year's last compensation
+    for year, (day, entry) in sorted(by_year.items()):
+        end = datetime.date(year, 12, 31)
+        if ctx.as_of is None or ctx.as_of < end:
+            continue
+        target = ctx.param(code, "risk.topup", "target", end, entry)
+        if target is None:
+            continue
+        balance = risk.at(end)
+        ok = balance >= target
+        checks.append(AdequacyCheck("risk.topup", code, end, balance, target, target, ok))
+        if not ok:
+            ctx.report(
+                "risk.topup",
+                code,
+                entry,
+                f"风险补偿金于 {day} 代偿后，应在当年年末（{end}）前补足；{end} 日终余额未达到应补足的规模",
+                figures={"应补足至": target, "年末余额": balance, "差额": target - balance},
+            )
+
+
 def finish(ctx: Context) -> None:
     checks: list[AdequacyCheck] = ctx.records.adequacy
+    for code, state in ctx.states.items():
+        watch = _watch(ctx, code)
+        if ctx.active(code, "risk.funders"):
+            _funders(ctx, code, watch)
+        if ctx.active(code, "risk.leverage_floor"):
+            _leverage_floor(ctx, code, state.funds[RISK], watch, checks)
+        if ctx.active(code, "risk.topup"):
+            _topup(ctx, code, state.funds[RISK], watch, checks)
     wanted = {
         code for code in ctx.states if ctx.active(code, "risk.floor") or ctx.active(code, "risk.leverage")
     }
@@ -142,9 +286,10 @@ def finish(ctx: Context) -> None:
                 base = param.at(ctx.as_of) if ctx.as_of is not None else param.values[-1]
             except ParamDateError:
                 base = param.values[-1]
-        daily_floor = floor_on and base == "outstanding"
+        daily_floor = floor_on and base in ("outstanding", "lent")
         if daily_floor or leverage_on:
-            _daily(ctx, code, state.funds[RISK], watch, loan_days, daily_floor, leverage_on, checks)
+            lent_days = _lent_changes(ctx, code) if floor_on and base == "lent" else None
+            _daily(ctx, code, state.funds[RISK], watch, loan_days, daily_floor, leverage_on, checks, lent_days)
         if floor_on and base == "expected_volume":
             _plan_floor(ctx, code, state.funds[RISK], watch, loan_days, checks)
 
@@ -173,6 +318,20 @@ def _outstanding_changes(
     return found
 
 
+def _lent_changes(ctx: Context, code: str) -> dict[datetime.date, tuple[Decimal, Event]]:
+    """Day -> (principal lent that day: disbursements and increases, the last such event)."""
+    found: dict[datetime.date, tuple[Decimal, Event]] = {}
+    for loan in ctx.register.loans.values():
+        if loan.program != code:
+            continue
+        for event in loan.events:
+            if event.kind in ("disbursement", "increase"):
+                known = found.get(event.date)
+                amount = event.data["amount"]
+                found[event.date] = (amount if known is None else known[0] + amount, event)
+    return found
+
+
 def _daily(
     ctx: Context,
     code: str,
@@ -182,7 +341,10 @@ def _daily(
     floor_on: bool,
     leverage_on: bool,
     checks: list[AdequacyCheck],
+    lent_days: dict[datetime.date, tuple[Decimal, Event]] | None = None,
 ) -> None:
+    """The floor (against the loans outstanding, or with ``lent_days`` the loans lent so
+    far) and the leverage, at the end of each day either figure changed."""
     rate = _Param(ctx, code, "risk.floor", "rate") if floor_on else None
     multiple = _Param(ctx, code, "risk.leverage", "multiple") if leverage_on else None
     in_breach = {"risk.floor": False, "risk.leverage": False}
@@ -190,26 +352,37 @@ def _daily(
     j = 0
     balance = ZERO
     outstanding = ZERO
-    for day in sorted(set(loan_days) | set(watch.risk_days)):
+    lent = ZERO
+    floor_days = set(lent_days) if lent_days is not None else set()
+    for day in sorted(set(loan_days) | set(watch.risk_days) | floor_days):
         while j < len(series) and series[j][0] <= day:
             balance = series[j][1]
             j += 1
         change = loan_days.get(day)
         if change is not None:
             outstanding += change[0]
-        anchor = change[1].entry if change is not None else watch.risk_days[day]
-        if rate is not None:
+        lent_change = lent_days.get(day) if lent_days is not None else None
+        if lent_change is not None:
+            lent += lent_change[0]
+        moved = lent_change if lent_days is not None else change
+        anchor = (
+            moved[1].entry if moved is not None
+            else change[1].entry if change is not None
+            else watch.risk_days[day]
+        )
+        if rate is not None and (lent_days is None or day in floor_days or day in watch.risk_days):
             value = rate.at(day, anchor)
             if value is not None:
-                required = half_up(outstanding * value)
+                measure, what = (lent, "累计放款") if lent_days is not None else (outstanding, "贷款余额")
+                required = half_up(measure * value)
                 ok = balance >= required
-                checks.append(AdequacyCheck("risk.floor", code, day, balance, outstanding, required, ok))
+                checks.append(AdequacyCheck("risk.floor", code, day, balance, measure, required, ok))
                 if not ok and not in_breach["risk.floor"]:
                     ctx.report(
                         "risk.floor",
                         code,
                         anchor,
-                        f"{day} 日终风险补偿金余额 {yuan(balance)} 元，低于贷款余额 {yuan(outstanding)} 元的"
+                        f"{day} 日终风险补偿金余额 {yuan(balance)} 元，低于{what} {yuan(measure)} 元的"
                         f" {percent(value)}",
                         figures={"应不低于": required, "风险补偿金余额": balance, "差额": required - balance},
                     )

@@ -23,6 +23,10 @@ working day (:func:`zhubaodai.core.workdays.check_deadline`; working days from c
 cross-checked with the chinesecalendar package). A thing not yet done is a breach only
 once the books (their last entry) have passed the last day allowed.
 
+A deadline may instead count calendar days (issue 10): a rule gives ``days`` in place of
+``workdays`` (rules.yaml validates that exactly one is given). N calendar days after a day
+run from the next day and include the Nth day, whether or not it is a working day.
+
 comp.deadline sits here rather than in :mod:`zhubaodai.checks.waterfall`: it is a question of
 dates, answered with the same working-day count as the notices, and it only reads the
 compensations the waterfall has recorded (``records.claims``), never recomputes them.
@@ -74,12 +78,38 @@ def _calendar(ctx: Context) -> WorkCalendar:
     return ctx.rulebook.calendar or LIBRARY_ONLY
 
 
+class _CalendarDays:
+    """A :class:`WorkCalendar` stand-in where every day counts (a rule's ``days``)."""
+
+    def is_workday(self, day: datetime.date) -> bool:
+        return True
+
+    def nth_workday_after(self, start: datetime.date, n: int) -> datetime.date:
+        return start + datetime.timedelta(days=n)
+
+    def workdays_in(self, start: datetime.date, end: datetime.date) -> int:
+        return (end - start).days
+
+
+CALENDAR_DAYS = _CalendarDays()
+
+
+def _unit(ctx: Context, code: str, rule_id: str) -> tuple[str, str]:
+    """The rule's counting: (parameter name, Chinese unit): working or calendar days."""
+    params = ctx.rulebook.programs[code].rules[rule_id].params
+    return ("days", "天") if "days" in params else ("workdays", "个工作日")
+
+
+def _cal_for(ctx: Context, code: str, rule_id: str) -> WorkCalendar:
+    return CALENDAR_DAYS if _unit(ctx, code, rule_id)[0] == "days" else _calendar(ctx)  # type: ignore[return-value]
+
+
 def finish(ctx: Context) -> None:
     records: list[DeadlineRecord] = ctx.records.deadlines
     missing_years: set[tuple[str, str, int]] = set()
     compensations = _compensation_dates(ctx)
     programs = {code: ProgramRules(ctx, code, RULE_IDS) for code in ctx.rulebook.programs}
-    dues: dict[tuple[datetime.date, int], datetime.date] = {}  # (start, n) -> last day allowed
+    dues: dict[tuple[datetime.date, int, int], datetime.date] = {}  # (start, n, calendar) -> last day allowed
     for loan in ctx.register.loans.values():
         rules = programs[loan.program]
         defaulted = False
@@ -100,19 +130,20 @@ RULE_IDS = ("notice.disbursement", "notice.renewal", "comp.deadline")
 
 def _deadline(
     cal: WorkCalendar,
-    dues: dict[tuple[datetime.date, int], datetime.date],
+    dues: dict[tuple[datetime.date, int, int], datetime.date],
     start: datetime.date,
     n: int,
     done: datetime.date | None,
     as_of: datetime.date | None,
 ) -> Deadline:
-    """:func:`check_deadline` with the last day allowed remembered per (start, n): loans
-    disbursed on the same day share it. Where the calendar cannot give it, the exact walk
-    decides (and raises only if the answer needs the missing year)."""
-    due = dues.get((start, n))
+    """:func:`check_deadline` with the last day allowed remembered per (start, n, calendar):
+    loans disbursed on the same day share it. Where the calendar cannot give it, the exact
+    walk decides (and raises only if the answer needs the missing year)."""
+    key = (start, n, id(cal))
+    due = dues.get(key)
     if due is None:
         try:
-            due = dues[(start, n)] = cal.nth_workday_after(start, n)
+            due = dues[key] = cal.nth_workday_after(start, n)
         except CalendarYearError:
             return check_deadline(cal, start, n, done, as_of)
     if done is not None:
@@ -131,7 +162,7 @@ def _check(
     missing_years: set[tuple[str, str, int]],
 ) -> Deadline | None:
     try:
-        return check_deadline(_calendar(ctx), start, n, done, ctx.as_of)
+        return check_deadline(_cal_for(ctx, loan.program, rule_id), start, n, done, ctx.as_of)
     except CalendarYearError as exc:
         key = (rule_id, loan.program, exc.year)
         if key not in missing_years:
@@ -140,9 +171,11 @@ def _check(
         return None
 
 
-def _counted(ctx: Context, start: datetime.date, end: datetime.date) -> str:
+def _counted(ctx: Context, start: datetime.date, end: datetime.date, unit: str = "个工作日") -> str:
     """'第 K 个工作日' for ``end`` counted from the day after ``start``, where the calendar
     knows every day in between (within three years)."""
+    if unit == "天":
+        return f"，为次日起第 {(end - start).days} 天"
     if (end - start).days > 1100:
         return ""
     try:
@@ -162,11 +195,15 @@ def _late_workdays(ctx: Context, start: datetime.date, done: datetime.date, n: i
         return None
 
 
-def _late(ctx: Context, start: datetime.date, done: datetime.date, n: int, due: datetime.date) -> str:
+def _late(
+    ctx: Context, start: datetime.date, done: datetime.date, n: int, due: datetime.date, unit: str = "个工作日"
+) -> str:
     """How late ``done`` is against a deadline of ``n`` working days from the day after
     ``start`` (due on ``due``): in working days where the calendar knows the days, else in
     calendar days, said as such."""
     days = (done - due).days
+    if unit == "天":
+        return f"晚 {days} 天"
     late = _late_workdays(ctx, start, done, n)
     if late is not None:
         if late >= 1:
@@ -176,11 +213,13 @@ def _late(ctx: Context, start: datetime.date, done: datetime.date, n: int, due: 
 
 
 def _late_figures(
-    ctx: Context, start: datetime.date, done: datetime.date, n: int, due: datetime.date
+    ctx: Context, start: datetime.date, done: datetime.date, n: int, due: datetime.date, unit: str = "个工作日"
 ) -> dict[str, Decimal]:
     """The lateness :func:`_late` states, as a finding's figures: calendar days past the due
     date, and working days where the calendar knows them."""
     figures = {"晚于期限天数": Decimal((done - due).days)}
+    if unit == "天":
+        return figures
     late = _late_workdays(ctx, start, done, n)
     if late is not None:
         figures["晚于期限工作日数"] = Decimal(late)
@@ -198,9 +237,11 @@ def _notice(
 ) -> None:
     ctx = rules.ctx
     code = loan.program
-    n = rules.param(rule_id, "workdays", event.date, event.entry)
+    name, unit = _unit(ctx, code, rule_id)
+    n = rules.param(rule_id, name, event.date, event.entry)
     if n is None:
         return
+    cal = _cal_for(ctx, code, rule_id)
     done = event.data.get("notice_date")
     if done is not None and done < event.date:
         ctx.report(
@@ -212,7 +253,7 @@ def _notice(
         )
         return
     try:
-        deadline = _deadline(_calendar(ctx), dues, event.date, n, done, ctx.as_of)
+        deadline = _deadline(cal, dues, event.date, n, done, ctx.as_of)
     except CalendarYearError:
         deadline = _check(ctx, rule_id, loan, event.date, n, done, event.entry, missing_years)
         if deadline is None:
@@ -221,13 +262,16 @@ def _notice(
     if not deadline.failed:
         return
     head = (
-        f"贷款 {loan.id} {event.label}日 {event.date}，合作银行应在 {n} 个工作日内告知，"
-        f"最后期限为次日起第 {n} 个工作日 {deadline.due}"
+        f"贷款 {loan.id} {event.label}日 {event.date}，合作银行应在 {n} {unit}内告知，"
+        f"最后期限为次日起第 {n} {unit} {deadline.due}"
     )
-    stated = {"期限工作日数": Decimal(n)}
+    stated = {"期限工作日数" if unit != "天" else "期限天数": Decimal(n)}
     if deadline.status == LATE:
-        message = f"{head}；实际告知日 {done}{_counted(ctx, event.date, done)}，{_late(ctx, event.date, done, n, deadline.due)}"
-        stated.update(_late_figures(ctx, event.date, done, n, deadline.due))
+        message = (
+            f"{head}；实际告知日 {done}{_counted(ctx, event.date, done, unit)}，"
+            f"{_late(ctx, event.date, done, n, deadline.due, unit)}"
+        )
+        stated.update(_late_figures(ctx, event.date, done, n, deadline.due, unit))
     else:
         message = f"{head}；截至账本最后日期 {ctx.as_of} 仍未登记告知日 notice_date"
     ctx.report(rule_id, code, event.entry, message, loan=loan.id, stated=stated)
@@ -278,7 +322,8 @@ def _compensation(
     for anchor in anchors:
         if after is not None and anchor.date <= after:
             continue
-        n = ctx.param(code, "comp.deadline", "workdays", anchor.date, anchor.entry)
+        name, unit = _unit(ctx, code, "comp.deadline")
+        n = ctx.param(code, "comp.deadline", name, anchor.date, anchor.entry)
         if n is None:
             return
         grace = 0
@@ -305,17 +350,19 @@ def _compensation(
             if grace:
                 when += f"，逾期满 {grace} 个月为 {start}"
             head = (
-                f"贷款 {loan.id} {when}，应在 {n} 个工作日内以助保金代偿，"
-                f"最后期限为次日起第 {n} 个工作日 {deadline.due}"
+                f"贷款 {loan.id} {when}，应在 {n} {unit}内以助保金代偿，"
+                f"最后期限为次日起第 {n} {unit} {deadline.due}"
             )
+            n_label = "期限工作日数" if unit != "天" else "期限天数"
             if deadline.status == LATE:
                 ctx.report(
                     "comp.deadline",
                     code,
                     done_entry,
-                    f"{head}；实际首笔代偿 {done}{_counted(ctx, start, done)}，{_late(ctx, start, done, n, deadline.due)}",
+                    f"{head}；实际首笔代偿 {done}{_counted(ctx, start, done, unit)}，"
+                    f"{_late(ctx, start, done, n, deadline.due, unit)}",
                     loan=loan.id,
-                    stated={"期限工作日数": Decimal(n), **_late_figures(ctx, start, done, n, deadline.due)},
+                    stated={n_label: Decimal(n), **_late_figures(ctx, start, done, n, deadline.due, unit)},
                 )
             else:
                 ctx.report(
@@ -324,7 +371,7 @@ def _compensation(
                     anchor.entry,
                     f"{head}；银行已申请代偿，截至账本最后日期 {ctx.as_of} 仍未代偿",
                     loan=loan.id,
-                    stated={"期限工作日数": Decimal(n)},
+                    stated={n_label: Decimal(n)},
                 )
         if done is None:
             return

@@ -19,7 +19,17 @@ The ledger these rules expect::
       amount: 3000000.00 CNY
 
 Each contract, increase and renewal makes a fee due: its amount times the rate in force
-on its date (rules.yaml), rounded half-up to the fen. Payments are matched to dues in
+on its date (rules.yaml), rounded half-up to the fen.
+
+A program's fee may be a schedule rather than one rate (issue 10; :func:`schedule_rate`):
+a rate for a credit loan (``credit_rate``, the register's ``loan_type: "信用"``), a rate
+for a loan whose collateral reaches a band (``secured_rate`` where ``collateral`` is at
+least ``secured_from`` of the amount), plus ``extra_year`` per loan-year of the term
+beyond the first; the base may be the credit line (``base: credit_line``, the register's
+``credit_line``) instead of the contract amount; ``per_year`` charges the rate once per
+loan-year of the term; ``max_rate`` makes ``rate`` the lower bound of a permitted range,
+and paying more than the upper bound is then a breach. A program without fee rules
+charges nothing and none of this runs. Payments are matched to dues in
 date order. A due never covered in full is a breach of the rule of its event (fee.rate,
 fee.increase, fee.renewal) with due, paid and difference; a due covered only after its
 event's date breaches fee.timing. Paying more than is due is not a breach, except where
@@ -47,6 +57,8 @@ from zhubaodai.core.money import percent
 from zhubaodai.core.money import yuan
 from zhubaodai.core.register import Event
 from zhubaodai.core.register import Loan
+from zhubaodai.core.rules import LOAN_TYPES
+from zhubaodai.core.workdays import add_months
 
 #: The guarantee fund's account role (what ``Movement.delta(GUARANTEE)`` reads).
 GUARANTEE_ROLE = f"{GUARANTEE}_fund"
@@ -63,6 +75,14 @@ class FeeDue:
     base: Decimal
     rate: Decimal
     due: Decimal
+    #: How a schedule chose the rate ("有效抵质押不低于 40%，期限 2 年"), empty for one rate.
+    basis: str = ""
+    #: The most the permitted range allows (max_rate), None where there is no upper bound.
+    most: Decimal | None = None
+    #: The base's label in messages.
+    base_label: str = ""
+    #: Loan-years charged (per_year), else 1.
+    years: int = 1
 
     @property
     def date(self) -> datetime.date:
@@ -96,6 +116,110 @@ class FeeAccount:
 def fee_due(base: Decimal, rate: Decimal) -> Decimal:
     """The fee on ``base`` at ``rate``, half-up to the fen."""
     return half_up(base * rate)
+
+
+class ScheduleError(ValueError):
+    """The register lacks what a fee schedule needs (the message says what, in Chinese)."""
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """What a fee schedule gives for one event: base, rate, its multiplier and why."""
+
+    base: Decimal
+    base_label: str
+    rate: Decimal
+    years: int
+    basis: str
+    most: Decimal | None
+
+
+_BASE_LABELS = {"contract": "签订合同贷款金额", "increase": "增加的贷款金额", "renewal": "续贷金额"}
+
+
+def _latest(loan: Loan, event: Event, key: str) -> object | None:
+    """The value of ``key`` on ``event``, else on the loan's latest earlier event with it."""
+    found = None
+    for e in loan.events:
+        if e.date > event.date:
+            break
+        if key in e.data:
+            found = e.data[key]
+        if e is event:
+            break
+    return found
+
+
+def term_years(loan: Loan, event: Event) -> int:
+    """The loan-years of the term: ``term_months`` (on the event, else the latest earlier
+    contract or approval), else the event's (or contract's) maturity counted from the
+    event's date; a started year counts whole (13 months are 2 years)."""
+    months = _latest(loan, event, "term_months")
+    if months is not None:
+        whole = int(months)
+        return max(1, -(-whole // 12))
+    maturity = _latest(loan, event, "maturity")
+    if maturity is None:
+        raise ScheduleError("未登记期限 term_months 或到期日 maturity，无法按期限确定费率")
+    years = 1
+    while maturity > add_months(event.date, 12 * years):
+        years += 1
+    return years
+
+
+def schedule_rate(ctx: Context, loan: Loan, rule_id: str, event: Event) -> Schedule | None:
+    """The base and rate of ``event``'s fee under ``rule_id`` (None where a parameter has no
+    version in force: reported by :meth:`Context.param`); raises :class:`ScheduleError`."""
+    code = loan.program
+    params = ctx.rulebook.programs[code].rules[rule_id].params
+
+    def param(name: str) -> object | None:
+        return ctx.param(code, rule_id, name, event.date, event.entry) if name in params else None
+
+    rate = param("rate")
+    if rate is None:
+        return None
+    amount = event.data["amount"]
+    base, base_label = amount, _BASE_LABELS.get(event.kind, "贷款金额")
+    if param("base") == "credit_line" and event.kind != "increase":
+        line = _latest(loan, event, "credit_line")
+        if line is None:
+            raise ScheduleError("计费基数为授信额度，但未登记授信额度 credit_line")
+        base, base_label = line, "授信额度"
+    notes: list[str] = []
+    credit_rate = param("credit_rate")
+    loan_type = _latest(loan, event, "loan_type")
+    if loan_type is not None and loan_type not in LOAN_TYPES:
+        raise ScheduleError(f"贷款类型 loan_type {loan_type!r} 无法识别（可用：{'、'.join(LOAN_TYPES)}）")
+    if credit_rate is not None and loan_type == "信用":
+        rate = credit_rate
+        notes.append("信用类贷款")
+    secured_from = param("secured_from")
+    if secured_from is not None and loan_type != "信用":
+        collateral = _latest(loan, event, "collateral")
+        band = half_up(amount * secured_from)
+        if collateral is not None and collateral >= band:
+            rate = param("secured_rate")
+            notes.append(f"抵质押或其他担保 {yuan(collateral)} 元，不低于贷款额的 {percent(secured_from)}")
+        else:
+            shown = "未登记抵质押" if collateral is None else f"抵质押或其他担保 {yuan(collateral)} 元，低于贷款额的 {percent(secured_from)}"
+            notes.append(shown)
+    years = 1
+    extra = param("extra_year")
+    per_year = param("per_year")
+    if extra or per_year:
+        years = term_years(loan, event)
+    if extra and years > 1:
+        rate = rate + extra * (years - 1)
+        notes.append(f"期限 {years} 年，每多一年加 {percent(extra)}")
+    elif extra:
+        notes.append("期限 1 年")
+    most = param("max_rate")
+    charged = years if per_year else 1
+    if per_year:
+        notes.append(f"按 {years} 个贷款年度计收")
+    high = None if most is None else fee_due(base, most) * charged
+    return Schedule(base, base_label, rate, charged, "；".join(notes), high)
 
 
 def _account(ctx: Context, loan: Loan) -> FeeAccount:
@@ -164,11 +288,20 @@ def finish(ctx: Context) -> None:
                 rule_id = rules.get(event.kind)
                 if rule_id is None:
                     continue
-                rate = ctx.param(loan.program, rule_id, "rate", event.date, event.entry)
-                if rate is None:
+                try:
+                    found = schedule_rate(ctx, loan, rule_id, event)
+                except ScheduleError as exc:
+                    ctx.report(rule_id, loan.program, event.entry, f"贷款 {loan.id} {event.label}：{exc}", loan=loan.id)
                     continue
-                base = event.data["amount"]
-                dues.append(FeeDue(rule_id, event, base, rate, fee_due(base, rate)))
+                if found is None:
+                    continue
+                due = fee_due(found.base, found.rate) * found.years
+                dues.append(
+                    FeeDue(
+                        rule_id, event, found.base, found.rate, due, found.basis, found.most,
+                        found.base_label, found.years,
+                    )
+                )
         _check(ctx, account)
 
 
@@ -199,18 +332,20 @@ def _check(ctx: Context, account: FeeAccount) -> None:
         label = due.event.label
         if total_paid < cumulative:
             if not short_reported:
-                what = {"fee.rate": "签订合同贷款金额", "fee.increase": "增加的贷款金额", "fee.renewal": "续贷金额"}[due.rule]
+                what = due.base_label or {"fee.rate": "签订合同贷款金额", "fee.increase": "增加的贷款金额", "fee.renewal": "续贷金额"}[due.rule]
                 earlier = cumulative - due.due
+                basis = f"（{due.basis}）" if due.basis else ""
+                times = f" × {due.years} 年" if due.years > 1 else ""
                 if earlier:
                     # This event's own fee, then what was due before it: the total follows
                     # among the figures, so no number is printed twice.
                     message = (
-                        f"贷款 {loan.id} 助保金未缴足：{what} {yuan(due.base)} 元 × {percent(due.rate)}"
+                        f"贷款 {loan.id} 助保金未缴足：{what} {yuan(due.base)} 元 × {percent(due.rate)}{times}{basis}"
                         f" = {yuan(due.due)} 元，此前应缴 {yuan(earlier)} 元"
                     )
                     figures = {"累计应缴": cumulative, "实缴": total_paid, "差额": cumulative - total_paid}
                 else:
-                    message = f"贷款 {loan.id} 助保金未缴足：{what} {yuan(due.base)} 元 × {percent(due.rate)}"
+                    message = f"贷款 {loan.id} 助保金未缴足：{what} {yuan(due.base)} 元 × {percent(due.rate)}{times}{basis}"
                     figures = {"应缴": cumulative, "实缴": total_paid, "差额": cumulative - total_paid}
                 ctx.report(due.rule, code, due.event.entry, message, figures=figures, loan=loan.id)
                 short_reported = True
@@ -226,7 +361,29 @@ def _check(ctx: Context, account: FeeAccount) -> None:
                     figures={"应缴": cumulative, "截至当日实缴": by_then, "差额": cumulative - by_then},
                     loan=loan.id,
                 )
+    _above_range(ctx, account, total_paid)
     _renewal_overcharge(ctx, account, payments, total_paid, cumulative)
+
+
+def _above_range(ctx: Context, account: FeeAccount, total_paid: Decimal) -> None:
+    """Where the schedule is a permitted range (max_rate), paying above its upper bound
+    is charging more than the policy allows: reported once, at the last due."""
+    dues = [d for d in account.dues if d.most is not None]
+    if not dues or len(dues) != len(account.dues):
+        return
+    most = sum((d.most for d in dues), ZERO)
+    if total_paid <= most:
+        return
+    last = dues[-1]
+    loan = account.loan
+    ctx.report(
+        last.rule,
+        loan.program,
+        last.event.entry,
+        f"贷款 {loan.id} 收取的助保金超过允许区间的上限",
+        figures={"上限": most, "实缴": total_paid, "超出": total_paid - most},
+        loan=loan.id,
+    )
 
 
 _payment_date = attrgetter("date")

@@ -1,8 +1,9 @@
 """Loan terms and who may borrow: amount, term, rate, collateral, purpose, renewal,
 eligibility and the blacklist.
 
-Rules: ``loan.amount``, ``loan.amount_general``, ``loan.term``, ``loan.rate``,
-``loan.collateral``, ``loan.purpose``, ``loan.renewal``, ``eligibility``, ``blacklist``.
+Rules: ``loan.amount``, ``loan.amount_general``, ``loan.term``, ``loan.term_general``,
+``loan.rate``, ``loan.collateral``, ``loan.purpose``, ``loan.renewal``, ``eligibility``,
+``blacklist``, ``loan.portfolio_stop``.
 
 The ledger these rules expect (see docs/ledger-format.md for every key)::
 
@@ -45,7 +46,15 @@ loan's credit line are kept as running state), after the engine's walk over the 
   contract amount plus increases, the renewed amount after a renewal, and nothing once
   it is settled or repaid to nil.
 * The term runs from each disbursement (or renewal) to its maturity, at most the
-  anniversary (:func:`zhubaodai.core.workdays.add_months`).
+  anniversary (:func:`zhubaodai.core.workdays.add_months`). ``loan.term_general`` is the
+  same reading of a soft limit (一般), not reported where ``loan.term`` already is.
+* The portfolio stop (``loan.portfolio_stop``, issue 10) reads the program's loans as a
+  whole: at the end of the day before each approval, the overdue rate is the principal
+  overdue divided by the principal outstanding; at or above the limit the approval is a
+  breach. A loan counts as overdue from its ``overdue`` event (its ``principal``, at
+  most the loan's outstanding) until it is settled or repaid to nil; a later ``overdue``
+  event of the same loan replaces the earlier one. That definition is this project's
+  reading (an assumption: the excerpts do not define the rate).
 """
 
 from __future__ import annotations
@@ -202,7 +211,7 @@ class ProgramRules:
 
 
 RULE_IDS = (
-    "loan.amount", "loan.amount_general", "loan.term", "loan.rate", "loan.collateral",
+    "loan.amount", "loan.amount_general", "loan.term", "loan.term_general", "loan.rate", "loan.collateral",
     "loan.purpose", "loan.renewal", "eligibility", "blacklist",
 )
 
@@ -241,6 +250,52 @@ def finish(ctx: Context) -> None:
             else:  # stable: each loan's own events keep their order
                 events = sorted([e for loan in loans for e in loan.events], key=_date)
             _enterprise(programs[code], {loan.id: LineState(loan) for loan in loans}, events, cursor, listed)
+    for code in ctx.rulebook.programs:
+        if ctx.active(code, "loan.portfolio_stop"):
+            _portfolio_stop(ctx, code)
+
+
+def _portfolio_stop(ctx: Context, code: str) -> None:
+    """loan.portfolio_stop: no approval once the program's overdue rate (at the end of the
+    day before) has reached the limit."""
+    events = sorted(
+        (e for loan in ctx.register.loans.values() if loan.program == code for e in loan.events), key=_date
+    )
+    outstanding: dict[str, Decimal] = {}
+    overdue: dict[str, Decimal] = {}  # loan -> principal overdue (its latest overdue event)
+    i = 0
+    while i < len(events):
+        day = events[i].date
+        todays = []
+        while i < len(events) and events[i].date == day:
+            todays.append(events[i])
+            i += 1
+        approvals = [e for e in todays if e.kind == "approval"]
+        if approvals:
+            total = sum(outstanding.values(), ZERO)
+            late = sum((min(p, outstanding.get(k, ZERO)) for k, p in overdue.items()), ZERO)
+            limit = ctx.param(code, "loan.portfolio_stop", "max_overdue_rate", day, approvals[0].entry)
+            if limit is not None and total > 0 and late >= half_up(total * limit):
+                for event in approvals:
+                    ctx.report(
+                        "loan.portfolio_stop",
+                        code,
+                        event.entry,
+                        f"{day} 前一日日终本项目贷款逾期率 {percent((late / total).quantize(Decimal('0.0001')))}"
+                        f"，已达到停止新增贷款的 {percent(limit)}，不得审核同意贷款 {event.subject}",
+                        figures={"贷款余额": total, "停止线（逾期本金）": half_up(total * limit), "逾期本金": late},
+                        loan=event.subject,
+                    )
+        for event in todays:
+            key = event.subject
+            if event.kind in _BALANCE:
+                outstanding[key] = balance_after(outstanding.get(key, ZERO), event)
+                if outstanding[key] <= 0:
+                    overdue.pop(key, None)
+            if event.kind == "overdue":
+                overdue[key] = event.data["principal"]
+            elif event.kind == "settlement":
+                overdue.pop(key, None)
 
 
 _date = attrgetter("date")
@@ -323,8 +378,10 @@ def _judge(
                 _purpose(rules, loan, event)
         if kind != "disbursement" and rules.any_amount and (safe is None or total > safe or not rules.in_force(day)):
             _amount(rules, state, event, facts, total)
-        if on["loan.term"] and kind != "contract" and kind != "increase":
-            _term(rules, state, event)
+        if (on["loan.term"] or on["loan.term_general"]) and kind != "contract" and kind != "increase":
+            hard = on["loan.term"] and _term(rules, state, event)
+            if not hard and on["loan.term_general"]:
+                _term(rules, state, event, "loan.term_general")
         if on["loan.rate"] and (kind == "contract" or kind == "renewal"):
             _rate(rules, state, event)
         if on["loan.collateral"] and kind != "approval" and kind != "disbursement":
@@ -551,67 +608,72 @@ def _report_amount(
     )
 
 
-def _term(rules: ProgramRules, state: LineState, event: Event) -> None:
+def _term(rules: ProgramRules, state: LineState, event: Event, rule_id: str = "loan.term") -> bool:
+    """Check the term against ``rule_id``'s months; True where a finding was reported."""
     loan = state.loan
     code = loan.program
     ctx = rules.ctx
+    generally = "一般" if rule_id == "loan.term_general" else ""
     if event.kind == "approval":
         term = event.data.get("term_months")
         if term is None:
-            return
-        months = rules.param("loan.term", "months", event.date, event.entry)
+            return False
+        months = rules.param(rule_id, "months", event.date, event.entry)
         if months is not None and term > months:
             ctx.report(
-                "loan.term",
+                rule_id,
                 code,
                 event.entry,
-                f"贷款 {loan.id} 审核同意的期限 {term} 个月，超过 {months} 个月",
+                f"贷款 {loan.id} 审核同意的期限 {term} 个月，超过{generally and '一般期限'} {months} 个月",
                 loan=loan.id,
                 stated={"审核期限（月）": Decimal(term), "期限上限（月）": Decimal(months)},
             )
-        return
+            return True
+        return False
     months = None
     maturity = event.data.get("maturity")
     if maturity is None and event.kind == "disbursement":
         maturity = state.maturity
     if (
-        maturity is not None and rules.year_is_safe and 0 <= (maturity - event.date).days <= 365
+        maturity is not None and rule_id == "loan.term" and rules.year_is_safe and 0 <= (maturity - event.date).days <= 365
         and rules.in_force(event.date)
     ):
-        return  # within 365 days of any date: inside its first anniversary, whatever the version
-    months = rules.param("loan.term", "months", event.date, event.entry)
+        return False  # within 365 days of any date: inside its first anniversary, whatever the version
+    months = rules.param(rule_id, "months", event.date, event.entry)
     if months is None:
-        return
+        return False
     if maturity is None:
         ctx.report(
-            "loan.term",
+            rule_id,
             code,
             event.entry,
             f"贷款 {loan.id} 的{event.label}未登记到期日 maturity（合同也未登记），无法核对期限不超过 {months} 个月",
             loan=loan.id,
             stated={"期限上限（月）": Decimal(months)},
         )
-        return
+        return True
     if maturity < event.date:
         ctx.report(
-            "loan.term",
+            rule_id,
             code,
             event.entry,
             f"贷款 {loan.id} 的到期日 {maturity} 早于{event.label}日 {event.date}",
             loan=loan.id,
         )
-        return
+        return True
     limit = add_months(event.date, months)
     if maturity > limit:
         ctx.report(
-            "loan.term",
+            rule_id,
             code,
             event.entry,
             f"贷款 {loan.id} {event.label}日 {event.date}，到期日 {maturity} 晚于 {months} 个月期满日 {limit}"
-            f"（超出 {(maturity - limit).days} 天）",
+            f"（{generally and '一般期限，'}超出 {(maturity - limit).days} 天）",
             loan=loan.id,
             stated={"期限上限（月）": Decimal(months), "超出期满日天数": Decimal((maturity - limit).days)},
         )
+        return True
+    return False
 
 
 def _rate(rules: ProgramRules, state: LineState, event: Event) -> None:

@@ -47,13 +47,15 @@ LOAN_EVENTS: dict[str, tuple[str, dict[str, str], dict[str, str]]] = {
     "approval": (
         "审核同意",
         {"program": "text", "enterprise": "text", "amount": "amount", "letter": "text"},
-        {"term_months": "number", "rate": "number", "purpose": "text"},
+        {"term_months": "number", "rate": "number", "purpose": "text",
+         "loan_type": "text", "credit_line": "amount"},
     ),
     "contract": (
         "签订合同",
         {"amount": "amount"},
         {"contract_no": "text", "maturity": "date", "rate": "number",
-         "collateral": "amount", "joint_liability": "text"},
+         "collateral": "amount", "joint_liability": "text",
+         "loan_type": "text", "credit_line": "amount", "term_months": "number"},
     ),
     "disbursement": ("放款", {"amount": "amount"}, {"maturity": "date", "notice_date": "date"}),
     "increase": (
@@ -65,7 +67,7 @@ LOAN_EVENTS: dict[str, tuple[str, dict[str, str], dict[str, str]]] = {
         "续贷",
         {"amount": "amount"},
         {"maturity": "date", "notice_date": "date", "letter": "text", "rate": "number",
-         "collateral": "amount"},
+         "collateral": "amount", "credit_line": "amount", "term_months": "number"},
     ),
     "repayment": ("还款", {"amount": "amount"}, {}),
     "overdue": ("逾期", {"principal": "amount"}, {"interest": "amount"}),

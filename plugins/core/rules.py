@@ -105,7 +105,7 @@ CRITERIA = ("zone", "size", "innovation", "roster", "assessment", "credit")
 #: Events a compensation deadline counts from.
 ANCHORS = ("confirmation", "overdue", "claim")
 #: Bases of the risk-fund floor.
-BASES = ("outstanding", "expected_volume")
+BASES = ("outstanding", "expected_volume", "lent")
 #: What the guarantee fund may pay of a loan's compensation (comp.waterfall
 #: ``guarantee_basis``): the whole mutualised pool, or only the fees the loan's enterprise
 #: paid in, less what they already paid for its loans.
@@ -121,6 +121,11 @@ PARTY_LABELS = {"guarantee": "助保金", "risk": "风险补偿金", "bank": "�
 #: (today's programs), an NPL classification (``custom "loan" "npl"``), or the confirmation
 #: of the overdue (``custom "loan" "confirmation"``).
 TRIGGERS = ("overdue", "npl", "confirmation")
+#: Bases of a fee (fee.rate ``base``): the contract amount, or the credit line (授信额度)
+#: the register records as ``credit_line``.
+FEE_BASES = ("contract", "credit_line")
+#: Loan types the register records as ``loan_type`` (fee.rate ``credit_rate`` is for 信用).
+LOAN_TYPES = ("信用", "保证", "抵押", "质押")
 
 #: Parameter kinds: name -> (description, validator returning an error text or None).
 _KINDS: dict[str, str] = {
@@ -147,6 +152,8 @@ _KINDS: dict[str, str] = {
     "trigger": f"代偿触发事件，取自 {list(TRIGGERS)}",
     "residual": f"映射（承担方: 比例），承担方取自 {list(PARTIES)}：追偿后仍未弥补的损失由各方按比例承担，"
                 "至多一方写 rest；比例之和为 1",
+    "fee_base": f"计费基数，取自 {list(FEE_BASES)}（合同金额或授信额度）",
+    "shares": "出资方及其份额的映射，如 {省级: 1, 市级: 0.5}；至少两方，份额大于 0",
 }
 
 
@@ -195,6 +202,41 @@ def _need_one(*names: str) -> Callable[[Mapping[str, Param]], str | None]:
     return check
 
 
+def _exactly_one(*names: str) -> Callable[[Mapping[str, Param]], str | None]:
+    def check(params: Mapping[str, Param]) -> str | None:
+        given = [name for name in names if name in params]
+        if len(given) != 1:
+            return f"参数 {'、'.join(names)} 须恰好给出其中一个（此处给出了 {len(given)} 个）"
+        return None
+
+    return check
+
+
+def _never_above(low: Param, high: Param) -> str | None:
+    """Whether ``low`` exceeds ``high`` on any date either changes (None: never)."""
+    for day in sorted(set(low.dates) | set(high.dates)):
+        try:
+            a, b = low.at(day), high.at(day)
+        except ParamDateError:
+            continue
+        if a > b:
+            return f"{day} 起 {low.key.rsplit('.', 1)[-1]} {a} 高于 {high.key.rsplit('.', 1)[-1]} {b}"
+    return None
+
+
+def _fee_schedule(params: Mapping[str, Param]) -> str | None:
+    """A fee schedule's parameters hang together: a secured rate needs its collateral band
+    and the band its rate; the permitted range's upper bound is not below the rate."""
+    if ("secured_rate" in params) != ("secured_from" in params):
+        return "参数 secured_rate（有抵质押的费率）与 secured_from（抵质押不低于贷款额的比例）须同时给出"
+    for low in ("rate", "secured_rate", "credit_rate"):
+        if low in params and "max_rate" in params:
+            problem = _never_above(params[low], params["max_rate"])
+            if problem:
+                return f"允许区间的上限 max_rate 不能低于下限：{problem}"
+    return None
+
+
 def _eligibility_params(params: Mapping[str, Param]) -> str | None:
     needs = {"innovation": "min_revenue", "assessment": "min_score"}
     for criteria in params["criteria"].values:
@@ -215,11 +257,23 @@ def _overdue_days_need_overdue(params: Mapping[str, Param]) -> str | None:
     return None
 
 
+#: Issue 10, fee schedule: what fee.rate and fee.increase may say besides one ``rate``
+#: (zhubaodai.checks.fees; docs/ledger-format.md names the register metadata they read).
+_FEE_SCHEDULE: dict[str, str] = {
+    "secured_rate": "rate",  # the rate where collateral >= secured_from × the loan
+    "secured_from": "rate",  # the collateral band, as a share of the loan
+    "credit_rate": "rate",  # the rate of a credit loan (loan_type 信用)
+    "extra_year": "rate",  # added per loan-year beyond the first
+    "max_rate": "rate",  # the upper bound of a permitted range (rate is the lower)
+    "base": "fee_base",  # contract amount (default) or credit line
+    "per_year": "flag",  # the fee is charged per loan-year of the term
+}
+
 #: Every rule id the engine implements. rules.yaml may only use these ids.
 CATALOGUE: dict[str, RuleSpec] = {
-    "fee.rate": RuleSpec("助保金缴纳比例", {"rate": "rate"}),
+    "fee.rate": RuleSpec("助保金缴纳比例", {"rate": "rate"}, optional=_FEE_SCHEDULE, validate=_fee_schedule),
     "fee.timing": RuleSpec("助保金缴纳时点"),
-    "fee.increase": RuleSpec("增加贷款金额补缴助保金", {"rate": "rate"}),
+    "fee.increase": RuleSpec("增加贷款金额补缴助保金", {"rate": "rate"}, optional=_FEE_SCHEDULE, validate=_fee_schedule),
     "fee.renewal": RuleSpec("续贷助保金", {"rate": "rate"}),
     "fee.no_refund": RuleSpec("助保金不予退还"),
     "pool.no_withdrawal": RuleSpec("专户本金不得提取"),
@@ -265,12 +319,26 @@ CATALOGUE: dict[str, RuleSpec] = {
     "risk.floor": RuleSpec("风险补偿金下限", {"rate": "rate", "base": "base"}),
     "risk.cap": RuleSpec("风险补偿金总规模上限", {"max": "amount"}),
     "risk.leverage": RuleSpec("贷款余额不超过风险补偿金的放大倍数", {"multiple": "multiple"}),
-    "notice.disbursement": RuleSpec("放款后告知期限", {"workdays": "workdays"}),
-    "notice.renewal": RuleSpec("续贷后告知期限", {"workdays": "workdays"}),
+    # Issue 10 (fee-shapes): several funders, a leverage floor, a top-up, a portfolio stop.
+    "risk.funders": RuleSpec("风险补偿金各出资方按比例注入", {"shares": "shares"}),
+    "risk.leverage_floor": RuleSpec("合作银行按风险补偿金放大倍数放贷", {"multiple": "multiple"}),
+    "risk.topup": RuleSpec("代偿后年末补足风险补偿金", {"target": "amount"}),
+    "loan.portfolio_stop": RuleSpec("逾期率达到上限时停止新增贷款", {"max_overdue_rate": "rate"}),
+    "loan.term_general": RuleSpec("贷款期限一般上限", {"months": "months"}),
+    # A deadline counts working days (workdays) or calendar days (days): exactly one.
+    "notice.disbursement": RuleSpec(
+        "放款后告知期限", optional={"workdays": "workdays", "days": "days"},
+        validate=_exactly_one("workdays", "days"),
+    ),
+    "notice.renewal": RuleSpec(
+        "续贷后告知期限", optional={"workdays": "workdays", "days": "days"},
+        validate=_exactly_one("workdays", "days"),
+    ),
     "comp.deadline": RuleSpec(
         "代偿期限",
-        {"anchor": "anchor", "workdays": "workdays"},
-        optional={"grace_months": "months"},
+        {"anchor": "anchor"},
+        optional={"workdays": "workdays", "days": "days", "grace_months": "months"},
+        validate=_exactly_one("workdays", "days"),
     ),
     "program.lifecycle": RuleSpec("项目启动、终止与处置"),
     # Issue 13: the audit trail (zhubaodai.checks.periods, .evidence).
@@ -470,10 +538,19 @@ def _param_value(kind: str, value: Any) -> str | None:
         return None if isinstance(value, bool) else f"应为{_KINDS[kind]}"
     if kind in ("parties", "residual"):
         return _parties_problem(value, pool_required=kind == "parties")
-    if kind in ("rating", "anchor", "base", "guarantee_basis", "trigger"):
+    if kind == "shares":
+        if not isinstance(value, dict) or len(value) < 2:
+            return f"应为{_KINDS[kind]}"
+        for name, share in value.items():
+            if not isinstance(name, str) or not name.strip():
+                return f"出资方名称应为文字：{name!r}"
+            if isinstance(share, bool) or not isinstance(share, int | Decimal) or share <= 0:
+                return f"出资方 {name} 的份额应为大于 0 的数字：{share!r}"
+        return None
+    if kind in ("rating", "anchor", "base", "guarantee_basis", "trigger", "fee_base"):
         allowed_one = {
             "rating": RATINGS, "anchor": ANCHORS, "base": BASES, "guarantee_basis": GUARANTEE_BASES,
-            "trigger": TRIGGERS,
+            "trigger": TRIGGERS, "fee_base": FEE_BASES,
         }[kind]
         if value not in allowed_one:
             return f"未知取值 {value!r}；应为{_KINDS[kind]}"
@@ -542,6 +619,8 @@ def _convert(kind: str, value: Any) -> Any:
         return Decimal(value)
     if kind in ("components", "deductions", "order", "sizes", "purposes", "criteria"):
         return tuple(value)
+    if kind == "shares":
+        return tuple((str(name).strip(), Decimal(share)) for name, share in value.items())
     return value
 
 
