@@ -178,3 +178,61 @@ def test_gen_rules_doc_check_flag(tmp_path: Path) -> None:
         [sys.executable, "-m", "zhubaodai.scripts.gen_rules_doc", "--check"], capture_output=True, text=True
     )
     assert run.returncode == 0, run.stderr
+
+
+# --------------------------------------------------------------------------------------
+# Issue 10: programs written from excerpts. Only some articles are visible: the section
+# lists exactly those (in order), names every clause whose number is not visible as such,
+# says that the other articles are not visible, and cites every rule its program configures.
+
+#: Section heading (start) -> (program, the articles visible in the excerpt).
+EXCERPTS = {
+    "《白银市小微企业互助贷款风险补偿担保基金管理办法》": ("GSBY", ["第一条", "第三条", "第四条", "第十六条"]),
+    "五府规〔2020〕16号": ("WZS", ["第一条"]),
+    "龙南市“园区贷”": ("LNYQ", []),
+}
+ANY_ROW_RE = re.compile(r"^\|\s*([^|]+?)\s*\|(.*)\|\s*$")
+
+
+def excerpt_section(document: str) -> tuple[str, list[tuple[str, list[str]]]]:
+    """The section's text and its table rows (first cell, other cells)."""
+    text = COVERAGE.read_text(encoding="utf-8")
+    start = next(i for i, line in enumerate(text.splitlines()) if line.startswith(f"## {document}"))
+    lines = text.splitlines()[start + 1:]
+    end = next((i for i, line in enumerate(lines) if line.startswith("## ")), len(lines))
+    body = lines[:end]
+    rows = []
+    for line in body:
+        match = ANY_ROW_RE.match(line)
+        if match and match[1] not in ("条款",) and not set(match[1]) <= {"-"}:
+            rows.append((match[1], [c.strip() for c in match[2].split("|")]))
+    return "\n".join(body), rows
+
+
+@pytest.mark.parametrize("document", EXCERPTS)
+def test_excerpt_sections_list_the_visible_articles_and_say_the_rest_are_not(document: str) -> None:
+    code, visible = EXCERPTS[document]
+    text, rows = excerpt_section(document)
+    numbered = [name for name, _ in rows if ROW_RE.match(f"| {name} | x | y | z |")]
+    assert numbered == visible, f"{document}：可见条款应为 {visible}，表中为 {numbered}"
+    assert "不可见" in text, f"{document}：应写明其余条款不可见"
+    for name, cells in rows:
+        assert len(cells) == 3, f"{document} {name}：应有 要求、规则、理由 三栏"
+        assert name in visible or "条号不可见" in name, f"{document} {name}：不可见条号的条款应写明“条号不可见”"
+        requirement, rules, reason = cells
+        assert requirement and (re.findall(r"`([^`]+)`", rules) or reason)
+    rulebook = load_rules(ROOT / "rules.yaml")
+    named = {i for _, (_, rules, _) in rows for i in re.findall(r"`([^`]+)`", rules)}
+    assert named <= set(CATALOGUE) | {FORMAT_RULE}
+    absent = sorted(set(rulebook.programs[code].rules) - named)
+    assert absent == [], f"{code} 配置了 {absent}，但对照表中没有哪一条写到它"
+
+
+def test_assumptions_are_marked_in_rules_and_docs() -> None:
+    """A value the excerpt does not give is marked 【假定】 in rules.yaml and docs/rules.md."""
+    rules_text = (ROOT / "rules.yaml").read_text(encoding="utf-8")
+    doc = (ROOT / "docs" / "rules.md").read_text(encoding="utf-8")
+    for code in ("GSBY", "WZS", "LNYQ"):
+        block = rules_text.split(f"\n  {code}:\n", 1)[1].split("\n  # ", 1)[0]
+        assert "【假定】" in block, code
+    assert doc.count("【假定】") >= 5
