@@ -57,7 +57,6 @@ from zhubaodai.core.money import percent
 from zhubaodai.core.money import yuan
 from zhubaodai.core.register import Event
 from zhubaodai.core.register import Loan
-from zhubaodai.core.rules import LOAN_TYPES
 from zhubaodai.core.workdays import add_months
 
 #: The guarantee fund's account role (what ``Movement.delta(GUARANTEE)`` reads).
@@ -188,9 +187,7 @@ def schedule_rate(ctx: Context, loan: Loan, rule_id: str, event: Event) -> Sched
         base, base_label = line, "授信额度"
     notes: list[str] = []
     credit_rate = param("credit_rate")
-    loan_type = _latest(loan, event, "loan_type")
-    if loan_type is not None and loan_type not in LOAN_TYPES:
-        raise ScheduleError(f"贷款类型 loan_type {loan_type!r} 无法识别（可用：{'、'.join(LOAN_TYPES)}）")
+    loan_type = _latest(loan, event, "loan_type")  # one of LOAN_TYPES (the register checks)
     if credit_rate is not None and loan_type == "信用":
         rate = credit_rate
         notes.append("信用类贷款")

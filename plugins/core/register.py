@@ -39,23 +39,24 @@ from beancount.core.data import Custom
 from zhubaodai.core.money import CURRENCY
 from zhubaodai.core.money import FEN
 from zhubaodai.core.money import ZERO
+from zhubaodai.core.rules import LOAN_TYPES
 
 #: Loan events: name -> (Chinese label, required metadata, optional metadata).
 #: Metadata kinds: "amount" (CNY Amount >= 0), "text", "date", "number", "bool"
-#: (TRUE/FALSE), "int".
+#: (TRUE/FALSE), "int", "loan_type" (text, one of :data:`zhubaodai.core.rules.LOAN_TYPES`).
 LOAN_EVENTS: dict[str, tuple[str, dict[str, str], dict[str, str]]] = {
     "approval": (
         "审核同意",
         {"program": "text", "enterprise": "text", "amount": "amount", "letter": "text"},
         {"term_months": "number", "rate": "number", "purpose": "text",
-         "loan_type": "text", "credit_line": "amount"},
+         "loan_type": "loan_type", "credit_line": "amount"},
     ),
     "contract": (
         "签订合同",
         {"amount": "amount"},
         {"contract_no": "text", "maturity": "date", "rate": "number",
          "collateral": "amount", "joint_liability": "text",
-         "loan_type": "text", "credit_line": "amount", "term_months": "number"},
+         "loan_type": "loan_type", "credit_line": "amount", "term_months": "number"},
     ),
     "disbursement": ("放款", {"amount": "amount"}, {"maturity": "date", "notice_date": "date"}),
     "increase": (
@@ -274,6 +275,11 @@ def _convert(entry: Custom, key: str, kind: str, value: Any) -> Any:
     if kind == "text":
         if not isinstance(value, str) or not value.strip():
             raise RegisterError(entry, f"元数据 {key} 应为非空文字（加英文双引号）")
+        return value.strip()
+    if kind == "loan_type":
+        if not isinstance(value, str) or value.strip() not in LOAN_TYPES:
+            allowed = "、".join(f'"{t}"' for t in LOAN_TYPES)
+            raise RegisterError(entry, f"元数据 {key} 应为贷款类型 {allowed} 之一，而非 {value!r}")
         return value.strip()
     if kind == "date":
         if not isinstance(value, datetime.date):
