@@ -161,7 +161,8 @@ def _funder(ctx: Context, code: str, m: Movement, delta: Decimal, watch: RiskWat
             "risk.funders",
             code,
             m.entry,
-            f"风险补偿金注入{said}；应以元数据 funder 写明出资方（{'、'.join(names)}之一）",
+            f"风险补偿金注入 {yuan(delta)} 元{said}；应以元数据 funder 写明出资方（{'、'.join(names)}之一）",
+            stated={"注入金额": delta},
         )
         return
     watch.injections.append((m.date, funder.strip(), delta, m.entry))

@@ -212,6 +212,13 @@ def _late(
     return f"晚 {days} 天（日历日；工作日历未收录其间的年份）"
 
 
+def _period_figures(n: int, unit: str) -> dict[str, Decimal]:
+    """The deadline's length, as a finding's figure: in working days or calendar days."""
+    if unit == "天":
+        return {"期限天数": Decimal(n)}
+    return {"期限工作日数": Decimal(n)}
+
+
 def _late_figures(
     ctx: Context, start: datetime.date, done: datetime.date, n: int, due: datetime.date, unit: str = "个工作日"
 ) -> dict[str, Decimal]:
@@ -265,7 +272,7 @@ def _notice(
         f"贷款 {loan.id} {event.label}日 {event.date}，合作银行应在 {n} {unit}内告知，"
         f"最后期限为次日起第 {n} {unit} {deadline.due}"
     )
-    stated = {"期限工作日数" if unit != "天" else "期限天数": Decimal(n)}
+    stated = _period_figures(n, unit)
     if deadline.status == LATE:
         message = (
             f"{head}；实际告知日 {done}{_counted(ctx, event.date, done, unit)}，"
@@ -353,7 +360,6 @@ def _compensation(
                 f"贷款 {loan.id} {when}，应在 {n} {unit}内以助保金代偿，"
                 f"最后期限为次日起第 {n} {unit} {deadline.due}"
             )
-            n_label = "期限工作日数" if unit != "天" else "期限天数"
             if deadline.status == LATE:
                 ctx.report(
                     "comp.deadline",
@@ -362,7 +368,7 @@ def _compensation(
                     f"{head}；实际首笔代偿 {done}{_counted(ctx, start, done, unit)}，"
                     f"{_late(ctx, start, done, n, deadline.due, unit)}",
                     loan=loan.id,
-                    stated={n_label: Decimal(n), **_late_figures(ctx, start, done, n, deadline.due, unit)},
+                    stated={**_period_figures(n, unit), **_late_figures(ctx, start, done, n, deadline.due, unit)},
                 )
             else:
                 ctx.report(
@@ -371,7 +377,7 @@ def _compensation(
                     anchor.entry,
                     f"{head}；银行已申请代偿，截至账本最后日期 {ctx.as_of} 仍未代偿",
                     loan=loan.id,
-                    stated={n_label: Decimal(n)},
+                    stated=_period_figures(n, unit),
                 )
         if done is None:
             return

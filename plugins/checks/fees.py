@@ -288,7 +288,12 @@ def finish(ctx: Context) -> None:
                 try:
                     found = schedule_rate(ctx, loan, rule_id, event)
                 except ScheduleError as exc:
-                    ctx.report(rule_id, loan.program, event.entry, f"贷款 {loan.id} {event.label}：{exc}", loan=loan.id)
+                    amount = event.data["amount"]
+                    ctx.report(
+                        rule_id, loan.program, event.entry,
+                        f"贷款 {loan.id} {event.label}（贷款金额 {yuan(amount)} 元）：{exc}",
+                        loan=loan.id, stated={"贷款金额": amount},
+                    )
                     continue
                 if found is None:
                     continue

@@ -68,10 +68,15 @@ FIGURE_KEYS: dict[str, str] = {
     "风险补偿金余额": "risk_balance",
     "贷款余额上限": "outstanding_cap",
     "贷款余额": "outstanding",
+    "应注入": "injection_due",
+    "实际注入": "injected_actual",
+    "应补足至": "topup_target",
+    "年末余额": "year_end_balance",
     # Loans.
     "上一年度营业收入": "revenue_last_year",
     "门槛": "threshold",
     "额度上限": "limit_cap",
+    "贷款金额": "loan_amount",
     "企业合计额度": "enterprise_total_limit",
     "登记金额": "registered_amount",
     "年利率": "rate_percent",
@@ -81,6 +86,8 @@ FIGURE_KEYS: dict[str, str] = {
     "期限上限（月）": "term_cap_months",
     "审核期限（月）": "term_months",
     "超出期满日天数": "days_past_term",
+    "停止线（逾期本金）": "overdue_stop_line",
+    "逾期本金": "overdue_principal",
     # Compensation and recovery.
     "本金": "principal",
     "利息": "interest",
@@ -133,6 +140,7 @@ FIGURE_KEYS: dict[str, str] = {
     "年度累计": "year_total",
     # Working-day deadlines.
     "期限工作日数": "deadline_workdays",
+    "期限天数": "deadline_days",
     "晚于期限天数": "days_late",
     "晚于期限工作日数": "workdays_late",
 }
