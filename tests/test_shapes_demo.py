@@ -118,4 +118,4 @@ def test_stress_says_in_chinese_why_a_program_without_a_waterfall_cannot_run(cop
         main, ["stress", str(copy), "--date", "2025-12-31", "--program", "LNYQ", "--default-rate", "0.2", "--recovery-rate", "0.3"]
     )
     assert result.exit_code == 2, result.output
-    assert "项目 LNYQ 在 rules.yaml 中没有代偿分担规则 comp.waterfall" in result.output
+    assert "项目 LNYQ 在 rules.yaml 中没有代偿分担规则" in result.output and "无法做压力测试" in result.output
