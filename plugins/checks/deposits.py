@@ -95,6 +95,9 @@ class FirstPayers:
     guarantee_available: Decimal
     #: What the deposit has paid or still holds for the loan (counted before the pool).
     deposit_cover: Decimal = ZERO
+    #: True where ``guarantee_available`` is the enterprise's own fees (``own_fees``), not
+    #: the whole pool's guarantee fund: the messages say which.
+    own_fees: bool = False
 
 
 def first_payers(ctx: Context, loan: Loan, due: Decimal, guarantee_balance: Decimal, on: datetime.date) -> FirstPayers:
@@ -109,21 +112,21 @@ def first_payers(ctx: Context, loan: Loan, due: Decimal, guarantee_balance: Deci
         cover = min(due, max(account.used + account.balance, ZERO))
     available = guarantee_balance
     code = loan.program
+    own = False
     rule = ctx.rulebook.programs[code].rules.get("comp.waterfall")
     if rule is not None and "guarantee_basis" in rule.params:
         basis = ctx.param(code, "comp.waterfall", "guarantee_basis", on, loan.approval.entry)
         if basis == "own_fees":
+            own = True
             available = min(available, own_fees_left(ctx, loan))
-    return FirstPayers(due - cover, available, cover)
+    return FirstPayers(due - cover, available, cover, own)
 
 
 def own_fees_left(ctx: Context, loan: Loan) -> Decimal:
     """The fees the loan's enterprise paid in (for any of its loans in the program, as the
     walk has seen them) less what the guarantee fund paid on its loans' claims so far."""
     paid = used = ZERO
-    for other in ctx.register.loans.values():
-        if other.enterprise != loan.enterprise or other.program != loan.program:
-            continue
+    for other in ctx.register.loans_of(loan.program, loan.enterprise):
         fees = ctx.records.fees.get(other.id)
         if fees is not None:
             paid += fees.paid

@@ -404,7 +404,11 @@ def _compensation(ctx: Context, m: Movement) -> None:
                         code,
                         m.entry,
                         f"贷款 {loan.id} 代偿应先以助保金支付，至多支付应代偿额，"
-                        f"助保金不足时以其全部余额 {g_available:,} 元支付",
+                        + (
+                            f"且以本企业缴纳的助保金（扣除已为其贷款代偿的部分）{g_available:,} 元为限"
+                            if first.own_fees
+                            else f"助保金不足时以其全部余额 {g_available:,} 元支付"
+                        ),
                         figures={"应代偿额": due, "助保金应付": plan.guarantee, "实付": g_out,
                                  "差额": plan.guarantee - g_out},
                         loan=loan.id,

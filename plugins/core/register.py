@@ -253,6 +253,18 @@ class Register:
     enterprise_history: dict[str, list[Event]] = field(default_factory=dict)
     #: Closes and reopenings of periods (``custom "period" ...``), in date order.
     periods: list[Event] = field(default_factory=list)
+    #: (program, enterprise) -> its loans, built on first use (the register is complete
+    #: by then): a rule that looks at an enterprise's other loans does not scan them all.
+    _by_enterprise: dict[tuple[str, str], list[Loan]] | None = field(default=None, repr=False, compare=False)
+
+    def loans_of(self, program: str, enterprise: str) -> list[Loan]:
+        """The enterprise's loans in the program, in the register's order."""
+        if self._by_enterprise is None:
+            index: dict[tuple[str, str], list[Loan]] = {}
+            for loan in self.loans.values():
+                index.setdefault((loan.program, loan.enterprise), []).append(loan)
+            self._by_enterprise = index
+        return self._by_enterprise.get((program, enterprise), [])
 
     def terminated(self, program: str, on: datetime.date) -> Event | None:
         for event in self.program_events.get(program, []):
