@@ -26,6 +26,8 @@ from zhubaodai.core.money import percent
 from zhubaodai.core.money import yuan
 from zhubaodai.core.rules import CATALOGUE
 from zhubaodai.core.rules import Param
+from zhubaodai.core.rules import Program
+from zhubaodai.core.rules import Rule
 from zhubaodai.core.rules import Rulebook
 from zhubaodai.core.rules import RulesError
 from zhubaodai.core.rules import load_rules
@@ -111,11 +113,38 @@ def _kind(rule_id: str, name: str) -> str:
     return spec.params.get(name) or spec.optional.get(name, "")
 
 
-def _param_rows(rule_id: str, param: Param, name: str) -> list[str]:
-    kind = _kind(rule_id, name)
+def value_text(rule_id: str, name: str, value: Any) -> str:
+    """A parameter's value as users read it (the doc and ``zbd rules``)."""
+    return _value(_kind(rule_id, name), value)
+
+
+def assumption_text(reason: str) -> str:
+    """An assumption as the doc and ``zbd rules`` mark it."""
+    return f"【假设】{reason}"
+
+
+def version_basis(program: Program, param: Param, i: int) -> str:
+    """The citation of a parameter's ``i``-th version, with its assumption (if any)."""
+    if i < len(param.versions):
+        version = param.versions[i]
+        text = str(version.citation)
+        reason = version.assumption or param.assumption
+    else:  # a Param built by hand, without versions
+        text, reason = program.cite(param.article), param.assumption
+    return f"{text} {assumption_text(reason)}" if reason else text
+
+
+def has_assumption(rule: Rule) -> bool:
+    """Whether any of the rule's reading or its values rests on an assumption."""
+    return bool(rule.assumption) or any(
+        p.assumption or any(v.assumption for v in p.versions) for p in rule.params.values()
+    )
+
+
+def _param_rows(program: Program, rule_id: str, param: Param, name: str) -> list[str]:
     return [
-        f"| `{name}` | {param.article} | {when} | {_value(kind, value)} |"
-        for when, value in zip(param.dates, param.values)
+        f"| `{name}` | {when} | {value_text(rule_id, name, value)} | {version_basis(program, param, i)} |"
+        for i, (when, value) in enumerate(zip(param.dates, param.values))
     ]
 
 
@@ -154,6 +183,8 @@ def render(rulebook: Rulebook) -> str:
         "**错误**令 `bean-check`（以及提交检查）失败；**警告**对应条文中的“原则上”“一般”，不令 `bean-check` 失败，",
         "在 `zbd check` 与 Fava 的审阅页面中显示，插件配置 `'strict': True` 时也作为错误。",
         "参数按生效日期分版本：事件发生日适用当日有效的版本，早于首个版本（或在以 null 终止之后）即报错。",
+        "每个版本注明依据（文件与条款；修订通知另立的版本注明其自己的文件）；"
+        "政策节选未写明、由本项目假定的取值或理解标为 **【假设】** 并写明理由，引用它的检查结果的依据也带【假设】。",
         "工作日按 `calendar.yaml`（国务院办公厅各年节假日安排通知）计算，见 [账本格式](ledger-format.md)。",
         "条文与本页的对应见 [政策条款对照](policy-coverage.md)。",
         "",
@@ -172,7 +203,8 @@ def render(rulebook: Rulebook) -> str:
         for p in programs:
             rule = p.rules.get(rule_id)
             cells.append(
-                f"{SEVERITY[rule.severity][:2]} · {rule.article}" if rule else "—（本办法无此要求）"
+                f"{SEVERITY[rule.severity][:2]} · {rule.article}{'【假设】' if has_assumption(rule) else ''}"
+                if rule else "—（本办法无此要求）"
             )
         anchor = rule_id.replace(".", "")
         out.append(f"| [`{rule_id}`](#{anchor}) | {CATALOGUE[rule_id].title} | " + " | ".join(cells) + " |")
@@ -210,10 +242,12 @@ def render(rulebook: Rulebook) -> str:
             ]
             if rule.reading:
                 out.append(f"- 释义：{rule.reading}")
+            if rule.assumption:
+                out.append(f"- {assumption_text(rule.assumption)}")
             if rule.params:
-                out += ["", "| 参数 | 条款 | 生效日期 | 取值 |", "|---|---|---|---|"]
+                out += ["", "| 参数 | 生效日期 | 取值 | 依据 |", "|---|---|---|---|"]
                 for name, param in rule.params.items():
-                    out += _param_rows(rule_id, param, name)
+                    out += _param_rows(p, rule_id, param, name)
             out.append("")
         missing = [p.code for p in programs if rule_id not in p.rules]
         if missing:

@@ -454,8 +454,14 @@ class Context:
         loan: str | None = None,
         severity: str | None = None,
         stated: Mapping[str, Decimal] | None = None,
+        on: datetime.date | None = None,
     ) -> None:
         """Record a finding of ``rule_id``; its severity and article come from rules.yaml.
+
+        Its citation is the one of the parameters' versions in force on ``on`` (default: the
+        entry's date), where a version cites its own text (:meth:`Program.cite_rule`): a check
+        that applied a value of another day (a fee at the contract date's rate, reported on
+        the payment) passes that day as ``on``.
 
         ``figures`` are appended to the message ("；应缴 75,000.00 元，…"); ``stated`` are
         figures the message already states in its own words (a rate, a count of days): they
@@ -466,7 +472,8 @@ class Context:
         else:
             prog = self.rulebook.programs[program]
             rule = prog.rules[rule_id]
-            citation = prog.cite(rule.article)
+            when = on if on is not None else (entry.date if entry is not None else None)
+            citation = prog.cite_rule(rule, when)
             severity = severity or rule.severity
         figures = dict(figures or {})
         if figures:

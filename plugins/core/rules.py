@@ -22,6 +22,17 @@ parameters)::
                 values:
                   2021-02-24: 0.025
 
+A version may also be written as a mapping that cites its own text (an amendment, a later
+notice) and may be marked as an assumption where the policy is silent::
+
+                  2024-01-01: {value: 0.02, document: 《…补充通知》, article: 第二条}
+                  2021-02-24: {value: 0.025, assumption: 办法未写明比例，暂按…}
+
+Its ``document`` defaults to the program's ``cite_as`` and its ``article`` to the
+parameter's; a finding cites the version in force on its event's date
+(:meth:`Param.citation_at`). A parameter or a whole rule may carry ``assumption:`` too
+(its reading of the policy is an assumption, with the reason).
+
 Versions run from their date until the next one's, so they are written in date order and
 cannot overlap; ``null`` ends a parameter (no version may follow it), and no parameter may
 start after its program's ``effective`` date: either would leave a gap. A top-level
@@ -373,6 +384,32 @@ class ParamDateError(LookupError):
 
 
 @dataclass(frozen=True)
+class Citation:
+    """Where a value comes from: a document (as cited, e.g. 渝高新发〔2021〕8号) and its article."""
+
+    document: str
+    article: str
+    #: The version names its own document or article (not the program's and the parameter's
+    #: defaults): a finding about an event under this version cites it instead of the rule.
+    own: bool = False
+
+    def __str__(self) -> str:
+        return f"{self.document} {self.article}"
+
+
+@dataclass(frozen=True)
+class Version:
+    """One dated version of a parameter: its value, its citation and whether it is assumed."""
+
+    date: datetime.date
+    value: Any
+    citation: Citation
+    #: Why the value is an assumption (the policy text is silent); None: the text says it.
+    assumption: str | None = None
+    line: int = 0
+
+
+@dataclass(frozen=True)
 class Param:
     """One parameter: its citation and its values by effective date."""
 
@@ -381,6 +418,11 @@ class Param:
     dates: tuple[datetime.date, ...]
     values: tuple[Any, ...]
     line: int
+    #: One per date, with each version's own citation and assumption (empty for a Param
+    #: built by hand: :meth:`version_at` then gives None).
+    versions: tuple[Version, ...] = ()
+    #: The parameter as a whole is an assumption (why).
+    assumption: str | None = None
 
     def at(self, on: datetime.date) -> Any:
         """The value in force on ``on``; a date before the first version is an error."""
@@ -390,6 +432,19 @@ class Param:
         if self.values[i] is None:  # `null`: the parameter ended on that date
             raise ParamDateError(self, on, ended=self.dates[i])
         return self.values[i]
+
+    def version_at(self, on: datetime.date) -> Version | None:
+        """The version in force on ``on`` (None before the first or without versions)."""
+        i = bisect.bisect_right(self.dates, on) - 1
+        if i < 0 or i >= len(self.versions):
+            return None
+        return self.versions[i]
+
+    def assumption_at(self, on: datetime.date) -> str | None:
+        """Why the value in force on ``on`` is an assumption (the version's reason, else the
+        parameter's); None where the policy text gives it."""
+        version = self.version_at(on)
+        return (version.assumption if version is not None else None) or self.assumption
 
 
 class ParamCursor:
@@ -428,6 +483,8 @@ class Rule:
     reading: str
     params: Mapping[str, Param]
     line: int
+    #: The rule's reading of the policy is an assumption (why); None: the text says it.
+    assumption: str | None = None
 
     @property
     def title(self) -> str:
@@ -435,6 +492,25 @@ class Rule:
 
     def param(self, name: str, on: datetime.date) -> Any:
         return self.params[name].at(on)
+
+    def own_citations(self, on: datetime.date) -> tuple[Citation, ...]:
+        """The citations of the versions in force on ``on`` that name their own document
+        or article (an amendment): in parameter order, each once."""
+        found: list[Citation] = []
+        for param in self.params.values():
+            version = param.version_at(on)
+            if version is not None and version.citation.own and version.citation not in found:
+                found.append(version.citation)
+        return tuple(found)
+
+    def assumed(self, on: datetime.date | None) -> bool:
+        """Whether what the rule enforces on ``on`` rests on an assumption (the rule's
+        reading, or a parameter's value in force then)."""
+        if self.assumption:
+            return True
+        if on is None:
+            return False
+        return any(param.assumption_at(on) for param in self.params.values())
 
 
 @dataclass(frozen=True)
@@ -452,6 +528,15 @@ class Program:
     def cite(self, article: str) -> str:
         """A citation as users read it: document + article."""
         return f"{self.cite_as} {article}"
+
+    def cite_rule(self, rule: Rule, on: datetime.date | None) -> str:
+        """What a finding of ``rule`` about an event on ``on`` cites: the rule's article,
+        or, where a parameter's version in force then cites its own text (an amendment),
+        that version's document and article; 【假设】 where the rule's reading or a value in
+        force rests on an assumption (docs/rules.md and ``zbd rules`` give the reason)."""
+        own = rule.own_citations(on) if on is not None else ()
+        text = "；".join(str(c) for c in own) if own else self.cite(rule.article)
+        return f"{text}【假设】" if rule.assumed(on) else text
 
     def rule(self, rule_id: str) -> Rule | None:
         return self.rules.get(rule_id)
@@ -516,9 +601,15 @@ class _Checker:
 def _param_value(kind: str, value: Any) -> str | None:
     """Validate one parameter value; return an error text, or None if it is good."""
     if kind in ("rate", "amount", "multiple"):
+        if kind == "rate" and isinstance(value, str) and value.strip().endswith("%"):
+            return f"应为数字：比例写作小数（如 2.5% 写作 0.025），不带百分号：{value!r}"
+        if isinstance(value, list | dict):
+            return f"应为一个数字，不是{'列表' if isinstance(value, list) else '映射'}（{_KINDS[kind]}）"
         if isinstance(value, bool) or not isinstance(value, int | Decimal):
             return f"应为数字（{_KINDS[kind]}）"
         value = Decimal(value)
+        if kind == "amount" and value.as_tuple().exponent < -2:  # type: ignore[operator]
+            return f"金额 {value} 应精确到分（至多两位小数）"
         if kind == "rate" and not (0 <= value <= 1):
             return f"比例 {value} 超出范围（{_KINDS[kind]}）"
         if kind == "amount" and value < 0:
@@ -624,48 +715,102 @@ def _convert(kind: str, value: Any) -> Any:
     return value
 
 
+#: The keys of a version written as a mapping (``2024-01-01: {value: 0.02, document: …}``).
+_VERSION_KEYS = ("value", "document", "article", "assumption")
+
+
+def _is_version_mapping(value: Any) -> bool:
+    """A version written as a mapping: it has ``value`` or one of the citation keys (a
+    parameter kind whose values are themselves mappings writes them under ``value:``)."""
+    return isinstance(value, LineDict) and any(key in value for key in _VERSION_KEYS)
+
+
+def _assumption(check: _Checker, node: LineDict, path: str) -> str | None:
+    if "assumption" not in node:
+        return None
+    value = node["assumption"]
+    if not isinstance(value, str) or not value.strip():
+        raise check.fail(
+            node, f"{path}.assumption", "假设应写明理由（非空文字），如：节选未见此条，暂按……", "assumption"
+        )
+    return value.strip()
+
+
 def _load_param(
-    check: _Checker, node: LineDict, name: str, kind: str, path: str, line: int
+    check: _Checker, node: LineDict, name: str, kind: str, path: str, line: int, cite_as: str = ""
 ) -> Param:
-    check.keys(node, path, ("article", "values"))
+    check.keys(node, path, ("article", "values"), ("document", "assumption"))
     article = check.text(node, "article", path)
+    own_document = "document" in node
+    document = check.text(node, "document", path) if own_document else cite_as
+    assumption = _assumption(check, node, path)
     values = check.mapping(node["values"], f"{path}.values", node, "values")
     if not values:
         raise check.fail(node, f"{path}.values", "至少需要一个生效版本", "values")
     dates: list[datetime.date] = []
     converted: list[Any] = []
+    versions: list[Version] = []
     # Versions in the order written: each runs from its date until the next one's, so
     # they can neither overlap nor leave a gap; `null` ends the parameter (OpenFisca's
     # way), and only as the last version.
     for when in values:
+        vpath = f"{path}.values.{when}"
         if not isinstance(when, datetime.date) or isinstance(when, datetime.datetime):
-            raise check.fail(values, f"{path}.values.{when}", "生效日期应写作 YYYY-MM-DD", when)
+            raise check.fail(values, vpath, "生效日期应写作 YYYY-MM-DD", when)
         if dates and when <= dates[-1]:
             raise check.fail(
-                values, f"{path}.values.{when}",
+                values, vpath,
                 f"版本应按生效日期先后排列：{when} 不晚于上一版本的 {dates[-1]}（版本重叠）", when,
             )
         if converted and converted[-1] is None:
             raise check.fail(
-                values, f"{path}.values.{when}",
+                values, vpath,
                 f"参数已于 {dates[-1]} 终止（null），其后不能再有版本（版本之间有空档）", when,
             )
         value = values[when]
+        citation = Citation(document, article, own=own_document)
+        version_assumption = None
+        vline = values.key_lines.get(when, line)
+        if _is_version_mapping(value):
+            vnode = value
+            allowed = "、".join(_VERSION_KEYS)
+            for key in vnode:
+                if key not in _VERSION_KEYS:
+                    raise check.fail(vnode, f"{vpath}.{key}", f"未知的键；带出处的版本可用：{allowed}（value 必填）", key)
+            if "value" not in vnode:
+                raise check.fail(vnode, f"{vpath}.value", f"缺少必填的键 value（带出处的版本写作 {{value: 取值, document: 文件, article: 条款}}）")
+            citation = Citation(
+                check.text(vnode, "document", vpath) if "document" in vnode else document,
+                check.text(vnode, "article", vpath) if "article" in vnode else article,
+                own=own_document or "document" in vnode or "article" in vnode,
+            )
+            version_assumption = _assumption(check, vnode, vpath)
+            value = vnode["value"]
+            vpath = f"{vpath}.value"
+            if value is None and version_assumption:
+                raise check.fail(vnode, vpath, "终止（null）的版本没有取值，不能标为假设", "assumption")
+            at: Any = vnode
+            at_key: Any = "value"
+        else:
+            at, at_key = values, when
         if value is None and not dates:
-            raise check.fail(values, f"{path}.values.{when}", "首个版本不能为 null", when)
+            raise check.fail(at, vpath, "首个版本不能为 null", at_key)
         problem = None if value is None else _param_value(kind, value)
         if problem:
-            raise check.fail(values, f"{path}.values.{when}", problem, when)
+            raise check.fail(at, vpath, problem, at_key)
         dates.append(when)
         converted.append(_convert(kind, value))
-    return Param(path, article, tuple(dates), tuple(converted), line)
+        versions.append(Version(when, converted[-1], citation, version_assumption, vline))
+    return Param(path, article, tuple(dates), tuple(converted), line, tuple(versions), assumption)
 
 
-def _load_rule(check: _Checker, code: str, rule_id: str, node: LineDict, line: int) -> Rule:
+def _load_rule(
+    check: _Checker, code: str, rule_id: str, node: LineDict, line: int, cite_as: str = ""
+) -> Rule:
     path = f"programs.{code}.rules.{rule_id}"
-    check.keys(node, path, ("severity", "article", "summary"), ("reading", "params"))
+    check.keys(node, path, ("severity", "article", "summary"), ("reading", "params", "assumption"))
     severity = node["severity"]
-    if severity not in SEVERITIES:
+    if not isinstance(severity, str) or severity not in SEVERITIES:
         raise check.fail(node, f"{path}.severity", "严重程度应为 error 或 warning", "severity")
     spec = CATALOGUE[rule_id]
     params_node = node.get("params", LineDict())
@@ -683,7 +828,7 @@ def _load_rule(check: _Checker, code: str, rule_id: str, node: LineDict, line: i
             raise check.fail(node, f"{path}.params.{name}", "缺少参数", "params" if "params" in node else None)
         pnode = check.mapping(params_node[name], f"{path}.params.{name}", params_node, name)
         params[name] = _load_param(
-            check, pnode, name, kind, f"{path}.params.{name}", params_node.key_lines[name]
+            check, pnode, name, kind, f"{path}.params.{name}", params_node.key_lines[name], cite_as
         )
     if spec.validate is not None:
         problem = spec.validate(params)
@@ -701,6 +846,7 @@ def _load_rule(check: _Checker, code: str, rule_id: str, node: LineDict, line: i
         reading=reading,
         params=params,
         line=line,
+        assumption=_assumption(check, node, path),
     )
 
 
@@ -744,18 +890,23 @@ def _load_program(check: _Checker, code: str, node: LineDict) -> Program:
         )
     if len(set(accounts.values())) != len(accounts):
         raise check.fail(accounts_node, f"{path}.accounts", "不同角色不能映射到同一账户")
+    cite_as = check.text(node, "cite_as", path)
     rules_node = check.mapping(node["rules"], f"{path}.rules", node, "rules")
     rules: dict[str, Rule] = {}
     for rule_id in rules_node:
-        if rule_id not in CATALOGUE:
-            raise check.fail(rules_node, f"{path}.rules.{rule_id}", "未知的规则编号（引擎未实现）", rule_id)
-        rnode = check.mapping(rules_node[rule_id], f"{path}.rules.{rule_id}", rules_node, rule_id)
-        rules[rule_id] = _load_rule(check, code, rule_id, rnode, rules_node.key_lines[rule_id])
-        unmapped = [role for role in ROLE_RULES.get(rule_id, ()) if role not in accounts]
-        if unmapped:
+        if not isinstance(rule_id, str) or rule_id not in CATALOGUE:
             raise check.fail(
                 rules_node, f"{path}.rules.{rule_id}",
-                f"此规则需要在 accounts 中映射账户角色：{'、'.join(unmapped)}", rule_id,
+                "未知的规则编号（引擎未实现；已实现的规则见 docs/rules.md 或 zbd rules）", rule_id,
+            )
+        rnode = check.mapping(rules_node[rule_id], f"{path}.rules.{rule_id}", rules_node, rule_id)
+        rules[rule_id] = _load_rule(check, code, rule_id, rnode, rules_node.key_lines[rule_id], cite_as)
+        unmapped = [role for role in ROLE_RULES.get(rule_id, ()) if role not in accounts]
+        if unmapped:
+            names = "、".join(f"{role}（{({**ROLES, **OPTIONAL_ROLES}).get(role, role)}）" for role in unmapped)
+            raise check.fail(
+                rules_node, f"{path}.rules.{rule_id}",
+                f"此规则需要在 accounts 中映射账户角色：{names}（请在 {path}.accounts 中映射）", rule_id,
             )
         for param in rules[rule_id].params.values():
             if param.dates[0] > effective:
@@ -780,7 +931,7 @@ def _load_program(check: _Checker, code: str, node: LineDict) -> Program:
         code=code,
         name=check.text(node, "name", path),
         document=check.text(node, "document", path),
-        cite_as=check.text(node, "cite_as", path),
+        cite_as=cite_as,
         effective=effective,
         accounts=accounts,
         rules=rules,
@@ -794,9 +945,11 @@ def parse_rules(text: str, filename: str = "rules.yaml") -> Rulebook:
     if not isinstance(root, LineDict):
         raise RulesError(filename, 1, "(根)", "文件应为映射，至少包含 schema 与 programs")
     check.keys(root, "(根)", ("schema", "programs"), ("calendar",))
-    if root["schema"] != 1:
+    if isinstance(root["schema"], bool) or root["schema"] != 1:
         raise check.fail(root, "schema", "仅支持 schema: 1", "schema")
     programs_node = check.mapping(root["programs"], "programs", root, "programs")
+    if not programs_node:
+        raise check.fail(root, "programs", "至少需要一个项目", "programs")
     programs: dict[str, Program] = {}
     seen_accounts: dict[str, str] = {}
     for code in programs_node:
