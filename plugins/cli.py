@@ -3,6 +3,7 @@
 Commands (``zbd --help``; docs/cli.md)::
 
     zbd check LEDGER [--format text|json] [--strict]
+    zbd rules [RULES_FILE] [--program CODE] [--date YYYY-MM-DD]   (a rules file alone)
     zbd report LEDGER --period 2024Q3 -o 报表.xlsx [--program CQGX] [--force]
     zbd stress LEDGER --date 2024-09-30 (--default-rate 0.05 | --loans ID,ID) --recovery-rate 0.3
                [--monte-carlo 10000 --seed 1]
@@ -175,6 +176,17 @@ def _plugin_config(options: dict[str, Any]) -> str | None | bool:
     return False
 
 
+def _load_rules_file(path: str) -> Rulebook:
+    """A rules file, validated; a broken one is a :class:`UserError` naming file:line and key."""
+    try:
+        return load_rules(path)
+    except RulesError as exc:
+        text = str(exc)
+        if exc.filename and text.startswith(exc.filename):  # the file as the user sees it from here
+            text = display_path(exc.filename) + text[len(exc.filename):]
+        raise UserError(text) from None
+
+
 def load_ledger(path: str, rules: str | None = None) -> Loaded:
     """Load ``path`` with Beancount's loader and analyse it with the rules its plugin line
     names (or ``rules``). Raises :class:`UserError` for input that cannot be used."""
@@ -201,13 +213,7 @@ def load_ledger(path: str, rules: str | None = None) -> Loaded:
         raise UserError(f"插件 {PLUGIN_NAME} 的配置有误：{exc}") from None
     if rules is None:
         rules = rules_path(options, settings)
-    try:
-        rulebook = load_rules(rules)
-    except RulesError as exc:
-        text = str(exc)
-        if exc.filename and text.startswith(exc.filename):  # the file as the user sees it from here
-            text = display_path(exc.filename) + text[len(exc.filename):]
-        raise UserError(text) from None
+    rulebook = _load_rules_file(rules)
     # The plugin turns the engine's error findings into loader errors; this command
     # shows the engine's findings themselves instead, so those are left out here.
     others = [_problem(e) for e in errors if not isinstance(e, ZhubaodaiError)]
@@ -539,6 +545,34 @@ def check(ledger: str, fmt: str, strict: bool, rules: str | None) -> None:
     output = render_json(loaded, strict, failed) if fmt == "json" else render_text(loaded, strict, failed)
     click.echo(output)
     sys.exit(EXIT_FAILED if failed else EXIT_OK)
+
+
+# --------------------------------------------------------------------------------------
+# zbd rules
+
+
+@main.command(name="rules")
+@click.argument("rules_file", type=click.Path(dir_okay=False), default="rules.yaml", required=False)
+@click.option("--program", "programs", multiple=True, help="只显示此项目（可重复；默认全部项目）。")
+@click.option("--date", "on", default=None, help="参数取此日（YYYY-MM-DD）有效的版本（默认今天）。")
+def rules_command(rules_file: str, programs: tuple[str, ...], on: str | None) -> None:
+    """只校验规则文件（不读账本），并用中文列出每个项目将检查什么。
+
+    规则文件默认为当前目录的 rules.yaml。逐个项目列出：依据文件与施行日期、按角色的账户，
+    以及每条规则的编号、名称、严重程度、条款、检查内容与释义，和各参数在 --date 当日
+    有效的取值及其依据（修订通知另立的版本注明其自己的文件；假设的取值标为【假设】并写明理由）。
+
+    规则文件有误时给出“文件:行: 键”与原因，退出状态为 2。
+    """
+    from zhubaodai.rulesview import describe
+
+    day = _date(on) if on is not None else datetime.date.today()
+    rulebook = _load_rules_file(rules_file)
+    unknown = [code for code in programs if code not in rulebook.programs]
+    if unknown:
+        raise UserError(f"规则文件中没有项目 {'、'.join(unknown)}；有：{'、'.join(rulebook.programs)}")
+    click.echo(describe(rulebook, display_path(rules_file), day, programs))
+    sys.exit(EXIT_OK)
 
 
 # --------------------------------------------------------------------------------------

@@ -146,6 +146,7 @@ ARGUMENT_NAMES: dict[str, str] = {
     "output": "输出文件",
     "out": "输出文件",
     "path": "路径",
+    "rules_file": "规则文件",
 }
 
 OPTIONS_METAVAR = "[选项]"
