@@ -484,11 +484,15 @@ def render_text(loaded: Loaded, strict: bool, failed: bool) -> str:
     for code, rules in group_findings(findings, loaded.rulebook):
         lines += ["", program_title(code, loaded.rulebook)]
         for rule_id, items in rules:
-            citation = items[0].citation
-            lines.append(f"  [{rule_id}] {rule_title(rule_id)}　依据：{citation}（{len(items)} 条）")
+            # Findings under different versions of a parameter may cite different texts
+            # (an amendment): then each line names its own.
+            citations = list(dict.fromkeys(f.citation for f in items))
+            heading = citations[0] if len(citations) == 1 else "、".join(citations)
+            lines.append(f"  [{rule_id}] {rule_title(rule_id)}　依据：{heading}（{len(items)} 条）")
             for finding in items:
                 label = SEVERITY_LABELS[finding.severity]
-                lines.append(f"    {label} {_finding_location(finding)}: {finding.message}")
+                own = f"（依据：{finding.citation}）" if len(citations) > 1 else ""
+                lines.append(f"    {label} {_finding_location(finding)}: {finding.message}{own}")
     errors = sum(1 for f in findings if f.severity == ERROR)
     warnings = sum(1 for f in findings if f.severity == WARNING)
     summary = f"规则检查：{errors} 个错误，{warnings} 个警告"

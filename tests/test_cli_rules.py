@@ -107,3 +107,18 @@ def test_the_help_is_chinese() -> None:
     result = zbd("rules", "--help")
     assert result.exit_code == 0
     assert "rules [选项] [规则文件]" in result.output and "只校验规则文件" in result.output
+
+
+def test_the_example_in_docs_cli_is_the_commands_output(monkeypatch: pytest.MonkeyPatch) -> None:
+    """docs/cli.md's example of ``zbd rules``: each line it shows (but the elisions and the
+    first, which counts the programs of the day) is a line the command prints."""
+    doc = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
+    section = doc[doc.index("## `zbd rules`"):doc.index("## `zbd report`")]
+    example = section.split("```\n")[2]  # after the bash block's close and the example's open
+    assert example.startswith("规则文件：rules.yaml")
+    monkeypatch.chdir(ROOT)
+    out = zbd("rules", "rules.yaml", "--program", "CQGX", "--date", "2024-07-21").output.splitlines()
+    shown = [line for line in example.splitlines()[1:] if line.strip() and line.strip() != "……"]
+    assert len(shown) > 10
+    for line in shown:
+        assert line in out, line
