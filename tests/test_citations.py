@@ -129,3 +129,29 @@ def test_a_bad_version_mapping_is_rejected_with_its_key(tmp_path: Path, version:
     assert info.value.key == f"programs.CQGX.rules.fee.rate.params.rate.{key}"
     assert message in info.value.message
     assert info.value.line is not None and info.value.line > 1
+
+
+COMP_DEADLINE = "          workdays:\n            article: 第十七条\n            values:\n              2021-02-24: 15\n"
+RULE_LEDGERS = Path(__file__).resolve().parent / "ledgers" / "rules" / "comp.deadline"
+
+
+def _findings(ledger: str, rules: Path):
+    from beancount import loader
+
+    from zhubaodai.core.engine import analyse
+
+    entries, _, _ = loader.load_file(str(RULE_LEDGERS / ledger))
+    return [f for f in analyse(entries, load_rules(rules)).findings if f.rule == "comp.deadline"]
+
+
+def test_a_late_compensation_cites_the_deadline_in_force_at_its_anchor(tmp_path: Path) -> None:
+    """Confirmed 2025-01-21 under 15 working days; a notice of 2025-02-01 cuts it to 10.
+    The payment of 2025-02-18 (one day after the 15th working day) is late under the
+    anchor's version, and the finding cites that version (the program's article), not the
+    notice in force on the payment's day; paid on the 15th working day, nothing is found."""
+    amended = COMP_DEADLINE + "              2025-02-01: {value: 10, document: 渝高新发〔2025〕2号, article: 第一条}\n"
+    rules = rules_with(COMP_DEADLINE, amended, tmp_path)
+    [late] = _findings("cqgx-fail.beancount", rules)
+    assert late.date == day("2025-02-18") and late.citation == "渝高新发〔2021〕8号 第十七条"
+    assert "应在 15 个工作日内" in late.message
+    assert _findings("cqgx-pass.beancount", rules) == []

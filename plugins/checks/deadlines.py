@@ -369,6 +369,7 @@ def _compensation(
                     f"{_late(ctx, start, done, n, deadline.due, unit)}",
                     loan=loan.id,
                     stated={**_period_figures(n, unit), **_late_figures(ctx, start, done, n, deadline.due, unit)},
+                    on=anchor.date,  # the deadline's version: the anchor's, not the payment's
                 )
             else:
                 ctx.report(
