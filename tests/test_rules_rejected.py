@@ -168,3 +168,18 @@ def test_an_optional_role_is_not_required_and_an_unknown_one_is_rejected(tmp_pat
     text = TEXT.replace("      disposal: Equity:CQGX:Disposal\n", "      disposal: Equity:CQGX:Disposal\n      deposit: Assets:CQGX:Pool:Deposit\n")
     error = broken(tmp_path, text)
     assert error.key == "programs.CQGX.accounts.deposit" and "未知的键" in error.message
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "message"),
+    [
+        ("schema: 1\nprograms:\n  A1: &x {name: a}\n  B1:\n    <<: *x\n", 5, "不支持的 YAML 标签（不可用 <<: 合并键"),
+        ("schema: 1\nprograms:\n\tCQGX: {}\n", 3, "不能用制表符（Tab）缩进"),
+        ("schema: 1\nprograms:\n  CQGX: name: a\n", 3, "此处不能出现“键: 值”"),
+        ("schema: 1\nprograms: !!python/object:os.system 1\n", 2, "不支持的 YAML 标签"),
+    ],
+)
+def test_yaml_the_loader_does_not_read_is_rejected_in_chinese(tmp_path: Path, text: str, line: int, message: str) -> None:
+    error = broken(tmp_path, text)
+    assert (error.key, error.line) == ("YAML", line)
+    assert error.message.startswith(f"无法解析：{message}"), error.message

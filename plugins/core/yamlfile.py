@@ -90,6 +90,25 @@ _Loader.add_constructor("tag:yaml.org,2002:float", _construct_float)
 _Loader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
 
 
+#: PyYAML's most frequent problems, in Chinese (the original follows in brackets).
+_YAML_PROBLEMS: tuple[tuple[str, str], ...] = (
+    ("could not determine a constructor for the tag", "不支持的 YAML 标签（不可用 <<: 合并键或 !! 标签，只写映射、列表、文字、数字、日期）"),
+    ("found character '\\t' that cannot start any token", "不能用制表符（Tab）缩进，请用空格"),
+    ("mapping values are not allowed here", "此处不能出现“键: 值”（多半是缩进不对，或文字中的冒号需要加引号）"),
+    ("found undefined alias", "引用了未定义的锚点（*名称）"),
+    ("expected <block end>", "缩进不一致"),
+    ("found duplicate anchor", "锚点（&名称）重复"),
+    ("found unexpected end of stream", "文件意外结束（引号或括号未闭合）"),
+)
+
+
+def _problem_text(problem: str) -> str:
+    for english, chinese in _YAML_PROBLEMS:
+        if problem.startswith(english):
+            return f"{chinese}　[{problem}]"
+    return problem
+
+
 def parse_yaml(text: str, filename: str) -> Any:
     loader = _Loader(text)
     loader.name = filename
@@ -101,6 +120,6 @@ def parse_yaml(text: str, filename: str) -> Any:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         problem = getattr(exc, "problem", None) or str(exc)
-        raise RulesError(filename, line, "YAML", f"无法解析：{problem}") from None
+        raise RulesError(filename, line, "YAML", f"无法解析：{_problem_text(problem)}") from None
     finally:
         loader.dispose()
