@@ -119,7 +119,7 @@ def reminders(
         loan = analysis.register.loans[record.loan]
         rule = analysis.rulebook.programs[record.program].rule(record.rule)
         basis = f"{deadline.start} 起 {deadline.n} 个工作日（{record.rule}"
-        basis += f"，{analysis.rulebook.programs[record.program].cite(rule.article)}）" if rule else "）"
+        basis += f"，{analysis.rulebook.programs[record.program].cite_rule(rule, deadline.start)}）" if rule else "）"
         due = deadline.due
         note = ""
         left = None

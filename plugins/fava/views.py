@@ -292,7 +292,7 @@ def _limits(
         rule = program.rule(rule_id)
         if rule is None:
             continue
-        citation = program.cite(rule.article)
+        citation = program.cite_rule(rule, period.end)  # the versions in force at the period's end
         if rule_id == "risk.cap":
             cap = _param_or_none(rule, "max", period.end)
             limits.append(
