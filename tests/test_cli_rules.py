@@ -122,3 +122,14 @@ def test_the_example_in_docs_cli_is_the_commands_output(monkeypatch: pytest.Monk
     assert len(shown) > 10
     for line in shown:
         assert line in out, line
+
+
+def test_a_parameter_not_in_force_on_the_date_says_so(tmp_path: Path) -> None:
+    ended = CQ_FEE_RATE.replace("0.025\n", "0.025\n              2030-01-01: null\n")
+    path = rules_with(CQ_FEE_RATE, ended, tmp_path)
+    before = zbd("rules", path, "--program", "CQGX", "--date", "2021-02-23").output
+    assert "rate：2021-02-23 尚无生效版本（最早版本自 2021-02-24 起施行）" in before
+    on_the_day = zbd("rules", path, "--program", "CQGX", "--date", "2029-12-31").output
+    assert "下一版本：自 2030-01-01 起 终止（null）" in on_the_day
+    after = zbd("rules", path, "--program", "CQGX", "--date", "2030-01-01").output
+    assert "rate：自 2030-01-01 起已终止（2030-01-01 不检查此参数）" in after
