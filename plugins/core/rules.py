@@ -720,8 +720,9 @@ _VERSION_KEYS = ("value", "document", "article", "assumption")
 
 
 def _is_version_mapping(value: Any) -> bool:
-    """A version written as a mapping: it has ``value`` or one of the citation keys (a
-    parameter kind whose values are themselves mappings writes them under ``value:``)."""
+    """A version written as a mapping: it has ``value`` or one of the citation keys. For a
+    parameter kind whose values are themselves mappings (a table), a mapping without these
+    keys is the value itself; with a citation, the table is written under ``value:``."""
     return isinstance(value, LineDict) and any(key in value for key in _VERSION_KEYS)
 
 
