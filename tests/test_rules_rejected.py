@@ -12,13 +12,11 @@ from pathlib import Path
 
 import pytest
 
-import zhubaodai.core.rules as rules_module
 from test_rules_yaml import TEXT
 from test_rules_yaml import broken
 from test_rules_yaml import line_of
 from test_rules_yaml import replace_once
 from test_rules_yaml import write_rules
-from zhubaodai.core.rules import CATALOGUE
 from zhubaodai.core.rules import load_rules
 
 CQ = "  CQGX:\n    name: 重庆高新区中小微企业\"助保贷\"\n"
@@ -139,35 +137,37 @@ def test_no_program_at_all(tmp_path: Path) -> None:
     assert "至少需要一个项目" in error.message
 
 
-def test_a_rule_needing_an_unmapped_role_is_rejected(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """An optional role (one a program maps only where a rule uses it): a rule that needs it
-    in a program that did not map it is rejected; mapped, the file loads."""
-    monkeypatch.setitem(rules_module.OPTIONAL_ROLES, "deposit", "保证金（示例角色）")
-    spec = CATALOGUE["fee.no_refund"]
-    monkeypatch.setitem(CATALOGUE, "fee.no_refund", rules_module.RuleSpec(spec.title, spec.params, spec.optional, spec.validate, roles=("deposit",)))
-    error = broken(tmp_path, TEXT)
-    assert error.key == "programs.CQGX.rules.fee.no_refund"
-    assert error.line == line_of(TEXT, "      fee.no_refund:")
-    assert "需要账户角色 deposit（保证金（示例角色））" in error.message and "programs.CQGX.accounts" in error.message
-    mapped = TEXT.replace(
-        "      disposal: Equity:CQGX:Disposal\n",
-        "      disposal: Equity:CQGX:Disposal\n      deposit: Assets:CQGX:Pool:Deposit\n",
-    ).replace(
-        "      disposal: Equity:WLHT:Disposal\n",
-        "      disposal: Equity:WLHT:Disposal\n      deposit: Assets:WLHT:Pool:Deposit\n",
+RELEASE = """      deposit.release:
+        severity: error
+        article: 第二条
+        summary: 存单在贷款结清后方可解押。
+"""
+
+
+def test_a_rule_needing_an_unmapped_role_is_rejected(tmp_path: Path) -> None:
+    """deposit.release needs the optional roles deposits and deposit_source: listed in a
+    program that did not map them, the file is rejected; mapped, it loads."""
+    text = replace_once(TEXT, "      fee.timing:\n", RELEASE + "      fee.timing:\n")
+    error = broken(tmp_path, text)
+    assert error.key == "programs.CQGX.rules.deposit.release"
+    assert error.line == line_of(text, "      deposit.release:")
+    assert "映射账户角色：deposits（企业质押存单" in error.message and "deposit_source（" in error.message
+    assert "programs.CQGX.accounts" in error.message
+    mapped = replace_once(
+        text, "      disposal: Equity:CQGX:Disposal\n",
+        "      disposal: Equity:CQGX:Disposal\n      deposits: Assets:CQGX:Deposits\n"
+        "      deposit_source: Equity:CQGX:Deposits:Enterprises\n",
     )
-    assert mapped.count("deposit:") == 2, "rules.yaml's disposal accounts changed: update this test"
     rulebook = load_rules(write_rules(tmp_path, mapped))
-    assert rulebook.programs["CQGX"].accounts["deposit"] == "Assets:CQGX:Pool:Deposit"
+    assert rulebook.programs["CQGX"].accounts["deposits"] == "Assets:CQGX:Deposits"
+    assert "deposits" not in rulebook.programs["WLHT"].accounts  # optional: not required elsewhere
 
 
-def test_an_optional_role_is_not_required_and_an_unknown_one_is_rejected(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(rules_module.OPTIONAL_ROLES, "deposit", "保证金（示例角色）")
-    assert "deposit" not in load_rules(write_rules(tmp_path, TEXT)).programs["CQGX"].accounts
-    monkeypatch.delitem(rules_module.OPTIONAL_ROLES, "deposit")
-    text = TEXT.replace("      disposal: Equity:CQGX:Disposal\n", "      disposal: Equity:CQGX:Disposal\n      deposit: Assets:CQGX:Pool:Deposit\n")
+def test_an_unknown_role_is_rejected_with_the_roles_allowed(tmp_path: Path) -> None:
+    text = replace_once(TEXT, "      disposal: Equity:CQGX:Disposal\n", "      disposal: Equity:CQGX:Disposal\n      deposit: Assets:CQGX:Deposit\n")
     error = broken(tmp_path, text)
     assert error.key == "programs.CQGX.accounts.deposit" and "未知的键" in error.message
+    assert "deposits" in error.message  # the optional roles are among those allowed
 
 
 @pytest.mark.parametrize(
