@@ -33,7 +33,7 @@ CASES = {
     "accounts": (
         "      disposal: Equity:CQGX:Disposal\n",
         "      disposal: Equity:CQGX:Disposal\n      deposit: Assets:CQGX:Pool:Deposit\n",
-        "      deposit:", "programs.CQGX.accounts.deposit", "此处可用：pool、guarantee_fund",
+        "      deposit:", "programs.CQGX.accounts.deposit", "此处可用：pool、risk_fund",
     ),
     "parameter": (
         FEE_RATE_PARAM, FEE_RATE_PARAM.replace("            values:", "            unit: 百分比\n            values:"),
