@@ -1,0 +1,86 @@
+"""The running-balance chain of a statement, pair by pair from the first data row.
+
+Each row's balance must be the previous row's balance plus its own amount. A statement
+with one row deleted anywhere between its first and its last is refused at the row after
+the gap, with the numbers a person needs; deleting the second data row (the first pair of
+the chain) was the mutant that passed every test in issue #14 (survivor a): the only
+chain fixture, tests/importers/bad/balance-chain.csv, breaks further down the file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conftest import importer_fixtures
+from zhubaodai.importers.config import load_pool_config
+from zhubaodai.importers.statement import StatementError
+from zhubaodai.importers.statement import read_statement
+
+HERE = Path(__file__).resolve().parent / "importers"
+CQGX = load_pool_config(HERE / "pools" / "cqgx.yaml").layouts
+
+fx = importer_fixtures()
+
+
+def flat_without(tmp_path: Path, data_row: int) -> Path:
+    """The CCB flat export of the third quarter with its ``data_row``-th data row (1-based)
+    deleted."""
+    rows = fx.flat_rows(fx.CQ_Q3, fx.CQ_OPENING)
+    del rows[data_row]  # rows[0] is the header
+    path = tmp_path / f"without-{data_row}.csv"
+    fx.write_csv(path, rows)
+    return path
+
+
+def test_the_whole_statement_chains(tmp_path: Path) -> None:
+    path = tmp_path / "whole.csv"
+    fx.write_csv(path, fx.flat_rows(fx.CQ_Q3, fx.CQ_OPENING))
+    assert len(read_statement(path, CQGX).rows) == len(fx.CQ_Q3) == 11
+
+
+def test_second_row_deleted_is_refused_at_the_first_pair(tmp_path: Path) -> None:
+    path = flat_without(tmp_path, 2)
+    with pytest.raises(StatementError) as info:
+        read_statement(path, CQGX)
+    assert str(info.value) == (
+        f"文件 {path} 第 3 行 F 列（余额）：余额不连续：上一笔（第 2 行）余额 5,165,555.56 + 本笔发生额 "
+        "1,000,000.00 = 6,165,555.56，而本行余额为 6,215,555.56（对账单缺行、多行或金额有误）"
+    )
+    assert (info.value.row, info.value.column) == (3, "F 列（余额）")
+
+
+def test_second_to_last_row_deleted_is_refused_at_the_last_pair(tmp_path: Path) -> None:
+    path = flat_without(tmp_path, 10)
+    with pytest.raises(StatementError) as info:
+        read_statement(path, CQGX)
+    assert str(info.value) == (
+        f"文件 {path} 第 11 行 F 列（余额）：余额不连续：上一笔（第 10 行）余额 5,640,088.43 + 本笔发生额 "
+        "15,678.90 = 5,655,767.33，而本行余额为 5,748,380.13（对账单缺行、多行或金额有误）"
+    )
+
+
+def test_a_debit_after_the_gap_shows_a_minus(tmp_path: Path) -> None:
+    path = flat_without(tmp_path, 6)  # the 10,000.00 credit before the 622,612.80 debit
+    with pytest.raises(StatementError) as info:
+        read_statement(path, CQGX)
+    assert str(info.value) == (
+        f"文件 {path} 第 7 行 F 列（余额）：余额不连续：上一笔（第 6 行）余额 6,252,901.23 − 本笔发生额 "
+        "622,612.80 = 5,630,288.43，而本行余额为 5,640,288.43（对账单缺行、多行或金额有误）"
+    )
+
+
+@pytest.mark.parametrize("data_row", range(2, 11))
+def test_any_inner_row_deleted_is_refused_right_after_the_gap(tmp_path: Path, data_row: int) -> None:
+    path = flat_without(tmp_path, data_row)
+    with pytest.raises(StatementError, match="余额不连续") as info:
+        read_statement(path, CQGX)
+    assert info.value.row == data_row + 1  # the file line of the row that followed the gap
+
+
+@pytest.mark.parametrize(("data_row", "rows"), [(1, 10), (11, 10)])
+def test_first_or_last_row_deleted_still_chains(tmp_path: Path, data_row: int, rows: int) -> None:
+    """The ends of a statement have no neighbour to disagree with: the ledger connection
+    (导入时核对余额是否接上账本) catches those, not the chain."""
+    assert len(read_statement(flat_without(tmp_path, data_row), CQGX).rows) == rows
