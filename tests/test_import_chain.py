@@ -9,6 +9,8 @@ chain fixture, tests/importers/bad/balance-chain.csv, breaks further down the fi
 
 from __future__ import annotations
 
+import dataclasses
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -84,3 +86,55 @@ def test_first_or_last_row_deleted_still_chains(tmp_path: Path, data_row: int, r
     """The ends of a statement have no neighbour to disagree with: the ledger connection
     (导入时核对余额是否接上账本) catches those, not the chain."""
     assert len(read_statement(flat_without(tmp_path, data_row), CQGX).rows) == rows
+
+
+def one_day(tmp_path: Path, name: str, newest_first: bool) -> Path:
+    """The third quarter's transactions all on one day (the dates cannot tell the order;
+    the balances can), listed oldest or newest first."""
+    txns = [dataclasses.replace(t, day="2024-07-03") for t in fx.CQ_Q3]
+    rows = fx.flat_rows(txns, fx.CQ_OPENING)
+    if newest_first:
+        rows = rows[:1] + rows[:0:-1]
+    path = tmp_path / name
+    fx.write_csv(path, rows)
+    return path
+
+
+@pytest.mark.parametrize("newest_first", [False, True])
+def test_one_day_statement_is_read_in_the_order_its_balances_chain(tmp_path: Path, newest_first: bool) -> None:
+    st = read_statement(one_day(tmp_path, "one-day.csv", newest_first), CQGX)
+    assert [r.amount for r in st.rows] == [t.amount for t in fx.CQ_Q3]
+    assert [r.line for r in st.rows][:2] == ([12, 11] if newest_first else [2, 3])
+    assert st.opening_balance == Decimal("5115555.56")
+    assert st.closing_balance == Decimal("5748380.13")
+
+
+def test_one_day_statement_that_chains_neither_way_is_refused(tmp_path: Path) -> None:
+    path = one_day(tmp_path, "one-day.csv", newest_first=False)
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    del lines[2]  # the second data row
+    path.write_text("".join(lines), encoding="utf-8")
+    with pytest.raises(StatementError, match="余额不连续") as info:
+        read_statement(path, CQGX)
+    assert info.value.row == 3
+
+
+def test_newest_first_by_date_is_turned_round(tmp_path: Path) -> None:
+    rows = fx.flat_rows(fx.CQ_Q3, fx.CQ_OPENING)
+    path = tmp_path / "newest-first.csv"
+    fx.write_csv(path, rows[:1] + rows[:0:-1])
+    st = read_statement(path, CQGX)
+    assert [r.line for r in st.rows] == list(range(12, 1, -1))
+    assert st.opening_balance == Decimal("5115555.56")
+
+
+def test_a_row_out_of_date_order_is_refused(tmp_path: Path) -> None:
+    rows = fx.flat_rows(fx.CQ_Q3, fx.CQ_OPENING)
+    rows[3], rows[4] = rows[4], rows[3]  # 07-15 before 07-10
+    path = tmp_path / "out-of-order.csv"
+    fx.write_csv(path, rows)
+    with pytest.raises(StatementError) as info:
+        read_statement(path, CQGX)
+    assert str(info.value) == (
+        f"文件 {path} 第 5 行 K 列（记账日期）：日期 2024-07-10 早于上一行（第 4 行）的 2024-07-15：明细应按时间顺序排列"
+    )
