@@ -1,0 +1,205 @@
+"""The register's validation, directive by directive, against messages written out here:
+the metadata kinds (_convert), the directive's shape, and how build_register files each
+event (unknown program, duplicate approval, an event before its loan's approval …)."""
+
+from __future__ import annotations
+
+import pytest
+from beancount.core.data import Custom
+from beancount.parser import parser
+
+from zhubaodai.core.register import RegisterError
+from zhubaodai.core.register import build_register
+from zhubaodai.core.register import parse_event
+
+APPROVAL = '  program: "CQGX"\n  enterprise: "E-CQ-001"\n  amount: 3000000.00 CNY\n  letter: "高新创服函〔2024〕12号"\n'
+
+
+def parse(text: str) -> list[Custom]:
+    entries, errors, _ = parser.parse_string(text)
+    assert not errors, errors
+    return entries
+
+
+def one(text: str) -> Custom:
+    (entry,) = parse(text)
+    return entry
+
+
+def refused(text: str) -> str:
+    entry = one(text)
+    with pytest.raises(RegisterError) as caught:
+        parse_event(entry)
+    assert caught.value.entry is entry
+    return str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("meta", "message"),
+    [
+        ('amount: "3000000.00"', "元数据 amount 应为金额，如 amount: 1000000.00 CNY"),
+        ("amount: 3000000.00 USD", "元数据 amount 的币种应为 CNY，而非 USD"),
+        ("amount: -1.00 CNY", "元数据 amount 不能为负数：-1.00"),
+        ("amount: 1.001 CNY", "元数据 amount 应精确到分：1.001"),
+    ],
+)
+def test_amounts(meta: str, message: str) -> None:
+    assert refused(f'2024-03-10 custom "loan" "contract" "CQ-2024-001"\n  {meta}\n') == message
+
+
+def test_an_amount_is_read_to_the_fen() -> None:
+    event = parse_event(one('2024-03-10 custom "loan" "contract" "CQ-2024-001"\n  amount: 3000000 CNY\n'))
+    assert str(event.data["amount"]) == "3000000"
+    event = parse_event(one('2024-03-10 custom "loan" "contract" "CQ-2024-001"\n  amount: 0.00 CNY\n'))
+    assert str(event.data["amount"]) == "0.00"
+
+
+@pytest.mark.parametrize(
+    ("meta", "message"),
+    [
+        ('letter: "   "', "元数据 letter 应为非空文字（加英文双引号）"),
+        ("letter: 12", "元数据 letter 应为非空文字（加英文双引号）"),
+        ('maturity: "2025-03-10"', "元数据 maturity 应为日期，如 maturity: 2024-03-01"),
+        ('rate: "4.35"', "元数据 rate 应为数字"),
+        ("rate: TRUE", "元数据 rate 应为数字"),
+    ],
+)
+def test_text_date_and_number(meta: str, message: str) -> None:
+    text = f'2024-03-10 custom "loan" "renewal" "CQ-2024-001"\n  amount: 1.00 CNY\n  {meta}\n'
+    if meta.startswith("letter"):
+        text = f'2024-03-10 custom "loan" "confirmation" "CQ-2024-001"\n  {meta}\n'
+    assert refused(text) == message
+
+
+def test_text_is_stripped_and_numbers_are_decimals() -> None:
+    event = parse_event(one(
+        '2024-03-10 custom "loan" "renewal" "CQ-2024-001"\n  amount: 1.00 CNY\n  letter: "  函 1 号 "\n'
+        "  rate: 4\n  maturity: 2025-03-10\n"
+    ))
+    assert event.data["letter"] == "函 1 号"
+    assert repr(event.data["rate"]) == "Decimal('4')"
+    assert str(event.data["maturity"]) == "2025-03-10"
+
+
+@pytest.mark.parametrize(
+    ("meta", "message"),
+    [
+        ('zone: "TRUE"', "元数据 zone 应为 TRUE 或 FALSE（不加引号）"),
+        ("zone: 1", "元数据 zone 应为 TRUE 或 FALSE（不加引号）"),
+        ("revenue_year: 2024.5", "元数据 revenue_year 应为整数，如 revenue_year: 2024"),
+        ("revenue_year: TRUE", "元数据 revenue_year 应为整数，如 revenue_year: 2024"),
+        ('revenue_year: "2024"', "元数据 revenue_year 应为整数，如 revenue_year: 2024"),
+    ],
+)
+def test_bool_and_int(meta: str, message: str) -> None:
+    assert refused(f'2024-03-10 custom "enterprise" "update" "E-CQ-001"\n  {meta}\n') == message
+
+
+def test_bool_and_int_values() -> None:
+    event = parse_event(one('2024-03-10 custom "enterprise" "update" "E-CQ-001"\n  zone: FALSE\n  revenue_year: 2024\n'))
+    assert event.data == {"zone": False, "revenue_year": 2024}
+    assert type(event.data["revenue_year"]) is int
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('2024-03-01 custom "loan" "approval"\n',
+         '登记簿指令应写作 custom "loan" "事件" "编号"（两个带引号的文字）'),
+        ('2024-03-01 custom "loan" "approval" "CQ-1" "x"\n',
+         '登记簿指令应写作 custom "loan" "事件" "编号"（两个带引号的文字）'),
+        ('2024-03-01 custom "loan" "approval" 12\n',
+         '登记簿指令应写作 custom "loan" "事件" "编号"（两个带引号的文字）'),
+        ('2024-03-01 custom "program" "pause" "CQGX"\n',
+         "未知的 program 事件 'pause'；可用事件：open、plan、terminate"),
+        ('2024-03-01 custom "loan" "settlement" "CQ 2024"\n',
+         "编号 'CQ 2024' 只能由英文字母、数字和 - 组成，并以字母或数字开头（如 CQ-2024-001；贷款编号也用作分录的链接 ^编号）"),
+        ('2024-03-01 custom "loan" "settlement" "-CQ"\n',
+         "编号 '-CQ' 只能由英文字母、数字和 - 组成，并以字母或数字开头（如 CQ-2024-001；贷款编号也用作分录的链接 ^编号）"),
+    ],
+)
+def test_the_directive_shape(text: str, message: str) -> None:
+    assert refused(text) == message
+
+
+def test_optional_keys_are_read_only_when_present() -> None:
+    event = parse_event(one('2024-03-10 custom "loan" "overdue" "CQ-2024-001"\n  principal: 5.00 CNY\n  note: "x"\n'))
+    assert set(event.data) == {"principal"}
+    event = parse_event(one(
+        '2024-03-10 custom "loan" "overdue" "CQ-2024-001"\n  principal: 5.00 CNY\n  interest: 1.25 CNY\n'
+    ))
+    assert {k: str(v) for k, v in event.data.items()} == {"principal": "5.00", "interest": "1.25"}
+
+
+def build(text: str) -> tuple[object, list[tuple[int, str, str | None]]]:
+    errors: list[tuple[int, str, str | None]] = []
+    register = build_register(
+        [e for e in parse(text) if isinstance(e, Custom)], {"CQGX", "WLHT"},
+        lambda entry, message, program: errors.append((entry.meta["lineno"], message, program)),
+    )
+    return register, errors
+
+
+def test_a_day_s_approval_is_filed_before_that_day_s_other_events() -> None:
+    register, errors = build(
+        '2024-03-01 custom "loan" "contract" "CQ-2024-001"\n  amount: 3000000.00 CNY\n'
+        f'2024-03-01 custom "loan" "approval" "CQ-2024-001"\n{APPROVAL}'
+        '2024-03-02 custom "loan" "disbursement" "CQ-2024-001"\n  amount: 3000000.00 CNY\n'
+    )
+    assert errors == []
+    assert [e.kind for e in register.loans["CQ-2024-001"].events] == ["approval", "contract", "disbursement"]
+    assert register.loans["CQ-2024-001"].program == "CQGX"
+
+
+def test_directives_out_of_date_order_are_sorted() -> None:
+    register, errors = build(
+        '2024-03-05 custom "loan" "contract" "CQ-2024-001"\n  amount: 3000000.00 CNY\n'
+        f'2024-03-01 custom "loan" "approval" "CQ-2024-001"\n{APPROVAL}'
+        '2024-03-01 custom "loan" "disbursement" "CQ-2024-001"\n  amount: 3000000.00 CNY\n'
+    )
+    assert errors == []
+    assert [(e.kind, str(e.date)) for e in register.loans["CQ-2024-001"].events] == [
+        ("approval", "2024-03-01"), ("disbursement", "2024-03-01"), ("contract", "2024-03-05")
+    ]
+
+
+def test_what_build_register_refuses() -> None:
+    register, errors = build(
+        f'2024-03-01 custom "loan" "approval" "CQ-2024-001"\n{APPROVAL}'
+        f'2024-03-02 custom "loan" "approval" "CQ-2024-001"\n{APPROVAL}'
+        f'2024-03-02 custom "loan" "approval" "CQ-2024-009"\n{APPROVAL.replace("CQGX", "XXXX")}'
+        '2024-03-03 custom "loan" "contract" "CQ-2024-002"\n  amount: 1.00 CNY\n'
+        '2024-03-03 custom "enterprise" "update" "E-CQ-404"\n  zone: TRUE\n'
+        '2024-03-03 custom "enterprise" "register" "E-XX-001"\n  program: "XXXX"\n  name: "某公司"\n'
+        '2024-03-03 custom "program" "terminate" "XXXX"\n'
+        '2024-03-03 custom "period" "reopen" "2024Q1"\n  program: "XXXX"\n  letter: "函"\n'
+        '2024-03-03 custom "loan" "contract" "CQ-2024-001"\n'
+    )
+    assert errors == [
+        (6, "贷款 CQ-2024-001 已于 2024-03-01 审核同意，编号重复", "CQGX"),
+        (11, "未知项目 'XXXX'；rules.yaml 中的项目：CQGX、WLHT", None),
+        (16, "贷款 CQ-2024-002 没有在此日期或之前的审核同意（approval）事件", None),
+        (18, "企业 E-CQ-404 在此日期或之前没有登记（enterprise register）", None),
+        (20, "未知项目 'XXXX'", None),
+        (23, "未知项目 'XXXX'", None),
+        (24, "未知项目 'XXXX'；rules.yaml 中的项目：CQGX、WLHT", None),
+        (27, "签订合同事件缺少元数据 amount", None),
+    ]
+    assert list(register.loans) == ["CQ-2024-001"]
+    assert register.enterprises == {} and register.program_events == {} and register.periods == []
+
+
+def test_enterprise_program_and_period_events_are_filed() -> None:
+    register, errors = build(
+        '2024-03-01 custom "enterprise" "register" "E-CQ-001"\n  program: "CQGX"\n  name: "某公司"\n'
+        '2024-03-02 custom "enterprise" "update" "E-CQ-001"\n  zone: TRUE\n'
+        '2024-03-03 custom "enterprise" "blacklist" "E-CQ-001"\n  reason: "逃废债务"\n'
+        '2024-03-03 custom "program" "terminate" "WLHT"\n'
+        '2024-03-04 custom "period" "reopen" "2024Q1"\n  program: "CQGX"\n  letter: "函"\n'
+    )
+    assert errors == []
+    assert register.enterprises["E-CQ-001"].kind == "register"
+    assert [e.kind for e in register.enterprise_history["E-CQ-001"]] == ["register", "update"]
+    assert [e.kind for e in register.blacklist["E-CQ-001"]] == ["blacklist"]
+    assert [e.kind for e in register.program_events["WLHT"]] == ["terminate"]
+    assert [e.kind for e in register.periods] == ["reopen"]
