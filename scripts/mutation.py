@@ -121,9 +121,18 @@ def _sync_tree(source: Path, target: Path, skip: tuple[Path, ...] = ()) -> None:
             shutil.rmtree(stale) if stale.is_dir() else stale.unlink()
 
 
-def build_mirror(config: Config, targets: list[str]) -> None:
+def _replace_list(text: str, key: str, items: list[str]) -> str:
+    listed = f"{key} = [\n" + "".join(f'    "{t}",\n' for t in items) + "]"
+    text, count = re.subn(rf"(?ms)^{key} = \[.*?^\]", lambda _: listed, text)
+    if count != 1:
+        raise MutationError(f"pyproject.toml 的 [tool.mutmut] 中 {key} 应写成多行列表，以 ] 单独一行结束")
+    return text
+
+
+def build_mirror(config: Config, targets: list[str], tests: list[str] | None = None) -> None:
     """.mutation/: the package at zhubaodai/, the tests and data files beside it, and
-    pyproject.toml with only_mutate narrowed to ``targets``."""
+    pyproject.toml with only_mutate narrowed to ``targets`` (and the stats run's test
+    files to ``tests``, where given)."""
     MIRROR.mkdir(exist_ok=True)
     package = MIRROR / "zhubaodai"
     _sync_tree(ROOT / "plugins", package)
@@ -143,10 +152,9 @@ def build_mirror(config: Config, targets: list[str]) -> None:
             if not (MIRROR / name).exists() or not filecmp.cmp(source, MIRROR / name, shallow=False):
                 shutil.copy2(source, MIRROR / name)
     text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
-    listed = "only_mutate = [\n" + "".join(f'    "{t}",\n' for t in targets) + "]"
-    text, count = re.subn(r"(?ms)^only_mutate = \[.*?^\]", lambda _: listed, text)
-    if count != 1:
-        raise MutationError("pyproject.toml 的 [tool.mutmut] 中 only_mutate 应写成多行列表，以 ] 单独一行结束")
+    text = _replace_list(text, "only_mutate", targets)
+    if tests:
+        text = _replace_list(text, "pytest_add_cli_args_test_selection", tests)
     (MIRROR / "pyproject.toml").write_text(text, encoding="utf-8")
 
 
@@ -191,6 +199,14 @@ def main(argv: list[str] | None = None) -> int:
     group.add_argument("--all", action="store_true", help="整个配置范围（pyproject.toml 的 [tool.mutmut] only_mutate）")
     group.add_argument("--files", nargs="+", metavar="文件", help="指定仓库中的文件，如 plugins/core/money.py")
     parser.add_argument("--jobs", type=int, default=1, help="同时运行的变异体数（默认 1；本机两核与他人共用）")
+    parser.add_argument(
+        "--mutants", nargs="+", metavar="名称",
+        help="只运行这些变异体（mutmut 的名称，可用通配符，如 'zhubaodai.core.money.*'）",
+    )
+    parser.add_argument(
+        "--tests", nargs="+", metavar="测试文件",
+        help="统计覆盖时只运行这些测试文件（代替 pyproject.toml 中的列表；改变列表会清除上次的结果）",
+    )
     parser.add_argument("--fresh", action="store_true", help="删除上次的结果（.mutation/mutants）重新开始")
     parser.add_argument("--dry-run", action="store_true", help="只列出将变异的文件，不运行")
     args = parser.parse_args(argv)
@@ -219,7 +235,10 @@ def main(argv: list[str] | None = None) -> int:
             raise MutationError("未安装 mutmut：先运行 .venv/bin/pip install -e '.[mutation]'")
         if args.fresh and (MIRROR / "mutants").exists():
             shutil.rmtree(MIRROR / "mutants")
-        build_mirror(config, targets)
+        for name in args.tests or ():
+            if not (ROOT / name).is_file():
+                raise MutationError(f"没有测试文件 {name}（路径相对于仓库根目录）")
+        build_mirror(config, targets, args.tests)
         for target in targets:
             # A file copied unmutated by an earlier, narrower run looks up to date to
             # mutmut: without its .meta, remove the copy so that it is mutated now.
@@ -232,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
     os.nice(15)
     # scripts/engine_snapshot.py finds tests/ and the ledgers above its own folder unless told.
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", ZBD_ROOT=str(MIRROR / "mutants"))
-    subprocess.run([str(mutmut), "run", "--max-children", str(args.jobs)], cwd=MIRROR, env=env)
+    subprocess.run([str(mutmut), "run", "--max-children", str(args.jobs), *(args.mutants or ())], cwd=MIRROR, env=env)
     by_file, survivors = summary(targets)
     print("\n" + report(by_file))
     if survivors:

@@ -154,8 +154,9 @@ def test_a_day_s_approval_is_filed_before_that_day_s_other_events() -> None:
 def test_directives_out_of_date_order_are_sorted() -> None:
     register, errors = build(
         '2024-03-05 custom "loan" "contract" "CQ-2024-001"\n  amount: 3000000.00 CNY\n'
-        f'2024-03-01 custom "loan" "approval" "CQ-2024-001"\n{APPROVAL}'
         '2024-03-01 custom "loan" "disbursement" "CQ-2024-001"\n  amount: 3000000.00 CNY\n'
+        f'2024-03-01 custom "loan" "approval" "CQ-2024-001"\n{APPROVAL}'
+        '2024-03-01 custom "enterprise" "register" "E-CQ-001"\n  program: "CQGX"\n  name: "某公司"\n'
     )
     assert errors == []
     assert [(e.kind, str(e.date)) for e in register.loans["CQ-2024-001"].events] == [
