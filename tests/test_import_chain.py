@@ -138,3 +138,47 @@ def test_a_row_out_of_date_order_is_refused(tmp_path: Path) -> None:
     assert str(info.value) == (
         f"文件 {path} 第 5 行 K 列（记账日期）：日期 2024-07-10 早于上一行（第 4 行）的 2024-07-15：明细应按时间顺序排列"
     )
+
+
+def test_a_single_row_statement(tmp_path: Path) -> None:
+    path = tmp_path / "one-row.csv"
+    fx.write_csv(path, fx.flat_rows(fx.CQ_Q3[:1], fx.CQ_OPENING))
+    st = read_statement(path, CQGX)
+    assert [(r.line, r.amount, r.balance) for r in st.rows] == [(2, Decimal("50000.00"), Decimal("5165555.56"))]
+    assert st.opening_balance == Decimal("5115555.56")
+
+
+def test_two_rows_of_one_day_newest_first(tmp_path: Path) -> None:
+    rows = fx.flat_rows(fx.CQ_Q3[:2], fx.CQ_OPENING)
+    path = tmp_path / "two-rows.csv"
+    fx.write_csv(path, [rows[0], rows[2], rows[1]])
+    # both 50,000.00 on 07-03: only the balances tell that the file lists the newest first
+    assert [r.line for r in read_statement(path, CQGX).rows] == [3, 2]
+
+
+def test_newest_first_with_a_row_missing_is_a_chain_error(tmp_path: Path) -> None:
+    rows = fx.flat_rows(fx.CQ_Q3, fx.CQ_OPENING)
+    del rows[5]  # the fifth data row
+    path = tmp_path / "newest-first-gap.csv"
+    fx.write_csv(path, rows[:1] + rows[:0:-1])
+    with pytest.raises(StatementError, match="余额不连续") as info:
+        read_statement(path, CQGX)
+    assert info.value.row == 7  # the row listed above the gap is the later one
+
+
+def test_a_gap_before_a_credit_under_one_yuan_shows_a_plus(tmp_path: Path) -> None:
+    txns = [
+        fx.Txn("2024-07-03", "09:00:00", Decimal("50.00")),
+        fx.Txn("2024-07-04", "09:00:00", Decimal("10.00")),
+        fx.Txn("2024-07-05", "09:00:00", Decimal("0.50")),
+    ]
+    rows = fx.flat_rows(txns, Decimal("100.00"))
+    del rows[2]
+    path = tmp_path / "small.csv"
+    fx.write_csv(path, rows)
+    with pytest.raises(StatementError) as info:
+        read_statement(path, CQGX)
+    assert str(info.value) == (
+        f"文件 {path} 第 3 行 F 列（余额）：余额不连续：上一笔（第 2 行）余额 150.00 + 本笔发生额 0.50 "
+        "= 150.50，而本行余额为 160.50（对账单缺行、多行或金额有误）"
+    )

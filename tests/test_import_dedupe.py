@@ -41,13 +41,13 @@ def test_serials_of_the_pool_and_its_sub_accounts_only() -> None:
     first = txn("10001", "Assets:CQGX:Pool:Guarantee", "Income:CQGX:Fee")
     found = existing_serials(
         [
+            balance("Assets:CQGX:Pool", "5.00"),  # not a transaction: skipped, the rest still read
+            txn(None, "Assets:CQGX:Pool", "Income:CQGX:Fee"),  # no serial: skipped likewise
             first,
             txn("10001", "Assets:CQGX:Pool", "Income:CQGX:Fee"),  # the same serial again: the first one stays
             txn("10002", "Assets:CQGX:Pool", "Income:CQGX:Fee"),
             txn("10003", "Assets:CQGX:PoolOther", "Income:CQGX:Fee"),  # a name that only starts alike
             txn("10004", "Assets:WLHT:Pool", "Income:WLHT:Fee"),
-            txn(None, "Assets:CQGX:Pool", "Income:CQGX:Fee"),
-            balance("Assets:CQGX:Pool", "5.00"),
         ],
         "Assets:CQGX:Pool",
     )

@@ -41,6 +41,7 @@ def refused(text: str) -> str:
         ("amount: 3000000.00 USD", "元数据 amount 的币种应为 CNY，而非 USD"),
         ("amount: -1.00 CNY", "元数据 amount 不能为负数：-1.00"),
         ("amount: 1.001 CNY", "元数据 amount 应精确到分：1.001"),
+        ("amount: 0.005 CNY", "元数据 amount 应精确到分：0.005"),  # under a yuan, not negative
     ],
 )
 def test_amounts(meta: str, message: str) -> None:
@@ -204,3 +205,33 @@ def test_enterprise_program_and_period_events_are_filed() -> None:
     assert [e.kind for e in register.blacklist["E-CQ-001"]] == ["blacklist"]
     assert [e.kind for e in register.program_events["WLHT"]] == ["terminate"]
     assert [e.kind for e in register.periods] == ["reopen"]
+
+
+def test_numbers_from_a_plugin_may_be_ints() -> None:
+    """Metadata set by code rather than parsed (another plugin) can hold an int."""
+    entry = one('2024-03-10 custom "loan" "renewal" "CQ-2024-001"\n  amount: 1.00 CNY\n')
+    entry.meta["rate"] = 4
+    event = parse_event(entry)
+    assert repr(event.data["rate"]) == "Decimal('4')"
+    assert event.entry is entry and str(event.date) == "2024-03-10"
+
+
+def test_a_refused_directive_does_not_stop_the_others() -> None:
+    register, errors = build(
+        '2024-03-01 custom "loan" "contract" "CQ-2024-001"\n'
+        f'2024-03-01 custom "loan" "approval" "CQ-2024-001"\n{APPROVAL}'
+    )
+    assert errors == [(1, "签订合同事件缺少元数据 amount", None)]
+    loan = register.loans["CQ-2024-001"]
+    assert (loan.id, loan.program, loan.enterprise) == ("CQ-2024-001", "CQGX", "E-CQ-001")
+
+
+def test_approvals_are_first_only_within_their_own_day() -> None:
+    """A contract on 03-01 stays before an approval of 03-02 (in date order, not sorted)."""
+    register, errors = build(
+        '2024-03-01 custom "loan" "contract" "CQ-2024-001"\n  amount: 1.00 CNY\n'
+        f'2024-03-02 custom "loan" "approval" "CQ-2024-001"\n{APPROVAL}'
+        '2024-03-02 custom "loan" "disbursement" "CQ-2024-001"\n  amount: 1.00 CNY\n'
+    )
+    assert errors == [(1, "贷款 CQ-2024-001 没有在此日期或之前的审核同意（approval）事件", None)]
+    assert [e.kind for e in register.loans["CQ-2024-001"].events] == ["approval", "disbursement"]

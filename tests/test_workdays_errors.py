@@ -10,7 +10,10 @@ import pytest
 
 from conftest import ROOT
 from zhubaodai.core.workdays import CalendarFileError
+from zhubaodai.core.workdays import LIBRARY_ONLY
 from zhubaodai.core.workdays import CalendarYearError
+from zhubaodai.core.workdays import Deadline
+from zhubaodai.core.workdays import check_deadline
 from zhubaodai.core.workdays import WorkCalendar
 from zhubaodai.core.workdays import library_version
 from zhubaodai.core.workdays import load_calendar
@@ -82,3 +85,37 @@ def test_a_year_in_the_table_only() -> None:
     assert cal.knows(2150) and not cal.knows(2151)
     assert cal.source(2150) == "calendar.yaml（国办发明电〔2149〕7号）"
     assert not cal.is_workday(datetime.date(2150, 2, 10))  # 春节 as the table says
+
+
+def d(text: str) -> datetime.date:
+    return datetime.date.fromisoformat(text)
+
+
+@pytest.mark.parametrize(
+    ("done", "as_of", "expected"),
+    [
+        # Monday 2024-09-23, 5 working days: 09-24 … 09-27, Sunday 09-29 (a make-up day) is the 5th.
+        ("2024-09-23", None, ("met", None, "2024-09-23")),  # done before the count starts
+        ("2024-09-26", None, ("met", None, "2024-09-26")),  # done before the last day: not needed
+        ("2024-09-29", None, ("met", "2024-09-29", "2024-09-29")),  # on the last day
+        ("2024-09-30", None, ("late", "2024-09-29", "2024-09-30")),
+        (None, None, ("pending", None, None)),  # not done, books without an end
+        (None, "2024-09-27", ("pending", None, None)),  # the books end before the last day
+        (None, "2024-09-29", ("pending", "2024-09-29", None)),  # … on it
+        (None, "2024-09-30", ("missed", "2024-09-29", None)),  # … after it
+    ],
+)
+def test_check_deadline_whole_answers(done: str | None, as_of: str | None, expected: tuple) -> None:
+    cal = load_calendar(ROOT / "calendar.yaml")
+    status, due, finished = expected
+    got = check_deadline(cal, d("2024-09-23"), 5, d(done) if done else None, d(as_of) if as_of else None)
+    assert got == Deadline(
+        d("2024-09-23"), 5, status, d(due) if due else None, d(finished) if finished else None
+    )
+    assert got.failed is (status in ("late", "missed"))
+
+
+def test_nth_workday_after_needs_at_least_one() -> None:
+    with pytest.raises(ValueError, match="^n must be at least 1$"):
+        LIBRARY_ONLY.nth_workday_after(d("2024-09-23"), 0)
+    assert LIBRARY_ONLY.nth_workday_after(d("2024-09-23"), 5) == d("2024-09-29")
