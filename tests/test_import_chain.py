@@ -182,3 +182,18 @@ def test_a_gap_before_a_credit_under_one_yuan_shows_a_plus(tmp_path: Path) -> No
         f"文件 {path} 第 3 行 F 列（余额）：余额不连续：上一笔（第 2 行）余额 150.00 + 本笔发生额 0.50 "
         "= 150.50，而本行余额为 160.50（对账单缺行、多行或金额有误）"
     )
+
+
+def test_composite_serials_where_the_bank_prints_none() -> None:
+    """日期/金额/余额/当日同值序号: the same date, amount and balance twice in a day count 1, 2."""
+    layouts = load_pool_config(HERE / "pools" / "wlht-icbc.yaml").layouts
+    st = read_statement(HERE / "icbc" / "icbc-2024-08.csv", layouts)
+    assert st.composite_serial is True
+    assert [r.serial for r in st.rows] == [
+        "20240805/100.00/3000100.00/1",
+        "20240805/-100.00/3000000.00/1",
+        "20240805/100.00/3000100.00/2",
+        "20240806/200000.00/3200100.00/1",
+    ]
+    assert [r.amount for r in st.rows] == [Decimal("100.00"), Decimal("-100.00"), Decimal("100.00"), Decimal("200000.00")]
+    assert read_statement(HERE / "ccb-flat" / "ccb-flat-utf8.csv", CQGX).composite_serial is False
