@@ -135,7 +135,8 @@ def test_optional_keys_are_read_only_when_present() -> None:
 def build(text: str) -> tuple[object, list[tuple[int, str, str | None]]]:
     errors: list[tuple[int, str, str | None]] = []
     register = build_register(
-        [e for e in parse(text) if isinstance(e, Custom)], {"CQGX", "WLHT"},
+        # in file order, as written (the parser hands them back sorted by date)
+        sorted((e for e in parse(text) if isinstance(e, Custom)), key=lambda e: e.meta["lineno"]), {"CQGX", "WLHT"},
         lambda entry, message, program: errors.append((entry.meta["lineno"], message, program)),
     )
     return register, errors
@@ -219,7 +220,7 @@ def test_numbers_from_a_plugin_may_be_ints() -> None:
 def test_a_refused_directive_does_not_stop_the_others() -> None:
     register, errors = build(
         '2024-03-01 custom "loan" "contract" "CQ-2024-001"\n'
-        f'2024-03-01 custom "loan" "approval" "CQ-2024-001"\n{APPROVAL}'
+        f'2024-03-02 custom "loan" "approval" "CQ-2024-001"\n{APPROVAL}'
     )
     assert errors == [(1, "签订合同事件缺少元数据 amount", None)]
     loan = register.loans["CQ-2024-001"]
