@@ -240,11 +240,14 @@ def main(argv: list[str] | None = None) -> int:
                 raise MutationError(f"没有测试文件 {name}（路径相对于仓库根目录）")
         build_mirror(config, targets, args.tests)
         for target in targets:
-            # A file copied unmutated by an earlier, narrower run looks up to date to
-            # mutmut: without its .meta, remove the copy so that it is mutated now.
+            # A run whose scope left a file out copies it unmutated over its mutants (and
+            # keeps the old .meta): mutmut then takes it as up to date. Remove such a copy
+            # (and its .meta) so that the file is mutated again now.
             copy = MIRROR / "mutants" / target
-            if copy.exists() and not copy.with_name(copy.name + ".meta").exists():
+            meta = copy.with_name(copy.name + ".meta")
+            if copy.exists() and (not meta.exists() or "__mutmut_" not in copy.read_text(encoding="utf-8")):
                 copy.unlink()
+                meta.unlink(missing_ok=True)
     except MutationError as exc:
         print(f"错误：{exc}", file=sys.stderr)
         return 2

@@ -119,3 +119,62 @@ def test_nth_workday_after_needs_at_least_one() -> None:
     with pytest.raises(ValueError, match="^n must be at least 1$"):
         LIBRARY_ONLY.nth_workday_after(d("2024-09-23"), 0)
     assert LIBRARY_ONLY.nth_workday_after(d("2024-09-23"), 5) == d("2024-09-29")
+
+
+def _year(year: int, workdays: str = "[]") -> str:
+    return (
+        GOOD.replace("2024", str(year)).replace("〔2023〕", "〔2000〕")
+        .replace(f"workdays: [{year}-02-04, {year}-02-18]", f"workdays: {workdays}")
+    )
+
+
+NO_HOLIDAYS = GOOD.replace("      春节: [2024-02-10, 2024-02-17]\n", "").replace("    holidays:\n", "    holidays: {}\n")
+SECOND_YEAR = "  2025:\n    notice: 国办发明电〔2024〕12号\n    holidays:\n      春节: [2024-02-10, 2024-02-10]\n    workdays: []\n"
+
+
+@pytest.mark.parametrize(
+    ("broken", "text"),
+    [
+        (_year(1949), "calendar.yaml:3: 工作日历有误（years.1949）：年份应为四位整数"),
+        (_year(2200), "calendar.yaml:3: 工作日历有误（years.2200）：年份应为四位整数"),
+        (GOOD.replace("  2024:", "  abc:"), "calendar.yaml:3: 工作日历有误（years.abc）：年份应为四位整数"),
+        (GOOD.replace("  2024:", "  TRUE:"), "calendar.yaml:3: 工作日历有误（years.True）：年份应为四位整数"),
+        ("schema: 1\nyears:\n  2024: 国办\n",
+         "calendar.yaml:3: 工作日历有误（years.2024）：应为映射：notice、title、published、holidays、workdays"),
+        (NO_HOLIDAYS, "calendar.yaml:5: 工作日历有误（years.2024.holidays）：应为映射：节日名: [首日, 末日]"),
+        (GOOD.replace("[2024-02-10, 2024-02-17]", "[2024-02-10, abc]"),
+         "calendar.yaml:6: 工作日历有误（years.2024.holidays.春节）：应为日期 YYYY-MM-DD，而非 'abc'"),
+        (GOOD.replace("    notice: 国办发明电〔2023〕7号\n", ""), "calendar.yaml:4: 工作日历有误（years.2024.notice）：缺少必填的键"),
+        (GOOD.replace("国办发明电〔2023〕7号", "12"), "calendar.yaml:4: 工作日历有误（years.2024.notice）：应为非空文字"),
+        (GOOD.replace("    holidays:", "    title: 123\n    holidays:"),
+         "calendar.yaml:5: 工作日历有误（years.2024.title）：应为非空文字"),
+        (GOOD.replace("[2024-02-04, 2024-02-18]", "[2026-02-07]"),
+         "calendar.yaml:7: 工作日历有误（years.2024.workdays）：日期 2026-02-07 不在 2024 年或相邻年份"),
+        (GOOD.replace("[2024-02-04, 2024-02-18]", "[x]"),
+         "calendar.yaml:7: 工作日历有误（years.2024.workdays）：应为日期 YYYY-MM-DD，而非 'x'"),
+        ("schema: 1\nyears: {}\n", "calendar.yaml:2: 工作日历有误（years）：应为映射：年份: 当年的放假安排"),
+        ("schema: 1\n", "calendar.yaml:1: 工作日历有误（(根)）：文件应为映射，包含且仅包含 schema 与 years"),
+        ("- 1\n", "calendar.yaml:1: 工作日历有误（(根)）：文件应为映射，包含且仅包含 schema 与 years"),
+        (GOOD + SECOND_YEAR, "calendar.yaml:8: 工作日历有误（years.2025）：2024-02-10 已在 2024 年的通知中列出"),
+    ],
+)
+def test_every_calendar_check_says_where_and_what(broken: str, text: str) -> None:
+    with pytest.raises(CalendarFileError) as info:
+        parse_calendar(broken)
+    assert str(info.value) == text
+
+
+def test_unparsable_calendar_yaml() -> None:
+    with pytest.raises(CalendarFileError) as info:
+        parse_calendar("schema: 1\nyears:\n  2024: [\n", "cal.yaml")
+    assert (info.value.filename, info.value.line, info.value.key) == ("cal.yaml", 4, "YAML")
+    assert str(info.value).startswith("cal.yaml:4: 工作日历有误（YAML）：无法解析：")
+
+
+def test_years_just_inside_the_range_and_the_title() -> None:
+    assert parse_calendar(_year(1950)).table_years == [1950]
+    assert parse_calendar(_year(2199)).table_years == [2199]
+    cal = parse_calendar(GOOD.replace("    holidays:", "    title: 国务院办公厅关于2024年部分节假日安排的通知\n    holidays:"))
+    assert cal.notices[2024].title == "国务院办公厅关于2024年部分节假日安排的通知"
+    assert parse_calendar(GOOD).notices[2024].title == ""
+    assert str(parse_calendar(GOOD, "x.yaml").path) == "x.yaml"
