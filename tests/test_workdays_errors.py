@@ -178,3 +178,57 @@ def test_years_just_inside_the_range_and_the_title() -> None:
     assert cal.notices[2024].title == "国务院办公厅关于2024年部分节假日安排的通知"
     assert parse_calendar(GOOD).notices[2024].title == ""
     assert str(parse_calendar(GOOD, "x.yaml").path) == "x.yaml"
+
+
+TWO_HOLIDAYS = GOOD.replace(
+    "      春节: [2024-02-10, 2024-02-17]\n", "      春节: [2024-02-10, 2024-02-17]\n      国庆节: [2024-10-01, 2024-10-07]\n"
+)
+TITLE_FIRST = GOOD.replace("    notice:", "    title: 通知\n    notice:")
+
+
+@pytest.mark.parametrize(
+    ("broken", "text"),
+    [
+        # A key that is not the first of its mapping: the line is that key's own.
+        (TITLE_FIRST.replace("国办发明电〔2023〕7号", "国务院通知"),
+         "calendar.yaml:5: 工作日历有误（years.2024.notice）：应注明国务院办公厅通知的文号，如 国办发明电〔2023〕7号"),
+        (TWO_HOLIDAYS.replace("[2024-10-01, 2024-10-07]", "[2024-10-01]"),
+         "calendar.yaml:7: 工作日历有误（years.2024.holidays.国庆节）：应写作 [首日, 末日]"),
+        (TWO_HOLIDAYS.replace("[2024-10-01, 2024-10-07]", "[abc, 2024-10-07]"),
+         "calendar.yaml:7: 工作日历有误（years.2024.holidays.国庆节）：应为日期 YYYY-MM-DD，而非 'abc'"),
+        (TWO_HOLIDAYS.replace("[2024-10-01, 2024-10-07]", "[2024-10-01, abc]"),
+         "calendar.yaml:7: 工作日历有误（years.2024.holidays.国庆节）：应为日期 YYYY-MM-DD，而非 'abc'"),
+        (TWO_HOLIDAYS.replace("[2024-10-01, 2024-10-07]", "[2024-10-07, 2024-10-01]"),
+         "calendar.yaml:7: 工作日历有误（years.2024.holidays.国庆节）：放假区间 2024-10-07 至 2024-10-01 不合理"
+         "（末日应不早于首日，且不超过 15 天）"),
+        ("years:\n  2024: {}\nschema: 2\n", "calendar.yaml:3: 工作日历有误（schema）：仅支持 schema: 1"),
+        (GOOD.replace("[2024-02-04, 2024-02-18]", "[2024-02-05]"),
+         "calendar.yaml:7: 工作日历有误（years.2024.workdays）：2024-02-05 是周一至周五，调休上班日应为周六或周日"),
+        (GOOD.replace("[2024-02-04, 2024-02-18]", "[2024-02-04, 2024-02-17]"),
+         "calendar.yaml:7: 工作日历有误（years.2024.workdays）：2024-02-17 既列为放假又列为调休上班"),
+    ],
+)
+def test_errors_point_at_the_key_not_the_mapping(broken: str, text: str) -> None:
+    with pytest.raises(CalendarFileError) as info:
+        parse_calendar(broken)
+    assert str(info.value) == text
+
+
+def test_what_the_table_accepts_at_its_limits() -> None:
+    # 15 days off in a row (02-10 … 02-24) is the longest span allowed.
+    cal = parse_calendar(GOOD.replace("[2024-02-10, 2024-02-17]", "[2024-02-10, 2024-02-24]").replace(", 2024-02-18]", "]"))
+    assert cal.notices[2024].holidays == (("春节", datetime.date(2024, 2, 10), datetime.date(2024, 2, 24)),)
+    assert cal.notices[2024].year == 2024
+    # workdays left empty (null) means none
+    assert parse_calendar(GOOD.replace(" [2024-02-04, 2024-02-18]", "")).notices[2024].workdays == ()
+
+
+def test_an_unreadable_calendar_file(tmp_path) -> None:
+    path = tmp_path / "calendar.yaml"
+    path.write_bytes(b"\xff\xfeschema: 1\n")
+    with pytest.raises(CalendarFileError) as info:
+        load_calendar(path)
+    assert (info.value.filename, info.value.line, info.value.key) == (str(path), None, "文件")
+    assert str(info.value) == (
+        f"{path}: 工作日历有误（文件）：无法读取：'utf-8' codec can't decode byte 0xff in position 0: invalid start byte"
+    )
