@@ -29,6 +29,8 @@ REQUIRED: dict[tuple[str, str], tuple[str, dict[str, str]]] = {
     ("loan", "repayment"): ("还款", {"amount": "100000.00 CNY"}),
     ("loan", "overdue"): ("逾期", {"principal": "2000000.00 CNY"}),
     ("loan", "confirmation"): ("逾期事实确认", {"letter": '"高新创服函〔2024〕30号"'}),
+    ("loan", "npl"): ("不良分类", {"classification": '"次级"'}),
+    ("loan", "guarantee_fee"): ("担保费", {"amount": "30000.00 CNY"}),
     ("loan", "claim"): ("代偿申请", {
         "principal": "2000000.00 CNY", "letter": '"建渝高新〔2024〕5号"', "approval": '"高新创服函〔2024〕31号"',
     }),
