@@ -121,6 +121,12 @@ def render(analysis: Analysis, root: Path) -> dict[str, Any]:
         }
         for code, s in analysis.programs.items()
     }
+    # Only the programs the ledger moves money in: a program added to rules.yaml leaves
+    # every other ledger's digest as it was (its state there is empty).
+    state = {
+        code: value for code, value in state.items()
+        if any(value["funds"].values()) or value["flows"] or value["unallocated"] or value["last_interest_end"] != "None"
+    }
     register = {
         "loans": [[i, l.program, l.enterprise, [_canon(e, root) for e in l.events]] for i, l in analysis.register.loans.items()],
         "enterprises": sorted(analysis.register.enterprises),
