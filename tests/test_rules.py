@@ -113,7 +113,10 @@ def citation(rulebook: Rulebook, program: str, rule_id: str) -> str:
     if rule_id == FORMAT_RULE:
         return FORMAT_CITATION
     prog = rulebook.programs[program]
-    return prog.cite(prog.rules[rule_id].article)
+    rule = prog.rules[rule_id]
+    # A rule resting on an assumption (its reading, or a value in force: each new program's
+    # values have one version from its start) is cited with 【假设】 after the article.
+    return prog.cite(rule.article) + ("【假设】" if rule.assumed(prog.effective) else "")
 
 
 def load(path: Path):
