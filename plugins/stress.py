@@ -268,19 +268,7 @@ def run(
             )
         )
 
-    def total(get: Callable[[LoanOutcome], Decimal]) -> Decimal:
-        return sum((get(o) for o in outcomes), ZERO)
-
-    return Outcome(
-        defaulted=total(lambda o: o.due),
-        guarantee=total(lambda o: o.guarantee),
-        risk=total(lambda o: o.risk),
-        bank=total(lambda o: o.bank),
-        uncovered=total(lambda o: o.uncovered),
-        recovered=total(lambda o: o.recovered),
-        recovered_by={p: total(lambda o, p=p: o.recovered_by.get(p, ZERO)) for p in PARTIES},
-        loans=tuple(outcomes),
-    )
+    return _outcome(outcomes, PARTIES)
 
 
 def _run_table(
@@ -310,10 +298,15 @@ def _run_table(
             )
         )
 
+    return _outcome(outcomes, pool.parties, table=True)
+
+
+def _outcome(outcomes: list[LoanOutcome], parties: Sequence[str], table: bool = False) -> Outcome:
+    """A scenario's totals over its loans; with ``table``, what each party of the table bore."""
+
     def total(get: Callable[[LoanOutcome], Decimal]) -> Decimal:
         return sum((get(o) for o in outcomes), ZERO)
 
-    parties = pool.parties
     return Outcome(
         defaulted=total(lambda o: o.due),
         guarantee=total(lambda o: o.guarantee),
@@ -323,7 +316,7 @@ def _run_table(
         recovered=total(lambda o: o.recovered),
         recovered_by={p: total(lambda o, p=p: o.recovered_by.get(p, ZERO)) for p in parties},
         loans=tuple(outcomes),
-        borne_by={p: total(lambda o, p=p: o.borne_by.get(p, ZERO)) for p in parties},
+        borne_by={p: total(lambda o, p=p: o.borne_by.get(p, ZERO)) for p in parties} if table else {},
     )
 
 
