@@ -29,7 +29,7 @@ def test_the_project_rules_are_described_per_program_rule_and_parameter() -> Non
     assert "参数取 2024-07-22 有效的版本。" in out
     assert "CQGX 重庆高新区中小微企业\"助保贷\"" in out and "WLHT 乌兰浩特市" in out
     assert "自 2021-02-24 起施行" in out
-    assert "pool" in out and "Assets:CQGX:Pool " in out and "助保金专户" in out
+    assert "pool" in out and "Assets:CQGX:Pool " in out and "专户（项目各项资金的上级账户" in out
     # A rule: id, title, severity, citation, summary, reading, parameter with its own citation.
     cq = out[out.index("CQGX "):out.index("WLHT ")]
     block = cq[cq.index("  [fee.rate]"):cq.index("  [fee.timing]")]

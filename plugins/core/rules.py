@@ -65,7 +65,7 @@ SEVERITIES = ("error", "warning")
 
 #: Account roles a program maps to accounts (see docs/ledger-format.md).
 ROLES: dict[str, str] = {
-    "pool": "助保金专户（两项资金的上级账户，银行对账单余额断言于此）",
+    "pool": "专户（项目各项资金的上级账户，银行对账单余额断言于此）",
     "guarantee_fund": "助保金",
     "risk_fund": "风险补偿金",
     "suspense": "待查明款项（导入时未能识别的专户收支）",
