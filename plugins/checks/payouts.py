@@ -55,32 +55,53 @@ class PayoutTotals:
     guarantor: Decimal = ZERO
 
 
-def book(ctx: Context, code: str, on: datetime.date) -> Decimal:
-    """Loans lent in the program's book by ``on``: disbursements and increases."""
-    return sum(
-        (
-            event.data["amount"]
+#: What each running total adds up: the register's event kinds.
+_LENT = ("disbursement", "increase")
+_FEES = ("guarantee_fee",)
+
+
+class RunningTotal:
+    """The amounts of some register events of one program, summed through a date. The walk
+    asks in date order, so each event is added once: linear in the register, not one scan
+    of every loan per compensation."""
+
+    __slots__ = ("_amounts", "_i", "_sum")
+
+    def __init__(self, amounts: list[tuple[datetime.date, Decimal]]) -> None:
+        self._amounts = sorted(amounts, key=lambda pair: pair[0])
+        self._i = 0
+        self._sum = ZERO
+
+    def through(self, on: datetime.date) -> Decimal:
+        amounts = self._amounts
+        while self._i < len(amounts) and amounts[self._i][0] <= on:
+            self._sum += amounts[self._i][1]
+            self._i += 1
+        return self._sum
+
+
+def _running(ctx: Context, code: str, kinds: tuple[str, ...]) -> RunningTotal:
+    key = (code, kinds[0])
+    total = ctx.running_totals.get(key)
+    if total is None:
+        total = ctx.running_totals[key] = RunningTotal([
+            (event.date, event.data["amount"])
             for loan in ctx.register.loans.values()
             if loan.program == code
             for event in loan.events
-            if event.date <= on and event.kind in ("disbursement", "increase")
-        ),
-        ZERO,
-    )
+            if event.kind in kinds
+        ])
+    return total
+
+
+def book(ctx: Context, code: str, on: datetime.date) -> Decimal:
+    """Loans lent in the program's book by ``on``: disbursements and increases."""
+    return _running(ctx, code, _LENT).through(on)
 
 
 def guarantee_fees(ctx: Context, code: str, on: datetime.date) -> Decimal:
     """Guarantee fees the guarantor collected on the program's loans by ``on``."""
-    return sum(
-        (
-            event.data["amount"]
-            for loan in ctx.register.loans.values()
-            if loan.program == code
-            for event in loan.events
-            if event.date <= on and event.kind == "guarantee_fee"
-        ),
-        ZERO,
-    )
+    return _running(ctx, code, _FEES).through(on)
 
 
 def on_movement(ctx: Context, m: Movement) -> None:

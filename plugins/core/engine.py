@@ -56,6 +56,7 @@ from zhubaodai.core.rules import Program
 from zhubaodai.core.rules import Rulebook
 
 if TYPE_CHECKING:  # the rule modules import this one
+    from zhubaodai.checks.payouts import RunningTotal
     from zhubaodai.checks.adequacy import AdequacyCheck
     from zhubaodai.checks.adequacy import RiskWatch
     from zhubaodai.checks.deadlines import DeadlineRecord
@@ -414,6 +415,9 @@ class Context:
         self.lifecycle_first: dict[str, tuple[datetime.date, Directive, str]] = {}
         #: Program -> the risk fund's watch of floor and leverage (:mod:`zhubaodai.checks.adequacy`).
         self.risk_watch: dict[str, RiskWatch] = {}
+        #: (program, what) -> register amounts summed as the walk's date advances
+        #: (:mod:`zhubaodai.checks.payouts`: loans lent, guarantor fees).
+        self.running_totals: dict[tuple[str, str], RunningTotal] = {}
         #: The last day the books cover (their latest entry): deadlines not yet met are
         #: breaches only once it has passed them.
         self.as_of: datetime.date | None = None
