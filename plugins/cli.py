@@ -796,17 +796,35 @@ def _percent(rate: Decimal | None) -> str:
 
 def _stress_header(pool: Any, exposures: Sequence[Any], recovery: Decimal) -> list[str]:
     outstanding = sum((e.outstanding for e in exposures), Decimal("0.00"))
-    return [
+    lines = [
         f"压力测试：项目 {pool.program}，{pool.on} 日终",
         f"  未结清贷款 {len(exposures)} 笔，余额 {yuan(outstanding)} 元；"
         + (f"助保金 {yuan(pool.guarantee)} 元，" if "guarantee" in pool.parties else "")
         + f"风险补偿金 {yuan(pool.risk)} 元；{pool.describe()}；回收率 {_percent(recovery)}",
     ]
+    if pool.room.any:
+        lines.append(f"  支付上限：{pool.room.describe()}；超出上限的部分由合作银行自担")
+    return lines
+
+
+def _stress_json_extra(pool: Any, outcome: Any) -> dict[str, Any]:
+    """The program's shapes in the JSON output: the deposits' part, the payout limits, the residual split."""
+    extra: dict[str, Any] = {}
+    if pool.deposits:
+        extra["deposit"] = str(outcome.deposit)
+    if pool.room.any:
+        extra["limits"] = {"pool_room": None if pool.room.pool is None else str(pool.room.pool),
+                           "guarantor_room": None if pool.room.guarantor is None else str(pool.room.guarantor),
+                           "joint_room": None if pool.room.joint is None else str(pool.room.joint)}
+        extra["capped"] = str(outcome.capped)
+    if pool.residual:
+        extra["residual"] = {p: str(v) for p, v in outcome.residual_by.items()}
+    return extra
 
 
 def _threshold_line(threshold: Decimal | None) -> str:
     if threshold is None:
-        return "风险补偿金耗尽的违约率：不适用（无未结清贷款或风险补偿金不分担）"
+        return "风险补偿金耗尽的违约率：不适用（无未结清贷款、风险补偿金不分担，或支付上限先于资金耗尽）"
     if threshold > 1:
         return (f"风险补偿金耗尽的违约率：{_percent(threshold)}——即使全部贷款违约，"
                 "风险补偿金也足以承担其分担部分")
@@ -839,11 +857,15 @@ def render_deterministic(
                 "net": {p: str(outcome.net(p)) for p in _stress_parties(pool)},
                 "committee_needed": outcome.committee_needed,
                 "exhaustion_rate": None if threshold is None else str(threshold),
+                **_stress_json_extra(pool, outcome),
                 "loans": [
                     {"loan": o.loan, "due": str(o.due),
                      **({p: str(o.borne_by.get(p, ZERO_YUAN)) for p in _stress_parties(pool)} if pool.table
                         else {"guarantee": str(o.guarantee), "risk": str(o.risk), "bank": str(o.bank)}),
                      "committee": str(o.uncovered),
+                     **({"deposit": str(o.deposit)} if pool.deposits else {}),
+                     **({"capped": str(o.capped)} if pool.room.any else {}),
+                     **({"residual": {p: str(v) for p, v in o.residual_by.items()}} if pool.residual else {}),
                      "recovered": {p: str(v) for p, v in o.recovered_by.items()}}
                     for o in outcome.loans
                 ],
@@ -855,6 +877,7 @@ def render_deterministic(
     else:
         scenario = f"情景：指定贷款全额违约：{'、'.join(o.loan for o in outcome.loans)}"
     rows = [
+        *((("质押存单（先付）", outcome.deposit, None, outcome.deposit),) if pool.deposits else ()),
         *((PARTY_LABELS[p], outcome.borne(p), outcome.recovered_by.get(p), outcome.net(p)) for p in _stress_parties(pool)),
         ("须报管委会决定", outcome.uncovered, None, outcome.uncovered),
     ]
@@ -863,6 +886,11 @@ def render_deterministic(
     lines.append(pad("承担方", 16) + "".join(pad(h, 18, True) for h in ("代偿时承担", "追偿回收", "回收后净承担")))
     for name, borne, back, net in rows:
         lines.append(pad(name, 16) + "".join(pad(yuan(v), 18, True) for v in (borne, back, net)))
+    if pool.room.any:
+        lines.append(f"其中超出支付上限、由合作银行自担 {yuan(outcome.capped)} 元")
+    if pool.residual:
+        lines.append("追偿后仍未弥补的资金池损失的分担：" + "、".join(
+            f"{PARTY_LABELS[p]} {yuan(v)} 元" for p, v in outcome.residual_by.items()))
     lines.append("")
     if outcome.committee_needed:
         lines.append(f"结论：风险补偿金不足以承担其分担部分，差额 {yuan(outcome.uncovered)} 元须报管委会办公会议决定")
@@ -882,9 +910,12 @@ def render_monte_carlo(
     parties = _stress_parties(pool)
     figures = [
         ("defaulted", "违约金额", draws.defaulted),
+        *((("deposit", "质押存单先付", draws.deposit),) if pool.deposits and draws.deposit is not None else ()),
         *((p, MC_BORNE[p], draws.borne(p)) for p in parties),
         ("committee", "须报管委会决定", draws.uncovered),
+        *((("capped", "超出支付上限（银行自担）", draws.capped),) if pool.room.any and draws.capped is not None else ()),
         *((f"net_{p}", MC_NET[p], draws.net(p)) for p in parties),
+        *((f"residual_{p}", f"追偿后损失由{PARTY_LABELS[p]}承担", v) for p, v in draws.residual_by.items()),
     ]
     summaries = [(key, label, core.summarise(values)) for key, label, values in figures]
     committee_share = Decimal(int((draws.uncovered > 0).sum())) / Decimal(draws.count)

@@ -18,6 +18,20 @@ A program with a table of parties (comp.shares, e.g. 坪山: pool 40%, guarantor
 the rest) splits each claim among its parties by largest remainder
 (:func:`zhubaodai.checks.waterfall.split_shares`, as the engine does); each of the pool's
 funds pays its part up to what it has left, and what it cannot pay is the committee's.
+The program's other shapes, from the same engine:
+
+* a pledged deposit (deposit.use, 海口) pays its own loan first, all it holds on the stress
+  date up to the claim (:func:`zhubaodai.checks.deposits.deposit_cover`); the waterfall
+  runs on what it leaves, and the recovery rate applies to that;
+* payout limits (comp.rate_cap, comp.fee_cap, 坪山): what is left of each on the stress
+  date (:func:`zhubaodai.checks.payouts.cap` of the book lent and the fees collected, less
+  what the walk recorded as paid by then) bounds the pool's and the guarantor's parts, claim
+  after claim; over the joint limit the guarantor stops first (the pool's worst case); what
+  the limits keep from being paid stays with the bank (the lender), shown as ``capped``;
+  a comp.waterfall program with a payout limit is refused (not modelled);
+* comp.shares ``residual`` (金东): the pool's loss on each claim after its recovery is split
+  by the residual table (:func:`zhubaodai.checks.waterfall.split_shares`).
+
 The amount due on a claim is the principal outstanding (interest is not modelled). Later,
 ``recovery_rate`` of each claim (net of costs, half-up to the fen) comes back and is paid
 out in the program's recovery order, each party up to what it bore on that claim; with a
@@ -48,6 +62,8 @@ from decimal import Decimal
 
 import numpy as np
 
+from zhubaodai.checks import payouts
+from zhubaodai.checks.deposits import deposit_cover
 from zhubaodai.checks.waterfall import plan_waterfall
 from zhubaodai.checks.waterfall import split_shares
 from zhubaodai.core.engine import Analysis
@@ -88,6 +104,58 @@ class Exposure:
 
 
 @dataclass(frozen=True)
+class PayoutRoom:
+    """comp.rate_cap and comp.fee_cap on the stress date: each limit (the engine's
+    :func:`zhubaodai.checks.payouts.cap` of the book lent or the fees collected by then)
+    and what the pool and the guarantor had paid by then. None where the program sets no
+    such limit (or it no longer applies)."""
+
+    rate: Decimal | None = None
+    lent: Decimal = ZERO
+    rate_cap: Decimal | None = None
+    multiple: Decimal | None = None
+    fees: Decimal = ZERO
+    fee_cap: Decimal | None = None
+    paid_pool: Decimal = ZERO
+    paid_guarantor: Decimal = ZERO
+
+    @property
+    def pool(self) -> Decimal | None:
+        """What the pool's funds may still pay under comp.rate_cap."""
+        return None if self.rate_cap is None else max(self.rate_cap - self.paid_pool, ZERO)
+
+    @property
+    def guarantor(self) -> Decimal | None:
+        """What the guarantor may still pay under comp.rate_cap."""
+        return None if self.rate_cap is None else max(self.rate_cap - self.paid_guarantor, ZERO)
+
+    @property
+    def joint(self) -> Decimal | None:
+        """What the pool and the guarantor together may still pay under comp.fee_cap."""
+        return None if self.fee_cap is None else max(self.fee_cap - self.paid_pool - self.paid_guarantor, ZERO)
+
+    @property
+    def any(self) -> bool:
+        return self.rate_cap is not None or self.fee_cap is not None
+
+    def describe(self) -> str:
+        """The limits and what is left of them, in words (the header of the stress report)."""
+        parts = []
+        if self.rate_cap is not None and self.rate is not None:
+            parts.append(
+                f"补偿代偿率上限 {(self.rate * 100).normalize():f}%（累计发放 {self.lent:,} 元，上限 {self.rate_cap:,} 元；"
+                f"资金池已付 {self.paid_pool:,} 元、尚可付 {self.pool:,} 元，"
+                f"担保机构已付 {self.paid_guarantor:,} 元、尚可付 {self.guarantor:,} 元）"
+            )
+        if self.fee_cap is not None and self.multiple is not None:
+            parts.append(
+                f"担保费倍数上限 {self.multiple.normalize():f} 倍（担保费累计 {self.fees:,} 元，上限 {self.fee_cap:,} 元；"
+                f"两者合计尚可付 {self.joint:,} 元）"
+            )
+        return "；".join(parts)
+
+
+@dataclass(frozen=True)
 class PoolPosition:
     """What the pool holds on the stress date and the program's shares then in force."""
 
@@ -101,6 +169,13 @@ class PoolPosition:
     table: tuple[PartyShare, ...] = ()
     #: comp.shares ``shrink``: a recovery lowers every party's share of the unpaid principal.
     shrink: bool = False
+    #: Loan id -> what its pledged deposit holds at the end of ``on`` (deposit.use: it pays
+    #: its own loan first, :func:`zhubaodai.checks.deposits.deposit_cover`); comp.waterfall only, as the walk.
+    deposits: Mapping[str, Decimal] = field(default_factory=dict)
+    #: comp.rate_cap and comp.fee_cap (a table of parties only).
+    room: PayoutRoom = field(default_factory=PayoutRoom)
+    #: comp.shares ``residual``: who bears the pool's loss still unrecovered, and how much.
+    residual: tuple[PartyShare, ...] = ()
 
     @property
     def parties(self) -> tuple[str, ...]:
@@ -112,8 +187,17 @@ class PoolPosition:
     def describe(self) -> str:
         """How a claim is borne, in words (the header of the stress report)."""
         if self.table:
-            return "分担表：" + "、".join(f"{row.label} {(row.share * 100).normalize():f}%" for row in self.table)
-        return f"风险补偿金分担不足部分的 {(self.risk_share * 100).quantize(Decimal('0.01')).normalize():f}%"
+            text = "分担表：" + "、".join(f"{row.label} {(row.share * 100).normalize():f}%" for row in self.table)
+            if self.residual:
+                text += "；追偿后仍未弥补的资金池损失由" + "、".join(
+                    f"{row.label} {(row.share * 100).normalize():f}%" for row in self.residual) + "承担"
+            return text
+        text = f"风险补偿金分担不足部分的 {(self.risk_share * 100).quantize(Decimal('0.01')).normalize():f}%"
+        if self.deposits:
+            held = sum(self.deposits.values(), ZERO)
+            text = (f"逾期贷款先以其质押存单代偿（{len(self.deposits)} 笔存单共 {held:,} 元），不足部分再由资金池承担；"
+                    + text)
+        return text
 
 
 @dataclass(frozen=True)
@@ -130,6 +214,13 @@ class LoanOutcome:
     recovered_by: Mapping[str, Decimal]
     #: What every party of a table bore (comp.shares); empty for comp.waterfall's order.
     borne_by: Mapping[str, Decimal] = field(default_factory=dict)
+    #: What the loan's pledged deposit paid first (not the pool's money).
+    deposit: Decimal = ZERO
+    #: What comp.rate_cap / comp.fee_cap kept the pool and the guarantor from paying: the
+    #: bank, as the lender, keeps it (counted in its part).
+    capped: Decimal = ZERO
+    #: comp.shares ``residual``: the pool's loss after recovery, split among its parties.
+    residual_by: Mapping[str, Decimal] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -146,6 +237,9 @@ class Outcome:
     loans: tuple[LoanOutcome, ...] = ()
     #: What every party of a table bore (comp.shares); empty for comp.waterfall's order.
     borne_by: Mapping[str, Decimal] = field(default_factory=dict)
+    deposit: Decimal = ZERO
+    capped: Decimal = ZERO
+    residual_by: Mapping[str, Decimal] = field(default_factory=dict)
 
     @property
     def committee_needed(self) -> bool:
@@ -175,7 +269,8 @@ def book(analysis: Analysis, program: str, on: datetime.date) -> list[Exposure]:
 
 
 def position(analysis: Analysis, program: str, on: datetime.date) -> PoolPosition:
-    """The funds at the end of ``on`` and the risk share and recovery order in force."""
+    """The funds at the end of ``on`` and the program's shapes then in force: its shares and
+    recovery order, the loans' pledged deposits, its payout limits and its residual table."""
     prog = analysis.rulebook.programs.get(program)
     if prog is None:
         raise StressError(f"rules.yaml 中没有项目 {program}")
@@ -187,23 +282,53 @@ def position(analysis: Analysis, program: str, on: datetime.date) -> PoolPositio
         )
     recovery = prog.rule("recovery.order")
     state = analysis.programs[program]
+    funds = (state.funds[GUARANTEE].at(on), state.funds[RISK].at(on))
     try:
         order = tuple(recovery.param("order", on)) if recovery is not None else PARTIES
+        room = _room(analysis, program, on)
         if shares is not None:
             table: tuple[PartyShare, ...] = shares.param("parties", on)
             shrink = bool(shares.param("shrink", on)) if "shrink" in shares.params else False
+            residual = tuple(shares.param("residual", on) or ()) if "residual" in shares.params else ()
             risk_share = next((row.share for row in table if row.party == "risk"), ZERO)
             if recovery is None:
                 order = tuple(row.party for row in table)
-            return PoolPosition(
-                program, on, state.funds[GUARANTEE].at(on), state.funds[RISK].at(on), risk_share, order,
-                table, shrink,
-            )
+            return PoolPosition(program, on, *funds, risk_share, order, table, shrink, room=room, residual=residual)
         share = Decimal(waterfall.param("risk_share", on))
     except ParamDateError as exc:
         raise StressError(f"{exc}，无法做 {on} 的压力测试") from None
-    return PoolPosition(
-        program, on, state.funds[GUARANTEE].at(on), state.funds[RISK].at(on), share, order
+    if room.any:
+        raise StressError(
+            f"项目 {program} 按代偿顺序（comp.waterfall）分担，同时设有支付上限（comp.rate_cap 或 comp.fee_cap）："
+            "压力测试尚不能模拟这种组合"
+        )
+    deposits = {
+        loan_id: held
+        for loan_id, account in state.deposits.items()
+        if (held := account.held(on)) > 0
+    }
+    return PoolPosition(program, on, *funds, share, order, deposits=deposits)
+
+
+def _room(analysis: Analysis, program: str, on: datetime.date) -> PayoutRoom:
+    """comp.rate_cap and comp.fee_cap on ``on``: the engine's limits (the register's loans
+    lent and guarantee fees through that date, :func:`zhubaodai.checks.payouts.cap`) and
+    what the engine's walk recorded as paid by the end of that date."""
+    prog = analysis.rulebook.programs[program]
+    rate_rule, fee_rule = prog.rule("comp.rate_cap"), prog.rule("comp.fee_cap")
+    if rate_rule is None and fee_rule is None:
+        return PayoutRoom()
+    totals = analysis.records.payouts.get(program)
+    paid_pool = totals.pool_by_day.at(on) if totals is not None else ZERO
+    paid_guarantor = totals.guarantor_by_day.at(on) if totals is not None else ZERO
+    rate = rate_rule.param("rate", on) if rate_rule is not None else None
+    multiple = fee_rule.param("multiple", on) if fee_rule is not None else None
+    lent = payouts.running(analysis.register, program, payouts.LENT).through(on) if rate is not None else ZERO
+    fees = payouts.running(analysis.register, program, payouts.FEES).through(on) if multiple is not None else ZERO
+    return PayoutRoom(
+        rate=rate, lent=lent, rate_cap=payouts.cap(lent, rate) if rate is not None else None,
+        multiple=multiple, fees=fees, fee_cap=payouts.cap(fees, multiple) if multiple is not None else None,
+        paid_pool=paid_pool, paid_guarantor=paid_guarantor,
     )
 
 
@@ -256,52 +381,106 @@ def run(
         due = dues.get(exposure.loan, ZERO)
         if due <= 0:
             continue
-        plan = plan_waterfall(due, guarantee_left, risk_left, pool.risk_share)
+        # The loan's pledged deposit first; the pool's waterfall on what it leaves.
+        cover = deposit_cover(due, pool.deposits.get(exposure.loan, ZERO))
+        plan = plan_waterfall(due - cover, guarantee_left, risk_left, pool.risk_share)
         guarantee_left -= plan.guarantee
         risk_left -= plan.risk
-        recovered = half_up(due * recovery_rate)
+        recovered = half_up(plan.due * recovery_rate)
         borne = {"bank": plan.bank, "risk": plan.risk, "guarantee": plan.guarantee}
         outcomes.append(
             LoanOutcome(
                 exposure.loan, due, plan.guarantee, plan.risk, plan.bank, plan.uncovered,
-                recovered, _recover(recovered, borne, pool.recovery_order),
+                recovered, _recover(recovered, borne, pool.recovery_order), deposit=cover,
             )
         )
 
     return _outcome(outcomes, PARTIES)
 
 
+class _Limit:
+    """A running payout limit (comp.rate_cap, comp.fee_cap) over the claims in book order:
+    each claim gets at most what is left of it. None: no limit."""
+
+    def __init__(self, room: Decimal | None) -> None:
+        self.left = room
+
+    def take(self, amount: Decimal) -> Decimal:
+        if self.left is None:
+            return amount
+        paid = min(amount, self.left)
+        self.left -= paid
+        return paid
+
+
+def _cut(parts: dict[str, Decimal], parties: Sequence[str], amount: Decimal) -> None:
+    """Take ``amount`` off the parts of ``parties``, in that order, each down to zero."""
+    for party in parties:
+        take = min(amount, parts[party])
+        parts[party] -= take
+        amount -= take
+
+
 def _run_table(
     pool: PoolPosition, exposures: Sequence[Exposure], dues: Mapping[str, Decimal], recovery_rate: Decimal
 ) -> Outcome:
-    """:func:`run` for a table of parties (comp.shares)."""
+    """:func:`run` for a table of parties (comp.shares): each claim split by the table, the
+    payout limits on the pool's and the guarantor's parts (what they keep the payers from
+    paying stays with the bank), then the pool's funds pay their parts up to their balances."""
     left = {"guarantee": max(pool.guarantee, ZERO), "risk": max(pool.risk, ZERO)}
+    pool_parties = [row.party for row in pool.table if row.pool]
+    cut_order = list(reversed(pool_parties))
+    pool_limit, guarantor_limit, joint_limit = (
+        _Limit(pool.room.pool), _Limit(pool.room.guarantor), _Limit(pool.room.joint))
     outcomes: list[LoanOutcome] = []
     for exposure in exposures:
         due = dues.get(exposure.loan, ZERO)
         if due <= 0:
             continue
         parts = split_shares(due, pool.table)
-        borne = dict(parts)
+        owed = dict(parts)
+        pool_part = sum((owed[p] for p in pool_parties), ZERO)
+        _cut(owed, cut_order, pool_part - pool_limit.take(pool_part))
+        guarantor = owed.get("guarantor", ZERO)
+        guarantor_paid = guarantor_limit.take(guarantor)
+        together = sum((owed[p] for p in pool_parties), ZERO) + guarantor_paid
+        over = together - joint_limit.take(together)
+        # Over the joint limit: the guarantor stops first, then the pool (the pool's worst case).
+        from_guarantor = min(over, guarantor_paid)
+        guarantor_paid -= from_guarantor
+        _cut(owed, cut_order, over - from_guarantor)
+        if "guarantor" in owed:
+            owed["guarantor"] = guarantor_paid
+        capped = sum(parts.values(), ZERO) - sum(owed.values(), ZERO)
+        if "bank" in owed:
+            owed["bank"] += capped
+        borne = dict(owed)
         uncovered = ZERO
         for party in _POOL_FUNDS:
-            if party in parts:
-                paid = min(parts[party], left[party])
-                uncovered += parts[party] - paid
+            if party in owed:
+                paid = min(owed[party], left[party])
+                uncovered += owed[party] - paid
                 left[party] -= paid
                 borne[party] = paid
         recovered = half_up(due * recovery_rate)
+        back = _recover_table(pool, due, recovered, borne, capped)
+        residual: dict[str, Decimal] = {}
+        if pool.residual:
+            loss = sum((borne[p] - back.get(p, ZERO) for p in pool_parties), ZERO)
+            residual = split_shares(max(loss, ZERO), pool.residual)
         outcomes.append(
             LoanOutcome(
                 exposure.loan, due, borne.get("guarantee", ZERO), borne.get("risk", ZERO), borne.get("bank", ZERO),
-                uncovered, recovered, _recover_table(pool, due, recovered, borne), borne,
+                uncovered, recovered, back, borne, capped=capped, residual_by=residual,
             )
         )
 
-    return _outcome(outcomes, pool.parties, table=True)
+    return _outcome(outcomes, pool.parties, table=True, residual=tuple(row.party for row in pool.residual))
 
 
-def _outcome(outcomes: list[LoanOutcome], parties: Sequence[str], table: bool = False) -> Outcome:
+def _outcome(
+    outcomes: list[LoanOutcome], parties: Sequence[str], table: bool = False, residual: Sequence[str] = ()
+) -> Outcome:
     """A scenario's totals over its loans; with ``table``, what each party of the table bore."""
 
     def total(get: Callable[[LoanOutcome], Decimal]) -> Decimal:
@@ -317,39 +496,68 @@ def _outcome(outcomes: list[LoanOutcome], parties: Sequence[str], table: bool = 
         recovered_by={p: total(lambda o, p=p: o.recovered_by.get(p, ZERO)) for p in parties},
         loans=tuple(outcomes),
         borne_by={p: total(lambda o, p=p: o.borne_by.get(p, ZERO)) for p in parties} if table else {},
+        deposit=total(lambda o: o.deposit),
+        capped=total(lambda o: o.capped),
+        residual_by={p: total(lambda o, p=p: o.residual_by.get(p, ZERO)) for p in residual},
     )
 
 
 def _recover_table(
-    pool: PoolPosition, due: Decimal, recovered: Decimal, borne: Mapping[str, Decimal]
+    pool: PoolPosition, due: Decimal, recovered: Decimal, borne: Mapping[str, Decimal], capped: Decimal = ZERO
 ) -> dict[str, Decimal]:
-    """A recovery under a table: with ``shrink`` each party gets back what it bore beyond
-    its share of the principal still unpaid; else in the recovery order, each up to what
-    it bore."""
+    """A recovery under a table: with ``shrink`` each party gets back what it bore of its
+    part beyond its share of the principal still unpaid, and the bank, of what is left, up to
+    what the payout limits left it (``capped``, part of its ``borne``); else in the recovery
+    order, each up to what it bore."""
     if not pool.shrink:
         return _recover(recovered, borne, pool.recovery_order)
     still = split_shares(due - recovered, pool.table)
-    return {row.party: max(borne[row.party] - still[row.party], ZERO) for row in pool.table}
+    own = {party: value - (capped if party == "bank" else ZERO) for party, value in borne.items()}
+    back = {row.party: max(own[row.party] - still[row.party], ZERO) for row in pool.table}
+    if capped and "bank" in back:
+        back["bank"] += min(capped, max(recovered - sum(back.values(), ZERO), ZERO))
+    return back
 
 
 def exhaustion_rate(pool: PoolPosition, exposures: Sequence[Exposure]) -> Decimal | None:
     """The uniform default rate at which the risk fund's share of the shortfall reaches
-    what it holds, so that any higher rate needs the committee: (G + R / share) / outstanding.
+    what it holds, so that any higher rate needs the committee: (G + R / share) / outstanding;
+    with pledged deposits, the rate at which what the deposits leave to the pool,
+    Σ max(rate × outstanding − deposit, 0), reaches G + R / share.
 
-    None when it cannot happen (no risk share, or nothing outstanding); a value above 1
-    means not even the whole book defaulting exhausts the risk fund. Rounding to the fen
-    per claim is left out of this closed form.
+    None when it cannot happen (no risk share, nothing outstanding, or a payout limit stops
+    the pool's payments before its funds run out); a value above 1 means not even the whole
+    book defaulting exhausts the risk fund. Rounding to the fen per claim is left out of
+    this closed form.
     """
     outstanding = sum((e.outstanding for e in exposures), ZERO)
     if outstanding <= 0 or pool.risk_share <= 0:
         return None
     if pool.table:
-        # Each fund pays its share of every claim: the first to run out decides.
+        # Each fund pays its share of every claim: the first to run out decides, unless a
+        # payout limit stops the pool's payments first.
         balances = {"guarantee": max(pool.guarantee, ZERO), "risk": max(pool.risk, ZERO)}
-        return min(balances[row.party] / row.share for row in pool.table if row.pool and row.share > 0) / outstanding
-    guarantee = max(pool.guarantee, ZERO)
-    risk = max(pool.risk, ZERO)
-    return (guarantee + risk / pool.risk_share) / outstanding
+        rate = min(balances[row.party] / row.share for row in pool.table if row.pool and row.share > 0) / outstanding
+        limits = [room for room in (pool.room.pool, pool.room.joint) if room is not None]
+        pool_share = sum((row.share for row in pool.table if row.pool), ZERO)
+        if limits and pool_share > 0 and min(limits) / pool_share / outstanding <= rate:
+            return None
+        return rate
+    target = max(pool.guarantee, ZERO) + max(pool.risk, ZERO) / pool.risk_share
+    # Piecewise linear in the rate: a loan adds to the pool's due once rate × outstanding
+    # passes its deposit (its breakpoint); walk the breakpoints in order.
+    points = sorted(
+        (pool.deposits.get(e.loan, ZERO) / e.outstanding, e.outstanding, pool.deposits.get(e.loan, ZERO))
+        for e in exposures
+    )
+    slope = held = ZERO
+    for i, (_, amount, deposit) in enumerate(points):
+        slope += amount
+        held += deposit
+        rate = (target + held) / slope
+        if i + 1 == len(points) or rate <= points[i + 1][0]:
+            return rate
+    return None
 
 
 # --------------------------------------------------------------------------------------
@@ -390,6 +598,11 @@ class Draws:
     defaults: np.ndarray | None = None
     #: What every party of a table bore (comp.shares); empty for comp.waterfall's order.
     borne_by: Mapping[str, np.ndarray] = field(default_factory=dict)
+    #: What the pledged deposits paid first, and what the payout limits kept from being paid.
+    deposit: np.ndarray | None = None
+    capped: np.ndarray | None = None
+    #: comp.shares ``residual``: the pool's loss after recovery, split among its parties.
+    residual_by: Mapping[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def count(self) -> int:
@@ -411,6 +624,9 @@ class Draws:
             recovered=sum(recovered_by.values(), ZERO),
             recovered_by=recovered_by,
             borne_by={p: yuan(a) for p, a in self.borne_by.items()},
+            deposit=yuan(self.deposit) if self.deposit is not None else ZERO,
+            capped=yuan(self.capped) if self.capped is not None else ZERO,
+            residual_by={p: yuan(a) for p, a in self.residual_by.items()},
         )
 
     def borne(self, party: str) -> np.ndarray:
@@ -436,9 +652,31 @@ def _per_draw(values: np.ndarray, first: np.ndarray, drawn: np.ndarray, draws: i
     return totals
 
 
+def _limit(values: np.ndarray, first: np.ndarray, room: Decimal | int | None) -> np.ndarray:
+    """A running limit per draw (a fund's balance, a payout limit): each claim gets at most
+    what the claims before it in its draw left of ``room`` (whole fen; None: no limit)."""
+    if room is None:
+        return values
+    before = _group_before(values, first)
+    return np.minimum(np.maximum(int(room) - before, 0), values)
+
+
+def _cut_fen(parts: dict[str, np.ndarray], parties: Sequence[str], amount: np.ndarray) -> None:
+    """:func:`_cut` on whole fen, vectorised."""
+    for party in parties:
+        take = np.minimum(amount, parts[party])
+        parts[party] = parts[party] - take
+        amount = amount - take
+
+
+def _room_fen(room: Decimal | None) -> int | None:
+    return None if room is None else _fen(room)
+
+
 def _waterfall(
     pool: PoolPosition,
     outstanding: np.ndarray,
+    held: np.ndarray,
     rows: np.ndarray,
     cols: np.ndarray,
     draws: int,
@@ -451,6 +689,10 @@ def _waterfall(
     """
     if pool.table:
         return _waterfall_table(pool, outstanding, rows, cols, draws, recovery_rate)
+    # The loan's pledged deposit first (deposit_cover, on whole fen); the pool's waterfall
+    # on what it leaves.
+    claimed = outstanding[cols]
+    cover = np.minimum(claimed, held[cols])
     share_n, share_d = _fraction(pool.risk_share)
     rec_n, rec_d = _fraction(recovery_rate)
     biggest = int(outstanding.max()) if outstanding.size else 0
@@ -459,7 +701,7 @@ def _waterfall(
         raise StressError("金额或比例的位数过多，无法按分精确模拟")
     g0 = max(_fen(pool.guarantee), 0)
     r0 = max(_fen(pool.risk), 0)
-    due = outstanding[cols]
+    due = claimed - cover
     # Each draw's first default, and the draws that have any.
     first = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]]) if rows.size else rows
     drawn = rows[first]
@@ -474,7 +716,8 @@ def _waterfall(
     left = _half_up_times(due, rec_n, rec_d)
     borne = {"bank": bank, "risk": risk, "guarantee": guarantee}
     result = {
-        "defaulted": _per_draw(due, first, drawn, draws),
+        "defaulted": _per_draw(claimed, first, drawn, draws),
+        "deposit": _per_draw(cover, first, drawn, draws),
         "guarantee": _per_draw(guarantee, first, drawn, draws),
         "risk": _per_draw(risk, first, drawn, draws),
         "bank": _per_draw(bank, first, drawn, draws),
@@ -528,40 +771,72 @@ def _waterfall_table(
     first = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]]) if rows.size else rows
     drawn = rows[first]
     parts = dict(zip((row.party for row in pool.table), _split_fen(due, pool.table)))
+    pool_parties = [row.party for row in pool.table if row.pool]
+    cut_order = list(reversed(pool_parties))
+    zero = np.zeros_like(due)
+    # The payout limits, as _run_table: the pool's, the guarantor's, then both together
+    # (over it, the guarantor stops first); what they keep from being paid stays with the bank.
+    owed = dict(parts)
+    pool_part = sum((owed[p] for p in pool_parties), zero)
+    _cut_fen(owed, cut_order, pool_part - _limit(pool_part, first, _room_fen(pool.room.pool)))
+    guarantor_paid = _limit(owed.get("guarantor", zero), first, _room_fen(pool.room.guarantor))
+    together = sum((owed[p] for p in pool_parties), zero) + guarantor_paid
+    over = together - _limit(together, first, _room_fen(pool.room.joint))
+    from_guarantor = np.minimum(over, guarantor_paid)
+    guarantor_paid = guarantor_paid - from_guarantor
+    _cut_fen(owed, cut_order, over - from_guarantor)
+    if "guarantor" in owed:
+        owed["guarantor"] = guarantor_paid
+    capped = due - sum(owed.values(), zero)
+    if "bank" in owed:
+        owed["bank"] = owed["bank"] + capped
     balances = {"guarantee": max(_fen(pool.guarantee), 0), "risk": max(_fen(pool.risk), 0)}
-    borne = dict(parts)
-    uncovered = np.zeros_like(due)
+    borne = dict(owed)
+    uncovered = zero
     for party in _POOL_FUNDS:
-        if party in parts:
-            before = _group_before(parts[party], first)
-            paid = np.minimum(np.maximum(balances[party] - before, 0), parts[party])
-            uncovered = uncovered + parts[party] - paid
+        if party in owed:
+            paid = _limit(owed[party], first, balances[party])
+            uncovered = uncovered + owed[party] - paid
             borne[party] = paid
     recovered = _half_up_times(due, rec_n, rec_d)
     result = {
         "defaulted": _per_draw(due, first, drawn, draws),
         "uncovered": _per_draw(uncovered, first, drawn, draws),
+        "capped": _per_draw(capped, first, drawn, draws),
     }
     for party in ("guarantee", "risk", "bank"):
-        result[party] = _per_draw(borne.get(party, np.zeros_like(due)), first, drawn, draws)
+        result[party] = _per_draw(borne.get(party, zero), first, drawn, draws)
     for party, values in borne.items():
         result[f"borne_{party}"] = _per_draw(values, first, drawn, draws)
+    back: dict[str, np.ndarray] = {}
     if pool.shrink:
         still = dict(zip(parts, _split_fen(due - recovered, pool.table)))
         for party in parts:
-            back = np.maximum(borne[party] - still[party], 0)
-            result[f"recovered_{party}"] = _per_draw(back, first, drawn, draws)
+            own = borne[party] - capped if party == "bank" else borne[party]
+            back[party] = np.maximum(own - still[party], 0)
+        if "bank" in back:
+            back["bank"] = back["bank"] + np.minimum(capped, np.maximum(recovered - sum(back.values(), zero), 0))
     else:
         left = recovered
         for party in pool.recovery_order:
-            take = np.minimum(left, borne.get(party, np.zeros_like(due)))
-            result[f"recovered_{party}"] = _per_draw(take, first, drawn, draws)
-            left = left - take
+            back[party] = np.minimum(left, borne.get(party, zero))
+            left = left - back[party]
+    for party, values in back.items():
+        result[f"recovered_{party}"] = _per_draw(values, first, drawn, draws)
+    if pool.residual:
+        loss = np.maximum(sum((borne[p] - back.get(p, zero) for p in pool_parties), zero), 0)
+        for row, values in zip(pool.residual, _split_fen(loss, pool.residual)):
+            result[f"residual_{row.party}"] = _per_draw(values, first, drawn, draws)
     return result
 
 
 def _outstanding_fen(exposures: Sequence[Exposure]) -> np.ndarray:
     return np.array([_fen(e.outstanding) for e in exposures], dtype=np.int64)
+
+
+def _held_fen(pool: PoolPosition, exposures: Sequence[Exposure]) -> np.ndarray:
+    """What each loan's pledged deposit holds (never below zero), in book order, in fen."""
+    return np.array([max(_fen(pool.deposits.get(e.loan, ZERO)), 0) for e in exposures], dtype=np.int64)
 
 
 def simulate(
@@ -575,7 +850,9 @@ def simulate(
     Returns per-draw totals in fen."""
     _rate(recovery_rate, "回收率")
     rows, cols = np.nonzero(defaults)
-    return _waterfall(pool, _outstanding_fen(exposures), rows, cols, defaults.shape[0], recovery_rate)
+    return _waterfall(
+        pool, _outstanding_fen(exposures), _held_fen(pool, exposures), rows, cols, defaults.shape[0], recovery_rate
+    )
 
 
 def _bernoulli_cells(rng: np.random.Generator, cells: int, p: float) -> np.ndarray:
@@ -628,6 +905,7 @@ def monte_carlo(
         raise StressError("压力测试日没有未结清的贷款")
     rng = np.random.default_rng(seed)
     outstanding = _outstanding_fen(exposures)
+    held = _held_fen(pool, exposures)
     n = len(exposures)
     block = max(1, BLOCK_CELLS // n)
     p = float(rate)
@@ -638,7 +916,7 @@ def monte_carlo(
         size = min(block, draws - done)
         cells = _bernoulli_cells(rng, size * n, p)
         rows, cols = np.divmod(cells, n)
-        for name, values in _waterfall(pool, outstanding, rows, cols, size, recovery_rate).items():
+        for name, values in _waterfall(pool, outstanding, held, rows, cols, size, recovery_rate).items():
             parts.setdefault(name, []).append(values)
         if keep_defaults:
             matrix = np.zeros((size, n), dtype=bool)
@@ -657,6 +935,9 @@ def monte_carlo(
         recovered_by={p: joined[f"recovered_{p}"] for p in (pool.parties if pool.table else pool.recovery_order)},
         defaults=np.concatenate(kept) if keep_defaults else None,
         borne_by={p: joined[f"borne_{p}"] for p in pool.parties} if pool.table else {},
+        deposit=joined.get("deposit"),
+        capped=joined.get("capped"),
+        residual_by={row.party: joined[f"residual_{row.party}"] for row in pool.residual},
     )
 
 

@@ -380,5 +380,195 @@ def test_zbd_stress_uses_the_programs_own_table():
     assert result.exit_code == 0, result.output
     assert "分担表：风险补偿金 40%、担保机构 40%、合作银行 20%" in result.output
     assert "助保金" not in result.output  # SZPS has no guarantee fund
-    # 20,000,000 defaulted: 8,000,000 / 8,000,000 / 4,000,000; 10% back by the same shares.
-    assert "担保机构" in result.output and "8,000,000.00" in result.output and "7,200,000.00" in result.output
+    # 20,000,000 defaulted: without the payout limits 8,000,000 / 8,000,000 / 4,000,000;
+    # the limits bind (test_szps_limits_from_the_engine_bind_in_zbd_stress has the figures).
+    assert "担保机构" in result.output and "20,000,000.00" in result.output
+    assert "8,000,000.00" not in result.output
+
+
+# ---------------------------------------------------------------------- the programs' own shapes
+# Issue 10: a pledged deposit pays its loan first (HKJB), payout limits stop the payers
+# (SZPS comp.rate_cap / comp.fee_cap), the pool's loss after recovery split by a residual
+# table (comp.shares residual). Every expected figure below is worked by hand in the comment.
+
+SHAPES = ROOT / "ledger" / "shapes.beancount"
+
+
+def deposit_pool(risk: str, deposits: dict[str, str]) -> PoolPosition:
+    return PoolPosition("HKJB", datetime.date(2021, 12, 31), D("0.00"), D(risk), D("0.5"), ORDER,
+                        deposits={k: D(v) for k, v in deposits.items()})
+
+
+def test_the_pledged_deposit_pays_first_and_the_pool_shares_what_it_leaves():
+    # L-001 1,000,000.00 with a deposit of 20,000.00: the pool owes 980,000.00, the risk
+    # fund half 490,000.00, the bank 490,000.00. L-002 500,000.00 without a deposit:
+    # 250,000.00 / 250,000.00. 10% of what the pool's parties bore comes back, bank first:
+    # 98,000.00 + 50,000.00 = 148,000.00 to the bank.
+    exposures = book("1000000.00", "500000.00")
+    out = stress.run(deposit_pool("5000000.00", {"L-001": "20000.00"}), exposures,
+                     stress.dues_for_loans(exposures, ["L-001", "L-002"]), D("0.1"))
+    assert [(o.loan, o.deposit, o.risk, o.bank) for o in out.loans] == [
+        ("L-001", D("20000.00"), D("490000.00"), D("490000.00")),
+        ("L-002", D("0.00"), D("250000.00"), D("250000.00")),
+    ]
+    assert (out.defaulted, out.deposit, out.risk, out.bank) == (
+        D("1500000.00"), D("20000.00"), D("740000.00"), D("740000.00"))
+    assert out.recovered_by == {"bank": D("148000.00"), "risk": D("0.00"), "guarantee": D("0.00")}
+
+
+def test_a_deposit_larger_than_the_claim_leaves_nothing_to_the_pool():
+    # 2% of 1,000,000.00 defaults = 20,000.00; the deposit holds 30,000.00 and pays it all.
+    exposures = book("1000000.00")
+    out = stress.run(deposit_pool("5000000.00", {"L-001": "30000.00"}), exposures,
+                     stress.dues_at_rate(exposures, D("0.02")), D("0.5"))
+    assert (out.defaulted, out.deposit, out.risk, out.bank, out.recovered) == (
+        D("20000.00"), D("20000.00"), D("0.00"), D("0.00"), D("0.00"))
+
+
+def test_exhaustion_rate_counts_the_deposits():
+    # G 0, R 100,000.00 at 50%: the pool can owe 200,000.00. Two loans of 1,000,000.00, the
+    # first with a deposit of 20,000.00: at 11% the pool owes 90,000.00 + 110,000.00.
+    position = deposit_pool("100000.00", {"L-001": "20000.00"})
+    assert stress.exhaustion_rate(position, book("1000000.00", "1000000.00")) == D("0.11")
+    assert stress.exhaustion_rate(deposit_pool("100000.00", {}), book("1000000.00", "1000000.00")) == D("0.1")
+
+
+def test_hkjb_position_reads_the_deposits_from_the_engine_and_zbd_stress_uses_them():
+    from click.testing import CliRunner
+
+    from zhubaodai.cli import main
+
+    entries, _, _ = loader.load_file(str(SHAPES))
+    analysis = analyse(entries, load_rules(ROOT / "rules.yaml"))
+    position = stress.position(analysis, "HKJB", datetime.date(2021, 12, 31))
+    # shapes' hkjb/2021.beancount: 2% of 3,000,000 / 5,000,000 / 2,000,000 / 1,500,000 pledged.
+    assert position.deposits == {"HK-2021-001": D("60000.00"), "HK-2021-002": D("100000.00"),
+                                 "HK-2021-003": D("40000.00"), "HK-2021-004": D("30000.00")}
+    result = CliRunner().invoke(main, [
+        "stress", str(SHAPES), "--date", "2021-12-31", "--program", "HKJB", "--loans", "HK-2021-001",
+        "--recovery-rate", "0.1",
+    ])
+    assert result.exit_code == 0, result.output
+    # 3,000,000.00 due; the deposit's 60,000.00 first; the pool's 2,940,000.00 split in half:
+    # 1,470,000.00 each (it was 1,500,000.00 each before the deposit counted); 294,000.00 back.
+    assert "质押存单（先付）" in result.output and "60,000.00" in result.output
+    assert "1,470,000.00" in result.output and "294,000.00" in result.output
+    assert "1,500,000.00" not in result.output
+
+
+def capped_pool(rows=SZPS_TABLE, shrink: bool = False) -> PoolPosition:
+    # rate cap 100,000.00 (the pool has paid 20,000.00: 80,000.00 left; the guarantor
+    # nothing: 100,000.00 left); fee cap 150,000.00 (130,000.00 left together).
+    room = stress.PayoutRoom(rate=D("0.025"), lent=D("4000000.00"), rate_cap=D("100000.00"),
+                             multiple=D("2"), fees=D("75000.00"), fee_cap=D("150000.00"),
+                             paid_pool=D("20000.00"), paid_guarantor=D("0.00"))
+    base = table_pool("5000000.00", rows, shrink)
+    return PoolPosition(base.program, base.on, base.guarantee, base.risk, base.risk_share, base.recovery_order,
+                        base.table, base.shrink, room=room)
+
+
+def test_payout_limits_stop_the_pool_and_the_guarantor_and_the_bank_keeps_the_rest():
+    # L-001 100,000.00: 40,000 / 40,000 / 20,000, all within the limits (pool 40,000 of
+    # its rate room left, guarantor 60,000, together 50,000).
+    # L-002 200,000.00: 80,000 / 80,000 / 40,000. The pool's rate room gives 40,000; the
+    # guarantor's 60,000; together 100,000 > 50,000: the guarantor stops first -> 10,000.
+    # Kept from being paid: 40,000 + 20,000 + 50,000 = 110,000.00, with the bank:
+    # 40,000 + 110,000 = 150,000.00.
+    exposures = book("100000.00", "200000.00")
+    out = stress.run(capped_pool(), exposures, stress.dues_for_loans(exposures, ["L-001", "L-002"]), D("0"))
+    assert [(o.loan, o.borne_by["risk"], o.borne_by["guarantor"], o.borne_by["bank"], o.capped) for o in out.loans] == [
+        ("L-001", D("40000.00"), D("40000.00"), D("20000.00"), D("0.00")),
+        ("L-002", D("40000.00"), D("10000.00"), D("150000.00"), D("110000.00")),
+    ]
+    assert (out.risk, out.borne("guarantor"), out.bank, out.capped, out.uncovered) == (
+        D("80000.00"), D("50000.00"), D("170000.00"), D("110000.00"), D("0.00"))
+    # A payout limit binds before the risk fund runs out: no exhaustion rate.
+    assert stress.exhaustion_rate(capped_pool(), exposures) is None
+
+
+def test_szps_limits_from_the_engine_bind_in_zbd_stress():
+    from click.testing import CliRunner
+
+    from zhubaodai.cli import main
+
+    entries, _, _ = loader.load_file(str(SHAPES))
+    analysis = analyse(entries, load_rules(ROOT / "rules.yaml"))
+    room = stress.position(analysis, "SZPS", datetime.date(2026, 12, 31)).room
+    # shapes' SZPS book: lent 61,000,000.00 × 2.5% = 1,525,000.00; guarantee fees
+    # 610,000.00 × 2 = 1,220,000.00; paid so far 320,000.00 by the pool, 320,000.00 by the guarantor.
+    assert (room.rate_cap, room.fee_cap, room.paid_pool, room.paid_guarantor) == (
+        D("1525000.00"), D("1220000.00"), D("320000.00"), D("320000.00"))
+    assert (room.pool, room.guarantor, room.joint) == (D("1205000.00"), D("1205000.00"), D("580000.00"))
+    result = CliRunner().invoke(main, [
+        "stress", str(SHAPES), "--date", "2026-12-31", "--program", "SZPS", "--loans", "SZ-2026-003",
+        "--recovery-rate", "0.1", "--format", "json",
+    ])
+    assert result.exit_code == 0, result.output
+    import json
+
+    data = json.loads(result.output)
+    # 20,000,000.00 -> 8,000,000 / 8,000,000 / 4,000,000. Pool 1,205,000 and guarantor
+    # 1,205,000 by the rate cap; together 2,410,000 > 580,000: the guarantor's 1,205,000 goes
+    # first, then 625,000 of the pool's -> pool 580,000.00, guarantor 0.00; the bank keeps
+    # 15,420,000.00 more: 19,420,000.00. 10% back = 2,000,000.00: the unpaid 18,000,000.00
+    # puts the bank's share at 3,600,000.00, so 400,000.00 of its own part comes back, and
+    # the other 1,600,000.00 against what the limits left it.
+    assert data["borne"] == {"risk": "580000.00", "guarantor": "0.00", "bank": "19420000.00", "committee": "0.00"}
+    assert data["capped"] == "15420000.00"
+    assert data["recovered"] == {"risk": "0.00", "guarantor": "0.00", "bank": "2000000.00"}
+    assert data["limits"] == {"pool_room": "1205000.00", "guarantor_room": "1205000.00", "joint_room": "580000.00"}
+    text = CliRunner().invoke(main, [
+        "stress", str(SHAPES), "--date", "2026-12-31", "--program", "SZPS", "--loans", "SZ-2026-003",
+        "--recovery-rate", "0.1",
+    ]).output
+    assert "支付上限：补偿代偿率上限 2.5%" in text and "其中超出支付上限、由合作银行自担 15,420,000.00 元" in text
+
+
+RESIDUAL = (("government", "0.40"), ("guarantor", "0.40"), ("bank", "0.20"))
+
+
+def residual_pool(risk: str = "5000000.00") -> PoolPosition:
+    base = table_pool(risk, (("risk", "1"),), shrink=False)
+    return PoolPosition(base.program, base.on, base.guarantee, base.risk, base.risk_share, ("risk",),
+                        base.table, False, residual=table(*RESIDUAL))
+
+
+def test_the_pools_loss_after_recovery_is_split_by_the_residual_table():
+    # 金东's shape: the pool pays 1,000,000.01 in full; 30% comes back = 300,000.00
+    # (half-up of 300,000.003); the loss 700,000.01 is split 40/40/20 by largest remainder:
+    # 280,000.004 / 280,000.004 / 140,000.002 -> the fen to the first listed, the government.
+    exposures = book("1000000.01")
+    out = stress.run(residual_pool(), exposures, stress.dues_for_loans(exposures, ["L-001"]), D("0.3"))
+    assert (out.risk, out.recovered_by["risk"]) == (D("1000000.01"), D("300000.00"))
+    assert out.residual_by == {"government": D("280000.01"), "guarantor": D("280000.00"), "bank": D("140000.00")}
+    assert "追偿后仍未弥补的资金池损失由政府 40%、担保机构 40%、合作银行 20%承担" in residual_pool().describe()
+
+
+@pytest.mark.parametrize(
+    ("make", "rate", "recovery"),
+    [
+        (lambda: deposit_pool("3000000.00", {"L-0001": "50000.00", "L-0004": "9999999.99", "L-0007": "0.01"}),
+         "0.3", "0.4"),
+        (lambda: deposit_pool("200000.00", {"L-0002": "100000.00", "L-0003": "12345.67"}), "0.5", "0"),
+        (lambda: capped_pool(shrink=True), "0.2", "0.35"),
+        (lambda: capped_pool(), "0.05", "0.1"),
+        (lambda: residual_pool("4000000.00"), "0.3", "0.25"),
+    ],
+)
+def test_each_monte_carlo_draw_equals_the_deterministic_run_with_the_programs_shapes(make, rate, recovery):
+    exposures = _random_book(random.Random(13), 25)
+    position = make()
+    draws = stress.monte_carlo(position, exposures, D(rate), D(recovery), 120, seed=8, keep_defaults=True)
+    seen_capped = seen_deposit = False
+    for i in range(draws.count):
+        expected = stress.run(position, exposures, stress.dues_of_draw(exposures, draws.defaults[i]), D(recovery))
+        got = draws.outcome(i)
+        assert (got.defaulted, got.guarantee, got.risk, got.bank, got.uncovered) == (
+            expected.defaulted, expected.guarantee, expected.risk, expected.bank, expected.uncovered)
+        assert (got.deposit, got.capped) == (expected.deposit, expected.capped)
+        assert got.borne_by == expected.borne_by
+        assert got.recovered_by == expected.recovered_by
+        assert got.residual_by == expected.residual_by
+        seen_capped |= expected.capped > 0
+        seen_deposit |= expected.deposit > 0
+    assert seen_capped or seen_deposit or position.residual  # each case exercises its shape

@@ -80,6 +80,10 @@ class DepositAccount:
         """What the deposit holds now: pledged less released and used."""
         return self.total(PLEDGE) - self.total(RELEASE) - self.total(USE)
 
+    def held(self, on: datetime.date) -> Decimal:
+        """What the deposit holds at the end of ``on``: pledged less released and used by then."""
+        return self.total(PLEDGE, on) - self.total(RELEASE, on) - self.total(USE, on)
+
     @property
     def used(self) -> Decimal:
         return self.total(USE)
@@ -109,7 +113,7 @@ def first_payers(ctx: Context, loan: Loan, due: Decimal, guarantee_balance: Deci
     cover = ZERO
     account = ctx.states[loan.program].deposits.get(loan.id)
     if account is not None:
-        cover = min(due, max(account.used + account.balance, ZERO))
+        cover = deposit_cover(due, account.used + account.balance)
     available = guarantee_balance
     code = loan.program
     own = False
@@ -120,6 +124,13 @@ def first_payers(ctx: Context, loan: Loan, due: Decimal, guarantee_balance: Deci
             own = True
             available = min(available, own_fees_left(ctx, loan))
     return FirstPayers(due - cover, available, cover, own)
+
+
+def deposit_cover(due: Decimal, held: Decimal) -> Decimal:
+    """What a loan's pledged deposit pays of ``due`` before the pool: all it holds (``held``,
+    never below zero), at most the amount due. The one formula of the deposit's turn, for the
+    walk (:func:`first_payers`) and the stress test (:mod:`zhubaodai.stress`)."""
+    return min(due, max(held, ZERO))
 
 
 def own_fees_left(ctx: Context, loan: Loan) -> Decimal:

@@ -30,17 +30,20 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
+from dataclasses import field
 from decimal import Decimal
 
 from zhubaodai.checks.waterfall import recorded_share
 from zhubaodai.core.engine import GUARANTEE
 from zhubaodai.core.engine import RISK
 from zhubaodai.core.engine import Context
+from zhubaodai.core.engine import DailyBalance
 from zhubaodai.core.engine import Movement
 from zhubaodai.core.money import ZERO
 from zhubaodai.core.money import half_up
 from zhubaodai.core.money import percent
 from zhubaodai.core.money import yuan
+from zhubaodai.core.register import Register
 
 #: The transaction kinds :func:`on_movement` is given.
 MOVEMENT_KINDS: frozenset[str] | None = frozenset({"compensation"})
@@ -49,15 +52,18 @@ _RULES = ("comp.rate_cap", "comp.fee_cap")
 
 @dataclass
 class PayoutTotals:
-    """A program's payouts so far in the walk: the pool's and the guarantor's."""
+    """A program's payouts so far in the walk: the pool's and the guarantor's, and the same
+    by day (what had been paid by the end of a date: the stress test's starting point)."""
 
     pool: Decimal = ZERO
     guarantor: Decimal = ZERO
+    pool_by_day: DailyBalance = field(default_factory=DailyBalance)
+    guarantor_by_day: DailyBalance = field(default_factory=DailyBalance)
 
 
 #: What each running total adds up: the register's event kinds.
-_LENT = ("disbursement", "increase")
-_FEES = ("guarantee_fee",)
+LENT = ("disbursement", "increase")
+FEES = ("guarantee_fee",)
 
 
 class RunningTotal:
@@ -80,28 +86,39 @@ class RunningTotal:
         return self._sum
 
 
+def running(register: Register, code: str, kinds: tuple[str, ...]) -> RunningTotal:
+    """The amounts of the program's register events of ``kinds`` (:data:`LENT`, :data:`FEES`)."""
+    return RunningTotal([
+        (event.date, event.data["amount"])
+        for loan in register.loans.values()
+        if loan.program == code
+        for event in loan.events
+        if event.kind in kinds
+    ])
+
+
+def cap(base: Decimal, factor: Decimal) -> Decimal:
+    """A payout limit: the base (loans lent, fees collected) times the rate or multiple,
+    half-up to the fen. The one formula, for the walk and the stress test."""
+    return half_up(base * factor)
+
+
 def _running(ctx: Context, code: str, kinds: tuple[str, ...]) -> RunningTotal:
     key = (code, kinds[0])
     total = ctx.running_totals.get(key)
     if total is None:
-        total = ctx.running_totals[key] = RunningTotal([
-            (event.date, event.data["amount"])
-            for loan in ctx.register.loans.values()
-            if loan.program == code
-            for event in loan.events
-            if event.kind in kinds
-        ])
+        total = ctx.running_totals[key] = running(ctx.register, code, kinds)
     return total
 
 
 def book(ctx: Context, code: str, on: datetime.date) -> Decimal:
     """Loans lent in the program's book by ``on``: disbursements and increases."""
-    return _running(ctx, code, _LENT).through(on)
+    return _running(ctx, code, LENT).through(on)
 
 
 def guarantee_fees(ctx: Context, code: str, on: datetime.date) -> Decimal:
     """Guarantee fees the guarantor collected on the program's loans by ``on``."""
-    return _running(ctx, code, _FEES).through(on)
+    return _running(ctx, code, FEES).through(on)
 
 
 def on_movement(ctx: Context, m: Movement) -> None:
@@ -115,37 +132,39 @@ def on_movement(ctx: Context, m: Movement) -> None:
     totals = ctx.records.payouts.setdefault(code, PayoutTotals())
     totals.pool += max(pool_out, ZERO)
     totals.guarantor += guarantor_out
+    totals.pool_by_day.add(m.date, max(pool_out, ZERO))
+    totals.guarantor_by_day.add(m.date, guarantor_out)
     if ctx.active(code, "comp.rate_cap"):
         rate = ctx.param(code, "comp.rate_cap", "rate", m.date, m.entry)
         if rate is not None:
             lent = book(ctx, code, m.date)
-            cap = half_up(lent * rate)
+            limit = cap(lent, rate)
             for payer, total, out in (("资金池风险补偿款", totals.pool, pool_out),
                                       ("担保机构担保代偿款", totals.guarantor, guarantor_out)):
-                if out > 0 and total > cap:
+                if out > 0 and total > limit:
                     ctx.report(
                         "comp.rate_cap",
                         code,
                         m.entry,
                         f"合作期内{payer}累计超过补偿代偿率上限 {percent(rate)}"
                         f"（项目库贷款累计发放 {yuan(lent)} 元）",
-                        figures={"上限": cap, "累计支付": total, "超出": total - cap},
+                        figures={"上限": limit, "累计支付": total, "超出": total - limit},
                         loan=m.loans[0] if len(m.loans) == 1 else None,
                     )
     if ctx.active(code, "comp.fee_cap"):
         multiple = ctx.param(code, "comp.fee_cap", "multiple", m.date, m.entry)
         if multiple is not None:
             fees = guarantee_fees(ctx, code, m.date)
-            cap = half_up(fees * multiple)
+            limit = cap(fees, multiple)
             total = totals.pool + totals.guarantor
-            if total > cap:
+            if total > limit:
                 ctx.report(
                     "comp.fee_cap",
                     code,
                     m.entry,
                     f"资金池风险补偿款与担保机构担保代偿款合计超过担保机构所收担保费的 {multiple.normalize():f} 倍"
                     f"（担保费累计 {yuan(fees)} 元）",
-                    figures={"上限": cap, "累计支付": total, "超出": total - cap},
+                    figures={"上限": limit, "累计支付": total, "超出": total - limit},
                     loan=m.loans[0] if len(m.loans) == 1 else None,
                 )
 
