@@ -80,10 +80,20 @@ def _print(entries: Sequence[Directive]) -> str:
     return out.getvalue()
 
 
-def _cite(analysis: Analysis, program: str, rule: str) -> str:
+def _cite(analysis: Analysis, program: str, rule: str, on: datetime.date) -> str:
+    """The rule as a finding about an event on ``on`` cites it (:meth:`Program.cite_rule`:
+    the version in force that day, and 【假设】 where it rests on an assumption)."""
     prog = analysis.rulebook.programs[program]
     found = prog.rules.get(rule)
-    return prog.cite(found.article) if found is not None else "（本项目未配置此规则）"
+    return prog.cite_rule(found, on) if found is not None else "（本项目未配置此规则）"
+
+
+def _recovery_basis(analysis: Analysis, code: str, on: datetime.date) -> str:
+    """A recovery's rule: recovery.order, or for a table of parties comp.shares (as the engine)."""
+    program = analysis.rulebook.programs[code]
+    if "recovery.order" not in program.rules and "comp.shares" in program.rules:
+        return f"追偿款按分担表退回 {_cite(analysis, code, 'comp.shares', on)}"
+    return f"追偿款分配顺序 {_cite(analysis, code, 'recovery.order', on)}"
 
 
 def _calculation(analysis: Analysis, loan_id: str) -> str:
@@ -94,6 +104,8 @@ def _calculation(analysis: Analysis, loan_id: str) -> str:
     shared = "comp.shares" in program.rules
     for n, claim in enumerate(analysis.records.claims_by_loan.get(loan_id, []), 1):
         ev = claim.event
+        # The split is cited as of the compensation (the first entry paying the claim), as its findings are.
+        paid_on = claim.entries[0].date if claim.entries else ev.date
         if shared:
             # A table of parties: each party's part, as the engine split it.
             parts = claim_parts(analysis.records, claim)
@@ -101,13 +113,13 @@ def _calculation(analysis: Analysis, loan_id: str) -> str:
                 f"{PARTY_LABELS[p]}{'支付' if p in ('guarantee', 'risk') else '承担'} {yuan(parts.get(p, ZERO))} 元"
                 for p in program_parties(program)
             )
-            basis = f"各方按比例分担 {_cite(analysis, code, 'comp.shares')}"
+            basis = f"各方按比例分担 {_cite(analysis, code, 'comp.shares', paid_on)}"
         else:
             borne = (
                 f"{FUND_LABELS['guarantee']}支付 {yuan(claim.guarantee_paid)} 元；{FUND_LABELS['risk']}支付 {yuan(claim.risk_paid)} 元；"
                 f"合作银行承担 {yuan(claim.bank_share)} 元；风险补偿金未能分担 {yuan(claim.uncovered)} 元"
             )
-            basis = f"代偿顺序与分担 {_cite(analysis, code, 'comp.waterfall')}"
+            basis = f"代偿顺序与分担 {_cite(analysis, code, 'comp.waterfall', paid_on)}"
         residual = next(
             (c.residual for c in analysis.records.shares.get(loan_id, ()) if c.claim is claim and c.residual), None
         )
@@ -117,7 +129,7 @@ def _calculation(analysis: Analysis, loan_id: str) -> str:
             )
         lines += [
             f"代偿申请 {n}：{ev.date}，函件 {ev.data.get('letter', '')}，审核意见 {ev.data.get('approval', '')}",
-            f"  依据：代偿范围 {_cite(analysis, code, 'comp.scope')}；{basis}",
+            f"  依据：代偿范围 {_cite(analysis, code, 'comp.scope', ev.date)}；{basis}",
             f"  应代偿额 {yuan(claim.due)} 元",
             f"  {borne}",
             "  代偿分录：" + ("、".join(f"{e.date} {e.narration}" for e in claim.entries) or "（尚无）"),
@@ -128,7 +140,7 @@ def _calculation(analysis: Analysis, loan_id: str) -> str:
         parts = "；".join(f"{_PART.get(k, k)} {yuan(v)} 元" for k, v in r.parts.items())
         lines += [
             f"追偿 {n}：{r.event.date}，追回 {yuan(r.gross)} 元，扣除 {yuan(r.deductions)} 元，净额 {yuan(r.net)} 元",
-            f"  依据：追偿款分配顺序 {_cite(analysis, code, 'recovery.order')}",
+            f"  依据：{_recovery_basis(analysis, code, r.event.date)}",
             f"  分配：{parts}；超出部分 {yuan(r.excess)} 元",
             "",
         ]

@@ -56,7 +56,7 @@ def _param_lines(program: Program, rule: Rule, name: str, param: Param, on: date
 def _rule_lines(program: Program, rule: Rule, on: datetime.date) -> list[str]:
     lines = [
         f"  [{rule.id}] {rule.title} —— {SEVERITY_LABELS[rule.severity]}（{SEVERITY_EFFECT[rule.severity]}）",
-        f"    依据：{program.cite(rule.article)}{'【假设】' if rule.assumed(on) else ''}",
+        f"    依据：{program.cite_rule(rule, on)}",
         f"    检查：{rule.summary}",
     ]
     if rule.reading:

@@ -61,6 +61,17 @@ def test_an_amendment_and_an_assumption_are_shown_with_their_citations(tmp_path:
     assert "rate = 2%（自 2024-07-01 起；依据 渝高新发〔2024〕3号 第二条）" in amended
     assumed = zbd("rules", path, "--program", "CQGX", "--date", "2025-01-01").output
     assert "rate = 1.5%（自 2025-01-01 起；依据 渝高新发〔2021〕8号 第六条 【假设】通知未写明，暂按 1.5%）" in assumed
+    # The rule's 依据 line is the citation a finding carries that day (Program.cite_rule):
+    # the amendment's own text while it is in force, 【假设】 while a value rests on an assumption.
+    before = zbd("rules", path, "--program", "CQGX", "--date", "2024-06-30").output
+
+    def basis(out: str) -> str:
+        block = out[out.index("  [fee.rate]"):out.index("  [fee.timing]")]
+        return next(line.strip() for line in block.splitlines() if line.strip().startswith("依据："))
+
+    assert basis(before) == "依据：渝高新发〔2021〕8号 第五条、第六条"
+    assert basis(amended) == "依据：渝高新发〔2024〕3号 第二条"
+    assert basis(assumed) == "依据：渝高新发〔2021〕8号 第五条、第六条【假设】"
 
 
 def test_a_rule_level_assumption_is_shown(tmp_path: Path) -> None:

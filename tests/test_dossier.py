@@ -123,3 +123,25 @@ def test_dossier_refuses_bad_requests(ledger: Path, tmp_path: Path) -> None:
     result = runner.invoke(main, ["dossier", str(ledger), "--loan", LOAN, "-o", str(existing)])
     assert result.exit_code == 2 and "已存在" in result.output and existing.read_bytes() == b"keep"
     assert not (tmp_path / "x.zip").exists()
+
+
+def test_the_dossier_cites_the_version_in_force_on_the_events_date(ledger: Path, tmp_path: Path) -> None:
+    # An amendment of comp.waterfall's risk share from 2025-01-01 (same value, its own text,
+    # resting on an assumption): the 2025 compensation of CQ-2024-006 cites it as its
+    # findings would (Program.cite_rule), the claim's scope still the original article.
+    rules = tmp_path / "rules.yaml"
+    old = "            values:\n              2021-02-24: 0.5\n      comp.escalation:"
+    text = rules.read_text(encoding="utf-8")
+    assert text.count(old) == 1
+    rules.write_text(text.replace(old, (
+        "            values:\n              2021-02-24: 0.5\n"
+        "              2025-01-01: {value: 0.5, document: 渝高新发〔2025〕1号, article: 第三条, assumption: 测试用修订}\n"
+        "      comp.escalation:"
+    )), encoding="utf-8")
+    out = tmp_path / "d.zip"
+    _build(ledger, out)
+    with zipfile.ZipFile(out) as archive:
+        calculation = archive.read("代偿与追偿计算.txt").decode("utf-8")
+    assert "代偿顺序与分担 渝高新发〔2025〕1号 第三条【假设】" in calculation
+    assert "代偿顺序与分担 渝高新发〔2021〕8号 第十七条" not in calculation
+    assert "代偿范围 渝高新发〔2021〕8号" in calculation
