@@ -67,6 +67,9 @@ from beancount.core.data import Directive
 from beancount.core.data import Transaction
 
 from zhubaodai.checks import waterfall
+from zhubaodai.checks.deposits import deposit_cover
+from zhubaodai.checks.deposits import enterprise_fees_left
+from zhubaodai.checks.pool import subsidy_base
 from zhubaodai.checks.pool import interest_period_end
 from zhubaodai.checks.pool import interest_split
 from zhubaodai.checks.waterfall import Claim
@@ -86,7 +89,9 @@ from zhubaodai.core.engine import result_of
 from zhubaodai.core.findings import figures_text
 from zhubaodai.core.money import CURRENCY
 from zhubaodai.core.money import ZERO
+from zhubaodai.core.money import half_up
 from zhubaodai.core.money import yuan
+from zhubaodai.core.register import Loan
 from zhubaodai.core.rules import ParamDateError
 from zhubaodai.core.rules import Program
 from zhubaodai.core.rules import Rulebook
@@ -283,6 +288,8 @@ class Book:
         self.deltas: dict[str, list[tuple[datetime.date, Decimal]]] = {GUARANTEE: [], RISK: []}
         #: Loan -> fees booked here.
         self.fees: dict[str, Decimal] = {}
+        #: Loan -> guarantee-fee subsidies booked here (outflow.subsidy).
+        self.subsidies: dict[str, Decimal] = {}
         #: Loan -> fund -> recovered cash booked here.
         self.recovered: dict[str, dict[str, Decimal]] = {}
         #: (place, period end) of each interest credit booked here.
@@ -301,6 +308,7 @@ class Book:
         other.__dict__.update(self.__dict__)
         other.deltas = {fund: list(moves) for fund, moves in self.deltas.items()}
         other.fees = dict(self.fees)
+        other.subsidies = dict(self.subsidies)
         other.recovered = {loan: dict(funds) for loan, funds in self.recovered.items()}
         other.interest = list(self.interest)
         other.waterfall_entries = list(self.waterfall_entries)
@@ -555,6 +563,8 @@ class Classifier:
     def classify(self, row: Row) -> Transaction:
         for rule in self.config.classify:
             if self.matches(rule, row):
+                if rule.event == "injection":
+                    return self._injection(row, rule.funder)
                 handler = getattr(self, f"_{rule.event}")
                 return handler(row)
         what = "收入" if row.amount > 0 else "支出"
@@ -612,9 +622,52 @@ class Classifier:
             flag="!",
         )
 
-    def _injection(self, row: Row) -> Transaction:
+    def _injection(self, row: Row, funder: str | None = None) -> Transaction:
+        # risk.funders (白银): each injection names its funder, as the rule for its payer says.
+        meta: dict[str, object] = {"funder": funder} if funder else {}
+        narration = f"注入风险补偿金（{funder}）" if funder else "注入风险补偿金"
         return self._txn(
-            row, "注入风险补偿金", [(self.acct("risk_fund"), row.amount), (self.acct("injection"), -row.amount)]
+            row, narration, [(self.acct("risk_fund"), row.amount), (self.acct("injection"), -row.amount)], **meta
+        )
+
+    def _subsidy(self, row: Row) -> Transaction:
+        """outflow.subsidy (海口): a guarantee-fee subsidy out of the risk fund to the program's
+        subsidy account, linked to the loan it rewards: the loan named in the bank's text, or
+        the one loan whose allowance left (the engine's base × rate, less what was paid) is
+        this amount."""
+        paid = -row.amount
+        code = self.config.program
+        if "outflow_subsidy" not in self.program.accounts or "outflow.subsidy" not in self.program.rules:
+            return self._suspense(row, f"本项目没有担保费奖补（rules.yaml 未设 outflow.subsidy），支出 {yuan(paid)} 元不能记为奖补")
+        try:
+            rate = self.program.rules["outflow.subsidy"].param("rate", row.date)
+        except ParamDateError as exc:
+            return self._suspense(row, str(exc))
+        if rate is None:
+            return self._suspense(row, f"担保费奖补在 {row.date} 已不再施行，支出 {yuan(paid)} 元不能记为奖补")
+        given: dict[str, Decimal] = {}
+        for outflow in self.book.state.outflows:
+            if outflow.rule == "outflow.subsidy" and outflow.loan is not None:
+                given[outflow.loan] = given.get(outflow.loan, ZERO) + outflow.amount
+        for loan_id, amount in self.book.subsidies.items():
+            given[loan_id] = given.get(loan_id, ZERO) + amount
+        left = {
+            loan.id: half_up(subsidy_base(loan, row.date) * rate) - given.get(loan.id, ZERO)
+            for loan in self.analysis.register.loans.values()
+            if loan.program == code
+        }
+        named = [loan_id for loan_id in left if loan_id in _norm(row.text)]
+        chosen = [l for l in named if 0 < paid <= left[l]] if named else [l for l in left if left[l] == paid]
+        if len(chosen) != 1:
+            shown = "；".join(f"{l} 尚可奖补 {yuan(left[l])} 元" for l in (named or left) if left[l] > 0)
+            what = "同时符合多笔贷款" if chosen else "与各笔贷款尚可奖补的金额不符"
+            return self._suspense(row, f"担保费奖补 {yuan(paid)} 元{what}（{shown or '没有尚可奖补的贷款'}）")
+        loan_id = chosen[0]
+        self.book.subsidies[loan_id] = self.book.subsidies.get(loan_id, ZERO) + paid
+        return self._txn(
+            row, f"担保费奖补 {loan_id}",
+            [(self.acct("risk_fund"), -paid), (self.acct("outflow_subsidy"), paid)],
+            links=frozenset({loan_id}),
         )
 
     def _fee(self, row: Row) -> Transaction:
@@ -627,9 +680,11 @@ class Classifier:
                 who += f"（账号 {row.counterparty_account}）"
             return self._suspense(row, f"像是助保金缴款，但付款人 {who} 不是本项目登记的企业")
         name = self.enterprise_label[ent]
+        # The enterprise's loans approved by the day of the payment (a fee is paid after the
+        # approval, before the contract): a later loan of the same amount is not a candidate.
         loans = [
             loan for loan in self.analysis.register.loans.values()
-            if loan.enterprise == ent and loan.program == self.config.program
+            if loan.enterprise == ent and loan.program == self.config.program and loan.approval.date <= row.date
         ]
         fees = self.analysis.records.fees
         owing: dict[str, Decimal] = {}
@@ -704,14 +759,58 @@ class Classifier:
     def _balance(self, fund: str, day: datetime.date) -> Decimal:
         return self.book.balance(fund, day)
 
+    def _first_payers(self, loan: Loan, due: Decimal, g_before: Decimal, on: datetime.date) -> tuple[Decimal, Decimal]:
+        """What the pool owes of ``due`` and what its guarantee fund may pay, after the first
+        payers outside it, by the engine's functions (:mod:`zhubaodai.checks.deposits`): the
+        loan's pledged deposit (what it paid and still holds), and with comp.waterfall's
+        ``guarantee_basis: own_fees`` the fees its enterprise paid in less what the guarantee
+        fund already paid for it (this import's fee rows and compensations included)."""
+        account = self.book.state.deposits.get(loan.id)
+        cover = deposit_cover(due, account.used + account.balance) if account is not None else ZERO
+        available = g_before
+        rule = self.program.rules.get("comp.waterfall")
+        if rule is not None and "guarantee_basis" in rule.params and rule.param("guarantee_basis", on) == "own_fees":
+            claims = self.book.waterfall().records.claims_by_loan if self.book.compensated else self.analysis.records.claims_by_loan
+            own = enterprise_fees_left(self.analysis.register, self.analysis.records.fees, claims, loan)
+            own += sum(
+                (amount for loan_id, amount in self.book.fees.items()
+                 if self.analysis.register.loans[loan_id].enterprise == loan.enterprise),
+                ZERO,
+            )
+            available = min(available, own)
+        return due - cover, available
+
+    def _plain_compensation(self, row: Row) -> Transaction:
+        """A program with no rule on how a claim is shared (龙南: the risk fund reimburses
+        the guarantor): the risk fund pays the claim's amount due, for the one pending claim
+        of that amount (or the loan named in the bank's text, up to its amount due)."""
+        paid = -row.amount
+        pending = [c for c in self.claims if c.claim.event.date <= row.date and not c.risk_done and not c.guarantee_done]
+        named = [c for c in pending if c.claim.loan.id in _norm(row.text)]
+        chosen = [c for c in named if paid <= c.claim.due] if named else [c for c in pending if c.claim.due == paid]
+        if len(chosen) != 1:
+            if not pending:
+                return self._suspense(row, f"支出 {yuan(paid)} 元，本项目没有尚待代偿的已审核代偿申请（claim）")
+            shown = "；".join(f"{c.claim.loan.id} 应代偿 {yuan(c.claim.due)} 元" for c in (named or pending))
+            what = "同时符合多笔代偿" if chosen else "与尚待代偿的申请金额不符"
+            return self._suspense(row, f"代偿支出 {yuan(paid)} 元{what}（{shown}）")
+        c = chosen[0]
+        c.risk_done = c.guarantee_done = True
+        loan_id = c.claim.loan.id
+        return self._txn(
+            row, f"代偿 {loan_id}",
+            [(self.acct("compensation_risk"), paid), (self.acct("risk_fund"), -paid)],
+            links=frozenset({loan_id}),
+        )
+
     def _compensation(self, row: Row) -> Transaction:
         if "comp.shares" in self.program.rules:
             return self._shared_compensation(row)
+        if "comp.waterfall" not in self.program.rules:
+            return self._plain_compensation(row)
         paid = -row.amount
         try:
             share = self.program.rules["comp.waterfall"].param("risk_share", row.date)
-        except KeyError:
-            return self._suspense(row, "规则文件中本项目没有 comp.waterfall 规则，无法核对代偿金额")
         except ParamDateError as exc:
             return self._suspense(row, str(exc))
         g_before = self._balance(GUARANTEE, row.date)
@@ -722,8 +821,9 @@ class Classifier:
             if c.claim.event.date > row.date or c.risk_done:
                 continue
             loan = c.claim.loan
+            due, g_available = self._first_payers(loan, c.claim.due, g_before, row.date)
             if not c.guarantee_done:
-                plan = plan_waterfall(c.claim.due, g_before, r_before, share)
+                plan = plan_waterfall(due, g_available, r_before, share)
                 expected.append(
                     f"{loan.id} 助保金付 {yuan(plan.guarantee)} 元、风险补偿金付 {yuan(plan.risk)} 元"
                 )
@@ -732,7 +832,7 @@ class Classifier:
                 elif plan.guarantee == paid and plan.risk > 0:
                     options.append((c, "guarantee", plan.guarantee, ZERO, plan.bank))
             else:
-                plan = plan_waterfall(c.claim.due, c.guarantee_paid, r_before, share)
+                plan = plan_waterfall(due, c.guarantee_paid, r_before, share)
                 expected.append(f"{loan.id} 风险补偿金付 {yuan(plan.risk)} 元")
                 if plan.risk == paid:
                     options.append((c, "risk", ZERO, plan.risk, plan.bank))

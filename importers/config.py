@@ -103,7 +103,10 @@ EVENTS: dict[str, str] = {
     "interest": "结息（孳息）",
     "compensation": "代偿",
     "recovery": "追偿补回",
+    "subsidy": "担保费奖补",
 }
+#: Events that are payments out of the special account (debits); the others are receipts.
+DEBIT_EVENTS = frozenset({"compensation", "subsidy"})
 
 DIRECTIONS = {"credit": "收入（贷方）", "debit": "支出（借方）", "any": "收支均可"}
 
@@ -414,6 +417,8 @@ class ClassifyRule:
     counterparty_account: tuple[str, ...] = ()
     summary: tuple[str, ...] = ()
     line: int = 0
+    #: For an injection: the funder written as its ``funder`` metadata (risk.funders, 白银).
+    funder: str | None = None
 
     def describe(self) -> str:
         return f"{EVENTS[self.event]}（第 {self.line} 行的规则）"
@@ -453,16 +458,16 @@ def _load_rule(check: _Checker, node: Any, index: int, parent: list[Any], line: 
     path = f"classify[{index + 1}]"
     if not isinstance(node, _Node):
         raise ImportConfigError(check.filename, line, path, "每条规则应为映射，至少含 event")
-    check.keys(node, path, ("event",), ("direction", "counterparty", "counterparty_account", "summary"))
+    check.keys(node, path, ("event",), ("direction", "counterparty", "counterparty_account", "summary", "funder"))
     event = check.text(node, "event", f"{path}.event")
     if event not in EVENTS:
         raise check.fail(node, f"{path}.event", f"未知的事件 {event!r}；可用：{'、'.join(EVENTS)}", "event")
-    direction = "credit" if event != "compensation" else "debit"
+    direction = "debit" if event in DEBIT_EVENTS else "credit"
     if "direction" in node:
         direction = check.text(node, "direction", f"{path}.direction")
         if direction not in DIRECTIONS:
             raise check.fail(node, f"{path}.direction", f"应为 {'、'.join(DIRECTIONS)} 之一", "direction")
-    expected = "debit" if event == "compensation" else "credit"
+    expected = "debit" if event in DEBIT_EVENTS else "credit"
     if direction != expected:
         raise check.fail(
             node, f"{path}.direction", f"{EVENTS[event]}只能是{DIRECTIONS[expected]}", "direction"
@@ -471,6 +476,12 @@ def _load_rule(check: _Checker, node: Any, index: int, parent: list[Any], line: 
     def opt(key: str) -> tuple[str, ...]:
         return check.texts(node, key, f"{path}.{key}") if key in node else ()
 
+    funder = None
+    if "funder" in node:
+        if event != "injection":
+            raise check.fail(node, f"{path}.funder", "只有注入风险补偿金（injection）的规则可以写出资方 funder", "funder")
+        funder = check.text(node, "funder", f"{path}.funder")
+
     return ClassifyRule(
         event=event,
         direction=direction,
@@ -478,6 +489,7 @@ def _load_rule(check: _Checker, node: Any, index: int, parent: list[Any], line: 
         counterparty_account=opt("counterparty_account"),
         summary=opt("summary"),
         line=node.line,
+        funder=funder,
     )
 
 

@@ -317,7 +317,7 @@ def test_configuration_errors_name_file_line_and_key(tmp_path: Path) -> None:
     )
     with pytest.raises(ImportConfigError) as info:
         load_pool_config(config)
-    assert str(info.value) == f"导入配置有误：{config} 第 5 行（classify[1].event）：未知的事件 'gift'；可用：fee、injection、interest、compensation、recovery"
+    assert str(info.value) == f"导入配置有误：{config} 第 5 行（classify[1].event）：未知的事件 'gift'；可用：fee、injection、interest、compensation、recovery、subsidy"
     err = io.StringIO()
     assert cli.run_import([FLAT], configs=[config], err=err) == cli.EXIT_INPUT
     assert err.getvalue().startswith("错误：导入配置有误：") and "Traceback" not in err.getvalue()

@@ -30,8 +30,10 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
+from collections.abc import Mapping
 from dataclasses import field
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from beancount.core.data import Transaction
 
@@ -43,6 +45,11 @@ from zhubaodai.core.money import ZERO
 from zhubaodai.core.money import half_up
 from zhubaodai.core.money import percent
 from zhubaodai.core.register import Loan
+from zhubaodai.core.register import Register
+
+if TYPE_CHECKING:
+    from zhubaodai.checks.fees import FeeAccount
+    from zhubaodai.checks.waterfall import Claim
 
 PLEDGE = "pledge"
 RELEASE = "release"
@@ -136,12 +143,20 @@ def deposit_cover(due: Decimal, held: Decimal) -> Decimal:
 def own_fees_left(ctx: Context, loan: Loan) -> Decimal:
     """The fees the loan's enterprise paid in (for any of its loans in the program, as the
     walk has seen them) less what the guarantee fund paid on its loans' claims so far."""
+    return enterprise_fees_left(ctx.register, ctx.records.fees, ctx.records.claims_by_loan, loan)
+
+
+def enterprise_fees_left(
+    register: Register, fees: Mapping[str, FeeAccount], claims_by_loan: Mapping[str, list[Claim]], loan: Loan
+) -> Decimal:
+    """:func:`own_fees_left` on given records (the importer's: the engine's fees, and its
+    claims with the import's compensations walked in)."""
     paid = used = ZERO
-    for other in ctx.register.loans_of(loan.program, loan.enterprise):
-        fees = ctx.records.fees.get(other.id)
-        if fees is not None:
-            paid += fees.paid
-        for claim in ctx.records.claims_by_loan.get(other.id, ()):
+    for other in register.loans_of(loan.program, loan.enterprise):
+        account = fees.get(other.id)
+        if account is not None:
+            paid += account.paid
+        for claim in claims_by_loan.get(other.id, ()):
             used += claim.guarantee_paid
     return max(paid - used, ZERO)
 

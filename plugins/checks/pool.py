@@ -52,6 +52,7 @@ from zhubaodai.core.money import half_up
 from zhubaodai.core.money import largest_remainder
 from zhubaodai.core.money import percent
 from zhubaodai.core.money import yuan
+from zhubaodai.core.register import Loan
 
 ONE_DAY = datetime.timedelta(days=1)
 #: Outflow roles -> the rule that allows them.
@@ -337,6 +338,17 @@ def _outflow_totals(ctx: Context, code: str) -> dict[tuple[str, str, int], Decim
     return totals
 
 
+def subsidy_base(loan: Loan, on: datetime.date) -> Decimal:
+    """A subsidy's base: the loan's guaranteed amount by ``on`` (its contract and increases)."""
+    base = ZERO
+    for event in loan.events:
+        if event.date > on:
+            break
+        if event.kind in ("contract", "increase"):
+            base += event.data["amount"]
+    return base
+
+
 def _subsidy(ctx: Context, m: Movement, amount: Decimal) -> tuple[str, Decimal, Decimal] | None:
     """A subsidy's loan, guaranteed amount and allowance; reports what exceeds it."""
     code = m.state.program.code
@@ -351,12 +363,7 @@ def _subsidy(ctx: Context, m: Movement, amount: Decimal) -> tuple[str, Decimal, 
     rate = ctx.param(code, "outflow.subsidy", "rate", m.date, m.entry)
     if rate is None:
         return None
-    base = ZERO
-    for event in loan.events:
-        if event.date > m.date:
-            break
-        if event.kind in ("contract", "increase"):
-            base += event.data["amount"]
+    base = subsidy_base(loan, m.date)
     allowed = half_up(base * rate)
     before = sum(
         (o.amount for o in ctx.states[code].outflows if o.rule == "outflow.subsidy" and o.loan == loan.id), ZERO
