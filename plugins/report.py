@@ -40,9 +40,12 @@ from typing import Any
 from beancount.core.data import Balance
 from beancount.core.data import Directive
 
+from zhubaodai.checks.pool import OUTFLOW_RULES
 from zhubaodai.checks.waterfall import claim_parts
+from zhubaodai.checks.waterfall import npl_classified
 from zhubaodai.checks.waterfall import parties_of
 from zhubaodai.checks.waterfall import program_parties
+from zhubaodai.checks.waterfall import uses_npl
 from zhubaodai.core.engine import Analysis
 from zhubaodai.core.engine import DailyBalance
 from zhubaodai.core.engine import FUND_LABELS
@@ -194,13 +197,27 @@ CLAIM_PARTY_COLUMNS = {
 }
 
 
-def claim_columns(parties: Sequence[str]) -> tuple[Column, ...]:
-    """代偿's columns: one per party of the programs reported (their waterfall tables)."""
+def claim_columns(parties: Sequence[str], npl: bool = False) -> tuple[Column, ...]:
+    """代偿's columns: one per party of the programs reported (their waterfall tables), and
+    不良分类日 where a program reported claims on an NPL classification (comp.scope trigger npl)."""
     return _cols(
-        "项目代码", "贷款编号", "企业名称", ("逾期日", DATE), ("代偿申请日", DATE), "申请函",
+        "项目代码", "贷款编号", "企业名称", ("逾期日", DATE), *((("不良分类日", DATE),) if npl else ()),
+        ("代偿申请日", DATE), "申请函",
         ("代偿入账日", DATE), ("应代偿额", MONEY), *((CLAIM_PARTY_COLUMNS[p], MONEY) for p in parties),
         ("风险补偿金未能分担", MONEY), "状态", "管委会决定",
     )
+
+
+#: 质押存单: each loan's pledged deposit at the period's end (the engine's deposit sub-ledger).
+DEPOSITS = _cols(
+    "项目代码", "贷款编号", "企业名称", ("质押", MONEY), ("解押", MONEY), ("代偿", MONEY), ("期末余额", MONEY),
+    "质押日", "解押日", "代偿日", ("检查结果数", COUNT),
+)
+#: 允许的支出: each outflow a policy allows (海口's guarantee-fee subsidies) with its caps.
+OUTFLOWS = _cols(
+    "项目代码", ("日期", DATE), "类别", "贷款编号", ("金额", MONEY), ("担保金额", MONEY), ("该笔上限", MONEY),
+    ("该笔尚可", MONEY), ("年度累计", MONEY), ("年度上限", MONEY), ("年度尚可", MONEY), ("检查结果数", COUNT),
+)
 
 
 CLAIMS = claim_columns(("guarantee", "risk", "bank"))
@@ -228,6 +245,8 @@ SUMMED: dict[str, tuple[tuple[str, ...], str]] = {
          "助保金累计实缴"), "笔",
     ),
     "代偿": (("应代偿额", *CLAIM_PARTY_COLUMNS.values(), "风险补偿金未能分担"), "笔"),
+    "质押存单": (("质押", "解押", "代偿", "期末余额"), "笔"),
+    "允许的支出": (("金额",), "笔"),
     "追偿": (
         ("追回总额", "扣除费用及违约金", "追偿净额", "偿还合作银行", "补回风险补偿金", "补回助保金",
          "超出部分（需人工处理）"), "笔",
@@ -299,8 +318,10 @@ def _loan_rows(
 def _claim_rows(
     analysis: Analysis, code: str, start: datetime.date, end: datetime.date,
     states: dict[tuple[str, datetime.date], str], parties: Sequence[str] = ("guarantee", "risk", "bank"),
+    npl: bool = False,
 ) -> list[tuple]:
-    """One row per claim; a party outside this program's waterfall gets an empty cell."""
+    """One row per claim; a party outside this program's waterfall gets an empty cell; with
+    ``npl``, the date of the NPL classification that made the loan eligible (as 代偿台账)."""
     enterprises = analysis.register.enterprises
     mine = set(program_parties(analysis.rulebook.programs[code]))
     rows = []
@@ -317,13 +338,45 @@ def _claim_rows(
         parts = claim_parts(analysis.records, claim)
         rows.append((
             code, loan.id, enterprise.data["name"] if enterprise else "",
-            overdue.date if overdue else None, claim.event.date, claim.event.data.get("letter", ""),
+            overdue.date if overdue else None,
+            *((_npl_date(analysis, loan, claim.event.date),) if npl else ()),
+            claim.event.date, claim.event.data.get("letter", ""),
             claim.entries[-1].date if claim.entries else None,
             claim.due, *(parts.get(p, ZERO) if p in mine else None for p in parties), claim.uncovered,
             states.get((loan.id, claim.event.date), "—"),
             "；".join(e.data["decision"] for e in committee),
         ))
-    return sorted(rows, key=lambda r: (r[4], r[1]))
+    return sorted(rows, key=lambda r: (r[5 if npl else 4], r[1]))
+
+
+def _npl_date(analysis: Analysis, loan: Any, on: datetime.date) -> datetime.date | None:
+    found = npl_classified(analysis.rulebook.programs[loan.program], loan, on)
+    return found.date if found is not None else None
+
+
+def _deposit_rows(analysis: Analysis, code: str, start: datetime.date, end: datetime.date) -> list[tuple]:
+    """质押存单: the deposits of 资金池概况's section, as at the period's end."""
+    from zhubaodai.fava import views
+
+    def days(found: tuple[datetime.date, ...]) -> str:
+        return "、".join(str(d) for d in found)
+
+    return [
+        (code, d.loan, d.enterprise_name, d.pledged, d.released, d.used, d.balance,
+         days(d.pledged_on), days(d.released_on), days(d.used_on), len(d.findings))
+        for d in views.deposit_rows(analysis, views.Period(start, end, True), [code])
+    ]
+
+
+def _outflow_rows(analysis: Analysis, code: str, start: datetime.date, end: datetime.date) -> list[tuple]:
+    """允许的支出: the outflows of 资金池概况's section in the period, with their caps."""
+    from zhubaodai.fava import views
+
+    return [
+        (code, o.date, o.title, o.loan or "", o.amount, o.base, o.allowed, o.loan_left, o.year_total,
+         o.annual_cap, o.year_left, len(o.findings))
+        for o in views.outflow_rows(analysis, views.Period(start, end, True), [code])
+    ]
 
 
 def _recovery_rows(analysis: Analysis, code: str, start: datetime.date, end: datetime.date) -> list[tuple]:
@@ -473,14 +526,23 @@ def build_report(
     before = start - ONE_DAY
     columns: list[tuple[Any, ...]] = []
     sources, reconciliation, loans, claims, recoveries, interest = [], [], [], [], [], []
+    deposits: list[tuple] = []
+    outflows: list[tuple] = []
     parties = parties_of(analysis.rulebook.programs[code] for code in programs)
+    npl = any(uses_npl(analysis.rulebook.programs[code]) for code in programs)
+    with_deposits = any("deposits" in analysis.rulebook.programs[code].accounts for code in programs)
+    with_outflows = any(
+        rule_id in analysis.rulebook.programs[code].rules for code in programs for rule_id in OUTFLOW_RULES.values()
+    )
     for code in programs:
         state = analysis.programs[code]
         program = state.program
         funds = state.funds
         loan_status, claim_states = _page_states(analysis, code, start, end)
         loan_rows = _loan_rows(analysis, code, start, end, loan_status)
-        claim_rows = _claim_rows(analysis, code, start, end, claim_states, parties)
+        claim_rows = _claim_rows(analysis, code, start, end, claim_states, parties, npl)
+        deposits += _deposit_rows(analysis, code, start, end)
+        outflows += _outflow_rows(analysis, code, start, end)
         recovery_rows = _recovery_rows(analysis, code, start, end)
         for fund in (GUARANTEE, RISK):
             opening, closing = funds[fund].at(before), funds[fund].at(end)
@@ -532,7 +594,9 @@ def build_report(
         _table("资金来源", SOURCES, sources),
         _table("专户对账", RECONCILIATION, reconciliation),
         _table("贷款", LOANS, loans),
-        _table("代偿", claim_columns(parties), claims),
+        _table("代偿", claim_columns(parties, npl), claims),
+        *((_table("质押存单", DEPOSITS, deposits),) if with_deposits else ()),
+        *((_table("允许的支出", OUTFLOWS, outflows),) if with_outflows else ()),
         _table("追偿", RECOVERIES, recoveries),
         _table("孳息分配", INTEREST, interest),
         _table("检查结果", FINDINGS, _finding_rows(analysis, programs, end, beancount_errors, folder)),

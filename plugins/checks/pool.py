@@ -74,6 +74,8 @@ class Outflow:
     loan: str | None = None
     base: Decimal | None = None
     allowed: Decimal | None = None
+    #: For a subsidy: the loan's subsidies so far, this one included (what is left: allowed − this).
+    loan_total: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -313,13 +315,15 @@ def _outflow(ctx: Context, m: Movement, rule_id: str) -> None:
     cap = None
     if "annual_cap" in ctx.rulebook.programs[code].rules[rule_id].params:
         cap = ctx.param(code, rule_id, "annual_cap", m.date, m.entry)
-    loan_id = base = allowed = None
+    loan_id = base = allowed = loan_total = None
     if rule_id == "outflow.subsidy":
         found = _subsidy(ctx, m, amount)
         if found is None:
             return
-        loan_id, base, allowed = found
-    ctx.states[code].outflows.append(Outflow(code, rule_id, m.entry, amount, year_total, cap, loan_id, base, allowed))
+        loan_id, base, allowed, loan_total = found
+    ctx.states[code].outflows.append(
+        Outflow(code, rule_id, m.entry, amount, year_total, cap, loan_id, base, allowed, loan_total)
+    )
     if cap is not None and year_total > cap:
         ctx.report(
             rule_id, code, m.entry,
@@ -349,7 +353,7 @@ def subsidy_base(loan: Loan, on: datetime.date) -> Decimal:
     return base
 
 
-def _subsidy(ctx: Context, m: Movement, amount: Decimal) -> tuple[str, Decimal, Decimal] | None:
+def _subsidy(ctx: Context, m: Movement, amount: Decimal) -> tuple[str, Decimal, Decimal, Decimal] | None:
     """A subsidy's loan, guaranteed amount and allowance; reports what exceeds it."""
     code = m.state.program.code
     if len(m.loans) != 1:
@@ -376,7 +380,7 @@ def _subsidy(ctx: Context, m: Movement, amount: Decimal) -> tuple[str, Decimal, 
             figures={"应奖补": allowed, "累计奖补": total, "超出": total - allowed},
             loan=loan.id,
         )
-    return loan.id, base, allowed
+    return loan.id, base, allowed, total
 
 
 def _meta_date(ctx: Context, m: Movement, key: str) -> datetime.date | None:

@@ -319,6 +319,26 @@ def _trigger_event(loan: Loan, trigger: str, on: datetime.date) -> Event | None:
     return found
 
 
+def npl_classified(program: Program, loan: Loan, on: datetime.date) -> Event | None:
+    """For a program whose comp.scope trigger is ``npl`` on ``on``: the loan's NPL
+    classification that makes it eligible then (:func:`_trigger_event`); None otherwise.
+    The faces' 不良分类日 (代偿台账, the report's 代偿 sheet)."""
+    rule = program.rules.get("comp.scope")
+    if rule is None or "trigger" not in rule.params:
+        return None
+    try:
+        trigger = rule.param("trigger", on)
+    except LookupError:
+        return None
+    return _trigger_event(loan, "npl", on) if trigger == "npl" else None
+
+
+def uses_npl(program: Program) -> bool:
+    """Whether any version of the program's comp.scope trigger is ``npl`` (the faces show the column)."""
+    rule = program.rules.get("comp.scope")
+    return rule is not None and "trigger" in rule.params and "npl" in rule.params["trigger"].values
+
+
 def _basis(ctx: Context, m: Movement) -> tuple[Loan, Claim] | None:
     """The loan and claim a compensation pays; reports under pool.no_withdrawal if none."""
     code = m.state.program.code

@@ -47,6 +47,14 @@ class Zbd1Pool(_page.ReviewPage):
     def build(self, loaded: LoadedAnalysis, period: _views.Period, programs: Sequence[str]) -> Any:
         return _views.pool_overview(loaded.analysis, period, programs)
 
+    def side_ledgers(self) -> tuple[list[Any], list[Any], list[Any]]:
+        """The pledged deposits (as at the period's end) and the allowed outflows (in the
+        period, with each year's total) of the selected programs: the engine's records."""
+        loaded = self.loaded()
+        period, programs, _ = self.scope(loaded)
+        outflows = _views.outflow_rows(loaded.analysis, period, programs)
+        return _views.deposit_rows(loaded.analysis, period, programs), outflows, _views.outflow_years(outflows)
+
 
 class Zbd2Loans(_page.ReviewPage):
     """贷款台账: every loan alive in the period, with its fee and its deadlines."""
@@ -105,11 +113,12 @@ class Zbd3Compensations(_page.ReviewPage):
     paginated = True
 
     def build(self, loaded: LoadedAnalysis, period: _views.Period, programs: Sequence[str]) -> Any:
-        return _views.compensation_rows(loaded.analysis, period, programs)
+        return _views.compensation_rows(loaded.analysis, period, programs), _views.npl_programs(loaded.analysis, programs)
 
     def paginate(self, data: Any, number: int) -> tuple[Any, _page.Pager]:
-        shown, pager = _page.paginate(data, number)
-        return (_views.compensation_totals(data), shown), pager
+        rows, npl = data
+        shown, pager = _page.paginate(rows, number)
+        return (_views.compensation_totals(rows, npl), shown), pager
 
 
 class Zbd4Recoveries(_page.ReviewPage):

@@ -27,7 +27,13 @@ from zhubaodai.checks.waterfall import DEDUCTION_LABELS
 from zhubaodai.checks.waterfall import PARTIES
 from zhubaodai.checks.waterfall import PARTY_LABELS
 from zhubaodai.checks.waterfall import claim_parts
+from zhubaodai.checks.waterfall import npl_classified
 from zhubaodai.checks.waterfall import program_parties
+from zhubaodai.checks.waterfall import uses_npl
+from zhubaodai.checks.deposits import MOVE_LABELS
+from zhubaodai.checks.deposits import PLEDGE
+from zhubaodai.checks.deposits import RELEASE
+from zhubaodai.checks.deposits import USE
 from zhubaodai.core.engine import Analysis
 from zhubaodai.core.engine import DailyBalance
 from zhubaodai.core.engine import FUND_LABELS
@@ -714,6 +720,9 @@ class CompensationRow:
     findings: tuple[Finding, ...]
     #: Every party of the program's waterfall and what it has borne (one column each).
     parts: tuple[tuple[str, Decimal], ...] = ()
+    #: For a program whose claims need an NPL classification (comp.scope trigger npl): the
+    #: date of the classification that made the loan eligible (None: none, or not such a program).
+    npl_date: datetime.date | None = None
 
     @property
     def pool_paid(self) -> Decimal:
@@ -784,10 +793,21 @@ def compensation_rows(analysis: Analysis, period: Period, codes: Sequence[str]) 
                 committee.data["decision"] if committee is not None else None,
                 tuple(f for f in by_loan.get(loan.id, ()) if f.rule in WATERFALL_RULES),
                 tuple((party, borne.get(party, ZERO)) for party in parties),
+                _npl_date(analysis, loan, claim.event.date),
             )
         )
     rows.sort(key=lambda r: (r.program, r.claim_date, r.loan))
     return rows
+
+
+def _npl_date(analysis: Analysis, loan: Loan, on: datetime.date) -> datetime.date | None:
+    found = npl_classified(analysis.rulebook.programs[loan.program], loan, on)
+    return found.date if found is not None else None
+
+
+def npl_programs(analysis: Analysis, codes: Sequence[str]) -> bool:
+    """Whether any of the programs needs an NPL classification before a claim (the 不良分类日 column)."""
+    return any(uses_npl(analysis.rulebook.programs[code]) for code in codes)
 
 
 @dataclass(frozen=True)
@@ -810,16 +830,160 @@ class CompensationTotals:
     #: One column per party of the programs shown (助保金, 风险补偿金, 银行 for CQGX/WLHT;
     #: a program's comp.shares table adds 担保机构 and others), in :data:`PARTIES` order.
     columns: tuple[PartyColumn, ...] = ()
+    #: Whether the 不良分类日 column is shown (a program of the rows claims on an NPL classification).
+    npl: bool = False
 
 
-def compensation_totals(rows: Sequence[CompensationRow]) -> CompensationTotals:
+def compensation_totals(rows: Sequence[CompensationRow], npl: bool = False) -> CompensationTotals:
     found = {party for r in rows for party, _ in r.parts} or {"guarantee", "risk", "bank"}
     columns = tuple(
         PartyColumn(party, PARTY_COLUMNS[party], sum((r.part(party) or ZERO for r in rows), ZERO))
         for party in PARTIES
         if party in found
     )
-    return replace(_totals(CompensationTotals, rows), columns=columns)
+    return replace(_totals(CompensationTotals, rows), columns=columns, npl=npl)
+
+
+# --------------------------------------------------------------------------------------
+# 资金池概况's side ledgers: the pledged deposits, and the outflows a policy allows.
+
+
+@dataclass(frozen=True)
+class DepositMoveRow:
+    date: datetime.date
+    kind: str  # 质押 | 解押 | 代偿
+    amount: Decimal
+    entry: Any
+
+
+@dataclass(frozen=True)
+class DepositRow:
+    """One loan's pledged deposit at the period's end (the engine's deposit sub-ledger)."""
+
+    program: str
+    loan: str
+    enterprise_name: str
+    pledged: Decimal
+    released: Decimal
+    used: Decimal
+    balance: Decimal
+    moves: tuple[DepositMoveRow, ...]
+    findings: tuple[Finding, ...]
+
+    def dates(self, kind: str) -> tuple[datetime.date, ...]:
+        return tuple(m.date for m in self.moves if m.kind == MOVE_LABELS[kind])
+
+    @property
+    def pledged_on(self) -> tuple[datetime.date, ...]:
+        return self.dates(PLEDGE)
+
+    @property
+    def released_on(self) -> tuple[datetime.date, ...]:
+        return self.dates(RELEASE)
+
+    @property
+    def used_on(self) -> tuple[datetime.date, ...]:
+        return self.dates(USE)
+
+
+DEPOSIT_RULES = ("deposit.pledge", "deposit.release", "deposit.use")
+
+
+def deposit_rows(analysis: Analysis, period: Period, codes: Sequence[str]) -> list[DepositRow]:
+    """Every loan's deposit of the programs shown, as the engine's sub-ledger holds it at the
+    end of the period (:meth:`DepositAccount.total`, :meth:`DepositAccount.held`); its moves up to then."""
+    by_loan = _findings_by_loan(analysis)
+    end = period.end
+    rows = []
+    for code in codes:
+        for loan_id, account in analysis.programs[code].deposits.items():
+            moves = tuple(
+                DepositMoveRow(m.date, MOVE_LABELS[m.kind], m.amount, m.entry) for m in account.moves if m.date <= end
+            )
+            if not moves:
+                continue
+            enterprise = analysis.register.enterprises.get(account.loan.enterprise)
+            rows.append(DepositRow(
+                code, loan_id, enterprise.data["name"] if enterprise is not None else account.loan.enterprise,
+                account.total(PLEDGE, end), account.total(RELEASE, end), account.total(USE, end), account.held(end),
+                moves, tuple(f for f in by_loan.get(loan_id, ()) if f.rule in DEPOSIT_RULES),
+            ))
+    rows.sort(key=lambda r: (r.program, r.loan))
+    return rows
+
+
+@dataclass(frozen=True)
+class OutflowRow:
+    """One outflow a policy allows (a guarantee-fee subsidy), with its caps, as booked."""
+
+    program: str
+    rule: str
+    title: str
+    date: datetime.date
+    loan: str | None
+    amount: Decimal
+    #: The loan's cap (its guaranteed amount × rate) and what is left of it after this one.
+    base: Decimal | None
+    allowed: Decimal | None
+    loan_left: Decimal | None
+    #: The calendar year's total so far (this one included), its cap and what is left.
+    year_total: Decimal
+    annual_cap: Decimal | None
+    year_left: Decimal | None
+    entry: Any
+    findings: tuple[Finding, ...]
+
+
+@dataclass(frozen=True)
+class OutflowYear:
+    """A calendar year's allowed outflows of one rule: total, cap and what is left."""
+
+    program: str
+    title: str
+    year: int
+    count: int
+    total: Decimal
+    annual_cap: Decimal | None
+    left: Decimal | None
+
+
+def outflow_rows(analysis: Analysis, period: Period, codes: Sequence[str]) -> list[OutflowRow]:
+    """The outflows in the period, from the engine's records (:class:`zhubaodai.checks.pool.Outflow`)."""
+    by_entry: dict[int, list[Finding]] = {}
+    for f in analysis.findings:
+        if f.rule.startswith("outflow.") and f.entry is not None:
+            by_entry.setdefault(id(f.entry), []).append(f)
+    rows = []
+    for code in codes:
+        program = analysis.rulebook.programs[code]
+        for o in analysis.programs[code].outflows:
+            if not period.contains(o.entry.date):
+                continue
+            findings = tuple(f for f in by_entry.get(id(o.entry), ()) if f.rule == o.rule)
+            rows.append(OutflowRow(
+                code, o.rule, program.rules[o.rule].title.split("（")[0], o.entry.date, o.loan, o.amount,
+                o.base, o.allowed,
+                o.allowed - o.loan_total if o.allowed is not None and o.loan_total is not None else None,
+                o.year_total, o.annual_cap,
+                o.annual_cap - o.year_total if o.annual_cap is not None else None,
+                o.entry, findings,
+            ))
+    return rows
+
+
+def outflow_years(rows: Sequence[OutflowRow]) -> list[OutflowYear]:
+    """Per program, rule and year of the rows: the year's total so far (the latest row's
+    year total, as the engine recorded it), its cap and what is left."""
+    latest: dict[tuple[str, str, int], OutflowRow] = {}
+    counts: Counter[tuple[str, str, int]] = Counter()
+    for r in rows:
+        key = (r.program, r.rule, r.date.year)
+        latest[key] = r
+        counts[key] += 1
+    return [
+        OutflowYear(r.program, r.title, key[2], counts[key], r.year_total, r.annual_cap, r.year_left)
+        for key, r in sorted(latest.items())
+    ]
 
 
 @dataclass(frozen=True)

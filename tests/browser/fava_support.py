@@ -133,6 +133,13 @@ def expected_figures(run: EngineRun, page: str) -> dict[str, str]:
                 Decimal(0),
             )
             found[f"{code}.outstanding"] = yuan(outstanding)
+            # The deposit sub-ledger's section (HKJB): each loan's deposit at the end.
+            for loan_id, account in state.deposits.items():
+                found[f"deposit.{loan_id}.balance"] = yuan(account.held(end))
+                found[f"deposit.{loan_id}.used"] = yuan(account.used)
+            for outflow in state.outflows:
+                if outflow.loan is not None:
+                    found[f"outflow.{outflow.entry.date}.{outflow.loan}.amount"] = yuan(outflow.amount)
     elif page == "Zbd2Loans":
         fees = a.records.fees
         for loan_id in a.register.loans:
@@ -141,8 +148,15 @@ def expected_figures(run: EngineRun, page: str) -> dict[str, str]:
         from zhubaodai.checks.waterfall import claim_parts
         from zhubaodai.checks.waterfall import program_parties
 
+        from zhubaodai.checks.waterfall import npl_classified
+        from zhubaodai.checks.waterfall import uses_npl
+
+        npl = any(uses_npl(a.rulebook.programs[code]) for code in a.used_programs())
         for claim in a.records.claims.values():
             found[f"{claim.loan.id}.due"] = yuan(claim.due)
+            if npl:  # the 不良分类日 column (SZPS claims on an NPL classification)
+                event = npl_classified(a.rulebook.programs[claim.loan.program], claim.loan, claim.event.date)
+                found[f"{claim.loan.id}.npl_date"] = str(event.date) if event is not None else "—"
             parts = claim_parts(a.records, claim)
             # One column per party of the claim's program (SZPS: 担保机构 too).
             for party in program_parties(a.rulebook.programs[claim.loan.program]):

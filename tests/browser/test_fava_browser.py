@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -567,3 +568,32 @@ def test_a_reviewer_browses_every_page_through_the_proxy(reviewers_pool, browser
         assert console.errors == []
     finally:
         context.close()
+
+
+def test_the_deposit_and_subsidy_sections_and_the_npl_date_in_chromium(
+    served: tuple[FavaServer, EngineRun], page, tmp_path: Path  # noqa: ANN001
+) -> None:
+    """Issue #10's views on the second demo: 资金池概况 lists HKJB's deposits loan by loan and
+    its subsidies with their caps; 代偿台账 shows SZPS's NPL date. The main demo has none."""
+    server, run = served
+    console = Console(page)
+    page.goto(server.url("extension/Zbd1Pool/"))
+    page.wait_for_selector(READY["Zbd1Pool"])
+    if server.ledger.stem != "shapes":
+        assert page.locator("#zbd-deposits").count() == 0 and page.locator("#zbd-outflows").count() == 0
+        return
+    deposits = page.locator("#zbd-deposits")
+    deposits.scroll_into_view_if_needed()
+    assert deposits.is_visible() and "质押存单明细" in deposits.inner_text()
+    row = page.locator('#zbd-deposits tr[data-loan="HK-2021-003"]')
+    # 40,000.00 pledged on 2021-06-03 and used on 2022-06-15 for its own overdue loan.
+    assert "40,000.00" in row.inner_text() and "2022-06-15 代偿" in re.sub(r"\s+", " ", row.inner_text())
+    outflows = page.locator("#zbd-outflows")
+    assert "担保费奖补" in outflows.inner_text()
+    assert page.locator('[data-figure="outflow-year.HKJB.2021.left"]').inner_text().strip() == "4,885,000.00"
+    _shoot(page, tmp_path, "side-ledgers", server.ledger, "#zbd-deposits")
+    page.goto(server.url("extension/Zbd3Compensations/"))
+    page.wait_for_selector(READY["Zbd3Compensations"])
+    assert page.get_by_role("columnheader", name="不良分类日").is_visible()
+    assert page.locator('[data-figure="SZ-2026-001.npl_date"]').inner_text().strip() == "2026-09-30"
+    assert console.errors == []
