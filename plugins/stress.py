@@ -30,7 +30,10 @@ The program's other shapes, from the same engine:
   the limits keep from being paid stays with the bank (the lender), shown as ``capped``;
   a comp.waterfall program with a payout limit is refused (not modelled);
 * comp.shares ``residual`` (金东): the pool's loss on each claim after its recovery is split
-  by the residual table (:func:`zhubaodai.checks.waterfall.split_shares`).
+  by the residual table (:func:`zhubaodai.checks.waterfall.split_shares`);
+* comp.waterfall ``guarantee_basis: own_fees`` (五指山): the guarantee fund pays a loan at most
+  what its enterprise's own fees have left on the stress date
+  (:func:`zhubaodai.checks.deposits.enterprise_fees_left`), claim after claim.
 
 The amount due on a claim is the principal outstanding (interest is not modelled). Later,
 ``recovery_rate`` of each claim (net of costs, half-up to the fen) comes back and is paid
@@ -64,6 +67,7 @@ import numpy as np
 
 from zhubaodai.checks import payouts
 from zhubaodai.checks.deposits import deposit_cover
+from zhubaodai.checks.deposits import enterprise_fees_left
 from zhubaodai.checks.waterfall import plan_waterfall
 from zhubaodai.checks.waterfall import split_shares
 from zhubaodai.core.engine import Analysis
@@ -75,6 +79,7 @@ from zhubaodai.core.money import half_up
 from zhubaodai.core.rules import PARTY_LABELS
 from zhubaodai.core.rules import ParamDateError
 from zhubaodai.core.rules import PartyShare
+from zhubaodai.core.rules import Rule
 
 #: The parties of a recovery, as rules.yaml's ``recovery.order`` names them.
 PARTIES = ("bank", "risk", "guarantee")
@@ -176,6 +181,10 @@ class PoolPosition:
     room: PayoutRoom = field(default_factory=PayoutRoom)
     #: comp.shares ``residual``: who bears the pool's loss still unrecovered, and how much.
     residual: tuple[PartyShare, ...] = ()
+    #: comp.waterfall ``guarantee_basis: own_fees`` (五指山): enterprise -> the fees it paid in
+    #: less what the guarantee fund already paid for it, on ``on`` (its loans' claims draw on
+    #: that, not on the whole fund); None where the guarantee fund pays from its whole balance.
+    own_fees: Mapping[str, Decimal] | None = None
 
     @property
     def parties(self) -> tuple[str, ...]:
@@ -193,6 +202,8 @@ class PoolPosition:
                     f"{row.label} {(row.share * 100).normalize():f}%" for row in self.residual) + "承担"
             return text
         text = f"风险补偿金分担不足部分的 {(self.risk_share * 100).quantize(Decimal('0.01')).normalize():f}%"
+        if self.own_fees is not None:
+            text = "助保金只以各企业自己缴纳的助保金（减去已为其贷款代偿的部分）为限先付；" + text
         if self.deposits:
             held = sum(self.deposits.values(), ZERO)
             text = (f"逾期贷款先以其质押存单代偿（{len(self.deposits)} 笔存单共 {held:,} 元），不足部分再由资金池承担；"
@@ -307,7 +318,22 @@ def position(analysis: Analysis, program: str, on: datetime.date) -> PoolPositio
         for loan_id, account in state.deposits.items()
         if (held := account.held(on)) > 0
     }
-    return PoolPosition(program, on, *funds, share, order, deposits=deposits)
+    return PoolPosition(program, on, *funds, share, order, deposits=deposits,
+                        own_fees=_own_fees(analysis, program, on) if _own_fees_basis(waterfall, on) else None)
+
+
+def _own_fees_basis(waterfall: Rule, on: datetime.date) -> bool:
+    return "guarantee_basis" in waterfall.params and waterfall.param("guarantee_basis", on) == "own_fees"
+
+
+def _own_fees(analysis: Analysis, program: str, on: datetime.date) -> dict[str, Decimal]:
+    """Per enterprise of the program: :func:`zhubaodai.checks.deposits.enterprise_fees_left` on ``on``."""
+    found: dict[str, Decimal] = {}
+    for loan in analysis.register.loans.values():
+        if loan.program == program and loan.enterprise not in found:
+            found[loan.enterprise] = enterprise_fees_left(
+                analysis.register, analysis.records.fees, analysis.records.claims_by_loan, loan, on)
+    return found
 
 
 def _room(analysis: Analysis, program: str, on: datetime.date) -> PayoutRoom:
@@ -376,16 +402,21 @@ def run(
     if pool.table:
         return _run_table(pool, exposures, dues, recovery_rate)
     guarantee_left, risk_left = pool.guarantee, pool.risk
+    own = dict(pool.own_fees) if pool.own_fees is not None else None
     outcomes: list[LoanOutcome] = []
     for exposure in exposures:
         due = dues.get(exposure.loan, ZERO)
         if due <= 0:
             continue
-        # The loan's pledged deposit first; the pool's waterfall on what it leaves.
+        # The loan's pledged deposit first; the pool's waterfall on what it leaves; with
+        # own_fees, the guarantee fund pays at most what the enterprise's own fees have left.
         cover = deposit_cover(due, pool.deposits.get(exposure.loan, ZERO))
-        plan = plan_waterfall(due - cover, guarantee_left, risk_left, pool.risk_share)
+        available = guarantee_left if own is None else min(guarantee_left, own.get(exposure.enterprise, ZERO))
+        plan = plan_waterfall(due - cover, available, risk_left, pool.risk_share)
         guarantee_left -= plan.guarantee
         risk_left -= plan.risk
+        if own is not None:
+            own[exposure.enterprise] = own.get(exposure.enterprise, ZERO) - plan.guarantee
         recovered = half_up(plan.due * recovery_rate)
         borne = {"bank": plan.bank, "risk": plan.risk, "guarantee": plan.guarantee}
         outcomes.append(
@@ -543,6 +574,8 @@ def exhaustion_rate(pool: PoolPosition, exposures: Sequence[Exposure]) -> Decima
         if limits and pool_share > 0 and min(limits) / pool_share / outstanding <= rate:
             return None
         return rate
+    if pool.own_fees is not None:
+        return _own_fees_exhaustion(pool, exposures)
     target = max(pool.guarantee, ZERO) + max(pool.risk, ZERO) / pool.risk_share
     # Piecewise linear in the rate: a loan adds to the pool's due once rate × outstanding
     # passes its deposit (its breakpoint); walk the breakpoints in order.
@@ -558,6 +591,37 @@ def exhaustion_rate(pool: PoolPosition, exposures: Sequence[Exposure]) -> Decima
         if i + 1 == len(points) or rate <= points[i + 1][0]:
             return rate
     return None
+
+
+def _own_fees_exhaustion(pool: PoolPosition, exposures: Sequence[Exposure]) -> Decimal | None:
+    """:func:`exhaustion_rate` where the guarantee fund pays each enterprise's loans at most
+    its own fees: the rate r at which share × (D(r) − g(r)) reaches the risk fund, where D(r)
+    is what the deposits leave to the pool and g(r) = min(G, Σ per enterprise min(its own
+    fees, its part of D(r))). Both grow with r and D − g never falls, so bisection (to 1e-12)."""
+    guarantee, risk = max(pool.guarantee, ZERO), max(pool.risk, ZERO)
+    own = pool.own_fees or {}
+
+    def short(rate: Decimal) -> Decimal:
+        by_enterprise: dict[str, Decimal] = {}
+        for e in exposures:
+            due = max(rate * e.outstanding - pool.deposits.get(e.loan, ZERO), ZERO)
+            by_enterprise[e.enterprise] = by_enterprise.get(e.enterprise, ZERO) + due
+        total = sum(by_enterprise.values(), ZERO)
+        paid = min(guarantee, sum((min(max(own.get(k, ZERO), ZERO), v) for k, v in by_enterprise.items()), ZERO))
+        return pool.risk_share * (total - paid) - risk
+
+    low, high = ZERO, Decimal(1)
+    while short(high) < 0:
+        low, high = high, high * 2
+        if high > 2**40:
+            return None
+    while high - low > Decimal("1e-12"):
+        middle = (low + high) / 2
+        if short(middle) < 0:
+            low = middle
+        else:
+            high = middle
+    return high
 
 
 # --------------------------------------------------------------------------------------
@@ -673,6 +737,28 @@ def _room_fen(room: Decimal | None) -> int | None:
     return None if room is None else _fen(room)
 
 
+def _own_fees_guarantee(
+    pool: PoolPosition, enterprises: Sequence[str], rows: np.ndarray, cols: np.ndarray, due: np.ndarray, g0: int
+) -> np.ndarray:
+    """The guarantee fund's part of each default under ``own_fees``: at most what the fund
+    and the enterprise's own fees have left, claim after claim in each draw. Two running
+    limits on one series do not vectorise: a loop over the defaults (not loans × draws)."""
+    own0 = {e: max(_fen(v), 0) for e, v in (pool.own_fees or {}).items()}
+    out = np.zeros_like(due)
+    draw = -1
+    left = 0
+    own: dict[str, int] = {}
+    for i in range(due.size):
+        if rows[i] != draw:
+            draw, left, own = int(rows[i]), g0, dict(own0)
+        enterprise = enterprises[int(cols[i])]
+        paid = min(int(due[i]), left, own.get(enterprise, 0))
+        out[i] = paid
+        left -= paid
+        own[enterprise] = own.get(enterprise, 0) - paid
+    return out
+
+
 def _waterfall(
     pool: PoolPosition,
     outstanding: np.ndarray,
@@ -681,6 +767,7 @@ def _waterfall(
     cols: np.ndarray,
     draws: int,
     recovery_rate: Decimal,
+    enterprises: Sequence[str] = (),
 ) -> dict[str, np.ndarray]:
     """The waterfall of :func:`run` for many draws at once, on the defaults only.
 
@@ -705,8 +792,11 @@ def _waterfall(
     # Each draw's first default, and the draws that have any.
     first = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]]) if rows.size else rows
     drawn = rows[first]
-    before = _group_before(due, first)
-    guarantee = np.minimum(np.maximum(g0 - before, 0), due)
+    if pool.own_fees is None:
+        before = _group_before(due, first)
+        guarantee = np.minimum(np.maximum(g0 - before, 0), due)
+    else:
+        guarantee = _own_fees_guarantee(pool, enterprises, rows, cols, due, g0)
     shortfall = due - guarantee
     risk_part = _half_up_times(shortfall, share_n, share_d)
     risk_before = _group_before(risk_part, first)
@@ -851,7 +941,8 @@ def simulate(
     _rate(recovery_rate, "回收率")
     rows, cols = np.nonzero(defaults)
     return _waterfall(
-        pool, _outstanding_fen(exposures), _held_fen(pool, exposures), rows, cols, defaults.shape[0], recovery_rate
+        pool, _outstanding_fen(exposures), _held_fen(pool, exposures), rows, cols, defaults.shape[0], recovery_rate,
+        [e.enterprise for e in exposures],
     )
 
 
@@ -906,6 +997,7 @@ def monte_carlo(
     rng = np.random.default_rng(seed)
     outstanding = _outstanding_fen(exposures)
     held = _held_fen(pool, exposures)
+    enterprises = [e.enterprise for e in exposures]
     n = len(exposures)
     block = max(1, BLOCK_CELLS // n)
     p = float(rate)
@@ -916,7 +1008,7 @@ def monte_carlo(
         size = min(block, draws - done)
         cells = _bernoulli_cells(rng, size * n, p)
         rows, cols = np.divmod(cells, n)
-        for name, values in _waterfall(pool, outstanding, held, rows, cols, size, recovery_rate).items():
+        for name, values in _waterfall(pool, outstanding, held, rows, cols, size, recovery_rate, enterprises).items():
             parts.setdefault(name, []).append(values)
         if keep_defaults:
             matrix = np.zeros((size, n), dtype=bool)

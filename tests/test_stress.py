@@ -572,3 +572,57 @@ def test_each_monte_carlo_draw_equals_the_deterministic_run_with_the_programs_sh
         seen_capped |= expected.capped > 0
         seen_deposit |= expected.deposit > 0
     assert seen_capped or seen_deposit or position.residual  # each case exercises its shape
+
+
+def own_fees_pool(guarantee: str, risk: str, own: dict[str, str]) -> PoolPosition:
+    return PoolPosition("WZS", datetime.date(2025, 12, 31), D(guarantee), D(risk), D("0.5"), ORDER,
+                        own_fees={k: D(v) for k, v in own.items()})
+
+
+def test_with_own_fees_the_guarantee_fund_pays_only_the_enterprises_own_fees():
+    # 五指山 (guarantee_basis own_fees): the fund holds 1,000,000.00 but E-001 paid in only
+    # 10,000.00 and E-002 nothing. L-001 (E-001) 100,000.00: 10,000.00 from the fund, the
+    # 90,000.00 left half each; L-002 (E-002) 200,000.00: none from the fund, 100,000.00
+    # each; L-003 (E-001) 50,000.00: E-001's fees are used up, 25,000.00 each.
+    exposures = [Exposure("L-001", "E-001", D("100000.00")), Exposure("L-002", "E-002", D("200000.00")),
+                 Exposure("L-003", "E-001", D("50000.00"))]
+    out = stress.run(own_fees_pool("1000000.00", "5000000.00", {"E-001": "10000.00"}), exposures,
+                     stress.dues_for_loans(exposures, ["L-001", "L-002", "L-003"]), D("0"))
+    assert [(o.loan, o.guarantee, o.risk, o.bank) for o in out.loans] == [
+        ("L-001", D("10000.00"), D("45000.00"), D("45000.00")),
+        ("L-002", D("0.00"), D("100000.00"), D("100000.00")),
+        ("L-003", D("0.00"), D("25000.00"), D("25000.00")),
+    ]
+    assert (out.guarantee, out.risk, out.bank) == (D("10000.00"), D("170000.00"), D("170000.00"))
+    # One loan of 1,000,000.00: the risk fund's 100,000.00 is its half of 200,000.00, so the
+    # pool owes 210,000.00 with the 10,000.00 of own fees: 21%.
+    rate = stress.exhaustion_rate(own_fees_pool("1000000.00", "100000.00", {"E-1": "10000.00"}),
+                                  [Exposure("L-1", "E-1", D("1000000.00"))])
+    assert rate is not None and abs(rate - D("0.21")) < D("1e-9")
+
+
+def test_wzs_position_reads_each_enterprises_own_fees_from_the_engine():
+    entries, _, _ = loader.load_file(str(SHAPES))
+    analysis = analyse(entries, load_rules(ROOT / "rules.yaml"))
+    # wzs/: 五指山某某茶业 (E-WZ-001) paid 40,000.00 in 2024 and 40,000.00 more in 2025;
+    # 五指山某某农业专业合作社 (E-WZ-003) paid 25,000.00, all used on WZ-2024-003's claim (2025-05-26).
+    end, before = stress.position(analysis, "WZS", datetime.date(2025, 12, 31)), stress.position(
+        analysis, "WZS", datetime.date(2024, 12, 31))
+    assert end.own_fees is not None and before.own_fees is not None
+    assert (before.own_fees["E-WZ-001"], end.own_fees["E-WZ-001"]) == (D("40000.00"), D("80000.00"))
+    assert (before.own_fees["E-WZ-003"], end.own_fees["E-WZ-003"]) == (D("25000.00"), D("0.00"))
+    assert stress.position(analysis, "GSBY", datetime.date(2025, 12, 31)).own_fees is None
+
+
+def test_each_monte_carlo_draw_equals_the_deterministic_run_with_own_fees():
+    rng = random.Random(21)
+    exposures = [Exposure(f"L-{i:04d}", f"E-{i % 7}", D(rng.randint(1, 50_000_000)) / 100) for i in range(30)]
+    exposures = [Exposure(e.loan, e.enterprise, e.outstanding.quantize(D("0.01"))) for e in exposures]
+    position = own_fees_pool("900000.00", "2000000.00", {f"E-{k}": f"{k * 30000}.00" for k in range(7)})
+    draws = stress.monte_carlo(position, exposures, D("0.3"), D("0.2"), 100, seed=5, keep_defaults=True)
+    for i in range(draws.count):
+        expected = stress.run(position, exposures, stress.dues_of_draw(exposures, draws.defaults[i]), D("0.2"))
+        got = draws.outcome(i)
+        assert (got.defaulted, got.guarantee, got.risk, got.bank, got.uncovered) == (
+            expected.defaulted, expected.guarantee, expected.risk, expected.bank, expected.uncovered)
+        assert got.recovered_by == expected.recovered_by

@@ -147,17 +147,20 @@ def own_fees_left(ctx: Context, loan: Loan) -> Decimal:
 
 
 def enterprise_fees_left(
-    register: Register, fees: Mapping[str, FeeAccount], claims_by_loan: Mapping[str, list[Claim]], loan: Loan
+    register: Register, fees: Mapping[str, FeeAccount], claims_by_loan: Mapping[str, list[Claim]], loan: Loan,
+    on: datetime.date | None = None,
 ) -> Decimal:
     """:func:`own_fees_left` on given records (the importer's: the engine's fees, and its
-    claims with the import's compensations walked in)."""
+    claims with the import's compensations walked in); with ``on``, the fees paid by the end
+    of that day less what the fund paid on claims first compensated by then (the stress test)."""
     paid = used = ZERO
     for other in register.loans_of(loan.program, loan.enterprise):
         account = fees.get(other.id)
         if account is not None:
-            paid += account.paid
+            paid += account.paid if on is None else sum((p.amount for p in account.payments if p.date <= on), ZERO)
         for claim in claims_by_loan.get(other.id, ()):
-            used += claim.guarantee_paid
+            if on is None or (claim.entries and claim.entries[0].date <= on):
+                used += claim.guarantee_paid
     return max(paid - used, ZERO)
 
 
