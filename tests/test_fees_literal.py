@@ -1,0 +1,410 @@
+"""The guarantee fee's checks (zhubaodai.checks.fees) against figures computed by hand.
+
+Each case is a tiny ledger written here, run through the engine, and compared with the
+exact Chinese text and figures a user reads: the rates (CQGX 2.5% with renewal free,
+WLHT 2% on renewal too, GSBY 4% / 2.5% secured from 40% plus 1 point a loan-year, WZS 2%
+of the credit line / 5% for a credit loan) are the project's rules.yaml, but every due
+below is multiplied out in the test, not read from it. Written for issue #14 (mutation
+testing of fees.py): each case pins one branch or one boundary (the fen, the day).
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+from beancount import loader
+
+from conftest import LEDGERS
+from conftest import RULES_YAML
+from zhubaodai.core.engine import Analysis
+from zhubaodai.core.engine import analyse
+from zhubaodai.core.rules import load_rules
+from zhubaodai.core.rules import parse_rules
+
+RULEBOOK = load_rules(RULES_YAML)
+COMMON = LEDGERS / "common"
+
+
+def run(program: str, body: str, rulebook=RULEBOOK) -> Analysis:
+    text = (
+        f'option "operating_currency" "CNY"\ninclude "{COMMON / program}.beancount"\n'
+        + textwrap.dedent(body)
+    )
+    entries, errors, _ = loader.load_string(text)
+    assert errors == []
+    return analyse(entries, rulebook)
+
+
+def fee_findings(analysis: Analysis) -> list[tuple[str, str]]:
+    """(rule, message) of the fee rules' findings and the format errors, in order."""
+    return [
+        (f.rule, f.message)
+        for f in analysis.findings
+        if f.rule.startswith("fee.") and f.rule != "fee.no_refund" or f.rule == "ledger.format"
+    ]
+
+
+def pay(day: str, amount: str, links: str = " ^L-1", account: str = "Assets:{P}:Pool:Guarantee", program: str = "CQGX") -> str:
+    account = account.format(P=program)
+    return (
+        f'{day} * "企业" "缴纳助保金"{links}\n'
+        f"  {account}  {amount} CNY\n"
+        f"  Income:{program}:Guarantee:Fees  -{amount} CNY\n"
+    )
+
+
+def event(day: str, kind: str, program: str = "CQGX", **data: str) -> str:
+    lines = [f'{day} custom "loan" "{kind}" "L-1"']
+    if kind == "approval":
+        lines += [f'  program: "{program}"', '  enterprise: "E-1"', '  letter: "函1"']
+    lines += [f"  {key}: {value}" for key, value in data.items()]
+    return "\n".join(lines) + "\n"
+
+
+def cq(*parts: str) -> Analysis:
+    return run("cqgx", "\n".join(parts))
+
+
+APPROVAL = event("2024-03-01", "approval", amount="3000000.00 CNY")
+CONTRACT = event("2024-03-08", "contract", amount="3000000.00 CNY", maturity="2025-03-08")
+
+
+# --------------------------------------------------------------------------------------
+# fee.rate: 3,000,000.00 × 2.5% = 75,000.00
+
+
+def test_one_fen_short_of_the_contract_fee() -> None:
+    analysis = cq(APPROVAL, pay("2024-03-05", "74999.99"), CONTRACT)
+    assert fee_findings(analysis) == [
+        ("fee.rate", "贷款 L-1 助保金未缴足：签订合同贷款金额 3,000,000.00 元 × 2.5%；应缴 75,000.00 元，实缴 74,999.99 元，差额 0.01 元")
+    ]
+    (finding,) = [f for f in analysis.findings if f.rule == "fee.rate"]
+    assert finding.loan == "L-1" and str(finding.date) == "2024-03-08"
+    account = analysis.records.fees["L-1"]
+    assert [(str(d.base), str(d.rate), str(d.due), d.rule) for d in account.dues] == [
+        ("3000000.00", "0.025", "75000.00", "fee.rate")
+    ]
+    assert str(account.due) == "75000.00" and str(account.paid) == "74999.99"
+
+
+def test_the_fee_paid_in_full_on_the_contract_day_is_no_finding() -> None:
+    assert fee_findings(cq(APPROVAL, CONTRACT, pay("2024-03-08", "75000.00"))) == []
+
+
+def test_the_fee_in_two_payments_adding_up_is_no_finding() -> None:
+    assert fee_findings(cq(APPROVAL, pay("2024-03-04", "0.01"), pay("2024-03-05", "74999.99"), CONTRACT)) == []
+
+
+def test_the_fee_paid_in_full_a_day_after_the_contract_is_late() -> None:
+    analysis = cq(APPROVAL, pay("2024-03-05", "70000.00"), CONTRACT, pay("2024-03-09", "5000.00"))
+    assert fee_findings(analysis) == [
+        ("fee.timing", "贷款 L-1 应在签订合同（2024-03-08）当日或之前缴足助保金；应缴 75,000.00 元，截至当日实缴 70,000.00 元，差额 5,000.00 元")
+    ]
+
+
+def test_half_up_at_the_half_fen() -> None:
+    """1,000,000.20 × 2.5% = 25,000.005 -> 25,000.01 (half-up); 25,000.00 is a fen short."""
+    body = (
+        event("2024-03-01", "approval", amount="1000000.20 CNY"),
+        pay("2024-03-05", "25000.00"),
+        event("2024-03-08", "contract", amount="1000000.20 CNY", maturity="2025-03-08"),
+    )
+    assert fee_findings(cq(*body)) == [
+        ("fee.rate", "贷款 L-1 助保金未缴足：签订合同贷款金额 1,000,000.20 元 × 2.5%；应缴 25,000.01 元，实缴 25,000.00 元，差额 0.01 元")
+    ]
+
+
+def test_a_payment_linked_to_no_loan_is_a_format_error() -> None:
+    analysis = cq(APPROVAL, pay("2024-03-05", "75000.00", links=""), CONTRACT)
+    assert fee_findings(analysis) == [
+        ("ledger.format", "助保金缴款应以链接 ^贷款编号 关联本项目（CQGX）的唯一一笔贷款，此笔关联了 0 笔"),
+        ("fee.rate", "贷款 L-1 助保金未缴足：签订合同贷款金额 3,000,000.00 元 × 2.5%；应缴 75,000.00 元，实缴 0.00 元，差额 75,000.00 元"),
+    ]
+
+
+def test_a_payment_linked_to_two_loans_is_a_format_error() -> None:
+    second = APPROVAL.replace("L-1", "L-2") + CONTRACT.replace("L-1", "L-2")
+    analysis = cq(APPROVAL, second, pay("2024-03-05", "75000.00", links=" ^L-1 ^L-2"), CONTRACT)
+    assert fee_findings(analysis)[0] == (
+        "ledger.format", "助保金缴款应以链接 ^贷款编号 关联本项目（CQGX）的唯一一笔贷款，此笔关联了 2 笔"
+    )
+
+
+def test_a_fee_booked_to_the_risk_fund_is_not_in_the_guarantee_fund() -> None:
+    analysis = cq(APPROVAL, pay("2024-03-05", "75000.00", account="Assets:{P}:Pool:Risk"), CONTRACT)
+    assert fee_findings(analysis) == [
+        ("fee.rate", "企业缴纳的助保金应全额计入助保金；缴款 75,000.00 元，计入助保金 0.00 元")
+    ]
+    assert str(analysis.records.fees["L-1"].paid) == "75000.00"
+
+
+def test_a_contract_before_the_rate_s_first_version_cannot_be_judged() -> None:
+    """CQGX's rate is in force from 2021-02-24: a contract of the day before has none."""
+    body = (
+        event("2021-02-20", "approval", amount="100000.00 CNY"),
+        event("2021-02-23", "contract", amount="100000.00 CNY", maturity="2022-02-23"),
+    )
+    (found,) = [f for f in fee_findings(cq(*body)) if f[0] == "fee.rate"]
+    assert found[1].endswith("，无法按规则核对")
+    assert "2021-02-23" in found[1]
+
+
+# --------------------------------------------------------------------------------------
+# fee.increase and several dues: reported once, with what was due before.
+
+
+def test_an_increase_unpaid_is_reported_with_the_earlier_due() -> None:
+    """2,000,000.00 × 2.5% = 50,000.00 paid; the increase 1,000,000.00 × 2.5% = 25,000.00 not."""
+    body = (
+        event("2024-03-01", "approval", amount="3000000.00 CNY"),
+        pay("2024-03-05", "50000.00"),
+        event("2024-03-08", "contract", amount="2000000.00 CNY", maturity="2025-03-08"),
+        event("2024-06-03", "increase", amount="1000000.00 CNY"),
+    )
+    assert fee_findings(cq(*body)) == [
+        ("fee.increase", "贷款 L-1 助保金未缴足：增加的贷款金额 1,000,000.00 元 × 2.5% = 25,000.00 元，此前应缴 50,000.00 元；累计应缴 75,000.00 元，实缴 50,000.00 元，差额 25,000.00 元")
+    ]
+
+
+def test_a_short_contract_fee_is_reported_once_not_again_at_the_increase() -> None:
+    body = (
+        event("2024-03-01", "approval", amount="3000000.00 CNY"),
+        pay("2024-03-05", "49999.99"),
+        event("2024-03-08", "contract", amount="2000000.00 CNY", maturity="2025-03-08"),
+        event("2024-06-03", "increase", amount="1000000.00 CNY"),
+    )
+    assert fee_findings(cq(*body)) == [
+        ("fee.rate", "贷款 L-1 助保金未缴足：签订合同贷款金额 2,000,000.00 元 × 2.5%；应缴 50,000.00 元，实缴 49,999.99 元，差额 0.01 元")
+    ]
+
+
+def test_an_increase_paid_after_its_day_is_late_by_the_cumulative_due() -> None:
+    body = (
+        event("2024-03-01", "approval", amount="3000000.00 CNY"),
+        pay("2024-03-05", "50000.00"),
+        event("2024-03-08", "contract", amount="2000000.00 CNY", maturity="2025-03-08"),
+        event("2024-06-03", "increase", amount="1000000.00 CNY"),
+        pay("2024-06-04", "25000.00"),
+    )
+    assert fee_findings(cq(*body)) == [
+        ("fee.timing", "贷款 L-1 应在增加贷款金额（2024-06-03）当日或之前缴足助保金；应缴 75,000.00 元，截至当日实缴 50,000.00 元，差额 25,000.00 元")
+    ]
+
+
+def test_an_increase_paid_on_its_day_is_no_finding() -> None:
+    body = (
+        event("2024-03-01", "approval", amount="3000000.00 CNY"),
+        pay("2024-03-05", "50000.00"),
+        event("2024-03-08", "contract", amount="2000000.00 CNY", maturity="2025-03-08"),
+        pay("2024-06-03", "25000.00"),
+        event("2024-06-03", "increase", amount="1000000.00 CNY"),
+    )
+    assert fee_findings(cq(*body)) == []
+
+
+# --------------------------------------------------------------------------------------
+# fee.renewal: CQGX charges nothing on renewal; WLHT charges 2%.
+
+CQ_PAID = pay("2024-03-05", "75000.00")
+RENEWAL = event("2025-03-07", "renewal", amount="3000000.00 CNY", maturity="2026-03-07")
+
+
+@pytest.mark.parametrize(("day", "reported"), [("2024-03-08", False), ("2024-03-09", True), ("2025-03-07", True), ("2025-03-08", False)])
+def test_a_fee_taken_between_contract_and_renewal_is_an_overcharge(day: str, reported: bool) -> None:
+    """Paid 75,000.00 before the contract, then 100.00 more: on the contract day itself it is
+    not "after the contract"; on the renewal day it is; the day after, it is not before it."""
+    analysis = cq(APPROVAL, CQ_PAID, CONTRACT, pay(day, "100.00"), RENEWAL)
+    expected = [("fee.renewal", "贷款 L-1 续贷无需再缴纳助保金，但合同签订后至续贷前又收取了助保金；续贷应缴 0.00 元，多收 100.00 元")]
+    assert fee_findings(analysis) == (expected if reported else [])
+
+
+def test_the_overcharge_is_at_most_the_excess_over_all_dues() -> None:
+    """74,900.00 before the contract and 200.00 after it: 100.00 paid late, 100.00 too much."""
+    analysis = cq(APPROVAL, pay("2024-03-05", "74900.00"), CONTRACT, pay("2024-04-01", "200.00"), RENEWAL)
+    assert fee_findings(analysis) == [
+        ("fee.timing", "贷款 L-1 应在签订合同（2024-03-08）当日或之前缴足助保金；应缴 75,000.00 元，截至当日实缴 74,900.00 元，差额 100.00 元"),
+        ("fee.renewal", "贷款 L-1 续贷无需再缴纳助保金，但合同签订后至续贷前又收取了助保金；续贷应缴 0.00 元，多收 100.00 元"),
+    ]
+
+
+def test_paying_exactly_the_dues_before_a_free_renewal_is_no_finding() -> None:
+    analysis = cq(APPROVAL, pay("2024-03-05", "74900.00"), CONTRACT, pay("2024-04-01", "100.00"), RENEWAL)
+    assert fee_findings(analysis) == [
+        ("fee.timing", "贷款 L-1 应在签订合同（2024-03-08）当日或之前缴足助保金；应缴 75,000.00 元，截至当日实缴 74,900.00 元，差额 100.00 元")
+    ]
+
+
+def test_a_free_renewal_after_an_increase_counts_from_the_increase() -> None:
+    """Paid after the contract but on the increase's day: not between the increase and the renewal."""
+    body = (
+        event("2024-03-01", "approval", amount="3000000.00 CNY"),
+        pay("2024-03-05", "50000.00"),
+        event("2024-03-08", "contract", amount="2000000.00 CNY", maturity="2025-03-08"),
+        pay("2024-06-03", "25100.00"),
+        event("2024-06-03", "increase", amount="1000000.00 CNY"),
+        RENEWAL,
+    )
+    assert fee_findings(cq(*body)) == []
+
+
+def test_wlht_charges_two_per_cent_on_renewal() -> None:
+    """WLHT: 1,000,000.00 × 2% = 20,000.00 at the contract, again at the renewal."""
+    body = (
+        event("2024-03-01", "approval", program="WLHT", amount="1000000.00 CNY"),
+        pay("2024-03-05", "20000.00", program="WLHT"),
+        event("2024-03-08", "contract", amount="1000000.00 CNY", maturity="2025-03-08"),
+        pay("2025-03-07", "19999.99", program="WLHT"),
+        event("2025-03-07", "renewal", amount="1000000.00 CNY", maturity="2026-03-07"),
+    )
+    assert fee_findings(run("wlht", "\n".join(body))) == [
+        ("fee.renewal", "贷款 L-1 助保金未缴足：续贷金额 1,000,000.00 元 × 2% = 20,000.00 元，此前应缴 20,000.00 元；累计应缴 40,000.00 元，实缴 39,999.99 元，差额 0.01 元")
+    ]
+
+
+def test_wlht_renewal_paid_on_its_day_is_no_finding_and_overpaying_is_not_a_breach() -> None:
+    body = (
+        event("2024-03-01", "approval", program="WLHT", amount="1000000.00 CNY"),
+        pay("2024-03-05", "20000.00", program="WLHT"),
+        event("2024-03-08", "contract", amount="1000000.00 CNY", maturity="2025-03-08"),
+        pay("2025-03-07", "20000.01", program="WLHT"),
+        event("2025-03-07", "renewal", amount="1000000.00 CNY", maturity="2026-03-07"),
+    )
+    assert fee_findings(run("wlht", "\n".join(body))) == []
+
+
+# --------------------------------------------------------------------------------------
+# Schedules. GSBY: 4%, 2.5% where collateral is at least 40% of the amount, +1 point per
+# loan-year beyond the first.
+
+
+def gs(*parts: str, rulebook=RULEBOOK) -> list[tuple[str, str]]:
+    return fee_findings(run("gsby", "\n".join(parts), rulebook))
+
+
+GS_APPROVAL = event("2024-03-01", "approval", program="GSBY", amount="1000000.00 CNY")
+
+
+def gs_contract(**data: str) -> str:
+    return event("2024-03-01", "contract", amount="1000000.00 CNY", **data)
+
+
+def gs_pay(amount: str) -> str:
+    return pay("2024-03-01", amount, program="GSBY")
+
+
+@pytest.mark.parametrize(
+    ("months", "years", "rate", "due"),
+    [("12", 1, "4%", "40,000.00"), ("13", 2, "5%", "50,000.00"), ("24", 2, "5%", "50,000.00"), ("25", 3, "6%", "60,000.00")],
+)
+def test_a_started_loan_year_counts_whole(months: str, years: int, rate: str, due: str) -> None:
+    extra = f"期限 {years} 年，每多一年加 1%" if years > 1 else "期限 1 年"
+    assert gs(GS_APPROVAL, gs_pay("39999.99"), gs_contract(term_months=months)) == [
+        ("fee.rate", f"贷款 L-1 助保金未缴足：签订合同贷款金额 1,000,000.00 元 × {rate}（未登记抵质押；{extra}）；应缴 {due} 元，实缴 39,999.99 元，差额 {_minus(due, '39999.99')} 元")
+    ]
+
+
+def _minus(due: str, paid: str) -> str:
+    from decimal import Decimal
+
+    return f"{Decimal(due.replace(',', '')) - Decimal(paid):,.2f}"
+
+
+def test_the_term_on_the_approval_serves_a_contract_without_one() -> None:
+    approval = GS_APPROVAL + "  term_months: 25\n"
+    assert gs(approval, gs_pay("60000.00"), gs_contract()) == []
+    assert gs(approval, gs_pay("59999.99"), gs_contract())[0][1].startswith(
+        "贷款 L-1 助保金未缴足：签订合同贷款金额 1,000,000.00 元 × 6%（未登记抵质押；期限 3 年，每多一年加 1%）"
+    )
+
+
+def test_the_contract_s_own_term_overrides_the_approval_s() -> None:
+    approval = GS_APPROVAL + "  term_months: 25\n"
+    assert gs(approval, gs_pay("40000.00"), gs_contract(term_months="12")) == []
+
+
+@pytest.mark.parametrize(("maturity", "rate", "due"), [("2026-03-01", "5%", "50,000.00"), ("2026-03-02", "6%", "60,000.00")])
+def test_a_term_by_maturity_counts_anniversaries(maturity: str, rate: str, due: str) -> None:
+    """Contract 2024-03-01: maturing on the second anniversary is 2 loan-years, a day later 3."""
+    found = gs(GS_APPROVAL, gs_pay("1.00"), gs_contract(maturity=maturity))
+    assert found[0][1].startswith(f"贷款 L-1 助保金未缴足：签订合同贷款金额 1,000,000.00 元 × {rate}（未登记抵质押；期限 ")
+    assert found[0][1].endswith(f"应缴 {due} 元，实缴 1.00 元，差额 {_minus(due, '1.00')} 元")
+
+
+def test_a_term_by_maturity_within_a_year_is_one_year() -> None:
+    assert gs(GS_APPROVAL, gs_pay("40000.00"), gs_contract(maturity="2024-09-01")) == []
+
+
+def test_no_term_and_no_maturity_is_reported() -> None:
+    assert gs(GS_APPROVAL, gs_pay("40000.00"), gs_contract()) == [
+        ("fee.rate", "贷款 L-1 签订合同（贷款金额 1,000,000.00 元）：未登记期限 term_months 或到期日 maturity，无法按期限确定费率")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("collateral", "paid", "expected"),
+    [
+        ("400000.00", "24999.99", "× 2.5%（抵质押或其他担保 400,000.00 元，不低于贷款额的 40%；期限 1 年）；应缴 25,000.00 元，实缴 24,999.99 元，差额 0.01 元"),
+        ("399999.99", "39999.99", "× 4%（抵质押或其他担保 399,999.99 元，低于贷款额的 40%；期限 1 年）；应缴 40,000.00 元，实缴 39,999.99 元，差额 0.01 元"),
+    ],
+)
+def test_the_secured_band_starts_at_forty_per_cent(collateral: str, paid: str, expected: str) -> None:
+    found = gs(GS_APPROVAL, gs_pay(paid), gs_contract(term_months="12", collateral=f"{collateral} CNY"))
+    assert found == [("fee.rate", f"贷款 L-1 助保金未缴足：签订合同贷款金额 1,000,000.00 元 {expected}")]
+
+
+def test_the_band_is_measured_on_the_amount_half_up() -> None:
+    """1,000,000.01 × 40% = 400,000.004 -> 400,000.00: collateral 400,000.00 reaches it."""
+    approval = event("2024-03-01", "approval", program="GSBY", amount="1000000.01 CNY")
+    contract = event("2024-03-01", "contract", amount="1000000.01 CNY", term_months="12", collateral="400000.00 CNY")
+    # 1,000,000.01 × 2.5% = 25,000.00025 -> 25,000.00
+    assert gs(approval, gs_pay("25000.00"), contract) == []
+
+
+def test_a_credit_loan_is_never_in_the_secured_band() -> None:
+    """GSBY has no credit rate: a credit loan with ample collateral still pays 4%, and the
+    collateral is not mentioned."""
+    found = gs(GS_APPROVAL, gs_pay("1.00"), gs_contract(term_months="12", collateral="900000.00 CNY", loan_type='"信用"'))
+    assert found == [("fee.rate", "贷款 L-1 助保金未缴足：签订合同贷款金额 1,000,000.00 元 × 4%（期限 1 年）；应缴 40,000.00 元，实缴 1.00 元，差额 39,999.00 元")]
+
+
+# WZS: 2% of the credit line, 5% for a credit loan.
+
+
+def wz(*parts: str, rulebook=RULEBOOK) -> list[tuple[str, str]]:
+    return fee_findings(run("wzs", "\n".join(parts), rulebook))
+
+
+WZ_APPROVAL = event("2024-03-01", "approval", program="WZS", amount="800000.00 CNY")
+
+
+def wz_contract(**data: str) -> str:
+    return event("2024-03-01", "contract", amount="800000.00 CNY", maturity="2025-03-01", **data)
+
+
+def wz_pay(amount: str) -> str:
+    return pay("2024-03-01", amount, program="WZS")
+
+
+def test_wzs_charges_two_per_cent_of_the_credit_line() -> None:
+    assert wz(WZ_APPROVAL, wz_pay("19999.99"), wz_contract(credit_line="1000000.00 CNY")) == [
+        ("fee.rate", "贷款 L-1 助保金未缴足：授信额度 1,000,000.00 元 × 2%；应缴 20,000.00 元，实缴 19,999.99 元，差额 0.01 元")
+    ]
+
+
+def test_wzs_charges_a_credit_loan_five_per_cent() -> None:
+    contract = wz_contract(credit_line="1000000.00 CNY", loan_type='"信用"')
+    assert wz(WZ_APPROVAL, wz_pay("49999.99"), contract) == [
+        ("fee.rate", "贷款 L-1 助保金未缴足：授信额度 1,000,000.00 元 × 5%（信用类贷款）；应缴 50,000.00 元，实缴 49,999.99 元，差额 0.01 元")
+    ]
+
+
+def test_wzs_takes_the_credit_line_of_the_approval() -> None:
+    approval = WZ_APPROVAL + "  credit_line: 1000000.00 CNY\n"
+    assert wz(approval, wz_pay("20000.00"), wz_contract()) == []
+
+
+def test_wzs_without_a_credit_line_is_reported() -> None:
+    assert wz(WZ_APPROVAL, wz_pay("16000.00"), wz_contract()) == [
+        ("fee.rate", "贷款 L-1 签订合同（贷款金额 800,000.00 元）：计费基数为授信额度，但未登记授信额度 credit_line")
+    ]
