@@ -1,0 +1,469 @@
+"""The risk fund's adequacy (zhubaodai.checks.adequacy) against figures computed by hand.
+
+Each case is a tiny ledger written here, run through the engine, and compared with the
+exact Chinese text and figures a user reads. The limits are the project's rules.yaml
+(CQGX: floor 10% of the outstanding, cap 50,000,000.00; WLHT: floor 10% of the year's
+expected volume, outstanding at most 10 times the fund; GSBY: floor 1.5% of the loans
+lent, funders 省级 : 市级 = 1 : 0.5; WZS: the bank lends at least 10 times the fund from
+the fund's second year; LNYQ: back at 10,000,000.00 by the 31 December after a
+compensation), but every figure below is multiplied out in the test. Written for issue
+#14 (mutation testing of adequacy.py): each case pins one branch or one boundary.
+"""
+
+from __future__ import annotations
+
+import datetime
+import textwrap
+
+import pytest
+from beancount import loader
+
+from conftest import LEDGERS
+from conftest import RULES_YAML
+from zhubaodai.core.engine import Analysis
+from zhubaodai.core.engine import analyse
+from zhubaodai.core.rules import load_rules
+
+RULEBOOK = load_rules(RULES_YAML)
+COMMON = LEDGERS / "common"
+
+
+def run(program: str, *parts: str) -> Analysis:
+    text = (
+        f'option "operating_currency" "CNY"\ninclude "{COMMON / program.lower()}.beancount"\n'
+        + "\n".join(textwrap.dedent(p) for p in parts)
+    )
+    entries, errors, _ = loader.load_string(text)
+    assert errors == []
+    return analyse(entries, RULEBOOK)
+
+
+def risk_findings(analysis: Analysis) -> list[tuple[str, str, str]]:
+    """(rule, date, message) of the risk fund's findings, in order."""
+    return [(f.rule, str(f.date), f.message) for f in analysis.findings if f.rule.startswith("risk.")]
+
+
+def inject(program: str, day: str, amount: str, funder: str | None = None) -> str:
+    meta = f'  funder: "{funder}"\n' if funder is not None else ""
+    return (
+        f'{day} * "财政局" "注入风险补偿金"\n{meta}'
+        f"  Assets:{program}:Pool:Risk  {amount} CNY\n"
+        f"  Income:{program}:Risk:Injection  -{amount} CNY\n"
+    )
+
+
+def loan(program: str, loan_id: str, day: str, amount: str, maturity: str = "2027-12-31") -> str:
+    return (
+        f'{day} custom "loan" "approval" "{loan_id}"\n  program: "{program}"\n  enterprise: "E-1"\n'
+        f'  amount: {amount} CNY\n  letter: "函"\n  term_months: 12\n'
+        f'{day} custom "loan" "contract" "{loan_id}"\n  amount: {amount} CNY\n  maturity: {maturity}\n'
+        f'  credit_line: {amount} CNY\n'
+        f'{day} custom "loan" "disbursement" "{loan_id}"\n  amount: {amount} CNY\n'
+    )
+
+
+def loan_event(day: str, kind: str, loan_id: str, amount: str) -> str:
+    return f'{day} custom "loan" "{kind}" "{loan_id}"\n  amount: {amount} CNY\n'
+
+
+def note(program: str, day: str) -> str:
+    return f'{day} note Assets:{program}:Pool "核对"\n'
+
+
+# --------------------------------------------------------------------------------------
+# risk.cap (CQGX 50,000,000.00 in total)
+
+
+def test_the_cap_is_reached_exactly_and_passed_by_a_fen() -> None:
+    analysis = run("CQGX", inject("CQGX", "2024-01-02", "30000000.00"), inject("CQGX", "2024-02-01", "20000000.00"))
+    assert [f for f in risk_findings(analysis) if f[0] == "risk.cap"] == []
+    analysis = run(
+        "CQGX",
+        inject("CQGX", "2024-01-02", "30000000.00"),
+        inject("CQGX", "2024-02-01", "20000000.00"),
+        inject("CQGX", "2024-03-01", "0.01"),
+        inject("CQGX", "2024-04-01", "1.00"),
+    )
+    assert [f for f in risk_findings(analysis) if f[0] == "risk.cap"] == [
+        ("risk.cap", "2024-03-01", "风险补偿金累计注入 50,000,000.01 元（此前 50,000,000.00 元，本笔 0.01 元），超过总规模上限；上限 50,000,000.00 元，累计注入 50,000,000.01 元，超出 0.01 元"),
+        ("risk.cap", "2024-04-01", "风险补偿金累计注入 50,000,001.01 元（此前 50,000,000.01 元，本笔 1.00 元），超过总规模上限；上限 50,000,000.00 元，累计注入 50,000,001.01 元，超出 1.01 元"),
+    ]
+
+
+def test_an_injection_taken_back_frees_room_under_the_cap() -> None:
+    back = (
+        '2024-02-15 * "财政局" "退回多注入的风险补偿金"\n'
+        "  Assets:CQGX:Pool:Risk  -1000.00 CNY\n  Income:CQGX:Risk:Injection  1000.00 CNY\n"
+    )
+    analysis = run(
+        "CQGX", inject("CQGX", "2024-01-02", "50000000.00"), back, inject("CQGX", "2024-03-01", "1000.00")
+    )
+    assert [f for f in risk_findings(analysis) if f[0] == "risk.cap"] == []
+
+
+# --------------------------------------------------------------------------------------
+# risk.floor, CQGX: the fund at least 10% of the loans outstanding, at each day's end.
+
+
+def floor_findings(analysis: Analysis) -> list[tuple[str, str, str]]:
+    return [f for f in risk_findings(analysis) if f[0] == "risk.floor"]
+
+
+def test_the_floor_one_fen_short_is_reported_once_per_run_of_days() -> None:
+    """500,000.00 against 5,000,000.10 outstanding: 10% is 500,000.01 (half-up of
+    500,000.010); still short after a second loan, then met, then short again."""
+    analysis = run(
+        "CQGX",
+        inject("CQGX", "2024-01-02", "500000.00"),
+        loan("CQGX", "C-1", "2024-03-01", "5000000.10"),
+        loan("CQGX", "C-2", "2024-03-05", "100.00"),
+        inject("CQGX", "2024-04-01", "10.01"),
+        loan_event("2024-05-06", "increase", "C-2", "100.00"),
+    )
+    assert floor_findings(analysis) == [
+        ("risk.floor", "2024-03-01", "2024-03-01 日终风险补偿金余额 500,000.00 元，低于贷款余额 5,000,000.10 元的 10%；应不低于 500,000.01 元，风险补偿金余额 500,000.00 元，差额 0.01 元"),
+        ("risk.floor", "2024-05-06", "2024-05-06 日终风险补偿金余额 500,010.01 元，低于贷款余额 5,000,200.10 元的 10%；应不低于 500,020.01 元，风险补偿金余额 500,010.01 元，差额 10.00 元"),
+    ]
+    checks = [(str(c.day), str(c.risk_fund), str(c.base), str(c.limit), c.ok) for c in analysis.records.adequacy if c.rule == "risk.floor"]
+    assert checks == [
+        ("2024-01-02", "500000.00", "0.00", "0.00", True),
+        ("2024-03-01", "500000.00", "5000000.10", "500000.01", False),
+        ("2024-03-05", "500000.00", "5000100.10", "500010.01", False),
+        ("2024-04-01", "500010.01", "5000100.10", "500010.01", True),
+        ("2024-05-06", "500010.01", "5000200.10", "500020.01", False),
+    ]
+
+
+def test_the_floor_met_exactly_is_no_finding_and_repayments_lower_the_outstanding() -> None:
+    analysis = run(
+        "CQGX",
+        inject("CQGX", "2024-01-02", "500000.00"),
+        loan("CQGX", "C-1", "2024-03-01", "5000000.00"),
+        loan("CQGX", "C-2", "2024-03-01", "1000.00"),
+        loan_event("2024-03-01", "repayment", "C-1", "1000.00"),
+    )
+    assert floor_findings(analysis) == []
+
+
+def test_a_fund_paid_out_below_the_floor_is_reported_at_its_transaction() -> None:
+    out = (
+        '2024-04-01 * "合作银行" "风险补偿金代偿" ^C-1\n'
+        "  Expenses:CQGX:Risk:Compensation  0.01 CNY\n  Assets:CQGX:Pool:Risk  -0.01 CNY\n"
+    )
+    analysis = run("CQGX", inject("CQGX", "2024-01-02", "500000.00"), loan("CQGX", "C-1", "2024-03-01", "5000000.00"), out)
+    assert floor_findings(analysis) == [
+        ("risk.floor", "2024-04-01", "2024-04-01 日终风险补偿金余额 499,999.99 元，低于贷款余额 5,000,000.00 元的 10%；应不低于 500,000.00 元，风险补偿金余额 499,999.99 元，差额 0.01 元"),
+    ]
+
+
+# --------------------------------------------------------------------------------------
+# risk.floor, GSBY: the fund at least 1.5% of the loans lent so far (repayments do not count).
+
+
+def gs_injections() -> str:
+    return inject("GSBY", "2024-01-02", "10000.00", "省级") + inject("GSBY", "2024-01-03", "5000.00", "市级")
+
+
+def test_gsby_floor_counts_loans_lent_not_outstanding() -> None:
+    """15,000.00 against 1,000,000.00 lent is exactly 1.5%; lending 0.34 more needs
+    15,000.0051 -> 15,000.01, a fen short; the repayment between changes nothing."""
+    analysis = run(
+        "GSBY",
+        gs_injections(),
+        loan("GSBY", "G-1", "2024-03-01", "1000000.00"),
+        loan_event("2024-04-01", "repayment", "G-1", "500000.00"),
+        loan_event("2024-05-06", "increase", "G-1", "0.34"),
+    )
+    assert floor_findings(analysis) == [
+        ("risk.floor", "2024-05-06", "2024-05-06 日终风险补偿金余额 15,000.00 元，低于累计放款 1,000,000.34 元的 1.5%；应不低于 15,000.01 元，风险补偿金余额 15,000.00 元，差额 0.01 元"),
+    ]
+    days = [str(c.day) for c in analysis.records.adequacy if c.rule == "risk.floor"]
+    assert days == ["2024-01-02", "2024-01-03", "2024-03-01", "2024-05-06"]
+
+
+def test_gsby_floor_judged_on_a_risk_fund_day_too() -> None:
+    out = (
+        '2024-04-01 * "合作银行" "风险补偿金代偿" ^G-1\n'
+        "  Expenses:GSBY:Risk:Compensation  0.01 CNY\n  Assets:GSBY:Pool:Risk  -0.01 CNY\n"
+    )
+    analysis = run("GSBY", gs_injections(), loan("GSBY", "G-1", "2024-03-01", "1000000.00"), out)
+    assert floor_findings(analysis) == [
+        ("risk.floor", "2024-04-01", "2024-04-01 日终风险补偿金余额 14,999.99 元，低于累计放款 1,000,000.00 元的 1.5%；应不低于 15,000.00 元，风险补偿金余额 14,999.99 元，差额 0.01 元"),
+    ]
+
+
+# --------------------------------------------------------------------------------------
+# risk.floor, WLHT: 10% of the year's expected volume; risk.leverage: outstanding ≤ 10 × fund.
+
+
+def plan(day: str, volume: str, year: int | None = None) -> str:
+    line = f"  year: {year}\n" if year is not None else ""
+    return f'{day} custom "program" "plan" "WLHT"\n  expected_volume: {volume} CNY\n{line}  letter: "计划函"\n'
+
+
+def test_wlht_floor_against_the_plan_of_the_year() -> None:
+    """Plan 20,000,000.00: 10% is 2,000,000.00; the fund 1,999,999.99 on the plan's day is a fen
+    short (reported at the plan), met by a top-up, short again after a compensation, and a
+    second plan of the year lowering the volume ends the breach."""
+    out = (
+        '2024-06-03 * "合作银行" "风险补偿金代偿" ^W-1\n'
+        "  Expenses:WLHT:Risk:Compensation  100.00 CNY\n  Assets:WLHT:Pool:Risk  -100.00 CNY\n"
+    )
+    analysis = run(
+        "WLHT",
+        inject("WLHT", "2024-01-02", "1999999.99"),
+        plan("2024-01-05", "20000000.00", 2024),
+        inject("WLHT", "2024-02-01", "0.01"),
+        loan("WLHT", "W-1", "2024-03-01", "1000000.00"),
+        out,
+        plan("2024-07-01", "19999000.00", 2024),
+    )
+    assert floor_findings(analysis) == [
+        ("risk.floor", "2024-01-05", "2024-01-05 日终风险补偿金余额 1,999,999.99 元，低于 2024 年预计业务量 20,000,000.00 元的 10%（2024-01-05 登记的年度计划）；应不低于 2,000,000.00 元，风险补偿金余额 1,999,999.99 元，差额 0.01 元"),
+        ("risk.floor", "2024-06-03", "2024-06-03 日终风险补偿金余额 1,999,900.00 元，低于 2024 年预计业务量 20,000,000.00 元的 10%（2024-01-05 登记的年度计划）；应不低于 2,000,000.00 元，风险补偿金余额 1,999,900.00 元，差额 100.00 元"),
+    ]
+    checks = [(str(c.day), str(c.risk_fund), str(c.base), str(c.limit), c.ok) for c in analysis.records.adequacy if c.rule == "risk.floor"]
+    assert checks == [
+        ("2024-01-05", "1999999.99", "20000000.00", "2000000.00", False),
+        ("2024-02-01", "2000000.00", "20000000.00", "2000000.00", True),
+        ("2024-06-03", "1999900.00", "20000000.00", "2000000.00", False),
+        ("2024-07-01", "1999900.00", "19999000.00", "1999900.00", True),
+    ]
+
+
+def test_wlht_plan_year_defaults_to_its_date_and_a_year_without_plan_is_reported() -> None:
+    analysis = run(
+        "WLHT",
+        inject("WLHT", "2024-01-02", "2000000.00"),
+        plan("2024-01-05", "20000000.00"),
+        loan("WLHT", "W-1", "2024-03-01", "1000000.00"),
+        loan("WLHT", "W-2", "2025-03-03", "1000000.00"),
+        loan("WLHT", "W-3", "2025-02-03", "1000000.00"),
+    )
+    assert floor_findings(analysis) == [
+        ("risk.floor", "2025-02-03", "2025 年有放款或续贷，但未登记当年业务计划（program plan 的 expected_volume），无法核对风险补偿金是否不低于预计业务量的比例"),
+    ]
+
+
+def test_wlht_a_year_is_judged_from_its_own_plan_on() -> None:
+    """The 2024 plan does not judge 2025: the fund drawn a fen below 2,000,000.00 on
+    2025-01-01 is not compared with anything until the 2025 plan of 2025-01-02."""
+    back = (
+        '2025-01-01 * "财政局" "退回风险补偿金"\n'
+        "  Assets:WLHT:Pool:Risk  -0.01 CNY\n  Income:WLHT:Risk:Injection  0.01 CNY\n"
+    )
+    analysis = run(
+        "WLHT",
+        inject("WLHT", "2024-01-02", "2000000.00"),
+        plan("2024-01-05", "20000000.00", 2024),
+        back,
+        inject("WLHT", "2025-01-02", "1000000.00"),
+        plan("2025-01-02", "30000000.00", 2025),
+    )
+    assert floor_findings(analysis) == [
+        ("risk.floor", "2025-01-02", "2025-01-02 日终风险补偿金余额 2,999,999.99 元，低于 2025 年预计业务量 30,000,000.00 元的 10%（2025-01-02 登记的年度计划）；应不低于 3,000,000.00 元，风险补偿金余额 2,999,999.99 元，差额 0.01 元"),
+    ]
+
+
+def leverage_findings(analysis: Analysis) -> list[tuple[str, str, str]]:
+    return [f for f in risk_findings(analysis) if f[0] == "risk.leverage"]
+
+
+def test_wlht_leverage_ten_times_exactly_and_a_fen_beyond() -> None:
+    base = (inject("WLHT", "2024-01-02", "2000000.00"), plan("2024-01-05", "20000000.00", 2024))
+    assert leverage_findings(run("WLHT", *base, loan("WLHT", "W-1", "2024-03-01", "20000000.00"))) == []
+    analysis = run(
+        "WLHT",
+        *base,
+        loan("WLHT", "W-1", "2024-03-01", "20000000.01"),
+        loan("WLHT", "W-2", "2024-03-04", "1.00"),
+        loan_event("2024-04-01", "repayment", "W-2", "1.00"),
+        loan_event("2024-04-01", "repayment", "W-1", "0.01"),
+        loan_event("2024-05-06", "increase", "W-1", "0.02"),
+    )
+    assert leverage_findings(analysis) == [
+        ("risk.leverage", "2024-03-01", "2024-03-01 日终贷款余额 20,000,000.01 元，超过风险补偿金余额 2,000,000.00 元的 10 倍；贷款余额上限 20,000,000.00 元，贷款余额 20,000,000.01 元，超出 0.01 元"),
+        ("risk.leverage", "2024-05-06", "2024-05-06 日终贷款余额 20,000,000.02 元，超过风险补偿金余额 2,000,000.00 元的 10 倍；贷款余额上限 20,000,000.00 元，贷款余额 20,000,000.02 元，超出 0.02 元"),
+    ]
+
+
+# --------------------------------------------------------------------------------------
+# risk.funders, GSBY: 省级 : 市级 = 1 : 0.5, judged at each 31 December.
+
+
+def funders_findings(analysis: Analysis) -> list[tuple[str, str, str]]:
+    return [f for f in risk_findings(analysis) if f[0] == "risk.funders"]
+
+
+def test_funders_short_by_a_fen_at_the_year_end() -> None:
+    """15,000.00 splits 10,000.00 : 5,000.00; the city's 4,999.99 (total 14,999.99 ->
+    9,999.99 : 5,000.00 by largest remainder) is a fen short, reported at its own injection."""
+    analysis = run(
+        "GSBY",
+        inject("GSBY", "2024-01-02", "10000.00", "省级"),
+        inject("GSBY", "2024-03-01", "4999.99", "市级"),
+        note("GSBY", "2025-01-02"),
+    )
+    assert funders_findings(analysis) == [
+        ("risk.funders", "2024-03-01", "截至 2024-12-31 风险补偿金累计注入 14,999.99 元，按 省级、市级 = 1 : 0.5 的比例，市级注入不足；应注入 5,000.00 元，实际注入 4,999.99 元，差额 0.01 元"),
+    ]
+
+
+def test_funders_judged_at_each_year_end_and_not_before() -> None:
+    """The city pays its 2024 part on 2025-01-02: short at 2024-12-31 (reported at the
+    year's last injection, the province's), in balance at 2025-12-31; the books end before
+    2026-12-31, so that year is not judged."""
+    analysis = run(
+        "GSBY",
+        inject("GSBY", "2024-01-02", "10000.00", "省级"),
+        inject("GSBY", "2024-06-03", "0.02", "省级"),
+        inject("GSBY", "2025-01-02", "5000.01", "市级"),
+        inject("GSBY", "2026-01-05", "2.00", "省级"),
+        note("GSBY", "2026-12-30"),
+    )
+    assert funders_findings(analysis) == [
+        ("risk.funders", "2024-06-03", "截至 2024-12-31 风险补偿金累计注入 10,000.02 元，按 省级、市级 = 1 : 0.5 的比例，市级注入不足；应注入 3,333.34 元，实际注入 0.00 元，差额 3,333.34 元"),
+    ]
+
+
+def test_funders_a_year_without_injections_is_anchored_at_the_last_one() -> None:
+    analysis = run(
+        "GSBY",
+        inject("GSBY", "2024-01-02", "10000.00", "省级"),
+        inject("GSBY", "2024-01-03", "5000.00", "市级"),
+        inject("GSBY", "2025-01-03", "3.00", "省级"),
+        note("GSBY", "2026-01-02"),
+    )
+    # 15,003.00 splits 10,002.00 : 5,001.00; the city is short by 1.00 at 2025-12-31.
+    assert funders_findings(analysis) == [
+        ("risk.funders", "2025-01-03", "截至 2025-12-31 风险补偿金累计注入 15,003.00 元，按 省级、市级 = 1 : 0.5 的比例，市级注入不足；应注入 5,001.00 元，实际注入 5,000.00 元，差额 1.00 元"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("meta", "said"),
+    [(None, "未写明出资方"), ("县级", "出资方 '县级' 不在本项目的出资方之列")],
+)
+def test_an_injection_without_a_known_funder_is_reported(meta: str | None, said: str) -> None:
+    analysis = run("GSBY", inject("GSBY", "2024-01-02", "10000.00", meta), note("GSBY", "2024-02-01"))
+    assert funders_findings(analysis) == [
+        ("risk.funders", "2024-01-02", f"风险补偿金注入 10,000.00 元{said}；应以元数据 funder 写明出资方（省级、市级之一）"),
+    ]
+
+
+def test_a_funder_name_with_spaces_around_it_is_accepted() -> None:
+    analysis = run(
+        "GSBY",
+        inject("GSBY", "2024-01-02", "10000.00", " 省级 "),
+        inject("GSBY", "2024-01-03", "5000.00", "市级"),
+        note("GSBY", "2025-01-02"),
+    )
+    assert funders_findings(analysis) == []
+
+
+# --------------------------------------------------------------------------------------
+# risk.leverage_floor, WZS: at each 31 December from the fund's second year, the loans
+# outstanding at least 10 times the fund.
+
+
+def lf_findings(analysis: Analysis) -> list[tuple[str, str, str]]:
+    return [f for f in risk_findings(analysis) if f[0] == "risk.leverage_floor"]
+
+
+def test_leverage_floor_from_the_second_year_on_outstanding_at_the_year_end() -> None:
+    """Fund 200,000.00 from 2023: 2023 is not judged; at 2024-12-31 1,999,999.99 outstanding
+    (2,000,000.00 lent, 0.01 repaid; the 2025 loan not yet) is a fen short of 2,000,000.00."""
+    analysis = run(
+        "WZS",
+        inject("WZS", "2023-01-03", "200000.00"),
+        loan("WZS", "Z-1", "2024-03-01", "2000000.00"),
+        loan_event("2024-06-03", "repayment", "Z-1", "0.01"),
+        loan("WZS", "Z-2", "2025-01-02", "5.00"),
+        inject("WZS", "2025-01-03", "0.01"),
+        note("WZS", "2025-12-31"),
+    )
+    assert lf_findings(analysis) == [
+        ("risk.leverage_floor", "2023-01-03", "2024-12-31 日终贷款余额 1,999,999.99 元，未达到风险补偿金余额 200,000.00 元的 10 倍；应不低于 2,000,000.00 元，贷款余额 1,999,999.99 元，差额 0.01 元"),
+    ]
+    checks = [(str(c.day), str(c.risk_fund), str(c.base), str(c.limit), c.ok) for c in analysis.records.adequacy if c.rule == "risk.leverage_floor"]
+    assert checks == [
+        ("2024-12-31", "200000.00", "1999999.99", "2000000.00", False),
+        ("2025-12-31", "200000.01", "2000004.99", "2000000.10", True),
+    ]
+
+
+def test_leverage_floor_met_exactly_is_no_finding() -> None:
+    analysis = run("WZS", inject("WZS", "2023-01-03", "200000.00"), loan("WZS", "Z-1", "2024-12-31", "2000000.00"), note("WZS", "2025-01-02"))
+    assert lf_findings(analysis) == []
+    assert [c.ok for c in analysis.records.adequacy if c.rule == "risk.leverage_floor"] == [True]
+
+
+def test_leverage_floor_without_a_fund_is_not_judged() -> None:
+    analysis = run("WZS", loan("WZS", "Z-1", "2024-03-01", "1.00"), note("WZS", "2026-01-02"))
+    assert lf_findings(analysis) == []
+    assert [c for c in analysis.records.adequacy if c.rule == "risk.leverage_floor"] == []
+
+
+# --------------------------------------------------------------------------------------
+# risk.topup, LNYQ: after a compensation by the risk fund, 10,000,000.00 again by 31 December.
+
+
+def compensation(day: str, amount: str) -> str:
+    return (
+        f'{day} * "担保公司" "风险补偿金代偿" ^N-1\n'
+        f"  Expenses:LNYQ:Risk:Compensation  {amount} CNY\n  Assets:LNYQ:Pool:Risk  -{amount} CNY\n"
+    )
+
+
+def topup_findings(analysis: Analysis) -> list[tuple[str, str, str]]:
+    return [f for f in risk_findings(analysis) if f[0] == "risk.topup"]
+
+
+@pytest.mark.parametrize(("topup", "day", "short"), [("1000000.00", "2024-12-31", None), ("999999.99", "2024-12-31", "0.01"), ("1000000.00", "2025-01-02", "1,000,000.00")])
+def test_topup_by_the_year_end(topup: str, day: str, short: str | None) -> None:
+    analysis = run(
+        "LNYQ",
+        inject("LNYQ", "2024-01-02", "10000000.00"),
+        compensation("2024-03-01", "500000.00"),
+        compensation("2024-06-28", "500000.00"),
+        inject("LNYQ", day, topup),
+        note("LNYQ", "2025-01-05"),
+    )
+    if short is None:
+        assert topup_findings(analysis) == []
+        return
+    balance = {"0.01": "9,999,999.99", "1,000,000.00": "9,000,000.00"}[short]
+    assert topup_findings(analysis) == [
+        ("risk.topup", "2024-06-28", f"风险补偿金于 2024-06-28 代偿后，应在当年年末（2024-12-31）前补足；2024-12-31 日终余额未达到应补足的规模；应补足至 10,000,000.00 元，年末余额 {balance} 元，差额 {short} 元"),
+    ]
+
+
+def test_topup_not_judged_before_the_books_reach_the_year_end() -> None:
+    analysis = run(
+        "LNYQ", inject("LNYQ", "2024-01-02", "10000000.00"), compensation("2024-06-28", "500000.00"), note("LNYQ", "2024-12-30")
+    )
+    assert topup_findings(analysis) == []
+    analysis = run(
+        "LNYQ", inject("LNYQ", "2024-01-02", "10000000.00"), compensation("2024-06-28", "500000.00"), note("LNYQ", "2024-12-31")
+    )
+    assert [f[1] for f in topup_findings(analysis)] == ["2024-06-28"]
+    checks = [(str(c.day), str(c.risk_fund), str(c.limit), c.ok) for c in analysis.records.adequacy if c.rule == "risk.topup"]
+    assert checks == [("2024-12-31", "9500000.00", "10000000.00", False)]
+
+
+def test_a_refund_into_the_risk_fund_is_not_a_compensation() -> None:
+    back = (
+        '2024-03-01 * "担保公司" "代偿退回" ^N-1\n'
+        "  Expenses:LNYQ:Risk:Compensation  -500000.00 CNY\n  Assets:LNYQ:Pool:Risk  500000.00 CNY\n"
+    )
+    analysis = run("LNYQ", inject("LNYQ", "2024-01-02", "9000000.00"), back, note("LNYQ", "2025-01-02"))
+    assert topup_findings(analysis) == []
+
+
+def test_year_ends_helper() -> None:
+    from zhubaodai.checks.adequacy import _year_ends
+
+    assert _year_ends(datetime.date(2024, 5, 1), None) == []
+    assert _year_ends(datetime.date(2024, 5, 1), datetime.date(2024, 12, 30)) == []
+    assert _year_ends(datetime.date(2024, 5, 1), datetime.date(2024, 12, 31)) == [datetime.date(2024, 12, 31)]
+    assert _year_ends(datetime.date(2023, 12, 31), datetime.date(2025, 6, 1)) == [datetime.date(2023, 12, 31), datetime.date(2024, 12, 31)]
