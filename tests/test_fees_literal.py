@@ -311,9 +311,11 @@ def _minus(due: str, paid: str) -> str:
 
 
 def test_the_term_on_the_approval_serves_a_contract_without_one() -> None:
+    """The loan's later events (a disbursement the next month) do not hide it."""
     approval = GS_APPROVAL + "  term_months: 25\n"
-    assert gs(approval, gs_pay("60000.00"), gs_contract()) == []
-    assert gs(approval, gs_pay("59999.99"), gs_contract())[0][1].startswith(
+    later = event("2024-04-01", "disbursement", amount="1000000.00 CNY")
+    assert gs(approval, gs_pay("60000.00"), gs_contract(), later) == []
+    assert gs(approval, gs_pay("59999.99"), gs_contract(), later)[0][1].startswith(
         "贷款 L-1 助保金未缴足：签订合同贷款金额 1,000,000.00 元 × 6%（未登记抵质押；期限 3 年，每多一年加 1%）"
     )
 
@@ -407,4 +409,248 @@ def test_wzs_takes_the_credit_line_of_the_approval() -> None:
 def test_wzs_without_a_credit_line_is_reported() -> None:
     assert wz(WZ_APPROVAL, wz_pay("16000.00"), wz_contract()) == [
         ("fee.rate", "贷款 L-1 签订合同（贷款金额 800,000.00 元）：计费基数为授信额度，但未登记授信额度 credit_line")
+    ]
+
+
+# --------------------------------------------------------------------------------------
+# Where a finding points: program, entry (date, line), loan and the figures it states.
+
+
+def places(analysis: Analysis) -> list[tuple[str, str | None, str, int | None, str | None, dict]]:
+    """(rule, program, date, line, loan, figures) of the fee findings and format errors."""
+    return [
+        (f.rule, f.program, str(f.date), f.lineno, f.loan, {k: str(v) for k, v in f.figures})
+        for f in analysis.findings
+        if f.rule.startswith("fee.") and f.rule != "fee.no_refund" or f.rule == "ledger.format"
+    ]
+
+
+def line_of(analysis: Analysis, rule: str) -> int:
+    (finding,) = [f for f in analysis.findings if f.rule == rule]
+    return finding.lineno
+
+
+def test_each_fee_finding_points_at_its_entry_program_and_loan() -> None:
+    analysis = cq(APPROVAL, pay("2024-03-05", "74999.99"), CONTRACT)
+    assert places(analysis) == [
+        ("fee.rate", "CQGX", "2024-03-08", 13, "L-1", {"应缴": "75000.00", "实缴": "74999.99", "差额": "0.01"})
+    ]
+
+
+def test_a_format_error_points_at_the_payment() -> None:
+    analysis = cq(APPROVAL, pay("2024-03-05", "75000.00", links=""), CONTRACT)
+    assert places(analysis)[0][:5] == ("ledger.format", None, "2024-03-05", 9, None)
+
+
+def test_the_wrong_fund_points_at_the_payment_with_its_loan() -> None:
+    analysis = cq(APPROVAL, pay("2024-03-05", "75000.00", account="Assets:{P}:Pool:Risk"), CONTRACT)
+    assert places(analysis) == [
+        ("fee.rate", "CQGX", "2024-03-05", 9, "L-1", {"缴款": "75000.00", "计入助保金": "0.00"})
+    ]
+
+
+def test_a_timing_finding_points_at_the_contract() -> None:
+    analysis = cq(APPROVAL, CONTRACT, pay("2024-03-09", "75000.00"))
+    assert places(analysis) == [
+        ("fee.timing", "CQGX", "2024-03-08", 9, "L-1", {"应缴": "75000.00", "截至当日实缴": "0.00", "差额": "75000.00"})
+    ]
+
+
+def test_the_fee_paid_only_after_the_contract_was_paid_nothing_by_then() -> None:
+    assert fee_findings(cq(APPROVAL, CONTRACT, pay("2024-03-09", "75000.00"))) == [
+        ("fee.timing", "贷款 L-1 应在签订合同（2024-03-08）当日或之前缴足助保金；应缴 75,000.00 元，截至当日实缴 0.00 元，差额 75,000.00 元")
+    ]
+
+
+def test_a_schedule_error_points_at_the_event_and_states_the_amount() -> None:
+    analysis = run("wzs", "\n".join((WZ_APPROVAL, wz_pay("16000.00"), wz_contract())))
+    assert places(analysis) == [("fee.rate", "WZS", "2024-03-01", 13, "L-1", {"贷款金额": "800000.00"})]
+
+
+def test_a_contract_before_the_rate_s_first_version_points_at_the_contract() -> None:
+    body = (
+        event("2021-02-20", "approval", amount="100000.00 CNY"),
+        event("2021-02-23", "contract", amount="100000.00 CNY", maturity="2022-02-23"),
+    )
+    found = [p for p in places(cq(*body)) if p[0] == "fee.rate"]
+    assert [p[:5] for p in found] == [("fee.rate", "CQGX", "2021-02-23", 9, None)]
+
+
+def test_the_payment_keeps_its_transaction() -> None:
+    analysis = cq(APPROVAL, pay("2024-03-05", "75000.00"), CONTRACT)
+    (payment,) = analysis.records.fees["L-1"].payments
+    assert (str(payment.date), str(payment.amount), payment.entry.narration, payment.entry.meta["lineno"]) == (
+        "2024-03-05", "75000.00", "缴纳助保金", 9
+    )
+
+
+def test_a_fee_correction_netting_to_nothing_is_no_payment() -> None:
+    """Income booked and reversed in one transaction, with no loan linked: nothing paid,
+    and nothing to link."""
+    correction = (
+        '2024-03-06 * "专户" "更正"\n'
+        "  Income:CQGX:Guarantee:Fees  100.00 CNY\n  Income:CQGX:Guarantee:Fees  -100.00 CNY\n"
+    )
+    analysis = cq(APPROVAL, pay("2024-03-05", "75000.00"), correction, CONTRACT)
+    assert fee_findings(analysis) == []
+    assert len(analysis.records.fees["L-1"].payments) == 1
+
+
+# --------------------------------------------------------------------------------------
+# Several dues and zero dues.
+
+
+def test_a_free_renewal_does_not_report_a_late_contract_fee_again() -> None:
+    """The contract's fee paid after the renewal: late once, at the contract."""
+    analysis = cq(APPROVAL, CONTRACT, RENEWAL, pay("2025-04-01", "75000.00"))
+    assert fee_findings(analysis) == [
+        ("fee.timing", "贷款 L-1 应在签订合同（2024-03-08）当日或之前缴足助保金；应缴 75,000.00 元，截至当日实缴 0.00 元，差额 75,000.00 元")
+    ]
+
+
+def test_an_increase_after_a_free_renewal_is_still_due() -> None:
+    analysis = cq(APPROVAL, CQ_PAID, CONTRACT, RENEWAL, event("2025-06-03", "increase", amount="1000000.00 CNY"))
+    assert fee_findings(analysis) == [
+        ("fee.increase", "贷款 L-1 助保金未缴足：增加的贷款金额 1,000,000.00 元 × 2.5% = 25,000.00 元，此前应缴 75,000.00 元；累计应缴 100,000.00 元，实缴 75,000.00 元，差额 25,000.00 元")
+    ]
+
+
+def test_an_increase_is_due_even_where_the_contract_could_not_be_judged() -> None:
+    """The contract of 2021-02-23 predates the rate; the increase of 2021-03-01 does not."""
+    body = (
+        event("2021-02-20", "approval", amount="100000.00 CNY"),
+        event("2021-02-23", "contract", amount="100000.00 CNY", maturity="2022-02-23"),
+        event("2021-03-01", "increase", amount="10000.00 CNY"),
+    )
+    found = [f for f in fee_findings(cq(*body)) if f[0] == "fee.increase"]
+    assert found == [
+        ("fee.increase", "贷款 L-1 助保金未缴足：增加的贷款金额 10,000.00 元 × 2.5%；应缴 250.00 元，实缴 0.00 元，差额 250.00 元")
+    ]
+
+
+def test_one_fen_too_much_before_a_free_renewal_is_an_overcharge() -> None:
+    analysis = cq(APPROVAL, CQ_PAID, CONTRACT, pay("2024-04-01", "0.01"), RENEWAL)
+    assert places(analysis) == [("fee.renewal", "CQGX", "2025-03-07", 21, "L-1", {"续贷应缴": "0.00", "多收": "0.01"})]
+
+
+def test_a_renewal_without_a_contract_has_no_window() -> None:
+    """A renewal registered without its contract: nothing before it to measure from."""
+    analysis = cq(APPROVAL, pay("2024-03-05", "100.00"), RENEWAL)
+    assert fee_findings(analysis) == []
+
+
+# --------------------------------------------------------------------------------------
+# Shapes no program of rules.yaml has together: WZS with a fee on increases (the credit
+# line is not its base), and WZS charging per loan-year within a permitted range.
+
+WZS_BASE = "              2020-09-26: credit_line\n"
+WZS_INCREASE = WZS_BASE + """\
+      fee.increase:
+        severity: error
+        article: 第一条
+        summary: 测试用：增加的贷款金额按 2% 补缴。
+        params:
+          rate:
+            article: 第一条
+            values:
+              2020-09-26: 0.02
+"""
+
+
+def variant(old: str, new: str):
+    text = RULES_YAML.read_text(encoding="utf-8")
+    assert text.count(old) == 1
+    return parse_rules(text.replace(old, new), str(RULES_YAML))
+
+
+def test_an_increase_is_charged_on_its_amount_not_the_credit_line() -> None:
+    """Credit line 1,000,000.00 (2% = 20,000.00 paid); the increase of 100,000.00 owes
+    2,000.00 more, a fen short."""
+    rulebook = variant(WZS_BASE, WZS_INCREASE)
+    body = (
+        WZ_APPROVAL,
+        wz_pay("20000.00"),
+        wz_contract(credit_line="1000000.00 CNY"),
+        pay("2024-06-03", "1999.99", program="WZS"),
+        event("2024-06-03", "increase", amount="100000.00 CNY"),
+    )
+    assert wz(*body, rulebook=rulebook) == [
+        ("fee.increase", "贷款 L-1 助保金未缴足：增加的贷款金额 100,000.00 元 × 2% = 2,000.00 元，此前应缴 20,000.00 元；累计应缴 22,000.00 元，实缴 21,999.99 元，差额 0.01 元")
+    ]
+
+
+def test_an_increase_is_still_judged_after_a_contract_without_credit_line() -> None:
+    """The contract cannot be priced; the increase of 100,000.00 still owes 2% = 2,000.00,
+    paid a day late."""
+    rulebook = variant(WZS_BASE, WZS_INCREASE)
+    body = (
+        WZ_APPROVAL,
+        wz_contract(),
+        event("2024-06-03", "increase", amount="100000.00 CNY"),
+        pay("2024-06-04", "2000.00", program="WZS"),
+    )
+    assert wz(*body, rulebook=rulebook) == [
+        ("fee.rate", "贷款 L-1 签订合同（贷款金额 800,000.00 元）：计费基数为授信额度，但未登记授信额度 credit_line"),
+        ("fee.timing", "贷款 L-1 应在增加贷款金额（2024-06-03）当日或之前缴足助保金；应缴 2,000.00 元，截至当日实缴 0.00 元，差额 2,000.00 元"),
+    ]
+
+
+WZS_PER_YEAR = WZS_BASE + """\
+          per_year:
+            article: 第一条
+            values:
+              2020-09-26: true
+          max_rate:
+            article: 第一条
+            values:
+              2020-09-26: 0.05
+"""
+
+
+@pytest.mark.parametrize(("paid", "over"), [("150000.00", None), ("150000.01", "0.01")])
+def test_a_range_per_loan_year_has_its_top_per_year_too(paid: str, over: str | None) -> None:
+    """2% to 5% a year of 1,000,000.00 over 3 loan-years: 60,000.00 due, at most 150,000.00."""
+    rulebook = variant(WZS_BASE, WZS_PER_YEAR)
+    contract = event("2024-03-01", "contract", amount="800000.00 CNY", maturity="2027-03-01", credit_line="1000000.00 CNY")
+    analysis = run("wzs", "\n".join((WZ_APPROVAL, wz_pay(paid), contract)), rulebook)
+    if over is None:
+        assert places(analysis) == []
+    else:
+        assert places(analysis) == [("fee.rate", "WZS", "2024-03-01", 13, "L-1", {"上限": "150000.00", "实缴": paid, "超出": over})]
+        assert fee_findings(analysis)[0][1] == "贷款 L-1 收取的助保金超过允许区间的上限；上限 150,000.00 元，实缴 150,000.01 元，超出 0.01 元"
+
+
+def test_two_loan_years_are_shown_as_times_two() -> None:
+    rulebook = variant(WZS_BASE, WZS_PER_YEAR)
+    contract = event("2024-03-01", "contract", amount="800000.00 CNY", maturity="2026-03-01", credit_line="1000000.00 CNY")
+    assert wz(WZ_APPROVAL, wz_pay("39999.99"), contract, rulebook=rulebook) == [
+        ("fee.rate", "贷款 L-1 助保金未缴足：授信额度 1,000,000.00 元 × 2% × 2 年（按 2 个贷款年度计收）；应缴 40,000.00 元，实缴 39,999.99 元，差额 0.01 元")
+    ]
+
+
+WLHT_RENEWAL = """\
+        summary: 续贷为新的贷款年度，按续贷金额再次缴纳助保金。
+        params:
+          rate:
+            article: 第六条
+            values:
+              2015-01-01: 0.02
+"""
+
+
+def test_a_free_renewal_after_a_charged_one_is_still_watched() -> None:
+    """A rules.yaml where WLHT's renewal becomes free from 2025-06-01: the charged renewal
+    of 2025-03-07 is passed over, the free one of 2026-03-06 has 100.00 taken before it."""
+    rulebook = variant(WLHT_RENEWAL, WLHT_RENEWAL + "              2025-06-01: 0\n")
+    body = (
+        event("2024-03-01", "approval", program="WLHT", amount="1000000.00 CNY"),
+        pay("2024-03-05", "20000.00", program="WLHT"),
+        event("2024-03-08", "contract", amount="1000000.00 CNY", maturity="2025-03-08"),
+        pay("2025-03-07", "20000.00", program="WLHT"),
+        event("2025-03-07", "renewal", amount="1000000.00 CNY", maturity="2026-03-07"),
+        pay("2025-09-01", "100.00", program="WLHT"),
+        event("2026-03-06", "renewal", amount="1000000.00 CNY", maturity="2027-03-06"),
+    )
+    assert fee_findings(run("wlht", "\n".join(body), rulebook)) == [
+        ("fee.renewal", "贷款 L-1 续贷无需再缴纳助保金，但合同签订后至续贷前又收取了助保金；续贷应缴 0.00 元，多收 100.00 元")
     ]
