@@ -548,12 +548,16 @@ WZS_INCREASE = WZS_BASE + """\
       fee.increase:
         severity: error
         article: 第一条
-        summary: 测试用：增加的贷款金额按 2% 补缴。
+        summary: 测试用：增加的贷款金额按 2% 补缴（计费基数仍写授信额度，增加的部分不按额度计）。
         params:
           rate:
             article: 第一条
             values:
               2020-09-26: 0.02
+          base:
+            article: 第一条
+            values:
+              2020-09-26: credit_line
 """
 
 
