@@ -452,9 +452,10 @@ def test_topup_not_judged_before_the_books_reach_the_year_end() -> None:
 
 
 def test_a_refund_into_the_risk_fund_is_not_a_compensation() -> None:
+    """0.50 coming back on a compensation account raises the fund: no top-up is owed."""
     back = (
         '2024-03-01 * "担保公司" "代偿退回" ^N-1\n'
-        "  Expenses:LNYQ:Risk:Compensation  -500000.00 CNY\n  Assets:LNYQ:Pool:Risk  500000.00 CNY\n"
+        "  Expenses:LNYQ:Risk:Compensation  -0.50 CNY\n  Assets:LNYQ:Pool:Risk  0.50 CNY\n"
     )
     analysis = run("LNYQ", inject("LNYQ", "2024-01-02", "9000000.00"), back, note("LNYQ", "2025-01-02"))
     assert topup_findings(analysis) == []
@@ -467,3 +468,19 @@ def test_year_ends_helper() -> None:
     assert _year_ends(datetime.date(2024, 5, 1), datetime.date(2024, 12, 30)) == []
     assert _year_ends(datetime.date(2024, 5, 1), datetime.date(2024, 12, 31)) == [datetime.date(2024, 12, 31)]
     assert _year_ends(datetime.date(2023, 12, 31), datetime.date(2025, 6, 1)) == [datetime.date(2023, 12, 31), datetime.date(2024, 12, 31)]
+
+
+def test_a_day_before_the_floor_rate_s_first_version_is_reported_once() -> None:
+    """CQGX's floor rate is in force from 2021-02-24: the fund's days before it cannot be
+    judged, which is said once (at the first), and the floor is judged from then on."""
+    analysis = run(
+        "CQGX",
+        inject("CQGX", "2021-01-05", "100.00"),
+        inject("CQGX", "2021-01-06", "100.00"),
+        loan("CQGX", "C-1", "2021-03-01", "2000.01"),
+    )
+    # 2,000.01 × 10% = 200.001 -> 200.00: met exactly on 2021-03-01.
+    assert floor_findings(analysis) == [
+        ("risk.floor", "2021-01-05", "参数「programs.CQGX.rules.risk.floor.params.rate」在 2021-01-05 尚无生效版本（最早版本自 2021-02-24 起施行），无法按规则核对"),
+    ]
+    assert [(str(c.day), c.ok) for c in analysis.records.adequacy if c.rule == "risk.floor"] == [("2021-03-01", True)]
