@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime
 import textwrap
+from decimal import Decimal
 
 import pytest
 from beancount import loader
@@ -349,6 +350,8 @@ def test_an_injection_without_a_known_funder_is_reported(meta: str | None, said:
     assert funders_findings(analysis) == [
         ("risk.funders", "2024-01-02", f"风险补偿金注入 10,000.00 元{said}；应以元数据 funder 写明出资方（省级、市级之一）"),
     ]
+    (finding,) = [f for f in analysis.findings if f.rule == "risk.funders"]
+    assert (finding.program, finding.lineno, finding.figures) == ("GSBY", 3, (("注入金额", Decimal("10000.00")),))
 
 
 def test_a_funder_name_with_spaces_around_it_is_accepted() -> None:
@@ -484,3 +487,15 @@ def test_a_day_before_the_floor_rate_s_first_version_is_reported_once() -> None:
         ("risk.floor", "2021-01-05", "参数「programs.CQGX.rules.risk.floor.params.rate」在 2021-01-05 尚无生效版本（最早版本自 2021-02-24 起施行），无法按规则核对"),
     ]
     assert [(str(c.day), c.ok) for c in analysis.records.adequacy if c.rule == "risk.floor"] == [("2021-03-01", True)]
+
+
+def test_a_cap_and_funders_not_yet_in_force_are_reported_at_the_injection() -> None:
+    """CQGX's cap is in force from 2021-02-24, GSBY's funders' shares from 2023-11-03."""
+    analysis = run("CQGX", inject("CQGX", "2021-01-05", "100.00"))
+    assert [f for f in risk_findings(analysis) if f[0] == "risk.cap"] == [
+        ("risk.cap", "2021-01-05", "参数「programs.CQGX.rules.risk.cap.params.max」在 2021-01-05 尚无生效版本（最早版本自 2021-02-24 起施行），无法按规则核对"),
+    ]
+    analysis = run("GSBY", inject("GSBY", "2023-11-02", "100.00", "省级"))
+    assert funders_findings(analysis) == [
+        ("risk.funders", "2023-11-02", "参数「programs.GSBY.rules.risk.funders.params.shares」在 2023-11-02 尚无生效版本（最早版本自 2023-11-03 起施行），无法按规则核对"),
+    ]
