@@ -171,7 +171,8 @@ def test_gsby_floor_counts_loans_lent_not_outstanding() -> None:
     analysis = run(
         "GSBY",
         gs_injections(),
-        loan("GSBY", "G-1", "2024-03-01", "1000000.00"),
+        loan("GSBY", "G-1", "2024-03-01", "600000.00"),
+        loan("GSBY", "G-2", "2024-03-01", "400000.00"),
         loan_event("2024-04-01", "repayment", "G-1", "500000.00"),
         loan_event("2024-05-06", "increase", "G-1", "0.34"),
     )
@@ -492,10 +493,30 @@ def test_a_day_before_the_floor_rate_s_first_version_is_reported_once() -> None:
 def test_a_cap_and_funders_not_yet_in_force_are_reported_at_the_injection() -> None:
     """CQGX's cap is in force from 2021-02-24, GSBY's funders' shares from 2023-11-03."""
     analysis = run("CQGX", inject("CQGX", "2021-01-05", "100.00"))
-    assert [f for f in risk_findings(analysis) if f[0] == "risk.cap"] == [
+    assert risk_findings(analysis) == [
         ("risk.cap", "2021-01-05", "参数「programs.CQGX.rules.risk.cap.params.max」在 2021-01-05 尚无生效版本（最早版本自 2021-02-24 起施行），无法按规则核对"),
+        # The books end before the floor's base is in force: its earliest version is used.
+        ("risk.floor", "2021-01-05", "参数「programs.CQGX.rules.risk.floor.params.rate」在 2021-01-05 尚无生效版本（最早版本自 2021-02-24 起施行），无法按规则核对"),
     ]
     analysis = run("GSBY", inject("GSBY", "2023-11-02", "100.00", "省级"))
     assert funders_findings(analysis) == [
         ("risk.funders", "2023-11-02", "参数「programs.GSBY.rules.risk.funders.params.shares」在 2023-11-02 尚无生效版本（最早版本自 2023-11-03 起施行），无法按规则核对"),
+    ]
+
+
+def test_funders_a_year_with_no_injection_at_all_is_anchored_at_the_last_before_it() -> None:
+    """Short at 2024-12-31 (anchored at the city's own 2024 injection) and again at
+    2025-12-31, a year without any injection: anchored at the last one, of 2024."""
+    analysis = run(
+        "GSBY",
+        inject("GSBY", "2024-01-02", "10000.00", "省级"),
+        inject("GSBY", "2024-03-01", "4999.99", "市级"),
+        inject("GSBY", "2024-04-01", "0.01", "省级"),
+        note("GSBY", "2026-01-02"),
+    )
+    # 15,000.00 -> 10,000.00 : 5,000.00; the city's 4,999.99 is a fen short both years.
+    message = "风险补偿金累计注入 15,000.00 元，按 省级、市级 = 1 : 0.5 的比例，市级注入不足；应注入 5,000.00 元，实际注入 4,999.99 元，差额 0.01 元"
+    assert funders_findings(analysis) == [
+        ("risk.funders", "2024-03-01", "截至 2024-12-31 " + message),
+        ("risk.funders", "2024-04-01", "截至 2025-12-31 " + message),
     ]
