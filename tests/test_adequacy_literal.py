@@ -89,6 +89,7 @@ def test_the_cap_is_reached_exactly_and_passed_by_a_fen() -> None:
         ("risk.cap", "2024-03-01", "风险补偿金累计注入 50,000,000.01 元（此前 50,000,000.00 元，本笔 0.01 元），超过总规模上限；上限 50,000,000.00 元，累计注入 50,000,000.01 元，超出 0.01 元"),
         ("risk.cap", "2024-04-01", "风险补偿金累计注入 50,000,001.01 元（此前 50,000,000.01 元，本笔 1.00 元），超过总规模上限；上限 50,000,000.00 元，累计注入 50,000,001.01 元，超出 1.01 元"),
     ]
+    assert [(f.program, f.lineno) for f in analysis.findings if f.rule == "risk.cap"] == [("CQGX", 11), ("CQGX", 15)]
 
 
 def test_an_injection_taken_back_frees_room_under_the_cap() -> None:
