@@ -521,3 +521,41 @@ def test_funders_a_year_with_no_injection_at_all_is_anchored_at_the_last_before_
         ("risk.funders", "2024-03-01", "截至 2024-12-31 " + message),
         ("risk.funders", "2024-04-01", "截至 2025-12-31 " + message),
     ]
+
+
+def test_funders_an_injection_on_december_31_counts_for_that_year() -> None:
+    analysis = run(
+        "GSBY",
+        inject("GSBY", "2024-01-02", "10000.00", "省级"),
+        inject("GSBY", "2024-12-31", "5000.00", "市级"),
+        note("GSBY", "2025-01-02"),
+    )
+    assert funders_findings(analysis) == []
+
+
+def test_funders_a_single_injection_of_one_yuan() -> None:
+    """1.00 splits 0.67 : 0.33 (largest remainder: 0.6666… keeps the odd fen)."""
+    analysis = run("GSBY", inject("GSBY", "2024-01-02", "1.00", "省级"), note("GSBY", "2025-01-02"))
+    assert funders_findings(analysis) == [
+        ("risk.funders", "2024-01-02", "截至 2024-12-31 风险补偿金累计注入 1.00 元，按 省级、市级 = 1 : 0.5 的比例，市级注入不足；应注入 0.33 元，实际注入 0.00 元，差额 0.33 元"),
+    ]
+
+
+def test_funders_a_year_netting_to_nothing_is_not_split_and_the_next_year_is() -> None:
+    """2024: the province's 100.00 in and the city's 100.00 out (its own money back):
+    nothing to split. 2025: the province's 10,000.00 makes 10,000.00 in all, of which the
+    city owes 3,333.33 and has -100.00."""
+    back = (
+        '2024-02-01 * "市财政局" "退回风险补偿金"\n  funder: "市级"\n'
+        "  Assets:GSBY:Pool:Risk  -100.00 CNY\n  Income:GSBY:Risk:Injection  100.00 CNY\n"
+    )
+    analysis = run(
+        "GSBY",
+        inject("GSBY", "2024-01-02", "100.00", "省级"),
+        back,
+        inject("GSBY", "2025-01-03", "10000.00", "省级"),
+        note("GSBY", "2026-01-02"),
+    )
+    assert funders_findings(analysis) == [
+        ("risk.funders", "2025-01-03", "截至 2025-12-31 风险补偿金累计注入 10,000.00 元，按 省级、市级 = 1 : 0.5 的比例，市级注入不足；应注入 3,333.33 元，实际注入 -100.00 元，差额 3,433.33 元"),
+    ]
