@@ -539,6 +539,7 @@ def test_funders_a_single_injection_of_one_yuan() -> None:
     assert funders_findings(analysis) == [
         ("risk.funders", "2024-01-02", "截至 2024-12-31 风险补偿金累计注入 1.00 元，按 省级、市级 = 1 : 0.5 的比例，市级注入不足；应注入 0.33 元，实际注入 0.00 元，差额 0.33 元"),
     ]
+    assert [(f.program, f.lineno) for f in analysis.findings if f.rule == "risk.funders"] == [("GSBY", 3)]
 
 
 def test_funders_a_year_netting_to_nothing_is_not_split_and_the_next_year_is() -> None:
@@ -559,3 +560,18 @@ def test_funders_a_year_netting_to_nothing_is_not_split_and_the_next_year_is() -
     assert funders_findings(analysis) == [
         ("risk.funders", "2025-01-03", "截至 2025-12-31 风险补偿金累计注入 10,000.00 元，按 省级、市级 = 1 : 0.5 的比例，市级注入不足；应注入 3,333.33 元，实际注入 -100.00 元，差额 3,433.33 元"),
     ]
+
+
+def test_leverage_floor_points_at_the_fund_s_last_transaction_up_to_the_year_end() -> None:
+    """The fund raised by 0.01 on 2024-12-31 itself: the finding points there."""
+    analysis = run(
+        "WZS",
+        inject("WZS", "2023-01-03", "200000.00"),
+        loan("WZS", "Z-1", "2024-03-01", "2000000.00"),
+        inject("WZS", "2024-12-31", "0.01"),
+        note("WZS", "2025-01-02"),
+    )
+    assert lf_findings(analysis) == [
+        ("risk.leverage_floor", "2024-12-31", "2024-12-31 日终贷款余额 2,000,000.00 元，未达到风险补偿金余额 200,000.01 元的 10 倍；应不低于 2,000,000.10 元，贷款余额 2,000,000.00 元，差额 0.10 元"),
+    ]
+    assert [(f.program, f.lineno) for f in analysis.findings if f.rule == "risk.leverage_floor"] == [("WZS", 20)]
