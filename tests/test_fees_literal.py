@@ -11,6 +11,7 @@ testing of fees.py): each case pins one branch or one boundary (the fen, the day
 from __future__ import annotations
 
 import textwrap
+from decimal import Decimal
 
 import pytest
 from beancount import loader
@@ -305,8 +306,7 @@ def test_a_started_loan_year_counts_whole(months: str, years: int, rate: str, du
 
 
 def _minus(due: str, paid: str) -> str:
-    from decimal import Decimal
-
+    """due - paid, written as the messages write amounts (1,234.56)."""
     return f"{Decimal(due.replace(',', '')) - Decimal(paid):,.2f}"
 
 
