@@ -578,3 +578,18 @@ def test_an_undeclared_outflow_is_a_withdrawal_naming_the_lawful_ones() -> None:
          None, (("提取金额", D("100.00")),)),
     ]
 
+
+def test_a_reversed_subsidy_is_no_withdrawal() -> None:
+    # Money coming back into the fund on the subsidy account: nothing to cap, nothing taken.
+    # (It was reported as "支出额应等于专户资金的减少额" with a difference of 0.00.)
+    back = '2021-04-05 * "海口市融资担保公司" "冲回奖补" ^HK-1\n  Assets:HKJB:Pool:Compensation   100.00 CNY\n  Expenses:HKJB:Subsidy   -100.00 CNY\n'
+    analysis = run(HK_BASE + subsidy("2021-04-01", "100.00") + back)
+    assert hk_found(analysis, "pool.no_withdrawal") == []
+    assert hk_found(analysis, "outflow.subsidy") == []
+    assert [o.amount for o in analysis.programs["HKJB"].outflows] == [D("100.00")]
+    # A "reversal" that takes from one fund into the other is still a transfer.
+    legs = "  Assets:HKJB:Pool:Compensation   300.00 CNY\n  Assets:HKJB:Pool:Guarantee   -200.00 CNY\n"
+    assert hk_found(run(HK_BASE + subsidy("2021-04-01", "-100.00", fund=legs)), "pool.no_withdrawal") == [
+        ("担保费奖补（比例与年度总额上限）的支出额应等于专户资金的减少额；资金减少 -100.00 元，支出 -100.00 元，差额 0.00 元",
+         None, (("资金减少", D("-100.00")), ("支出", D("-100.00")), ("差额", D("0.00")))),
+    ]

@@ -299,7 +299,9 @@ def _outflow(ctx: Context, m: Movement, rule_id: str) -> None:
     role = next(r for r, rid in OUTFLOW_RULES.items() if rid == rule_id)
     amount = m.role(role)
     taken = -(m.delta(GUARANTEE) + m.delta(RISK))
-    if amount != taken or m.delta(GUARANTEE) > 0 or m.delta(RISK) > 0:
+    # One fund up and the other down is a transfer between them, whichever the sign of the
+    # outflow (a reversal brings money back: both funds up, or one up and the other still).
+    if amount != taken or m.delta(GUARANTEE) * m.delta(RISK) < 0:
         if ctx.active(code, "pool.no_withdrawal"):
             ctx.report(
                 "pool.no_withdrawal", code, m.entry,
