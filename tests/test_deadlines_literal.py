@@ -1,0 +1,416 @@
+"""zhubaodai.checks.deadlines against hand-counted days and the exact Chinese texts (issue #14).
+
+CQGX: the bank tells the managing body within 5 working days of a disbursement or a
+renewal, and the guarantee fund compensates within 15 working days of the confirmation
+of the overdue facts. WLHT: 3 working days after the overdue's first full month.
+Working days are those of calendar.yaml (the State Council's holidays and make-up days).
+"""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+from pathlib import Path
+
+from beancount import loader
+
+from zhubaodai.checks.deadlines import CALENDAR_DAYS
+from zhubaodai.checks.deadlines import DeadlineRecord
+from zhubaodai.core.engine import Analysis
+from zhubaodai.core.engine import analyse
+from zhubaodai.core.rules import load_rules
+from zhubaodai.core.rules import parse_rules
+from zhubaodai.core.workdays import LATE
+from zhubaodai.core.workdays import MET
+from zhubaodai.core.workdays import MISSED
+from zhubaodai.core.workdays import PENDING
+from zhubaodai.core.workdays import Deadline
+
+ROOT = Path(__file__).resolve().parent.parent
+RULES_YAML = ROOT / "rules.yaml"
+RULES = load_rules(RULES_YAML)
+D = Decimal
+day = datetime.date.fromisoformat
+
+CQ_HEAD = f"""\
+option "operating_currency" "CNY"
+include "{ROOT / "tests" / "ledgers" / "common" / "cqgx.beancount"}"
+2021-01-04 custom "program" "open" "CQGX"
+2021-01-04 * "财政局" "注入风险补偿金"
+  Assets:CQGX:Pool:Risk          5000000.00 CNY
+  Income:CQGX:Risk:Injection    -5000000.00 CNY
+2021-01-04 custom "enterprise" "register" "E-1"
+  program: "CQGX"
+  name: "甲公司"
+  size: "小型"
+"""
+
+
+def cq_loan(loan: str, disbursed: str, notice: str | None = None, approved: str = "2021-01-05") -> str:
+    told = f"  notice_date: {notice}\n" if notice else ""
+    return (
+        f'{approved} custom "loan" "approval" "{loan}"\n  program: "CQGX"\n  enterprise: "E-1"\n'
+        f'  amount: 1000000.00 CNY\n  letter: "函"\n'
+        f'{approved} custom "loan" "contract" "{loan}"\n  amount: 1000000.00 CNY\n'
+        f'{disbursed} custom "loan" "disbursement" "{loan}"\n  amount: 1000000.00 CNY\n{told}'
+    )
+
+
+def run(text: str, rules=RULES) -> Analysis:
+    entries, errors, _ = loader.load_string(text)
+    assert errors == [], errors
+    return analyse(entries, rules)
+
+
+def found(analysis: Analysis, rule: str) -> list[tuple[str, str | None, tuple]]:
+    return [(f.message, f.loan, f.figures) for f in analysis.findings if f.rule == rule]
+
+
+def last_day(date: str) -> str:
+    """An entry that moves the books' last day (``as_of``) to ``date``."""
+    return f'{date} note Assets:CQGX:Pool:Risk "核对"\n'
+
+
+# --- notice.disbursement and notice.renewal (CQGX: 5 working days) --------------------------
+
+# Disbursed Friday 2024-09-27: Sunday 09-29 is a make-up working day (1), Monday 09-30 (2),
+# 10-01..10-07 the national holiday, 10-08 (3), 10-09 (4), 10-10 (5): due 2024-10-10.
+
+
+def test_a_notice_on_the_last_day_is_met_and_recorded() -> None:
+    analysis = run(CQ_HEAD + cq_loan("CQ-1", "2024-09-27", "2024-10-10"))
+    assert found(analysis, "notice.disbursement") == []
+    assert analysis.records.deadlines == [
+        DeadlineRecord(
+            "notice.disbursement", "CQGX", "CQ-1", "放款后告知",
+            Deadline(day("2024-09-27"), 5, MET, day("2024-10-10"), day("2024-10-10")),
+        )
+    ]
+
+
+def test_a_notice_a_working_day_late() -> None:
+    analysis = run(CQ_HEAD + cq_loan("CQ-1", "2024-09-27", "2024-10-11"))
+    assert found(analysis, "notice.disbursement") == [
+        (
+            "贷款 CQ-1 放款日 2024-09-27，合作银行应在 5 个工作日内告知，最后期限为次日起第 5 个工作日 2024-10-10；"
+            "实际告知日 2024-10-11，为次日起第 6 个工作日，晚 1 个工作日",
+            "CQ-1",
+            (("期限工作日数", D(5)), ("晚于期限天数", D(1)), ("晚于期限工作日数", D(1))),
+        )
+    ]
+    assert analysis.records.deadlines[0].deadline.status == LATE
+
+
+def test_a_notice_late_over_a_weekend_counts_working_days() -> None:
+    # 10-11 (6), Saturday 10-12 a make-up working day (7), Sunday 10-13 off, 10-14 (8):
+    # 3 working days late, 4 calendar days.
+    analysis = run(CQ_HEAD + cq_loan("CQ-1", "2024-09-27", "2024-10-14"))
+    assert found(analysis, "notice.disbursement")[0][0].endswith(
+        "实际告知日 2024-10-14，为次日起第 8 个工作日，晚 3 个工作日"
+    )
+    assert found(analysis, "notice.disbursement")[0][2] == (
+        ("期限工作日数", D(5)), ("晚于期限天数", D(4)), ("晚于期限工作日数", D(3)),
+    )
+
+
+def test_a_notice_late_only_by_days_off() -> None:
+    # Disbursed Friday 2024-03-01: 03-04..03-08 are the 5 working days, due Friday 03-08;
+    # told Saturday 03-09 (no make-up day): still the 5th working day counted, 1 day late.
+    analysis = run(CQ_HEAD + cq_loan("CQ-1", "2024-03-01", "2024-03-09"))
+    assert found(analysis, "notice.disbursement") == [
+        (
+            "贷款 CQ-1 放款日 2024-03-01，合作银行应在 5 个工作日内告知，最后期限为次日起第 5 个工作日 2024-03-08；"
+            "实际告知日 2024-03-09，为次日起第 5 个工作日，晚 1 天（均为非工作日）",
+            "CQ-1",
+            (("期限工作日数", D(5)), ("晚于期限天数", D(1)), ("晚于期限工作日数", D(0))),
+        )
+    ]
+
+
+def test_a_notice_three_years_on_is_counted_up_to_1100_days() -> None:
+    # 2023-01-03 + 1100 days = 2026-01-07; + 1101 days = 2026-01-08: beyond 1100 days the
+    # working days are not counted (the message says calendar days).
+    at = found(run(CQ_HEAD + cq_loan("CQ-1", "2023-01-03", "2026-01-07")), "notice.disbursement")
+    assert "实际告知日 2026-01-07，为次日起第 " in at[0][0] and "个工作日，晚 " in at[0][0]
+    assert [label for label, _ in at[0][2]] == ["期限工作日数", "晚于期限天数", "晚于期限工作日数"]
+    beyond = found(run(CQ_HEAD + cq_loan("CQ-1", "2023-01-03", "2026-01-08")), "notice.disbursement")
+    assert beyond[0][0].endswith(
+        "最后期限为次日起第 5 个工作日 2023-01-10；实际告知日 2026-01-08，晚 1094 天（日历日；工作日历未收录其间的年份）"
+    )
+    assert beyond[0][2] == (("期限工作日数", D(5)), ("晚于期限天数", D(1094)))
+
+
+def test_a_notice_dated_before_the_disbursement() -> None:
+    analysis = run(CQ_HEAD + cq_loan("CQ-1", "2024-09-27", "2024-09-26"))
+    assert found(analysis, "notice.disbursement") == [
+        ("贷款 CQ-1 的告知日 2024-09-26 早于放款日 2024-09-27，请核对", "CQ-1", ())
+    ]
+    assert analysis.records.deadlines == []
+    same_day = run(CQ_HEAD + cq_loan("CQ-1", "2024-09-27", "2024-09-27"))
+    assert found(same_day, "notice.disbursement") == []
+
+
+def test_a_notice_not_given_is_missed_only_once_the_books_pass_the_last_day() -> None:
+    pending = run(CQ_HEAD + cq_loan("CQ-1", "2024-09-27") + last_day("2024-10-10"))
+    assert found(pending, "notice.disbursement") == []
+    assert [r.deadline for r in pending.records.deadlines] == [
+        Deadline(day("2024-09-27"), 5, PENDING, day("2024-10-10"), None)
+    ]
+    missed = run(CQ_HEAD + cq_loan("CQ-1", "2024-09-27") + last_day("2024-10-11"))
+    assert found(missed, "notice.disbursement") == [
+        (
+            "贷款 CQ-1 放款日 2024-09-27，合作银行应在 5 个工作日内告知，最后期限为次日起第 5 个工作日 2024-10-10；"
+            "截至账本最后日期 2024-10-11 仍未登记告知日 notice_date",
+            "CQ-1",
+            (("期限工作日数", D(5)),),
+        )
+    ]
+    assert missed.records.deadlines[0].deadline.status == MISSED
+
+
+def test_a_renewal_notice() -> None:
+    renewal = (
+        '2024-09-27 custom "loan" "renewal" "CQ-1"\n  amount: 1000000.00 CNY\n  notice_date: 2024-10-11\n'
+    )
+    analysis = run(CQ_HEAD + cq_loan("CQ-1", "2024-03-01", "2024-03-01") + renewal)
+    assert found(analysis, "notice.renewal") == [
+        (
+            "贷款 CQ-1 续贷日 2024-09-27，合作银行应在 5 个工作日内告知，最后期限为次日起第 5 个工作日 2024-10-10；"
+            "实际告知日 2024-10-11，为次日起第 6 个工作日，晚 1 个工作日",
+            "CQ-1",
+            (("期限工作日数", D(5)), ("晚于期限天数", D(1)), ("晚于期限工作日数", D(1))),
+        )
+    ]
+    assert [(r.rule, r.what) for r in analysis.records.deadlines] == [
+        ("notice.disbursement", "放款后告知"), ("notice.renewal", "续贷后告知"),
+    ]
+
+
+def changed(old: str, new: str) -> object:
+    text = RULES_YAML.read_text(encoding="utf-8")
+    assert text.count(old) == 1, old
+    return parse_rules(text.replace(old, new), RULES_YAML)
+
+
+CQ_DISBURSEMENT_DAYS = """\
+          workdays:
+            article: 第十四条（三）
+            values:
+              2021-02-24: 5
+      notice.renewal:"""
+
+
+def test_calendar_days_and_working_days_on_the_same_start_are_not_confused() -> None:
+    # notice.disbursement in 5 calendar days (due 2024-10-02), notice.renewal in 5 working
+    # days (due 2024-10-10), both starting 2024-09-27: the last day of each is its own.
+    rules = changed(CQ_DISBURSEMENT_DAYS, CQ_DISBURSEMENT_DAYS.replace("workdays:", "days:", 1))
+    renewal = '2024-09-27 custom "loan" "renewal" "CQ-2"\n  amount: 1000000.00 CNY\n  notice_date: 2024-10-03\n'
+    analysis = run(
+        CQ_HEAD + cq_loan("CQ-1", "2024-09-27", "2024-10-03") + cq_loan("CQ-2", "2024-03-01", "2024-03-01") + renewal,
+        rules,
+    )
+    assert found(analysis, "notice.disbursement") == [
+        (
+            "贷款 CQ-1 放款日 2024-09-27，合作银行应在 5 天内告知，最后期限为次日起第 5 天 2024-10-02；"
+            "实际告知日 2024-10-03，为次日起第 6 天，晚 1 天",
+            "CQ-1",
+            (("期限天数", D(5)), ("晚于期限天数", D(1))),
+        )
+    ]
+    assert found(analysis, "notice.renewal") == []
+    assert sorted((r.loan, r.rule, r.deadline.due) for r in analysis.records.deadlines) == [
+        ("CQ-1", "notice.disbursement", day("2024-10-02")),
+        ("CQ-2", "notice.disbursement", day("2024-03-06")),
+        ("CQ-2", "notice.renewal", day("2024-10-10")),
+    ]
+
+
+def test_calendar_days_stand_in() -> None:
+    assert CALENDAR_DAYS.is_workday(day("2024-10-01"))
+    assert CALENDAR_DAYS.nth_workday_after(day("2024-09-27"), 5) == day("2024-10-02")
+    assert CALENDAR_DAYS.workdays_in(day("2024-09-27"), day("2024-10-03")) == 6
+
+
+def test_loans_disbursed_the_same_day_share_the_last_day() -> None:
+    analysis = run(
+        CQ_HEAD + cq_loan("CQ-1", "2024-09-27", "2024-10-10") + cq_loan("CQ-2", "2024-09-27", "2024-10-11")
+    )
+    assert [(f[1], f[2][-1]) for f in found(analysis, "notice.disbursement")] == [("CQ-2", ("晚于期限工作日数", D(1)))]
+    assert [r.deadline.due for r in analysis.records.deadlines] == [day("2024-10-10"), day("2024-10-10")]
+
+
+# --- comp.deadline ---------------------------------------------------------------------------
+
+# CQGX: confirmed Tuesday 2025-01-21; Sunday 01-26 and Saturday 02-08 are make-up working
+# days, 01-28..02-04 the Spring Festival: the 15th working day after is 2025-02-17.
+CQ_DEFAULT = """\
+2025-01-10 custom "loan" "overdue" "CQ-1"
+  principal: 1000000.00 CNY
+2025-01-15 custom "loan" "claim" "CQ-1"
+  principal: 1000000.00 CNY
+  letter: "函"
+  approval: "同意"
+2025-01-21 custom "loan" "confirmation" "CQ-1"
+  letter: "确认函"
+"""
+
+
+def cq_comp(date: str, amount: str = "1000.00", loan: str = "CQ-1") -> str:
+    return (
+        f'{date} * "代偿 {loan}" ^{loan}\n  Expenses:CQGX:Risk:Compensation  {amount} CNY\n'
+        f"  Assets:CQGX:Pool:Risk  -{amount} CNY\n"
+    )
+
+
+def test_a_compensation_on_the_last_day_is_met() -> None:
+    analysis = run(CQ_HEAD + cq_loan("CQ-1", "2024-03-01", "2024-03-01") + CQ_DEFAULT + cq_comp("2025-02-17"))
+    assert found(analysis, "comp.deadline") == []
+    assert [r for r in analysis.records.deadlines if r.rule == "comp.deadline"] == [
+        DeadlineRecord(
+            "comp.deadline", "CQGX", "CQ-1", "逾期事实确认后代偿",
+            Deadline(day("2025-01-21"), 15, MET, day("2025-02-17"), day("2025-02-17")),
+        )
+    ]
+
+
+def test_a_compensation_a_day_late_points_at_the_payment() -> None:
+    analysis = run(CQ_HEAD + cq_loan("CQ-1", "2024-03-01", "2024-03-01") + CQ_DEFAULT + cq_comp("2025-02-18"))
+    [finding] = [f for f in analysis.findings if f.rule == "comp.deadline"]
+    assert (finding.message, finding.loan, finding.figures, finding.date) == (
+        "贷款 CQ-1 逾期事实确认日 2025-01-21，应在 15 个工作日内以助保金代偿，最后期限为次日起第 15 个工作日 2025-02-17；"
+        "实际首笔代偿 2025-02-18，为次日起第 16 个工作日，晚 1 个工作日",
+        "CQ-1",
+        (("期限工作日数", D(15)), ("晚于期限天数", D(1)), ("晚于期限工作日数", D(1))),
+        day("2025-02-18"),
+    )
+
+
+def test_a_claim_not_compensated_by_the_last_day() -> None:
+    pending = run(CQ_HEAD + cq_loan("CQ-1", "2024-03-01", "2024-03-01") + CQ_DEFAULT + last_day("2025-02-17"))
+    assert found(pending, "comp.deadline") == []
+    missed = run(CQ_HEAD + cq_loan("CQ-1", "2024-03-01", "2024-03-01") + CQ_DEFAULT + last_day("2025-02-18"))
+    [finding] = [f for f in missed.findings if f.rule == "comp.deadline"]
+    assert (finding.message, finding.figures, finding.date) == (
+        "贷款 CQ-1 逾期事实确认日 2025-01-21，应在 15 个工作日内以助保金代偿，最后期限为次日起第 15 个工作日 2025-02-17；"
+        "银行已申请代偿，截至账本最后日期 2025-02-18 仍未代偿",
+        (("期限工作日数", D(15)),),
+        day("2025-01-21"),
+    )
+
+
+def test_nothing_is_due_without_a_claim() -> None:
+    no_claim = CQ_DEFAULT.split('2025-01-15 custom "loan" "claim"')[0] + CQ_DEFAULT.split('  approval: "同意"\n')[1]
+    analysis = run(CQ_HEAD + cq_loan("CQ-1", "2024-03-01", "2024-03-01") + no_claim + last_day("2025-06-30"))
+    assert found(analysis, "comp.deadline") == []
+    assert [r for r in analysis.records.deadlines if r.rule == "comp.deadline"] == []
+
+
+def test_a_loan_repaid_or_settled_by_the_last_day_is_cured() -> None:
+    base = CQ_HEAD + cq_loan("CQ-1", "2024-03-01", "2024-03-01") + CQ_DEFAULT
+    repaid = '2025-02-17 custom "loan" "repayment" "CQ-1"\n  amount: 1000000.00 CNY\n'
+    assert found(run(base + repaid + last_day("2025-03-31")), "comp.deadline") == []
+    settled = '2025-02-17 custom "loan" "settlement" "CQ-1"\n'
+    assert found(run(base + settled + last_day("2025-03-31")), "comp.deadline") == []
+    too_late = '2025-02-18 custom "loan" "repayment" "CQ-1"\n  amount: 1000000.00 CNY\n'
+    assert len(found(run(base + too_late + last_day("2025-03-31")), "comp.deadline")) == 1
+    partly = '2025-02-17 custom "loan" "repayment" "CQ-1"\n  amount: 999999.99 CNY\n'
+    assert len(found(run(base + partly + last_day("2025-03-31")), "comp.deadline")) == 1
+
+
+def test_a_compensation_before_any_confirmation_cannot_be_timed() -> None:
+    no_confirmation = CQ_DEFAULT.split('2025-01-21 custom "loan" "confirmation"')[0]
+    analysis = run(CQ_HEAD + cq_loan("CQ-1", "2024-03-01", "2024-03-01") + no_confirmation + cq_comp("2025-02-10"))
+    [finding] = [f for f in analysis.findings if f.rule == "comp.deadline"]
+    assert (finding.message, finding.loan, finding.date) == (
+        "贷款 CQ-1 代偿前未登记逾期事实确认（confirmation），无法起算代偿期限", "CQ-1", day("2025-02-10")
+    )
+    # A confirmation after that compensation starts a new episode, due once claimed again.
+    later = '2025-03-03 custom "loan" "confirmation" "CQ-1"\n  letter: "确认函"\n'
+    analysis = run(
+        CQ_HEAD + cq_loan("CQ-1", "2024-03-01", "2024-03-01") + no_confirmation + cq_comp("2025-02-10") + later
+        + last_day("2025-06-30")
+    )
+    assert [f.message for f in analysis.findings if f.rule == "comp.deadline"] == [
+        "贷款 CQ-1 代偿前未登记逾期事实确认（confirmation），无法起算代偿期限"
+    ]
+
+
+def test_each_episode_runs_to_the_first_compensation_after_its_anchor() -> None:
+    # First episode met on 2025-02-17; a second default confirmed Monday 2025-06-02 (the
+    # last day of the Dragon Boat holiday 05-31..06-02) and claimed: 06-03..06-06 (4),
+    # 06-09..06-13 (9), 06-16..06-20 (14), 06-23 (15): due 2025-06-23.
+    second = """\
+2025-05-20 custom "loan" "overdue" "CQ-1"
+  principal: 1000000.00 CNY
+2025-05-22 custom "loan" "claim" "CQ-1"
+  principal: 1000000.00 CNY
+  letter: "函"
+  approval: "同意"
+2025-06-02 custom "loan" "confirmation" "CQ-1"
+  letter: "确认函"
+"""
+    base = CQ_HEAD + cq_loan("CQ-1", "2024-03-01", "2024-03-01") + CQ_DEFAULT + cq_comp("2025-02-17") + second
+    met = run(base + cq_comp("2025-06-23"))
+    assert found(met, "comp.deadline") == []
+    assert [(r.deadline.start, r.deadline.due, r.deadline.done) for r in met.records.deadlines if r.rule == "comp.deadline"] == [
+        (day("2025-01-21"), day("2025-02-17"), day("2025-02-17")),
+        (day("2025-06-02"), day("2025-06-23"), day("2025-06-23")),
+    ]
+    late = run(base + cq_comp("2025-06-24"))
+    assert [f[0].split("；")[1] for f in found(late, "comp.deadline")] == [
+        "实际首笔代偿 2025-06-24，为次日起第 16 个工作日，晚 1 个工作日"
+    ]
+    missed = run(base + last_day("2025-06-24"))
+    assert [f[0].split("；")[1] for f in found(missed, "comp.deadline")] == [
+        "银行已申请代偿，截至账本最后日期 2025-06-24 仍未代偿"
+    ]
+
+
+# WLHT: overdue 2024-12-20, a full month on 2025-01-20 (Monday); 3 working days after:
+# 01-21, 01-22, 01-23: due 2025-01-23.
+WL_HEAD = f"""\
+option "operating_currency" "CNY"
+include "{ROOT / "tests" / "ledgers" / "common" / "wlht.beancount"}"
+2024-01-02 custom "program" "open" "WLHT"
+2024-01-02 * "财政局" "注入风险补偿金"
+  Assets:WLHT:Pool:Risk          1000000.00 CNY
+  Income:WLHT:Risk:Injection    -1000000.00 CNY
+2024-01-03 custom "enterprise" "register" "E-1"
+  program: "WLHT"
+  name: "甲公司"
+  size: "小型"
+2024-01-04 custom "loan" "approval" "WL-1"
+  program: "WLHT"
+  enterprise: "E-1"
+  amount: 100000.00 CNY
+  letter: "函"
+2024-01-04 custom "loan" "contract" "WL-1"
+  amount: 100000.00 CNY
+2024-01-05 custom "loan" "disbursement" "WL-1"
+  amount: 100000.00 CNY
+  notice_date: 2024-01-05
+2024-12-20 custom "loan" "overdue" "WL-1"
+  principal: 100000.00 CNY
+2024-12-23 custom "loan" "claim" "WL-1"
+  principal: 100000.00 CNY
+  letter: "函"
+  approval: "同意"
+"""
+
+
+def wl_comp(date: str) -> str:
+    return f'{date} * "代偿 WL-1" ^WL-1\n  Expenses:WLHT:Risk:Compensation  100.00 CNY\n  Assets:WLHT:Pool:Risk  -100.00 CNY\n'
+
+
+def test_wlht_counts_from_the_overdue_plus_a_month() -> None:
+    assert found(run(WL_HEAD + wl_comp("2025-01-23")), "comp.deadline") == []
+    [finding] = [f for f in run(WL_HEAD + wl_comp("2025-01-24")).findings if f.rule == "comp.deadline"]
+    assert (finding.message, finding.figures) == (
+        "贷款 WL-1 逾期日 2024-12-20，逾期满 1 个月为 2025-01-20，应在 3 个工作日内以助保金代偿，"
+        "最后期限为次日起第 3 个工作日 2025-01-23；实际首笔代偿 2025-01-24，为次日起第 4 个工作日，晚 1 个工作日",
+        (("期限工作日数", D(3)), ("晚于期限天数", D(1)), ("晚于期限工作日数", D(1))),
+    )
+    record = [r for r in run(WL_HEAD + wl_comp("2025-01-23")).records.deadlines if r.rule == "comp.deadline"]
+    assert [(r.what, r.deadline.start, r.deadline.due) for r in record] == [
+        ("逾期后代偿", day("2025-01-20"), day("2025-01-23"))
+    ]
