@@ -1,0 +1,428 @@
+"""zhubaodai.checks.waterfall against hand-computed splits and the exact Chinese texts (issue #14).
+
+CQGX: the claim's principal and interest are due; the guarantee fund pays first, up to its
+balance; of the shortfall the risk fund pays 50% (half-up to the fen) up to its balance and
+the bank bears the rest (``bank_share``). A recovery nets the recovery costs and pays back
+the bank's borne share, then the risk fund, then the guarantee fund.
+
+The base ledger: 5,000,000.00 in the risk fund, 25,000.00 in the guarantee fund (CQ-1's
+fee), CQ-1 overdue 1,000,000.00 + 20,000.00 and claimed: 1,020,000.00 due; the guarantee
+fund pays 25,000.00, the shortfall 995,000.00 is borne 497,500.00 / 497,500.00.
+"""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+from pathlib import Path
+
+from beancount import loader
+
+from zhubaodai.checks.waterfall import Waterfall
+from zhubaodai.checks.waterfall import plan_waterfall
+from zhubaodai.core.engine import Analysis
+from zhubaodai.core.engine import analyse
+from zhubaodai.core.findings import FORMAT_RULE
+from zhubaodai.core.rules import load_rules
+
+ROOT = Path(__file__).resolve().parent.parent
+RULES = load_rules(ROOT / "rules.yaml")
+D = Decimal
+day = datetime.date.fromisoformat
+
+# --- plan_waterfall ---------------------------------------------------------------------------
+
+
+def test_plan_the_guarantee_fund_first_then_half_of_the_shortfall() -> None:
+    plan = plan_waterfall(D("1020000.00"), D("25000.00"), D("5000000.00"), D("0.5"))
+    assert plan == Waterfall(D("1020000.00"), D("25000.00"), D("497500.00"), D("497500.00"), D("0.00"))
+    assert plan.shortfall == D("995000.00")
+
+
+def test_plan_a_guarantee_fund_that_covers_the_claim_pays_only_the_claim() -> None:
+    assert plan_waterfall(D("100.00"), D("100.01"), D("50.00"), D("0.5")) == Waterfall(
+        D("100.00"), D("100.00"), D("0.00"), D("0.00"), D("0.00")
+    )
+    assert plan_waterfall(D("100.00"), D("100.00"), D("50.00"), D("0.5")).shortfall == D("0.00")
+
+
+def test_plan_a_negative_balance_pays_nothing() -> None:
+    assert plan_waterfall(D("100.00"), D("-5.00"), D("-1.00"), D("0.5")) == Waterfall(
+        D("100.00"), D("0.00"), D("0.00"), D("50.00"), D("50.00")
+    )
+
+
+def test_plan_the_odd_fen_goes_half_up_to_the_risk_fund() -> None:
+    # Shortfall 100.01 × 50% = 50.005 → 50.01 for the risk fund, 50.00 for the bank.
+    assert plan_waterfall(D("100.01"), D("0.00"), D("1000.00"), D("0.5")) == Waterfall(
+        D("100.01"), D("0.00"), D("50.01"), D("50.00"), D("0.00")
+    )
+
+
+def test_plan_a_risk_fund_short_of_its_share_leaves_the_rest_uncovered() -> None:
+    # Share 50.00, 30.00 available: 20.00 for the committee; the bank still bears 50.00.
+    assert plan_waterfall(D("110.00"), D("10.00"), D("30.00"), D("0.5")) == Waterfall(
+        D("110.00"), D("10.00"), D("30.00"), D("50.00"), D("20.00")
+    )
+    assert plan_waterfall(D("110.00"), D("10.00"), D("50.00"), D("0.5")).uncovered == D("0.00")
+
+
+# --- the engine -----------------------------------------------------------------------------
+
+CQ = f"""\
+option "operating_currency" "CNY"
+include "{ROOT / "tests" / "ledgers" / "common" / "cqgx.beancount"}"
+2024-01-02 custom "program" "open" "CQGX"
+2024-01-02 * "财政局" "注入风险补偿金"
+  Assets:CQGX:Pool:Risk          5000000.00 CNY
+  Income:CQGX:Risk:Injection    -5000000.00 CNY
+2024-01-05 custom "enterprise" "register" "E-1"
+  program: "CQGX"
+  name: "甲公司"
+  size: "小型"
+2024-03-01 custom "loan" "approval" "CQ-1"
+  program: "CQGX"
+  enterprise: "E-1"
+  amount: 1000000.00 CNY
+  letter: "函"
+2024-03-05 * "甲公司" "缴纳助保金" ^CQ-1
+  Assets:CQGX:Pool:Guarantee      25000.00 CNY
+  Income:CQGX:Guarantee:Fees     -25000.00 CNY
+2024-03-08 custom "loan" "contract" "CQ-1"
+  amount: 1000000.00 CNY
+2024-03-11 custom "loan" "disbursement" "CQ-1"
+  amount: 1000000.00 CNY
+  notice_date: 2024-03-11
+2025-01-10 custom "loan" "overdue" "CQ-1"
+  principal: 1000000.00 CNY
+  interest: 20000.00 CNY
+2025-01-15 custom "loan" "claim" "CQ-1"
+  principal: 1000000.00 CNY
+  interest: 20000.00 CNY
+  letter: "函"
+  approval: "同意"
+2025-01-21 custom "loan" "confirmation" "CQ-1"
+  letter: "确认函"
+"""
+
+
+def comp(date: str, guarantee: str | None = "25000.00", risk: str | None = "497500.00",
+         bank: str | None = "497500.00 CNY", links: str = " ^CQ-1") -> str:
+    text = f'{date} * "代偿"{links}\n'
+    if bank is not None:
+        text += f"  bank_share: {bank}\n"
+    if guarantee is not None:
+        text += f"  Expenses:CQGX:Guarantee:Compensation  {guarantee} CNY\n  Assets:CQGX:Pool:Guarantee  -{guarantee} CNY\n"
+    if risk is not None:
+        text += f"  Expenses:CQGX:Risk:Compensation  {risk} CNY\n  Assets:CQGX:Pool:Risk  -{risk} CNY\n"
+    return text
+
+
+def run(text: str) -> Analysis:
+    entries, errors, _ = loader.load_string(text)
+    assert errors == [], errors
+    return analyse(entries, RULES)
+
+
+def found(analysis: Analysis, rule: str) -> list[tuple[str, str | None, tuple]]:
+    return [(f.message, f.loan, f.figures) for f in analysis.findings if f.rule == rule]
+
+
+def test_a_compensation_by_the_waterfall_passes_and_is_recorded() -> None:
+    analysis = run(CQ + comp("2025-02-10"))
+    assert [f.rule for f in analysis.findings if f.rule.startswith(("comp.", "pool.", "recovery."))] == []
+    [claim] = analysis.records.claims.values()
+    assert (claim.loan.id, claim.due, claim.guarantee_paid, claim.risk_paid, claim.bank_share, claim.uncovered) == (
+        "CQ-1", D("1020000.00"), D("25000.00"), D("497500.00"), D("497500.00"), D("0.00"),
+    )
+    assert claim.guarantee_done and claim.risk_done and claim.started
+    assert [e.date for e in claim.entries] == [day("2025-02-10")]
+    assert analysis.records.claims_by_loan == {"CQ-1": [claim]}
+
+
+def test_the_two_legs_may_be_two_transactions() -> None:
+    analysis = run(CQ + comp("2025-02-10", risk=None, bank=None) + comp("2025-02-11", guarantee=None))
+    assert found(analysis, "comp.waterfall") == []
+    [claim] = analysis.records.claims.values()
+    assert (claim.guarantee_paid, claim.risk_paid, claim.bank_share) == (D("25000.00"), D("497500.00"), D("497500.00"))
+
+
+def test_a_risk_share_a_fen_short() -> None:
+    analysis = run(CQ + comp("2025-02-10", risk="497499.99"))
+    assert found(analysis, "comp.waterfall") == [
+        (
+            "贷款 CQ-1 助保金支付 25,000.00 元后不足部分 995,000.00 元，风险补偿金应按 50% 分担（以其余额 5,000,000.00 元为限）"
+            "；风险补偿金应付 497,500.00 元，实付 497,499.99 元，差额 0.01 元",
+            "CQ-1",
+            (("风险补偿金应付", D("497500.00")), ("实付", D("497499.99")), ("差额", D("0.01"))),
+        )
+    ]
+
+
+def test_the_bank_share_must_be_recorded_as_an_amount() -> None:
+    def fill(value: str) -> list:
+        return [(
+            f"贷款 CQ-1 应以元数据 bank_share 记录合作银行承担的部分；银行应承担 497,500.00 元，已记录 {value} 元",
+            "CQ-1",
+            (("银行应承担", D("497500.00")), ("已记录", D(value.replace(",", "")))),
+        )]
+
+    assert found(run(CQ + comp("2025-02-10", bank=None)), "comp.waterfall") == fill("0.00")
+    assert found(run(CQ + comp("2025-02-10", bank="497499.99 CNY")), "comp.waterfall") == fill("497,499.99")
+    assert found(run(CQ + comp("2025-02-10", bank='"不是金额"')), "comp.waterfall") == fill("0.00")
+    # Fava's import page writes the amount as text: read as the amount.
+    analysis = run(CQ + comp("2025-02-10", bank='"497500.00 CNY"'))
+    assert found(analysis, "comp.waterfall") == []
+    assert [c.bank_share for c in analysis.records.claims.values()] == [D("497500.00")]
+
+
+def test_the_guarantee_fund_must_pay_its_whole_balance_first() -> None:
+    analysis = run(CQ + comp("2025-02-10", guarantee="24000.00", risk="498000.00", bank="498000.00 CNY"))
+    assert found(analysis, "comp.waterfall")[0] == (
+        "贷款 CQ-1 代偿应先以助保金支付，至多支付应代偿额，助保金不足时以其全部余额 25,000.00 元支付"
+        "；应代偿额 1,020,000.00 元，助保金应付 25,000.00 元，实付 24,000.00 元，差额 1,000.00 元",
+        "CQ-1",
+        (("应代偿额", D("1020000.00")), ("助保金应付", D("25000.00")), ("实付", D("24000.00")), ("差额", D("1000.00"))),
+    )
+
+
+def test_the_guarantee_fund_paid_twice() -> None:
+    analysis = run(CQ + comp("2025-02-10") + '2025-02-11 note Assets:CQGX:Pool "x"\n'
+                   + comp("2025-02-12", guarantee="10.00", risk=None, bank=None))
+    assert found(analysis, "comp.waterfall") == [
+        ("贷款 CQ-1 的代偿已由助保金支付过，不应再次动用助保金；本次支付 10.00 元，此前已付 25,000.00 元", "CQ-1",
+         (("本次支付", D("10.00")), ("此前已付", D("25000.00")))),
+    ]
+
+
+def test_the_risk_share_paid_twice() -> None:
+    analysis = run(CQ + comp("2025-02-10") + comp("2025-02-12", guarantee=None, risk="10.00", bank=None))
+    assert found(analysis, "comp.waterfall") == [
+        ("贷款 CQ-1 的风险补偿金分担部分已支付过；本次支付 10.00 元，此前已付 497,500.00 元", "CQ-1",
+         (("本次支付", D("10.00")), ("此前已付", D("497500.00")))),
+    ]
+
+
+def test_the_risk_fund_before_the_guarantee_fund() -> None:
+    # Right amount, wrong order: the message states the split in words.
+    analysis = run(CQ + comp("2025-02-10", guarantee=None))
+    [finding] = [f for f in analysis.findings if f.rule == "comp.waterfall"]
+    assert finding.message == (
+        "贷款 CQ-1 助保金尚有余额，应先以助保金代偿，再由风险补偿金分担：应代偿 1,020,000.00 元应由助保金付 25,000.00 元、"
+        "风险补偿金付 497,500.00 元、合作银行承担 497,500.00 元（本笔风险补偿金金额相符，错在顺序）"
+    )
+    assert finding.figures == (
+        ("应代偿额", D("1020000.00")), ("助保金应付", D("25000.00")),
+        ("风险补偿金应付", D("497500.00")), ("银行应承担", D("497500.00")),
+    )
+    [claim] = analysis.records.claims.values()
+    assert (claim.risk_paid, claim.bank_share, claim.uncovered, claim.guarantee_paid) == (
+        D("497500.00"), D("497500.00"), D("0.00"), D("0.00"),
+    )
+    # A wrong amount as well: the figures compare it.
+    analysis = run(CQ + comp("2025-02-10", guarantee=None, risk="510000.00"))
+    [finding] = [f for f in analysis.findings if f.rule == "comp.waterfall"]
+    assert finding.message == (
+        "贷款 CQ-1 助保金尚有余额，应先以助保金代偿，再由风险补偿金分担：应代偿 1,020,000.00 元应由助保金付 25,000.00 元、"
+        "合作银行承担 497,500.00 元，风险补偿金付其余；风险补偿金应付 497,500.00 元，实付 510,000.00 元，差额 -12,500.00 元"
+    )
+    # Then the guarantee fund: too late, the order is wrong.
+    analysis = run(CQ + comp("2025-02-10", guarantee=None) + comp("2025-02-11", risk=None, bank=None))
+    assert found(analysis, "comp.waterfall")[1] == (
+        "贷款 CQ-1 已先由风险补偿金代偿（顺序有误），不应再补付助保金：应冲回已记的代偿，按先助保金、后风险补偿金的顺序重记"
+        "；本次助保金支付 25,000.00 元",
+        "CQ-1",
+        (("本次助保金支付", D("25000.00")),),
+    )
+
+
+def test_a_guarantee_fund_left_unpaid_with_the_risk_fund_not_yet_paid_is_a_warning() -> None:
+    analysis = run(CQ + comp("2025-02-10", risk=None, bank=None))
+    assert [(f.message, f.severity, f.figures) for f in analysis.findings if f.rule == "comp.waterfall"] == [
+        ("贷款 CQ-1 助保金不足部分尚未由风险补偿金与合作银行分担入账；不足部分 995,000.00 元", "warning",
+         (("不足部分", D("995000.00")),)),
+    ]
+    # The guarantee fund covering the whole claim leaves nothing to share.
+    covered = CQ.replace("25000.00", "1020000.00")
+    assert found(run(covered + comp("2025-02-10", guarantee="1020000.00", risk=None, bank=None)), "comp.waterfall") == []
+
+
+def test_the_claim_is_the_components_in_scope() -> None:
+    extra = CQ.replace('  interest: 20000.00 CNY\n  letter: "函"', '  interest: 20000.00 CNY\n  compound: 5.00 CNY\n  letter: "函"')
+    analysis = run(extra + comp("2025-02-10"))
+    assert found(analysis, "comp.scope") == [
+        ("贷款 CQ-1 代偿申请含复利，不属本办法的代偿范围（范围：本金、利息）；复利 5.00 元", "CQ-1", (("复利", D("5.00")),)),
+    ]
+    assert [c.due for c in analysis.records.claims.values()] == [D("1020000.00")]
+    assert found(analysis, "comp.waterfall") == []
+
+
+def test_a_claim_without_an_overdue_or_over_the_balance() -> None:
+    no_overdue = CQ.replace('2025-01-10 custom "loan" "overdue" "CQ-1"\n  principal: 1000000.00 CNY\n  interest: 20000.00 CNY\n', "")
+    assert found(run(no_overdue), "comp.scope") == [("贷款 CQ-1 未登记逾期（overdue），不能申请代偿", "CQ-1", ())]
+    over = CQ.replace("2025-01-15 custom \"loan\" \"claim\" \"CQ-1\"\n  principal: 1000000.00 CNY",
+                      "2025-01-15 custom \"loan\" \"claim\" \"CQ-1\"\n  principal: 1000000.01 CNY")
+    assert found(run(over), "comp.scope") == [
+        ("贷款 CQ-1 申请代偿的本金超过贷款余额；申请本金 1,000,000.01 元，贷款余额 1,000,000.00 元，超出 0.01 元", "CQ-1",
+         (("申请本金", D("1000000.01")), ("贷款余额", D("1000000.00")), ("超出", D("0.01")))),
+    ]
+
+
+def test_a_compensation_needs_one_loan_an_overdue_and_a_claim() -> None:
+    unlinked = found(run(CQ + comp("2025-02-10", links="")), "pool.no_withdrawal")
+    assert unlinked == [
+        ("代偿应以链接 ^贷款编号 关联本项目的唯一一笔贷款，此笔关联了 0 笔；支出金额 522,500.00 元", None,
+         (("支出金额", D("522500.00")),)),
+    ]
+    before_overdue = found(run(CQ + comp("2025-01-09")), "pool.no_withdrawal")
+    assert before_overdue == [
+        ("贷款 CQ-1 在代偿日前未登记逾期，不得动用专户资金代偿；支出金额 522,500.00 元", None,
+         (("支出金额", D("522500.00")),)),
+    ]
+    before_claim = found(run(CQ + comp("2025-01-14")), "pool.no_withdrawal")
+    assert before_claim == [
+        ("贷款 CQ-1 在代偿日前没有经审核同意的代偿申请（claim），不得动用专户资金；支出金额 522,500.00 元", None,
+         (("支出金额", D("522500.00")),)),
+    ]
+    assert found(run(CQ + comp("2025-01-15")), "pool.no_withdrawal") == []
+
+
+# --- recovery.order --------------------------------------------------------------------------
+
+
+def recovery(date: str, recovered: str, costs: str | None = None, penalty: str | None = None) -> str:
+    text = f'{date} custom "loan" "recovery" "CQ-1"\n  recovered: {recovered} CNY\n'
+    if costs:
+        text += f"  costs: {costs} CNY\n"
+    if penalty:
+        text += f"  penalty: {penalty} CNY\n"
+    return text
+
+
+def back(date: str, risk: str | None = None, guarantee: str | None = None, links: str = " ^CQ-1") -> str:
+    text = f'{date} * "追偿补回"{links}\n'
+    if risk:
+        text += f"  Assets:CQGX:Pool:Risk  {risk} CNY\n  Income:CQGX:Risk:Recovery  -{risk} CNY\n"
+    if guarantee:
+        text += f"  Assets:CQGX:Pool:Guarantee  {guarantee} CNY\n  Income:CQGX:Guarantee:Recovery  -{guarantee} CNY\n"
+    return text
+
+
+def test_a_recovery_pays_back_the_bank_then_the_risk_fund_then_the_guarantee_fund() -> None:
+    # 600,000.00 less 10,000.00 costs = 590,000.00: the bank 497,500.00, the risk fund 92,500.00.
+    analysis = run(CQ + comp("2025-02-10") + recovery("2025-06-01", "600000.00", costs="10000.00")
+                   + back("2025-06-02", risk="92500.00"))
+    assert found(analysis, "recovery.order") == []
+    [r] = analysis.records.recoveries
+    assert (r.loan.id, r.gross, r.deductions, r.net, r.parts, r.excess) == (
+        "CQ-1", D("600000.00"), D("10000.00"), D("590000.00"),
+        {"bank": D("497500.00"), "risk": D("92500.00"), "guarantee": D("0.00")}, D("0.00"),
+    )
+    state = analysis.records.loan_recoveries["CQ-1"]
+    assert (state.bank_recovered, state.expected, state.received) == (
+        D("497500.00"), {"guarantee": D("0.00"), "risk": D("92500.00")}, {"guarantee": D("0"), "risk": D("92500.00")},
+    )
+    # A second recovery goes on where the first stopped: risk 405,000.00 more, then guarantee.
+    analysis = run(CQ + comp("2025-02-10") + recovery("2025-06-01", "600000.00", costs="10000.00")
+                   + recovery("2025-07-01", "415000.00"))
+    assert [r.parts for r in analysis.records.recoveries][1] == {
+        "bank": D("0.00"), "risk": D("405000.00"), "guarantee": D("10000.00"),
+    }
+
+
+def test_a_recovery_beyond_what_was_borne_is_a_warning() -> None:
+    analysis = run(CQ + comp("2025-02-10") + recovery("2025-06-01", "1020000.01"))
+    assert [(f.message, f.severity, f.figures) for f in analysis.findings if f.rule == "recovery.order"][0] == (
+        "贷款 CQ-1 追偿净额超出银行承担与两项资金代偿之和，超出部分需人工处理；追偿净额 1,020,000.01 元，超出 0.01 元",
+        "warning",
+        (("追偿净额", D("1020000.01")), ("超出", D("0.01"))),
+    )
+    assert analysis.records.recoveries[0].excess == D("0.01")
+    exact = run(CQ + comp("2025-02-10") + recovery("2025-06-01", "1020000.00") + back("2025-06-02", "497500.00", "25000.00"))
+    assert found(exact, "recovery.order") == []
+
+
+def test_a_deduction_the_program_does_not_allow_and_deductions_over_the_recovery() -> None:
+    analysis = run(CQ + comp("2025-02-10") + recovery("2025-06-01", "100.00", penalty="5.00"))
+    assert found(analysis, "recovery.order") == [
+        ("本办法追偿款只可扣除追索费用，不可扣除违约金；违约金 5.00 元", "CQ-1", (("违约金", D("5.00")),)),
+    ]
+    assert analysis.records.recoveries[0].net == D("100.00")  # the penalty is not deducted
+    analysis = run(CQ + comp("2025-02-10") + recovery("2025-06-01", "100.00", costs="100.01"))
+    assert found(analysis, "recovery.order") == [
+        ("贷款 CQ-1 追偿扣除项超过追回金额；追回 100.00 元，扣除 100.01 元", "CQ-1",
+         (("追回", D("100.00")), ("扣除", D("100.01")))),
+    ]
+    assert analysis.records.recoveries[0].net == D("0")
+
+
+def test_a_recovery_before_any_compensation() -> None:
+    analysis = run(CQ + recovery("2025-06-01", "100.00"))
+    assert found(analysis, "recovery.order") == [("贷款 CQ-1 尚未发生代偿，追偿款无须按代偿顺序分配", "CQ-1", ())]
+    assert analysis.records.recoveries == []
+
+
+def test_recovery_cash_over_what_the_order_gives_back_and_cash_still_due() -> None:
+    base = CQ + comp("2025-02-10") + recovery("2025-06-01", "600000.00", costs="10000.00")
+    over = run(base + back("2025-06-02", risk="92500.01"))
+    assert found(over, "recovery.order") == [
+        ("贷款 CQ-1 追偿款补回风险补偿金超过按分配顺序应补回的金额（追偿款先偿还银行承担部分，再补回风险补偿金，后补回助保金）"
+         "；应补回 92,500.00 元，累计补回 92,500.01 元，超出 0.01 元", "CQ-1",
+         (("应补回", D("92500.00")), ("累计补回", D("92500.01")), ("超出", D("0.01")))),
+    ]
+    guarantee = run(base + back("2025-06-02", risk="92500.00", guarantee="0.01"))
+    assert found(guarantee, "recovery.order")[0][0].startswith("贷款 CQ-1 追偿款补回助保金超过按分配顺序应补回的金额")
+    short = run(base + back("2025-06-02", risk="90000.00"))
+    assert [(f.message, f.severity, f.figures, f.date) for f in short.findings if f.rule == "recovery.order"] == [
+        ("贷款 CQ-1 追偿款应补回风险补偿金的部分尚未到账；应补回 92,500.00 元，已到账 90,000.00 元，差额 2,500.00 元",
+         "warning", (("应补回", D("92500.00")), ("已到账", D("90000.00")), ("差额", D("2500.00"))), day("2025-06-01")),
+    ]
+    unlinked = run(base + back("2025-06-02", risk="92500.00", links=""))
+    assert [f.message for f in unlinked.findings if f.rule == FORMAT_RULE and f.message.startswith("追偿补回")] == [
+        "追偿补回应以链接 ^贷款编号 关联本项目的唯一一笔贷款，此笔关联了 0 笔"
+    ]
+
+
+# --- comp.order (WLHT: in the order the loans fell overdue) ---------------------------------
+
+WL = f"""\
+option "operating_currency" "CNY"
+include "{ROOT / "tests" / "ledgers" / "common" / "wlht.beancount"}"
+2024-01-02 custom "program" "open" "WLHT"
+2024-01-02 * "财政局" "注入"
+  Assets:WLHT:Pool:Guarantee  1000000.00 CNY
+  Income:WLHT:Risk:Injection  -1000000.00 CNY
+"""
+
+
+def wl_loan(loan: str, overdue: str, claim: str) -> str:
+    return (
+        f'2024-01-03 custom "loan" "approval" "{loan}"\n  program: "WLHT"\n  enterprise: "E-{loan}"\n'
+        f'  amount: 100000.00 CNY\n  letter: "函"\n'
+        f'2024-01-03 custom "loan" "disbursement" "{loan}"\n  amount: 100000.00 CNY\n'
+        f'{overdue} custom "loan" "overdue" "{loan}"\n  principal: 100000.00 CNY\n'
+        f'{claim} custom "loan" "claim" "{loan}"\n  principal: 1000.00 CNY\n  letter: "函"\n  approval: "同意"\n'
+    )
+
+
+def wl_comp(loan: str, date: str) -> str:
+    return (f'{date} * "代偿 {loan}" ^{loan}\n  Expenses:WLHT:Guarantee:Compensation  1000.00 CNY\n'
+            f"  Assets:WLHT:Pool:Guarantee  -1000.00 CNY\n")
+
+
+def test_a_later_overdue_compensated_first_names_the_earlier_loan() -> None:
+    analysis = run(WL + wl_loan("WL-A", "2024-03-01", "2024-03-05") + wl_loan("WL-B", "2024-03-04", "2024-03-05")
+                   + wl_comp("WL-B", "2024-03-06"))
+    assert [(f.message, f.loan, f.figures) for f in analysis.findings if f.rule == "comp.order"] == [
+        ("应按逾期先后顺序代偿：贷款 WL-A 于 2024-03-01 逾期，早于贷款 WL-B（2024-03-04 逾期），但尚未代偿", "WL-B", (("逾期早于本笔天数", D(3)),)),
+    ]
+    in_order = run(WL + wl_loan("WL-A", "2024-03-01", "2024-03-05") + wl_loan("WL-B", "2024-03-04", "2024-03-05")
+                   + wl_comp("WL-A", "2024-03-06") + wl_comp("WL-B", "2024-03-06"))
+    assert [f for f in in_order.findings if f.rule == "comp.order"] == []
+    same_day = run(WL + wl_loan("WL-A", "2024-03-04", "2024-03-05") + wl_loan("WL-B", "2024-03-04", "2024-03-05")
+                   + wl_comp("WL-B", "2024-03-06"))
+    assert [f for f in same_day.findings if f.rule == "comp.order"] == []
+    # A claim after the compensation's day does not wait yet.
+    later_claim = run(WL + wl_loan("WL-A", "2024-03-01", "2024-03-07") + wl_loan("WL-B", "2024-03-04", "2024-03-05")
+                      + wl_comp("WL-B", "2024-03-06"))
+    assert [f for f in later_claim.findings if f.rule == "comp.order"] == []
