@@ -62,8 +62,17 @@ def run(text: str, rules=RULES) -> Analysis:
     return analyse(entries, rules)
 
 
+PROGRAM_OF = {"CQ": "CQGX", "WL": "WLHT"}
+
+
 def found(analysis: Analysis, rule: str) -> list[tuple[str, str | None, tuple]]:
-    return [(f.message, f.loan, f.figures) for f in analysis.findings if f.rule == rule]
+    """The rule's findings as (message, loan, figures); each is its loan's program's
+    (CQ-… CQGX, WL-… WLHT) and points at an entry."""
+    chosen = [f for f in analysis.findings if f.rule == rule]
+    for f in chosen:
+        assert f.lineno is not None and f.date is not None, f
+        assert f.loan is None or f.program == PROGRAM_OF[f.loan[:2]], f
+    return [(f.message, f.loan, f.figures) for f in chosen]
 
 
 def last_day(date: str) -> str:

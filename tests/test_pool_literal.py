@@ -25,6 +25,7 @@ from zhubaodai.core.engine import Analysis
 from zhubaodai.core.engine import analyse
 from zhubaodai.core.findings import FORMAT_RULE
 from zhubaodai.core.rules import load_rules
+from zhubaodai.core.rules import parse_rules
 
 ROOT = Path(__file__).resolve().parent.parent
 RULES = load_rules(ROOT / "rules.yaml")
@@ -61,7 +62,10 @@ def credit(date: str, g: str, r: str, income_g: str, income_r: str, meta: str = 
 
 
 def found(analysis: Analysis, rule: str) -> list[tuple[str, str | None, tuple]]:
-    return [(f.message, f.program, f.figures) for f in analysis.findings if f.rule == rule]
+    """The rule's findings as (message, program, figures); each points at its entry."""
+    chosen = [f for f in analysis.findings if f.rule == rule]
+    assert all(f.filename == "<string>" and f.lineno is not None and f.date is not None for f in chosen), chosen
+    return [(f.message, f.program, f.figures) for f in chosen]
 
 
 # --- the split by 积数, through the engine -------------------------------------------------
@@ -488,7 +492,10 @@ def subsidy(date: str, amount: str, links: str = " ^HK-1", fund: str = "", expen
 
 
 def hk_found(analysis: Analysis, rule: str) -> list[tuple[str, str | None, tuple]]:
-    return [(f.message, f.loan, f.figures) for f in analysis.findings if f.rule == rule]
+    """The rule's findings as (message, loan, figures); each is HKJB's and points at its entry."""
+    chosen = [f for f in analysis.findings if f.rule == rule]
+    assert all(f.program == "HKJB" and f.lineno is not None and f.date is not None for f in chosen), chosen
+    return [(f.message, f.loan, f.figures) for f in chosen]
 
 
 def test_a_subsidy_within_its_rate_over_several_payments_passes_and_is_recorded() -> None:
@@ -592,4 +599,54 @@ def test_a_reversed_subsidy_is_no_withdrawal() -> None:
     assert hk_found(run(HK_BASE + subsidy("2021-04-01", "-100.00", fund=legs)), "pool.no_withdrawal") == [
         ("担保费奖补（比例与年度总额上限）的支出额应等于专户资金的减少额；资金减少 -100.00 元，支出 -100.00 元，差额 0.00 元",
          None, (("资金减少", D("-100.00")), ("支出", D("-100.00")), ("差额", D("0.00")))),
+    ]
+
+
+def test_a_subsidy_from_the_guarantee_fund_alone_is_an_outflow() -> None:
+    legs = "  Assets:HKJB:Pool:Guarantee   -100.00 CNY\n"
+    analysis = run(HK_BASE + subsidy("2021-04-01", "100.00", fund=legs))
+    assert hk_found(analysis, "pool.no_withdrawal") == []
+    assert [o.amount for o in analysis.programs["HKJB"].outflows] == [D("100.00")]
+
+
+HK_CAP = """\
+          annual_cap:
+            article: 一、（一）2（2）
+            values:
+              2020-12-01: 5000000.00
+"""
+
+
+def hk_rules(cap: str):
+    text = (ROOT / "rules.yaml").read_text(encoding="utf-8")
+    assert text.count(HK_CAP) == 1
+    return parse_rules(text.replace(HK_CAP, cap), ROOT / "rules.yaml")
+
+
+def test_without_an_annual_cap_only_the_rate_caps_a_subsidy() -> None:
+    entries, errors, _ = loader.load_string(HK_BASE + subsidy("2021-04-01", "5000000.01", " ^HK-2"))
+    assert errors == []
+    analysis = analyse(entries, hk_rules(""))
+    assert hk_found(analysis, "outflow.subsidy") == []
+    assert [(o.annual_cap, o.year_total) for o in analysis.programs["HKJB"].outflows] == [(None, D("5000000.01"))]
+
+
+def test_a_subsidy_before_the_program_s_first_version_is_reported_on_the_subsidy() -> None:
+    # Accounts opened before HKJB's rules take effect (2020-12-01): the caps have no value
+    # yet; each lookup says so on the subsidy itself.
+    text = (
+        'option "operating_currency" "CNY"\n'
+        "2020-01-01 open Assets:HKJB:Pool:Compensation\n2020-01-01 open Expenses:HKJB:Subsidy\n"
+        "2020-01-01 open Income:HKJB:Compensation:Injection\n"
+        '2020-11-01 * "财政局" "拨入"\n  Assets:HKJB:Pool:Compensation  1000.00 CNY\n'
+        "  Income:HKJB:Compensation:Injection  -1000.00 CNY\n"
+        + subsidy("2020-11-30", "100.00", links="")
+    )
+    analysis = run(text)
+    got = [(f.message, f.date, f.lineno) for f in analysis.findings if f.rule == "outflow.subsidy"]
+    assert got == [
+        ("参数「programs.HKJB.rules.outflow.subsidy.params.annual_cap」在 2020-11-30 尚无生效版本"
+         "（最早版本自 2020-12-01 起施行），无法按规则核对", day("2020-11-30"), 8),
+        ("担保费奖补应以链接 ^贷款编号 关联本项目的唯一一笔贷款（按其担保金额计算），此笔关联了 0 笔；奖补金额 100.00 元",
+         day("2020-11-30"), 8),
     ]

@@ -124,8 +124,17 @@ def run(text: str) -> Analysis:
     return analyse(entries, RULES)
 
 
+PROGRAM_OF = {"CQ": "CQGX", "WL": "WLHT"}
+
+
 def found(analysis: Analysis, rule: str) -> list[tuple[str, str | None, tuple]]:
-    return [(f.message, f.loan, f.figures) for f in analysis.findings if f.rule == rule]
+    """The rule's findings as (message, loan, figures); each is its loan's program's
+    (CQ-… CQGX, WL-… WLHT) and points at an entry."""
+    chosen = [f for f in analysis.findings if f.rule == rule]
+    for f in chosen:
+        assert f.lineno is not None and f.date is not None, f
+        assert f.loan is None or f.program == PROGRAM_OF[f.loan[:2]], f
+    return [(f.message, f.loan, f.figures) for f in chosen]
 
 
 def test_a_compensation_by_the_waterfall_passes_and_is_recorded() -> None:
