@@ -424,9 +424,13 @@ def test_a_fee_refund_names_the_amount_and_the_loan() -> None:
   Assets:WLHT:Pool:Guarantee      -20.00 CNY
 """
     analysis = run(text)
-    assert [(f.message, f.loan, f.figures) for f in analysis.findings if f.rule == "fee.no_refund"] == [
-        ("助保金不予退还，不得从专户向企业退款；退还金额 20.00 元", "WL-9", (("退还金额", D("20.00")),))
+    assert found(analysis, "fee.no_refund") == [
+        ("助保金不予退还，不得从专户向企业退款；退还金额 20.00 元", "WLHT", (("退还金额", D("20.00")),))
     ]
+    assert [f.loan for f in analysis.findings if f.rule == "fee.no_refund"] == ["WL-9"]
+    # A refund of one fen is a refund.
+    fen = run(text.replace("20.00", "0.01"))
+    assert [f.figures for f in fen.findings if f.rule == "fee.no_refund"] == [(("退还金额", D("0.01")),)]
     assert found(analysis, "pool.no_withdrawal") == []  # a refund is reported once, as a refund
     unlinked = run(text.replace(" ^WL-9", ""))
     assert [f.loan for f in unlinked.findings if f.rule == "fee.no_refund"] == [None]
@@ -649,4 +653,20 @@ def test_a_subsidy_before_the_program_s_first_version_is_reported_on_the_subsidy
          "（最早版本自 2020-12-01 起施行），无法按规则核对", day("2020-11-30"), 8),
         ("担保费奖补应以链接 ^贷款编号 关联本项目的唯一一笔贷款（按其担保金额计算），此笔关联了 0 笔；奖补金额 100.00 元",
          day("2020-11-30"), 8),
+    ]
+
+
+def test_a_fee_entry_with_nothing_refunded_is_judged_as_a_withdrawal() -> None:
+    # A zero leg on the fee account makes it a fee entry, but refunds nothing: the money
+    # leaving the guarantee fund is a withdrawal.
+    text = WL_BASE + wl_loans("WL-9") + """\
+2024-04-01 * "甲" "更正" ^WL-9
+  Income:WLHT:Guarantee:Fees       0.00 CNY
+  Assets:WLHT:Pool:Guarantee     -20.00 CNY
+  Assets:Cash:Outside             20.00 CNY
+"""
+    analysis = run(text)
+    assert found(analysis, "fee.no_refund") == []
+    assert found(analysis, "pool.no_withdrawal") == [
+        ("专户内助保金本金除代偿和合作终止后的处置外不得提取或支用；提取金额 20.00 元", "WLHT", (("提取金额", D("20.00")),))
     ]
