@@ -435,3 +435,33 @@ def test_a_later_overdue_compensated_first_names_the_earlier_loan() -> None:
     later_claim = run(WL + wl_loan("WL-A", "2024-03-01", "2024-03-07") + wl_loan("WL-B", "2024-03-04", "2024-03-05")
                       + wl_comp("WL-B", "2024-03-06"))
     assert [f for f in later_claim.findings if f.rule == "comp.order"] == []
+
+
+# --- comp.escalation (CQGX: what the risk fund cannot bear goes to the committee) -----------
+
+COMMITTEE = '2025-02-20 custom "loan" "committee" "CQ-1"\n  decision: "管委会办公会议决定"\n'
+
+
+def test_a_risk_fund_short_of_its_share_needs_a_committee_decision() -> None:
+    # Only 100,000.00 in the risk fund: of its 497,500.00 share 397,500.00 is uncovered.
+    small = CQ.replace("5000000.00", "100000.00")
+    analysis = run(small + comp("2025-02-10", risk="100000.00"))
+    assert found(analysis, "comp.waterfall") == []
+    assert [(f.message, f.date) for f in analysis.findings if f.rule == "comp.escalation"] == [
+        ("贷款 CQ-1 风险补偿金不足以承担其分担部分，应登记管委会办公会议等决策（committee）；未能分担 397,500.00 元",
+         day("2025-02-10")),
+    ]
+    assert [c.uncovered for c in analysis.records.claims.values()] == [D("397500.00")]
+    assert found(run(small + comp("2025-02-10", risk="100000.00") + COMMITTEE), "comp.escalation") == []
+
+
+def test_an_empty_risk_fund_needs_a_committee_decision() -> None:
+    empty = CQ.replace("  Assets:CQGX:Pool:Risk          5000000.00 CNY\n  Income:CQGX:Risk:Injection    -5000000.00 CNY\n",
+                       "  Assets:CQGX:Pool:Risk          0.00 CNY\n  Income:CQGX:Risk:Injection    -0.00 CNY\n")
+    analysis = run(empty + comp("2025-02-10", risk=None, bank=None))
+    assert found(analysis, "comp.escalation") == [
+        ("贷款 CQ-1 助保金不足且风险补偿金已无余额，应登记决策（committee）；不足部分 995,000.00 元", "CQ-1",
+         (("不足部分", D("995000.00")),)),
+    ]
+    assert found(analysis, "comp.waterfall") == []
+    assert found(run(empty + comp("2025-02-10", risk=None, bank=None) + COMMITTEE), "comp.escalation") == []
