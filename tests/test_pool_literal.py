@@ -337,6 +337,14 @@ def test_money_into_the_pool_from_outside_is_no_withdrawal() -> None:
 
 
 def test_a_transfer_between_the_funds_either_way() -> None:
+    small = WL_BASE + """\
+2024-04-01 * "财政局" "划转"
+  Assets:WLHT:Pool:Guarantee     -0.50 CNY
+  Assets:WLHT:Pool:Risk           0.50 CNY
+"""
+    assert found(run(small), "pool.no_withdrawal") == [
+        ("助保金与风险补偿金分别核算，两项资金之间不得相互划转；划出金额 0.50 元", "WLHT", (("划出金额", D("0.50")),))
+    ]
     for out, into in (("Guarantee", "Risk"), ("Risk", "Guarantee")):
         text = WL_BASE + f"""\
 2024-04-01 * "财政局" "划转"
@@ -646,6 +654,17 @@ def test_a_subsidy_before_the_program_s_first_version_is_reported_on_the_subsidy
         "  Income:HKJB:Compensation:Injection  -1000.00 CNY\n"
         + subsidy("2020-11-30", "100.00", links="")
     )
+    linked = text.replace('"担保费奖补"\n', '"担保费奖补" ^HK-0\n') + (
+        '2020-11-02 custom "loan" "approval" "HK-0"\n  program: "HKJB"\n  enterprise: "E-0"\n'
+        '  amount: 1000.00 CNY\n  letter: "函"\n'
+    )
+    got = [(f.message, f.date, f.lineno) for f in run(linked).findings if f.rule == "outflow.subsidy"]
+    assert got == [
+        ("参数「programs.HKJB.rules.outflow.subsidy.params.annual_cap」在 2020-11-30 尚无生效版本"
+         "（最早版本自 2020-12-01 起施行），无法按规则核对", day("2020-11-30"), 8),
+        ("参数「programs.HKJB.rules.outflow.subsidy.params.rate」在 2020-11-30 尚无生效版本"
+         "（最早版本自 2020-12-01 起施行），无法按规则核对", day("2020-11-30"), 8),
+    ]
     analysis = run(text)
     got = [(f.message, f.date, f.lineno) for f in analysis.findings if f.rule == "outflow.subsidy"]
     assert got == [
@@ -669,4 +688,31 @@ def test_a_fee_entry_with_nothing_refunded_is_judged_as_a_withdrawal() -> None:
     assert found(analysis, "fee.no_refund") == []
     assert found(analysis, "pool.no_withdrawal") == [
         ("专户内助保金本金除代偿和合作终止后的处置外不得提取或支用；提取金额 20.00 元", "WLHT", (("提取金额", D("20.00")),))
+    ]
+
+
+def test_a_zero_subsidy_leg_makes_no_outflow() -> None:
+    # The subsidy account touched with 0.00: the money leaving the fund is a withdrawal.
+    legs = "  Assets:HKJB:Pool:Compensation   -100.00 CNY\n  Assets:Cash:Outside   100.00 CNY\n"
+    analysis = run(HK_BASE + subsidy("2021-04-01", "0.00", fund=legs))
+    assert hk_found(analysis, "pool.no_withdrawal") == [
+        ("专户内风险补偿金本金除代偿、担保费奖补（记入声明的账户）和合作终止后的处置外不得提取或支用；提取金额 100.00 元",
+         None, (("提取金额", D("100.00")),)),
+    ]
+    assert analysis.programs["HKJB"].outflows == []
+
+
+def test_a_subsidy_of_one_yuan_is_an_outflow() -> None:
+    analysis = run(HK_BASE + subsidy("2021-04-01", "1.00"))
+    assert hk_found(analysis, "pool.no_withdrawal") == []
+    assert [o.amount for o in analysis.programs["HKJB"].outflows] == [D("1.00")]
+
+
+def test_suspense_is_checked_for_each_program_that_lists_the_rule() -> None:
+    # HKJB (no pool.suspense) comes before SZPS in rules.yaml: SZPS is still checked.
+    path = ROOT / "tests" / "ledgers" / "rules" / "pool.suspense" / "szps-warn.beancount"
+    entries, errors, _ = loader.load_file(str(path))
+    analysis = analyse(entries, RULES)
+    assert [(f.program, f.message) for f in analysis.findings if f.rule == "pool.suspense"] == [
+        ("SZPS", "专户账户 Assets:SZPS:Pool:Suspense 尚有未归属两项资金的款项，应查明后计入助保金或风险补偿金；未归属余额 100.00 元")
     ]
