@@ -329,10 +329,10 @@ def test_a_loan_repaid_or_settled_by_the_last_day_is_cured() -> None:
 def test_a_compensation_before_any_confirmation_cannot_be_timed() -> None:
     no_confirmation = CQ_DEFAULT.split('2025-01-21 custom "loan" "confirmation"')[0]
     analysis = run(CQ_HEAD + cq_loan("CQ-1", "2024-03-01", "2024-03-01") + no_confirmation + cq_comp("2025-02-10"))
-    [finding] = [f for f in analysis.findings if f.rule == "comp.deadline"]
-    assert (finding.message, finding.loan, finding.date) == (
-        "贷款 CQ-1 代偿前未登记逾期事实确认（confirmation），无法起算代偿期限", "CQ-1", day("2025-02-10")
-    )
+    assert found(analysis, "comp.deadline") == [
+        ("贷款 CQ-1 代偿前未登记逾期事实确认（confirmation），无法起算代偿期限", "CQ-1", ())
+    ]
+    assert [f.date for f in analysis.findings if f.rule == "comp.deadline"] == [day("2025-02-10")]
     # A confirmation after that compensation starts a new episode, due once claimed again.
     later = '2025-03-03 custom "loan" "confirmation" "CQ-1"\n  letter: "确认函"\n'
     analysis = run(
@@ -423,3 +423,125 @@ def test_wlht_counts_from_the_overdue_plus_a_month() -> None:
     assert [(r.what, r.deadline.start, r.deadline.due) for r in record] == [
         ("逾期后代偿", day("2025-01-20"), day("2025-01-23"))
     ]
+
+
+# --- episodes: which compensation closes which anchor ---------------------------------------
+
+CQ_LOAN = CQ_HEAD + cq_loan("CQ-1", "2024-03-01", "2024-03-01")
+
+
+def claim(date: str) -> str:
+    return f'{date} custom "loan" "claim" "CQ-1"\n  principal: 1000.00 CNY\n  letter: "函"\n  approval: "同意"\n'
+
+
+def confirmation(date: str) -> str:
+    return f'{date} custom "loan" "confirmation" "CQ-1"\n  letter: "确认函"\n'
+
+
+OVERDUE = '2025-01-10 custom "loan" "overdue" "CQ-1"\n  principal: 1000000.00 CNY\n'
+
+
+def comp_findings(text: str) -> list[str]:
+    return [m.split("；")[1] if "；" in m else m for m, _, _ in found(run(text), "comp.deadline")]
+
+
+def test_a_compensation_on_the_confirmation_day_closes_that_episode() -> None:
+    text = CQ_LOAN + OVERDUE + claim("2025-01-15") + confirmation("2025-01-21") + cq_comp("2025-01-21")
+    analysis = run(text + last_day("2025-06-30"))
+    assert found(analysis, "comp.deadline") == []
+    assert [(r.deadline.status, r.deadline.done) for r in analysis.records.deadlines if r.rule == "comp.deadline"] == [
+        (MET, day("2025-01-21"))
+    ]
+
+
+def test_after_an_untimed_compensation_the_next_confirmation_starts_an_episode() -> None:
+    # Compensated 2025-02-10 with no confirmation; confirmed Monday 2025-03-03, claimed
+    # again, compensated 2025-03-24 = the 15th working day (03-04..03-07, 03-10..14,
+    # 03-17..21, 03-24).
+    text = (CQ_LOAN + OVERDUE + claim("2025-01-15") + cq_comp("2025-02-10") + confirmation("2025-03-03")
+            + claim("2025-03-04"))
+    assert comp_findings(text + cq_comp("2025-03-24") + last_day("2025-06-30")) == [
+        "贷款 CQ-1 代偿前未登记逾期事实确认（confirmation），无法起算代偿期限"
+    ]
+    assert comp_findings(text + cq_comp("2025-03-25")) == [
+        "贷款 CQ-1 代偿前未登记逾期事实确认（confirmation），无法起算代偿期限",
+        "实际首笔代偿 2025-03-25，为次日起第 16 个工作日，晚 1 个工作日",
+    ]
+
+
+def two_episodes(second_anchor: str) -> str:
+    # Episode 1: confirmed 2025-01-21, compensated 2025-02-10 (met).
+    return (CQ_LOAN + OVERDUE + claim("2025-01-15") + confirmation("2025-01-21") + cq_comp("2025-02-10")
+            + confirmation(second_anchor))
+
+
+def test_a_confirmation_on_the_day_of_the_previous_compensation_belongs_to_it() -> None:
+    # A confirmation dated 2025-02-10 (the compensation's day) and a claim after: no new
+    # episode, nothing due.
+    assert comp_findings(two_episodes("2025-02-10") + claim("2025-02-12") + last_day("2025-06-30")) == []
+
+
+def test_an_anchor_inside_an_episode_is_skipped_and_the_next_one_counts() -> None:
+    # 2025-02-05 lies inside episode 1 (skipped); confirmed again 2025-03-03 and claimed
+    # 2025-03-04, never compensated: due 2025-03-24, missed by 2025-06-30.
+    text = two_episodes("2025-02-05") + confirmation("2025-03-03") + claim("2025-03-04") + last_day("2025-06-30")
+    assert comp_findings(text) == ["银行已申请代偿，截至账本最后日期 2025-06-30 仍未代偿"]
+    assert [r.deadline.start for r in run(text).records.deadlines if r.rule == "comp.deadline"] == [
+        day("2025-01-21"), day("2025-03-03"),
+    ]
+
+
+def test_a_claim_on_the_day_of_the_previous_compensation_is_not_a_new_claim() -> None:
+    text = two_episodes("2025-03-03") + claim("2025-02-10") + last_day("2025-06-30")
+    assert comp_findings(text) == []
+    assert comp_findings(text + claim("2025-02-11")) == ["银行已申请代偿，截至账本最后日期 2025-06-30 仍未代偿"]
+
+
+def test_a_compensation_on_the_day_of_a_later_confirmation_closes_it() -> None:
+    text = two_episodes("2025-03-03") + claim("2025-03-01") + cq_comp("2025-03-03") + last_day("2025-06-30")
+    assert comp_findings(text) == []
+
+
+def test_the_first_compensation_after_the_anchor_counts_not_a_later_part() -> None:
+    # Episode 1 paid in two parts (02-10, 02-11); episode 2 confirmed 03-03, paid 03-20
+    # (on time) and 04-01 (a second part): met.
+    text = (CQ_LOAN + OVERDUE + claim("2025-01-15") + confirmation("2025-01-21") + cq_comp("2025-02-10")
+            + cq_comp("2025-02-11") + confirmation("2025-03-03") + claim("2025-03-04") + cq_comp("2025-03-20")
+            + cq_comp("2025-04-01"))
+    analysis = run(text)
+    assert found(analysis, "comp.deadline") == []
+    assert [(r.deadline.start, r.deadline.done) for r in analysis.records.deadlines if r.rule == "comp.deadline"] == [
+        (day("2025-01-21"), day("2025-02-10")), (day("2025-03-03"), day("2025-03-20")),
+    ]
+
+
+def test_an_anchor_in_a_year_the_calendar_does_not_know() -> None:
+    text = CQ_LOAN + OVERDUE + claim("2025-01-15") + confirmation("2027-01-05") + last_day("2027-06-30")
+    analysis = run(text)
+    [finding] = [f for f in analysis.findings if f.rule == "comp.deadline"]
+    assert finding.message.startswith("贷款 CQ-1：") and "工作日历没有 2027 年的放假安排" in finding.message
+    assert (finding.program, finding.date) == ("CQGX", day("2027-01-05"))
+
+
+def test_an_anchor_before_the_program_s_rules_take_effect() -> None:
+    # CQGX's rules take effect 2021-02-24: an anchor before cannot be judged, said on it.
+    text = (CQ_HEAD + cq_loan("CQ-1", "2021-01-05", "2021-01-05") + '2021-01-20 custom "loan" "overdue" "CQ-1"\n'
+            "  principal: 1000.00 CNY\n" + claim("2021-02-01") + confirmation("2021-02-02") + last_day("2021-06-30"))
+    got = [(f.message, f.date) for f in run(text).findings if f.rule == "comp.deadline"]
+    # Each anchor-kind event (overdue, claim, confirmation) asks for the anchor on its day.
+    assert got == [
+        (f"参数「programs.CQGX.rules.comp.deadline.params.anchor」在 {d} 尚无生效版本（最早版本自 2021-02-24 起施行），"
+         "无法按规则核对", day(d))
+        for d in ("2021-01-20", "2021-02-01", "2021-02-02")
+    ]
+
+
+def test_wlht_without_a_month_of_grace_counts_from_the_overdue() -> None:
+    # grace_months 0: the 3 working days run from 2024-12-20 itself: 12-23, 12-24, 12-25.
+    rules = changed("          grace_months:\n            article: 第二十六条\n            values:\n              2015-01-01: 1\n",
+                    "          grace_months:\n            article: 第二十六条\n            values:\n              2015-01-01: 0\n")
+    [finding] = [f for f in run(WL_HEAD + wl_comp("2024-12-26"), rules).findings if f.rule == "comp.deadline"]
+    assert finding.message == (
+        "贷款 WL-1 逾期日 2024-12-20，应在 3 个工作日内以助保金代偿，最后期限为次日起第 3 个工作日 2024-12-25；"
+        "实际首笔代偿 2024-12-26，为次日起第 4 个工作日，晚 1 个工作日"
+    )
