@@ -545,3 +545,53 @@ def test_wlht_without_a_month_of_grace_counts_from_the_overdue() -> None:
         "贷款 WL-1 逾期日 2024-12-20，应在 3 个工作日内以助保金代偿，最后期限为次日起第 3 个工作日 2024-12-25；"
         "实际首笔代偿 2024-12-26，为次日起第 4 个工作日，晚 1 个工作日"
     )
+
+
+def test_a_deadline_length_not_yet_in_force_is_said_on_the_anchor() -> None:
+    # The anchor kind in force from 2015 but the 15 working days only from 2021-02-24:
+    # a confirmation of 2021-02-02 has a clock but no length.
+    rules = changed("            values:\n              2021-02-24: confirmation\n",
+                    "            values:\n              2015-01-01: confirmation\n")
+    text = (CQ_HEAD + cq_loan("CQ-1", "2021-01-05", "2021-01-05") + '2021-01-20 custom "loan" "overdue" "CQ-1"\n'
+            "  principal: 1000.00 CNY\n" + claim("2021-02-01") + confirmation("2021-02-02") + last_day("2021-06-30"))
+    got = [(f.message, f.date) for f in run(text, rules).findings if f.rule == "comp.deadline"]
+    assert got == [
+        ("参数「programs.CQGX.rules.comp.deadline.params.workdays」在 2021-02-02 尚无生效版本（最早版本自 2021-02-24 起施行），"
+         "无法按规则核对", day("2021-02-02")),
+    ]
+
+
+def test_a_grace_not_yet_in_force_is_said_on_the_anchor_and_counts_as_none() -> None:
+    # CQGX given a month of grace only from 2021-02-24 (anchor and length from 2015): the
+    # confirmation of Tuesday 2021-02-02 is judged without grace. Spring Festival
+    # 02-11..02-17 off, Sunday 02-07 and Saturday 02-20 worked: 02-03, 04, 05, 07, 08, 09,
+    # 10, 18, 19, 20, 22, 23, 24, 25, 26: due 2021-02-26.
+    old = """\
+          workdays:
+            article: 第十七条
+            values:
+              2021-02-24: 15
+"""
+    new = """\
+          workdays:
+            article: 第十七条
+            values:
+              2015-01-01: 15
+          grace_months:
+            article: 第十七条
+            values:
+              2021-02-24: 1
+"""
+    text = RULES_YAML.read_text(encoding="utf-8").replace(old, new).replace(
+        "            values:\n              2021-02-24: confirmation\n", "            values:\n              2015-01-01: confirmation\n"
+    )
+    rules = parse_rules(text, RULES_YAML)
+    ledger = (CQ_HEAD + cq_loan("CQ-1", "2021-01-05", "2021-01-05") + '2021-01-20 custom "loan" "overdue" "CQ-1"\n'
+              "  principal: 1000.00 CNY\n" + claim("2021-02-01") + confirmation("2021-02-02") + last_day("2021-06-30"))
+    got = [(f.message, f.date) for f in run(ledger, rules).findings if f.rule == "comp.deadline"]
+    assert got == [
+        ("参数「programs.CQGX.rules.comp.deadline.params.grace_months」在 2021-02-02 尚无生效版本（最早版本自 2021-02-24 起施行），"
+         "无法按规则核对", day("2021-02-02")),
+        ("贷款 CQ-1 逾期事实确认日 2021-02-02，应在 15 个工作日内以助保金代偿，最后期限为次日起第 15 个工作日 2021-02-26；"
+         "银行已申请代偿，截至账本最后日期 2021-06-30 仍未代偿", day("2021-02-02")),
+    ]
