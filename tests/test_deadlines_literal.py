@@ -595,3 +595,45 @@ def test_a_grace_not_yet_in_force_is_said_on_the_anchor_and_counts_as_none() -> 
         ("贷款 CQ-1 逾期事实确认日 2021-02-02，应在 15 个工作日内以助保金代偿，最后期限为次日起第 15 个工作日 2021-02-26；"
          "银行已申请代偿，截至账本最后日期 2021-06-30 仍未代偿", day("2021-02-02")),
     ]
+
+
+CQ_COMP_WORKDAYS = """\
+          workdays:
+            article: 第十七条
+            values:
+              2021-02-24: 15
+"""
+
+
+def test_a_compensation_deadline_in_calendar_days_says_days_throughout() -> None:
+    # 26 calendar days from the day after 2025-01-21: due 2025-02-16 (a Sunday); paid
+    # Monday 02-17: the 27th day, 1 day late, said in days (not working days).
+    rules = changed(CQ_COMP_WORKDAYS, CQ_COMP_WORKDAYS.replace("workdays", "days").replace(": 15", ": 26"))
+    analysis = run(CQ_HEAD + cq_loan("CQ-1", "2024-03-01", "2024-03-01") + CQ_DEFAULT + cq_comp("2025-02-17"), rules)
+    assert found(analysis, "comp.deadline") == [
+        (
+            "贷款 CQ-1 逾期事实确认日 2025-01-21，应在 26 天内以助保金代偿，最后期限为次日起第 26 天 2025-02-16；"
+            "实际首笔代偿 2025-02-17，为次日起第 27 天，晚 1 天",
+            "CQ-1",
+            (("期限天数", D(26)), ("晚于期限天数", D(1))),
+        )
+    ]
+    missed = run(CQ_HEAD + cq_loan("CQ-1", "2024-03-01", "2024-03-01") + CQ_DEFAULT + last_day("2025-02-17"), rules)
+    assert found(missed, "comp.deadline") == [
+        (
+            "贷款 CQ-1 逾期事实确认日 2025-01-21，应在 26 天内以助保金代偿，最后期限为次日起第 26 天 2025-02-16；"
+            "银行已申请代偿，截至账本最后日期 2025-02-17 仍未代偿",
+            "CQ-1",
+            (("期限天数", D(26)),),
+        )
+    ]
+
+
+def test_a_late_compensation_cites_the_deadline_in_force_on_the_anchor() -> None:
+    # An amendment of the 15 working days from 2025-02-01 (its own document and article):
+    # the confirmation of 2025-01-21 is judged, and cited, by the version then in force.
+    amended = CQ_COMP_WORKDAYS + "              2025-02-01: {value: 15, document: 修订通知, article: 第九条}\n"
+    analysis = run(CQ_HEAD + cq_loan("CQ-1", "2024-03-01", "2024-03-01") + CQ_DEFAULT + cq_comp("2025-02-18"),
+                   changed(CQ_COMP_WORKDAYS, amended))
+    [finding] = [f for f in analysis.findings if f.rule == "comp.deadline"]
+    assert finding.citation.endswith("第十七条") and "修订通知" not in finding.citation
