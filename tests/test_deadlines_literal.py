@@ -637,3 +637,62 @@ def test_a_late_compensation_cites_the_deadline_in_force_on_the_anchor() -> None
                    changed(CQ_COMP_WORKDAYS, amended))
     [finding] = [f for f in analysis.findings if f.rule == "comp.deadline"]
     assert finding.citation.endswith("第十七条") and "修订通知" not in finding.citation
+
+
+# --- years the calendar does not know (calendar.yaml and chinesecalendar end with 2026) -----
+
+
+def test_a_notice_met_before_the_unknown_year_is_decided_without_it() -> None:
+    # Disbursed Monday 2026-12-28: the 5th working day lies in 2027, which no calendar
+    # knows; told 2026-12-29, met all the same (the last day is not needed, nor known).
+    analysis = run(CQ_HEAD + cq_loan("CQ-1", "2026-12-28", "2026-12-29"))
+    assert found(analysis, "notice.disbursement") == []
+    assert [r.deadline for r in analysis.records.deadlines] == [
+        Deadline(day("2026-12-28"), 5, MET, None, day("2026-12-29"))
+    ]
+
+
+def test_a_notice_late_into_the_unknown_year_is_said_in_calendar_days() -> None:
+    # Disbursed Monday 2026-12-14: due 2026-12-21; told 2027-01-04: 14 days late, the
+    # working days in between not known.
+    analysis = run(CQ_HEAD + cq_loan("CQ-1", "2026-12-14", "2027-01-04"))
+    assert found(analysis, "notice.disbursement") == [
+        (
+            "贷款 CQ-1 放款日 2026-12-14，合作银行应在 5 个工作日内告知，最后期限为次日起第 5 个工作日 2026-12-21；"
+            "实际告知日 2027-01-04，晚 14 天（日历日；工作日历未收录其间的年份）",
+            "CQ-1",
+            (("期限工作日数", D(5)), ("晚于期限天数", D(14))),
+        )
+    ]
+
+
+def test_an_unknown_year_is_reported_once_per_rule_program_and_year() -> None:
+    # Two loans disbursed 2027-01-05 with no notice, one confirmation of 2027-01-05:
+    # one finding for notice.disbursement (not one per loan) and one for comp.deadline.
+    text = (CQ_HEAD + cq_loan("CQ-1", "2024-03-01", "2024-03-01") + OVERDUE + claim("2025-01-15")
+            + confirmation("2027-01-05") + cq_loan("CQ-2", "2027-01-05") + cq_loan("CQ-3", "2027-01-05")
+            + last_day("2027-06-30"))
+    got = [(f.rule, f.program, f.loan, f.date) for f in run(text).findings if "2027 年" in f.message]
+    assert sorted(got) == [
+        ("comp.deadline", "CQGX", "CQ-1", day("2027-01-05")),
+        ("notice.disbursement", "CQGX", "CQ-2", day("2027-01-05")),
+    ]
+
+
+def test_without_a_calendar_table_the_library_counts() -> None:
+    # rules.yaml without `calendar:`: the chinesecalendar package alone, same 2024 days.
+    text = RULES_YAML.read_text(encoding="utf-8")
+    rules = parse_rules(text.replace("calendar: calendar.yaml\n", ""), RULES_YAML)
+    assert rules.calendar is None
+    analysis = run(CQ_HEAD + cq_loan("CQ-1", "2024-09-27", "2024-10-14"), rules)
+    assert found(analysis, "notice.disbursement")[0][0].endswith(
+        "实际告知日 2024-10-14，为次日起第 8 个工作日，晚 3 个工作日"
+    )
+
+
+def test_a_notice_before_the_program_s_rules_take_effect() -> None:
+    analysis = run(CQ_HEAD + cq_loan("CQ-1", "2021-01-11", "2021-01-12"))
+    assert [(f.message, f.date, f.loan) for f in analysis.findings if f.rule == "notice.disbursement"] == [
+        ("参数「programs.CQGX.rules.notice.disbursement.params.workdays」在 2021-01-11 尚无生效版本"
+         "（最早版本自 2021-02-24 起施行），无法按规则核对", day("2021-01-11"), None),
+    ]
