@@ -696,3 +696,35 @@ def test_a_notice_before_the_program_s_rules_take_effect() -> None:
         ("参数「programs.CQGX.rules.notice.disbursement.params.workdays」在 2021-01-11 尚无生效版本"
          "（最早版本自 2021-02-24 起施行），无法按规则核对", day("2021-01-11"), None),
     ]
+
+
+def test_a_notice_dated_in_the_unknown_year_with_the_books_ending_before() -> None:
+    # Disbursed 2026-12-28 (the last entry), told 2027-01-10: the 5th working day lies in
+    # 2027, which no calendar knows, and the notice is after it may fall: said once.
+    analysis = run(CQ_HEAD + cq_loan("CQ-1", "2026-12-28", "2027-01-10"))
+    [finding] = [f for f in analysis.findings if f.rule == "notice.disbursement"]
+    assert finding.message.startswith("贷款 CQ-1：") and "工作日历没有 2027 年的放假安排" in finding.message
+    assert analysis.records.deadlines == []
+
+
+def test_a_program_without_comp_deadline_is_not_timed() -> None:
+    # HKJB lists no comp.deadline: an overdue and a claim there are no one's deadline.
+    hk = f"""\
+option "operating_currency" "CNY"
+include "{ROOT / "tests" / "ledgers" / "common" / "hkjb.beancount"}"
+2021-02-01 custom "loan" "approval" "HK-1"
+  program: "HKJB"
+  enterprise: "E-HK"
+  amount: 1000.00 CNY
+  letter: "函"
+2021-03-01 custom "loan" "overdue" "HK-1"
+  principal: 1000.00 CNY
+2021-03-02 custom "loan" "claim" "HK-1"
+  principal: 1000.00 CNY
+  letter: "函"
+  approval: "同意"
+2021-12-31 note Assets:HKJB:Pool "核对"
+"""
+    analysis = run(hk)
+    assert [f for f in analysis.findings if f.rule == "comp.deadline"] == []
+    assert analysis.records.deadlines == []
