@@ -728,3 +728,15 @@ include "{ROOT / "tests" / "ledgers" / "common" / "hkjb.beancount"}"
     analysis = run(hk)
     assert [f for f in analysis.findings if f.rule == "comp.deadline"] == []
     assert analysis.records.deadlines == []
+
+
+def test_two_compensations_on_one_day_are_one_first_compensation() -> None:
+    # The guarantee and the risk legs as two transactions of 2025-02-17 (the last day).
+    text = CQ_LOAN + OVERDUE + claim("2025-01-15") + confirmation("2025-01-21") + cq_comp("2025-02-17") + cq_comp(
+        "2025-02-17", "2000.00"
+    )
+    analysis = run(text)
+    assert found(analysis, "comp.deadline") == []
+    assert [(r.deadline.status, r.deadline.done) for r in analysis.records.deadlines if r.rule == "comp.deadline"] == [
+        (MET, day("2025-02-17"))
+    ]
