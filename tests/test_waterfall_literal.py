@@ -465,3 +465,86 @@ def test_an_empty_risk_fund_needs_a_committee_decision() -> None:
     ]
     assert found(analysis, "comp.waterfall") == []
     assert found(run(empty + comp("2025-02-10", risk=None, bank=None) + COMMITTEE), "comp.escalation") == []
+
+
+def test_recovery_cash_with_no_recovery_registered_is_all_over() -> None:
+    analysis = run(CQ + comp("2025-02-10") + back("2025-06-02", risk="1.00"))
+    assert found(analysis, "recovery.order") == [
+        ("贷款 CQ-1 追偿款补回风险补偿金超过按分配顺序应补回的金额（追偿款先偿还银行承担部分，再补回风险补偿金，后补回助保金）"
+         "；应补回 0.00 元，累计补回 1.00 元，超出 1.00 元", "CQ-1",
+         (("应补回", D("0.00")), ("累计补回", D("1.00")), ("超出", D("1.00")))),
+    ]
+    only_guarantee = run(CQ + comp("2025-02-10") + back("2025-06-02", guarantee="5.00"))
+    assert [f[2] for f in found(only_guarantee, "recovery.order")] == [
+        (("应补回", D("0.00")), ("累计补回", D("5.00")), ("超出", D("5.00"))),
+    ]
+    assert found(only_guarantee, "recovery.order")[0][0].startswith("贷款 CQ-1 追偿款补回助保金超过")
+
+
+def test_unlinked_recovery_cash_points_at_its_entry() -> None:
+    base = CQ + comp("2025-02-10") + recovery("2025-06-01", "600000.00", costs="10000.00")
+    unlinked = run(base + back("2025-06-02", risk="92500.00", links=""))
+    assert [(f.date, f.program) for f in unlinked.findings if f.rule == FORMAT_RULE and f.message.startswith("追偿补回")] == [
+        (day("2025-06-02"), None)
+    ]
+
+
+# --- comp.shares recoveries (SZPS: the pool's part shrinks with the repaid principal) -------
+
+SHARES = ROOT / "tests" / "ledgers" / "rules" / "comp.shares"
+
+
+def run_file(name: str) -> Analysis:
+    entries, errors, _ = loader.load_file(str(SHARES / name))
+    return analyse(entries, RULES)
+
+
+def test_shrink_cash_over_what_the_pool_overpaid() -> None:
+    analysis = run_file("szps-fail-shrink-excess.beancount")
+    got = [(f.message, f.severity, f.program) for f in analysis.findings if f.rule == "comp.shares"]
+    assert got == [
+        ("贷款 SZ-2026-001 追偿后退回风险补偿金超过其多付的部分（未清偿本金减少后，按比例应承担的部分随之减少，只退回超出的部分）"
+         "；应补回 100,000.00 元，累计补回 100,000.01 元，超出 0.01 元", "error", "SZPS"),
+    ]
+
+
+def test_shrink_cash_still_due_is_a_warning() -> None:
+    analysis = run_file("szps-warn-shrink-pending.beancount")
+    got = [(f.message.split(" ", 2)[2], f.severity, f.program) for f in analysis.findings if f.rule == "comp.shares"]
+    assert got == [
+        ("未清偿本金减少后应退回风险补偿金的部分尚未到账；应补回 100,000.00 元，已到账 99,999.99 元，差额 0.01 元", "warning", "SZPS"),
+    ]
+
+
+SZ_SHRINK = """\
+          shrink:
+            article: 政策问答“补偿标准”第 1 点
+            values:
+              2026-02-05: true
+"""
+
+
+def test_without_shrink_the_net_recovery_flows_back_to_the_pool_up_to_what_it_paid() -> None:
+    # Recovered 300,000.00 less 50,000.00 costs: 250,000.00 back to the risk fund (it paid
+    # 400,000.00); 100,000.01 arrived, then 250,000.01.
+    from zhubaodai.core.rules import parse_rules
+
+    text = (ROOT / "rules.yaml").read_text(encoding="utf-8")
+    assert text.count(SZ_SHRINK) == 1
+    rules = parse_rules(text.replace(SZ_SHRINK, ""), ROOT / "rules.yaml")
+    ledger = (SHARES / "szps-fail-shrink-excess.beancount").read_text(encoding="utf-8")
+    ledger = ledger.replace("../../", str(ROOT / "tests" / "ledgers") + "/").replace(
+        "'rules': '../../../../rules.yaml'", f"'rules': '{ROOT / 'rules.yaml'}'")
+
+    def shares(body: str) -> list[tuple[str, str]]:
+        entries, _, _ = loader.load_string(body)
+        return [(f.message, f.severity) for f in analyse(entries, rules).findings if f.rule == "comp.shares"]
+
+    assert shares(ledger) == [
+        ("贷款 SZ-2026-001 追偿款应补回风险补偿金的部分尚未到账；应补回 250,000.00 元，已到账 100,000.01 元，差额 149,999.99 元",
+         "warning"),
+    ]
+    assert shares(ledger.replace("100000.01", "250000.01")) == [
+        ("贷款 SZ-2026-001 追偿款补回风险补偿金超过应补回的金额（追偿净额补回资金池，以其代偿额为限）"
+         "；应补回 250,000.00 元，累计补回 250,000.01 元，超出 0.01 元", "error"),
+    ]
