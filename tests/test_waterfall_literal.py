@@ -548,3 +548,34 @@ def test_without_shrink_the_net_recovery_flows_back_to_the_pool_up_to_what_it_pa
         ("贷款 SZ-2026-001 追偿款补回风险补偿金超过应补回的金额（追偿净额补回资金池，以其代偿额为限）"
          "；应补回 250,000.00 元，累计补回 250,000.01 元，超出 0.01 元", "error"),
     ]
+
+
+def szps_excess(rules_text: str | None = None, drop_recovery: bool = False) -> list[tuple[str, str]]:
+    from zhubaodai.core.rules import parse_rules
+
+    rules = RULES if rules_text is None else parse_rules(rules_text, ROOT / "rules.yaml")
+    ledger = (SHARES / "szps-fail-shrink-excess.beancount").read_text(encoding="utf-8")
+    ledger = ledger.replace("../../", str(ROOT / "tests" / "ledgers") + "/").replace(
+        "'rules': '../../../../rules.yaml'", f"'rules': '{ROOT / 'rules.yaml'}'")
+    if drop_recovery:
+        start = ledger.index('2027-01-15 custom "loan" "recovery"')
+        ledger = ledger[:start] + ledger[ledger.index("2027-01-20 *"):]
+    entries, _, _ = loader.load_string(ledger)
+    return [(f.message, f.severity) for f in analyse(entries, rules).findings if f.rule == "comp.shares"]
+
+
+def test_shrink_cash_with_no_recovery_registered() -> None:
+    assert szps_excess(drop_recovery=True) == [
+        ("贷款 SZ-2026-001 追偿后退回风险补偿金超过其多付的部分（未清偿本金减少后，按比例应承担的部分随之减少，只退回超出的部分）"
+         "；应补回 0.00 元，累计补回 100,000.01 元，超出 100,000.01 元", "error"),
+    ]
+
+
+def test_the_cash_is_judged_by_the_shrink_in_force_on_the_recovery() -> None:
+    # shrink ends 2027-01-18, between the recovery (01-15, shrinking) and its cash (01-20):
+    # the cash is judged as the recovery was, by the shrinking table.
+    text = (ROOT / "rules.yaml").read_text(encoding="utf-8")
+    text = text.replace(SZ_SHRINK, SZ_SHRINK + "              2027-01-18: false\n")
+    assert [m.split("；")[0] for m, _ in szps_excess(text)] == [
+        "贷款 SZ-2026-001 追偿后退回风险补偿金超过其多付的部分（未清偿本金减少后，按比例应承担的部分随之减少，只退回超出的部分）"
+    ]
