@@ -579,3 +579,73 @@ def test_the_cash_is_judged_by_the_shrink_in_force_on_the_recovery() -> None:
     assert [m.split("；")[0] for m, _ in szps_excess(text)] == [
         "贷款 SZ-2026-001 追偿后退回风险补偿金超过其多付的部分（未清偿本金减少后，按比例应承担的部分随之减少，只退回超出的部分）"
     ]
+
+
+# --- recovery.order: the edges of _distribute ------------------------------------------------
+
+
+def test_a_recovery_on_a_loan_never_claimed() -> None:
+    no_claim = CQ.split('2025-01-15 custom "loan" "claim"')[0]
+    analysis = run(no_claim + recovery("2025-06-01", "100.00"))
+    assert found(analysis, "recovery.order") == [("贷款 CQ-1 尚未发生代偿，追偿款无须按代偿顺序分配", "CQ-1", ())]
+
+
+def test_a_recovery_after_a_compensation_by_the_risk_fund_and_bank_alone() -> None:
+    # No guarantee fund: 1,020,000.00 shared 510,000.00 / 510,000.00 (guarantee 0 = risk - bank).
+    empty = CQ.replace('2024-03-05 * "甲公司" "缴纳助保金" ^CQ-1\n  Assets:CQGX:Pool:Guarantee      25000.00 CNY\n'
+                       '  Income:CQGX:Guarantee:Fees     -25000.00 CNY\n', "")
+    analysis = run(empty + comp("2025-02-10", guarantee=None, risk="510000.00", bank="510000.00 CNY")
+                   + recovery("2025-06-01", "600000.00"))
+    assert found(analysis, "recovery.order") == [
+        ("贷款 CQ-1 追偿款应补回风险补偿金的部分尚未到账；应补回 90,000.00 元，已到账 0.00 元，差额 90,000.00 元", "CQ-1",
+         (("应补回", D("90000.00")), ("已到账", D("0.00")), ("差额", D("90000.00")))),
+    ]
+    assert analysis.records.recoveries[0].parts == {"bank": D("510000.00"), "risk": D("90000.00"), "guarantee": D("0")}
+
+
+def test_deductions_equal_to_or_just_under_the_recovery() -> None:
+    base = CQ + comp("2025-02-10")
+    assert found(run(base + recovery("2025-06-01", "100.00", costs="100.00")), "recovery.order") == []
+    half = run(base + recovery("2025-06-01", "100.50", costs="100.00") + back("2025-06-02"))
+    assert [r.net for r in half.records.recoveries] == [D("0.50")]
+    assert [f for f in half.findings if f.rule == "recovery.order" and "扣除项" in f.message] == []
+
+
+def test_a_penalty_of_one_fen_is_not_deductible_in_cqgx() -> None:
+    analysis = run(CQ + comp("2025-02-10") + recovery("2025-06-01", "100.00", penalty="0.01"))
+    assert found(analysis, "recovery.order")[0] == (
+        "本办法追偿款只可扣除追索费用，不可扣除违约金；违约金 0.01 元", "CQ-1", (("违约金", D("0.01")),)
+    )
+
+
+def test_costs_are_reported_where_the_program_allows_only_the_penalty() -> None:
+    from zhubaodai.core.rules import parse_rules
+
+    text = (ROOT / "rules.yaml").read_text(encoding="utf-8")
+    old = "              2021-02-24: [costs]\n"
+    assert text.count(old) == 1
+    rules = parse_rules(text.replace(old, "              2021-02-24: [penalty]\n"), ROOT / "rules.yaml")
+    entries, _, _ = loader.load_string(CQ + comp("2025-02-10") + recovery("2025-06-01", "100.00", costs="3.00"))
+    got = [(f.message, f.figures) for f in analyse(entries, rules).findings if f.rule == "recovery.order"]
+    assert got[0] == ("本办法追偿款只可扣除违约金，不可扣除追索费用；追索费用 3.00 元", (("追索费用", D("3.00")),))
+
+
+def test_a_third_recovery_gives_the_guarantee_fund_only_what_it_still_lacks() -> None:
+    # Bank 497,500.00 and risk 497,500.00 back after two recoveries, guarantee 10,000.00 of
+    # its 25,000.00; a third of 20,000.00: 15,000.00 to it, 5,000.00 beyond.
+    analysis = run(CQ + comp("2025-02-10") + recovery("2025-06-01", "600000.00", costs="10000.00")
+                   + recovery("2025-07-01", "415000.00") + recovery("2025-08-01", "20000.00"))
+    third = analysis.records.recoveries[2]
+    assert (third.parts, third.excess) == ({"bank": D("0.00"), "risk": D("0.00"), "guarantee": D("15000.00")}, D("5000.00"))
+
+
+def test_a_recovery_before_the_program_s_rules_take_effect() -> None:
+    text = (CQ.split("2024-01-02 custom")[0] + '2021-01-05 custom "loan" "approval" "CQ-0"\n  program: "CQGX"\n'
+            '  enterprise: "E-0"\n  amount: 1000.00 CNY\n  letter: "函"\n' + '2021-01-20 custom "loan" "recovery" "CQ-0"\n'
+            "  recovered: 10.00 CNY\n")
+    got = [(f.message, f.date) for f in run(text).findings if f.rule == "recovery.order"]
+    assert got == [
+        (f"参数「programs.CQGX.rules.recovery.order.params.{name}」在 2021-01-20 尚无生效版本（最早版本自 2021-02-24 起施行），"
+         "无法按规则核对", day("2021-01-20"))
+        for name in ("deductions", "order")
+    ]
