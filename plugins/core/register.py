@@ -312,79 +312,189 @@ def _convert(entry: Custom, key: str, kind: str, value: Any) -> Any:
     raise AssertionError(kind)
 
 
-def parse_event(entry: Custom) -> Event:
-    """Validate one register directive; raises :class:`RegisterError`."""
-    events = REGISTER_TYPES[entry.type]
+def parse_event(entry: Custom, known_ids: set[str] | None = None) -> Event:
+    """Validate one register directive; raises :class:`RegisterError`.
+
+    ``known_ids`` (optional) holds subjects already found well-formed, so a loan's later
+    events skip the pattern match (:func:`build_register` passes one per run)."""
+    validators = _VALIDATORS.get(entry.type)
+    if validators is None:
+        raise KeyError(entry.type)
     values = entry.values
     if len(values) != 2 or not (isinstance(values[0].value, str) and isinstance(values[1].value, str)):
         raise RegisterError(
             entry, f'登记簿指令应写作 custom "{entry.type}" "事件" "编号"（两个带引号的文字）'
         )
     kind, subject = values[0].value, values[1].value
-    if kind not in events:
-        allowed = "、".join(events)
+    validate = validators.get(kind)
+    if validate is None:
+        allowed = "、".join(validators)
         raise RegisterError(entry, f"未知的 {entry.type} 事件 {kind!r}；可用事件：{allowed}")
-    if _ID.match(subject) is None:
-        raise RegisterError(
-            entry,
-            f"编号 {subject!r} 只能由英文字母、数字和 - 组成，并以字母或数字开头"
-            f"（如 CQ-2024-001；贷款编号也用作分录的链接 ^编号）",
-        )
-    label, required, optional, optional_keys = _SPECS[entry.type][kind]
-    meta = entry.meta
-    data: dict[str, Any] = {}
-    for key, spec in required:
-        value = meta.get(key, _ABSENT)
-        if value is _ABSENT:
-            raise RegisterError(entry, f"{label}事件缺少元数据 {key}")
-        data[key] = _convert_fast(entry, key, spec, value)
-    if optional_keys and not optional_keys.isdisjoint(meta):  # most events carry no optional key
-        for key, spec in optional:
-            if key in meta:
-                data[key] = _convert_fast(entry, key, spec, meta[key])
-    if kind == "npl" and data["classification"] not in RISK_CLASSES:
-        raise RegisterError(
-            entry, f"不良分类 classification 应为五级分类之一：{'、'.join(RISK_CLASSES)}，"
-            f"此处为 {data['classification']!r}",
-        )
-    return Event(kind, subject, entry.date, data, entry)
+    if known_ids is None or subject not in known_ids:
+        if _ID.match(subject) is None:
+            raise RegisterError(
+                entry,
+                f"编号 {subject!r} 只能由英文字母、数字和 - 组成，并以字母或数字开头"
+                f"（如 CQ-2024-001；贷款编号也用作分录的链接 ^编号）",
+            )
+        if known_ids is not None:
+            known_ids.add(subject)
+    return _new_event(kind, subject, entry.date, validate(entry), entry)
 
 
-def _convert_fast(entry: Custom, key: str, kind: str, value: Any) -> Any:
-    """:func:`_convert` for well-formed values (most of them), by exact type; anything
-    else goes through :func:`_convert` and its messages."""
-    if kind == "amount":
-        if type(value) is Amount and value.currency == CURRENCY:
-            number = value.number
-            if type(number) is Decimal and number >= ZERO and number == number.quantize(FEN):
-                return number
-    elif kind == "text":
-        if type(value) is str:
-            text = value.strip()
-            if text:
-                return text
-    elif kind == "date":
-        if type(value) is datetime.date:
-            return value
-    elif kind == "number":
-        if type(value) is Decimal:
-            return Decimal(value)
-    elif kind == "bool":
-        if type(value) is bool:
-            return value
-    return _convert(entry, key, kind, value)
+# ---------------------------------------------------------------------------------------
+# Validators: one per event kind, built once from the tables above.
+#
+# Each metadata kind has a converter that takes a well-formed value (most of them) by its
+# exact type and hands anything else to :func:`_convert`, which says in Chinese what is
+# wrong. Each event kind's validator is a closure over its (key, converter) pairs, so a
+# directive costs one call per key and no table lookups.
 
+Converter = Callable[[Custom, str, Any], Any]
+
+
+def _amount(entry: Custom, key: str, value: Any) -> Any:
+    if type(value) is Amount and value.currency == CURRENCY:
+        number = value.number
+        if type(number) is Decimal and number >= ZERO and number == number.quantize(FEN):
+            return number
+    return _convert(entry, key, "amount", value)
+
+
+def _text(entry: Custom, key: str, value: Any) -> Any:
+    if type(value) is str:
+        text = value.strip()
+        if text:
+            return text
+    return _convert(entry, key, "text", value)
+
+
+def _date(entry: Custom, key: str, value: Any) -> Any:
+    if type(value) is datetime.date:
+        return value
+    return _convert(entry, key, "date", value)
+
+
+def _number(entry: Custom, key: str, value: Any) -> Any:
+    if type(value) is Decimal:
+        return value  # immutable: the parsed number itself
+    return _convert(entry, key, "number", value)
+
+
+def _bool(entry: Custom, key: str, value: Any) -> Any:
+    if type(value) is bool:
+        return value
+    return _convert(entry, key, "bool", value)
+
+
+def _other(kind: str) -> Converter:
+    def convert(entry: Custom, key: str, value: Any) -> Any:
+        return _convert(entry, key, kind, value)
+    return convert
+
+
+#: Metadata kind -> its converter.
+CONVERTERS: dict[str, Converter] = {
+    "amount": _amount, "text": _text, "date": _date, "number": _number, "bool": _bool,
+    "int": _other("int"), "loan_type": _other("loan_type"),
+}
 
 _ABSENT = object()
-#: Per register type and event: (label, required (key, kind) pairs, optional pairs,
-#: optional keys), read once instead of for every directive.
-_SPECS: dict[str, dict[str, tuple[str, tuple[tuple[str, str], ...], tuple[tuple[str, str], ...], frozenset[str]]]] = {
+
+#: The inline test of a well-formed value of each metadata kind, on ``value`` (``n``: the
+#: amount's number), and the converted value it gives. Other kinds (and every value that
+#: fails its test) go through :func:`_convert` and its messages.
+_FAST: dict[str, tuple[str, str]] = {
+    "amount": (
+        "type(value) is Amount and value.currency == CURRENCY and type(n := value.number) is Decimal"
+        " and n >= ZERO and n == n.quantize(FEN)",
+        "n",
+    ),
+    "text": ("type(value) is str and (t := value.strip())", "t"),
+    "date": ("type(value) is datetime.date", "value"),
+    "number": ("type(value) is Decimal", "value"),
+    "bool": ("type(value) is bool", "value"),
+}
+
+
+def _validator(
+    type_: str, kind: str, label: str, required: dict[str, str], optional: dict[str, str]
+) -> Callable[[Custom], dict[str, Any]]:
+    """The validator of one event kind: a directive's metadata -> its converted data.
+
+    Its source is generated once from the event's tables: for each required key, the
+    lookup, the missing-key error and the inline test of a well-formed value of its kind
+    (:data:`_FAST`), so a directive costs no call per key; the optional keys (rare) go
+    through :data:`CONVERTERS`. Same results and messages as converting key by key with
+    :func:`_convert`."""
+    lines = ["def validate(entry):", "    meta = entry.meta", "    data = {}"]
+    for key, spec in required.items():
+        lines += [
+            f"    value = meta.get({key!r}, _ABSENT)",
+            "    if value is _ABSENT:",
+            f"        raise RegisterError(entry, {label + '事件缺少元数据 ' + key!r})",
+        ]
+        fast = _FAST.get(spec)
+        if fast is None:
+            lines.append(f"    data[{key!r}] = _convert(entry, {key!r}, {spec!r}, value)")
+        else:
+            test, result = fast
+            lines += [
+                f"    if {test}:",
+                f"        data[{key!r}] = {result}",
+                "    else:",
+                f"        data[{key!r}] = _convert(entry, {key!r}, {spec!r}, value)",
+            ]
+    if optional:
+        lines.append("    if not isdisjoint(meta):  # most events carry no optional key")
+        for key, spec in optional.items():
+            lines += [
+                f"        if {key!r} in meta:",
+                f"            data[{key!r}] = CONVERTERS[{spec!r}](entry, {key!r}, meta[{key!r}])",
+            ]
+    if type_ == "loan" and kind == "npl":
+        lines += [
+            "    if data['classification'] not in RISK_CLASSES:",
+            "        raise RegisterError(entry, f\"不良分类 classification 应为五级分类之一："
+            "{'、'.join(RISK_CLASSES)}，此处为 {data['classification']!r}\")",
+        ]
+    lines.append("    return data")
+    scope: dict[str, Any] = {
+        "_ABSENT": _ABSENT, "RegisterError": RegisterError, "_convert": _convert, "Amount": Amount,
+        "CURRENCY": CURRENCY, "Decimal": Decimal, "ZERO": ZERO, "FEN": FEN, "datetime": datetime,
+        "CONVERTERS": CONVERTERS, "RISK_CLASSES": RISK_CLASSES, "isdisjoint": frozenset(optional).isdisjoint,
+    }
+    exec(compile("\n".join(lines), f"<register validator {type_} {kind}>", "exec"), scope)  # noqa: S102
+    validate: Callable[[Custom], dict[str, Any]] = scope["validate"]
+    validate.__doc__ = f"Validate a {type_} {kind!r} directive's metadata (generated once)."
+    return validate
+
+
+#: Register type -> event kind -> its validator, built once.
+_VALIDATORS: dict[str, dict[str, Callable[[Custom], dict[str, Any]]]] = {
     type_: {
-        kind: (label, tuple(required.items()), tuple(optional.items()), frozenset(optional))
+        kind: _validator(type_, kind, label, required, optional)
         for kind, (label, required, optional) in events.items()
     }
     for type_, events in REGISTER_TYPES.items()
 }
+
+_object_new = object.__new__
+_set_kind, _set_subject, _set_date, _set_data, _set_entry = (
+    Event.__dict__[name].__set__ for name in ("kind", "subject", "date", "data", "entry")
+)
+
+
+def _new_event(kind: str, subject: str, date: datetime.date, data: dict[str, Any], entry: Custom) -> Event:
+    """``Event(kind, subject, date, data, entry)``, without the frozen dataclass's
+    ``__init__`` (five ``object.__setattr__`` calls, twice the cost): one per directive."""
+    event = _object_new(Event)
+    _set_kind(event, kind)
+    _set_subject(event, subject)
+    _set_date(event, date)
+    _set_data(event, data)
+    _set_entry(event, entry)
+    return event
 
 
 def _is_approval(entry: Custom) -> bool:
@@ -425,14 +535,17 @@ def build_register(
     # Approvals first on each day: a loan's other events may stand earlier in the file
     # order of the same day (Beancount sorts a day's entries by line number).
     ordered = _approvals_first(customs)
+    known_ids: set[str] = set()
+    loans = register.loans
     for entry in ordered:
         try:
-            event = parse_event(entry)
+            event = parse_event(entry, known_ids)
         except RegisterError as exc:
             on_error(entry, str(exc), None)
             continue
-        if entry.type == "loan":
-            loan = register.loans.get(event.subject)
+        type_ = entry.type
+        if type_ == "loan":
+            loan = loans.get(event.subject)
             if event.kind == "approval":
                 program = event.data["program"]
                 if program not in programs:
@@ -441,14 +554,14 @@ def build_register(
                 if loan is not None:
                     on_error(entry, f"贷款 {event.subject} 已于 {loan.approval.date} 审核同意，编号重复", program)
                     continue
-                register.loans[event.subject] = Loan(event.subject, program, event.data["enterprise"], [event])
+                loans[event.subject] = Loan(event.subject, program, event.data["enterprise"], [event])
             elif loan is None:
                 on_error(entry, f"贷款 {event.subject} 没有在此日期或之前的审核同意（approval）事件", None)
-            elif event.date < loan.approval.date:
+            elif event.date < loan.events[0].date:  # its approval's
                 on_error(entry, f"贷款 {event.subject} 的事件早于其审核同意日 {loan.approval.date}", loan.program)
             else:
                 loan.events.append(event)
-        elif entry.type == "enterprise":
+        elif type_ == "enterprise":
             if event.kind == "register":
                 program = event.data["program"]
                 if program not in programs:
@@ -463,7 +576,7 @@ def build_register(
                 register.enterprise_history[event.subject].append(event)
             else:
                 register.blacklist.setdefault(event.subject, []).append(event)
-        elif entry.type == "period":
+        elif type_ == "period":
             program = event.data["program"]
             if program not in programs:
                 on_error(entry, f"未知项目 {program!r}；rules.yaml 中的项目：{'、'.join(sorted(programs))}", None)
