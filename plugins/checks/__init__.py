@@ -20,10 +20,16 @@ it needs, and it records what the faces show in the run's typed
   later plugins) gets around a rule.
 
 The engine calls the modules of :data:`CHECKS` in that order, each through the hooks it
-defines: ``start(ctx)`` before the walk; ``on_movement(ctx, movement)`` for each pool
-transaction of a kind in its ``MOVEMENT_KINDS`` (None: every kind), against the state
-before it; ``on_register_event(ctx, entry)`` for the register directives the walk
-dispatches; ``finish(ctx)`` after the walk. :mod:`~zhubaodai.checks.integrity` is called
+defines: ``on_register(ctx, event)`` for each register event the register files (once,
+in date order, a day's approvals first) whose (type, kind) is in its ``REGISTER_KINDS``
+(None: every event) or whose metadata carries a key of its ``REGISTER_META``;
+``start(ctx)`` before the walk (the register complete); ``on_movement(ctx, movement)``
+for each pool transaction of a kind in its ``MOVEMENT_KINDS`` (None: every kind), against
+the state before it; ``on_register_event(ctx, entry)`` for the register directives the
+walk dispatches (claims and recoveries, among the transactions); ``finish(ctx)`` after
+the walk. A module keeps what it needs of the register from ``on_register`` (typed, in
+the run's :class:`~zhubaodai.core.engine.Context`) instead of reading all of it again
+in ``finish``. :mod:`~zhubaodai.checks.integrity` is called
 by the walk itself for ``pad``, ``balance`` and the plugin order.
 """
 

@@ -29,6 +29,8 @@ from beancount.core.data import Directive
 from zhubaodai.core.engine import KIND_LABELS
 from zhubaodai.core.engine import Context
 from zhubaodai.core.engine import Movement
+from zhubaodai.core.register import PROGRAM_EVENTS
+from zhubaodai.core.register import Event
 
 RULE = "evidence.missing"
 #: Register events that authorise a loan or a payment.
@@ -94,17 +96,57 @@ def on_movement(ctx: Context, m: Movement) -> None:
         _check(ctx, m.state.program.code, m.entry, what, m.loans[0] if m.loans else None, m.kind in PAYMENT_KINDS)
 
 
+#: The register events this module is handed as they are filed: those that authorise
+#: (:data:`EVENT_KINDS`), every program event (for the programs' order), and any event
+#: that declares a document (:data:`REGISTER_META`).
+REGISTER_KINDS: frozenset[tuple[str, str]] | None = frozenset(
+    [("loan", kind) for kind in EVENT_KINDS] + [("program", kind) for kind in PROGRAM_EVENTS]
+)
+REGISTER_META = (PATH_KEY, HASH_KEY)
+
+
+class EvidenceWatch:
+    """The register events that declare or need a document, as filed."""
+
+    __slots__ = ("loan_events", "program_events")
+
+    def __init__(self) -> None:
+        #: (the loan's place in the register, the event's place in the loan, its program, the event).
+        self.loan_events: list[tuple[int, int, str, Event]] = []
+        #: program -> its events that declare a document; programs in the order of their first event.
+        self.program_events: dict[str, list[Event]] = {}
+
+
+def on_register(ctx: Context, event: Event) -> None:
+    watch = ctx.evidence
+    if watch is None:
+        watch = ctx.evidence = EvidenceWatch()
+    type_ = event.entry.type
+    if type_ == "loan":
+        loan = ctx.register.loans[event.subject]
+        watch.loan_events.append((loan.seq, len(loan.events) - 1, loan.program, event))
+    elif type_ == "program":
+        found = watch.program_events.setdefault(event.subject, [])
+        meta = event.entry.meta
+        if PATH_KEY in meta or HASH_KEY in meta:
+            found.append(event)
+
+
 def finish(ctx: Context) -> None:
-    for loan in ctx.register.loans.values():
-        for event in loan.events:
-            meta = event.entry.meta
-            if PATH_KEY in meta or HASH_KEY in meta or event.kind in EVENT_KINDS:
-                what = f"贷款 {loan.id} 的{event.label}（{event.date}）"
-                _check(ctx, loan.program, event.entry, what, loan.id, event.kind in EVENT_KINDS)
-    for code, events in ctx.register.program_events.items():
+    watch = ctx.evidence
+    if watch is None:
+        return
+    # Loan by loan in the register's order, each loan's events in their order.
+    for _, _, code, event in sorted(watch.loan_events, key=_place):
+        what = f"贷款 {event.subject} 的{event.label}（{event.date}）"
+        _check(ctx, code, event.entry, what, event.subject, event.kind in EVENT_KINDS)
+    for code, events in watch.program_events.items():
         for event in events:
-            if PATH_KEY in event.entry.meta or HASH_KEY in event.entry.meta:
-                _check(ctx, code, event.entry, f"项目{event.label}（{event.date}）", None, False)
+            _check(ctx, code, event.entry, f"项目{event.label}（{event.date}）", None, False)
+
+
+def _place(item: tuple[int, int, str, Event]) -> tuple[int, int]:
+    return item[0], item[1]
 
 
 def _check(ctx: Context, code: str, entry: Directive, what: str, loan: str | None, authorises: bool) -> None:

@@ -28,7 +28,9 @@ from beancount.core.data import Directive
 
 from zhubaodai.core.engine import Context
 from zhubaodai.core.engine import Movement
+from zhubaodai.core.register import PROGRAM_EVENTS
 from zhubaodai.core.register import Event
+from zhubaodai.core.register import Loan
 
 RULE = "program.lifecycle"
 NEW_CREDIT = ("approval", "contract", "disbursement", "increase", "renewal")
@@ -59,36 +61,65 @@ def on_movement(ctx: Context, m: Movement) -> None:
             )
 
 
-def _event(kind: str, events: list[Event]) -> Event | None:
-    found = [e for e in events if e.kind == kind]
-    return min(found, key=lambda e: e.date) if found else None
+#: The register events this module is handed as they are filed: approvals (a program's
+#: first loan, and its loans) and every program event.
+REGISTER_KINDS: frozenset[tuple[str, str]] | None = frozenset(
+    [("loan", "approval")] + [("program", kind) for kind in PROGRAM_EVENTS]
+)
+
+
+class LifecycleWatch:
+    """One program's life as the register is filed."""
+
+    __slots__ = ("first_loan", "first_event", "opened", "ended", "loans")
+
+    def __init__(self) -> None:
+        #: Its first approval: (date, entry, what).
+        self.first_loan: tuple[datetime.date, Directive, str] | None = None
+        #: Its first program event other than the opening: (date, entry, what).
+        self.first_event: tuple[datetime.date, Directive, str] | None = None
+        self.opened: Event | None = None
+        self.ended: Event | None = None
+        #: Its loans in the register's order: their new credit after a termination.
+        self.loans: list[Loan] = []
+
+
+def on_register(ctx: Context, event: Event) -> None:
+    if event.kind == "approval":
+        loan = ctx.register.loans[event.subject]
+        code = loan.program
+    else:
+        loan = None
+        code = event.subject
+    watch = ctx.lifecycle.get(code)
+    if watch is None:
+        watch = ctx.lifecycle[code] = LifecycleWatch()
+    if loan is not None:
+        watch.loans.append(loan)
+        if watch.first_loan is None:  # filing is in date order: the earliest
+            watch.first_loan = (event.date, event.entry, f"贷款 {loan.id} 的{event.label}")
+    elif event.kind == "open":
+        if watch.opened is None:
+            watch.opened = event
+    else:
+        if watch.first_event is None:
+            watch.first_event = (event.date, event.entry, f"项目{event.label}")
+        if event.kind == "terminate" and watch.ended is None:
+            watch.ended = event
 
 
 def finish(ctx: Context) -> None:
     first_cash = _first(ctx)
-    register = ctx.register
-    earliest: dict[str, tuple[datetime.date, Directive, str]] = {}
-    for code, item in first_cash.items():
-        earliest[code] = item
-    for loan in register.loans.values():
-        event = loan.events[0]
-        known = earliest.get(loan.program)
-        if known is None or event.date < known[0]:
-            earliest[loan.program] = (event.date, event.entry, f"贷款 {loan.id} 的{event.label}")
-    for code, events in register.program_events.items():
-        for event in events:
-            if event.kind == "open":
-                continue
-            known = earliest.get(code)
-            if known is None or event.date < known[0]:
-                earliest[code] = (event.date, event.entry, f"项目{event.label}")
     for code in ctx.rulebook.programs:
         if not ctx.active(code, RULE):
             continue
-        events = register.program_events.get(code, [])
-        opened = _event("open", events)
-        ended = _event("terminate", events)
-        start = earliest.get(code)
+        watch = ctx.lifecycle.get(code) or LifecycleWatch()
+        start = first_cash.get(code)
+        for found in (watch.first_loan, watch.first_event):  # the earliest; on a tie, the first named
+            if found is not None and (start is None or found[0] < start[0]):
+                start = found
+        opened = watch.opened
+        ended = watch.ended
         if start is not None:
             day, entry, what = start
             if opened is None:
@@ -101,9 +132,8 @@ def finish(ctx: Context) -> None:
             ctx.report(RULE, code, ended.entry, f"项目 {code} 的合作终止日 {ended.date} 早于启动日 {opened.date}")
         if ended is None:
             continue
-        for loan in register.loans.values():
-            if loan.program != code:
-                continue
+        # Only a terminated program's loans are read again, from the termination on.
+        for loan in watch.loans:
             for event in loan.events:
                 if event.kind in NEW_CREDIT and event.date >= ended.date:
                     ctx.report(

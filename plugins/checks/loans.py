@@ -34,8 +34,11 @@ The ledger these rules expect (see docs/ledger-format.md for every key)::
       amount: 3000000.00 CNY
       notice_date: 2024-03-13
 
-The register is read once, day by day in date order (each enterprise's facts and each
-loan's credit line are kept as running state), after the engine's walk over the entries.
+The module is handed each approval and blacklisting as the register files them (in date
+order): they group the loans by borrower (an enterprise in a program). After the walk,
+each borrower's events (its loans' own lists) are read once, day by day in date order
+(each enterprise's facts and each loan's credit line kept as running state): the
+register is not grouped or scanned again as a whole.
 
 * Eligibility is judged on the approval's date from the enterprise's register and
   update events up to that day (the latest value of each fact counts); missing facts
@@ -224,45 +227,82 @@ def rating_rank(rating: str) -> int | None:
         return None
 
 
-def finish(ctx: Context) -> None:
-    register = ctx.register
-    programs = {code: ProgramRules(ctx, code, RULE_IDS) for code in ctx.rulebook.programs}
-    # Every check here is local to one enterprise in one program: its loans, its facts,
-    # its blacklisting, the sum of its credit lines. So read enterprise by enterprise.
-    groups: dict[str, list[Loan]] = {}
-    for loan in register.loans.values():
-        found = groups.get(loan.enterprise)
+#: The register events this module is handed as they are filed: approvals (who borrows,
+#: in which program) and blacklistings. A borrower's other events are its loans' own
+#: lists in the register, read once when it is judged.
+REGISTER_KINDS: frozenset[tuple[str, str]] | None = frozenset((("loan", "approval"), ("enterprise", "blacklist")))
+
+
+class LoanStreams:
+    """What this module keeps of the register as it is filed."""
+
+    __slots__ = ("borrowers", "listed", "portfolio")
+
+    def __init__(self, ctx: Context) -> None:
+        #: enterprise -> program -> its loans, in the order of their approvals.
+        self.borrowers: dict[str, dict[str, list[Loan]]] = {}
+        #: enterprise -> its first blacklisting (the earliest: filing is in date order).
+        self.listed: dict[str, Event] = {}
+        #: program -> its loans, for the programs with ``loan.portfolio_stop``.
+        self.portfolio: dict[str, list[Loan]] = {
+            code: [] for code in ctx.rulebook.programs if ctx.active(code, "loan.portfolio_stop")
+        }
+
+
+def on_register(ctx: Context, event: Event) -> None:
+    """File an approval under its borrower (and its program's portfolio), or a blacklisting."""
+    streams = ctx.loan_streams
+    if streams is None:
+        streams = ctx.loan_streams = LoanStreams(ctx)
+    if event.kind == "blacklist":
+        streams.listed.setdefault(event.subject, event)
+        return
+    loan = ctx.register.loans[event.subject]
+    by_program = streams.borrowers.get(loan.enterprise)
+    if by_program is None:
+        streams.borrowers[loan.enterprise] = {loan.program: [loan]}
+    else:
+        found = by_program.get(loan.program)
         if found is None:
-            groups[loan.enterprise] = [loan]
+            by_program[loan.program] = [loan]
         else:
             found.append(loan)
-    history = register.enterprise_history
-    blacklist = register.blacklist
-    for enterprise, group in groups.items():
+    if streams.portfolio:
+        program = streams.portfolio.get(loan.program)
+        if program is not None:
+            program.append(loan)
+
+
+def finish(ctx: Context) -> None:
+    streams = ctx.loan_streams
+    if streams is None:
+        return
+    programs = {code: ProgramRules(ctx, code, RULE_IDS) for code in ctx.rulebook.programs}
+    # Every check here is local to one enterprise in one program: its loans, its facts,
+    # its blacklisting, the sum of its credit lines. So judge borrower by borrower, in the
+    # register's order.
+    history = ctx.register.enterprise_history  # each enterprise's facts, in date order
+    listed = streams.listed
+    for enterprise, by_program in streams.borrowers.items():
         past = history.get(enterprise)
-        listed = min(blacklist[enterprise], key=_date) if blacklist.get(enterprise) else None
-        codes = {loan.program for loan in group} if len(group) > 1 else (group[0].program,)
-        for code in codes:
-            loans = group if len(codes) == 1 else [loan for loan in group if loan.program == code]
-            cursor = EnterpriseFacts(sorted(past, key=_date) if len(past) > 1 else past) if past else None
+        for code, loans in by_program.items():
+            cursor = EnterpriseFacts(past) if past else None
             if len(loans) == 1:
                 events = loans[0].events
             else:  # stable: each loan's own events keep their order
                 events = sorted([e for loan in loans for e in loan.events], key=_date)
-            _enterprise(programs[code], {loan.id: LineState(loan) for loan in loans}, events, cursor, listed)
-    for code in ctx.rulebook.programs:
-        if ctx.active(code, "loan.portfolio_stop"):
-            _portfolio_stop(ctx, code)
+            _enterprise(programs[code], {loan.id: LineState(loan) for loan in loans}, events, cursor, listed.get(enterprise))
+    for code, loans in streams.portfolio.items():
+        _portfolio_stop(ctx, code, loans)
 
 
-def _portfolio_stop(ctx: Context, code: str) -> None:
+def _portfolio_stop(ctx: Context, code: str, loans: list[Loan]) -> None:
     """loan.portfolio_stop: no approval once the program's overdue rate (at the end of the
     day before) has reached the limit."""
-    events = sorted(
-        (e for loan in ctx.register.loans.values() if loan.program == code for e in loan.events), key=_date
-    )
+    events = sorted((e for loan in loans for e in loan.events), key=_date)
     outstanding: dict[str, Decimal] = {}
     overdue: dict[str, Decimal] = {}  # loan -> principal overdue (its latest overdue event)
+    total = ZERO  # the sum of ``outstanding``, kept as it changes (not summed every day)
     i = 0
     while i < len(events):
         day = events[i].date
@@ -272,10 +312,10 @@ def _portfolio_stop(ctx: Context, code: str) -> None:
             i += 1
         approvals = [e for e in todays if e.kind == "approval"]
         if approvals:
-            total = sum(outstanding.values(), ZERO)
             late = sum((min(p, outstanding.get(k, ZERO)) for k, p in overdue.items()), ZERO)
             limit = ctx.param(code, "loan.portfolio_stop", "max_overdue_rate", day, approvals[0].entry)
             if limit is not None and total > 0 and late >= half_up(total * limit):
+                total = sum(outstanding.values(), ZERO)  # the figure as the loans' sum itself
                 for event in approvals:
                     ctx.report(
                         "loan.portfolio_stop",
@@ -289,8 +329,10 @@ def _portfolio_stop(ctx: Context, code: str) -> None:
         for event in todays:
             key = event.subject
             if event.kind in _BALANCE:
-                outstanding[key] = balance_after(outstanding.get(key, ZERO), event)
-                if outstanding[key] <= 0:
+                before = outstanding.get(key, ZERO)
+                after = outstanding[key] = balance_after(before, event)
+                total += after - before
+                if after <= 0:
                     overdue.pop(key, None)
             if event.kind == "overdue":
                 overdue[key] = event.data["principal"]

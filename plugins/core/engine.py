@@ -6,7 +6,9 @@ Fava pages, the importer and the reports all call :func:`analyse` and read its
 
 It reads the entries in two steps, each linear in their number:
 
-1. the register directives (``custom "loan" ...``) are indexed by loan;
+1. the register directives (``custom "loan" ...``) are validated (one validator per
+   event kind, built once) and indexed by loan; each event is handed, as it is filed in
+   date order, to the rule modules that subscribe to its kind (``on_register``);
 2. the entries are walked once in ledger order. Every transaction that touches a
    program's accounts is classified by the roles of its accounts (fee, injection,
    interest, compensation, recovery, disposal, other), checked by the rule modules
@@ -23,11 +25,13 @@ import datetime
 import gc
 import os
 import weakref
+from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field
+from functools import partial
 from decimal import Decimal
 from typing import TYPE_CHECKING
 from typing import Any
@@ -47,8 +51,11 @@ from zhubaodai.core.findings import figures_text
 from zhubaodai.core.money import CURRENCY
 from zhubaodai.core.money import FEN
 from zhubaodai.core.money import ZERO
+from zhubaodai.core.register import REGISTER_KINDS
 from zhubaodai.core.register import REGISTER_TYPES
+from zhubaodai.core.register import Event
 from zhubaodai.core.register import Register
+from zhubaodai.core.register import Subscribers
 from zhubaodai.core.register import balance_after
 from zhubaodai.core.register import build_register
 from zhubaodai.core.rules import ParamDateError
@@ -72,7 +79,9 @@ if TYPE_CHECKING:  # the rule modules import this one
     from zhubaodai.checks.waterfall import PendingClaims
     from zhubaodai.checks.waterfall import Recovery
     from zhubaodai.checks.waterfall import SharedClaim
-    from zhubaodai.core.register import Event
+    from zhubaodai.checks.evidence import EvidenceWatch
+    from zhubaodai.checks.lifecycle import LifecycleWatch
+    from zhubaodai.checks.loans import LoanStreams
 
 GUARANTEE = "guarantee"
 RISK = "risk"
@@ -413,6 +422,12 @@ class Context:
         self.pending_claims: dict[str, PendingClaims] = {}
         #: Program -> the first new credit or pool entry seen (:mod:`zhubaodai.checks.lifecycle`).
         self.lifecycle_first: dict[str, tuple[datetime.date, Directive, str]] = {}
+        #: Program -> its openings, terminations and new credit as filed (:mod:`zhubaodai.checks.lifecycle`).
+        self.lifecycle: dict[str, LifecycleWatch] = {}
+        #: Each enterprise's loan events per program as filed (:mod:`zhubaodai.checks.loans`).
+        self.loan_streams: LoanStreams | None = None
+        #: The register events that declare or need a document (:mod:`zhubaodai.checks.evidence`).
+        self.evidence: EvidenceWatch | None = None
         #: Program -> the risk fund's watch of floor and leverage (:mod:`zhubaodai.checks.adequacy`).
         self.risk_watch: dict[str, RiskWatch] = {}
         #: (program, what) -> register amounts summed as the walk's date advances
@@ -552,7 +567,10 @@ def _analyse(
     # The context needs the register and the register reports through the context.
     ctx = Context(rulebook, Register())
     holder.append(ctx)
-    ctx.register = build_register(customs, programs, register_error)
+    # Each register event is validated once and dispatched once, as the register files it
+    # (in date order), to the modules that subscribe to it; none of them reads the
+    # register's events again afterwards.
+    build_register(customs, programs, register_error, _subscribers(ctx, CHECKS), ctx.register)
 
     account_roles = rulebook.account_roles()
     pool_prefixes = {
@@ -655,6 +673,46 @@ def _analyse(
     for check in CHECKS:
         check.finish(ctx)
     return Analysis(rulebook, ctx.register, ctx.states, ctx.findings, ctx.records)
+
+
+def _subscribers(ctx: Context, checks: Iterable[Any]) -> Subscribers:
+    """The rule modules' subscriptions to register events, each hook bound to the run:
+    ``on_register(ctx, event)`` for the (type, kind) pairs in its ``REGISTER_KINDS`` (None:
+    every event) and for any event carrying one of the metadata keys in its
+    ``REGISTER_META``; several hooks of one pair are called in :data:`CHECKS` order."""
+    plain: dict[tuple[str, str], list[Callable[[Event], None]]] = {}
+    watched: dict[tuple[str, str], list[Callable[[Event], None]]] = {}
+    keys: set[str] = set()
+    for check in checks:
+        hook = getattr(check, "on_register", None)
+        if hook is None:
+            continue
+        bound = partial(hook, ctx)
+        kinds = check.REGISTER_KINDS if check.REGISTER_KINDS is not None else REGISTER_KINDS
+        meta = frozenset(getattr(check, "REGISTER_META", ()))
+        keys |= meta
+        for pair in sorted(REGISTER_KINDS):
+            if pair in kinds:
+                plain.setdefault(pair, []).append(bound)
+            if pair in kinds or meta:
+                watched.setdefault(pair, []).append(bound)
+    return Subscribers(
+        {pair: _composed(hooks) for pair, hooks in plain.items()},
+        frozenset(keys),
+        {pair: _composed(hooks) for pair, hooks in watched.items()},
+    )
+
+
+def _composed(hooks: Sequence[Callable[[Event], None]]) -> Callable[[Event], None]:
+    if len(hooks) == 1:
+        return hooks[0]
+    hooks = tuple(hooks)
+
+    def each(event: Event) -> None:
+        for hook in hooks:
+            hook(event)
+
+    return each
 
 
 def _account_role(

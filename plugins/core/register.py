@@ -28,6 +28,7 @@ from __future__ import annotations
 import datetime
 import re
 from collections.abc import Callable
+from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
 from decimal import Decimal
@@ -139,6 +140,11 @@ REGISTER_TYPES = {
     "period": PERIOD_EVENTS,
 }
 
+#: Every (directive type, event kind) of the register: what a rule module may subscribe to.
+REGISTER_KINDS: frozenset[tuple[str, str]] = frozenset(
+    (type_, kind) for type_, events in REGISTER_TYPES.items() for kind in events
+)
+
 _META_SKIP = ("filename", "lineno")
 #: A register id (loan, enterprise, program): ASCII letters, digits and ``-``, as
 #: docs/ledger-format.md §3 says; a loan id is also a Beancount link (``^CQ-2024-001``).
@@ -180,6 +186,9 @@ class Loan:
     program: str
     enterprise: str
     events: list[Event] = field(default_factory=list)
+    #: The loan's place in the register (0, 1, …: the order its approvals were filed),
+    #: for a rule module that reports by loan in the register's order.
+    seq: int = 0
 
     @property
     def approval(self) -> Event:
@@ -523,15 +532,38 @@ def _approvals_first(customs: list[Custom]) -> list[Custom]:
     return ordered
 
 
+@dataclass(frozen=True)
+class Subscribers:
+    """Who receives the events the register files (the engine builds it from the rule
+    modules' subscriptions): ``by_kind[(type, kind)]`` is called with each event of that
+    type and kind; an event whose metadata carries one of the ``watched`` keys goes to
+    ``by_kind_watched`` instead (the same hooks, plus those that asked for the key)."""
+
+    by_kind: Mapping[tuple[str, str], Callable[[Event], None]]
+    watched: frozenset[str] = frozenset()
+    by_kind_watched: Mapping[tuple[str, str], Callable[[Event], None]] = field(default_factory=dict)
+
+
 def build_register(
-    customs: list[Custom], programs: set[str], on_error: Callable[[Custom, str, str | None], None]
+    customs: list[Custom],
+    programs: set[str],
+    on_error: Callable[[Custom, str, str | None], None],
+    subscribers: Subscribers | None = None,
+    register: Register | None = None,
 ) -> Register:
     """Index the register directives (given in ledger order).
 
     ``on_error(entry, message, program)`` receives every directive that cannot be read;
-    the directive is then left out of the register.
+    the directive is then left out of the register. ``subscribers`` (optional) receive
+    every event the register files, once, in filing order: by date, a day's approvals
+    first, otherwise in ledger order; a loan's events after its approval. ``register``
+    (optional) is the one to fill, so that a subscriber can read it as it grows.
     """
-    register = Register()
+    if register is None:
+        register = Register()
+    by_kind = subscribers.by_kind if subscribers is not None else {}
+    by_kind_watched = subscribers.by_kind_watched if subscribers is not None else {}
+    unwatched = subscribers.watched.isdisjoint if subscribers is not None else frozenset().isdisjoint
     # Approvals first on each day: a loan's other events may stand earlier in the file
     # order of the same day (Beancount sorts a day's entries by line number).
     ordered = _approvals_first(customs)
@@ -554,11 +586,13 @@ def build_register(
                 if loan is not None:
                     on_error(entry, f"贷款 {event.subject} 已于 {loan.approval.date} 审核同意，编号重复", program)
                     continue
-                loans[event.subject] = Loan(event.subject, program, event.data["enterprise"], [event])
+                loans[event.subject] = Loan(event.subject, program, event.data["enterprise"], [event], len(loans))
             elif loan is None:
                 on_error(entry, f"贷款 {event.subject} 没有在此日期或之前的审核同意（approval）事件", None)
+                continue
             elif event.date < loan.events[0].date:  # its approval's
                 on_error(entry, f"贷款 {event.subject} 的事件早于其审核同意日 {loan.approval.date}", loan.program)
+                continue
             else:
                 loan.events.append(event)
         elif type_ == "enterprise":
@@ -587,6 +621,9 @@ def build_register(
                 on_error(entry, f"未知项目 {event.subject!r}", None)
                 continue
             register.program_events.setdefault(event.subject, []).append(event)
+        handler = (by_kind if unwatched(entry.meta) else by_kind_watched).get((type_, event.kind))
+        if handler is not None:
+            handler(event)
     # Each loan's events are already in date order (same-day events in ledger order, the
     # approval first): they were appended in the order of ``ordered``.
     return register
