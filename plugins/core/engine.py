@@ -536,15 +536,20 @@ def analyse(
     # Freezing them for the run keeps the collector on the engine's own young objects.
     # The engine's own objects (an event per register directive, its records) make no
     # garbage cycles worth collecting mid-run either, yet their growth triggers repeated
-    # collections over them: the collector is paused for the run (and a collection after
-    # it finds what little there is).
+    # collections over them: the collector is paused for the run.
+    # At the end, the run's objects (the analysis, which the faces keep) join the books
+    # in the oldest generation, as if they had survived a full collection: left young,
+    # the first collections after the run (Beancount's own steps after the plugins) would
+    # walk them twice and count them all as newly long-lived, which triggers a full
+    # collection over the whole ledger (the results are kept; collectable as ever).
     enabled = gc.isenabled()
     gc.disable()
     gc.freeze()
     try:
         return _analyse(entries, rulebook, options)
     finally:
-        gc.unfreeze()
+        gc.freeze()  # the run's young objects join the frozen ones,
+        gc.unfreeze()  # and all go back to the oldest generation
         if enabled:
             gc.enable()
 
