@@ -178,7 +178,7 @@ class Event:
         return self.data.get(key, ZERO)
 
 
-@dataclass
+@dataclass(slots=True)
 class Loan:
     """A loan and its events in date order (ties keep ledger order)."""
 
