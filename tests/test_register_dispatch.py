@@ -1,0 +1,148 @@
+"""One walk of the register: each event validated once by its kind's validator and handed
+once, in filing order, to the rule modules that subscribe to it (issue 9).
+
+The findings themselves are the snapshot's business (tests/test_engine_snapshot.py);
+this file checks the dispatch: who gets which event, how often, in which order, and that
+the generated validators agree with the key-by-key conversion they replace.
+"""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from beancount.core.amount import Amount
+from beancount.core.data import Custom
+from beancount.parser import parser
+
+from zhubaodai.checks import CHECKS
+from zhubaodai.checks import evidence
+from zhubaodai.checks import lifecycle
+from zhubaodai.checks import loans
+from zhubaodai.core import engine
+from zhubaodai.core.register import CONVERTERS
+from zhubaodai.core.register import REGISTER_KINDS
+from zhubaodai.core.register import RegisterError
+from zhubaodai.core.register import Subscribers
+from zhubaodai.core.register import _convert
+from zhubaodai.core.register import build_register
+from zhubaodai.core.register import parse_event
+from zhubaodai.core.rules import load_rules
+
+APPROVAL = '  program: "CQGX"\n  enterprise: "E-CQ-001"\n  amount: 3000000.00 CNY\n  letter: "函〔2024〕1号"\n'
+LEDGER = (
+    '2024-03-01 custom "enterprise" "register" "E-CQ-001"\n  program: "CQGX"\n  name: "某公司"\n'
+    '2024-03-02 custom "loan" "contract" "CQ-2024-002"\n  amount: 1000000.00 CNY\n'
+    f'2024-03-02 custom "loan" "approval" "CQ-2024-002"\n{APPROVAL}'
+    f'2024-03-01 custom "loan" "approval" "CQ-2024-001"\n{APPROVAL}'
+    '2024-03-05 custom "loan" "disbursement" "CQ-2024-001"\n  amount: 3000000.00 CNY\n'
+    '  evidence: "scan.pdf"\n'
+    '2024-03-05 custom "loan" "disbursement" "CQ-9999-404"\n  amount: 3000000.00 CNY\n'
+    '2024-03-06 custom "program" "terminate" "CQGX"\n'
+)
+
+
+def filed(watched: frozenset[str] = frozenset()) -> tuple[list[tuple[str, str, str]], list[str]]:
+    """(kind, subject, channel) of every event handed out, and the refused directives."""
+    entries, errors, _ = parser.parse_string(LEDGER)
+    assert not errors
+    seen: list[tuple[str, str, str]] = []
+    refused: list[str] = []
+
+    def plain(event: Any) -> None:
+        seen.append((event.kind, event.subject, "kind"))
+
+    def meta(event: Any) -> None:
+        seen.append((event.kind, event.subject, "watched"))
+
+    build_register(
+        [e for e in entries if isinstance(e, Custom)],
+        {"CQGX"},
+        lambda entry, message, program: refused.append(message),
+        Subscribers({pair: plain for pair in REGISTER_KINDS}, watched, {pair: meta for pair in REGISTER_KINDS}),
+    )
+    return seen, refused
+
+
+def test_each_filed_event_is_handed_out_once_in_date_order_approvals_first() -> None:
+    seen, refused = filed()
+    assert seen == [
+        ("approval", "CQ-2024-001", "kind"),  # a day's approvals first
+        ("register", "E-CQ-001", "kind"),
+        ("approval", "CQ-2024-002", "kind"),  # before the same day's contract, written first
+        ("contract", "CQ-2024-002", "kind"),
+        ("disbursement", "CQ-2024-001", "kind"),
+        ("terminate", "CQGX", "kind"),
+    ]
+    assert refused == ["贷款 CQ-9999-404 没有在此日期或之前的审核同意（approval）事件"]  # not handed out
+
+
+def test_an_event_with_a_watched_key_goes_to_the_watchers() -> None:
+    seen, _ = filed(frozenset({"evidence"}))
+    assert ("disbursement", "CQ-2024-001", "watched") in seen
+    assert [s for s in seen if s[2] == "watched"] == [("disbursement", "CQ-2024-001", "watched")]
+
+
+def test_the_engine_binds_each_module_to_what_it_subscribes() -> None:
+    rulebook = load_rules(str(Path(__file__).resolve().parent.parent / "rules.yaml"))
+    ctx = engine.Context(rulebook, engine.Register())
+    subscribers = engine._subscribers(ctx, CHECKS)
+    assert subscribers.watched == frozenset(evidence.REGISTER_META)
+    for module in (loans, lifecycle, evidence):
+        assert module.REGISTER_KINDS is not None and module.REGISTER_KINDS <= REGISTER_KINDS
+    # A repayment interests no module, unless it declares a document (evidence).
+    assert ("loan", "repayment") not in subscribers.by_kind
+    assert ("loan", "repayment") in subscribers.by_kind_watched
+    # An approval goes to loans, lifecycle and evidence, in CHECKS order, each bound to the run.
+    entries, _, _ = parser.parse_string(f'2024-03-01 custom "loan" "approval" "CQ-2024-001"\n{APPROVAL}')
+    register = build_register(entries, set(rulebook.programs), lambda *a: None, subscribers, ctx.register)
+    assert list(register.loans) == ["CQ-2024-001"]
+    assert ctx.loan_streams is not None and ctx.loan_streams.borrowers == {"E-CQ-001": {"CQGX": [register.loans["CQ-2024-001"]]}}
+    assert ctx.lifecycle["CQGX"].loans == [register.loans["CQ-2024-001"]]
+    assert ctx.evidence is not None and [e[3].kind for e in ctx.evidence.loan_events] == ["approval"]
+
+
+@pytest.mark.parametrize(
+    ("kind", "value"),
+    [
+        ("amount", Amount(Decimal("3000000"), "CNY")),
+        ("amount", Amount(Decimal("0.00"), "CNY")),
+        ("amount", Amount(Decimal("1.001"), "CNY")),
+        ("amount", Amount(Decimal("-1.00"), "CNY")),
+        ("amount", Amount(Decimal("1.00"), "USD")),
+        ("amount", "1.00"),
+        ("text", "  函  "),
+        ("text", "   "),
+        ("text", 3),
+        ("date", datetime.date(2024, 3, 1)),
+        ("date", "2024-03-01"),
+        ("number", Decimal("0.04")),
+        ("number", 4),
+        ("number", True),
+        ("bool", True),
+        ("bool", "TRUE"),
+        ("int", Decimal("2024")),
+        ("int", Decimal("2024.5")),
+        ("loan_type", " 流动资金 "),
+    ],
+)
+def test_the_fast_converters_agree_with_the_key_by_key_conversion(kind: str, value: Any) -> None:
+    entry = next(iter(parser.parse_string('2024-03-10 custom "loan" "settlement" "CQ-2024-001"\n')[0]))
+
+    def outcome(convert: Any) -> Any:
+        try:
+            result = convert(entry, "x", value)
+        except RegisterError as exc:
+            return ("error", str(exc))
+        return ("value", type(result), result)
+
+    assert outcome(CONVERTERS[kind]) == outcome(lambda e, k, v: _convert(e, k, kind, v))
+
+
+def test_a_generated_validator_reports_the_first_missing_key_in_table_order() -> None:
+    entry = next(iter(parser.parse_string('2024-03-10 custom "loan" "claim" "CQ-2024-001"\n  letter: "函"\n')[0]))
+    with pytest.raises(RegisterError, match="代偿申请事件缺少元数据 principal"):
+        parse_event(entry)
