@@ -453,12 +453,15 @@ def finish(ctx: Context) -> None:
     for code, state in ctx.states.items():
         if not ctx.active(code, "pool.suspense"):
             continue
+        # A program without a guarantee fund (SZPS) has one fund to put the money in.
+        two = "guarantee_fund" in state.program.accounts
+        where, funds = ("两项资金", "助保金或风险补偿金") if two else ("本项目资金", "风险补偿金")
         for account, balance in sorted(state.unallocated.items()):
             if balance != 0:
                 ctx.report(
                     "pool.suspense",
                     code,
                     state.last_unallocated_entry.get(account),
-                    f"专户账户 {account} 尚有未归属两项资金的款项，应查明后计入助保金或风险补偿金",
+                    f"专户账户 {account} 尚有未归属{where}的款项，应查明后计入{funds}",
                     figures={"未归属余额": balance},
                 )

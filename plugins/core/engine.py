@@ -47,10 +47,12 @@ from zhubaodai.core.findings import FORMAT_CITATION
 from zhubaodai.core.findings import FORMAT_RULE
 from zhubaodai.core.findings import Finding
 from zhubaodai.core.findings import WARNING
+from zhubaodai.core.findings import figure_key
 from zhubaodai.core.findings import figures_text
 from zhubaodai.core.money import CURRENCY
 from zhubaodai.core.money import FEN
 from zhubaodai.core.money import ZERO
+from zhubaodai.core.names import GENERIC_NAMES
 from zhubaodai.core.register import REGISTER_KINDS
 from zhubaodai.core.register import REGISTER_TYPES
 from zhubaodai.core.register import Event
@@ -85,7 +87,8 @@ if TYPE_CHECKING:  # the rule modules import this one
 
 GUARANTEE = "guarantee"
 RISK = "risk"
-FUND_LABELS = {GUARANTEE: "助保金", RISK: "风险补偿金"}
+#: The funds' generic names; a program's own are ``Program.names`` (zhubaodai.core.names).
+FUND_LABELS = {GUARANTEE: GENERIC_NAMES.fund(GUARANTEE), RISK: GENERIC_NAMES.fund(RISK)}
 
 #: Transaction kinds, by the roles of the accounts they touch (first match wins in
 #: :data:`KIND_ROLES` order; a transaction touching two kinds is a format error).
@@ -485,6 +488,7 @@ class Context:
         ``figures`` are appended to the message ("；应缴 75,000.00 元，…"); ``stated`` are
         figures the message already states in its own words (a rate, a count of days): they
         join the finding's figures (for JSON) and leave the message as it is."""
+        names = GENERIC_NAMES
         if rule_id == FORMAT_RULE or program is None:
             citation = FORMAT_CITATION
             severity = severity or ERROR
@@ -494,11 +498,17 @@ class Context:
             when = on if on is not None else (entry.date if entry is not None else None)
             citation = prog.cite_rule(rule, when)
             severity = severity or rule.severity
+            names = prog.names
         figures = dict(figures or {})
         if figures:
             message = f"{message}；{figures_text(figures)}"
         for label, value in (stated or {}).items():
             figures.setdefault(label, value)
+        # The checks write the generic fund names; the program's own are put in here, in the
+        # one place every finding passes (zhubaodai.core.names). A figure keeps the machine
+        # key of its generic label, so the JSON form is the same for every program.
+        keys = tuple(figure_key(label) for label in figures)
+        message = names.say(message)
         meta = entry.meta if entry is not None else {}
         self.findings.append(
             Finding(
@@ -511,8 +521,9 @@ class Context:
                 lineno=meta.get("lineno"),
                 date=entry.date if entry is not None else None,
                 loan=loan,
-                figures=tuple(figures.items()),
+                figures=tuple((names.say(label), value) for label, value in figures.items()),
                 entry=entry,
+                figure_keys=keys,
             )
         )
 

@@ -170,6 +170,16 @@ class Finding:
     #: Beancount prints it under the error and Fava's error page links to it. Not part of
     #: a finding's identity, nor of its JSON form.
     entry: Any = field(default=None, compare=False, repr=False)
+    #: The machine keys of :attr:`figures` (from their generic labels, where a program names
+    #: its funds in its own words: zhubaodai.core.names); empty: each label's own key.
+    figure_keys: tuple[str, ...] = field(default=(), compare=False, repr=False)
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """The machine key of each figure, in order."""
+        if len(self.figure_keys) == len(self.figures):
+            return self.figure_keys
+        return tuple(figure_key(name) for name, _ in self.figures)
 
     @property
     def location(self) -> str:
@@ -196,8 +206,8 @@ class Finding:
             "lineno": self.lineno,
             "date": self.date.isoformat() if self.date else None,
             "loan": self.loan,
-            "figures": {figure_key(name): str(value) for name, value in self.figures},
-            "figure_labels": {figure_key(name): name for name, _ in self.figures},
+            "figures": {key: str(value) for key, (_, value) in zip(self.keys, self.figures)},
+            "figure_labels": {key: name for key, (name, _) in zip(self.keys, self.figures)},
         }
 
 

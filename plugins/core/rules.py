@@ -57,6 +57,10 @@ from pathlib import Path
 from typing import Any
 
 
+from zhubaodai.core.names import GENERIC
+from zhubaodai.core.names import GENERIC_NAMES
+from zhubaodai.core.names import MAX_LENGTH
+from zhubaodai.core.names import FundNames
 from zhubaodai.core.yamlfile import LineDict
 from zhubaodai.core.yamlfile import RulesError
 from zhubaodai.core.yamlfile import parse_yaml
@@ -524,6 +528,9 @@ class Program:
     effective: datetime.date
     accounts: Mapping[str, str]
     rules: Mapping[str, Rule]
+    #: What the program's documents call its funds (rules.yaml ``names:``; the generic
+    #: names where it gives none): every text shown about the program reads them here.
+    names: FundNames = GENERIC_NAMES
 
     def cite(self, article: str) -> str:
         """A citation as users read it: document + article."""
@@ -853,7 +860,7 @@ def _load_rule(
 
 def _load_program(check: _Checker, code: str, node: LineDict) -> Program:
     path = f"programs.{code}"
-    check.keys(node, path, ("name", "document", "cite_as", "effective", "accounts", "rules"))
+    check.keys(node, path, ("name", "document", "cite_as", "effective", "accounts", "rules"), ("names",))
     effective = node["effective"]
     if not isinstance(effective, datetime.date):
         raise check.fail(node, f"{path}.effective", "生效日期应写作 YYYY-MM-DD", "effective")
@@ -936,7 +943,39 @@ def _load_program(check: _Checker, code: str, node: LineDict) -> Program:
         effective=effective,
         accounts=accounts,
         rules=rules,
+        names=_load_names(check, node, path, accounts),
     )
+
+
+def _load_names(check: _Checker, node: LineDict, path: str, accounts: Mapping[str, str]) -> FundNames:
+    """A program's ``names:`` (fund kind -> what its documents call that fund)."""
+    if "names" not in node:
+        return GENERIC_NAMES
+    names_node = check.mapping(node["names"], f"{path}.names", node, "names")
+    check.keys(names_node, f"{path}.names", (), tuple(GENERIC))
+    given: dict[str, str] = {}
+    for kind in names_node:
+        key = f"{path}.names.{kind}"
+        if kind not in accounts:
+            raise check.fail(
+                names_node, key, f"本项目没有映射账户角色 {kind}（{GENERIC[kind]}），无须为其命名", kind
+            )
+        name = check.text(names_node, kind, f"{path}.names")
+        if len(name) > MAX_LENGTH or any(ch.isspace() or ch in "，。；：,.;:" for ch in name):
+            raise check.fail(
+                names_node, key, f"资金名称应为不超过 {MAX_LENGTH} 个字的词语（不含空格与标点）：{name!r}", kind
+            )
+        if name in given.values():
+            raise check.fail(names_node, key, f"两项资金的名称不能相同：{name}", kind)
+        given[kind] = name
+    others = {k: v for k, v in GENERIC.items() if k not in given}
+    for kind, name in given.items():
+        clash = [k for k, generic in others.items() if generic == name]
+        if clash:
+            raise check.fail(
+                names_node, f"{path}.names.{kind}", f"名称 {name} 是另一项资金（{clash[0]}）的通用名称，会混淆两项资金", kind
+            )
+    return FundNames(**given)
 
 
 def parse_rules(text: str, filename: str = "rules.yaml") -> Rulebook:
