@@ -48,7 +48,6 @@ from zhubaodai.checks.waterfall import program_parties
 from zhubaodai.checks.waterfall import uses_npl
 from zhubaodai.core.engine import Analysis
 from zhubaodai.core.engine import DailyBalance
-from zhubaodai.core.engine import FUND_LABELS
 from zhubaodai.core.engine import GUARANTEE
 from zhubaodai.core.engine import KIND_LABELS
 from zhubaodai.core.engine import RISK
@@ -56,6 +55,8 @@ from zhubaodai.core.findings import FORMAT_RULE
 from zhubaodai.core.findings import SEVERITY_LABELS
 from zhubaodai.core.findings import explanation
 from zhubaodai.core.money import ZERO
+from zhubaodai.core.names import GENERIC_NAMES
+from zhubaodai.core.names import FundNames
 from zhubaodai.core.rules import CATALOGUE
 
 ONE_DAY = datetime.timedelta(days=1)
@@ -130,6 +131,9 @@ class Report:
     prepared: datetime.date
     ledger: str  # the ledger's file name
     sheets: tuple[Sheet | Form, ...]
+    #: What the programs reported call their funds (``Rulebook.names``): the workbook's
+    #: headers and labels say them; columns and lines keep their generic names as keys.
+    names: FundNames = GENERIC_NAMES
 
     def sheet(self, title: str) -> Sheet | Form:
         for sheet in self.sheets:
@@ -547,7 +551,7 @@ def build_report(
         for fund in (GUARANTEE, RISK):
             opening, closing = funds[fund].at(before), funds[fund].at(end)
             flows = [period_flow(state.flow_series.get((fund, k)), start, end) for k in FLOW_KINDS]
-            sources.append((code, FUND_LABELS[fund], opening, *flows, closing, opening + sum(flows, ZERO) - closing))
+            sources.append((code, program.names.fund(fund), opening, *flows, closing, opening + sum(flows, ZERO) - closing))
         g_end, r_end = funds[GUARANTEE].at(end), funds[RISK].at(end)
         outstanding = analysis.outstanding(code, end)
         open_loans = sum(
@@ -605,5 +609,5 @@ def build_report(
     names = tuple((code, analysis.programs[code].program.name) for code in programs)
     return Report(
         f"助保贷资金池{period}报表", period, start, end, names, prepared or datetime.date.today(),
-        os.path.basename(ledger), sheets,
+        os.path.basename(ledger), sheets, analysis.rulebook.names(programs),
     )

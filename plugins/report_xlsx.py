@@ -151,7 +151,7 @@ def _table(ws: Any, report: Report, sheet: Sheet) -> None:
     widths = []
     for i, column in enumerate(columns):
         data = [display_width(shown(r[i], column.kind)) for r in (*sheet.rows[:500], *sheet.totals)]
-        head = display_width(column.name)
+        head = display_width(report.names.say(column.name))
         # A header may wrap onto two lines (unless the table is empty); a data cell keeps
         # to one (long text wraps at MAX_WIDTH). Printed glyphs run a little wider than
         # the default font's character: a tenth more, and a margin.
@@ -163,10 +163,10 @@ def _table(ws: Any, report: Report, sheet: Sheet) -> None:
     bold, grid, shade = _BOLD, _GRID, _HEAD_FILL
     for i, (column, width) in enumerate(zip(columns, widths), start=1):
         ws.column_dimensions[get_column_letter(i)].width = width
-        cell = ws.cell(row=HEADER_ROW, column=i, value=inert(column.name))
+        cell = ws.cell(row=HEADER_ROW, column=i, value=inert(report.names.say(column.name)))
         cell.font, cell.border, cell.fill = bold, grid, shade
         cell.alignment = Alignment(wrap_text=True, horizontal="center", vertical="center")
-    ws.row_dimensions[HEADER_ROW].height = LINE_HEIGHT * max(_lines(c.name, w) for c, w in zip(columns, widths))
+    ws.row_dimensions[HEADER_ROW].height = LINE_HEIGHT * max(_lines(report.names.say(c.name), w) for c, w in zip(columns, widths))
 
     row_number = HEADER_ROW
     for row in sheet.rows:
@@ -220,7 +220,7 @@ def _add_styles(workbook: Any) -> None:
 
 def _form(ws: Any, report: Report, form: Form) -> None:
 
-    label_width = min(max(display_width(line.label) for line in form.lines) + 4, MAX_WIDTH)
+    label_width = min(max(display_width(report.names.say(line.label)) for line in form.lines) + 4, MAX_WIDTH)
     value_widths = []
     for p, code in enumerate(form.programs):
         cells = [display_width(shown(line.values[p], line.kind)) for line in form.lines if line.kind is not None]
@@ -238,7 +238,7 @@ def _form(ws: Any, report: Report, form: Form) -> None:
     number = HEADER_ROW
     for line in form.lines:
         number += 1
-        label = ws.cell(row=number, column=1, value=inert(line.label))
+        label = ws.cell(row=number, column=1, value=inert(report.names.say(line.label)))
         label.border, label.font = grid, _BODY
         if line.kind is None:
             label.font, label.fill = bold, section_fill

@@ -55,7 +55,7 @@ def _param_lines(program: Program, rule: Rule, name: str, param: Param, on: date
 
 def _rule_lines(program: Program, rule: Rule, on: datetime.date) -> list[str]:
     lines = [
-        f"  [{rule.id}] {rule.title} —— {SEVERITY_LABELS[rule.severity]}（{SEVERITY_EFFECT[rule.severity]}）",
+        f"  [{rule.id}] {program.names.say(rule.title)} —— {SEVERITY_LABELS[rule.severity]}（{SEVERITY_EFFECT[rule.severity]}）",
         f"    依据：{program.cite_rule(rule, on)}",
         f"    检查：{rule.summary}",
     ]
@@ -77,11 +77,13 @@ def describe_program(program: Program, on: datetime.date) -> list[str]:
     lines = [
         f"{program.code} {program.name}",
         f"  文件：{program.document}{short}，自 {program.effective} 起施行",
-        "  账户（按角色）：",
     ]
+    if program.names.described():
+        lines.append(f"  资金名称（rules.yaml names）：{program.names.described()}")
+    lines.append("  账户（按角色）：")
     width = max((len(role) for role in program.accounts), default=0)
     for role, account in program.accounts.items():
-        lines.append(f"    {role.ljust(width)}  {account.ljust(40)}  {roles.get(role, '')}")
+        lines.append(f"    {role.ljust(width)}  {account.ljust(40)}  {program.names.say(roles.get(role, ''))}")
     lines.append(f"  规则（{len(program.rules)} 条：错误 {errors} 条，警告 {len(program.rules) - errors} 条）：")
     for rule in program.rules.values():
         lines += ["", *_rule_lines(program, rule, on)]

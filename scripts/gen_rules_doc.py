@@ -190,6 +190,11 @@ def render(rulebook: Rulebook) -> str:
         "",
         "项目：" + "；".join(f"`{p.code}` {p.name}（{p.cite_as}，自 {p.effective} 起适用）" for p in programs),
         "",
+        "资金名称：各项目在 `rules.yaml` 的 `names:` 中按其文件的称呼为资金命名，检查结果、Fava 页面、报表与 "
+        "`zbd rules` 都按此称呼；未命名的沿用通用名称助保金、风险补偿金。"
+        + "".join(f"`{p.code}` {p.names.described()}；" for p in programs if p.names.described()).rstrip("；")
+        + "。",
+        "",
         "## 总表",
         "",
         "| 规则编号 | 名称 | " + " | ".join(p.code for p in programs) + " |",

@@ -37,7 +37,6 @@ from fava_support import demo_registers_pages  # noqa: E402
 from fava_support import figures  # noqa: E402
 from fava_support import ledgers  # noqa: E402
 
-from zhubaodai.core.engine import FUND_LABELS  # noqa: E402
 from zhubaodai.core.engine import GUARANTEE  # noqa: E402
 from zhubaodai.core.engine import RISK  # noqa: E402
 from zhubaodai.core.findings import ERROR  # noqa: E402
@@ -195,12 +194,16 @@ def _check_charts(html: str, run: EngineRun, end: datetime.date) -> None:
         assert not ENGLISH_MONTHS.search(body)
         for label, colour in re.findall(r'<span data-line="([^"]+)" data-colour="([^"]+)"', body):
             colours.setdefault(colour, set()).add(label)
-    # The risk fund is drawn in one colour on the balances chart and the floor chart.
-    assert "风险补偿金" in colours["risk"]
+    # The risk fund is drawn in one colour on the balances chart and the floor chart, under
+    # each program's name of it (rules.yaml names:).
+    programs = [run.analysis.programs[c].program for c in run.analysis.used_programs()]
+    risk_names = {p.names.risk_fund for p in programs}
+    assert colours["risk"] & risk_names
+    assert colours["risk"] <= risk_names | {f"{name}余额" for name in risk_names}
     if any(key == "risk.floor" for key, _ in charts):
-        assert colours["risk"] == {"风险补偿金", "风险补偿金余额"}
-    if any("guarantee_fund" in run.analysis.programs[c].program.accounts for c in run.analysis.used_programs()):
-        assert colours["guarantee"] == {"助保金"}
+        assert any(label.endswith("余额") for label in colours["risk"])
+    if any("guarantee_fund" in p.accounts for p in programs):
+        assert colours["guarantee"] == {p.names.guarantee_fund for p in programs if "guarantee_fund" in p.accounts}
     else:
         assert "guarantee" not in colours  # no guarantee fund anywhere: no line for it
     # The legend gives each line's value on the last day: the engine's balance.
@@ -211,7 +214,7 @@ def _check_charts(html: str, run: EngineRun, end: datetime.date) -> None:
         balances = re.search(r'<figure class="zbd-chart" data-chart="balances">(.*?)</figure>', section, flags=re.S)
         assert balances is not None
         for fund in program_funds(state.program):
-            label = FUND_LABELS[fund]
+            label = state.program.names.fund(fund)
             assert f'data-line="{label}" data-colour="{fund}" title="{end} 日终 {yuan(state.funds[fund].at(end))} 元"' in balances.group(1)
 
 

@@ -120,3 +120,15 @@ def test_renaming_a_fund_changes_only_the_words(tmp_path: Path) -> None:
         (f.rule, f.lineno, f.message) for f in before
     ]
     assert any("风险补偿基金" in f.message for f in after)
+
+
+def test_programs_shown_together_agree_fund_by_fund() -> None:
+    rulebook = load_rules(RULES)
+    assert rulebook.names("HKJB").risk_fund == "补偿资金"
+    # HKJB and SZPS name their risk funds differently: a page showing both says the generic name.
+    both = rulebook.names(["HKJB", "SZPS"])
+    assert both == GENERIC_NAMES
+    # GSBY names only its guarantee fund; with CQGX, which names none, neither is renamed.
+    assert rulebook.names(["GSBY"]).say("助保金与风险补偿金") == "互助担保金与风险补偿金"
+    assert rulebook.names(["GSBY", "CQGX"]).say("助保金与风险补偿金") == "助保金与风险补偿金"
+    assert rulebook.names([]) == GENERIC_NAMES

@@ -447,7 +447,9 @@ def test_the_compensation_sheet_has_one_column_per_party(demo: Path, tmp_path: P
     header, rows, totals = table(load_workbook(out)["代偿"])
     assert "担保机构承担" in header and "助保金支付" not in header  # SZPS has no guarantee fund
     row = dict(zip(header, next(r for r in rows if r[1] == "SZ-2026-001")))
-    assert (row["应代偿额"], row["风险补偿金支付"], row["担保机构承担"], row["合作银行承担"]) == (
+    # SZPS calls its one fund 资金池 (rules.yaml names:): the workbook's header says so.
+    assert "风险补偿金支付" not in header
+    assert (row["应代偿额"], row["资金池支付"], row["担保机构承担"], row["合作银行承担"]) == (
         800000, 320000, 320000, 160000)
     assert dict(zip(header, totals[-1]))["担保机构承担"] == 320000
 

@@ -55,6 +55,13 @@ class FundNames:
         """The name of one of the engine's funds (``guarantee`` or ``risk``)."""
         return self.of(FUND_KINDS[fund])
 
+    def described(self) -> str:
+        """'风险补偿金称“补偿资金”' for each fund the program names ('' for none), as
+        ``zbd rules`` and docs/rules.md show the program's ``names:``."""
+        return "；".join(
+            f"{generic}称“{self.of(kind)}”" for kind, generic in GENERIC.items() if self.of(kind) != generic
+        )
+
     def say(self, text: str) -> str:
         """``text`` (written with the generic names) in this program's words. Both names
         are replaced in one pass, so a program's name that contains the other generic

@@ -50,6 +50,7 @@ import datetime
 import re
 from collections.abc import Callable
 from collections.abc import Mapping
+from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field
 from decimal import Decimal
@@ -558,6 +559,22 @@ class Rulebook:
     #: Working days (zhubaodai.core.workdays.WorkCalendar) from the table rules.yaml names
     #: (``calendar: calendar.yaml``); None: the chinesecalendar package alone.
     calendar: Any = None
+
+    def names(self, codes: str | Sequence[str]) -> FundNames:
+        """What the programs ``codes`` (one code, or several shown together on one page or
+        sheet) call their funds: each fund by the name they all give it, else the generic
+        name. The one accessor of fund names for every face (zhubaodai.core.names)."""
+        if isinstance(codes, str):
+            codes = (codes,)
+        programs = [self.programs[code] for code in codes if code in self.programs]
+        if not programs:
+            return GENERIC_NAMES
+        agreed = {
+            kind: programs[0].names.of(kind)
+            for kind in GENERIC
+            if all(p.names.of(kind) == programs[0].names.of(kind) for p in programs)
+        }
+        return FundNames(**agreed)
 
     def account_roles(self) -> dict[str, tuple[str, str]]:
         """account -> (program code, role), for every mapped account."""

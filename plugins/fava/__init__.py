@@ -86,10 +86,12 @@ class Zbd2Loans(_page.ReviewPage):
             context = self.page_all()
         except SetupError as exc:
             return _page.setup_error_response(exc)
+        names = self.loaded().analysis.rulebook.names(sorted({r.program for r in context}))
         return _page.csv_response(
             "loans.csv",
             ["项目", "贷款编号", "企业编号", "企业名称", "审核同意日", "合同日", "放款日", "到期日",
-             "合同金额（含增额）", "期末余额", "助保金应缴", "助保金实缴", "状态", "检查结果数"],
+             "合同金额（含增额）", "期末余额",
+             *(names.say(column) for column in ("助保金应缴", "助保金实缴")), "状态", "检查结果数"],
             [
                 [r.program, r.id, r.enterprise, r.enterprise_name, r.approved, r.contracted or "",
                  r.disbursed or "", r.maturity or "", _page.decimal_number(r.amount),
@@ -118,7 +120,8 @@ class Zbd3Compensations(_page.ReviewPage):
     def paginate(self, data: Any, number: int) -> tuple[Any, _page.Pager]:
         rows, npl = data
         shown, pager = _page.paginate(rows, number)
-        return (_views.compensation_totals(rows, npl), shown), pager
+        names = self.loaded().analysis.rulebook.names(sorted({row.program for row in rows}))
+        return (_views.compensation_totals(rows, npl, names), shown), pager
 
 
 class Zbd4Recoveries(_page.ReviewPage):

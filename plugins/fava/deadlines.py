@@ -24,7 +24,6 @@ from decimal import Decimal
 from typing import Any
 
 from zhubaodai.core.engine import Analysis
-from zhubaodai.core.engine import FUND_LABELS
 from zhubaodai.core.money import ZERO
 
 #: Rules whose deadlines count working days.
@@ -204,7 +203,7 @@ def reminders(
             if missing > ZERO:
                 pending.append(
                     Reminder(loan.program, loan.id, _enterprise(analysis, loan.enterprise),
-                             f"追偿款应补回{FUND_LABELS[fund]}，尚未到账", None, None, None, "", missing,
+                             f"追偿款应补回{analysis.rulebook.names(loan.program).fund(fund)}，尚未到账", None, None, None, "", missing,
                              f"{state.last_event.date} 追偿回收", state.last_event.entry)
                 )
 

@@ -144,8 +144,14 @@ class ReviewPage(FavaExtensionBase):
         env.filters["rule_title"] = rule_title
         env.filters["finding_text"] = finding_text
         env.filters["explanation"] = explanation
+        env.filters["say"] = self.say
         env.globals["zip"] = zip
         return env
+
+    def say(self, text: str, codes: str | Sequence[str]) -> str:
+        """The template filter ``say``: a heading or column written with the generic fund
+        names, in the words of the programs ``codes`` shown (``Rulebook.names``)."""
+        return self.loaded().analysis.rulebook.names(codes).say(text)
 
     # -- what a page shows ------------------------------------------------------------
 

@@ -36,7 +36,6 @@ from zhubaodai.checks.deposits import RELEASE
 from zhubaodai.checks.deposits import USE
 from zhubaodai.core.engine import Analysis
 from zhubaodai.core.engine import DailyBalance
-from zhubaodai.core.engine import FUND_LABELS
 from zhubaodai.core.engine import GUARANTEE
 from zhubaodai.core.engine import KIND_LABELS
 from zhubaodai.core.engine import RISK
@@ -46,6 +45,8 @@ from zhubaodai.core.findings import Finding
 from zhubaodai.core.findings import SEVERITY_LABELS
 from zhubaodai.core.findings import WARNING
 from zhubaodai.core.labels import for_reviewer
+from zhubaodai.core.names import GENERIC_NAMES
+from zhubaodai.core.names import FundNames
 from zhubaodai.core.money import ZERO
 from zhubaodai.core.money import percent
 from zhubaodai.core.money import yuan
@@ -317,14 +318,15 @@ def _limits(
             base = {"outstanding": "贷款余额", "expected_volume": "年度预计业务量"}.get(kind, "基数")
             rate = _param_or_none(rule, "rate", c.day)
             limits.append(
-                Limit(rule_id, rule.title, citation, c.day, "风险补偿金余额", c.risk_fund, "应不低于",
+                Limit(rule_id, program.names.say(rule.title), citation, c.day, program.names.say("风险补偿金余额"), c.risk_fund, "应不低于",
                       c.limit, c.ok, f"{base} {yuan(c.base)} 元 × {percent(rate) if rate is not None else '规定比例'}", rule.severity)
             )
         else:
             multiple = _param_or_none(rule, "multiple", c.day)
             limits.append(
                 Limit(rule_id, rule.title, citation, c.day, "贷款余额", c.base, "上限", c.limit, c.ok,
-                      f"风险补偿金余额 {yuan(c.risk_fund)} 元 × "
+                      program.names.say(f"风险补偿金余额 {yuan(c.risk_fund)} 元 × ")
+                      + 
                       f"{f'{multiple.normalize():f} 倍' if multiple is not None else '规定倍数'}", rule.severity)
             )
     return tuple(limits)
@@ -337,12 +339,14 @@ def _sample(items: Sequence[Any], limit: int = CHART_POINTS) -> list[Any]:
     return [items[int(i * step)] for i in range(limit - 1)] + [items[-1]]
 
 
-def adequacy_charts(checks: dict[str, list[Any]], period: Period) -> list[Chart]:
+def adequacy_charts(
+    checks: dict[str, list[Any]], period: Period, names: FundNames = GENERIC_NAMES
+) -> list[Chart]:
     """The engine's floor and leverage checks over the period: the value it checked
     and the limit, on each day it checked them."""
     charts = []
     labels = {
-        "risk.floor": ("风险补偿金与下限", "风险补偿金余额", RISK, "应不低于"),
+        "risk.floor": (names.say("风险补偿金与下限"), names.say("风险补偿金余额"), RISK, "应不低于"),
         "risk.leverage": ("贷款余额与放大倍数上限", "贷款余额", "loans", "上限"),
     }
     for rule_id, (title, value_label, colour, limit_label) in labels.items():
@@ -403,7 +407,7 @@ def pool_overview(analysis: Analysis, period: Period, codes: Sequence[str]) -> P
             funds.append(
                 FundView(
                     fund,
-                    FUND_LABELS[fund],
+                    program.names.fund(fund),
                     program.accounts[f"{fund}_fund"],
                     _at(balance, period.day_before),
                     tuple(flows),
@@ -438,7 +442,8 @@ def pool_overview(analysis: Analysis, period: Period, codes: Sequence[str]) -> P
                 tuple(funds),
                 adequacy,
                 tuple(sorted((a, b) for a, b in state.unallocated.items() if b)),
-                tuple(balance_chart(state.funds, period, program_funds(program)) + adequacy_charts(checks, period)),
+                tuple(balance_chart(state.funds, period, program_funds(program), program.names)
+                      + adequacy_charts(checks, period, program.names)),
                 counts[(code, ERROR)],
                 counts[(code, WARNING)],
             )
@@ -470,15 +475,16 @@ def _chart_days(series: Sequence[DailyBalance], period: Period) -> list[datetime
 
 
 def balance_chart(
-    funds: dict[str, DailyBalance], period: Period, shown: Sequence[str] = FUNDS
+    funds: dict[str, DailyBalance], period: Period, shown: Sequence[str] = FUNDS,
+    names: FundNames = GENERIC_NAMES,
 ) -> list[Chart]:
     """The funds' end-of-day balances over the period, each fund in its own colour."""
     days = _chart_days([funds[f] for f in shown], period)
     chart = make_chart(
         "balances",
-        "两项资金余额（日终）" if len(shown) > 1 else f"{FUND_LABELS[shown[0]]}余额（日终）",
+        "两项资金余额（日终）" if len(shown) > 1 else f"{names.fund(shown[0])}余额（日终）",
         days,
-        [Series(FUND_LABELS[f], f, tuple(funds[f].at(day) for day in days)) for f in shown],
+        [Series(names.fund(f), f, tuple(funds[f].at(day) for day in days)) for f in shown],
     )
     return [chart] if chart is not None else []
 
@@ -834,10 +840,14 @@ class CompensationTotals:
     npl: bool = False
 
 
-def compensation_totals(rows: Sequence[CompensationRow], npl: bool = False) -> CompensationTotals:
+def compensation_totals(
+    rows: Sequence[CompensationRow], npl: bool = False, names: FundNames = GENERIC_NAMES
+) -> CompensationTotals:
+    """The totals and one column per party; ``names``: the fund names of the programs shown
+    (``Rulebook.names``)."""
     found = {party for r in rows for party, _ in r.parts} or {"guarantee", "risk", "bank"}
     columns = tuple(
-        PartyColumn(party, PARTY_COLUMNS[party], sum((r.part(party) or ZERO for r in rows), ZERO))
+        PartyColumn(party, names.say(PARTY_COLUMNS[party]), sum((r.part(party) or ZERO for r in rows), ZERO))
         for party in PARTIES
         if party in found
     )
@@ -1046,7 +1056,8 @@ def recovery_rows(analysis: Analysis, period: Period, codes: Sequence[str]) -> l
                 rec.gross,
                 deductions,
                 rec.net,
-                tuple(RecoveryPart(p, PARTY_LABELS[p], a) for p, a in rec.parts.items()),
+                tuple(RecoveryPart(p, analysis.rulebook.names(loan.program).say(PARTY_LABELS[p]), a)
+                      for p, a in rec.parts.items()),
                 rec.excess,
             )
         )
@@ -1064,13 +1075,14 @@ def recovery_arrivals(analysis: Analysis, codes: Sequence[str]) -> list[Recovery
         loan = analysis.register.loans[loan_id]
         if loan.program not in selected:
             continue
+        names = analysis.rulebook.names(loan.program)
         result.append(
             RecoveryArrival(
                 loan_id,
                 loan.program,
                 state.bank_recovered,
-                tuple((FUND_LABELS[f], state.expected[f]) for f in (RISK, GUARANTEE)),
-                tuple((FUND_LABELS[f], state.received[f]) for f in (RISK, GUARANTEE)),
+                tuple((names.fund(f), state.expected[f]) for f in (RISK, GUARANTEE)),
+                tuple((names.fund(f), state.received[f]) for f in (RISK, GUARANTEE)),
                 tuple(f for f in by_loan.get(loan_id, ()) if f.rule == "recovery.order"),
             )
         )
