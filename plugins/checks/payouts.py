@@ -23,7 +23,10 @@ What counts, from the run (nothing here reads the books its own way):
 
 Each limit is checked at every compensation that adds to the payouts it bounds: the
 entry that makes the running total exceed the limit (and any later one while it does)
-is reported. Limits are rounded half-up to the fen.
+is reported. Limits are rounded half-up to the fen. A binding limit says what should have
+been paid instead: the finding gives the limit and what was paid before the entry, then
+what the entry could still pay within the limit (尚可支付, the due figure: the limit less
+what was paid before, never below zero), what it paid and the excess (the difference).
 """
 
 from __future__ import annotations
@@ -141,32 +144,67 @@ def on_movement(ctx: Context, m: Movement) -> None:
             limit = cap(lent, rate)
             for payer, total, out in (("资金池风险补偿款", totals.pool, pool_out),
                                       ("担保机构担保代偿款", totals.guarantor, guarantor_out)):
-                if out > 0 and total > limit:
-                    ctx.report(
-                        "comp.rate_cap",
-                        code,
-                        m.entry,
+                if out > 0:
+                    _over_cap(
+                        ctx, "comp.rate_cap", m, Cap(limit, total, out),
                         f"合作期内{payer}累计超过补偿代偿率上限 {percent(rate)}"
-                        f"（项目库贷款累计发放 {yuan(lent)} 元）",
-                        figures={"上限": limit, "累计支付": total, "超出": total - limit},
-                        loan=m.loans[0] if len(m.loans) == 1 else None,
+                        f"（项目库贷款累计发放 {yuan(lent)} 元",
                     )
     if ctx.active(code, "comp.fee_cap"):
         multiple = ctx.param(code, "comp.fee_cap", "multiple", m.date, m.entry)
         if multiple is not None:
             fees = guarantee_fees(ctx, code, m.date)
-            limit = cap(fees, multiple)
-            total = totals.pool + totals.guarantor
-            if total > limit:
-                ctx.report(
-                    "comp.fee_cap",
-                    code,
-                    m.entry,
-                    f"资金池风险补偿款与担保机构担保代偿款合计超过担保机构所收担保费的 {multiple.normalize():f} 倍"
-                    f"（担保费累计 {yuan(fees)} 元）",
-                    figures={"上限": limit, "累计支付": total, "超出": total - limit},
-                    loan=m.loans[0] if len(m.loans) == 1 else None,
-                )
+            _over_cap(
+                ctx, "comp.fee_cap", m,
+                Cap(cap(fees, multiple), totals.pool + totals.guarantor, max(pool_out, ZERO) + guarantor_out),
+                f"资金池风险补偿款与担保机构担保代偿款合计超过担保机构所收担保费的 {multiple.normalize():f} 倍"
+                f"（担保费累计 {yuan(fees)} 元",
+            )
+
+
+@dataclass(frozen=True)
+class Cap:
+    """A payout limit at one compensation: the limit, the running total with this entry's
+    payment, and that payment."""
+
+    limit: Decimal
+    total: Decimal
+    paid: Decimal
+
+    @property
+    def before(self) -> Decimal:
+        """What was paid before this entry."""
+        return self.total - self.paid
+
+    @property
+    def room(self) -> Decimal:
+        """What this entry could still pay within the limit (nothing once it is used up)."""
+        return max(self.limit - self.before, ZERO)
+
+    @property
+    def excess(self) -> Decimal:
+        """What this entry paid beyond the limit: its payment less the room left."""
+        return self.paid - self.room
+
+
+def _over_cap(ctx: Context, rule_id: str, m: Movement, bound: Cap, head: str) -> None:
+    """Report the entry that takes a running total past its limit (and any later one while
+    it stays past it), with, in reading order: where earlier payments used part of the
+    limit, the limit and what they paid (in words); then what this entry could still pay
+    (the limit itself where nothing was paid before), what it paid and the excess. Each
+    number once; the limit and the earlier payments join the JSON figures."""
+    if bound.total <= bound.limit:
+        return
+    before = f"，上限 {yuan(bound.limit)} 元，此前累计支付 {yuan(bound.before)} 元" if bound.before > 0 else ""
+    ctx.report(
+        rule_id,
+        m.state.program.code,
+        m.entry,
+        f"{head}{before}）",
+        figures={"尚可支付": bound.room, "本次支付": bound.paid, "超出": bound.excess},
+        stated={"上限": bound.limit, "此前已付": bound.before},
+        loan=m.loans[0] if len(m.loans) == 1 else None,
+    )
 
 
 def finish(ctx: Context) -> None:

@@ -121,7 +121,7 @@ FIGURE_KEYS: dict[str, str] = {
     "合作银行应承担": "bank_share_due",
     "保险公司应承担": "insurer_due",
     "政府应承担": "government_due",
-    "累计支付": "payouts_total",
+    "尚可支付": "cap_room",
     "逾期早于本笔天数": "earlier_overdue_by_days",
     "逾期天数": "days_overdue",
     # Pledged deposits and other lawful outflows (issue #10, shapes 2 and 6).
