@@ -30,6 +30,7 @@ from zhubaodai.core.rules import Program
 from zhubaodai.core.rules import Rule
 from zhubaodai.core.rules import Rulebook
 from zhubaodai.core.rules import RulesError
+from zhubaodai.core.rules import kind_text
 from zhubaodai.core.rules import load_rules
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -169,6 +170,24 @@ def _group(rule_id: str) -> tuple[int, str]:
     return len(GROUPS), "其他"
 
 
+def _unconfigured(rule_id: str) -> list[str]:
+    """A rule no program configures: what a program would write, and where it is tested."""
+    spec = CATALOGUE[rule_id]
+    params = [f"`{n}`（{kind_text(k)}）" for n, k in spec.params.items()]
+    params += [f"`{n}`（{kind_text(k)}，可选）" for n, k in spec.optional.items()]
+    lines = ["（任何项目都未配置：现有项目的政策摘录都没有此要求。）", ""]
+    if params:
+        lines += [f"- 参数：{'；'.join(params)}", ""]
+    local = ROOT / "tests" / "ledgers" / "rules" / rule_id / "rules.yaml"
+    if local.exists():
+        lines += [
+            f"- 规则账本在测试项目下运行：`tests/ledgers/rules/{rule_id}/rules.yaml`（虚构的示例办法，只供测试）；"
+            "写法见 [新增一个项目](adding-a-program.md)。",
+            "",
+        ]
+    return lines
+
+
 def render(rulebook: Rulebook) -> str:
     programs = list(rulebook.programs.values())
     modules = _modules()
@@ -258,7 +277,7 @@ def render(rulebook: Rulebook) -> str:
         if missing:
             out += [f"{'、'.join(missing)}：rules.yaml 未配置此规则（该办法无此要求），不检查。", ""]
         if not configured:
-            out += ["（任何项目都未配置。）", ""]
+            out += _unconfigured(rule_id)
     return "\n".join(out).rstrip("\n") + "\n"
 
 

@@ -13,12 +13,17 @@ comments (format: tests/ledgers/README.md). Each is loaded as ``bean-check`` loa
 
 A meta-test fails when a rule id of rules.yaml or of the engine's catalogue has no
 failing and no passing ledger for each program that configures it.
+
+A rule no program of rules.yaml configures (no policy excerpt provides for it, e.g.
+outflow.management_fee) is tested under a test program in a rules file beside its ledgers
+(``tests/ledgers/rules/<rule id>/rules.yaml``, plugin line ``{'rules': 'rules.yaml'}``).
 """
 
 from __future__ import annotations
 
 import re
 import subprocess
+from functools import cache
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +40,7 @@ from zhubaodai.core.findings import FORMAT_RULE
 from zhubaodai.core.findings import WARNING
 from zhubaodai.core.rules import CATALOGUE
 from zhubaodai.core.rules import Rulebook
+from zhubaodai.core.rules import load_rules
 from zhubaodai.plugin import ZhubaodaiError
 
 RULE_LEDGERS = LEDGERS / "rules"
@@ -42,6 +48,10 @@ FIXTURES = sorted(RULE_LEDGERS.glob("*/*.beancount"))
 PROGRAM_PREFIX = {"cqgx": "CQGX", "wlht": "WLHT", "gsby": "GSBY", "wzs": "WZS", "lnyq": "LNYQ"}
 NAME_RE = re.compile(r"^(?P<program>[a-z]+)-(?P<kind>pass|fail|warn)(-[a-z0-9]+(-[a-z0-9]+)*)?\.beancount$")
 HEADER_RE = re.compile(r"^;\s*(?P<key>expect|expect-warning|expect-text):\s*(?P<value>.+?)\s*$")
+PLUGIN_RE = re.compile(r"""^plugin "zhubaodai\.plugin" "\{'rules': '(?P<rules>[^']+)'""", re.M)
+REPO_RULES = "../../../../rules.yaml"
+#: The rules file of a rule that no program of rules.yaml configures (a test program).
+LOCAL_RULES = "rules.yaml"
 MARKER_RE = re.compile(r";\s*<--\s*(?P<rules>[a-z_.]+(\s+[a-z_.]+)*)\s*$")
 
 
@@ -58,6 +68,8 @@ class Expectation:
     texts: tuple[str, ...]
     markers: tuple[tuple[int, str], ...]  # (line, rule id)
     clean: bool  # "; expect: none"
+    #: The rules file the ledger's plugin line names (the repository's, or a test program's).
+    rules: Path = ROOT / "rules.yaml"
 
     @property
     def name(self) -> str:
@@ -103,7 +115,19 @@ def read_expectation(path: Path) -> Expectation:
         texts=tuple(texts),
         markers=tuple(markers),
         clean=clean,
+        rules=_rules_of(path),
     )
+
+
+def _rules_of(path: Path) -> Path:
+    found = PLUGIN_RE.search(path.read_text(encoding="utf-8"))
+    return (path.parent / found["rules"]).resolve() if found else ROOT / "rules.yaml"
+
+
+@cache
+def rulebook_of(rules: Path) -> Rulebook:
+    """The rules a fixture runs under (loaded once per file)."""
+    return load_rules(rules)
 
 
 EXPECTATIONS = [read_expectation(path) for path in FIXTURES]
@@ -131,7 +155,15 @@ def load(path: Path):
 @pytest.mark.parametrize("exp", EXPECTATIONS, ids=lambda e: e.name)
 def test_fixture_header_is_consistent(exp: Expectation) -> None:
     text = exp.path.read_text(encoding="utf-8")
-    assert "plugin \"zhubaodai.plugin\" \"{'rules': '../../../../rules.yaml'}\"" in text
+    if exp.rules == (exp.path.parent / LOCAL_RULES).resolve():
+        # A test program's rules: only for a rule no program of rules.yaml configures.
+        assert "plugin \"zhubaodai.plugin\" \"{'rules': 'rules.yaml'}\"" in text
+        repo = rulebook_of(ROOT / "rules.yaml")
+        assert not any(exp.rule_dir in p.rules for p in repo.programs.values()), (
+            f"{exp.name}: rules.yaml configures {exp.rule_dir}: test it under the real programs"
+        )
+    else:
+        assert "plugin \"zhubaodai.plugin\" \"{'rules': '../../../../rules.yaml'}\"" in text
     assert f'include "../../common/{exp.program.lower()}.beancount"' in text
     if exp.kind == "pass":
         assert exp.clean and not exp.errors and not exp.warnings and not exp.texts and not exp.markers
@@ -153,7 +185,8 @@ def test_fixture_header_is_consistent(exp: Expectation) -> None:
 
 
 @pytest.mark.parametrize("exp", EXPECTATIONS, ids=lambda e: e.name)
-def test_fixture_through_plugin(exp: Expectation, rulebook: Rulebook) -> None:
+def test_fixture_through_plugin(exp: Expectation) -> None:
+    rulebook = rulebook_of(exp.rules)
     _, errors, _ = load(exp.path)
     others = [e for e in errors if not isinstance(e, ZhubaodaiError)]
     assert others == [], "the fixture must be valid Beancount apart from the rules under test"
@@ -184,7 +217,8 @@ def test_fixture_through_plugin(exp: Expectation, rulebook: Rulebook) -> None:
 
 
 @pytest.mark.parametrize("exp", EXPECTATIONS, ids=lambda e: e.name)
-def test_fixture_through_engine(exp: Expectation, rulebook: Rulebook) -> None:
+def test_fixture_through_engine(exp: Expectation) -> None:
+    rulebook = rulebook_of(exp.rules)
     _, _, options = load(exp.path)
     analysis = result_of(options)  # the plugin's one run of this load
     assert analysis is not None
@@ -262,8 +296,9 @@ def test_fixture_directories_are_rule_ids(rulebook: Rulebook) -> None:
     dirs = {p.name for p in RULE_LEDGERS.iterdir() if p.is_dir()}
     assert dirs <= known, sorted(dirs - known)
     for exp in EXPECTATIONS:
-        assert exp.program in rulebook.programs, exp.name
+        programs = rulebook_of(exp.rules).programs
+        assert exp.program in programs, exp.name
         if exp.rule_dir != FORMAT_RULE:
-            assert exp.rule_dir in rulebook.programs[exp.program].rules, (
+            assert exp.rule_dir in programs[exp.program].rules, (
                 f"{exp.name}: {exp.program} does not configure {exp.rule_dir}"
             )

@@ -27,6 +27,11 @@ account mapped in rules.yaml)::
 A guarantee-fee subsidy (``outflow.subsidy``) pays one loan (its link) at most the rate
 times its guaranteed amount (contract plus increases, half-up to the fen), summed over
 all its subsidies; all subsidies of a calendar year together stay within ``annual_cap``.
+A management fee (``outflow.management_fee``) links no loan; the fees of a calendar year
+together stay within the lower of ``annual_cap`` and ``rate`` times the two funds' balance
+at the end of the day before the fee (half-up to the fen). Both rules share one walk of
+the outflow (:func:`_outflow`): the amount against the funds' decrease, the year's total,
+the yearly cap that binds (:func:`_yearly_cap`), one finding when it is exceeded.
 Interest is split by 积数 (sum of end-of-day balances) over the
 period from the day after the previous settlement (``period_start`` overrides) to the
 day before the credit (``period_end`` overrides), by largest remainder to the fen.
@@ -56,7 +61,7 @@ from zhubaodai.core.register import Loan
 
 ONE_DAY = datetime.timedelta(days=1)
 #: Outflow roles -> the rule that allows them.
-OUTFLOW_RULES = {"outflow_subsidy": "outflow.subsidy"}
+OUTFLOW_RULES = {"outflow_subsidy": "outflow.subsidy", "outflow_management": "outflow.management_fee"}
 
 
 @dataclass(frozen=True)
@@ -69,6 +74,8 @@ class Outflow:
     amount: Decimal
     #: The year's total of this rule's outflows, this one included.
     year_total: Decimal
+    #: The yearly cap that binds on the outflow's date (the lowest of the rule's yearly
+    #: caps), None where the rule has none.
     annual_cap: Decimal | None
     #: For a subsidy: the loan, its guaranteed amount and what it may get in all.
     loan: str | None = None
@@ -314,25 +321,59 @@ def _outflow(ctx: Context, m: Movement, rule_id: str) -> None:
     year = m.date.year
     totals = _outflow_totals(ctx, code)
     year_total = totals[(code, rule_id, year)] = totals.get((code, rule_id, year), ZERO) + amount
-    cap = None
-    if "annual_cap" in ctx.rulebook.programs[code].rules[rule_id].params:
-        cap = ctx.param(code, rule_id, "annual_cap", m.date, m.entry)
     loan_id = base = allowed = loan_total = None
     if rule_id == "outflow.subsidy":
         found = _subsidy(ctx, m, amount)
         if found is None:
             return
         loan_id, base, allowed, loan_total = found
+    cap = _yearly_cap(ctx, m, rule_id)
     ctx.states[code].outflows.append(
-        Outflow(code, rule_id, m.entry, amount, year_total, cap, loan_id, base, allowed, loan_total)
+        Outflow(code, rule_id, m.entry, amount, year_total, cap.limit if cap else None,
+                loan_id, base, allowed, loan_total)
     )
-    if cap is not None and year_total > cap:
+    if cap is not None and year_total > cap.limit:
+        title = ctx.rulebook.programs[code].rules[rule_id].title.split("（")[0]
         ctx.report(
             rule_id, code, m.entry,
-            f"{year} 年度{ctx.rulebook.programs[code].rules[rule_id].title.split('（')[0]}累计超过年度总额上限",
-            figures={"年度上限": cap, "年度累计": year_total, "超出": year_total - cap},
+            f"{year} 年度{title}累计超过{cap.what}",
+            figures={"年度上限": cap.limit, "年度累计": year_total, "超出": year_total - cap.limit},
             loan=loan_id,
         )
+
+
+@dataclass(frozen=True)
+class YearlyCap:
+    """The cap on a year's outflows of one rule that binds on a date, and what it is."""
+
+    limit: Decimal
+    what: str
+
+
+def _yearly_cap(ctx: Context, m: Movement, rule_id: str) -> YearlyCap | None:
+    """The lowest of the rule's yearly caps on the outflow's date: ``annual_cap`` (an
+    amount), and ``rate`` where it caps the year (outflow.management_fee: the rate times
+    the two funds' balance at the end of the day before, half-up to the fen). None: the
+    rule has no yearly cap in force."""
+    code = m.state.program.code
+    params = ctx.rulebook.programs[code].rules[rule_id].params
+    caps: list[YearlyCap] = []
+    if "annual_cap" in params:
+        limit = ctx.param(code, rule_id, "annual_cap", m.date, m.entry)
+        if limit is not None:
+            caps.append(YearlyCap(limit, "年度总额上限"))
+    if rule_id in _RATE_OF_FUNDS and "rate" in params:
+        rate = ctx.param(code, rule_id, "rate", m.date, m.entry)
+        if rate is not None:
+            day = m.date - ONE_DAY
+            funds = m.state.funds[GUARANTEE].at(day) + m.state.funds[RISK].at(day)
+            caps.append(YearlyCap(half_up(funds * rate), f"专户资金（{day} 日终 {yuan(funds)} 元）的 {percent(rate)}"))
+    return min(caps, key=lambda cap: cap.limit) if caps else None
+
+
+#: Outflow rules whose ``rate`` caps the year's total as a share of the funds (a
+#: subsidy's rate is per loan instead: :func:`_subsidy`).
+_RATE_OF_FUNDS = ("outflow.management_fee",)
 
 
 def _outflow_totals(ctx: Context, code: str) -> dict[tuple[str, str, int], Decimal]:

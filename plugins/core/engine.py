@@ -102,7 +102,7 @@ KIND_ROLES: dict[str, tuple[str, ...]] = {
     # Optional roles (rules.OPTIONAL_ROLES): the pledged deposits' sub-ledger and the other
     # outflows a policy allows (zhubaodai.checks.deposits, zhubaodai.checks.pool).
     "deposit": ("deposits", "deposit_source", "compensation_deposit"),
-    "outflow": ("outflow_subsidy",),
+    "outflow": ("outflow_subsidy", "outflow_management"),
 }
 KIND_LABELS = {
     "fee": "助保金缴存",

@@ -97,6 +97,7 @@ OPTIONAL_ROLES: dict[str, str] = {
     "deposit_source": "企业存入与解押返还的质押存单（来源与去向）",
     "compensation_deposit": "质押存单代偿支出",
     "outflow_subsidy": "担保费奖补支出（政策允许的专户支出）",
+    "outflow_management": "管理费支出（政策允许的专户支出）",
 }
 #: Rules that need an optional role: the rule id -> the roles its program must map.
 ROLE_RULES: dict[str, tuple[str, ...]] = {
@@ -104,6 +105,7 @@ ROLE_RULES: dict[str, tuple[str, ...]] = {
     "deposit.release": ("deposits", "deposit_source"),
     "deposit.use": ("deposits", "compensation_deposit"),
     "outflow.subsidy": ("outflow_subsidy",),
+    "outflow.management_fee": ("outflow_management",),
 }
 
 _COMPONENTS = ("principal", "interest", "compound", "penalty")
@@ -171,6 +173,11 @@ _KINDS: dict[str, str] = {
     "fee_base": f"计费基数，取自 {list(FEE_BASES)}（合同金额或授信额度）",
     "shares": "出资方及其份额的映射，如 {省级: 1, 市级: 0.5}；至少两方，份额大于 0",
 }
+
+
+def kind_text(kind: str) -> str:
+    """What a parameter kind accepts, in Chinese (docs/rules.md, error messages)."""
+    return _KINDS[kind]
 
 
 @dataclass(frozen=True)
@@ -367,6 +374,12 @@ CATALOGUE: dict[str, RuleSpec] = {
     "deposit.use": RuleSpec("存单只为本笔逾期贷款先行代偿"),
     "outflow.subsidy": RuleSpec(
         "担保费奖补（比例与年度总额上限）", {"rate": "rate"}, optional={"annual_cap": "amount"}
+    ),
+    # A yearly cap as a rate of the funds (their balance the day before each fee) and/or an
+    # absolute yearly amount: at least one (zhubaodai.checks.pool).
+    "outflow.management_fee": RuleSpec(
+        "管理费（年度比例或年度总额上限）", optional={"rate": "rate", "annual_cap": "amount"},
+        validate=_need_one("rate", "annual_cap"),
     ),
 }
 
