@@ -914,3 +914,21 @@ def test_dates_and_marks_never_break_across_lines(setup: tuple[Client, EngineRun
                 assert classes & NOWRAP, (page, text, classes)
     # The shapes demo is one small program so far: fewer dated cells to check.
     assert checked > (5 if client.path == SHAPES_LEDGER else 10)
+
+
+def test_pages_say_each_programs_own_fund_names(setup: tuple[Client, EngineRun]) -> None:
+    """A program that names its funds (rules.yaml names:) is shown in its words; a page that
+    shows programs naming a fund differently uses the generic name (Rulebook.names)."""
+    client, run = setup
+    rulebook = run.analysis.rulebook
+    for code in run.analysis.used_programs():
+        names = rulebook.programs[code].names
+        html = client.page("Zbd1Pool", program=code)
+        section = html[html.index(f'<section class="zbd-program" data-program="{code}"'):]
+        section = section[: section.index("</section>")]
+        if "risk_fund" in rulebook.programs[code].accounts:
+            assert f"{names.risk_fund}余额" in section or f">{names.risk_fund}<" in section
+        if not names.generic:
+            for kind, generic in (("guarantee_fund", "助保金"), ("risk_fund", "风险补偿金")):
+                if names.of(kind) != generic and generic not in names.of(kind):
+                    assert generic not in section, (code, generic)

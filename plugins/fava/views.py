@@ -303,13 +303,13 @@ def _limits(
         if rule_id == "risk.cap":
             cap = _param_or_none(rule, "max", period.end)
             limits.append(
-                Limit(rule_id, rule.title, citation, period.end, "累计注入", injections, "上限", cap,
+                Limit(rule_id, program.names.say(rule.title), citation, period.end, "累计注入", injections, "上限", cap,
                       None if cap is None else injections <= cap, severity=rule.severity)
             )
             continue
         last = checks.get(rule_id, [])
         if not last:
-            limits.append(Limit(rule_id, rule.title, citation, None, "", None, "", None, None,
+            limits.append(Limit(rule_id, program.names.say(rule.title), citation, None, "", None, "", None, None,
                                 "期末以前尚无可核对的数据", rule.severity))
             continue
         c = last[-1]
@@ -324,7 +324,7 @@ def _limits(
         else:
             multiple = _param_or_none(rule, "multiple", c.day)
             limits.append(
-                Limit(rule_id, rule.title, citation, c.day, "贷款余额", c.base, "上限", c.limit, c.ok,
+                Limit(rule_id, program.names.say(rule.title), citation, c.day, "贷款余额", c.base, "上限", c.limit, c.ok,
                       program.names.say(f"风险补偿金余额 {yuan(c.risk_fund)} 元 × ")
                       + 
                       f"{f'{multiple.normalize():f} 倍' if multiple is not None else '规定倍数'}", rule.severity)
