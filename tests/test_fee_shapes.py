@@ -193,7 +193,7 @@ def test_a_permitted_range_accepts_up_to_its_top_and_no_more(tmp_path: Path) -> 
         analysis = run(variant(tmp_path, ledger, body.replace("40000.00 CNY", f"{paid} CNY")), text)
         assert findings(analysis) == expected
         if expected:
-            assert "收取的助保金超过允许区间的上限；上限 50,000.00 元，实缴 50,000.01 元，超出 0.01 元" in analysis.findings[0].message
+            assert "收取的互助担保金超过允许区间的上限；上限 50,000.00 元，实缴 50,000.01 元，超出 0.01 元" in analysis.findings[0].message
 
 
 def test_a_fee_per_loan_year_is_charged_for_every_year_of_the_term(tmp_path: Path) -> None:

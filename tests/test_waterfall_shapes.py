@@ -102,12 +102,12 @@ def test_the_pool_taking_back_more_than_the_recovery_is_a_finding():
     analysis = run(story("300000.00", "250000.01"))
     found = [f for f in analysis.findings if f.rule == "comp.shares"]
     assert len(found) == 1 and "超出 0.01 元" in found[0].message
-    assert "追偿款补回风险补偿金超过应补回的金额" in found[0].message
+    assert "追偿款补回资金池超过应补回的金额" in found[0].message  # SZPS names its fund 资金池
     # and the recovery not yet back is a warning
     analysis = run(story("300000.00", None))
     warnings = [f for f in analysis.findings if f.rule == "comp.shares"]
     assert len(warnings) == 1 and warnings[0].severity == "warning" and "差额 250,000.00 元" in warnings[0].message
-    assert "追偿款应补回风险补偿金的部分尚未到账" in warnings[0].message
+    assert "追偿款应补回资金池的部分尚未到账" in warnings[0].message
 
 
 def test_residual_needs_no_pool_fund_but_sums_to_one():
