@@ -388,7 +388,7 @@ def test_leverage_floor_from_the_second_year_on_outstanding_at_the_year_end() ->
         note("WZS", "2025-12-31"),
     )
     assert lf_findings(analysis) == [
-        ("risk.leverage_floor", "2023-01-03", "2024-12-31 日终贷款余额 1,999,999.99 元，未达到风险补偿金余额 200,000.00 元的 10 倍；应不低于 2,000,000.00 元，贷款余额 1,999,999.99 元，差额 0.01 元"),
+        ("risk.leverage_floor", "2023-01-03", "2024-12-31 日终贷款余额 1,999,999.99 元，未达到政府风险补偿金余额 200,000.00 元的 10 倍；应不低于 2,000,000.00 元，贷款余额 1,999,999.99 元，差额 0.01 元"),
     ]
     checks = [(str(c.day), str(c.risk_fund), str(c.base), str(c.limit), c.ok) for c in analysis.records.adequacy if c.rule == "risk.leverage_floor"]
     assert checks == [
@@ -572,7 +572,7 @@ def test_leverage_floor_points_at_the_fund_s_last_transaction_up_to_the_year_end
         note("WZS", "2025-01-02"),
     )
     assert lf_findings(analysis) == [
-        ("risk.leverage_floor", "2024-12-31", "2024-12-31 日终贷款余额 2,000,000.00 元，未达到风险补偿金余额 200,000.01 元的 10 倍；应不低于 2,000,000.10 元，贷款余额 2,000,000.00 元，差额 0.10 元"),
+        ("risk.leverage_floor", "2024-12-31", "2024-12-31 日终贷款余额 2,000,000.00 元，未达到政府风险补偿金余额 200,000.01 元的 10 倍；应不低于 2,000,000.10 元，贷款余额 2,000,000.00 元，差额 0.10 元"),
     ]
     assert [(f.program, f.lineno) for f in analysis.findings if f.rule == "risk.leverage_floor"] == [("WZS", 20)]
 
@@ -580,7 +580,7 @@ def test_leverage_floor_points_at_the_fund_s_last_transaction_up_to_the_year_end
 def test_leverage_floor_with_a_fund_and_no_loans_at_all() -> None:
     analysis = run("WZS", inject("WZS", "2023-01-03", "200000.00"), note("WZS", "2025-01-02"))
     assert lf_findings(analysis) == [
-        ("risk.leverage_floor", "2023-01-03", "2024-12-31 日终贷款余额 0.00 元，未达到风险补偿金余额 200,000.00 元的 10 倍；应不低于 2,000,000.00 元，贷款余额 0.00 元，差额 2,000,000.00 元"),
+        ("risk.leverage_floor", "2023-01-03", "2024-12-31 日终贷款余额 0.00 元，未达到政府风险补偿金余额 200,000.00 元的 10 倍；应不低于 2,000,000.00 元，贷款余额 0.00 元，差额 2,000,000.00 元"),
     ]
     checks = [(str(c.day), str(c.risk_fund), str(c.base), str(c.limit), c.ok) for c in analysis.records.adequacy if c.rule == "risk.leverage_floor"]
     assert checks == [("2024-12-31", "200000.00", "0.00", "2000000.00", False)]

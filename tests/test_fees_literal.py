@@ -301,7 +301,7 @@ def gs_pay(amount: str) -> str:
 def test_a_started_loan_year_counts_whole(months: str, years: int, rate: str, due: str) -> None:
     extra = f"期限 {years} 年，每多一年加 1%" if years > 1 else "期限 1 年"
     assert gs(GS_APPROVAL, gs_pay("39999.99"), gs_contract(term_months=months)) == [
-        ("fee.rate", f"贷款 L-1 助保金未缴足：签订合同贷款金额 1,000,000.00 元 × {rate}（未登记抵质押；{extra}）；应缴 {due} 元，实缴 39,999.99 元，差额 {_minus(due, '39999.99')} 元")
+        ("fee.rate", f"贷款 L-1 互助担保金未缴足：签订合同贷款金额 1,000,000.00 元 × {rate}（未登记抵质押；{extra}）；应缴 {due} 元，实缴 39,999.99 元，差额 {_minus(due, '39999.99')} 元")
     ]
 
 
@@ -316,7 +316,7 @@ def test_the_term_on_the_approval_serves_a_contract_without_one() -> None:
     later = event("2024-04-01", "disbursement", amount="1000000.00 CNY")
     assert gs(approval, gs_pay("60000.00"), gs_contract(), later) == []
     assert gs(approval, gs_pay("59999.99"), gs_contract(), later)[0][1].startswith(
-        "贷款 L-1 助保金未缴足：签订合同贷款金额 1,000,000.00 元 × 6%（未登记抵质押；期限 3 年，每多一年加 1%）"
+        "贷款 L-1 互助担保金未缴足：签订合同贷款金额 1,000,000.00 元 × 6%（未登记抵质押；期限 3 年，每多一年加 1%）"
     )
 
 
@@ -329,7 +329,7 @@ def test_the_contract_s_own_term_overrides_the_approval_s() -> None:
 def test_a_term_by_maturity_counts_anniversaries(maturity: str, rate: str, due: str) -> None:
     """Contract 2024-03-01: maturing on the second anniversary is 2 loan-years, a day later 3."""
     found = gs(GS_APPROVAL, gs_pay("1.00"), gs_contract(maturity=maturity))
-    assert found[0][1].startswith(f"贷款 L-1 助保金未缴足：签订合同贷款金额 1,000,000.00 元 × {rate}（未登记抵质押；期限 ")
+    assert found[0][1].startswith(f"贷款 L-1 互助担保金未缴足：签订合同贷款金额 1,000,000.00 元 × {rate}（未登记抵质押；期限 ")
     assert found[0][1].endswith(f"应缴 {due} 元，实缴 1.00 元，差额 {_minus(due, '1.00')} 元")
 
 
@@ -352,7 +352,7 @@ def test_no_term_and_no_maturity_is_reported() -> None:
 )
 def test_the_secured_band_starts_at_forty_per_cent(collateral: str, paid: str, expected: str) -> None:
     found = gs(GS_APPROVAL, gs_pay(paid), gs_contract(term_months="12", collateral=f"{collateral} CNY"))
-    assert found == [("fee.rate", f"贷款 L-1 助保金未缴足：签订合同贷款金额 1,000,000.00 元 {expected}")]
+    assert found == [("fee.rate", f"贷款 L-1 互助担保金未缴足：签订合同贷款金额 1,000,000.00 元 {expected}")]
 
 
 def test_the_band_is_measured_on_the_amount_half_up() -> None:
@@ -367,7 +367,7 @@ def test_a_credit_loan_is_never_in_the_secured_band() -> None:
     """GSBY has no credit rate: a credit loan with ample collateral still pays 4%, and the
     collateral is not mentioned."""
     found = gs(GS_APPROVAL, gs_pay("1.00"), gs_contract(term_months="12", collateral="900000.00 CNY", loan_type='"信用"'))
-    assert found == [("fee.rate", "贷款 L-1 助保金未缴足：签订合同贷款金额 1,000,000.00 元 × 4%（期限 1 年）；应缴 40,000.00 元，实缴 1.00 元，差额 39,999.00 元")]
+    assert found == [("fee.rate", "贷款 L-1 互助担保金未缴足：签订合同贷款金额 1,000,000.00 元 × 4%（期限 1 年）；应缴 40,000.00 元，实缴 1.00 元，差额 39,999.00 元")]
 
 
 # WZS: 2% of the credit line, 5% for a credit loan.

@@ -593,7 +593,7 @@ def test_an_undeclared_outflow_is_a_withdrawal_naming_the_lawful_ones() -> None:
   Expenses:HKJB:Management         100.00 CNY
 """
     assert hk_found(run(text), "pool.no_withdrawal") == [
-        ("专户内风险补偿金本金除代偿、担保费奖补（记入声明的账户）和合作终止后的处置外不得提取或支用；提取金额 100.00 元",
+        ("专户内补偿资金本金除代偿、担保费奖补（记入声明的账户）和合作终止后的处置外不得提取或支用；提取金额 100.00 元",
          None, (("提取金额", D("100.00")),)),
     ]
 
@@ -696,7 +696,7 @@ def test_a_zero_subsidy_leg_makes_no_outflow() -> None:
     legs = "  Assets:HKJB:Pool:Compensation   -100.00 CNY\n  Assets:Cash:Outside   100.00 CNY\n"
     analysis = run(HK_BASE + subsidy("2021-04-01", "0.00", fund=legs))
     assert hk_found(analysis, "pool.no_withdrawal") == [
-        ("专户内风险补偿金本金除代偿、担保费奖补（记入声明的账户）和合作终止后的处置外不得提取或支用；提取金额 100.00 元",
+        ("专户内补偿资金本金除代偿、担保费奖补（记入声明的账户）和合作终止后的处置外不得提取或支用；提取金额 100.00 元",
          None, (("提取金额", D("100.00")),)),
     ]
     assert analysis.programs["HKJB"].outflows == []
@@ -714,5 +714,5 @@ def test_suspense_is_checked_for_each_program_that_lists_the_rule() -> None:
     entries, errors, _ = loader.load_file(str(path))
     analysis = analyse(entries, RULES)
     assert [(f.program, f.message) for f in analysis.findings if f.rule == "pool.suspense"] == [
-        ("SZPS", "专户账户 Assets:SZPS:Pool:Suspense 尚有未归属两项资金的款项，应查明后计入助保金或风险补偿金；未归属余额 100.00 元")
+        ("SZPS", "专户账户 Assets:SZPS:Pool:Suspense 尚有未归属本项目资金的款项，应查明后计入资金池；未归属余额 100.00 元")
     ]

@@ -503,7 +503,7 @@ def test_shrink_cash_over_what_the_pool_overpaid() -> None:
     analysis = run_file("szps-fail-shrink-excess.beancount")
     got = [(f.message, f.severity, f.program) for f in analysis.findings if f.rule == "comp.shares"]
     assert got == [
-        ("贷款 SZ-2026-001 追偿后退回风险补偿金超过其多付的部分（未清偿本金减少后，按比例应承担的部分随之减少，只退回超出的部分）"
+        ("贷款 SZ-2026-001 追偿后退回资金池超过其多付的部分（未清偿本金减少后，按比例应承担的部分随之减少，只退回超出的部分）"
          "；应补回 100,000.00 元，累计补回 100,000.01 元，超出 0.01 元", "error", "SZPS"),
     ]
 
@@ -512,7 +512,7 @@ def test_shrink_cash_still_due_is_a_warning() -> None:
     analysis = run_file("szps-warn-shrink-pending.beancount")
     got = [(f.message.split(" ", 2)[2], f.severity, f.program) for f in analysis.findings if f.rule == "comp.shares"]
     assert got == [
-        ("未清偿本金减少后应退回风险补偿金的部分尚未到账；应补回 100,000.00 元，已到账 99,999.99 元，差额 0.01 元", "warning", "SZPS"),
+        ("未清偿本金减少后应退回资金池的部分尚未到账；应补回 100,000.00 元，已到账 99,999.99 元，差额 0.01 元", "warning", "SZPS"),
     ]
 
 
@@ -541,11 +541,11 @@ def test_without_shrink_the_net_recovery_flows_back_to_the_pool_up_to_what_it_pa
         return [(f.message, f.severity) for f in analyse(entries, rules).findings if f.rule == "comp.shares"]
 
     assert shares(ledger) == [
-        ("贷款 SZ-2026-001 追偿款应补回风险补偿金的部分尚未到账；应补回 250,000.00 元，已到账 100,000.01 元，差额 149,999.99 元",
+        ("贷款 SZ-2026-001 追偿款应补回资金池的部分尚未到账；应补回 250,000.00 元，已到账 100,000.01 元，差额 149,999.99 元",
          "warning"),
     ]
     assert shares(ledger.replace("100000.01", "250000.01")) == [
-        ("贷款 SZ-2026-001 追偿款补回风险补偿金超过应补回的金额（追偿净额补回资金池，以其代偿额为限）"
+        ("贷款 SZ-2026-001 追偿款补回资金池超过应补回的金额（追偿净额补回资金池，以其代偿额为限）"
          "；应补回 250,000.00 元，累计补回 250,000.01 元，超出 0.01 元", "error"),
     ]
 
@@ -566,7 +566,7 @@ def szps_excess(rules_text: str | None = None, drop_recovery: bool = False) -> l
 
 def test_shrink_cash_with_no_recovery_registered() -> None:
     assert szps_excess(drop_recovery=True) == [
-        ("贷款 SZ-2026-001 追偿后退回风险补偿金超过其多付的部分（未清偿本金减少后，按比例应承担的部分随之减少，只退回超出的部分）"
+        ("贷款 SZ-2026-001 追偿后退回资金池超过其多付的部分（未清偿本金减少后，按比例应承担的部分随之减少，只退回超出的部分）"
          "；应补回 0.00 元，累计补回 100,000.01 元，超出 100,000.01 元", "error"),
     ]
 
@@ -577,7 +577,7 @@ def test_the_cash_is_judged_by_the_shrink_in_force_on_the_recovery() -> None:
     text = (ROOT / "rules.yaml").read_text(encoding="utf-8")
     text = text.replace(SZ_SHRINK, SZ_SHRINK + "              2027-01-18: false\n")
     assert [m.split("；")[0] for m, _ in szps_excess(text)] == [
-        "贷款 SZ-2026-001 追偿后退回风险补偿金超过其多付的部分（未清偿本金减少后，按比例应承担的部分随之减少，只退回超出的部分）"
+        "贷款 SZ-2026-001 追偿后退回资金池超过其多付的部分（未清偿本金减少后，按比例应承担的部分随之减少，只退回超出的部分）"
     ]
 
 

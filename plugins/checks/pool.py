@@ -321,13 +321,13 @@ def _outflow(ctx: Context, m: Movement, rule_id: str) -> None:
     year = m.date.year
     totals = _outflow_totals(ctx, code)
     year_total = totals[(code, rule_id, year)] = totals.get((code, rule_id, year), ZERO) + amount
+    cap = _yearly_cap(ctx, m, rule_id)
     loan_id = base = allowed = loan_total = None
     if rule_id == "outflow.subsidy":
         found = _subsidy(ctx, m, amount)
         if found is None:
             return
         loan_id, base, allowed, loan_total = found
-    cap = _yearly_cap(ctx, m, rule_id)
     ctx.states[code].outflows.append(
         Outflow(code, rule_id, m.entry, amount, year_total, cap.limit if cap else None,
                 loan_id, base, allowed, loan_total)
