@@ -190,6 +190,7 @@ EXCERPTS = {
     "《白银市小微企业互助贷款风险补偿担保基金管理办法》": ("GSBY", ["第一条", "第三条", "第四条", "第十六条"]),
     "五府规〔2020〕16号": ("WZS", ["第一条"]),
     "龙南市“园区贷”": ("LNYQ", []),
+    "金东区科技型中小微企业贷款风险池基金": ("JHJD", []),
 }
 ANY_ROW_RE = re.compile(r"^\|\s*([^|]+?)\s*\|(.*)\|\s*$")
 
@@ -232,7 +233,7 @@ def test_assumptions_are_marked_in_rules_and_docs() -> None:
     """A value the excerpt does not give is marked 【假定】 in rules.yaml and docs/rules.md."""
     rules_text = (ROOT / "rules.yaml").read_text(encoding="utf-8")
     doc = (ROOT / "docs" / "rules.md").read_text(encoding="utf-8")
-    for code in ("GSBY", "WZS", "LNYQ"):
+    for code in ("GSBY", "WZS", "LNYQ", "JHJD"):
         block = rules_text.split(f"\n  {code}:\n", 1)[1].split("\n  # ", 1)[0]
         assert "【假定】" in block, code
     assert doc.count("【假定】") >= 5

@@ -37,6 +37,7 @@ REQUIRED: dict[tuple[str, str], tuple[str, dict[str, str]]] = {
     ("loan", "committee"): ("管委会/领导小组决定", {"decision": '"同意代偿"'}),
     ("loan", "recovery"): ("追偿回收", {"recovered": "100000.00 CNY"}),
     ("loan", "settlement"): ("结清", {}),
+    ("loan", "loss"): ("损失分担", {}),
     ("enterprise", "register"): ("企业登记", {"program": '"CQGX"', "name": '"重庆某科技有限公司"'}),
     ("enterprise", "update"): ("企业信息变更", {}),
     ("enterprise", "blacklist"): ("列入黑名单", {"reason": '"恶意逃废债务"'}),

@@ -600,7 +600,12 @@ def _amount(
     hard_breached = False
     if on["loan.amount"]:
         cap, basis = _cap(rules, event, facts)
-        if cap is not None and total > cap:
+        if rules.has("loan.amount", "per_loan") and rules.param("loan.amount", "per_loan", event.date, event.entry):
+            # 单笔 (金东: a single credit line of at most 2,000,000): the loan's own line.
+            if cap is not None and state.line > cap:
+                hard_breached = True
+                _report_single(rules.ctx, state, event, cap)
+        elif cap is not None and total > cap:
             hard_breached = True
             _report_amount(rules.ctx, "loan.amount", state, event, total, cap, f"最高不超过 {yuan(cap)} 元{basis}")
     if not hard_breached and on["loan.amount_general"]:
@@ -626,6 +631,24 @@ def _cap(rules: ProgramRules, event: Event, facts: Mapping[str, Any]) -> tuple[D
     if "max_scorecard" in values and facts.get("score") is not None:
         return values["max_scorecard"], f"（按评分卡 {facts['score']} 分评价）"
     return min(values.values()), "（企业未登记评分或信用等级，按较低的上限）"
+
+
+def _report_single(ctx: Context, state: LineState, event: Event, cap: Decimal) -> None:
+    """loan.amount with ``per_loan``: one loan's credit line over the cap, once per figure."""
+    loan = state.loan
+    if state.reported is None:
+        state.reported = {}
+    if state.reported.get("loan.amount", ZERO) >= state.line:
+        return
+    state.reported["loan.amount"] = state.line
+    ctx.report(
+        "loan.amount",
+        loan.program,
+        event.entry,
+        f"贷款 {loan.id} 的额度{event.label}后为 {yuan(state.line)} 元，超过单笔额度上限",
+        figures={"单笔上限": cap, "本笔额度": state.line, "超出": state.line - cap},
+        loan=loan.id,
+    )
 
 
 def _report_amount(

@@ -72,7 +72,7 @@ COMPONENT_LABELS = {"principal": "本金", "interest": "利息", "compound": "�
 DEDUCTION_LABELS = {"costs": "追索费用", "penalty": "违约金"}
 DEFAULT_COMPONENTS = ("principal", "interest")
 #: Register events read during the walk (the others only through the register).
-_WALK_EVENTS = frozenset(("claim", "recovery"))
+_WALK_EVENTS = frozenset(("claim", "recovery", "loss"))
 
 
 @dataclass(frozen=True)
@@ -210,6 +210,8 @@ def on_register_event(ctx: Context, entry: Custom) -> None:
         else:
             _recover_pool(ctx, loan, event)
         _residual(ctx, loan, event.date, event.entry)
+    elif event.kind == "loss":
+        _loss(ctx, loan, event)
 
 
 def _shrinks(ctx: Context, loan: Loan, when: Event | datetime.date, entry: Transaction | Custom | None = None) -> bool:
@@ -701,6 +703,70 @@ def _residual(ctx: Context, loan: Loan, on: datetime.date, entry: Transaction | 
     loss = max(paid - back, ZERO)
     for claim in shared:
         claim.residual = split_shares(loss, table) if claim is shared[-1] else {}
+
+
+def _loss(ctx: Context, loan: Loan, event: Event) -> None:
+    """``custom "loan" "loss"``: recovery has ended and the pool's loss on the loan (what its
+    funds paid less what recoveries owe back) is borne by the parties of comp.shares'
+    ``residual`` table; each party's part recorded as ``<party>_share`` must be its share
+    of the loss, largest remainder to the fen (the parts sum to the loss)."""
+    code = loan.program
+    rule = ctx.rulebook.programs[code].rules.get("comp.shares")
+    if rule is None or "residual" not in rule.params:
+        ctx.report(
+            FORMAT_RULE,
+            None,
+            event.entry,
+            f"贷款 {loan.id} 登记了损失分担（loss），但本项目的规则没有追偿后损失的分担表（comp.shares 的 residual）",
+        )
+        return
+    table = ctx.param(code, "comp.shares", "residual", event.date, event.entry)
+    if table is None:
+        return
+    shared = [c for c in ctx.records.shares.get(loan.id, []) if c.paid]
+    if not shared:
+        ctx.report(
+            "comp.shares", code, event.entry, f"贷款 {loan.id} 尚未发生代偿，没有可分担的损失", loan=loan.id
+        )
+        return
+    _residual(ctx, loan, event.date, event.entry)
+    parts = shared[-1].residual
+    loss = sum(parts.values(), ZERO)
+    keys = {row.meta_key for row in table}
+    for row in table:
+        due = parts.get(row.party, ZERO)
+        recorded = event.data.get(row.meta_key)
+        if recorded is None:
+            ctx.report(
+                "comp.shares",
+                code,
+                event.entry,
+                f"贷款 {loan.id} 追偿后仍未弥补的损失 {yuan(loss)} 元，应以元数据 {row.meta_key} 记录"
+                f"{row.label}按 {percent(row.share)} 承担的部分",
+                figures={f"{row.label}应承担": due},
+                loan=loan.id,
+            )
+        elif recorded != due:
+            ctx.report(
+                "comp.shares",
+                code,
+                event.entry,
+                f"贷款 {loan.id} 追偿后仍未弥补的损失 {yuan(loss)} 元，{row.label}应按 {percent(row.share)} 承担",
+                figures={f"{row.label}应承担": due, "已记录": recorded, "差额": due - recorded},
+                loan=loan.id,
+            )
+    for party in PARTIES:
+        key = f"{party}_share"
+        if key in event.data and key not in keys:
+            ctx.report(
+                "comp.shares",
+                code,
+                event.entry,
+                f"贷款 {loan.id} 的损失分担记录了{PARTY_LABELS[party]}承担的部分（{key}），"
+                "但本项目追偿后损失的分担表中没有这一方",
+                figures={"已记录": event.data[key]},
+                loan=loan.id,
+            )
 
 
 def _shrink(ctx: Context, loan: Loan, event: Event) -> None:

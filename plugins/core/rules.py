@@ -323,7 +323,7 @@ CATALOGUE: dict[str, RuleSpec] = {
     # Issue 3: the whole policy (zhubaodai.checks.loans, .deadlines, .adequacy, .lifecycle).
     "loan.amount": RuleSpec(
         "单户贷款额度上限",
-        optional={"max": "amount", "max_scorecard": "amount", "max_rating": "amount"},
+        optional={"max": "amount", "max_scorecard": "amount", "max_rating": "amount", "per_loan": "flag"},
         validate=_need_one("max", "max_scorecard", "max_rating"),
     ),
     "loan.amount_general": RuleSpec("单户贷款额度一般上限", {"max": "amount"}),
