@@ -344,7 +344,8 @@ RULE_READS: dict[str, frozenset[str]] = {
         "comp.escalation": {"comp:shortfall"},
         "comp.order": {"loan:overdue", "loan:claim", "tx:compensation"},
         "comp.scope": {"loan:claim"},  # and its trigger: overdue (CQGX, WLHT) or npl (SZPS)
-        "comp.shares": {"loan:npl", "loan:claim", "tx:compensation"},
+        # its trigger as comp.scope's (npl: SZPS; overdue: JHJD); JHJD's loss split: test_jhjd.py
+        "comp.shares": {"loan:claim", "tx:compensation"},
         "comp.rate_cap": {"loan:disbursement", "tx:compensation"},
         "comp.fee_cap": {"loan:guarantee_fee", "tx:compensation"},
         "comp.deadline": {"loan:overdue", "loan:claim", "tx:compensation"},

@@ -26,7 +26,7 @@ from zhubaodai.core.findings import WARNING
 REPO = Path(__file__).resolve().parent.parent
 SHAPES = REPO / "ledger" / "shapes.beancount"
 #: The programs whose include groups this part of issue 10 wrote.
-PROGRAMS = ("GSBY", "WZS", "LNYQ")
+PROGRAMS = ("GSBY", "WZS", "LNYQ", "JHJD")
 
 
 @pytest.fixture(scope="module")
