@@ -441,7 +441,7 @@ def test_pool_verdict_is_the_first_thing_a_reviewer_sees(
     if server.ledger.stem == "shapes":  # the second demo: only GSBY's 4-year loan warns
         assert expected == {
             "HKJB": ("合规", None), "SZPS": ("合规", None), "GSBY": ("需关注", "warning"), "WZS": ("合规", None),
-            "LNYQ": ("合规", None),
+            "LNYQ": ("合规", None), "JHJD": ("合规", None),
         }
         assert console.errors == []
         return
