@@ -646,7 +646,7 @@ def _report_single(ctx: Context, state: LineState, event: Event, cap: Decimal) -
         loan.program,
         event.entry,
         f"贷款 {loan.id} 的额度{event.label}后为 {yuan(state.line)} 元，超过单笔额度上限",
-        figures={"单笔上限": cap, "本笔额度": state.line, "超出": state.line - cap},
+        figures={"额度上限": cap, "本笔额度": state.line, "超出": state.line - cap},
         loan=loan.id,
     )
 

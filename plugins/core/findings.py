@@ -78,6 +78,7 @@ FIGURE_KEYS: dict[str, str] = {
     "额度上限": "limit_cap",
     "贷款金额": "loan_amount",
     "企业合计额度": "enterprise_total_limit",
+    "本笔额度": "loan_limit",
     "登记金额": "registered_amount",
     "年利率": "rate_percent",
     "基准利率": "benchmark_rate_percent",
