@@ -177,3 +177,14 @@ def test_the_xlsx_report_lists_the_compensation_and_the_recovery(copy: Path, tmp
         assert result.exit_code == 0, result.output
         rows = [r for r in load_workbook(out)[sheet].iter_rows(values_only=True) if r and r[0] == "JHJD"]
         assert [r[1] for r in rows] == [loan]
+
+
+def test_a_residual_table_with_a_fund_of_the_pool_is_refused_on_load():
+    from zhubaodai.core.rules import RulesError
+    from zhubaodai.core.rules import parse_rules
+
+    text = RULES.read_text(encoding="utf-8")
+    jhjd = "                government: 0.40\n                guarantor: 0.40\n                bank: 0.20\n"
+    assert text.count(jhjd) == 1
+    with pytest.raises(RulesError, match=r"承担方不能是资金池的资金 \['risk'\]"):
+        parse_rules(text.replace(jhjd, jhjd.replace("bank: 0.20", "risk: 0.20")), str(RULES))

@@ -41,7 +41,7 @@ from zhubaodai.core.money import CURRENCY
 from zhubaodai.core.money import FEN
 from zhubaodai.core.money import ZERO
 from zhubaodai.core.rules import LOAN_TYPES
-from zhubaodai.core.rules import PARTIES
+from zhubaodai.core.rules import OUTSIDE_PARTIES
 
 #: Loan events: name -> (Chinese label, required metadata, optional metadata).
 #: Metadata kinds: "amount" (CNY Amount >= 0), "text", "date", "number", "bool"
@@ -96,7 +96,7 @@ LOAN_EVENTS: dict[str, tuple[str, dict[str, str], dict[str, str]]] = {
     # Recovery has ended: the loss the pool still bears on the loan (what it paid less what
     # recoveries brought back) is borne by the parties of comp.shares' residual table
     # (金东: government 40%, guarantor 40%, bank 20%), each part as <party>_share.
-    "loss": ("损失分担", {}, {"letter": "text", **{f"{party}_share": "amount" for party in PARTIES}}),
+    "loss": ("损失分担", {}, {"letter": "text", **{f"{party}_share": "amount" for party in OUTSIDE_PARTIES}}),
 }
 
 #: The five risk classes of a bank's assets (《商业银行金融资产风险分类办法》, 2023); the

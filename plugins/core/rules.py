@@ -133,6 +133,8 @@ GUARANTEE_BASES = ("pool", "own_fees")
 #: (their part recorded as ``<party>_share`` metadata on the compensation, like bank_share).
 PARTIES = ("guarantee", "risk", "bank", "guarantor", "insurer", "government")
 POOL_PARTIES = ("guarantee", "risk")
+#: Parties outside the special account: their parts are recorded as ``<party>_share``.
+OUTSIDE_PARTIES = tuple(p for p in PARTIES if p not in POOL_PARTIES)
 PARTY_LABELS = {"guarantee": "助保金", "risk": "风险补偿金", "bank": "合作银行", "guarantor": "担保机构",
                 "insurer": "保险公司", "government": "政府"}
 #: What makes a loan eligible for compensation (comp.scope's trigger): a recorded overdue
@@ -168,7 +170,7 @@ _KINDS: dict[str, str] = {
     "parties": f"映射（承担方: 比例），承担方取自 {list(PARTIES)}，比例为 0 到 1 的小数，"
                "至多一方写 rest（其余部分）；比例之和为 1",
     "trigger": f"代偿触发事件，取自 {list(TRIGGERS)}",
-    "residual": f"映射（承担方: 比例），承担方取自 {list(PARTIES)}：追偿后仍未弥补的损失由各方按比例承担，"
+    "residual": f"映射（承担方: 比例），承担方取自 {list(OUTSIDE_PARTIES)}：追偿后仍未弥补的损失由各方按比例承担，"
                 "至多一方写 rest；比例之和为 1",
     "fee_base": f"计费基数，取自 {list(FEE_BASES)}（合同金额或授信额度）",
     "shares": "出资方及其份额的映射，如 {省级: 1, 市级: 0.5}；至少两方，份额大于 0",
@@ -727,6 +729,10 @@ def _parties_problem(value: Any, pool_required: bool = True) -> str | None:
         return f"各方比例之和为 {total}，应为 1（或写一方为 rest 承担其余）"
     if pool_required and not any(p in POOL_PARTIES for p in value):
         return f"至少一方应为资金池的资金（{list(POOL_PARTIES)}）"
+    pooled = [p for p in value if p in POOL_PARTIES]
+    if not pool_required and pooled:
+        # The loss left after recovery is what the pool could not get back: borne outside it.
+        return f"追偿后的损失由资金池之外的各方承担，承担方不能是资金池的资金 {pooled}；应取自 {list(OUTSIDE_PARTIES)}"
     return None
 
 
