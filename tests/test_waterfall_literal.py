@@ -649,3 +649,24 @@ def test_a_recovery_before_the_program_s_rules_take_effect() -> None:
          "无法按规则核对", day("2021-01-20"))
         for name in ("deductions", "order")
     ]
+
+
+def test_recovery_order_with_deductions_in_force_but_no_order_yet() -> None:
+    # Kills `deductions is None or order is None` -> `and`: deductions dated before the
+    # program takes effect, the order from that day; a recovery in between is not
+    # distributed (one finding for the missing order), not a crash.
+    from zhubaodai.core.rules import parse_rules
+
+    text = (ROOT / "rules.yaml").read_text(encoding="utf-8")
+    old = "              2021-02-24: [costs]\n"
+    assert text.count(old) == 1
+    rules = parse_rules(text.replace(old, "              2020-01-01: [costs]\n"), ROOT / "rules.yaml")
+    ledger = (CQ.split("2024-01-02 custom")[0] + '2021-01-05 custom "loan" "approval" "CQ-0"\n  program: "CQGX"\n'
+              '  enterprise: "E-0"\n  amount: 1000.00 CNY\n  letter: "函"\n' + '2021-01-20 custom "loan" "recovery" "CQ-0"\n'
+              "  recovered: 10.00 CNY\n")
+    entries, _, _ = loader.load_string(ledger)
+    analysis = analyse(entries, rules)
+    got = [f.message for f in analysis.findings if f.rule == "recovery.order"]
+    assert got == ["参数「programs.CQGX.rules.recovery.order.params.order」在 2021-01-20 尚无生效版本"
+                   "（最早版本自 2021-02-24 起施行），无法按规则核对"]
+    assert analysis.records.recoveries == []
