@@ -437,6 +437,62 @@ def test_a_later_overdue_compensated_first_names_the_earlier_loan() -> None:
     assert [f for f in later_claim.findings if f.rule == "comp.order"] == []
 
 
+def order_found(analysis: Analysis) -> list[tuple[str, str | None, str | None, tuple]]:
+    return [(f.message, f.program, f.loan, f.figures) for f in analysis.findings if f.rule == "comp.order"]
+
+
+#: WL-A fell overdue first, WL-B compensated before it: the finding every test below expects.
+A_BEFORE_B = ("应按逾期先后顺序代偿：贷款 WL-A 于 2024-03-01 逾期，早于贷款 WL-B（2024-03-04 逾期），但尚未代偿",
+              "WLHT", "WL-B", (("逾期早于本笔天数", D(3)),))
+
+
+def wl_claim_only(loan: str, claim: str, repaid: str | None = None) -> str:
+    """A loan with a claim but no overdue (and, if given, repaid to nil): waiting, never named."""
+    text = (f'2024-01-03 custom "loan" "approval" "{loan}"\n  program: "WLHT"\n  enterprise: "E-{loan}"\n'
+            f'  amount: 100000.00 CNY\n  letter: "函"\n'
+            f'2024-01-03 custom "loan" "disbursement" "{loan}"\n  amount: 100000.00 CNY\n'
+            f'{claim} custom "loan" "claim" "{loan}"\n  principal: 1000.00 CNY\n  letter: "函"\n  approval: "同意"\n')
+    if repaid:
+        text += f'{repaid} custom "loan" "repayment" "{loan}"\n  amount: 100000.00 CNY\n'
+    return text
+
+
+def test_comp_order_names_the_program_and_skips_a_claim_without_overdue() -> None:
+    # WL-X waits (claim 03-02) ahead of WL-A (claim 03-05) but has no overdue: it is passed
+    # over and WL-A is still named.
+    analysis = run(WL + wl_claim_only("WL-X", "2024-03-02") + wl_loan("WL-A", "2024-03-01", "2024-03-05")
+                   + wl_loan("WL-B", "2024-03-04", "2024-03-05") + wl_comp("WL-B", "2024-03-06"))
+    assert order_found(analysis) == [A_BEFORE_B]
+
+
+def test_comp_order_passes_over_a_loan_repaid_to_nil_without_a_settlement_event() -> None:
+    # WL-X is settled by repayment (no settlement event) when WL-B is compensated.
+    analysis = run(WL + wl_claim_only("WL-X", "2024-03-02", repaid="2024-03-03")
+                   + wl_loan("WL-A", "2024-03-01", "2024-03-05") + wl_loan("WL-B", "2024-03-04", "2024-03-05")
+                   + wl_comp("WL-B", "2024-03-06"))
+    assert order_found(analysis) == [A_BEFORE_B]
+
+
+def test_comp_order_queue_is_in_claim_date_order_not_register_order() -> None:
+    # WL-X comes first in the register but claims only on 03-20: WL-A (claim 03-05) waits
+    # on 03-06 all the same.
+    analysis = run(WL + wl_loan("WL-X", "2024-03-15", "2024-03-20") + wl_loan("WL-A", "2024-03-01", "2024-03-05")
+                   + wl_loan("WL-B", "2024-03-04", "2024-03-05") + wl_comp("WL-B", "2024-03-06"))
+    assert order_found(analysis) == [A_BEFORE_B]
+
+
+def test_comp_order_a_loan_waits_from_its_claim_not_from_its_other_events() -> None:
+    # On 03-06 (WL-B compensated) WL-A has no claim yet; it claims on 03-07 and is named when
+    # WL-C (overdue 03-04) is compensated on 03-08.
+    analysis = run(WL + wl_loan("WL-A", "2024-03-01", "2024-03-07") + wl_loan("WL-B", "2024-03-04", "2024-03-05")
+                   + wl_loan("WL-C", "2024-03-04", "2024-03-05") + wl_comp("WL-B", "2024-03-06")
+                   + wl_comp("WL-C", "2024-03-08"))
+    assert order_found(analysis) == [
+        ("应按逾期先后顺序代偿：贷款 WL-A 于 2024-03-01 逾期，早于贷款 WL-C（2024-03-04 逾期），但尚未代偿",
+         "WLHT", "WL-C", (("逾期早于本笔天数", D(3)),)),
+    ]
+
+
 # --- comp.escalation (CQGX: what the risk fund cannot bear goes to the committee) -----------
 
 COMMITTEE = '2025-02-20 custom "loan" "committee" "CQ-1"\n  decision: "管委会办公会议决定"\n'
