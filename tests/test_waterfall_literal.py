@@ -392,6 +392,33 @@ def test_recovery_cash_over_what_the_order_gives_back_and_cash_still_due() -> No
     ]
 
 
+def thirty_days_rules():
+    """CQGX with comp.scope overdue_days 30 (a test value; CQGX itself sets no wait)."""
+    from zhubaodai.core.rules import parse_rules
+
+    text = (ROOT / "rules.yaml").read_text(encoding="utf-8")
+    old = "              2021-02-24: [principal, interest]\n"
+    assert text.count(old) == 1
+    return parse_rules(text.replace(old, old + "          overdue_days:\n            article: 测试\n            values:\n"
+                                    "              2021-02-24: 30\n"), ROOT / "rules.yaml")
+
+
+def test_a_compensation_one_day_before_the_overdue_wait_is_no_withdrawal() -> None:
+    # Overdue 2025-01-10 + 30 calendar days = 2025-02-09, the first day allowed.
+    rules = thirty_days_rules()
+
+    def withdrawal(comp_day: str) -> list[tuple[str, str | None, tuple]]:
+        entries, _, _ = loader.load_string(CQ + comp(comp_day))
+        return [(f.message, f.program, f.figures) for f in analyse(entries, rules).findings
+                if f.rule == "pool.no_withdrawal"]
+
+    assert withdrawal("2025-02-09") == []
+    assert withdrawal("2025-02-08") == [
+        ("贷款 CQ-1 在代偿日逾期未满 30 天（2025-01-10 逾期），不得动用专户资金代偿；支出金额 522,500.00 元", "CQGX",
+         (("支出金额", D("522500.00")),)),
+    ]
+
+
 # --- comp.order (WLHT: in the order the loans fell overdue) ---------------------------------
 
 WL = f"""\
