@@ -753,3 +753,15 @@ def test_recovery_order_with_deductions_in_force_but_no_order_yet() -> None:
     assert got == ["参数「programs.CQGX.rules.recovery.order.params.order」在 2021-01-20 尚无生效版本"
                    "（最早版本自 2021-02-24 起施行），无法按规则核对"]
     assert analysis.records.recoveries == []
+
+
+def test_a_compensation_without_the_npl_trigger_names_the_npl_classification() -> None:
+    # SZPS's trigger is an NPL classification; the loan is classified only 关注 (not NPL):
+    # the 400,000.00 taken from the risk fund may not be used. Kills the message's
+    # `"逾期" if trigger == "overdue"` -> `or True`.
+    entries, _, _ = loader.load_file(str(ROOT / "tests" / "ledgers" / "rules" / "comp.scope" / "szps-fail-not-npl.beancount"))
+    got = [(f.message, f.program, f.figures) for f in analyse(entries, RULES).findings if f.rule == "pool.no_withdrawal"]
+    assert got == [
+        ("贷款 SZ-2026-001 在代偿日前未登记不良分类（npl，次级、可疑或损失），不得动用专户资金代偿；支出金额 400,000.00 元",
+         "SZPS", (("支出金额", D("400000.00")),)),
+    ]
