@@ -765,3 +765,12 @@ def test_a_compensation_without_the_npl_trigger_names_the_npl_classification() -
         ("贷款 SZ-2026-001 在代偿日前未登记不良分类（npl，次级、可疑或损失），不得动用专户资金代偿；支出金额 400,000.00 元",
          "SZPS", (("支出金额", D("400000.00")),)),
     ]
+
+
+def test_a_wlht_claim_counts_compound_interest_and_penalty_interest() -> None:
+    # WLHT's comp.scope components are principal, interest, compound and penalty (not the
+    # default principal and interest): 1,000.00 + 20.00 + 5.00 + 2.00 = 1,027.00 due.
+    claim = ('2024-03-05 custom "loan" "claim" "WL-A"\n  principal: 1000.00 CNY\n  interest: 20.00 CNY\n'
+             '  compound: 5.00 CNY\n  penalty: 2.00 CNY\n  letter: "函"\n  approval: "同意"\n')
+    text = WL + wl_loan("WL-A", "2024-03-01", "2024-03-05").split('2024-03-05 custom "loan" "claim"')[0] + claim
+    assert [c.due for c in run(text + wl_comp("WL-A", "2024-03-06")).records.claims.values()] == [D("1027.00")]
