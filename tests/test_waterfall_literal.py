@@ -774,3 +774,21 @@ def test_a_wlht_claim_counts_compound_interest_and_penalty_interest() -> None:
              '  compound: 5.00 CNY\n  penalty: 2.00 CNY\n  letter: "函"\n  approval: "同意"\n')
     text = WL + wl_loan("WL-A", "2024-03-01", "2024-03-05").split('2024-03-05 custom "loan" "claim"')[0] + claim
     assert [c.due for c in run(text + wl_comp("WL-A", "2024-03-06")).records.claims.values()] == [D("1027.00")]
+
+
+def test_a_claim_one_day_before_the_overdue_wait_is_out_of_scope() -> None:
+    # Overdue 2025-01-10 + 30 calendar days: a claim on 2025-02-09 passes; on 2025-02-08 it
+    # is 29 days overdue, one short.
+    rules = thirty_days_rules()
+    assert CQ.count('2025-01-15 custom "loan" "claim" "CQ-1"') == 1
+
+    def scope(claim_day: str) -> list[tuple[str, str | None, tuple]]:
+        text = CQ.replace('2025-01-15 custom "loan" "claim" "CQ-1"', f'{claim_day} custom "loan" "claim" "CQ-1"')
+        entries, _, _ = loader.load_string(text + comp("2025-02-10"))
+        return [(f.message, f.program, f.figures) for f in analyse(entries, rules).findings if f.rule == "comp.scope"]
+
+    assert scope("2025-02-09") == []
+    assert scope("2025-02-08") == [
+        ("贷款 CQ-1 逾期未满 30 天，不能申请代偿（2025-01-10 逾期，2025-02-09 起方满 30 天）", "CQGX",
+         (("逾期天数", D(29)),)),
+    ]
