@@ -319,8 +319,8 @@ def _outflow(ctx: Context, m: Movement, rule_id: str) -> None:
     if amount <= 0:
         return  # a reversal of an outflow: nothing to cap
     year = m.date.year
-    totals = _outflow_totals(ctx, code)
-    year_total = totals[(code, rule_id, year)] = totals.get((code, rule_id, year), ZERO) + amount
+    state = m.state
+    year_total = state.outflow_year_totals.get((rule_id, year), ZERO) + amount
     cap = _yearly_cap(ctx, m, rule_id)
     loan_id = base = allowed = loan_total = None
     if rule_id == "outflow.subsidy":
@@ -328,7 +328,9 @@ def _outflow(ctx: Context, m: Movement, rule_id: str) -> None:
         if found is None:
             return
         loan_id, base, allowed, loan_total = found
-    ctx.states[code].outflows.append(
+        state.outflow_loan_totals[(rule_id, loan_id)] = loan_total
+    state.outflow_year_totals[(rule_id, year)] = year_total
+    state.outflows.append(
         Outflow(code, rule_id, m.entry, amount, year_total, cap.limit if cap else None,
                 loan_id, base, allowed, loan_total)
     )
@@ -376,15 +378,6 @@ def _yearly_cap(ctx: Context, m: Movement, rule_id: str) -> YearlyCap | None:
 _RATE_OF_FUNDS = ("outflow.management_fee",)
 
 
-def _outflow_totals(ctx: Context, code: str) -> dict[tuple[str, str, int], Decimal]:
-    """(program, rule, year) -> the program's outflows so far, as the walk recorded them."""
-    totals: dict[tuple[str, str, int], Decimal] = {}
-    for outflow in ctx.states[code].outflows:
-        key = (outflow.program, outflow.rule, outflow.entry.date.year)
-        totals[key] = totals.get(key, ZERO) + outflow.amount
-    return totals
-
-
 def subsidy_base(loan: Loan, on: datetime.date) -> Decimal:
     """A subsidy's base: the loan's guaranteed amount by ``on`` (its contract and increases)."""
     base = ZERO
@@ -412,9 +405,7 @@ def _subsidy(ctx: Context, m: Movement, amount: Decimal) -> tuple[str, Decimal, 
         return None
     base = subsidy_base(loan, m.date)
     allowed = half_up(base * rate)
-    before = sum(
-        (o.amount for o in ctx.states[code].outflows if o.rule == "outflow.subsidy" and o.loan == loan.id), ZERO
-    )
+    before = m.state.outflow_loan_totals.get(("outflow.subsidy", loan.id), ZERO)
     total = before + amount
     if total > allowed:
         ctx.report(

@@ -208,6 +208,10 @@ class ProgramState:
     deposits: dict[str, DepositAccount] = field(default_factory=dict)
     #: The outflows the program's policy allows, as booked (:mod:`zhubaodai.checks.pool`).
     outflows: list[Outflow] = field(default_factory=list)
+    #: Running totals of those outflows, kept as they are booked: (rule, year) -> the
+    #: year's total, and (rule, loan id) -> the loan's total.
+    outflow_year_totals: dict[tuple[str, int], Decimal] = field(default_factory=dict)
+    outflow_loan_totals: dict[tuple[str, str], Decimal] = field(default_factory=dict)
 
     def balance(self, fund: str) -> Decimal:
         return self.funds[fund].balance
