@@ -451,9 +451,13 @@ def test_topup_not_judged_before_the_books_reach_the_year_end() -> None:
     analysis = run(
         "LNYQ", inject("LNYQ", "2024-01-02", "10000000.00"), compensation("2024-06-28", "500000.00"), note("LNYQ", "2024-12-31")
     )
-    assert [f[1] for f in topup_findings(analysis)] == ["2024-06-28"]
-    checks = [(str(c.day), str(c.risk_fund), str(c.limit), c.ok) for c in analysis.records.adequacy if c.rule == "risk.topup"]
-    assert checks == [("2024-12-31", "9500000.00", "10000000.00", False)]
+    assert [(f.program, str(f.date)) for f in analysis.findings if f.rule == "risk.topup"] == [("LNYQ", "2024-06-28")]
+    checks = [
+        (c.program, str(c.day), str(c.risk_fund), str(c.base), str(c.limit), c.ok)
+        for c in analysis.records.adequacy
+        if c.rule == "risk.topup"
+    ]
+    assert checks == [("LNYQ", "2024-12-31", "9500000.00", "10000000.00", "10000000.00", False)]
 
 
 def test_a_refund_into_the_risk_fund_is_not_a_compensation() -> None:
