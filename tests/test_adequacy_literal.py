@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime
 import textwrap
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from beancount import loader
@@ -588,3 +589,32 @@ def test_leverage_floor_with_a_fund_and_no_loans_at_all() -> None:
     ]
     checks = [(str(c.day), str(c.risk_fund), str(c.base), str(c.limit), c.ok) for c in analysis.records.adequacy if c.rule == "risk.leverage_floor"]
     assert checks == [("2024-12-31", "200000.00", "0.00", "2000000.00", False)]
+
+
+def test_topup_a_year_before_the_target_is_in_force_is_said_at_its_compensation(tmp_path: Path) -> None:
+    """A rules.yaml whose LNYQ program and target is in force only from 2025-01-01: the 2024 year end
+    cannot be judged (said at that year's last compensation), and 2025 is judged all the
+    same: 10,000,000.00 - 500,000.00 - 500,000.00 + 0.01 = 9,000,000.01 is 999,999.99 short."""
+    text = RULES_YAML.read_text(encoding="utf-8")
+    assert text.count("2020-01-01: 10000000.00") == 1 and text.count("effective: 2020-01-01") == 1
+    text = text.replace("2020-01-01: 10000000.00", "2025-01-01: 10000000.00")
+    path = tmp_path / "rules.yaml"
+    (tmp_path / "calendar.yaml").write_bytes((RULES_YAML.parent / "calendar.yaml").read_bytes())
+    path.write_text(text.replace("effective: 2020-01-01", "effective: 2025-01-01"), encoding="utf-8")
+    rulebook = load_rules(path)
+    text = (
+        f'option "operating_currency" "CNY"\ninclude "{COMMON / "lnyq.beancount"}"\n'
+        + inject("LNYQ", "2024-01-02", "10000000.00")
+        + compensation("2024-06-28", "500000.00")
+        + compensation("2025-03-03", "500000.00")
+        + inject("LNYQ", "2025-12-31", "0.01")
+        + note("LNYQ", "2026-01-02")
+    )
+    entries, errors, _ = loader.load_string(text)
+    assert errors == []
+    analysis = analyse(entries, rulebook)
+    found = [(f.program, str(f.date), f.lineno, f.message) for f in analysis.findings if f.rule == "risk.topup"]
+    assert found == [
+        ("LNYQ", "2024-06-28", 6, "参数「programs.LNYQ.rules.risk.topup.params.target」在 2024-12-31 尚无生效版本（最早版本自 2025-01-01 起施行），无法按规则核对"),
+        ("LNYQ", "2025-03-03", 9, "风险补偿金于 2025-03-03 代偿后，应在当年年末（2025-12-31）前补足；2025-12-31 日终余额未达到应补足的规模；应补足至 10,000,000.00 元，年末余额 9,000,000.01 元，差额 999,999.99 元"),
+    ]
