@@ -146,6 +146,9 @@ def test_the_floor_met_exactly_is_no_finding_and_repayments_lower_the_outstandin
         loan_event("2024-03-01", "repayment", "C-1", "1000.00"),
     )
     assert floor_findings(analysis) == []
+    # The day's three changes add up: 5,000,000.00 - 1,000.00 + 1,000.00 outstanding.
+    checks = [(str(c.day), str(c.base), str(c.limit), c.ok) for c in analysis.records.adequacy if c.rule == "risk.floor"]
+    assert checks == [("2024-01-02", "0.00", "0.00", True), ("2024-03-01", "5000000.00", "500000.00", True)]
 
 
 def test_a_fund_paid_out_below_the_floor_is_reported_at_its_transaction() -> None:
@@ -617,4 +620,60 @@ def test_topup_a_year_before_the_target_is_in_force_is_said_at_its_compensation(
     assert found == [
         ("LNYQ", "2024-06-28", 6, "参数「programs.LNYQ.rules.risk.topup.params.target」在 2024-12-31 尚无生效版本（最早版本自 2025-01-01 起施行），无法按规则核对"),
         ("LNYQ", "2025-03-03", 9, "风险补偿金于 2025-03-03 代偿后，应在当年年末（2025-12-31）前补足；2025-12-31 日终余额未达到应补足的规模；应补足至 10,000,000.00 元，年末余额 9,000,000.01 元，差额 999,999.99 元"),
+    ]
+
+
+# --------------------------------------------------------------------------------------
+# Two programs in one ledger: another program's loans, registered first, are passed over.
+
+
+def run_two(first: str, second: str, *parts: str) -> Analysis:
+    """A ledger of two programs: both programs' common accounts (the shared outside-cash
+    account opened once), then the parts."""
+    seen: set[str] = set()
+    lines: list[str] = []
+    for program in (first, second):
+        for line in (COMMON / f"{program.lower()}.beancount").read_text(encoding="utf-8").splitlines():
+            if line.strip() and not line.startswith(";") and line in seen:
+                continue
+            seen.add(line)
+            lines.append(line)
+    text = 'option "operating_currency" "CNY"\n' + "\n".join(lines) + "\n" + "\n".join(textwrap.dedent(p) for p in parts)
+    entries, errors, _ = loader.load_string(text)
+    assert errors == []
+    return analyse(entries, RULEBOOK)
+
+
+def test_gsby_floor_counts_its_own_loans_after_another_program_s() -> None:
+    """A CQGX loan registered first; GSBY's 15,000.00 against its own 1,000,000.67 lent
+    needs 15,000.01005 -> 15,000.01, a fen short."""
+    analysis = run_two(
+        "CQGX",
+        "GSBY",
+        loan("CQGX", "C-1", "2024-02-01", "100.00"),
+        gs_injections(),
+        loan("GSBY", "G-1", "2024-03-01", "1000000.67"),
+    )
+    found = [(f.program, str(f.date), f.message) for f in analysis.findings if f.rule == "risk.floor" and f.program == "GSBY"]
+    assert found == [
+        ("GSBY", "2024-03-01", "2024-03-01 日终风险补偿金余额 15,000.00 元，低于累计放款 1,000,000.67 元的 1.5%；应不低于 15,000.01 元，风险补偿金余额 15,000.00 元，差额 0.01 元"),
+    ]
+
+
+def test_leverage_floor_counts_its_own_loans_after_another_program_s() -> None:
+    """A CQGX loan registered first; WZS's 2,000,000.00 outstanding at 2024-12-31 is exactly
+    10 times its fund of 200,000.00 (no finding), and 0.01 repaid makes it a fen short."""
+    parts = (
+        loan("CQGX", "C-1", "2023-01-02", "100.00"),
+        inject("WZS", "2023-01-03", "200000.00"),
+        loan("WZS", "Z-1", "2024-03-01", "2000000.00"),
+        note("WZS", "2025-01-02"),
+    )
+    analysis = run_two("CQGX", "WZS", *parts)
+    assert [f for f in analysis.findings if f.rule == "risk.leverage_floor"] == []
+    checks = [(c.program, str(c.day), str(c.base), c.ok) for c in analysis.records.adequacy if c.rule == "risk.leverage_floor"]
+    assert checks == [("WZS", "2024-12-31", "2000000.00", True)]
+    analysis = run_two("CQGX", "WZS", *parts, loan_event("2024-06-03", "repayment", "Z-1", "0.01"))
+    assert [(f.program, str(f.date), f.message) for f in analysis.findings if f.rule == "risk.leverage_floor"] == [
+        ("WZS", "2023-01-03", "2024-12-31 日终贷款余额 1,999,999.99 元，未达到风险补偿金余额 200,000.00 元的 10 倍；应不低于 2,000,000.00 元，贷款余额 1,999,999.99 元，差额 0.01 元"),
     ]
