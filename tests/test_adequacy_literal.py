@@ -677,3 +677,52 @@ def test_leverage_floor_counts_its_own_loans_after_another_program_s() -> None:
     assert [(f.program, str(f.date), f.message) for f in analysis.findings if f.rule == "risk.leverage_floor"] == [
         ("WZS", "2023-01-03", "2024-12-31 日终贷款余额 1,999,999.99 元，未达到风险补偿金余额 200,000.00 元的 10 倍；应不低于 2,000,000.00 元，贷款余额 1,999,999.99 元，差额 0.01 元"),
     ]
+
+
+# --------------------------------------------------------------------------------------
+# The daily checks when the very first day judged is already short.
+
+
+def test_the_floor_short_on_the_first_day_judged() -> None:
+    """A CQGX loan of 1,000.00 a day before the fund's first 100.00: 10% is 100.00, the
+    fund's 0.00 is short on 2024-03-01 (before its first transaction), met the next day."""
+    analysis = run("CQGX", loan("CQGX", "C-1", "2024-03-01", "1000.00"), inject("CQGX", "2024-03-02", "100.00"))
+    assert [(f.program, str(f.date), f.message) for f in analysis.findings if f.rule == "risk.floor"] == [
+        ("CQGX", "2024-03-01", "2024-03-01 日终风险补偿金余额 0.00 元，低于贷款余额 1,000.00 元的 10%；应不低于 100.00 元，风险补偿金余额 0.00 元，差额 100.00 元"),
+    ]
+    checks = [(c.rule, c.program, str(c.day), c.risk_fund, c.base, c.limit, c.ok) for c in analysis.records.adequacy if c.rule == "risk.floor"]
+    assert checks == [
+        ("risk.floor", "CQGX", "2024-03-01", Decimal(0), Decimal("1000.00"), Decimal("100.00"), False),
+        ("risk.floor", "CQGX", "2024-03-02", Decimal("100.00"), Decimal("1000.00"), Decimal("100.00"), True),
+    ]
+
+
+def test_the_leverage_beyond_on_the_first_day_judged() -> None:
+    """A WLHT loan of 1,000.00 a day before the fund's first 100.00: 10 times 0.00 is 0.00,
+    1,000.00 beyond on 2024-03-01; 10 times 100.00 is 1,000.00, met exactly the next day."""
+    analysis = run("WLHT", loan("WLHT", "W-1", "2024-03-01", "1000.00"), inject("WLHT", "2024-03-02", "100.00"))
+    assert [(f.program, str(f.date), f.message) for f in analysis.findings if f.rule == "risk.leverage"] == [
+        ("WLHT", "2024-03-01", "2024-03-01 日终贷款余额 1,000.00 元，超过风险补偿金余额 0.00 元的 10 倍；贷款余额上限 0.00 元，贷款余额 1,000.00 元，超出 1,000.00 元"),
+    ]
+    checks = [(c.rule, c.program, str(c.day), c.risk_fund, c.base, c.limit, c.ok) for c in analysis.records.adequacy if c.rule == "risk.leverage"]
+    assert checks == [
+        ("risk.leverage", "WLHT", "2024-03-01", Decimal(0), Decimal("1000.00"), Decimal(0), False),
+        ("risk.leverage", "WLHT", "2024-03-02", Decimal("100.00"), Decimal("1000.00"), Decimal("1000.00"), True),
+    ]
+
+
+def test_gsby_floor_points_at_the_day_s_loan_lent_not_at_a_later_repayment() -> None:
+    """On 2024-05-06 G-1 is increased by 0.34 (15,000.01 needed against 1,000,000.34 lent, a
+    fen short) and G-2, iterated after G-1, repays 1.00: the finding is about the increase."""
+    analysis = run(
+        "GSBY",
+        gs_injections(),
+        loan("GSBY", "G-1", "2024-03-01", "600000.00"),
+        loan("GSBY", "G-2", "2024-03-01", "400000.00"),
+        loan_event("2024-05-06", "increase", "G-1", "0.34"),
+        loan_event("2024-05-06", "repayment", "G-2", "1.00"),
+    )
+    found = [f for f in analysis.findings if f.rule == "risk.floor"]
+    assert [(str(f.date), f.entry.type, f.entry.values[0].value, f.entry.values[1].value) for f in found] == [
+        ("2024-05-06", "loan", "increase", "G-1"),
+    ]
