@@ -726,3 +726,25 @@ def test_gsby_floor_points_at_the_day_s_loan_lent_not_at_a_later_repayment() -> 
     assert [(str(f.date), f.entry.type, f.entry.values[0].value, f.entry.values[1].value) for f in found] == [
         ("2024-05-06", "loan", "increase", "G-1"),
     ]
+
+
+def test_wlht_a_plan_for_next_year_registered_in_december_and_a_plan_year_with_no_fund_change() -> None:
+    """The plan of 2024-12-20 says year 2025: it is judged on its own day against its 2025
+    volume (20,000.00 × 10% = 2,000.00 against the fund's 1,000.00), under 2025's name. The
+    2025 year has no transaction of the fund: only the plan's day is judged."""
+    analysis = run(
+        "WLHT",
+        inject("WLHT", "2024-01-02", "1000.00"),
+        plan("2024-01-02", "10000.00", 2024),
+        plan("2024-12-20", "20000.00", 2025),
+    )
+    assert floor_findings(analysis) == [
+        ("risk.floor", "2024-12-20", "2024-12-20 日终风险补偿金余额 1,000.00 元，低于 2025 年预计业务量 20,000.00 元的 10%（2024-12-20 登记的年度计划）；应不低于 2,000.00 元，风险补偿金余额 1,000.00 元，差额 1,000.00 元"),
+    ]
+
+
+def test_an_empty_ledger_judges_nothing() -> None:
+    """No entry at all: the books have no last day, and nothing is judged or reported."""
+    analysis = analyse([], RULEBOOK)
+    assert [f for f in analysis.findings if f.rule.startswith("risk.")] == []
+    assert analysis.records.adequacy == []
