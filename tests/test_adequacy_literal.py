@@ -748,3 +748,26 @@ def test_an_empty_ledger_judges_nothing() -> None:
     analysis = analyse([], RULEBOOK)
     assert [f for f in analysis.findings if f.rule.startswith("risk.")] == []
     assert analysis.records.adequacy == []
+
+
+def test_wlht_leverage_before_its_multiple_is_in_force_is_said_at_the_day_s_loan(tmp_path: Path) -> None:
+    """A rules.yaml whose WLHT program and leverage multiple are in force only from
+    2024-03-02: the loan day before it cannot be judged (said once, at the loan)."""
+    text = RULES_YAML.read_text(encoding="utf-8")
+    assert text.count("effective: 2015-01-01") == 1 and text.count("2015-01-01: 10\n") == 1
+    text = text.replace("effective: 2015-01-01", "effective: 2024-03-02").replace("2015-01-01: 10\n", "2024-03-02: 10\n")
+    (tmp_path / "calendar.yaml").write_bytes((RULES_YAML.parent / "calendar.yaml").read_bytes())
+    (tmp_path / "rules.yaml").write_text(text, encoding="utf-8")
+    rulebook = load_rules(tmp_path / "rules.yaml")
+    text = (
+        f'option "operating_currency" "CNY"\ninclude "{COMMON / "wlht.beancount"}"\n'
+        + loan("WLHT", "W-1", "2024-03-01", "1000.00")
+        + inject("WLHT", "2024-03-02", "100.00")
+    )
+    entries, errors, _ = loader.load_string(text)
+    assert errors == []
+    analysis = analyse(entries, rulebook)
+    found = [(f.program, str(f.date), f.message) for f in analysis.findings if f.rule == "risk.leverage"]
+    assert found == [
+        ("WLHT", "2024-03-01", "参数「programs.WLHT.rules.risk.leverage.params.multiple」在 2024-03-01 尚无生效版本（最早版本自 2024-03-02 起施行），无法按规则核对"),
+    ]
