@@ -741,6 +741,7 @@ def test_wlht_a_plan_for_next_year_registered_in_december_and_a_plan_year_with_n
     assert floor_findings(analysis) == [
         ("risk.floor", "2024-12-20", "2024-12-20 日终风险补偿金余额 1,000.00 元，低于 2025 年预计业务量 20,000.00 元的 10%（2024-12-20 登记的年度计划）；应不低于 2,000.00 元，风险补偿金余额 1,000.00 元，差额 1,000.00 元"),
     ]
+    assert [f.program for f in analysis.findings if f.rule == "risk.floor"] == ["WLHT"]
     checks = [(c.program, str(c.day), c.risk_fund, c.base, c.limit, c.ok) for c in analysis.records.adequacy if c.rule == "risk.floor"]
     assert checks == [
         ("WLHT", "2024-01-02", Decimal("1000.00"), Decimal("10000.00"), Decimal("1000.00"), True),
