@@ -675,7 +675,7 @@ def test_leverage_floor_counts_its_own_loans_after_another_program_s() -> None:
     assert checks == [("WZS", "2024-12-31", "2000000.00", True)]
     analysis = run_two("CQGX", "WZS", *parts, loan_event("2024-06-03", "repayment", "Z-1", "0.01"))
     assert [(f.program, str(f.date), f.message) for f in analysis.findings if f.rule == "risk.leverage_floor"] == [
-        ("WZS", "2023-01-03", "2024-12-31 日终贷款余额 1,999,999.99 元，未达到风险补偿金余额 200,000.00 元的 10 倍；应不低于 2,000,000.00 元，贷款余额 1,999,999.99 元，差额 0.01 元"),
+        ("WZS", "2023-01-03", "2024-12-31 日终贷款余额 1,999,999.99 元，未达到政府风险补偿金余额 200,000.00 元的 10 倍；应不低于 2,000,000.00 元，贷款余额 1,999,999.99 元，差额 0.01 元"),
     ]
 
 
