@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import bisect
 import datetime
+from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import field
 from decimal import Decimal
@@ -175,25 +176,41 @@ def schedule_rate(ctx: Context, loan: Loan, rule_id: str, event: Event) -> Sched
     def param(name: str) -> object | None:
         return ctx.param(code, rule_id, name, event.date, event.entry) if name in params else None
 
+    return schedule_of(
+        param, event.kind, event.data["amount"], lambda key: _latest(loan, event, key), lambda: term_years(loan, event)
+    )
+
+
+def schedule_of(
+    param: Callable[[str], object | None],
+    kind: str,
+    amount: Decimal,
+    latest: Callable[[str], object | None],
+    years_of: Callable[[], int],
+) -> Schedule | None:
+    """The fee schedule's base and rate for one event of ``kind`` over ``amount``, from the
+    rule's parameters in force (``param(name)``, None where absent), the loan's latest
+    register facts (``latest(key)``: credit_line, loan_type, collateral) and its loan-years
+    (``years_of()``, asked only where the schedule depends on the term). The walk calls it
+    through :func:`schedule_rate`; the synthetic generator calls it to write fees due."""
     rate = param("rate")
     if rate is None:
         return None
-    amount = event.data["amount"]
-    base, base_label = amount, _BASE_LABELS.get(event.kind, "贷款金额")
-    if param("base") == "credit_line" and event.kind != "increase":
-        line = _latest(loan, event, "credit_line")
+    base, base_label = amount, _BASE_LABELS.get(kind, "贷款金额")
+    if param("base") == "credit_line" and kind != "increase":
+        line = latest("credit_line")
         if line is None:
             raise ScheduleError("计费基数为授信额度，但未登记授信额度 credit_line")
         base, base_label = line, "授信额度"
     notes: list[str] = []
     credit_rate = param("credit_rate")
-    loan_type = _latest(loan, event, "loan_type")  # one of LOAN_TYPES (the register checks)
+    loan_type = latest("loan_type")  # one of LOAN_TYPES (the register checks)
     if credit_rate is not None and loan_type == "信用":
         rate = credit_rate
         notes.append("信用类贷款")
     secured_from = param("secured_from")
     if secured_from is not None and loan_type != "信用":
-        collateral = _latest(loan, event, "collateral")
+        collateral = latest("collateral")
         band = half_up(amount * secured_from)
         if collateral is not None and collateral >= band:
             rate = param("secured_rate")
@@ -205,7 +222,7 @@ def schedule_rate(ctx: Context, loan: Loan, rule_id: str, event: Event) -> Sched
     extra = param("extra_year")
     per_year = param("per_year")
     if extra or per_year:
-        years = term_years(loan, event)
+        years = years_of()
     if extra and years > 1:
         rate = rate + extra * (years - 1)
         notes.append(f"期限 {years} 年，每多一年加 {percent(extra)}")
