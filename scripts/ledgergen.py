@@ -321,6 +321,48 @@ STYLES: dict[str, Style] = {
     ),
 }
 
+def derived_style(code: str, name: str) -> Style:
+    """The parties and document styles of a program the generator has no curated style for,
+    from its code and name in rules.yaml alone (cosmetic: payees, letter issuers, enterprise
+    names; nothing a rule checks). The region is the name up to its first 市/区/县/州/旗
+    ("白银市小微企业…" -> "白银市"); the division code in credit codes is invented (99xxxx)."""
+    region = code
+    for i, ch in enumerate(name):
+        if ch in "市区县州旗" and i > 0:
+            region = name[: i + 1]
+            break
+    digits = sum(ord(c) * (i + 1) for i, c in enumerate(code)) % 10000
+    return Style(
+        code=code,
+        name=region,
+        bank=f"合作银行{region}支行",
+        manager=f"{region}助保贷业务主管部门",
+        funder=f"{region}财政局",
+        region=region,
+        loan_prefix=code,
+        enterprise_prefix=f"E-{code}",
+        approval_issuer=f"{code}贷审函",
+        confirm_issuer=f"{code}逾期确认函",
+        bank_issuer=f"合作银行{code}函",
+        contract_style=code + "流借{year}字第{n:03d}号",
+        approver=f"{region}助保贷业务主管部门",
+        notice_days=5,
+        committee_style=region + "助保贷工作领导小组{year}年第{n}次会议纪要",
+        region_code=f"99{digits:04d}",
+    )
+
+
+_DERIVED: dict[str, Style] = {}
+
+
+def style_of(code: str, name: str = "") -> Style:
+    """The curated style of CQGX/WLHT, else one derived from the program's code and name."""
+    found = STYLES.get(code) or _DERIVED.get(code)
+    if found is None:
+        found = _DERIVED[code] = derived_style(code, name)
+    return found
+
+
 _CREDIT_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _CREDIT_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 
@@ -437,6 +479,9 @@ class Book:
     def account(self, code: str, role: str) -> str:
         return self.program(code).accounts[role]
 
+    def style(self, code: str) -> Style:
+        return style_of(code, self.program(code).name)
+
     def balance_of(self, code: str, fund: str) -> Decimal:
         return self.state[code].funds[fund].balance
 
@@ -500,9 +545,9 @@ class Book:
         self._emit(code, day, "".join(lines), note, loan=loan, transaction=True)
         accounts = self.program(code).accounts
         for account, number in postings:
-            if account == accounts["guarantee_fund"]:
+            if account == accounts.get("guarantee_fund"):
                 self.state[code].funds[GUARANTEE].add(day, number)
-            elif account == accounts["risk_fund"]:
+            elif account == accounts.get("risk_fund"):
                 self.state[code].funds[RISK].add(day, number)
 
     def register(
@@ -604,7 +649,7 @@ class Book:
         self.transaction(
             day,
             code,
-            payer or STYLES[code].funder,
+            payer or self.style(code).funder,
             narration,
             [(self.account(code, "risk_fund"), amount), (self.account(code, "injection"), -amount)],
             meta={"letter": letter} if letter else None,
@@ -671,7 +716,7 @@ class Book:
         self.transaction(
             day,
             code,
-            STYLES[code].bank,
+            self.style(code).bank,
             f"{y}年第{QUARTER_NAMES[q]}季度专户结息",
             postings,
             meta={"period_end": end},
@@ -714,7 +759,7 @@ class Book:
         self.transaction(
             day,
             code,
-            STYLES[code].bank,
+            self.style(code).bank,
             f"代偿 {loan}（{how}）",
             postings,
             links=(loan,),
@@ -763,7 +808,7 @@ class Book:
             return
         whom = "、".join(n for n, v in (("风险补偿金", risk), ("助保金", guarantee)) if v)
         self.transaction(
-            day, code, STYLES[code].bank, f"追偿款补回{whom} {loan}", postings, links=(loan,), note=note, loan=loan
+            day, code, self.style(code).bank, f"追偿款补回{whom} {loan}", postings, links=(loan,), note=note, loan=loan
         )
 
     def balance(self, code: str, statement_day: datetime.date, note: str | None = None) -> Decimal:
@@ -1055,7 +1100,7 @@ class Hooks:
 
     def committee(self, code: str, day: datetime.date) -> str:
         n = self.book.letters.number(f"committee-{code}", day.year)
-        return STYLES[code].committee_style.format(year=day.year, n=n)
+        return self.book.style(code).committee_style.format(year=day.year, n=n)
 
     def compensated(self, code: str, day: datetime.date, plan: Waterfall) -> None:
         """Called after each compensation is written."""
@@ -1228,12 +1273,16 @@ _INDUSTRIES = {
         "包装制品", "新能源科技", "文化旅游", "医药连锁", "机械修造", "粮油", "服饰",
     ),
 }
+_INDUSTRIES_GENERIC = (
+    "商贸", "科技", "食品", "物流", "建材", "电子科技", "农业开发", "机械制造", "新材料", "医药",
+    "服装", "包装制品", "信息技术", "文化传媒", "环保科技", "能源科技",
+)
 _SURNAMES = "王李张刘陈杨赵黄周吴徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾萧田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
 
 
 def enterprise_name(code: str, index: int) -> str:
     """An invented enterprise name, distinct for each ``index``."""
-    industries = _INDUSTRIES[code]
+    industries = _INDUSTRIES.get(code, _INDUSTRIES_GENERIC)
     n = index
     n, a = divmod(n, len(_WORDS_A))
     n, b = divmod(n, len(_WORDS_B))
@@ -1244,7 +1293,7 @@ def enterprise_name(code: str, index: int) -> str:
         n, c = divmod(n - 1, len(_WORDS_A))
         word += _WORDS_A[c]
     suffix = "有限公司" if code == "CQGX" or k % 3 else "有限责任公司"
-    return f"{STYLES[code].region}{word}{industries[k]}{suffix}"
+    return f"{style_of(code).region}{word}{industries[k]}{suffix}"
 
 
 def controller(index: int) -> str:
@@ -1753,6 +1802,28 @@ def _header(title: str, rules: Path | None, note: str) -> str:
     return "".join(lines)
 
 
+def select_programs(rulebook: Rulebook, programs: Sequence[str] | str | None, path: Path) -> tuple[str, ...] | None:
+    """The program codes asked for (``"all"``: every program in rules.yaml, in its order);
+    None for the curated default (CQGX and WLHT, which must then be present)."""
+    if programs is None:
+        missing = [code for code in ("CQGX", "WLHT") if code not in rulebook.programs]
+        if missing:
+            raise GenerationError(f"规则文件 {path} 中缺少项目：{'、'.join(missing)}")
+        return None
+    if isinstance(programs, str):
+        programs = [p.strip() for p in programs.split(",") if p.strip()]
+    if list(programs) == ["all"]:
+        return tuple(rulebook.programs)
+    if not programs:
+        raise GenerationError("请给出项目代码（如 CQGX,GSBY）或 all")
+    unknown = [code for code in programs if code not in rulebook.programs]
+    if unknown:
+        raise GenerationError(
+            f"规则文件 {path} 中没有项目：{'、'.join(unknown)}（可用：{'、'.join(rulebook.programs)}，或 all）"
+        )
+    return tuple(dict.fromkeys(programs))
+
+
 def generate(
     out: str | os.PathLike[str] | TextIO,
     *,
@@ -1765,13 +1836,21 @@ def generate(
     start: datetime.date | None = None,
     end: datetime.date | None = None,
     progress: Callable[[int, int], None] | None = None,
+    programs: Sequence[str] | str | None = None,
 ) -> GenerationStats:
-    """Write a synthetic, rule-compliant ledger (see the module docstring)."""
+    """Write a synthetic, rule-compliant ledger (see the module docstring).
+
+    ``programs``: None writes CQGX and WLHT as the curated generator always has (its bytes
+    are the snapshot's); a list of codes, or ``"all"``, writes those programs of rules.yaml
+    with :class:`zhubaodai.scripts.synth.ProgramSynthesizer`, which reads everything from
+    their blocks (no code per program). The default end is then moved on where a program's
+    rules only start late (up to the last year the working-day calendar knows)."""
     if (transactions is None) == (loans is None):
         raise GenerationError("请指定交易笔数（transactions）或贷款笔数（loans）之一")
     size = transactions if transactions is not None else loans
     if not isinstance(size, int) or isinstance(size, bool) or size < 1:
         raise GenerationError(f"笔数应为正整数：{size!r}")
+    given_end = end
     start = start or DEFAULT_START
     end = end or DEFAULT_END
     if end <= start + datetime.timedelta(days=180):
@@ -1783,14 +1862,26 @@ def generate(
         raise GenerationError(str(exc)) from None
     except OSError as exc:
         raise GenerationError(f"无法读取规则文件 {rules_path}：{exc.strerror}") from None
-    missing = [code for code in ("CQGX", "WLHT") if code not in rulebook.programs]
-    if missing:
-        raise GenerationError(f"规则文件 {rules_path} 中缺少项目：{'、'.join(missing)}")
     cal = workdays()
-    if start.year < cal.first_year or end.year + 1 > cal.last_year:
+    codes = select_programs(rulebook, programs, rules_path)
+    if codes is not None:
+        from zhubaodai.scripts import synth
+
+        if given_end is None:
+            latest = max(synth.first_day(rulebook.programs[c]) for c in codes)
+            end = max(end, min(latest + datetime.timedelta(days=330), datetime.date(cal.last_year, 12, 31)))
+        late = [c for c in codes if synth.first_day(rulebook.programs[c]) > end - datetime.timedelta(days=120)]
+        if late:
+            raise GenerationError(
+                f"项目 {'、'.join(late)} 的规则自 "
+                f"{max(synth.first_day(rulebook.programs[c]) for c in late)} 起适用，日期区间 {start} 至 {end} 内无法开展业务"
+            )
+    if codes is None and (start.year < cal.first_year or end.year + 1 > cal.last_year):
         raise GenerationError(
             f"日期区间 {start} 至 {end} 超出工作日历（{cal.first_year}—{cal.last_year} 年，且需留出次年推算通知期限）"
         )
+    if codes is not None and (start.year < cal.first_year or end.year > cal.last_year):
+        raise GenerationError(f"日期区间 {start} 至 {end} 超出工作日历（{cal.first_year}—{cal.last_year} 年）")
     what = f"约 {transactions:,} 笔交易" if transactions is not None else f"{loans:,} 笔贷款"
     note = (
         f"助保贷资金池合成账本：{what}，随机种子 {seed}，{start} 至 {end}。\n"
@@ -1802,6 +1893,13 @@ def generate(
         stream.write(_header(title, None if bare else rules_line, note))
         stream.write(f'{start} custom "fava-option" "language" "zh"\n\n')
         book = Book(rulebook, StreamSink(stream), comments=False)
+        if codes is not None:
+            from zhubaodai.scripts.synth import ProgramSynthesizer
+
+            return ProgramSynthesizer(
+                book, random.Random(seed), codes, start=start, end=end, transactions=transactions, loans=loans,
+                progress=progress,
+            ).run()
         synth = Synthesizer(
             book, random.Random(seed), start=start, end=end, transactions=transactions, loans=loans, progress=progress
         )
@@ -1880,6 +1978,12 @@ def _progress_printer(enabled: bool) -> Callable[[int, int], None] | None:
 @click.option("--force", is_flag=True, help="覆盖已存在的文件")
 @click.option("--rules", type=click.Path(dir_okay=False), default=None, help="plugin 行引用的 rules.yaml（默认本项目的）")
 @click.option("--progress/--no-progress", default=None, help="在标准错误输出显示进度（默认：1 万笔以上显示）")
+@click.option(
+    "--programs",
+    default=None,
+    metavar="代码,代码|all",
+    help="生成哪些项目（rules.yaml 中的代码，逗号分隔；all 为全部项目）。不写时按原样生成 CQGX 与 WLHT",
+)
 def main(
     transactions: int | None,
     loans: int | None,
@@ -1889,6 +1993,7 @@ def main(
     force: bool,
     rules: str | None,
     progress: bool | None,
+    programs: str | None,
 ) -> None:
     """生成符合规则的助保贷合成账本（测试与基准测试用）。"""
     size = transactions if transactions is not None else (loans or 0)
@@ -1903,6 +2008,7 @@ def main(
             force=force,
             rules=rules,
             progress=_progress_printer(show),
+            programs=programs,
         )
     except GenerationError as exc:
         raise _ChineseError(str(exc)) from None
@@ -1919,4 +2025,9 @@ def main(
 
 
 if __name__ == "__main__":
-    main()
+    # Run the imported module's main, not this __main__ copy: zhubaodai.scripts.synth works
+    # with the classes of zhubaodai.scripts.ledgergen (Number, LetterRef), which a second
+    # copy of this module would not recognise.
+    from zhubaodai.scripts.ledgergen import main as _main
+
+    _main()
