@@ -19,6 +19,7 @@ Usage::
     .venv/bin/python scripts/benchmark.py --million           # and 1M (about 25 minutes, 11 GB)
     .venv/bin/python scripts/benchmark.py --sizes 1000        # the CI smoke test
     .venv/bin/python scripts/benchmark.py --json out.json     # figures for docs/benchmarks.md
+    .venv/bin/python scripts/benchmark.py --programs all      # every program in rules.yaml
 
 Exit status 0 when every run completed (targets missed are reported, not failed: the
 figures go in docs/benchmarks.md either way); 2 when a run could not be made.
@@ -159,12 +160,13 @@ def say(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
-def bench_size(size: int, workdir: Path, seed: int, repeat: int) -> Result:
+def bench_size(size: int, workdir: Path, seed: int, repeat: int, programs: str | None = None) -> Result:
     full = workdir / f"bench-{size}.beancount"
     bare = workdir / f"bench-{size}-bare.beancount"
-    say(f"==> 生成 {size:,} 笔交易的账本（带插件与不带插件，种子 {seed}）")
-    stats = generate(full, transactions=size, seed=seed, force=True)
-    generate(bare, transactions=size, seed=seed, bare=True, force=True)
+    which = f"，项目 {programs}" if programs else ""
+    say(f"==> 生成 {size:,} 笔交易的账本（带插件与不带插件，种子 {seed}{which}）")
+    stats = generate(full, transactions=size, seed=seed, force=True, programs=programs)
+    generate(bare, transactions=size, seed=seed, bare=True, force=True, programs=programs)
     command = bean_check_command()
     bare_runs: list[Run] = []
     full_runs: list[Run] = []
@@ -243,6 +245,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=None, help="每个规模测几轮取中位数（默认：10 万笔以下 3 轮，以上 1 轮）")
     parser.add_argument("--workdir", default=None, help="账本存放目录（默认临时目录，结束后删除）")
     parser.add_argument("--json", dest="json_path", default=None, help="把结果另存为 JSON")
+    parser.add_argument(
+        "--programs", default=None, metavar="代码,代码|all",
+        help="账本含哪些项目（rules.yaml 中的代码，逗号分隔；all 为全部项目；默认 CQGX 与 WLHT，与历次基准相同）",
+    )
     args = parser.parse_args(argv)
     try:
         sizes = [int(s.replace("_", "")) for s in args.sizes.split(",")] if args.sizes else list(DEFAULT_SIZES)
@@ -263,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
         for size in sorted(sizes):
             repeat = args.repeat or (3 if size < 100_000 else 1)
             try:
-                results.append(bench_size(size, workdir, args.seed, repeat))
+                results.append(bench_size(size, workdir, args.seed, repeat, args.programs))
             except (GenerationError, OSError) as exc:
                 say(f"错误：{size:,} 笔的基准测试无法进行：{exc}")
                 return 2
@@ -273,7 +279,7 @@ def main(argv: list[str] | None = None) -> int:
     for key, value in info.items():
         print(f"- {key}: {value}")
     print()
-    print("## 结果（bean-check -C，中位数）")
+    print(f"## 结果（bean-check -C，中位数；项目：{args.programs or 'CQGX,WLHT'}）")
     print(table(results))
     print()
     for line in verdicts(results):
@@ -285,6 +291,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json_path:
         payload = {
             "machine": info,
+            "programs": args.programs or "CQGX,WLHT",
             "results": [
                 {**asdict(r), "time_ratio": r.time_ratio, "cpu_ratio": r.cpu_ratio, "memory_ratio": r.memory_ratio,
                  "zbd_ratio": r.zbd_ratio,

@@ -40,6 +40,7 @@ from typing import Any
 import click
 
 from zhubaodai.checks.waterfall import Waterfall
+from zhubaodai.clitext import ChineseCommand
 from zhubaodai.core.rules import load_rules
 from zhubaodai.importers.config import load_pool_config
 from zhubaodai.scripts.ledgergen import Book
@@ -617,7 +618,115 @@ def _check_story(hooks: DemoHooks) -> None:
 
 def write_demo(directory: Path, force: bool = False) -> list[Path]:
     """Write the demo into ``directory``; existing files are kept unless ``force``."""
-    files = build_demo()
+    return _write_files(directory, build_demo(), force)
+
+
+# --------------------------------------------------------------------------------------
+# A demo of any program, from rules.yaml alone.
+
+PROGRAM_DEMO_LOANS = 40
+PROGRAM_DEMO_SEED = 1
+PROGRAM_DEMO_START = datetime.date(2024, 1, 1)
+PROGRAM_DEMO_END = datetime.date(2025, 12, 31)
+
+PROGRAM_MAIN = """\
+; {title}（演示账本）：由 rules.yaml 中项目 {code} 的规则生成的合成账本，{start} 至 {end}。
+; {folder}/accounts.beancount 为账户，{folder}/<年>.beancount 为当年的登记簿（custom）与资金分录；企业名称均为虚构。
+; 由 python -m zhubaodai.scripts.gen_demo --program {code} 生成（随机种子 {seed}，{loans} 笔贷款）。
+option "title" "{quoted}（演示）"
+option "operating_currency" "CNY"
+plugin "zhubaodai.plugin" "{{'rules': '{rules}'}}"
+{start} custom "fava-option" "language" "zh"
+{start} custom "fava-option" "locale" "zh_CN"
+{start} custom "fava-option" "default-page" "extension/Zbd1Pool/"
+{start} custom "fava-extension" "zhubaodai.fava"
+
+{includes}"""
+
+
+class ProgramDemoSink:
+    """Routes a generated program's directives to ``<code>/accounts.beancount`` and
+    ``<code>/<year>.beancount`` (lower-case code), with a heading per quarter."""
+
+    def __init__(self, program: Any) -> None:
+        self.program = program
+        self.folder = program.code.lower()
+        self.files: dict[str, list[str]] = {}
+        self._quarter: dict[str, tuple[int, int]] = {}
+
+    def _file(self, path: str, what: str) -> list[str]:
+        chunks = self.files.get(path)
+        if chunks is None:
+            head = f"{self.program.name} · {what}\n依据：{self.program.document}\n由 rules.yaml 生成的合成演示账本，企业与函件均为虚构。"
+            chunks = self.files[path] = [comment_lines(head) + "\n"]
+        return chunks
+
+    def write(self, code: str | None, day: datetime.date, text: str, section: str = "journal") -> None:
+        if section == "accounts":
+            self._file(f"{self.folder}/accounts.beancount", "账户").append(text + "\n")
+            return
+        path = f"{self.folder}/{day.year}.beancount"
+        chunks = self._file(path, f"{day.year} 年登记簿与资金分录")
+        quarter = quarter_of(day)
+        if self._quarter.get(path) != quarter:
+            self._quarter[path] = quarter
+            chunks.append(f";; ===== {quarter[0]}年第{QUARTERS[quarter[1]]}季度 =====\n\n")
+        chunks.append(text + "\n")
+
+
+def build_program_demo(
+    code: str,
+    directory: Path,
+    *,
+    rules: Path = RULES,
+    seed: int = PROGRAM_DEMO_SEED,
+    loans: int = PROGRAM_DEMO_LOANS,
+) -> dict[str, str]:
+    """The files of a demo of ``code`` (relative path -> text): a synthetic run of the
+    program alone (:class:`zhubaodai.scripts.synth.ProgramSynthesizer`, fixed seed), from
+    2024 to 2025, or from the program's first day for a year where its rules start later."""
+    import random
+
+    from zhubaodai.core.rules import RulesError
+    from zhubaodai.scripts import synth
+    from zhubaodai.scripts.ledgergen import portable_rules_path
+
+    try:
+        rulebook = load_rules(str(rules))
+    except RulesError as exc:
+        raise GenerationError(str(exc)) from None
+    except OSError as exc:
+        raise GenerationError(f"无法读取规则文件 {rules}：{exc.strerror}") from None
+    if code not in rulebook.programs:
+        raise GenerationError(f"规则文件 {rules} 中没有项目 {code}（可用：{'、'.join(rulebook.programs)}）")
+    if loans < 1:
+        raise GenerationError(f"贷款笔数应为正整数：{loans}")
+    program = rulebook.programs[code]
+    cal = workdays()
+    first = synth.first_day(program)
+    start, end = PROGRAM_DEMO_START, PROGRAM_DEMO_END
+    if first > end - datetime.timedelta(days=240):
+        start = first
+        end = min(first + datetime.timedelta(days=365), datetime.date(cal.last_year, 12, 31))
+    if first > end - datetime.timedelta(days=120):
+        raise GenerationError(f"项目 {code} 的规则自 {first} 起适用，工作日历只到 {cal.last_year} 年，无法生成演示账本")
+    sink = ProgramDemoSink(program)
+    book = Book(rulebook, sink)
+    synth.ProgramSynthesizer(
+        book, random.Random(seed), (code,), start=start, end=end, transactions=None, loans=loans
+    ).run()
+    files = {path: "".join(chunks).rstrip("\n") + "\n" for path, chunks in sink.files.items()}
+    years = sorted(p for p in files if not p.endswith("accounts.beancount"))
+    order = [f"{sink.folder}/accounts.beancount", *years]
+    includes = "".join(f'include "{p}"\n' for p in order)
+    files["main.beancount"] = PROGRAM_MAIN.format(
+        title=program.name, quoted=program.name.replace("\\", "\\\\").replace('"', '\\"'), code=code, folder=sink.folder, start=start, end=end, seed=seed, loans=loans,
+        rules=portable_rules_path(Path(rules), directory / "main.beancount").as_posix(), includes=includes,
+    )
+    return dict(sorted(files.items()))
+
+
+def _write_files(directory: Path, files: dict[str, str], force: bool) -> list[Path]:
     targets = [directory / rel for rel in files]
     existing = [p for p in targets if p.exists()]
     if existing and not force:
@@ -631,25 +740,65 @@ def write_demo(directory: Path, force: bool = False) -> list[Path]:
     return targets
 
 
+def write_program_demo(
+    code: str,
+    directory: Path,
+    *,
+    rules: Path = RULES,
+    seed: int = PROGRAM_DEMO_SEED,
+    loans: int = PROGRAM_DEMO_LOANS,
+    force: bool = False,
+) -> list[Path]:
+    """Write a demo of ``code`` into ``directory`` (main.beancount and a folder per
+    program); existing files are kept unless ``force``."""
+    if directory.resolve() == LEDGER_DIR.resolve() and not force:
+        raise GenerationError(f"{directory} 是本项目的演示账本目录，请另选目录（或加 --force）")
+    files = build_program_demo(code, directory, rules=rules, seed=seed, loans=loans)
+    return _write_files(directory, files, force)
+
+
 class _ChineseError(click.ClickException):
+    exit_code = 2
+
     def show(self, file: Any = None) -> None:  # noqa: ARG002
         click.echo(f"错误：{self.message}", err=True)
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--output", "-o", type=click.Path(file_okay=False), default=str(LEDGER_DIR), show_default=True,
-              help="写入的目录")
+@click.command(cls=ChineseCommand, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--output", "-o", type=click.Path(file_okay=False), default=None,
+              help=f"写入的目录（默认 {LEDGER_DIR}；给出 --program 时必填）")
 @click.option("--force", is_flag=True, help="覆盖已存在的文件")
-def main(output: str, force: bool) -> None:
-    """生成演示账本（重庆高新区、乌兰浩特市两个项目，2024—2025 年）。"""
+@click.option("--program", "-p", default=None, metavar="代码",
+              help="为 rules.yaml 中的某个项目生成合成演示账本（只依据规则，无须改代码）")
+@click.option("--rules", type=click.Path(dir_okay=False), default=None,
+              help="与 --program 同用：读取的 rules.yaml（默认本项目的）")
+@click.option("--loans", type=int, default=PROGRAM_DEMO_LOANS, show_default=True, help="与 --program 同用：贷款笔数")
+@click.option("--seed", type=int, default=PROGRAM_DEMO_SEED, show_default=True, help="与 --program 同用：随机种子")
+def main(output: str | None, force: bool, program: str | None, rules: str | None, loans: int, seed: int) -> None:
+    """生成演示账本：不带 --program 时为重庆高新区、乌兰浩特市两个项目 2024—2025 年的精编演示账本；
+    带 --program 代码 时为该项目按 rules.yaml 生成的合成演示账本。"""
     try:
-        written = write_demo(Path(output), force=force)
+        if program is None:
+            if rules is not None:
+                raise GenerationError("--rules 只能与 --program 同用")
+            target = output or str(LEDGER_DIR)
+            written = write_demo(Path(target), force=force)
+        else:
+            if output is None:
+                raise GenerationError("请用 --output 指定写入的目录")
+            target = output
+            written = write_program_demo(
+                program, Path(output), rules=Path(rules).resolve() if rules else RULES, seed=seed, loans=loans, force=force
+            )
     except GenerationError as exc:
         raise _ChineseError(str(exc)) from None
     except OSError as exc:
         raise _ChineseError(f"无法写入 {output}：{exc.strerror or exc}") from None
-    click.echo(f"已写入 {len(written)} 个文件到 {output}", err=True)
+    click.echo(f"已写入 {len(written)} 个文件到 {target}", err=True)
 
 
 if __name__ == "__main__":
-    main()
+    # The imported module's main (one copy of zhubaodai.scripts.ledgergen's classes).
+    from zhubaodai.scripts.gen_demo import main as _main
+
+    _main()
