@@ -291,8 +291,9 @@ class ProgramSynthesizer:
             pool.opened = True
             self._annual(d, code)
             if not self.has(code, "risk.leverage_floor"):
-                least = self.p(code, "risk.topup", "target", d) or Decimal("3000000")
-                self._inject(d, code, max(least, ceil_to(self._required(code, ZERO) * Decimal("1.2"))), "首期注入风险补偿金")
+                target = self.p(code, "risk.topup", "target", d)
+                first = target if target is not None else max(Decimal("3000000"), ceil_to(self._required(code, ZERO) * Decimal("1.2")))
+                self._inject(d, code, first, "首期注入风险补偿金")
 
         self.timeline.at(self._add(day, 2), first, Timeline.PROGRAM)
 
@@ -359,7 +360,9 @@ class ProgramSynthesizer:
         exposure = pool.exposure + extra
         # risk.leverage_floor: the loans must stay a multiple of the fund, so it holds no
         # reserve: each compensation's part is injected just before it (see _ensure).
-        need = ZERO if self.has(code, "risk.leverage_floor") else exposure / 8
+        # risk.topup: the fund is kept at its target (topped up after each compensation).
+        fixed = self.has(code, "risk.leverage_floor") or self.has(code, "risk.topup")
+        need = ZERO if fixed else exposure / 8
         rate = self.p(code, "risk.floor", "rate", day)
         base = self.p(code, "risk.floor", "base", day)
         if rate is not None:
