@@ -186,3 +186,26 @@ def test_the_illustration_adds_a_fee_finding_citing_the_amendment(blocks: list[B
         assert line in printed, line
     check = subprocess.run([str(BEAN_CHECK), str(path)], capture_output=True, text=True, check=False)
     assert check.returncode == 1 and finding.message in check.stdout + check.stderr
+
+
+def test_section_10_generates_a_demo_and_a_synthetic_ledger_of_the_example(folder: Path) -> None:
+    """The commands of section 10, on the example's own rules.yaml: no generator code."""
+    rules = folder / "rules.yaml"
+    demo = folder / "演示"
+    done = subprocess.run(
+        [sys.executable, "-m", "zhubaodai.scripts.gen_demo", "--program", "DEMO", "--rules", str(rules),
+         "--output", str(demo)],
+        capture_output=True, text=True, check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    synthetic = folder / "合成.beancount"
+    result = zbd("generate", "--programs", "DEMO", "--rules", rules, "--loans", "200", "--seed", "1", "-o", synthetic)
+    assert result.exit_code == 0, result.output
+    for ledger in (demo / "main.beancount", synthetic):
+        check = subprocess.run([str(BEAN_CHECK), str(ledger)], capture_output=True, text=True, check=False)
+        assert check.returncode == 0 and check.stdout.strip() == "", check.stdout + check.stderr
+        entries, errors, _ = loader.load_file(str(ledger))
+        assert errors == []
+        analysis = analyse(entries, load_rules(rules))
+        assert [str(f) for f in analysis.findings] == []
+        assert {loan.program for loan in analysis.register.loans.values()} == {"DEMO"}

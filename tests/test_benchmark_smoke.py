@@ -30,3 +30,17 @@ def test_benchmark_runs_at_1000_transactions(tmp_path):
     assert [l for l in full if not l.startswith("plugin ")] == bare
     assert any(l.startswith('plugin "zhubaodai.plugin"') for l in full)
     assert out.exists()
+
+
+def test_benchmark_runs_every_program_at_1000_transactions(tmp_path):
+    """--programs all: the ledgers hold every program of rules.yaml and pass the check."""
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "benchmark.py"), "--sizes", "1000", "--repeat", "1",
+         "--workdir", str(tmp_path), "--programs", "all"],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "项目：all" in done.stdout and "注意" not in done.stdout, done.stdout
+    text = (tmp_path / "bench-1000.beancount").read_text(encoding="utf-8")
+    for code in ("CQ-", "WL-", "GSBY-", "HKJB-", "SZPS-", "WZS-", "LNYQ-"):
+        assert code in text, code
