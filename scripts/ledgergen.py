@@ -42,9 +42,16 @@ Two layers, both writing plain Beancount text in the format of docs/ledger-forma
   Register directives (``custom``) come on top of the transactions: about four to five
   per loan.
 
+* ``generate(..., programs="all" | "CODE,CODE" | [codes])``: any programs of rules.yaml,
+  written by :class:`zhubaodai.scripts.synth.ProgramSynthesizer`, which reads every figure
+  and shape from the programs' blocks (no code per program; a new program needs nothing
+  here). Without ``programs`` the curated CQGX/WLHT ledger above is written, byte for byte
+  as before (tests/snapshots/engine.json holds its findings); its payees and letter styles
+  (:data:`STYLES`) are cosmetic, other programs get theirs from :func:`derived_style`.
+
 Command line::
 
-    python -m zhubaodai.scripts.ledgergen --transactions N --seed S -o PATH [--bare] [--force]
+    python -m zhubaodai.scripts.ledgergen --transactions N --seed S -o PATH [--programs CODE,CODE|all] [--bare] [--force]
 """
 
 from __future__ import annotations

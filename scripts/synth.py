@@ -160,6 +160,7 @@ class _Loan:
     code: str
     ent: _Enterprise
     payer: str
+    amount: Decimal  # as approved
     steps: list[Step]
     index: int = 0
     claim: dict[str, Decimal] = field(default_factory=dict)
@@ -553,7 +554,6 @@ class ProgramSynthesizer:
     def _spec(self, code: str, ent: _Enterprise, amount: Decimal, day: datetime.date) -> _Loan:
         """The loan's whole life, as dated steps."""
         rng = self.rng
-        cal = self.cal
         pool = self.pools[code]
         style = pool.style
         year = day.year
@@ -696,7 +696,7 @@ class ProgramSynthesizer:
             if deposit:
                 steps.append(Step(maturity + ONE_DAY, "release", {"amount": deposit}, transactions=1))
         steps.sort(key=lambda s: s.day)  # stable: same-day steps keep their order
-        return _Loan(loan_id, code, ent, payer, [s for s in steps if s.day <= self.end], deposit=deposit)
+        return _Loan(loan_id, code, ent, payer, amount, [s for s in steps if s.day <= self.end], deposit=deposit)
 
     def _budget(self, code: str, principal: Decimal, day: datetime.date) -> Decimal:
         """The largest principal (at most ``principal``, in 10,000s) whose default stays
@@ -731,7 +731,6 @@ class ProgramSynthesizer:
     def _default_steps(self, code: str, loan_id: str, ent: _Enterprise, principal: Decimal,
                        maturity: datetime.date, deposit: Decimal) -> list[Step]:
         rng = self.rng
-        cal = self.cal
         style = self.pools[code].style
         steps: list[Step] = []
 
@@ -777,7 +776,7 @@ class ProgramSynthesizer:
         claim["letter"] = LetterRef(style.bank_issuer)
         claim["approval"] = f"{style.approver}审核同意（{self._add(comp_day, -1)}）"
         if deposit:
-            steps.append(Step(claim_day, "deposit_use", {}, transactions=1))
+            steps.append(Step(claim_day, "deposit_use", {"due": principal + interest}, transactions=1))
         reg(claim_day, "claim", claim)
         steps.append(Step(comp_day, "compensation", {"claim": claim}, order=overdue.toordinal(), transactions=1))
         settle = self.has(code, "loan.portfolio_stop")
@@ -857,9 +856,10 @@ class ProgramSynthesizer:
             book.transaction(day, code, loan.payer, f"{what} {loan.id}",
                              [(account, amount), (self.account(code, "deposit_source"), -amount)], links=(loan.id,), loan=loan.id)
         elif kind == "deposit_use":
+            # The deposit pays first, at most the overdue principal and interest (a deposit is
+            # a few per cent of the loan, so in practice all of it).
             account = f"{self.account(code, 'deposits')}:{loan.id}"
-            due = sum(v for k, v in loan_claim(loan).items())
-            used = min(loan.deposit, due) if due else loan.deposit
+            used = min(loan.deposit, data["due"])
             loan.claim["deposit"] = used
             book.transaction(day, code, pool.style.bank, f"存单先行代偿 {loan.id}",
                              [(account, -used), (self.account(code, "compensation_deposit"), used)], links=(loan.id,), loan=loan.id)
@@ -872,7 +872,7 @@ class ProgramSynthesizer:
         elif kind == "late":
             pool.late[loan.id] = data["principal"]
         elif kind == "settled":
-            pool.exposure = max(pool.exposure - loan_amount(loan) * PEAK, ZERO)
+            pool.exposure = max(pool.exposure - loan.amount * PEAK, ZERO)
             if not any(s.kind == "compensation" for s in loan.steps):
                 pool.idle.append(loan.ent)
         elif kind == "compensation":
@@ -883,7 +883,7 @@ class ProgramSynthesizer:
             recovered = data["costs"] + bank + half_up(paid * data["fraction"])
             meta: dict[str, Any] = {"recovered": recovered, "costs": data["costs"]}
             if "penalty" in deductions:
-                penalty = half_up(loan_amount(loan) * Decimal("0.005"))
+                penalty = half_up(loan.amount * Decimal("0.005"))
                 meta["penalty"] = penalty
                 meta["recovered"] = recovered + penalty
             meta["letter"] = book.letters.resolve(LetterRef(pool.style.bank_issuer), day)
@@ -970,16 +970,3 @@ class ProgramSynthesizer:
             if room > 0:
                 self._inject(day, code, room, "补充风险补偿金（代偿前）")
 
-
-def loan_claim(loan: _Loan) -> dict[str, Decimal]:
-    for step in loan.steps:
-        if step.kind == "compensation":
-            return {k: v for k, v in step.data["claim"].items() if isinstance(v, Decimal)}
-    return {}
-
-
-def loan_amount(loan: _Loan) -> Decimal:
-    for step in loan.steps:
-        if step.kind == "register" and step.data["event"] == "approval":
-            return step.data["meta"]["amount"]
-    return ZERO
