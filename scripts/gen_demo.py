@@ -750,9 +750,11 @@ def write_program_demo(
     force: bool = False,
 ) -> list[Path]:
     """Write a demo of ``code`` into ``directory`` (main.beancount and a folder per
-    program); existing files are kept unless ``force``."""
-    if directory.resolve() == LEDGER_DIR.resolve() and not force:
-        raise GenerationError(f"{directory} 是本项目的演示账本目录，请另选目录（或加 --force）")
+    program); existing files are kept unless ``force``; never into the project's ledger/."""
+    if directory.resolve() == LEDGER_DIR.resolve():
+        # ledger/ holds the curated demo (main.beancount) and the hand-written shapes demo
+        # (ledger/<code>/): a generated demo never replaces them, --force or not.
+        raise GenerationError(f"{directory} 是本项目的精编演示账本目录，请另选目录")
     files = build_program_demo(code, directory, rules=rules, seed=seed, loans=loans)
     return _write_files(directory, files, force)
 

@@ -185,6 +185,8 @@ def test_demo_refuses_to_overwrite_and_speaks_chinese(tmp_path):
     assert result.returncode != 0 and "--output" in result.stderr and "Traceback" not in result.stderr
     result = subprocess.run([*cli[:4], "NOPE", "--output", str(tmp_path / "n")], capture_output=True, text=True)
     assert result.returncode != 0 and "没有项目 NOPE" in result.stderr
+    result = subprocess.run([*cli[:5], "--output", str(REPO / "ledger"), "--force"], capture_output=True, text=True)
+    assert result.returncode != 0 and "精编演示账本" in result.stderr  # ledger/ is never overwritten
     help_text = subprocess.run([*cli[:3], "--help"], capture_output=True, text=True).stdout
     assert "演示账本" in help_text and "--program" in help_text
 
