@@ -1983,7 +1983,7 @@ def _progress_printer(enabled: bool) -> Callable[[int, int], None] | None:
 @click.option("--output", "-o", "output", required=True, type=click.Path(dir_okay=False), help="输出的账本文件")
 @click.option("--bare", is_flag=True, help="不写 plugin 行（基准测试中裸 bean-check 用）")
 @click.option("--force", is_flag=True, help="覆盖已存在的文件")
-@click.option("--rules", type=click.Path(dir_okay=False), default=None, help="plugin 行引用的 rules.yaml（默认本项目的）")
+@click.option("--rules", type=click.Path(dir_okay=False), default=None, help="读取并在 plugin 行引用的 rules.yaml（默认本项目的）")
 @click.option("--progress/--no-progress", default=None, help="在标准错误输出显示进度（默认：1 万笔以上显示）")
 @click.option(
     "--programs",
