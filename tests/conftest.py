@@ -24,6 +24,21 @@ ROOT = Path(__file__).resolve().parent.parent
 RULES_YAML = ROOT / "rules.yaml"
 LEDGERS = ROOT / "tests" / "ledgers"
 
+
+#: The program of a loan in the literal tests, by its id's first two letters.
+PROGRAM_OF = {"CQ": "CQGX", "WL": "WLHT"}
+
+
+def literal_findings(analysis: Any, rule: str) -> list[tuple[str, str | None, tuple]]:
+    """A rule's findings as (message, loan, figures), for tests that compare them with
+    literal texts; each points at an entry and is its loan's program's (CQ-… CQGX,
+    WL-… WLHT)."""
+    chosen = [f for f in analysis.findings if f.rule == rule]
+    for f in chosen:
+        assert f.lineno is not None and f.date is not None, f
+        assert f.loan is None or f.program == PROGRAM_OF[f.loan[:2]], f
+    return [(f.message, f.loan, f.figures) for f in chosen]
+
 loader.initialize(use_cache=False)
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from beancount import loader
 
+from conftest import literal_findings
 from zhubaodai.checks.deadlines import CALENDAR_DAYS
 from zhubaodai.checks.deadlines import DeadlineRecord
 from zhubaodai.core.engine import Analysis
@@ -62,17 +63,7 @@ def run(text: str, rules=RULES) -> Analysis:
     return analyse(entries, rules)
 
 
-PROGRAM_OF = {"CQ": "CQGX", "WL": "WLHT"}
-
-
-def found(analysis: Analysis, rule: str) -> list[tuple[str, str | None, tuple]]:
-    """The rule's findings as (message, loan, figures); each is its loan's program's
-    (CQ-… CQGX, WL-… WLHT) and points at an entry."""
-    chosen = [f for f in analysis.findings if f.rule == rule]
-    for f in chosen:
-        assert f.lineno is not None and f.date is not None, f
-        assert f.loan is None or f.program == PROGRAM_OF[f.loan[:2]], f
-    return [(f.message, f.loan, f.figures) for f in chosen]
+found = literal_findings
 
 
 def last_day(date: str) -> str:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from beancount import loader
 
+from conftest import literal_findings
 from zhubaodai.checks.waterfall import Waterfall
 from zhubaodai.checks.waterfall import plan_waterfall
 from zhubaodai.core.engine import Analysis
@@ -124,17 +125,7 @@ def run(text: str) -> Analysis:
     return analyse(entries, RULES)
 
 
-PROGRAM_OF = {"CQ": "CQGX", "WL": "WLHT"}
-
-
-def found(analysis: Analysis, rule: str) -> list[tuple[str, str | None, tuple]]:
-    """The rule's findings as (message, loan, figures); each is its loan's program's
-    (CQ-… CQGX, WL-… WLHT) and points at an entry."""
-    chosen = [f for f in analysis.findings if f.rule == rule]
-    for f in chosen:
-        assert f.lineno is not None and f.date is not None, f
-        assert f.loan is None or f.program == PROGRAM_OF[f.loan[:2]], f
-    return [(f.message, f.loan, f.figures) for f in chosen]
+found = literal_findings
 
 
 def test_a_compensation_by_the_waterfall_passes_and_is_recorded() -> None:
