@@ -97,6 +97,8 @@ def _value(kind: str, value: Any) -> str:
         return f"{value} 个月"
     if kind == "days":
         return f"{value} 天"
+    if kind == "flag":
+        return "是" if value else "否"
     if kind == "score":
         return f"{Decimal(value).normalize():f} 分"
     if kind in ("parties", "residual"):

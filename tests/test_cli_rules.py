@@ -144,3 +144,12 @@ def test_a_parameter_not_in_force_on_the_date_says_so(tmp_path: Path) -> None:
     assert "下一版本：自 2030-01-01 起 终止（null）" in on_the_day
     after = zbd("rules", path, "--program", "CQGX", "--date", "2030-01-01").output
     assert "rate：自 2030-01-01 起已终止（2030-01-01 不检查此参数）" in after
+
+
+def test_a_flag_reads_yes_or_no_in_chinese() -> None:
+    """A true/false parameter is shown as 是/否, never Python's True/False."""
+    out = zbd("rules", RULES, "--program", "JHJD", "--date", "2025-06-30").output
+    assert "per_loan = 是（自 2015-08-17 起" in out
+    assert "True" not in out and "False" not in out
+    cq = zbd("rules", RULES, "--program", "CQGX", "--date", "2024-07-22").output
+    assert "required = 否（自 2021-02-24 起" in cq
