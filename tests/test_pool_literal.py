@@ -605,7 +605,11 @@ def test_a_reversed_subsidy_is_no_withdrawal() -> None:
     analysis = run(HK_BASE + subsidy("2021-04-01", "100.00") + back)
     assert hk_found(analysis, "pool.no_withdrawal") == []
     assert hk_found(analysis, "outflow.subsidy") == []
-    assert [o.amount for o in analysis.programs["HKJB"].outflows] == [D("100.00")]
+    # The return is recorded as a negative outflow that brings the year's and the loan's totals back to 0.00.
+    assert [(o.amount, o.year_total, o.loan, o.loan_total, o.allowed) for o in analysis.programs["HKJB"].outflows] == [
+        (D("100.00"), D("100.00"), "HK-1", D("100.00"), D("12345.68")),
+        (D("-100.00"), D("0.00"), "HK-1", D("0.00"), D("12345.68")),
+    ]
     # A "reversal" that takes from one fund into the other is still a transfer.
     legs = "  Assets:HKJB:Pool:Compensation   300.00 CNY\n  Assets:HKJB:Pool:Guarantee   -200.00 CNY\n"
     assert hk_found(run(HK_BASE + subsidy("2021-04-01", "-100.00", fund=legs)), "pool.no_withdrawal") == [
@@ -715,4 +719,58 @@ def test_suspense_is_checked_for_each_program_that_lists_the_rule() -> None:
     analysis = analyse(entries, RULES)
     assert [(f.program, f.message) for f in analysis.findings if f.rule == "pool.suspense"] == [
         ("SZPS", "专户账户 Assets:SZPS:Pool:Suspense 尚有未归属本项目资金的款项，应查明后计入资金池；未归属余额 100.00 元")
+    ]
+
+
+def back(date: str, amount: str, links: str = " ^HK-1") -> str:
+    """A subsidy coming back into the fund (paid in error, refunded)."""
+    return (f'{date} * "海口市融资担保公司" "退回奖补"{links}\n'
+            f"  Assets:HKJB:Pool:Compensation   {amount} CNY\n  Expenses:HKJB:Subsidy   -{amount} CNY\n")
+
+
+def test_a_return_gives_the_loan_back_what_came_back_and_no_more() -> None:
+    # HK-1 may get 12,345.68 in all. Paid in full, 2,345.68 comes back: 10,000.00 kept, so
+    # 2,345.68 may be paid again; 2,345.69 is a fen over.
+    paid = HK_BASE + subsidy("2021-04-01", "12345.68") + back("2021-04-05", "2345.68")
+    again = run(paid + subsidy("2021-04-10", "2345.68"))
+    assert hk_found(again, "outflow.subsidy") == []
+    assert [o.loan_total for o in again.programs["HKJB"].outflows] == [D("12345.68"), D("10000.00"), D("12345.68")]
+    over = run(paid + subsidy("2021-04-10", "2345.69"))
+    assert hk_found(over, "outflow.subsidy") == [
+        ("贷款 HK-1 的担保费奖补超过担保金额的 1%；应奖补 12,345.68 元，累计奖补 12,345.69 元，超出 0.01 元", "HK-1",
+         (("应奖补", D("12345.68")), ("累计奖补", D("12345.69")), ("超出", D("0.01")))),
+    ]
+
+
+def test_a_return_makes_room_in_its_own_year_only() -> None:
+    at_cap = HK_BASE + subsidy("2021-04-01", "4000000.00", " ^HK-2") + subsidy("2021-12-01", "1000000.00", " ^HK-2")
+    # Same year: 1,000,000.00 comes back, 1,000,000.00 may go out again; a fen more is over.
+    same = at_cap + back("2021-12-20", "1000000.00", " ^HK-2")
+    assert hk_found(run(same + subsidy("2021-12-31", "1000000.00", " ^HK-2")), "outflow.subsidy") == []
+    assert hk_found(run(same + subsidy("2021-12-31", "1000000.01", " ^HK-2")), "outflow.subsidy") == [
+        ("2021 年度担保费奖补累计超过年度总额上限；年度上限 5,000,000.00 元，年度累计 5,000,000.01 元，超出 0.01 元", "HK-2",
+         (("年度上限", D("5000000.00")), ("年度累计", D("5000000.01")), ("超出", D("0.01")))),
+    ]
+    # Next year: what comes back of 2021's subsidies leaves 2022's total at 0.00, not −1,000,000.00,
+    # while the loan's total does come down (5,000,000.00 → 4,000,000.00 of its 6,000,000.00).
+    later = run(at_cap + back("2022-01-05", "1000000.00", " ^HK-2") + subsidy("2022-02-01", "300.00", " ^HK-2"))
+    assert hk_found(later, "outflow.subsidy") == []
+    assert [(o.amount, o.year_total, o.annual_cap, o.loan_total) for o in later.programs["HKJB"].outflows] == [
+        (D("4000000.00"), D("4000000.00"), D("5000000.00"), D("4000000.00")),
+        (D("1000000.00"), D("5000000.00"), D("5000000.00"), D("5000000.00")),
+        (D("-1000000.00"), D("0.00"), D("5000000.00"), D("4000000.00")),
+        (D("300.00"), D("300.00"), D("5000000.00"), D("4000300.00")),
+    ]
+
+
+def test_a_return_linking_no_loan_lowers_only_the_year() -> None:
+    analysis = run(HK_BASE + subsidy("2021-04-01", "12345.68") + back("2021-04-05", "2345.68", links="")
+                   + subsidy("2021-04-10", "0.01"))
+    assert [(o.amount, o.year_total, o.loan, o.loan_total) for o in analysis.programs["HKJB"].outflows] == [
+        (D("12345.68"), D("12345.68"), "HK-1", D("12345.68")),
+        (D("-2345.68"), D("10000.00"), None, None),
+        (D("0.01"), D("10000.01"), "HK-1", D("12345.69")),
+    ]
+    assert [f[2] for f in hk_found(analysis, "outflow.subsidy")] == [
+        (("应奖补", D("12345.68")), ("累计奖补", D("12345.69")), ("超出", D("0.01"))),
     ]

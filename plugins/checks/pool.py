@@ -71,8 +71,10 @@ class Outflow:
     program: str
     rule: str
     entry: Transaction
+    #: What left the funds; negative for a return of an earlier outflow (:func:`_returned`).
     amount: Decimal
-    #: The year's total of this rule's outflows, this one included.
+    #: The year's total of this rule's outflows, this one included (after a return: what
+    #: was kept, never below zero).
     year_total: Decimal
     #: The yearly cap that binds on the outflow's date (the lowest of the rule's yearly
     #: caps), None where the rule has none.
@@ -316,8 +318,9 @@ def _outflow(ctx: Context, m: Movement, rule_id: str) -> None:
                 figures={"资金减少": taken, "支出": amount, "差额": taken - amount},
             )
         return
-    if amount <= 0:
-        return  # a reversal of an outflow: nothing to cap
+    if amount < 0:  # never 0: _outflow_rule takes only a non-zero leg
+        _returned(ctx, m, rule_id, -amount)
+        return
     year = m.date.year
     state = m.state
     year_total = state.outflow_year_totals.get((rule_id, year), ZERO) + amount
@@ -342,6 +345,34 @@ def _outflow(ctx: Context, m: Movement, rule_id: str) -> None:
             figures={"年度上限": cap.limit, "年度累计": year_total, "超出": year_total - cap.limit},
             loan=loan_id,
         )
+
+
+def _returned(ctx: Context, m: Movement, rule_id: str, back: Decimal) -> None:
+    """Money of an earlier outflow coming back into the funds (a subsidy paid in error and
+    refunded). A return is not checked against a cap; it lowers the totals the caps count:
+    the year's total of the year it comes back in, and, for a subsidy linked to one loan,
+    that loan's total. Neither goes below zero, so a return makes no room beyond what was
+    paid: what comes back in January of a subsidy paid the December before gives the new
+    year no extra room. A return linking no loan (or several) leaves the loans' totals as
+    they are, which keeps their caps on the strict side."""
+    state = m.state
+    year_key = (rule_id, m.date.year)
+    year_total = max(ZERO, state.outflow_year_totals.get(year_key, ZERO) - back)
+    state.outflow_year_totals[year_key] = year_total
+    cap = _yearly_cap(ctx, m, rule_id)
+    loan_id = base = allowed = loan_total = None
+    if rule_id == "outflow.subsidy" and len(m.loans) == 1:
+        loan_id = m.loans[0]
+        loan_key = (rule_id, loan_id)
+        loan_total = max(ZERO, state.outflow_loan_totals.get(loan_key, ZERO) - back)
+        state.outflow_loan_totals[loan_key] = loan_total
+        rate = ctx.param(state.program.code, rule_id, "rate", m.date, m.entry)
+        base = subsidy_base(ctx.register.loans[loan_id], m.date)
+        allowed = half_up(base * rate) if rate is not None else None
+    state.outflows.append(
+        Outflow(state.program.code, rule_id, m.entry, -back, year_total, cap.limit if cap else None,
+                loan_id, base, allowed, loan_total)
+    )
 
 
 @dataclass(frozen=True)
