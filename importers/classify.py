@@ -201,6 +201,14 @@ class Ledger:
             self._added = []
         return self._entries
 
+    def loaded_rulebook(self, path: str | os.PathLike[str]) -> Rulebook | None:
+        """The rules the load's own analysis used, when they are the file at ``path`` (so
+        an import does not read and validate rules.yaml a second time); else None."""
+        found = result_of(self.options, list(self._entries[:1]))
+        if found is not None and os.path.realpath(found.rulebook.path) == os.path.realpath(path):
+            return found.rulebook
+        return None
+
     def baseline(self, rulebook: Rulebook) -> Baseline:
         key = os.path.realpath(rulebook.path)
         found = self._baselines.get(key)

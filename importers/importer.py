@@ -43,10 +43,10 @@ from functools import lru_cache
 from pathlib import Path
 
 import beangulp
-from beancount import loader
 from beancount.core import data
 from beancount.core.data import Directive
 
+from zhubaodai.core.loading import load_uncached
 from zhubaodai.core.rules import Rulebook
 from zhubaodai.core.rules import RulesError
 from zhubaodai.core.rules import load_rules
@@ -141,7 +141,7 @@ def load_ledger(path: str | Path) -> Ledger:
     path = Path(path)
     if not path.exists():
         raise ImportFailure(f"找不到账本文件 {path}")
-    entries, errors, options = loader.load_file(str(path))
+    entries, errors, options = load_uncached(str(path))
     fatal = [e for e in errors if type(e).__name__ in _FATAL_LEDGER_ERRORS]
     if fatal:
         first = fatal[0]
@@ -279,7 +279,8 @@ class PoolImporter(beangulp.Importer):
         :class:`Ledger` carries the analysis of its load and the statements added to it)."""
         statement = self.statement(filepath)
         ledger = self.existing_or_configured(existing)
-        return build_entries(statement, self.config, self.rulebook, ledger, for_fava=self.fava)
+        rulebook = ledger.loaded_rulebook(self.config.rules_path) or self.rulebook
+        return build_entries(statement, self.config, rulebook, ledger, for_fava=self.fava)
 
     def _error_note(self, filepath: str, exc: Exception) -> data.Note:
         if isinstance(exc, ImportFailure):

@@ -24,7 +24,6 @@ file, broken rules.yaml, bad option). No traceback reaches the user.
 from __future__ import annotations
 
 import datetime
-import gc
 import importlib
 import json
 import os
@@ -43,7 +42,6 @@ from typing import IO
 from typing import Any
 
 import click
-from beancount import loader
 from beancount.core.data import Directive
 
 from zhubaodai.clitext import ChineseGroup
@@ -56,6 +54,7 @@ from zhubaodai.core.findings import FORMAT_RULE
 from zhubaodai.core.findings import Finding
 from zhubaodai.core.findings import SEVERITY_LABELS
 from zhubaodai.core.findings import WARNING
+from zhubaodai.core.loading import load_uncached
 from zhubaodai.core.money import yuan
 from zhubaodai.core.rules import CATALOGUE
 from zhubaodai.core.rules import PARTY_LABELS
@@ -194,10 +193,8 @@ def load_ledger(path: str, rules: str | None = None) -> Loaded:
         raise UserError(f"找不到账本文件：{path}")
     if os.path.isdir(path):
         raise UserError(f"{path} 是目录；请给出账本的顶层文件（如 ledger/main.beancount）")
-    loader.initialize(use_cache=False)
     try:
-        with collector_paused():
-            entries, errors, options = loader.load_file(path)
+        entries, errors, options = load_uncached(path)
     except (OSError, UnicodeDecodeError) as exc:
         raise UserError(f"无法读取账本 {path}：{exc}") from None
     config = _plugin_config(options)
@@ -213,34 +210,18 @@ def load_ledger(path: str, rules: str | None = None) -> Loaded:
         raise UserError(f"插件 {PLUGIN_NAME} 的配置有误：{exc}") from None
     if rules is None:
         rules = rules_path(options, settings)
-    rulebook = _load_rules_file(rules)
     # The plugin turns the engine's error findings into loader errors; this command
     # shows the engine's findings themselves instead, so those are left out here.
     others = [_problem(e) for e in errors if not isinstance(e, ZhubaodaiError)]
-    # The plugin's run is this load's result; the engine runs here only for a ledger
-    # without the plugin line, or when --rules names other rules than the line does.
-    analysis = result_of(options, rules_path=rules) or analyse(entries, rulebook, options)
+    # The plugin's run is this load's result (its rules too); the engine runs here only
+    # for a ledger without the plugin line, or when --rules names other rules than the line does.
+    analysis = result_of(options, rules_path=rules)
+    if analysis is not None:
+        rulebook = analysis.rulebook
+    else:
+        rulebook = _load_rules_file(rules)
+        analysis = analyse(entries, rulebook, options)
     return Loaded(path, entries, options, others, rulebook, analysis, bool(settings.get("strict")))
-
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """Python's cyclic garbage collector paused while a ledger loads.
-
-    A load builds hundreds of thousands of long-lived objects (entries, postings, the
-    engine's events) and hardly any garbage cycles; each full collection the allocations
-    trigger walks all of them again (a fifth of a bare load's time). A command loads once
-    and exits, so the collector is paused for the load and the objects that survive it are
-    frozen (left out of later collections); the collector is restored as it was.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.freeze()
-        if enabled:
-            gc.enable()
 
 
 # --------------------------------------------------------------------------------------

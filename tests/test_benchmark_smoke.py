@@ -44,3 +44,22 @@ def test_benchmark_runs_every_program_at_1000_transactions(tmp_path):
     text = (tmp_path / "bench-1000.beancount").read_text(encoding="utf-8")
     for code in ("CQ-", "WL-", "GSBY-", "HKJB-", "SZPS-", "WZS-", "LNYQ-"):
         assert code in text, code
+
+
+def test_import_benchmark_runs_at_1000_transactions(tmp_path):
+    """scripts/bench_import.py: the month's statement imports into the synthetic ledger, every
+    new loan's fee booked as a fee (matched to the fee the engine says is due), only the
+    bank's charge and the unknown payment left for suspense."""
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "bench_import.py"), "--sizes", "1000", "--repeat", "1",
+         "--workdir", str(tmp_path)],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    row = re.search(r"^\| [\d,]+ \| (\d+) \| [\d.]+ \| [\d.]+ \| [\d.]+ \| \d+ \| \d+ \| (\d+) \| (\d+) \|$", done.stdout, re.M)
+    assert row, done.stdout
+    rows, booked, suspense = (int(n) for n in row.groups())
+    assert rows >= 8 and booked == rows and suspense == 2
+    text = (tmp_path / "import-1000.beancount").read_text(encoding="utf-8")
+    assert text.count("Income:CQGX:Guarantee:Fees") == rows - 4
+    assert "导入 / bean-check" in done.stdout

@@ -104,6 +104,31 @@ def test_zbd_import_runs_the_engine_once(ledger: Path, statement: Path, runs: li
     assert [a.period_start.isoformat() for a in mine] == ["2024-06-21", "2024-08-21", "2024-09-21"]
 
 
+def test_an_import_and_zbd_check_write_no_load_cache(
+    ledger: Path, statement: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A one-off command reads the ledger from its text: Beancount's default loader would
+    pickle the whole load next to the ledger (at 10k transactions that cost more than the
+    import itself), and a later load from that cache lacks the plugin's analysis. Beancount
+    caches only loads slower than a threshold; set to 0 here, so any cached load writes one."""
+    from zhubaodai.cli import main as zbd
+
+    monkeypatch.setattr(loader, "PICKLE_CACHE_THRESHOLD", 0)
+    loader.initialize(use_cache=True)
+    try:
+        caches = lambda: sorted(p.name for p in ledger.parent.glob("*picklecache*"))  # noqa: E731
+        result = CliRunner().invoke(zbd, ["import", str(statement), "-c", str(CQGX), "-e", str(ledger),
+                                          "-o", str(tmp_path / "out.beancount")])
+        assert result.exit_code == 0, result.output
+        assert caches() == []
+        loader.initialize(use_cache=True)
+        result = CliRunner().invoke(zbd, ["check", str(ledger)])
+        assert caches() == [], result.output
+    finally:
+        monkeypatch.undo()
+        loader.initialize(use_cache=True)
+
+
 def test_a_quarter_of_statements_and_another_pool_in_one_run_cost_one_run(ledger: Path, runs: list[int]) -> None:
     """Each statement sees the rows of those before it (the September settlement the 积数
     of July and August, the September recovery the August compensation) without the
