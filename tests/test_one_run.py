@@ -164,6 +164,33 @@ def test_every_fava_page_of_a_load_reads_the_plugins_run(runs: list[int]) -> Non
     assert len(runs) == 1
 
 
+def test_fava_prepares_the_review_pages_while_it_loads(runs: list[int]) -> None:
+    """Once per (re)load, in Fava's after_load_file hook, before any page: the load's
+    analysis is indexed and its loans' daily balances built, then the objects alive are
+    collected once and frozen, so no page pays for a full collection of the whole load
+    (at 10k transactions that was the first review page's whole excess). A reload unfreezes
+    the previous load's objects before freezing again: its garbage is not kept."""
+    import gc
+
+    from zhubaodai.fava import analysis as fava_analysis
+
+    gc.unfreeze()
+    app = create_app([str(DEMO)], read_only=True, poll_watcher=True)
+    fava_ledger = app.config["LEDGERS"].ledgers[0]
+    slot = fava_analysis._SLOTS[id(fava_ledger)]
+    assert slot.entries is fava_ledger.all_entries and slot.result is not None  # indexed before any request
+    assert slot.result.analysis._outstanding is not None  # the daily balances too
+    assert len(runs) == 1  # the plugin's run, read, not repeated
+    frozen = gc.get_freeze_count()
+    assert frozen > 50_000  # the load's objects are out of later collections
+    first = fava_ledger.all_entries
+    fava_ledger.load_file()  # what Fava does when the ledger's files change
+    assert fava_ledger.all_entries is not first and slot.entries is fava_ledger.all_entries
+    assert len(runs) == 2  # the reload's own plugin run
+    assert abs(gc.get_freeze_count() - frozen) < frozen // 2  # re-frozen, not doubled by the old load
+    gc.unfreeze()
+
+
 def test_the_result_never_lands_in_beancounts_cache(tmp_path: Path) -> None:
     """Pickled (Beancount's cache of a load), the result comes back empty, so a cached load
     is never read as a current analysis; its text is one short Chinese line for Fava's

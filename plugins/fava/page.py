@@ -22,6 +22,7 @@ from typing import TypeVar
 
 import jinja2
 from flask import current_app
+from flask import has_app_context
 from flask import request
 
 from fava.context import g
@@ -33,6 +34,7 @@ from zhubaodai.core.money import half_up
 from zhubaodai.core.money import yuan
 from zhubaodai.fava.analysis import LoadedAnalysis
 from zhubaodai.fava.analysis import SetupError
+from zhubaodai.fava.analysis import after_load
 from zhubaodai.fava.analysis import for_ledger
 from zhubaodai.fava.views import Period
 from zhubaodai.fava.views import finding_text
@@ -127,8 +129,22 @@ class ReviewPage(FavaExtensionBase):
     page_args: tuple[str, ...] = ("program",)
     #: Whether the page's rows are paginated.
     paginated: bool = False
+    #: Whether the page's template has been compiled (:meth:`after_load_file`).
+    _compiled: bool = False
 
     # -- Fava hooks -------------------------------------------------------------------
+
+    def after_load_file(self) -> None:
+        """Fava has (re)loaded the ledger: the load's analysis is indexed and the garbage
+        collector settled once, while Fava loads (:func:`zhubaodai.fava.analysis.after_load`),
+        so that no page pays for either."""
+        after_load(self.ledger, self.config)
+        if has_app_context() and not self._compiled:
+            # The page's template, compiled once per process (Jinja keeps it): at the first
+            # load rather than in the first request. Fava's first load may come before any
+            # application context; that page then compiles on its first request.
+            self.jinja_env.get_template(f"{self.name}.html")
+            self._compiled = True
 
     @cached_property
     def jinja_env(self) -> jinja2.Environment:  # type: ignore[override]
