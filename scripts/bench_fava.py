@@ -9,10 +9,11 @@ through Flask's test client: the server's work without network noise) and times:
   frontend fetches, ``/<ledger>/api/balance_sheet``;
 * each review page ``/<ledger>/extension/<page>/``.
 
-"Cold" is the first request after the ledger loaded (the review pages' first one also
-runs the rule engine over the ledger, once per load); "warm" is the median of the
-following ``--repeat`` requests. The target: each page warm within 1.5× the balance sheet
-warm. Usage::
+"Cold" is the page's first request in the process; "warm" is the median of the following
+``--repeat`` requests; "after a reload" is the page's first request after Fava reloads the
+ledger (as it does when a file changes), with its CPU time. The targets: each page warm
+within 1.5× the balance sheet warm, and (issue 9) a page's first request after a reload
+within 1.5× the balance sheet's first request after a reload, in CPU time. Usage::
 
     .venv/bin/python scripts/bench_fava.py [--transactions 100000] [--repeat 7]
         [--ledger PATH] [--keep DIR] [--check]
@@ -47,6 +48,10 @@ class Timing:
     name: str
     cold: float
     warm: float
+    #: The first request after a fresh (re)load of the ledger: wall and CPU seconds
+    #: (issue 9's target compares these: a review page against the balance sheet).
+    first: float = 0.0
+    first_cpu: float = 0.0
 
 
 def _generate(path: Path, transactions: int, seed: int) -> str:
@@ -164,9 +169,20 @@ def run(ledger: Path, repeat: int) -> tuple[float, list[Timing]]:
         get("/balance_sheet/")
         get("/api/balance_sheet")
 
-    timings = [Timing("balance_sheet", *_timed(balance_sheet, repeat))]
+    fava_ledger = app.config["LEDGERS"].ledgers[0]
+
+    def after_reload(call: Callable[[], None]) -> tuple[float, float]:
+        """The request's wall and CPU time as the first one after Fava reloads the ledger
+        (what it does when a file changes: the plugin, the extension's after_load_file)."""
+        fava_ledger.load_file()
+        start, cpu = time.perf_counter(), time.process_time()
+        call()
+        return time.perf_counter() - start, time.process_time() - cpu
+
+    timings = [Timing("balance_sheet", *_timed(balance_sheet, repeat), *after_reload(balance_sheet))]
     for name in PAGES:
-        timings.append(Timing(name, *_timed(lambda n=name: get(f"/extension/{n}/"), repeat)))
+        page = lambda n=name: get(f"/extension/{n}/")  # noqa: E731
+        timings.append(Timing(name, *_timed(page, repeat), *after_reload(page)))
     return load, timings
 
 
@@ -199,15 +215,22 @@ def main(transactions: int, seed: int, repeat: int, ledger: Path | None, keep: P
     base = timings[0].warm
     print(f"账本：{transactions:,} 笔交易（{source}），{size / 1e6:.1f} MB；Fava 载入 {load:.2f} s")
     print(f"机器：{os.cpu_count()} 核，Python {sys.version.split()[0]}；热请求取 {repeat} 次中位数")
-    print(f"{'页面':<14}{'冷（首次）':>12}{'热':>12}{'热/资产负债表':>14}  目标 ≤ {TARGET}×")
+    first_base = timings[0].first_cpu
+    print("“重载后首次”：Fava 重新载入账本后该页面的第一个请求（issue 9 的目标比较它的 CPU 时间：审阅页面对资产负债表）。")
+    print(f"{'页面':<12}{'冷（首次）':>10}{'热':>10}{'热/资产负债表':>12}{'重载后首次':>12}{'其 CPU':>10}"
+          f"{'CPU/资产负债表':>14}  目标 ≤ {TARGET}×")
     missed = []
     for t in timings:
         label = "资产负债表" if t.name == "balance_sheet" else PAGES[t.name]
         ratio = t.warm / base if base else float("inf")
-        verdict = "" if t.name == "balance_sheet" else ("达标" if ratio <= TARGET else "未达标")
+        first_ratio = t.first_cpu / first_base if first_base else float("inf")
+        verdict = "" if t.name == "balance_sheet" else (
+            "达标" if ratio <= TARGET and first_ratio <= TARGET else "未达标"
+        )
         if verdict == "未达标":
             missed.append(label)
-        print(f"{label:<14}{t.cold * 1000:>10.1f}ms{t.warm * 1000:>10.1f}ms{ratio:>13.2f}×  {verdict}")
+        print(f"{label:<12}{t.cold * 1000:>8.1f}ms{t.warm * 1000:>8.1f}ms{ratio:>11.2f}×"
+              f"{t.first * 1000:>10.1f}ms{t.first_cpu * 1000:>8.1f}ms{first_ratio:>13.2f}×  {verdict}")
     if check and missed:
         raise SystemExit(1)
 

@@ -63,3 +63,17 @@ def test_import_benchmark_runs_at_1000_transactions(tmp_path):
     text = (tmp_path / "import-1000.beancount").read_text(encoding="utf-8")
     assert text.count("Income:CQGX:Guarantee:Fees") == rows - 4
     assert "导入 / bean-check" in done.stdout
+
+
+def test_fava_benchmark_runs_on_a_small_ledger(tmp_path):
+    """scripts/bench_fava.py: every review page and the balance sheet, warm and as the first
+    request after a reload, each with its ratio (no timing asserted)."""
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "bench_fava.py"), "--transactions", "300", "--repeat", "1",
+         "--keep", str(tmp_path)],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    rows = re.findall(r"^(\S+)\s+[\d.]+ms\s+[\d.]+ms\s+[\d.]+×\s+[\d.]+ms\s+[\d.]+ms\s+([\d.]+)×", done.stdout, re.M)
+    assert [name for name, _ in rows] == ["资产负债表", "资金池概况", "贷款台账", "代偿台账", "追偿台账", "孳息分配", "合规检查", "期限提醒"]
+    assert rows[0][1] == "1.00"
