@@ -503,7 +503,7 @@ def _page_states(
     from zhubaodai.fava import views
 
     everything = views.Period(None, end, False)  # a loan's state depends on the end only
-    loans = {r.id: r.status_label for r in views.loan_rows(analysis, everything, [code])}
+    loans = {r.id: r.status_label for r in views.loan_rows(analysis, everything, [code], with_deadlines=False)}
     claims = {
         (r.loan, r.claim_date): r.state
         for r in views.compensation_rows(analysis, views.Period(start, end, True), [code])

@@ -64,7 +64,8 @@ class Zbd2Loans(_page.ReviewPage):
     paginated = True
 
     def build(self, loaded: LoadedAnalysis, period: _views.Period, programs: Sequence[str]) -> Any:
-        return _views.loan_rows(loaded.analysis, period, programs)
+        # Deadlines only for the rows shown (paginate): the register has thousands of loans.
+        return _views.loan_rows(loaded.analysis, period, programs, with_deadlines=False)
 
     def select(self, data: Any) -> Any:
         status = request.args.get("status")
@@ -74,7 +75,9 @@ class Zbd2Loans(_page.ReviewPage):
 
     def paginate(self, data: Any, number: int) -> tuple[Any, _page.Pager]:
         shown, pager = _page.paginate(data, number)
-        return (_views.loan_totals(data), shown), pager
+        loaded = self.loaded()
+        period, _, _ = self.scope(loaded)
+        return (_views.loan_totals(data), _views.with_loan_deadlines(loaded.analysis, period, shown)), pager
 
     def statuses(self) -> list[tuple[str, str]]:
         return list(_views.LOAN_STATUS.items())

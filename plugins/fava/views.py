@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime
 from collections import Counter
+from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import MISSING
@@ -636,8 +637,12 @@ def _loan_status(loan: Loan, day: datetime.date, compensated: set[str]) -> str:
     return "approved"
 
 
-def loan_rows(analysis: Analysis, period: Period, codes: Sequence[str]) -> list[LoanRow]:
-    """Loans alive in the period: approved by its end and not settled before its start."""
+def loan_rows(
+    analysis: Analysis, period: Period, codes: Sequence[str], with_deadlines: bool = True
+) -> list[LoanRow]:
+    """Loans alive in the period: approved by its end and not settled before its start.
+    ``with_deadlines=False`` leaves each row's deadlines empty (a page adds them to the rows
+    it shows with :func:`with_loan_deadlines`; 贷款台账 shows 50 of thousands)."""
     selected = set(codes)
     fees = analysis.records.fees
     by_loan: dict[str, list[Finding]] = {}
@@ -649,9 +654,7 @@ def loan_rows(analysis: Analysis, period: Period, codes: Sequence[str]) -> list[
         for claim in analysis.records.claims.values()
         if claim.started and any(e.date <= period.end for e in claim.entries)
     }
-    deadline_records: dict[tuple[str, str], list[Any]] = {}
-    for record in analysis.records.deadlines:
-        deadline_records.setdefault((record.loan, record.rule), []).append(record)
+    deadline_records = _deadline_records(analysis, None) if with_deadlines else {}
     rows = []
     for loan in analysis.register.loans.values():
         if loan.program not in selected or loan.approval.date > period.end:
@@ -670,15 +673,9 @@ def loan_rows(analysis: Analysis, period: Period, codes: Sequence[str]) -> list[
         amount = sum((e.data["amount"] for e in events if e.kind in ("contract", "increase")), ZERO)
         account = fees.get(loan.id)
         loan_findings = by_loan.get(loan.id, [])
-        deadlines = []
-        kinds = {e.kind for e in events}
-        for rule_id, applies in DEADLINE_RULES.items():
-            rule = program.rule(rule_id)
-            if rule is None or not kinds.intersection(applies):
-                continue
-            missed = tuple(f for f in loan_findings if f.rule == rule_id)
-            records = [r for r in deadline_records.get((loan.id, rule_id), []) if r.deadline.start <= period.end]
-            deadlines.append(_deadline_status(rule_id, rule.title, records, missed))
+        deadlines = (
+            _loan_deadlines(program, events, period, loan_findings, loan.id, deadline_records) if with_deadlines else ()
+        )
         enterprise = analysis.register.enterprises.get(loan.enterprise)
         rows.append(
             LoanRow(
@@ -702,6 +699,52 @@ def loan_rows(analysis: Analysis, period: Period, codes: Sequence[str]) -> list[
         )
     rows.sort(key=lambda r: (r.program, r.approved, r.id))
     return rows
+
+
+def _deadline_records(analysis: Analysis, loans: set[str] | None) -> dict[tuple[str, str], list[Any]]:
+    """The engine's deadline records by (loan, rule), of ``loans`` only where given."""
+    found: dict[tuple[str, str], list[Any]] = {}
+    for record in analysis.records.deadlines:
+        if loans is None or record.loan in loans:
+            found.setdefault((record.loan, record.rule), []).append(record)
+    return found
+
+
+def _loan_deadlines(
+    program: Any, events: Sequence[Any], period: Period, loan_findings: Sequence[Finding], loan_id: str,
+    deadline_records: Mapping[tuple[str, str], list[Any]],
+) -> tuple[DeadlineStatus, ...]:
+    """A loan's deadlines that its events up to the period's end started."""
+    deadlines = []
+    kinds = {e.kind for e in events}
+    for rule_id, applies in DEADLINE_RULES.items():
+        rule = program.rule(rule_id)
+        if rule is None or not kinds.intersection(applies):
+            continue
+        missed = tuple(f for f in loan_findings if f.rule == rule_id)
+        records = [r for r in deadline_records.get((loan_id, rule_id), []) if r.deadline.start <= period.end]
+        deadlines.append(_deadline_status(rule_id, rule.title, records, missed))
+    return tuple(deadlines)
+
+
+def with_loan_deadlines(analysis: Analysis, period: Period, rows: Sequence[LoanRow]) -> list[LoanRow]:
+    """``rows`` (from ``loan_rows(..., with_deadlines=False)``) with their deadlines, as
+    :func:`loan_rows` gives them: for the rows a page shows."""
+    wanted = {r.id for r in rows}
+    records = _deadline_records(analysis, wanted)
+    findings: dict[str, list[Finding]] = {}
+    for f in analysis.findings:
+        if f.loan in wanted:
+            findings.setdefault(f.loan, []).append(f)
+    shown = []
+    for row in rows:
+        loan = analysis.register.loans[row.id]
+        events = [e for e in loan.events if e.date <= period.end]
+        deadlines = _loan_deadlines(
+            analysis.rulebook.programs[loan.program], events, period, findings.get(row.id, []), row.id, records
+        )
+        shown.append(replace(row, deadlines=deadlines))
+    return shown
 
 
 # --------------------------------------------------------------------------------------
