@@ -777,3 +777,119 @@ def test_wlht_leverage_before_its_multiple_is_in_force_is_said_at_the_day_s_loan
     assert found == [
         ("WLHT", "2024-03-01", "参数「programs.WLHT.rules.risk.leverage.params.multiple」在 2024-03-01 尚无生效版本（最早版本自 2024-03-02 起施行），无法按规则核对"),
     ]
+
+
+# --------------------------------------------------------------------------------------
+# Issue #14, the last survivors: a plan on a fund day, and rules.yaml variants (a floor
+# rate later than the accounts, WLHT with the leverage alone, a second version of base).
+
+
+def rulebook_from(tmp_path: Path, *edits: tuple[str, str]):
+    """The project's rules.yaml with each (old, new) text replaced once (asserted unique)."""
+    text = RULES_YAML.read_text(encoding="utf-8")
+    for old, new in edits:
+        assert text.count(old) == 1, old
+        text = text.replace(old, new)
+    (tmp_path / "calendar.yaml").write_bytes((RULES_YAML.parent / "calendar.yaml").read_bytes())
+    (tmp_path / "rules.yaml").write_text(text, encoding="utf-8")
+    return load_rules(tmp_path / "rules.yaml")
+
+
+def run_with(rulebook, program: str, *parts: str) -> Analysis:
+    text = f'option "operating_currency" "CNY"\ninclude "{COMMON / program.lower()}.beancount"\n' + "".join(parts)
+    entries, errors, _ = loader.load_string(text)
+    assert errors == []
+    return analyse(entries, rulebook)
+
+
+def test_wlht_a_plan_registered_on_a_fund_day_is_the_finding_s_entry() -> None:
+    """The fund's 1,000.00 comes in on 2024-01-05, the day the plan of 20,000.00 is
+    registered (10% is 2,000.00): the finding is about the plan (line 7), not the injection (line 3)."""
+    analysis = run("WLHT", inject("WLHT", "2024-01-05", "1000.00"), plan("2024-01-05", "20000.00", 2024))
+    found = [f for f in analysis.findings if f.rule == "risk.floor"]
+    assert [(f.program, str(f.date), f.lineno, f.entry.type, f.entry.values[0].value, f.message) for f in found] == [
+        ("WLHT", "2024-01-05", 7, "program", "plan", "2024-01-05 日终风险补偿金余额 1,000.00 元，低于 2024 年预计业务量 20,000.00 元的 10%（2024-01-05 登记的年度计划）；应不低于 2,000.00 元，风险补偿金余额 1,000.00 元，差额 1,000.00 元"),
+    ]
+
+
+def test_wlht_a_floor_rate_in_force_after_the_plan_is_said_once_then_judged(tmp_path: Path) -> None:
+    """WLHT (and its floor rate 10%) in force only from 2024-03-02: the plan's own day
+    2024-01-05 and the fund's day 2024-02-01 cannot be judged (said once, at the plan);
+    2024-03-04 is: 1,999.99 against 20,000.00 × 10% = 2,000.00 is a fen short, at the
+    return of 0.01 to the treasury (line 13)."""
+    rulebook = rulebook_from(
+        tmp_path,
+        ("effective: 2015-01-01", "effective: 2024-03-02"),
+        ("2015-01-01: 0.10\n          base:\n            article: 第五条\n            values:\n              2015-01-01: expected_volume",
+         "2024-03-02: 0.10\n          base:\n            article: 第五条\n            values:\n              2015-01-01: expected_volume"),
+    )
+    back = (
+        '2024-03-04 * "财政局" "退回风险补偿金"\n'
+        "  Assets:WLHT:Pool:Risk  -0.01 CNY\n  Income:WLHT:Risk:Injection  0.01 CNY\n"
+    )
+    analysis = run_with(
+        rulebook,
+        "WLHT",
+        inject("WLHT", "2024-01-02", "1000.00"),
+        plan("2024-01-05", "20000.00", 2024),
+        inject("WLHT", "2024-02-01", "1000.00"),
+        back,
+    )
+    found = [f for f in analysis.findings if f.rule == "risk.floor"]
+    assert [(f.program, str(f.date), f.lineno, f.message) for f in found] == [
+        ("WLHT", "2024-01-05", 6, "参数「programs.WLHT.rules.risk.floor.params.rate」在 2024-01-05 尚无生效版本（最早版本自 2024-03-02 起施行），无法按规则核对"),
+        ("WLHT", "2024-03-04", 13, "2024-03-04 日终风险补偿金余额 1,999.99 元，低于 2024 年预计业务量 20,000.00 元的 10%（2024-01-05 登记的年度计划）；应不低于 2,000.00 元，风险补偿金余额 1,999.99 元，差额 0.01 元"),
+    ]
+    checks = [(str(c.day), c.risk_fund, c.limit, c.ok) for c in analysis.records.adequacy if c.rule == "risk.floor"]
+    assert checks == [("2024-03-04", Decimal("1999.99"), Decimal("2000.00"), False)]
+
+
+def test_wlht_without_a_floor_the_leverage_alone_is_judged(tmp_path: Path) -> None:
+    """A rules.yaml whose WLHT lists risk.leverage and no risk.floor: the leverage is judged
+    all the same (1,000.01 outstanding beyond 10 × 100.00 by a fen), and no floor finding
+    (not even the year without a plan)."""
+    text = RULES_YAML.read_text(encoding="utf-8")
+    start = text.index("      risk.floor:", text.index("\n  WLHT:"))
+    end = text.index("      risk.leverage:", start)
+    floor = text[start:end]
+    assert "expected_volume" in floor and floor.count("risk.floor:") == 1
+    rulebook = rulebook_from(tmp_path, (floor, ""))
+    assert "risk.floor" not in rulebook.programs["WLHT"].rules
+    analysis = run_with(
+        rulebook, "WLHT", inject("WLHT", "2024-03-01", "100.00"), loan("WLHT", "W-1", "2024-03-04", "1000.01")
+    )
+    found = [(f.rule, f.program, str(f.date), f.message) for f in analysis.findings if f.rule.startswith("risk.")]
+    assert found == [
+        ("risk.leverage", "WLHT", "2024-03-04", "2024-03-04 日终贷款余额 1,000.01 元，超过风险补偿金余额 100.00 元的 10 倍；贷款余额上限 1,000.00 元，贷款余额 1,000.01 元，超出 0.01 元"),
+    ]
+    checks = [(c.rule, str(c.day), c.base, c.limit, c.ok) for c in analysis.records.adequacy]
+    assert checks == [
+        ("risk.leverage", "2024-03-01", Decimal(0), Decimal("1000.00"), True),
+        ("risk.leverage", "2024-03-04", Decimal("1000.01"), Decimal("1000.00"), False),
+    ]
+
+
+def test_the_floor_base_is_the_version_in_force_at_the_books_end(tmp_path: Path) -> None:
+    """CQGX's base gets a second version, 'lent' from 2030-01-01, after these books: they
+    are judged against the outstanding. 1,000.00 lent, 500.00 repaid, the fund drawn from
+    100.00 to 49.99: 10% of 500.00 is 50.00, a fen short (against the 1,000.00 lent it
+    would be 50.01)."""
+    rulebook = rulebook_from(
+        tmp_path, ("2021-02-24: outstanding\n", "2021-02-24: outstanding\n              2030-01-01: lent\n")
+    )
+    back = (
+        '2024-05-06 * "财政局" "退回风险补偿金"\n'
+        "  Assets:CQGX:Pool:Risk  -50.01 CNY\n  Income:CQGX:Risk:Injection  50.01 CNY\n"
+    )
+    analysis = run_with(
+        rulebook,
+        "CQGX",
+        inject("CQGX", "2024-03-01", "100.00"),
+        loan("CQGX", "C-1", "2024-03-01", "1000.00"),
+        loan_event("2024-04-01", "repayment", "C-1", "500.00"),
+        back,
+    )
+    found = [(f.program, str(f.date), f.message) for f in analysis.findings if f.rule == "risk.floor"]
+    assert found == [
+        ("CQGX", "2024-05-06", "2024-05-06 日终风险补偿金余额 49.99 元，低于贷款余额 500.00 元的 10%；应不低于 50.00 元，风险补偿金余额 49.99 元，差额 0.01 元"),
+    ]
