@@ -893,3 +893,61 @@ def test_the_floor_base_is_the_version_in_force_at_the_books_end(tmp_path: Path)
     assert found == [
         ("CQGX", "2024-05-06", "2024-05-06 日终风险补偿金余额 49.99 元，低于贷款余额 500.00 元的 10%；应不低于 50.00 元，风险补偿金余额 49.99 元，差额 0.01 元"),
     ]
+
+
+def test_wlht_a_run_of_days_short_of_the_plan_is_reported_once() -> None:
+    """Plan 20,000.00 (10% is 2,000.00): 1,000.00 is short on the plan's day, 1,500.00 still
+    short on 2024-02-01 (no second finding), 2,000.00 meets it on 2024-03-01."""
+    analysis = run(
+        "WLHT",
+        inject("WLHT", "2024-01-02", "1000.00"),
+        plan("2024-01-05", "20000.00", 2024),
+        inject("WLHT", "2024-02-01", "500.00"),
+        inject("WLHT", "2024-03-01", "500.00"),
+    )
+    assert [(str(f.date), f.message) for f in analysis.findings if f.rule == "risk.floor"] == [
+        ("2024-01-05", "2024-01-05 日终风险补偿金余额 1,000.00 元，低于 2024 年预计业务量 20,000.00 元的 10%（2024-01-05 登记的年度计划）；应不低于 2,000.00 元，风险补偿金余额 1,000.00 元，差额 1,000.00 元"),
+    ]
+    checks = [(str(c.day), c.risk_fund, c.ok) for c in analysis.records.adequacy if c.rule == "risk.floor"]
+    assert checks == [
+        ("2024-01-05", Decimal("1000.00"), False),
+        ("2024-02-01", Decimal("1500.00"), False),
+        ("2024-03-01", Decimal("2000.00"), True),
+    ]
+
+
+def test_wlht_a_year_without_plan_is_said_at_its_first_disbursement_of_its_own_loans() -> None:
+    """A CQGX loan registered first is passed over. WLHT's 2025 has no plan: said once, at
+    the disbursement (not the approval or contract of the same day) of W-2, the first of the
+    two loans disbursed on 2025-03-03 (W-3 comes after it in the file)."""
+    analysis = run_two(
+        "CQGX",
+        "WLHT",
+        loan("CQGX", "C-1", "2024-01-02", "100.00"),
+        inject("WLHT", "2024-01-02", "2000000.00"),
+        plan("2024-01-05", "20000000.00", 2024),
+        loan("WLHT", "W-1", "2024-03-01", "1000000.00"),
+        loan("WLHT", "W-2", "2025-03-03", "1000000.00"),
+        loan("WLHT", "W-3", "2025-03-03", "1000000.00"),
+    )
+    found = [f for f in analysis.findings if f.rule == "risk.floor" and f.program == "WLHT"]
+    assert [(f.program, str(f.date), f.entry.values[0].value, f.entry.values[1].value, f.message) for f in found] == [
+        ("WLHT", "2025-03-03", "disbursement", "W-2", "2025 年有放款或续贷，但未登记当年业务计划（program plan 的 expected_volume），无法核对风险补偿金是否不低于预计业务量的比例"),
+    ]
+    assert found[0].lineno is not None and found[0].lineno == found[0].entry.meta["lineno"]
+
+
+def test_wlht_a_year_with_only_a_renewal_and_no_plan_is_reported_at_the_renewal() -> None:
+    """W-1, lent in 2024 under the 2024 plan, is renewed on 2025-02-28 (line 25): 2025
+    has a renewal and no plan."""
+    analysis = run(
+        "WLHT",
+        inject("WLHT", "2024-01-02", "2000000.00"),
+        plan("2024-01-05", "20000000.00", 2024),
+        loan("WLHT", "W-1", "2024-03-01", "1000000.00", maturity="2025-02-28"),
+        '2025-02-28 custom "loan" "renewal" "W-1"\n  amount: 1000000.00 CNY\n  maturity: 2026-02-27\n',
+    )
+    found = [f for f in analysis.findings if f.rule == "risk.floor"]
+    assert [(f.program, str(f.date), f.lineno, f.entry.values[0].value, f.message) for f in found] == [
+        ("WLHT", "2025-02-28", 25, "renewal", "2025 年有放款或续贷，但未登记当年业务计划（program plan 的 expected_volume），无法核对风险补偿金是否不低于预计业务量的比例"),
+    ]
