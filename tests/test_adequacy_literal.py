@@ -728,24 +728,86 @@ def test_gsby_floor_points_at_the_day_s_loan_lent_not_at_a_later_repayment() -> 
     ]
 
 
-def test_wlht_a_plan_for_next_year_registered_in_december_and_a_plan_year_with_no_fund_change() -> None:
-    """The plan of 2024-12-20 says year 2025: it is judged on its own day against its 2025
-    volume (20,000.00 × 10% = 2,000.00 against the fund's 1,000.00), under 2025's name. The
-    2025 year has no transaction of the fund: only the plan's day is judged."""
+def test_wlht_a_plan_for_next_year_registered_in_december_applies_from_1_january() -> None:
+    """The plan of 2024-12-20 says year 2025: it applies from 2025-01-01 (the later of its
+    day and its year's first day), not against 2024's balance. The fund's 1,000.00 is
+    judged on 2025-01-01 against 20,000.00 × 10% = 2,000.00 (at the plan, line 12), under
+    2025's name; 2025 has no transaction of the fund, so that is its only day judged."""
     analysis = run(
         "WLHT",
         inject("WLHT", "2024-01-02", "1000.00"),
         plan("2024-01-02", "10000.00", 2024),
         plan("2024-12-20", "20000.00", 2025),
+        note("WLHT", "2025-01-02"),
     )
-    assert floor_findings(analysis) == [
-        ("risk.floor", "2024-12-20", "2024-12-20 日终风险补偿金余额 1,000.00 元，低于 2025 年预计业务量 20,000.00 元的 10%（2024-12-20 登记的年度计划）；应不低于 2,000.00 元，风险补偿金余额 1,000.00 元，差额 1,000.00 元"),
+    found = [f for f in analysis.findings if f.rule == "risk.floor"]
+    assert [(f.program, str(f.date), f.lineno, f.message) for f in found] == [
+        ("WLHT", "2025-01-01", 12, "2025-01-01 日终风险补偿金余额 1,000.00 元，低于 2025 年预计业务量 20,000.00 元的 10%（2024-12-20 登记的年度计划）；应不低于 2,000.00 元，风险补偿金余额 1,000.00 元，差额 1,000.00 元"),
     ]
-    assert [f.program for f in analysis.findings if f.rule == "risk.floor"] == ["WLHT"]
     checks = [(c.program, str(c.day), c.risk_fund, c.base, c.limit, c.ok) for c in analysis.records.adequacy if c.rule == "risk.floor"]
     assert checks == [
         ("WLHT", "2024-01-02", Decimal("1000.00"), Decimal("10000.00"), Decimal("1000.00"), True),
-        ("WLHT", "2024-12-20", Decimal("1000.00"), Decimal("20000.00"), Decimal("2000.00"), False),
+        ("WLHT", "2025-01-01", Decimal("1000.00"), Decimal("20000.00"), Decimal("2000.00"), False),
+    ]
+
+
+def test_wlht_a_december_plan_for_next_year_is_not_judged_before_the_books_reach_it() -> None:
+    """The same plan in books that end on 2024-12-31: 2025-01-01 is after the books' last
+    day, nothing is judged against the 2025 plan yet (the 2024 balance is not its business)."""
+    analysis = run(
+        "WLHT",
+        inject("WLHT", "2024-01-02", "1000.00"),
+        plan("2024-01-02", "10000.00", 2024),
+        plan("2024-12-20", "20000.00", 2025),
+        note("WLHT", "2024-12-31"),
+    )
+    assert [f for f in analysis.findings if f.rule == "risk.floor"] == []
+    checks = [(str(c.day), c.base, c.ok) for c in analysis.records.adequacy if c.rule == "risk.floor"]
+    assert checks == [("2024-01-02", Decimal("10000.00"), True)]
+
+
+def test_wlht_a_december_plan_met_by_an_injection_on_1_january() -> None:
+    """The 2025 plan of 2024-12-20 (20,000.00: 2,000.00 needed) against 1,000.00 in 2024 and
+    2,000.00 from the injection of 2025-01-01: met on the day it applies, no finding. A
+    withdrawal on 2024-12-27 is judged against the 2024 plan only (1,000.00 needed, 1,000.00
+    left); a second one on 2025-03-03 leaves 1,999.99, a fen short of the 2025 plan."""
+    out = (
+        '{day} * "财政局" "退回风险补偿金"\n'
+        "  Assets:WLHT:Pool:Risk  -{amount} CNY\n  Income:WLHT:Risk:Injection  {amount} CNY\n"
+    )
+    analysis = run(
+        "WLHT",
+        inject("WLHT", "2024-01-02", "1500.00"),
+        plan("2024-01-02", "10000.00", 2024),
+        plan("2024-12-20", "20000.00", 2025),
+        out.format(day="2024-12-27", amount="500.00"),
+        inject("WLHT", "2025-01-01", "1000.00"),
+        out.format(day="2025-03-03", amount="0.01"),
+    )
+    assert [(str(f.date), f.message) for f in analysis.findings if f.rule == "risk.floor"] == [
+        ("2025-03-03", "2025-03-03 日终风险补偿金余额 1,999.99 元，低于 2025 年预计业务量 20,000.00 元的 10%（2024-12-20 登记的年度计划）；应不低于 2,000.00 元，风险补偿金余额 1,999.99 元，差额 0.01 元"),
+    ]
+    checks = [(str(c.day), c.risk_fund, c.base, c.ok) for c in analysis.records.adequacy if c.rule == "risk.floor"]
+    assert checks == [
+        ("2024-01-02", Decimal("1500.00"), Decimal("10000.00"), True),
+        ("2024-12-27", Decimal("1000.00"), Decimal("10000.00"), True),
+        ("2025-01-01", Decimal("2000.00"), Decimal("20000.00"), True),
+        ("2025-03-03", Decimal("1999.99"), Decimal("20000.00"), False),
+    ]
+
+
+def test_wlht_a_plan_registered_in_its_own_year_applies_from_its_day() -> None:
+    """A 2025 plan registered on 2025-02-03 applies from that day, not from 1 January: the
+    fund's 1,000.00 is not judged on 2025-01-06 (before the plan) and is short on the plan's day."""
+    analysis = run(
+        "WLHT",
+        inject("WLHT", "2024-01-02", "1000.00"),
+        plan("2024-01-02", "10000.00", 2024),
+        inject("WLHT", "2025-01-06", "0.01"),
+        plan("2025-02-03", "20000.00", 2025),
+    )
+    assert [(str(f.date), f.message) for f in analysis.findings if f.rule == "risk.floor"] == [
+        ("2025-02-03", "2025-02-03 日终风险补偿金余额 1,000.01 元，低于 2025 年预计业务量 20,000.00 元的 10%（2025-02-03 登记的年度计划）；应不低于 2,000.00 元，风险补偿金余额 1,000.01 元，差额 999.99 元"),
     ]
 
 
