@@ -731,8 +731,8 @@ def test_gsby_floor_points_at_the_day_s_loan_lent_not_at_a_later_repayment() -> 
 def test_wlht_a_plan_for_next_year_registered_in_december_applies_from_1_january() -> None:
     """The plan of 2024-12-20 says year 2025: it applies from 2025-01-01 (the later of its
     day and its year's first day), not against 2024's balance. The fund's 1,000.00 is
-    judged on 2025-01-01 against 20,000.00 × 10% = 2,000.00 (at the plan, line 12), under
-    2025's name; 2025 has no transaction of the fund, so that is its only day judged."""
+    judged on 2025-01-01 against 20,000.00 × 10% = 2,000.00, under 2025's name; the finding
+    is about the plan (line 12, so it carries the plan's date); 2025 has no transaction of the fund, so that is its only day judged."""
     analysis = run(
         "WLHT",
         inject("WLHT", "2024-01-02", "1000.00"),
@@ -742,7 +742,7 @@ def test_wlht_a_plan_for_next_year_registered_in_december_applies_from_1_january
     )
     found = [f for f in analysis.findings if f.rule == "risk.floor"]
     assert [(f.program, str(f.date), f.lineno, f.message) for f in found] == [
-        ("WLHT", "2025-01-01", 12, "2025-01-01 日终风险补偿金余额 1,000.00 元，低于 2025 年预计业务量 20,000.00 元的 10%（2024-12-20 登记的年度计划）；应不低于 2,000.00 元，风险补偿金余额 1,000.00 元，差额 1,000.00 元"),
+        ("WLHT", "2024-12-20", 12, "2025-01-01 日终风险补偿金余额 1,000.00 元，低于 2025 年预计业务量 20,000.00 元的 10%（2024-12-20 登记的年度计划）；应不低于 2,000.00 元，风险补偿金余额 1,000.00 元，差额 1,000.00 元"),
     ]
     checks = [(c.program, str(c.day), c.risk_fund, c.base, c.limit, c.ok) for c in analysis.records.adequacy if c.rule == "risk.floor"]
     assert checks == [

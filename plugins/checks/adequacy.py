@@ -420,18 +420,21 @@ def _plan_floor(
         if event.kind == "plan":
             plans.setdefault(event.data.get("year", event.date.year), []).append(event)
     rate = _Param(ctx, code, "risk.floor", "rate")
-    # Days to judge, by year: each plan's own day and every day of the year the risk fund
-    # changed, from the year's first plan on.
+    # Days to judge, by year: the day each plan applies from and every day of the year the
+    # risk fund changed, from the year's first plan on. A plan applies from the later of
+    # its registration day and 1 January of its year (a plan for next year registered in
+    # December does not measure this year's balance), and not beyond the books' last day.
     days: dict[int, set[datetime.date]] = {}
     for day in watch.risk_days:
         days.setdefault(day.year, set()).add(day)
     for year, events in sorted(plans.items()):
         events.sort(key=lambda e: e.date)
-        todo = sorted(days.get(year, set()) | {e.date for e in events})
+        starts = [max(e.date, datetime.date(year, 1, 1)) for e in events]
+        todo = sorted(days.get(year, set()) | {d for d in starts if ctx.as_of is None or d <= ctx.as_of})
         in_breach = False
         k = -1
         for day in todo:
-            while k + 1 < len(events) and events[k + 1].date <= day:
+            while k + 1 < len(events) and starts[k + 1] <= day:
                 k += 1
             if k < 0:
                 continue  # before the year's first plan
@@ -445,7 +448,7 @@ def _plan_floor(
             ok = balance >= required
             checks.append(AdequacyCheck("risk.floor", code, day, balance, volume, required, ok))
             if not ok and not in_breach:
-                anchor = watch.risk_days.get(day) if day != plan.date else plan.entry
+                anchor = watch.risk_days.get(day) if day != starts[k] else plan.entry
                 ctx.report(
                     "risk.floor",
                     code,
