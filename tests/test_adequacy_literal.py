@@ -1013,3 +1013,20 @@ def test_wlht_a_year_with_only_a_renewal_and_no_plan_is_reported_at_the_renewal(
     assert [(f.program, str(f.date), f.lineno, f.entry.values[0].value, f.message) for f in found] == [
         ("WLHT", "2025-02-28", 25, "renewal", "2025 年有放款或续贷，但未登记当年业务计划（program plan 的 expected_volume），无法核对风险补偿金是否不低于预计业务量的比例"),
     ]
+
+
+def test_wlht_a_second_plan_on_a_fund_day_is_the_finding_s_entry() -> None:
+    """The 2024 plan of 10,000.00 is met by 1,000.00; a second 2024 plan of 20,000.00 comes on
+    2024-03-01 with an injection of 1.00 the same day: 1,001.00 against 2,000.00 is short,
+    and the finding is about the second plan (line 16), not the injection (line 12)."""
+    analysis = run(
+        "WLHT",
+        inject("WLHT", "2024-01-02", "1000.00"),
+        plan("2024-01-02", "10000.00", 2024),
+        inject("WLHT", "2024-03-01", "1.00"),
+        plan("2024-03-01", "20000.00", 2024),
+    )
+    found = [f for f in analysis.findings if f.rule == "risk.floor"]
+    assert [(str(f.date), f.lineno, f.entry.values[0].value, f.message) for f in found] == [
+        ("2024-03-01", 16, "plan", "2024-03-01 日终风险补偿金余额 1,001.00 元，低于 2024 年预计业务量 20,000.00 元的 10%（2024-03-01 登记的年度计划）；应不低于 2,000.00 元，风险补偿金余额 1,001.00 元，差额 999.00 元"),
+    ]
