@@ -236,3 +236,113 @@ def test_approvals_are_first_only_within_their_own_day() -> None:
     )
     assert errors == [(1, "贷款 CQ-2024-001 没有在此日期或之前的审核同意（approval）事件", None)]
     assert [e.kind for e in register.loans["CQ-2024-001"].events] == ["approval", "disbursement"]
+
+
+# --------------------------------------------------------------------------------------
+# The newer events and keys (issue #14): the NPL classification, the guarantee fee, the
+# loss event's shares, and loan_type / credit_line / term_months. Every accepted value
+# and every message is written out here, not read from the code's tables.
+
+LOAN = '"CQ-2024-001"'
+
+
+def data_of(text: str) -> dict[str, object]:
+    """The converted metadata of one directive, each value as (type name, str)."""
+    event = parse_event(one(text))
+    return {key: (type(value).__name__, str(value)) for key, value in event.data.items()}
+
+
+@pytest.mark.parametrize("grade", ["正常", "关注", "次级", "可疑", "损失"])
+def test_npl_takes_each_of_the_five_classes(grade: str) -> None:
+    text = f'2024-03-10 custom "loan" "npl" {LOAN}\n  classification: " {grade} "\n'
+    assert data_of(text) == {"classification": ("str", grade)}
+
+
+@pytest.mark.parametrize("grade", ["不良", "次级类", "Substandard"])
+def test_npl_refuses_a_class_outside_the_five(grade: str) -> None:
+    text = f'2024-03-10 custom "loan" "npl" {LOAN}\n  classification: "{grade}"\n'
+    assert refused(text) == f"不良分类 classification 应为五级分类之一：正常、关注、次级、可疑、损失，此处为 '{grade}'"
+
+
+def test_npl_reads_its_principal_and_letter() -> None:
+    text = (
+        f'2024-03-10 custom "loan" "npl" {LOAN}\n  classification: "可疑"\n  principal: 1500000.00 CNY\n'
+        '  letter: " 建渝风险〔2024〕9号 "\n'
+    )
+    assert data_of(text) == {
+        "classification": ("str", "可疑"), "principal": ("Decimal", "1500000.00"), "letter": ("str", "建渝风险〔2024〕9号"),
+    }
+    assert refused(f'2024-03-10 custom "loan" "npl" {LOAN}\n  classification: "可疑"\n  principal: -0.01 CNY\n') == (
+        "元数据 principal 不能为负数：-0.01"
+    )
+    assert refused(f'2024-03-10 custom "loan" "npl" {LOAN}\n  principal: 1.00 CNY\n') == "不良分类事件缺少元数据 classification"
+
+
+def test_a_guarantee_fee_and_its_guarantor_and_period() -> None:
+    text = (
+        f'2024-03-10 custom "loan" "guarantee_fee" {LOAN}\n  amount: 30000.00 CNY\n  guarantor: "某融资担保公司"\n'
+        '  period: "2024-03-10 至 2025-03-09"\n'
+    )
+    assert data_of(text) == {
+        "amount": ("Decimal", "30000.00"), "guarantor": ("str", "某融资担保公司"), "period": ("str", "2024-03-10 至 2025-03-09"),
+    }
+    assert refused(f'2024-03-10 custom "loan" "guarantee_fee" {LOAN}\n  amount: 300.001 CNY\n') == "元数据 amount 应精确到分：300.001"
+    assert refused(f'2024-03-10 custom "loan" "guarantee_fee" {LOAN}\n  amount: 30.00 CNY\n  guarantor: ""\n') == (
+        "元数据 guarantor 应为非空文字（加英文双引号）"
+    )
+    assert refused(f'2024-03-10 custom "loan" "guarantee_fee" {LOAN}\n  guarantor: "某融资担保公司"\n') == "担保费事件缺少元数据 amount"
+
+
+def test_a_loss_takes_the_four_outside_parties_shares_and_nothing_else() -> None:
+    text = (
+        f'2024-03-10 custom "loan" "loss" {LOAN}\n  letter: "金东金融〔2025〕3号"\n  government_share: 400.00 CNY\n'
+        "  guarantor_share: 400.00 CNY\n  bank_share: 200.00 CNY\n  insurer_share: 0.00 CNY\n"
+        "  risk_share: 1.00 CNY\n  guarantee_share: 1.00 CNY\n"
+    )
+    assert data_of(text) == {
+        "letter": ("str", "金东金融〔2025〕3号"), "government_share": ("Decimal", "400.00"), "guarantor_share": ("Decimal", "400.00"),
+        "bank_share": ("Decimal", "200.00"), "insurer_share": ("Decimal", "0.00"),
+    }
+    assert data_of(f'2024-03-10 custom "loan" "loss" {LOAN}\n') == {}
+    assert refused(f'2024-03-10 custom "loan" "loss" {LOAN}\n  bank_share: 200.00\n') == (
+        "元数据 bank_share 应为金额，如 bank_share: 1000000.00 CNY"
+    )
+    assert refused(f'2024-03-10 custom "loan" "loss" {LOAN}\n  government_share: 1.00 USD\n') == (
+        "元数据 government_share 的币种应为 CNY，而非 USD"
+    )
+
+
+@pytest.mark.parametrize("kind", ["信用", "保证", "抵押", "质押"])
+def test_loan_type_takes_the_four_kinds_on_approval_and_contract(kind: str) -> None:
+    approval = f'2024-03-01 custom "loan" "approval" {LOAN}\n{APPROVAL}  loan_type: " {kind} "\n'
+    assert data_of(approval)["loan_type"] == ("str", kind)
+    contract = f'2024-03-10 custom "loan" "contract" {LOAN}\n  amount: 1.00 CNY\n  loan_type: "{kind}"\n'
+    assert data_of(contract) == {"amount": ("Decimal", "1.00"), "loan_type": ("str", kind)}
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"), [('"抵押贷款"', "'抵押贷款'"), ('""', "''"), ("1", "Decimal('1')"), ("TRUE", "True")]
+)
+def test_loan_type_refuses_anything_else(value: str, shown: str) -> None:
+    text = f'2024-03-10 custom "loan" "contract" {LOAN}\n  amount: 1.00 CNY\n  loan_type: {value}\n'
+    assert refused(text) == f'元数据 loan_type 应为贷款类型 "信用"、"保证"、"抵押"、"质押" 之一，而非 {shown}'
+
+
+@pytest.mark.parametrize("event", ["approval", "contract", "renewal"])
+def test_credit_line_and_term_months_where_a_loan_is_granted_or_renewed(event: str) -> None:
+    head = f'2024-03-10 custom "loan" "{event}" {LOAN}\n' + (APPROVAL if event == "approval" else "  amount: 1.00 CNY\n")
+    found = data_of(head + "  credit_line: 5000000.00 CNY\n  term_months: 36\n")
+    assert (found["credit_line"], found["term_months"]) == (("Decimal", "5000000.00"), ("Decimal", "36"))
+    assert refused(head + '  credit_line: "500万"\n') == "元数据 credit_line 应为金额，如 credit_line: 1000000.00 CNY"
+    assert refused(head + '  term_months: "36"\n') == "元数据 term_months 应为数字"
+
+
+def test_the_newer_keys_are_not_read_on_other_events() -> None:
+    """loan_type, credit_line and term_months belong to approval/contract/renewal: on a
+    disbursement (or an increase) they are not read, whatever their value."""
+    for event in ("disbursement", "increase"):
+        text = (
+            f'2024-03-10 custom "loan" "{event}" {LOAN}\n  amount: 1.00 CNY\n  loan_type: "贷款"\n'
+            '  credit_line: "x"\n  term_months: "x"\n  classification: "x"\n'
+        )
+        assert data_of(text) == {"amount": ("Decimal", "1.00")}
