@@ -346,3 +346,26 @@ def test_the_newer_keys_are_not_read_on_other_events() -> None:
             '  credit_line: "x"\n  term_months: "x"\n  classification: "x"\n'
         )
         assert data_of(text) == {"amount": ("Decimal", "1.00")}
+
+
+def test_build_register_checks_each_new_id_s_spelling_once_and_every_bad_one() -> None:
+    """build_register remembers the ids found well-formed (known_ids): a loan's later events
+    skip the pattern, and an id never seen is still checked, on every directive it heads."""
+    message = "编号 'CQ 2024' 只能由英文字母、数字和 - 组成，并以字母或数字开头（如 CQ-2024-001；贷款编号也用作分录的链接 ^编号）"
+    register, errors = build(
+        f'2024-03-01 custom "loan" "approval" "CQ-2024-001"\n{APPROVAL}'
+        '2024-03-02 custom "loan" "contract" "CQ-2024-001"\n  amount: 1.00 CNY\n'
+        f'2024-03-02 custom "loan" "approval" "CQ 2024"\n{APPROVAL}'
+        '2024-03-03 custom "loan" "contract" "CQ 2024"\n  amount: 1.00 CNY\n'
+    )
+    assert errors == [(8, message, None), (13, message, None)]
+    assert list(register.loans) == ["CQ-2024-001"]
+    assert [e.kind for e in register.loans["CQ-2024-001"].events] == ["approval", "contract"]
+
+
+def test_a_directive_of_no_register_type_is_a_key_error_naming_it() -> None:
+    """parse_event is given register directives only (build_register picks them by type);
+    another type is the caller's mistake, a KeyError naming the type."""
+    with pytest.raises(KeyError) as caught:
+        parse_event(one('2024-03-01 custom "budget" "plan" "CQGX"\n'))
+    assert caught.value.args == ("budget",)
