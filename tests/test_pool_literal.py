@@ -774,3 +774,47 @@ def test_a_return_linking_no_loan_lowers_only_the_year() -> None:
     assert [f[2] for f in hk_found(analysis, "outflow.subsidy")] == [
         (("应奖补", D("12345.68")), ("累计奖补", D("12345.69")), ("超出", D("0.01"))),
     ]
+
+
+def test_a_return_is_recorded_whole() -> None:
+    """The return of 2,345.68 (line 30) on HK-1: its record names the program, the rule, the
+    entry, −2,345.68, the year's 10,000.00 left of 12,345.68, the 5,000,000.00 cap, the loan,
+    its base 1,000,000.00 + 234,567.89 = 1,234,567.89 and its 1% allowance 12,345.68
+    (12,345.6789 half-up), and the loan's 10,000.00 left."""
+    analysis = run(HK_BASE + subsidy("2021-04-01", "12345.68") + back("2021-04-05", "2345.68"))
+    returned = analysis.programs["HKJB"].outflows[1]
+    assert (returned.program, returned.rule, returned.entry.meta["lineno"], returned.entry.narration) == (
+        "HKJB", "outflow.subsidy", 30, "退回奖补",
+    )
+    assert (returned.amount, returned.year_total, returned.annual_cap, returned.loan, returned.base,
+            returned.allowed, returned.loan_total) == (
+        D("-2345.68"), D("10000.00"), D("5000000.00"), "HK-1", D("1234567.89"), D("12345.68"), D("10000.00"),
+    )
+    assert hk_found(analysis, "outflow.subsidy") == [] and hk_found(analysis, "pool.no_withdrawal") == []
+
+
+def test_a_return_before_the_program_s_first_version_is_said_on_the_return() -> None:
+    """A subsidy of HK-0 paid and returned before HKJB's rules (2020-12-01): the return's
+    own cap and rate lookups are said on the return (line 13), once each; its record has
+    no cap and no allowance, the loan's total is back at 0.00 (100.00 − 100.00)."""
+    text = (
+        'option "operating_currency" "CNY"\n'
+        "2020-01-01 open Assets:HKJB:Pool:Compensation\n2020-01-01 open Expenses:HKJB:Subsidy\n"
+        "2020-01-01 open Income:HKJB:Compensation:Injection\n"
+        '2020-11-01 * "财政局" "拨入"\n  Assets:HKJB:Pool:Compensation  1000.00 CNY\n'
+        "  Income:HKJB:Compensation:Injection  -1000.00 CNY\n"
+        '2020-11-02 custom "loan" "approval" "HK-0"\n  program: "HKJB"\n  enterprise: "E-0"\n'
+        '  amount: 1000.00 CNY\n  letter: "函"\n'
+        + back("2020-11-30", "100.00", " ^HK-0")
+    )
+    analysis = run(text)
+    got = [(f.message, f.date, f.lineno) for f in analysis.findings if f.rule == "outflow.subsidy"]
+    assert got == [
+        ("参数「programs.HKJB.rules.outflow.subsidy.params.annual_cap」在 2020-11-30 尚无生效版本"
+         "（最早版本自 2020-12-01 起施行），无法按规则核对", day("2020-11-30"), 13),
+        ("参数「programs.HKJB.rules.outflow.subsidy.params.rate」在 2020-11-30 尚无生效版本"
+         "（最早版本自 2020-12-01 起施行），无法按规则核对", day("2020-11-30"), 13),
+    ]
+    (returned,) = analysis.programs["HKJB"].outflows
+    assert (returned.amount, returned.year_total, returned.annual_cap, returned.loan, returned.base,
+            returned.allowed, returned.loan_total) == (D("-100.00"), D("0.00"), None, "HK-0", D("0"), None, D("0.00"))
