@@ -794,9 +794,10 @@ def test_a_return_is_recorded_whole() -> None:
 
 
 def test_a_return_before_the_program_s_first_version_is_said_on_the_return() -> None:
-    """A subsidy of HK-0 paid and returned before HKJB's rules (2020-12-01): the return's
-    own cap and rate lookups are said on the return (line 13), once each; its record has
-    no cap and no allowance, the loan's total is back at 0.00 (100.00 − 100.00)."""
+    """100.00 of HK-0 comes back before HKJB's rules (2020-12-01), its subsidy paid before
+    these books: the return's own cap and rate lookups are said on the return (line 13),
+    once each; its record has no cap and no allowance, and the year's and the loan's totals
+    stay at 0.00 (nothing counted yet, never below zero)."""
     text = (
         'option "operating_currency" "CNY"\n'
         "2020-01-01 open Assets:HKJB:Pool:Compensation\n2020-01-01 open Expenses:HKJB:Subsidy\n"
