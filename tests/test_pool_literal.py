@@ -782,7 +782,8 @@ def test_a_return_is_recorded_whole() -> None:
     its base 1,000,000.00 + 234,567.89 = 1,234,567.89 and its 1% allowance 12,345.68
     (12,345.6789 half-up), and the loan's 10,000.00 left."""
     analysis = run(HK_BASE + subsidy("2021-04-01", "12345.68") + back("2021-04-05", "2345.68"))
-    returned = analysis.programs["HKJB"].outflows[1]
+    paid, returned = analysis.programs["HKJB"].outflows
+    assert (paid.entry.meta["lineno"], paid.entry.narration, paid.amount) == (27, "担保费奖补", D("12345.68"))
     assert (returned.program, returned.rule, returned.entry.meta["lineno"], returned.entry.narration) == (
         "HKJB", "outflow.subsidy", 30, "退回奖补",
     )
