@@ -163,3 +163,32 @@ def test_a_returned_fee_never_takes_the_year_below_zero() -> None:
     assert [f[3] for f in found(analysis)] == [
         (("年度上限", D("50000.00")), ("年度累计", D("50000.01")), ("超出", D("0.01"))),
     ]
+
+
+def test_a_fee_before_the_rate_is_in_force_is_said_on_the_fee(tmp_path: Path) -> None:
+    """A variant of the test rules whose program and rate start on 2026-03-02, after the
+    accounts: the fee of 2026-02-02 (line 7) cannot be held to the rate (said once, on the
+    fee), the 80,000.00 a year still binds; the fee of 2026-03-02 is judged against both."""
+    text = TEXT.replace("    effective: 2026-01-01\n", "    effective: 2026-03-02\n").replace(
+        "              2026-01-01: 0.01\n", "              2026-03-02: 0.01\n"
+    )
+    assert text.count("2026-03-02") == 2
+    rulebook = parse_rules(text, "rules.yaml")
+    ledger = (
+        f'option "operating_currency" "CNY"\ninclude "{COMMON}"\n'
+        '2026-01-02 custom "program" "open" "MGMT"\n'
+        + inject("2026-01-05", "5000000.00") + fee("2026-02-02", "60000.00") + fee("2026-03-02", "20000.00")
+    )
+    entries, errors, _ = loader.load_string(ledger)
+    assert errors == []
+    analysis = analyse(entries, rulebook)
+    assert [(f.rule, f.message, f.lineno) for f in analysis.findings
+            if f.rule in ("outflow.management_fee", "pool.no_withdrawal")] == [
+        ("outflow.management_fee", "参数「programs.MGMT.rules.outflow.management_fee.params.rate」在 2026-02-02 尚无生效版本"
+         "（最早版本自 2026-03-02 起施行），无法按规则核对", 7),
+        ("outflow.management_fee", "2026 年度管理费累计超过专户资金（2026-03-01 日终 4,940,000.00 元）的 1%；"
+         "年度上限 49,400.00 元，年度累计 80,000.00 元，超出 30,600.00 元", 10),
+    ]
+    assert [(o.amount, o.annual_cap) for o in analysis.programs["MGMT"].outflows] == [
+        (D("60000.00"), D("80000.00")), (D("20000.00"), D("49400.00")),
+    ]
