@@ -783,3 +783,114 @@ def test_a_claim_one_day_before_the_overdue_wait_is_out_of_scope() -> None:
         ("贷款 CQ-1 逾期未满 30 天，不能申请代偿（2025-01-10 逾期，2025-02-09 起方满 30 天）", "CQGX",
          (("逾期天数", D(29)),)),
     ]
+
+
+# --- comp.scope switched off; comp.scope's parameters not yet in force ------------------------
+
+
+def test_without_comp_scope_a_claim_is_its_principal_and_interest() -> None:
+    # CQGX with its comp.scope block removed (a copy of rules.yaml): the claim counts the
+    # default components, 1,000,000.00 + 20,000.00 = 1,020,000.00; the compound interest
+    # 5.00 is neither counted nor reported. Kills `_claim`'s `components = None`.
+    from zhubaodai.core.rules import parse_rules
+
+    text = (ROOT / "rules.yaml").read_text(encoding="utf-8")
+    start = text.index("      comp.scope:\n        severity: error\n        article: 第五条、第十七条\n")
+    end = text.index("      recovery.order:\n", start)
+    rules = parse_rules(text[:start] + text[end:], ROOT / "rules.yaml")
+    assert "comp.scope" not in rules.programs["CQGX"].rules
+    extra = CQ.replace('  interest: 20000.00 CNY\n  letter: "函"', '  interest: 20000.00 CNY\n  compound: 5.00 CNY\n  letter: "函"')
+    entries, _, _ = loader.load_string(extra + comp("2025-02-10"))
+    analysis = analyse(entries, rules)
+    assert [c.due for c in analysis.records.claims.values()] == [D("1020000.00")]
+    assert [f for f in analysis.findings if f.rule.startswith(("comp.", "pool."))] == []
+
+
+#: A CQGX loan before the program takes effect (2021-02-24): overdue 2021-01-10, claimed
+#: 2021-01-20, compensated 2021-01-25 from the risk fund.
+EARLY = CQ.split("2024-01-02 custom")[0] + (
+    '2021-01-02 * "财政局" "注入风险补偿金"\n  Assets:CQGX:Pool:Risk  5000.00 CNY\n  Income:CQGX:Risk:Injection  -5000.00 CNY\n'
+    '2021-01-05 custom "loan" "approval" "CQ-0"\n  program: "CQGX"\n  enterprise: "E-0"\n  amount: 1000.00 CNY\n  letter: "函"\n'
+    '2021-01-06 custom "loan" "disbursement" "CQ-0"\n  amount: 1000.00 CNY\n'
+    '2021-01-10 custom "loan" "overdue" "CQ-0"\n  principal: 1000.00 CNY\n'
+    '2021-01-20 custom "loan" "claim" "CQ-0"\n  principal: 1000.00 CNY\n  letter: "函"\n  approval: "同意"\n'
+    '2021-01-25 * "代偿" ^CQ-0\n  bank_share: 500.00 CNY\n'
+    "  Expenses:CQGX:Risk:Compensation  500.00 CNY\n  Assets:CQGX:Pool:Risk  -500.00 CNY\n"
+)
+
+
+def line_of(text: str, start: str) -> int:
+    """The line number (from 1) of the one line of ``text`` that starts with ``start``."""
+    [number] = [n for n, line in enumerate(text.split("\n"), 1) if line.startswith(start)]
+    return number
+
+
+def early_scope(param: str) -> list[tuple[str, datetime.date | None, int | None]]:
+    """comp.scope's findings on EARLY where CQGX's components apply from 2020-01-01 and
+    ``param`` (a test value) from the program's effective date 2021-02-24."""
+    from zhubaodai.core.rules import parse_rules
+
+    text = (ROOT / "rules.yaml").read_text(encoding="utf-8")
+    old = "              2021-02-24: [principal, interest]\n"
+    assert text.count(old) == 1
+    value = {"trigger": "overdue", "overdue_days": "30"}[param]
+    rules = parse_rules(text.replace(old, "              2020-01-01: [principal, interest]\n"
+                                     f"          {param}:\n            article: 测试\n            values:\n"
+                                     f"              2021-02-24: {value}\n"), ROOT / "rules.yaml")
+    entries, errors, _ = loader.load_string(EARLY)
+    assert errors == []
+    return [(f.message, f.date, f.lineno) for f in analyse(entries, rules).findings if f.rule == "comp.scope"]
+
+
+def not_yet(param: str, on: str) -> str:
+    return (f"参数「programs.CQGX.rules.comp.scope.params.{param}」在 {on} 尚无生效版本（最早版本自 2021-02-24 起施行），"
+            "无法按规则核对")
+
+
+def test_a_trigger_not_yet_in_force_is_reported_on_the_claim_and_on_the_compensation() -> None:
+    # Kills the parameter lookup's entry -> None in `_trigger` (both findings lose their
+    # entry) and in `_basis`'s call of it (the compensation's finding loses it).
+    claim, paid = line_of(EARLY, '2021-01-20 custom "loan" "claim"'), line_of(EARLY, '2021-01-25 * "代偿"')
+    assert early_scope("trigger") == [
+        (not_yet("trigger", "2021-01-20"), day("2021-01-20"), claim),
+        (not_yet("trigger", "2021-01-25"), day("2021-01-25"), paid),
+    ]
+
+
+def test_an_overdue_wait_not_yet_in_force_is_reported_on_the_claim_and_on_the_compensation() -> None:
+    # The same for `_overdue_days` and `_basis`'s call of it.
+    claim, paid = line_of(EARLY, '2021-01-20 custom "loan" "claim"'), line_of(EARLY, '2021-01-25 * "代偿"')
+    assert early_scope("overdue_days") == [
+        (not_yet("overdue_days", "2021-01-20"), day("2021-01-20"), claim),
+        (not_yet("overdue_days", "2021-01-25"), day("2021-01-25"), paid),
+    ]
+
+
+def test_a_claim_with_a_fen_of_penalty_interest_is_out_of_cqgx_s_scope() -> None:
+    # CQGX's scope is principal and interest: 0.01 of penalty interest (罚息) is reported,
+    # and the claim stays 1,020,000.00. Kills the `"penalty"` literal and `> 0` -> `> 1`.
+    extra = CQ.replace('  interest: 20000.00 CNY\n  letter: "函"', '  interest: 20000.00 CNY\n  penalty: 0.01 CNY\n  letter: "函"')
+    analysis = run(extra + comp("2025-02-10"))
+    assert found(analysis, "comp.scope") == [
+        ("贷款 CQ-1 代偿申请含罚息，不属本办法的代偿范围（范围：本金、利息）；罚息 0.01 元", "CQ-1", (("罚息", D("0.01")),)),
+    ]
+    assert [c.due for c in analysis.records.claims.values()] == [D("1020000.00")]
+
+
+def test_a_claim_with_a_fen_of_interest_is_out_of_szps_s_scope() -> None:
+    # SZPS compensates the unpaid principal only: a claim with 0.01 of interest is reported
+    # on the claim (line 59 of the ledger). Kills the `"interest"` literal.
+    path = ROOT / "tests" / "ledgers" / "rules" / "comp.scope" / "szps-fail-interest.beancount"
+    text = path.read_text(encoding="utf-8")
+    assert text.count("  interest: 20000.00 CNY\n") == 1
+    # The ledger's own plugin line becomes a comment (the lines keep their numbers).
+    text = text.replace("  interest: 20000.00 CNY\n", "  interest: 0.01 CNY\n").replace(
+        '"../../', f'"{ROOT / "tests" / "ledgers"}/').replace('plugin "zhubaodai.plugin"', '; plugin "zhubaodai.plugin"')
+    entries, errors, _ = loader.load_string(text)
+    assert errors == []
+    got = [(f.message, f.program, f.loan, f.figures, f.date, f.lineno)
+           for f in analyse(entries, RULES).findings if f.rule == "comp.scope"]
+    assert got == [
+        ("贷款 SZ-2026-001 代偿申请含利息，不属本办法的代偿范围（范围：本金）；利息 0.01 元", "SZPS", "SZ-2026-001",
+         (("利息", D("0.01")),), day("2026-10-09"), 59),
+    ]
