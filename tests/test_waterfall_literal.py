@@ -894,3 +894,15 @@ def test_a_claim_with_a_fen_of_interest_is_out_of_szps_s_scope() -> None:
         ("贷款 SZ-2026-001 代偿申请含利息，不属本办法的代偿范围（范围：本金）；利息 0.01 元", "SZPS", "SZ-2026-001",
          (("利息", D("0.01")),), day("2026-10-09"), 59),
     ]
+
+
+def test_components_not_yet_in_force_are_reported_once_on_the_claim() -> None:
+    # CQGX's components apply from 2021-02-24; a claim of 2021-01-20 is reported once (it
+    # was reported twice: by the claim's check and again where the claim's amount was
+    # computed) and counts the default principal and interest (1,000.00).
+    claim = line_of(EARLY, '2021-01-20 custom "loan" "claim"')
+    analysis = run(EARLY)
+    assert [(f.message, f.date, f.lineno) for f in analysis.findings if f.rule == "comp.scope"] == [
+        (not_yet("components", "2021-01-20"), day("2021-01-20"), claim),
+    ]
+    assert [c.due for c in analysis.records.claims.values()] == [D("1000.00")]

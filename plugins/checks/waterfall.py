@@ -116,6 +116,9 @@ class Claim:
     bank_share: Decimal = ZERO
     uncovered: Decimal = ZERO
     entries: list[Transaction] = field(default_factory=list)
+    #: comp.scope's components on the claim's day; None where the program has no comp.scope
+    #: or its first version was not yet in force (then the claim counts DEFAULT_COMPONENTS).
+    scope: list[str] | None = None
 
     @property
     def started(self) -> bool:
@@ -182,11 +185,13 @@ def _claim(ctx: Context, loan: Loan, event: Event) -> Claim:
     claims = ctx.records.claims
     claim = claims.get(id(event.entry))
     if claim is None:
-        components = DEFAULT_COMPONENTS
+        # comp.scope's components are looked up here only, once per claim (a version not
+        # yet in force is reported once, on the claim).
+        scope = None
         if ctx.active(loan.program, "comp.scope"):
-            components = ctx.param(loan.program, "comp.scope", "components", event.date, event.entry) or components
-        due = sum((event.amount(c) for c in components), ZERO)
-        claim = claims[id(event.entry)] = Claim(loan, event, due)
+            scope = ctx.param(loan.program, "comp.scope", "components", event.date, event.entry)
+        due = sum((event.amount(c) for c in scope or DEFAULT_COMPONENTS), ZERO)
+        claim = claims[id(event.entry)] = Claim(loan, event, due, scope=scope)
         ctx.records.claims_by_loan.setdefault(loan.id, []).append(claim)
     return claim
 
@@ -200,8 +205,7 @@ def on_register_event(ctx: Context, entry: Custom) -> None:
         return
     loan = ctx.register.loans[event.subject]
     if event.kind == "claim":
-        _check_claim(ctx, loan, event)
-        _claim(ctx, loan, event)
+        _check_claim(ctx, loan, event, _claim(ctx, loan, event).scope)
     elif event.kind == "recovery" and ctx.active(loan.program, "recovery.order"):
         _distribute(ctx, loan, event)
     elif event.kind == "recovery" and ctx.active(loan.program, "comp.shares"):
@@ -222,11 +226,10 @@ def _shrinks(ctx: Context, loan: Loan, when: Event | datetime.date, entry: Trans
     return "shrink" in rule.params and bool(ctx.param(loan.program, "comp.shares", "shrink", on, anchor))
 
 
-def _check_claim(ctx: Context, loan: Loan, event: Event) -> None:
+def _check_claim(ctx: Context, loan: Loan, event: Event, components: list[str] | None) -> None:
+    """comp.scope on a claim; ``components`` are the claim's (:attr:`Claim.scope`), None where
+    the program has no comp.scope or its first version was not yet in force."""
     code = loan.program
-    if not ctx.active(code, "comp.scope"):
-        return
-    components = ctx.param(code, "comp.scope", "components", event.date, event.entry)
     if components is None:
         return
     for name in ("interest", "compound", "penalty"):
