@@ -773,15 +773,16 @@ def test_a_claim_one_day_before_the_overdue_wait_is_out_of_scope() -> None:
     rules = thirty_days_rules()
     assert CQ.count('2025-01-15 custom "loan" "claim" "CQ-1"') == 1
 
-    def scope(claim_day: str) -> list[tuple[str, str | None, tuple]]:
+    def scope(claim_day: str) -> list[tuple]:
         text = CQ.replace('2025-01-15 custom "loan" "claim" "CQ-1"', f'{claim_day} custom "loan" "claim" "CQ-1"')
         entries, _, _ = loader.load_string(text + comp("2025-02-10"))
-        return [(f.message, f.program, f.figures) for f in analyse(entries, rules).findings if f.rule == "comp.scope"]
+        return [(f.message, f.program, f.loan, f.figures, f.date, f.lineno)
+                for f in analyse(entries, rules).findings if f.rule == "comp.scope"]
 
     assert scope("2025-02-09") == []
     assert scope("2025-02-08") == [
-        ("贷款 CQ-1 逾期未满 30 天，不能申请代偿（2025-01-10 逾期，2025-02-09 起方满 30 天）", "CQGX",
-         (("逾期天数", D(29)),)),
+        ("贷款 CQ-1 逾期未满 30 天，不能申请代偿（2025-01-10 逾期，2025-02-09 起方满 30 天）", "CQGX", "CQ-1",
+         (("逾期天数", D(29)),), day("2025-02-08"), line_of(CQ, '2025-01-15 custom "loan" "claim"')),
     ]
 
 
