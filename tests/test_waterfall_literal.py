@@ -907,3 +907,65 @@ def test_components_not_yet_in_force_are_reported_once_on_the_claim() -> None:
         (not_yet("components", "2021-01-20"), day("2021-01-20"), claim),
     ]
     assert [c.due for c in analysis.records.claims.values()] == [D("1000.00")]
+
+
+# --- _compensation: the edges ------------------------------------------------------------------
+
+
+def test_a_transaction_returning_money_to_the_risk_fund_is_left_to_pool_no_withdrawal() -> None:
+    # After the compensation, 10.00 goes back into the risk fund and 10.00 out of the
+    # guarantee fund in one transaction: a transfer between the funds (pool.no_withdrawal),
+    # not a second guarantee payment (the negative risk leg makes it a reversal for
+    # comp.waterfall). It stays among the claim's entries. Kills `or` -> `and`.
+    mixed = ('2025-02-12 * "冲回" ^CQ-1\n  Expenses:CQGX:Risk:Compensation  -10.00 CNY\n  Assets:CQGX:Pool:Risk  10.00 CNY\n'
+             '  Expenses:CQGX:Guarantee:Compensation  10.00 CNY\n  Assets:CQGX:Pool:Guarantee  -10.00 CNY\n')
+    analysis = run(CQ + comp("2025-02-10") + mixed)
+    assert found(analysis, "comp.waterfall") == []
+    assert found(analysis, "pool.no_withdrawal") == [
+        ("助保金与风险补偿金分别核算，两项资金之间不得相互划转；划出金额 10.00 元", None, (("划出金额", D("10.00")),)),
+    ]
+    [claim] = analysis.records.claims.values()
+    assert (claim.guarantee_paid, claim.risk_paid, [e.date for e in claim.entries]) == (
+        D("25000.00"), D("497500.00"), [day("2025-02-10"), day("2025-02-12")],
+    )
+
+
+def rule_ledger(rule: str, name: str) -> str:
+    """A rule ledger's text, loadable from a string: includes made absolute, its plugin
+    line turned into a comment (the lines keep their numbers)."""
+    text = (ROOT / "tests" / "ledgers" / "rules" / rule / name).read_text(encoding="utf-8")
+    return text.replace('"../../', f'"{ROOT / "tests" / "ledgers"}/').replace(
+        'plugin "zhubaodai.plugin"', '; plugin "zhubaodai.plugin"')
+
+
+def test_wzs_s_guarantee_fund_pays_at_most_the_enterprise_s_own_fees() -> None:
+    # WZS (guarantee_basis own_fees): WZ-2024-01's enterprise paid 20,000.00 in fees; the
+    # guarantee fund paid 20,000.01 of the 1,000,000.00 due, one fen of another
+    # enterprise's fees. The risk fund's 490,000.00 is half of 979,999.99 half-up, the bank
+    # bears 489,999.99: no other finding. Kills the own-fees wording's `if first.own_fees`.
+    text = rule_ledger("comp.waterfall", "wzs-fail-own-fees-one-fen.beancount")
+    entries, errors, _ = loader.load_string(text)
+    assert errors == []
+    got = [(f.message, f.program, f.loan, f.figures, f.date, f.lineno)
+           for f in analyse(entries, RULES).findings if f.rule == "comp.waterfall"]
+    assert got == [
+        ("贷款 WZ-2024-01 代偿应先以助保金支付，至多支付应代偿额，且以本企业缴纳的助保金（扣除已为其贷款代偿的部分）"
+         "20,000.00 元为限；应代偿额 1,000,000.00 元，助保金应付 20,000.00 元，实付 20,000.01 元，差额 -0.01 元",
+         "WZS", "WZ-2024-01",
+         (("应代偿额", D("1000000.00")), ("助保金应付", D("20000.00")), ("实付", D("20000.01")), ("差额", D("-0.01"))),
+         day("2024-09-12"), line_of(text, '2024-09-12 * "合作银行"')),
+    ]
+
+
+def test_a_compensation_before_the_risk_share_takes_effect_is_not_split() -> None:
+    # EARLY: the 500.00 from the risk fund on 2021-01-25, before CQGX's risk_share applies
+    # (2021-02-24): one finding on the compensation, no split (the bank's share stays 0).
+    analysis = run(EARLY)
+    assert [(f.message, f.date, f.lineno) for f in analysis.findings if f.rule == "comp.waterfall"] == [
+        ("参数「programs.CQGX.rules.comp.waterfall.params.risk_share」在 2021-01-25 尚无生效版本（最早版本自 2021-02-24 起施行），"
+         "无法按规则核对", day("2021-01-25"), line_of(EARLY, '2021-01-25 * "代偿"')),
+    ]
+    [claim] = analysis.records.claims.values()
+    assert (claim.guarantee_paid, claim.risk_paid, claim.bank_share, claim.uncovered) == (
+        D("0"), D("500.00"), D("0"), D("0"),
+    )
