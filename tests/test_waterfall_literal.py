@@ -969,3 +969,36 @@ def test_a_compensation_before_the_risk_share_takes_effect_is_not_split() -> Non
     assert (claim.guarantee_paid, claim.risk_paid, claim.bank_share, claim.uncovered) == (
         D("0"), D("500.00"), D("0"), D("0"),
     )
+
+
+def test_a_recovery_beyond_what_was_borne_names_its_program_loan_and_entry() -> None:
+    # 1,020,000.01 recovered of 1,020,000.00 borne (bank 497,500.00 + risk 497,500.00 +
+    # guarantee 25,000.00): 0.01 beyond, a warning on the recovery; the Recovery keeps its event.
+    text = CQ + comp("2025-02-10") + recovery("2025-06-01", "1020000.01")
+    analysis = run(text)
+    got = [(f.message, f.program, f.loan, f.date, f.lineno) for f in analysis.findings
+           if f.rule == "recovery.order" and "超出部分需人工处理" in f.message]
+    assert got == [
+        ("贷款 CQ-1 追偿净额超出银行承担与两项资金代偿之和，超出部分需人工处理；追偿净额 1,020,000.01 元，超出 0.01 元",
+         "CQGX", "CQ-1", day("2025-06-01"), line_of(text, '2025-06-01 custom "loan" "recovery"')),
+    ]
+    [r] = analysis.records.recoveries
+    assert (r.event.kind, r.event.date, r.event.entry.meta["lineno"]) == (
+        "recovery", day("2025-06-01"), line_of(text, '2025-06-01 custom "loan" "recovery"'))
+
+
+def test_what_the_guarantee_fund_gets_back_adds_up_over_recoveries() -> None:
+    # Recoveries 590,000.00 net (bank 497,500.00, risk 92,500.00), 415,000.00 (risk
+    # 405,000.00, guarantee 10,000.00), 20,000.00 (guarantee 15,000.00, 5,000.00 beyond):
+    # the guarantee fund is owed 10,000.00 + 15,000.00 = 25,000.00 and the risk fund
+    # 92,500.00 + 405,000.00 = 497,500.00; cash of exactly that is no finding.
+    analysis = run(CQ + comp("2025-02-10") + recovery("2025-06-01", "600000.00", costs="10000.00")
+                   + recovery("2025-07-01", "415000.00") + recovery("2025-08-01", "20000.00")
+                   + back("2025-08-02", risk="497500.00", guarantee="25000.00"))
+    state = analysis.records.loan_recoveries["CQ-1"]
+    assert (state.bank_recovered, state.expected) == (
+        D("497500.00"), {"guarantee": D("25000.00"), "risk": D("497500.00")},
+    )
+    assert [f.message for f in analysis.findings if f.rule == "recovery.order"] == [
+        "贷款 CQ-1 追偿净额超出银行承担与两项资金代偿之和，超出部分需人工处理；追偿净额 20,000.00 元，超出 5,000.00 元",
+    ]
