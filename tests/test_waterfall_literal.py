@@ -1002,3 +1002,55 @@ def test_what_the_guarantee_fund_gets_back_adds_up_over_recoveries() -> None:
     assert [f.message for f in analysis.findings if f.rule == "recovery.order"] == [
         "贷款 CQ-1 追偿净额超出银行承担与两项资金代偿之和，超出部分需人工处理；追偿净额 20,000.00 元，超出 5,000.00 元",
     ]
+
+
+# --- on_register_event: the dispatch of claims, recoveries and losses ----------------------------
+
+
+def test_a_claim_on_the_compensation_s_day_below_it_is_its_basis() -> None:
+    # The claim dated 2025-02-10 but written below the compensation of that day: the walk
+    # reaches the compensation first, which makes the claim (its 1,020,000.00) from the
+    # register; no finding. Kills `_basis`'s `_claim(ctx, None, …)` (not equivalent, as
+    # the earlier record had it: the claim is not always made before the compensation).
+    claim = ('2025-02-10 custom "loan" "claim" "CQ-1"\n  principal: 1000000.00 CNY\n  interest: 20000.00 CNY\n'
+             '  letter: "函"\n  approval: "同意"\n')
+    early = '2025-01-15 custom "loan" "claim" "CQ-1"\n  principal: 1000000.00 CNY\n  interest: 20000.00 CNY\n  letter: "函"\n  approval: "同意"\n'
+    assert CQ.count(early) == 1
+    analysis = run(CQ.replace(early, "") + comp("2025-02-10") + claim)
+    assert [f for f in analysis.findings if f.rule.startswith(("comp.", "pool.", "recovery."))] == []
+    [c] = analysis.records.claims.values()
+    assert (c.loan.id, c.event.date, c.due, c.guarantee_paid, c.risk_paid, c.bank_share) == (
+        "CQ-1", day("2025-02-10"), D("1020000.00"), D("25000.00"), D("497500.00"), D("497500.00"),
+    )
+
+
+def test_a_loss_where_the_program_has_no_residual_table_is_a_format_error() -> None:
+    # CQGX has no comp.shares: a loss event cannot be split. Kills the `"loss"` dispatch.
+    text = CQ + comp("2025-02-10") + '2025-06-01 custom "loan" "loss" "CQ-1"\n'
+    got = [(f.message, f.program, f.date, f.lineno) for f in run(text).findings if f.rule == FORMAT_RULE]
+    assert got == [
+        ("贷款 CQ-1 登记了损失分担（loss），但本项目的规则没有追偿后损失的分担表（comp.shares 的 residual）", None,
+         day("2025-06-01"), line_of(text, '2025-06-01 custom "loan" "loss"')),
+    ]
+
+
+def test_a_jhjd_loss_is_split_by_the_residual_table() -> None:
+    # JHJD (comp.shares with a residual table): the recovery of 2026-03-16 goes to the pool,
+    # the loss of 2026-03-31 is split 40/40/20, 770,000.01 left unrecovered: 308,000.004
+    # each for the government and the guarantor, the odd fen to the one listed first (the
+    # government); the ledger records it the other way round. Aimed at the dispatch of
+    # recoveries and losses in a comp.shares program (the split itself is part B's tests').
+    text = rule_ledger("comp.shares", "jhjd-fail-residual-fen.beancount")
+    entries, errors, _ = loader.load_string(text)
+    assert errors == []
+    got = [(f.message, f.program, f.loan, f.figures, f.date, f.lineno)
+           for f in analyse(entries, RULES).findings if f.rule == "comp.shares"]
+    line = line_of(text, '2026-03-31 custom "loan" "loss"')
+    assert got == [
+        ("贷款 JH-2025-001 追偿后仍未弥补的损失 770,000.01 元，政府应按 40% 承担；政府应承担 308,000.01 元，已记录 308,000.00 元，"
+         "差额 0.01 元", "JHJD", "JH-2025-001",
+         (("政府应承担", D("308000.01")), ("已记录", D("308000.00")), ("差额", D("0.01"))), day("2026-03-31"), line),
+        ("贷款 JH-2025-001 追偿后仍未弥补的损失 770,000.01 元，担保机构应按 40% 承担；担保机构应承担 308,000.00 元，已记录 308,000.01 元，"
+         "差额 -0.01 元", "JHJD", "JH-2025-001",
+         (("担保机构应承担", D("308000.00")), ("已记录", D("308000.01")), ("差额", D("-0.01"))), day("2026-03-31"), line),
+    ]
