@@ -1054,3 +1054,26 @@ def test_a_jhjd_loss_is_split_by_the_residual_table() -> None:
          "差额 -0.01 元", "JHJD", "JH-2025-001",
          (("担保机构应承担", D("308000.00")), ("已记录", D("308000.01")), ("差额", D("-0.01"))), day("2026-03-31"), line),
     ]
+
+
+def test_a_guarantee_fund_of_one_yuan_pays_first() -> None:
+    # Only 1.00 in the guarantee fund: it pays 1.00, the shortfall 1,019,999.00 is borne
+    # 509,999.50 / 509,999.50. Kills `g_out > 0` -> `> 1` (the 1.00 would not count as paid).
+    one = CQ.replace("25000.00", "1.00")
+    assert one.count("1.00 CNY\n") == 2
+    analysis = run(one + comp("2025-02-10", guarantee="1.00", risk="509999.50", bank="509999.50 CNY"))
+    assert found(analysis, "comp.waterfall") == []
+    [claim] = analysis.records.claims.values()
+    assert (claim.guarantee_paid, claim.risk_paid, claim.bank_share) == (D("1.00"), D("509999.50"), D("509999.50"))
+
+
+def test_comp_order_is_checked_on_a_claim_s_first_compensation_only() -> None:
+    # WL-B (overdue 03-04) is compensated before WL-A (overdue 03-01) in two transactions:
+    # one finding, on the first (03-06). Kills `comp.order and not claim.started` -> `or`.
+    analysis = run(WL + wl_loan("WL-A", "2024-03-01", "2024-03-05") + wl_loan("WL-B", "2024-03-04", "2024-03-05")
+                   + wl_comp("WL-B", "2024-03-06") + wl_comp("WL-B", "2024-03-07"))
+    got = [(f.message, f.program, f.loan, f.date) for f in analysis.findings if f.rule == "comp.order"]
+    assert got == [
+        ("应按逾期先后顺序代偿：贷款 WL-A 于 2024-03-01 逾期，早于贷款 WL-B（2024-03-04 逾期），但尚未代偿",
+         "WLHT", "WL-B", day("2024-03-06")),
+    ]
