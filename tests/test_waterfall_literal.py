@@ -1077,3 +1077,53 @@ def test_comp_order_is_checked_on_a_claim_s_first_compensation_only() -> None:
         ("应按逾期先后顺序代偿：贷款 WL-A 于 2024-03-01 逾期，早于贷款 WL-B（2024-03-04 逾期），但尚未代偿",
          "WLHT", "WL-B", day("2024-03-06")),
     ]
+
+
+def test_a_risk_payment_of_one_yuan_is_checked() -> None:
+    # The risk fund pays 1.00 of its 497,500.00 share. Kills `r_out > 0` -> `> 1`.
+    analysis = run(CQ + comp("2025-02-10", risk="1.00"))
+    assert found(analysis, "comp.waterfall") == [
+        ("贷款 CQ-1 助保金支付 25,000.00 元后不足部分 995,000.00 元，风险补偿金应按 50% 分担（以其余额 5,000,000.00 元为限）"
+         "；风险补偿金应付 497,500.00 元，实付 1.00 元，差额 497,499.00 元", "CQ-1",
+         (("风险补偿金应付", D("497500.00")), ("实付", D("1.00")), ("差额", D("497499.00")))),
+    ]
+
+
+def test_an_empty_guarantee_fund_leaves_the_risk_fund_first_in_order() -> None:
+    # No guarantee fund at all: the risk fund paying first is no order error (510,000.00 of
+    # 1,020,000.00, the bank 510,000.00). Kills `g_left > 0 and …` -> `or`, and `>= 0`.
+    empty = CQ.replace('2024-03-05 * "甲公司" "缴纳助保金" ^CQ-1\n  Assets:CQGX:Pool:Guarantee      25000.00 CNY\n'
+                       '  Income:CQGX:Guarantee:Fees     -25000.00 CNY\n', "")
+    assert empty != CQ
+    analysis = run(empty + comp("2025-02-10", guarantee=None, risk="510000.00", bank="510000.00 CNY"))
+    assert found(analysis, "comp.waterfall") == []
+    [claim] = analysis.records.claims.values()
+    assert (claim.guarantee_paid, claim.risk_paid, claim.bank_share) == (D("0"), D("510000.00"), D("510000.00"))
+
+
+def test_one_yuan_left_in_the_guarantee_fund_must_pay_before_the_risk_fund() -> None:
+    # 1.00 in the guarantee fund, the risk fund pays 509,999.50 first: the right amount for
+    # a split 1.00 / 509,999.50 / 509,999.50, in the wrong order. The finding names the
+    # program, the loan and the compensation. Kills `g_left > 0` -> `> 1` and the loan
+    # dropped from the order finding.
+    one = CQ.replace("25000.00", "1.00")
+    text = one + comp("2025-02-10", guarantee=None, risk="509999.50", bank="509999.50 CNY")
+    got = [(f.message, f.program, f.loan, f.date, f.lineno, f.figures) for f in run(text).findings
+           if f.rule == "comp.waterfall"]
+    assert got == [
+        ("贷款 CQ-1 助保金尚有余额，应先以助保金代偿，再由风险补偿金分担：应代偿 1,020,000.00 元应由助保金付 1.00 元、"
+         "风险补偿金付 509,999.50 元、合作银行承担 509,999.50 元（本笔风险补偿金金额相符，错在顺序）",
+         "CQGX", "CQ-1", day("2025-02-10"), line_of(text, '2025-02-10 * "代偿"'),
+         (("应代偿额", D("1020000.00")), ("助保金应付", D("1.00")), ("风险补偿金应付", D("509999.50")),
+          ("银行应承担", D("509999.50")))),
+    ]
+
+
+def test_a_wrong_bank_share_leaves_the_bank_the_share_the_waterfall_gives_it() -> None:
+    # bank_share recorded 497,499.99 (reported); the bank's borne share stays 497,500.00,
+    # so a recovery of 590,000.00 net pays the bank 497,500.00 and the risk fund 92,500.00.
+    analysis = run(CQ + comp("2025-02-10", bank="497499.99 CNY") + recovery("2025-06-01", "600000.00", costs="10000.00"))
+    assert [c.bank_share for c in analysis.records.claims.values()] == [D("497500.00")]
+    assert [r.parts for r in analysis.records.recoveries] == [
+        {"bank": D("497500.00"), "risk": D("92500.00"), "guarantee": D("0.00")},
+    ]
