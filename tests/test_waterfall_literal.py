@@ -1127,3 +1127,29 @@ def test_a_wrong_bank_share_leaves_the_bank_the_share_the_waterfall_gives_it() -
     assert [r.parts for r in analysis.records.recoveries] == [
         {"bank": D("497500.00"), "risk": D("92500.00"), "guarantee": D("0.00")},
     ]
+
+
+def test_a_residual_table_not_yet_in_force_is_reported_on_the_recovery_and_on_the_loss() -> None:
+    # A copy of rules.yaml where JHJD takes effect, and its residual table applies, from
+    # 2026-04-01 (the other parameters keep their earlier versions): the compensation of
+    # 2025-11-30, the recovery of 2026-03-16 and the loss of 2026-03-31 are each reported,
+    # on their own entry. Kills on_register_event's `_residual(…, event.date, None)`.
+    from zhubaodai.core.rules import parse_rules
+
+    text = (ROOT / "rules.yaml").read_text(encoding="utf-8")
+    effective = "    cite_as: 金东区科技型中小微企业贷款风险池基金（报道）\n    effective: 2015-08-17\n"
+    residual = "          residual:\n            article: 代偿条款（条号不可见；“经追偿后本息不足部分”的分担）\n            values:\n              2015-08-17:\n"
+    assert text.count(effective) == 1 and text.count(residual) == 1
+    rules = parse_rules(text.replace(effective, effective.replace("2015-08-17", "2026-04-01"))
+                        .replace(residual, residual.replace("2015-08-17", "2026-04-01")), ROOT / "rules.yaml")
+    ledger = rule_ledger("comp.shares", "jhjd-fail-residual-fen.beancount")
+    entries, errors, _ = loader.load_string(ledger)
+    assert errors == []
+    got = [(f.message, f.program, f.date, f.lineno) for f in analyse(entries, rules).findings if f.rule == "comp.shares"]
+    assert got == [
+        (f"参数「programs.JHJD.rules.comp.shares.params.residual」在 {on} 尚无生效版本（最早版本自 2026-04-01 起施行），"
+         "无法按规则核对", "JHJD", day(on), line_of(ledger, start))
+        for on, start in (("2025-11-30", '2025-11-30 * "金华成泰农商银行"'),
+                          ("2026-03-16", '2026-03-16 custom "loan" "recovery"'),
+                          ("2026-03-31", '2026-03-31 custom "loan" "loss"'))
+    ]
