@@ -1153,3 +1153,40 @@ def test_a_residual_table_not_yet_in_force_is_reported_on_the_recovery_and_on_th
                           ("2026-03-16", '2026-03-16 custom "loan" "recovery"'),
                           ("2026-03-31", '2026-03-31 custom "loan" "loss"'))
     ]
+
+
+# --- npl_classified and uses_npl (for the faces' 不良分类日 column) ----------------------------
+
+
+def test_only_szps_claims_on_an_npl_classification() -> None:
+    from zhubaodai.checks.waterfall import uses_npl
+
+    assert {code: uses_npl(program) for code, program in RULES.programs.items()} == {
+        "CQGX": False, "WLHT": False, "GSBY": False, "WZS": False, "LNYQ": False, "SZPS": True, "HKJB": False,
+        "JHJD": False,
+    }
+
+
+def test_the_npl_classification_that_makes_an_szps_loan_eligible() -> None:
+    # szps-pass: SZ-2026-001 classified 次级 on 2026-09-30 (line 52); SZPS's npl trigger
+    # applies from 2026-02-05. szps-fail-not-npl: classified 关注 on 2026-09-30, not NPL.
+    from zhubaodai.checks.waterfall import npl_classified
+
+    def loan_of(name: str):
+        entries, errors, _ = loader.load_string(rule_ledger("comp.scope", name))
+        assert errors == []
+        return analyse(entries, RULES).register.loans["SZ-2026-001"]
+
+    szps = RULES.programs["SZPS"]
+    loan = loan_of("szps-pass.beancount")
+    event = npl_classified(szps, loan, day("2026-09-30"))
+    assert event is not None
+    assert (event.kind, event.date, event.data["classification"], event.entry.meta["lineno"]) == (
+        "npl", day("2026-09-30"), "次级", 52)
+    assert npl_classified(szps, loan, day("2026-12-31")) is event
+    assert npl_classified(szps, loan, day("2026-09-29")) is None  # not yet classified
+    assert npl_classified(szps, loan, day("2026-02-04")) is None  # before the trigger applies
+    assert npl_classified(szps, loan_of("szps-fail-not-npl.beancount"), day("2026-12-31")) is None  # 关注
+    # A program whose trigger is an overdue (JHJD), or that sets none (CQGX): never.
+    assert npl_classified(RULES.programs["JHJD"], loan, day("2026-12-31")) is None
+    assert npl_classified(RULES.programs["CQGX"], loan, day("2026-12-31")) is None
