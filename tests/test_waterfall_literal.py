@@ -789,10 +789,8 @@ def test_a_claim_one_day_before_the_overdue_wait_is_out_of_scope() -> None:
 # --- comp.scope switched off; comp.scope's parameters not yet in force ------------------------
 
 
-def test_without_comp_scope_a_claim_is_its_principal_and_interest() -> None:
-    # CQGX with its comp.scope block removed (a copy of rules.yaml): the claim counts the
-    # default components, 1,000,000.00 + 20,000.00 = 1,020,000.00; the compound interest
-    # 5.00 is neither counted nor reported. Kills `_claim`'s `components = None`.
+def without_comp_scope():
+    """A copy of rules.yaml where CQGX has no comp.scope block."""
     from zhubaodai.core.rules import parse_rules
 
     text = (ROOT / "rules.yaml").read_text(encoding="utf-8")
@@ -800,6 +798,14 @@ def test_without_comp_scope_a_claim_is_its_principal_and_interest() -> None:
     end = text.index("      recovery.order:\n", start)
     rules = parse_rules(text[:start] + text[end:], ROOT / "rules.yaml")
     assert "comp.scope" not in rules.programs["CQGX"].rules
+    return rules
+
+
+def test_without_comp_scope_a_claim_is_its_principal_and_interest() -> None:
+    # CQGX with its comp.scope block removed (a copy of rules.yaml): the claim counts the
+    # default components, 1,000,000.00 + 20,000.00 = 1,020,000.00; the compound interest
+    # 5.00 is neither counted nor reported. Kills `_claim`'s `components = None`.
+    rules = without_comp_scope()
     extra = CQ.replace('  interest: 20000.00 CNY\n  letter: "函"', '  interest: 20000.00 CNY\n  compound: 5.00 CNY\n  letter: "函"')
     entries, _, _ = loader.load_string(extra + comp("2025-02-10"))
     analysis = analyse(entries, rules)
@@ -1190,3 +1196,5 @@ def test_the_npl_classification_that_makes_an_szps_loan_eligible() -> None:
     # A program whose trigger is an overdue (JHJD), or that sets none (CQGX): never.
     assert npl_classified(RULES.programs["JHJD"], loan, day("2026-12-31")) is None
     assert npl_classified(RULES.programs["CQGX"], loan, day("2026-12-31")) is None
+    # Nor a program without comp.scope (kills `rule is None or …` -> `and`).
+    assert npl_classified(without_comp_scope().programs["CQGX"], loan, day("2026-12-31")) is None
