@@ -105,6 +105,8 @@ def test_bool_and_int_values() -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
+        ('2024-03-01 custom "loan"\n',  # no values at all: Beancount gives None, not ()
+         '登记簿指令应写作 custom "loan" "事件" "编号"（两个带引号的文字）'),
         ('2024-03-01 custom "loan" "approval"\n',
          '登记簿指令应写作 custom "loan" "事件" "编号"（两个带引号的文字）'),
         ('2024-03-01 custom "loan" "approval" "CQ-1" "x"\n',

@@ -334,7 +334,7 @@ def parse_event(entry: Custom, known_ids: set[str] | None = None) -> Event:
     validators = _VALIDATORS.get(entry.type)
     if validators is None:
         raise KeyError(entry.type)
-    values = entry.values
+    values = entry.values or ()  # None where the directive has no values at all
     if len(values) != 2 or not (isinstance(values[0].value, str) and isinstance(values[1].value, str)):
         raise RegisterError(
             entry, f'登记簿指令应写作 custom "{entry.type}" "事件" "编号"（两个带引号的文字）'
