@@ -1,0 +1,503 @@
+"""zhubaodai.checks.waterfall's table of parties (comp.shares) against hand-computed parts and
+the exact Chinese texts (issue #14, part B).
+
+SZPS (坪山): the base is the claim's unpaid principal; the pool (风险补偿金, which SZPS calls
+资金池) bears 40%, the guarantor 40% (``guarantor_share``), the bank the rest, 20%
+(``bank_share``), largest remainder to the fen; a recovery (net of costs and penalty) lowers
+the unpaid principal and the pool's part with it (``shrink``): what it paid beyond its new
+part goes back to it. JHJD (金东): the pool (风险池基金) pays the whole base (principal and
+interest) first; a recovery flows back to it up to what it paid; the loss left (``custom
+"loan" "loss"``) is borne by the government, the guarantor and the bank 40/40/20.
+
+Every figure is computed by hand in the comments; the texts are written out in full. Where a
+case needs another table (a guarantee fund in the table, no ``shrink``, a table that changes),
+a copy of rules.yaml is changed in one place, as tests/test_waterfall_shapes.py does.
+"""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+from pathlib import Path
+
+from beancount import loader
+from beancount.core.amount import Amount
+from beancount.core.data import Transaction
+
+from zhubaodai.checks.waterfall import SharedClaim
+from zhubaodai.checks.waterfall import claim_parts
+from zhubaodai.checks.waterfall import npl_classified
+from zhubaodai.checks.waterfall import parties_of
+from zhubaodai.checks.waterfall import program_parties
+from zhubaodai.checks.waterfall import recorded_share
+from zhubaodai.checks.waterfall import split_shares
+from zhubaodai.checks.waterfall import uses_npl
+from zhubaodai.core.engine import GUARANTEE
+from zhubaodai.core.engine import RISK
+from zhubaodai.core.engine import Analysis
+from zhubaodai.core.engine import analyse
+from zhubaodai.core.findings import FORMAT_RULE
+from zhubaodai.core.rules import PartyShare
+from zhubaodai.core.rules import Rulebook
+from zhubaodai.core.rules import load_rules
+from zhubaodai.core.rules import parse_rules
+
+ROOT = Path(__file__).resolve().parent.parent
+RULES_TEXT = (ROOT / "rules.yaml").read_text(encoding="utf-8")
+RULES = load_rules(ROOT / "rules.yaml")
+COMMON = ROOT / "tests" / "ledgers" / "common"
+D = Decimal
+day = datetime.date.fromisoformat
+
+
+def variant(old: str, new: str) -> Rulebook:
+    """rules.yaml with one passage changed (the passage must occur exactly once)."""
+    assert RULES_TEXT.count(old) == 1, f"rules.yaml changed: {old!r}"
+    return parse_rules(RULES_TEXT.replace(old, new), str(ROOT / "rules.yaml"))
+
+
+def run(text: str, rules: Rulebook = RULES) -> Analysis:
+    entries, errors, _ = loader.load_string(text)
+    assert errors == [], errors
+    return analyse(entries, rules)
+
+
+def found(analysis: Analysis, rule: str = "comp.shares") -> list[tuple]:
+    """A rule's findings as (message, program, loan, date, severity, figures)."""
+    return [
+        (f.message, f.program, f.loan, f.date, f.severity, f.figures)
+        for f in analysis.findings
+        if f.rule == rule
+    ]
+
+
+def entry_of(analysis: Analysis, rule: str = "comp.shares") -> list[tuple]:
+    """The entries a rule's findings point at: (date, type, narration or custom values)."""
+    out = []
+    for f in analysis.findings:
+        if f.rule != rule:
+            continue
+        e = f.entry
+        what = e.narration if isinstance(e, Transaction) else " ".join(str(v.value) for v in e.values)
+        out.append((e.date, type(e).__name__, what))
+    return out
+
+
+# --- SZPS: 40% pool, 40% guarantor, 20% bank --------------------------------------------------
+
+SZ = f"""\
+option "operating_currency" "CNY"
+include "{COMMON / "szps.beancount"}"
+2026-02-05 custom "program" "open" "SZPS"
+2026-02-06 * "坪山区财政局" "注入风险补偿金"
+  Assets:SZPS:Pool:Risk                    10000000.00 CNY
+  Income:SZPS:Risk:Injection              -10000000.00 CNY
+2026-02-10 custom "enterprise" "register" "E-SZ-001"
+  program: "SZPS"
+  name: "甲公司"
+  size: "小型"
+2026-03-02 custom "loan" "approval" "SZ-1"
+  program: "SZPS"
+  enterprise: "E-SZ-001"
+  amount: 1000000.00 CNY
+  letter: "函1"
+2026-03-02 custom "loan" "contract" "SZ-1"
+  amount: 1000000.00 CNY
+2026-03-02 custom "loan" "disbursement" "SZ-1"
+  amount: 1000000.00 CNY
+2026-03-02 custom "loan" "guarantee_fee" "SZ-1"
+  amount: 10000.00 CNY
+  guarantor: "担保公司"
+2026-03-05 custom "loan" "approval" "SZ-2"
+  program: "SZPS"
+  enterprise: "E-SZ-001"
+  amount: 40000000.00 CNY
+  letter: "函2"
+2026-03-05 custom "loan" "contract" "SZ-2"
+  amount: 40000000.00 CNY
+2026-03-05 custom "loan" "disbursement" "SZ-2"
+  amount: 40000000.00 CNY
+2026-03-05 custom "loan" "guarantee_fee" "SZ-2"
+  amount: 400000.00 CNY
+  guarantor: "担保公司"
+2026-09-30 custom "loan" "npl" "SZ-1"
+  classification: "次级"
+  principal: 1000000.00 CNY
+2026-10-09 custom "loan" "claim" "SZ-1"
+  principal: {{principal}} CNY
+  letter: "银行函"
+  approval: "同意"
+"""
+
+
+def sz(principal: str = "1000000.00") -> str:
+    return SZ.replace("{principal}", principal)
+
+
+def sz_comp(date: str = "2026-10-16", risk: str = "400000.00", guarantor: str | None = "400000.00 CNY",
+            bank: str | None = "200000.00 CNY", loan: str = "SZ-1", extra: str = "") -> str:
+    text = f'{date} * "建设银行" "风险补偿 {loan}" ^{loan}\n'
+    if guarantor is not None:
+        text += f"  guarantor_share: {guarantor}\n"
+    if bank is not None:
+        text += f"  bank_share: {bank}\n"
+    text += extra
+    text += f"  Expenses:SZPS:Risk:Compensation  {risk} CNY\n  Assets:SZPS:Pool:Risk  -{risk} CNY\n"
+    return text
+
+
+def sz_recovery(date: str = "2027-01-15", recovered: str = "300000.00", costs: str | None = "50000.00",
+                penalty: str | None = None, loan: str = "SZ-1") -> str:
+    text = f'{date} custom "loan" "recovery" "{loan}"\n  recovered: {recovered} CNY\n  letter: "追偿函"\n'
+    if costs is not None:
+        text += f"  costs: {costs} CNY\n"
+    if penalty is not None:
+        text += f"  penalty: {penalty} CNY\n"
+    return text
+
+
+def sz_back(date: str, amount: str, loan: str = "SZ-1") -> str:
+    return (f'{date} * "建设银行" "退回资金池 {loan}" ^{loan}\n'
+            f"  Assets:SZPS:Pool:Risk  {amount} CNY\n  Income:SZPS:Risk:Recovery  -{amount} CNY\n")
+
+
+# --- JHJD: the pool pays the whole base first; the loss left is borne 40/40/20 -----------------
+
+JH = f"""\
+option "operating_currency" "CNY"
+include "{COMMON / "jhjd.beancount"}"
+2025-01-02 custom "program" "open" "JHJD"
+2025-01-06 * "金东区财政局" "注入（政府）"
+  funder: "政府"
+  Assets:JHJD:Pool:Risk                 4000000.00 CNY
+  Income:JHJD:Risk:Injection           -4000000.00 CNY
+2025-01-06 * "担保公司" "注入（担保公司）"
+  funder: "担保公司"
+  Assets:JHJD:Pool:Risk                 4000000.00 CNY
+  Income:JHJD:Risk:Injection           -4000000.00 CNY
+2025-01-06 * "银行" "注入（合作银行）"
+  funder: "合作银行"
+  Assets:JHJD:Pool:Risk                 2000000.00 CNY
+  Income:JHJD:Risk:Injection           -2000000.00 CNY
+2025-02-10 custom "enterprise" "register" "E-JH-001"
+  program: "JHJD"
+  name: "乙公司"
+  size: "小型"
+2025-03-03 custom "loan" "approval" "JH-1"
+  program: "JHJD"
+  enterprise: "E-JH-001"
+  amount: 1000000.00 CNY
+  letter: "函"
+2025-03-03 custom "loan" "contract" "JH-1"
+  amount: 1000000.00 CNY
+  maturity: 2026-03-03
+2025-03-03 custom "loan" "disbursement" "JH-1"
+  amount: 1000000.00 CNY
+2025-09-01 custom "loan" "overdue" "JH-1"
+  principal: 1000000.00 CNY
+  interest: 20000.01 CNY
+2025-11-30 custom "loan" "claim" "JH-1"
+  principal: 1000000.00 CNY
+  interest: 20000.01 CNY
+  letter: "银行函"
+  approval: "同意"
+"""
+
+
+def jh_comp(date: str = "2025-11-30", amount: str = "1020000.01", extra: str = "") -> str:
+    return (f'{date} * "银行" "先行赔付 JH-1" ^JH-1\n{extra}'
+            f"  Expenses:JHJD:Risk:Compensation  {amount} CNY\n  Assets:JHJD:Pool:Risk  -{amount} CNY\n")
+
+
+def jh_recovery(date: str = "2026-03-16", recovered: str = "300000.00", costs: str | None = "50000.00",
+                penalty: str | None = None) -> str:
+    text = f'{date} custom "loan" "recovery" "JH-1"\n  recovered: {recovered} CNY\n  letter: "追偿函"\n'
+    if costs is not None:
+        text += f"  costs: {costs} CNY\n"
+    if penalty is not None:
+        text += f"  penalty: {penalty} CNY\n"
+    return text
+
+
+def jh_back(date: str = "2026-03-20", amount: str = "250000.00") -> str:
+    return (f'{date} * "银行" "追偿款补回 JH-1" ^JH-1\n'
+            f"  Assets:JHJD:Pool:Risk  {amount} CNY\n  Income:JHJD:Risk:Recovery  -{amount} CNY\n")
+
+
+def jh_loss(date: str = "2026-03-31", government: str | None = "308000.01", guarantor: str | None = "308000.00",
+            bank: str | None = "154000.00", extra: str = "") -> str:
+    text = f'{date} custom "loan" "loss" "JH-1"\n  letter: "纪要"\n'
+    for key, value in (("government_share", government), ("guarantor_share", guarantor), ("bank_share", bank)):
+        if value is not None:
+            text += f"  {key}: {value} CNY\n"
+    return text + extra
+
+
+# --- pure functions ---------------------------------------------------------------------------
+
+TABLE = (PartyShare("risk", D("0.40")), PartyShare("guarantor", D("0.40")), PartyShare("bank", D("0.20"), rest=True))
+
+
+def test_split_shares_by_largest_remainder_ties_to_the_party_listed_first() -> None:
+    assert split_shares(D("1000000.00"), TABLE) == {"risk": D("400000.00"), "guarantor": D("400000.00"),
+                                                    "bank": D("200000.00")}
+    # 100.01: 40.004 / 40.004 / 20.002 → 40.00 / 40.00 / 20.00 and one fen left; the remainders
+    # 0.4 / 0.4 / 0.2 fen: the tie goes to the risk fund, listed first.
+    assert split_shares(D("100.01"), TABLE) == {"risk": D("40.01"), "guarantor": D("40.00"), "bank": D("20.00")}
+    # 999,999.99: 399,999.996 / 399,999.996 / 199,999.998 → two fen left: the bank (0.8), then the risk fund.
+    assert split_shares(D("999999.99"), TABLE) == {"risk": D("400000.00"), "guarantor": D("399999.99"),
+                                                   "bank": D("200000.00")}
+    assert split_shares(D("0.01"), TABLE) == {"risk": D("0.01"), "guarantor": D("0.00"), "bank": D("0.00")}
+
+
+def test_split_shares_of_nothing_is_zero_for_every_party() -> None:
+    zero = {"risk": D("0"), "guarantor": D("0"), "bank": D("0")}
+    assert split_shares(D("0.00"), TABLE) == zero
+    assert split_shares(D("-5.00"), TABLE) == zero  # not a reversal: nothing is owed
+    assert split_shares(D("100.00"), ()) == {}
+
+
+def test_owed_is_the_table_s_parts_until_the_debtor_repays() -> None:
+    from zhubaodai.checks.waterfall import Claim
+
+    claim = Claim(None, None, D("1000.00"))  # type: ignore[arg-type]
+    # parts as the claim's first compensation fixed them (here not the table's split, to
+    # tell the two apart): before any repayment they are what is owed.
+    shared = SharedClaim(claim, TABLE, {"risk": D("1.00"), "guarantor": D("2.00"), "bank": D("3.00")})
+    owed = shared.owed()
+    assert owed == {"risk": D("1.00"), "guarantor": D("2.00"), "bank": D("3.00")}
+    owed["risk"] = D("9.99")
+    assert shared.parts["risk"] == D("1.00")  # a copy
+    # 250.00 repaid: 750.00 unpaid, 300.00 / 300.00 / 150.00.
+    shared.repaid = D("250.00")
+    assert shared.owed() == {"risk": D("300.00"), "guarantor": D("300.00"), "bank": D("150.00")}
+    # More than the base repaid: nothing owed.
+    shared.repaid = D("1000.01")
+    assert shared.owed() == {"risk": D("0"), "guarantor": D("0"), "bank": D("0")}
+
+
+def _meta_entries(*values: str) -> list[Transaction]:
+    text = "".join(
+        f'2026-01-01 * "x"\n{v}  Assets:A  1.00 CNY\n  Assets:B  -1.00 CNY\n' for v in values
+    )
+    entries, errors, _ = loader.load_string('2025-01-01 open Assets:A\n2025-01-01 open Assets:B\n' + text)
+    assert errors == []
+    return [e for e in entries if isinstance(e, Transaction)]
+
+
+def test_recorded_share_reads_an_amount_or_its_text() -> None:
+    amount, text, bad, absent, number = _meta_entries(
+        "  bank_share: 200000.00 CNY\n", '  bank_share: "200000.01 CNY"\n', '  bank_share: "二十万"\n', "",
+        "  bank_share: 200000.00\n",
+    )
+    assert recorded_share(amount, "bank_share") == D("200000.00")
+    assert recorded_share(amount, "guarantor_share") is None
+    assert recorded_share(text, "bank_share") == D("200000.01")
+    assert recorded_share(bad, "bank_share") is None
+    assert recorded_share(absent, "bank_share") is None
+    assert recorded_share(number, "bank_share") is None  # a bare number is not an amount
+
+
+def test_program_parties_in_the_fixed_order() -> None:
+    programs = RULES.programs
+    assert program_parties(programs["SZPS"]) == ("risk", "bank", "guarantor")
+    assert program_parties(programs["JHJD"]) == ("risk",)  # the residual table is not a table of payers
+    assert program_parties(programs["CQGX"]) == ("guarantee", "risk", "bank")
+    assert program_parties(programs["WLHT"]) == ("guarantee", "risk", "bank")
+    import dataclasses
+
+    accounts = {k: v for k, v in programs["CQGX"].accounts.items() if k != "guarantee_fund"}
+    assert program_parties(dataclasses.replace(programs["CQGX"], accounts=accounts)) == ("risk", "bank")
+
+
+def test_program_parties_takes_every_version_of_the_table() -> None:
+    rules = variant(
+        "                guarantor: 0.40\n                bank: rest\n",
+        "                guarantor: 0.40\n                bank: rest\n"
+        "              2026-06-01:\n                risk: 0.50\n                insurer: 0.30\n                bank: rest\n",
+    )
+    assert program_parties(rules.programs["SZPS"]) == ("risk", "bank", "guarantor", "insurer")
+
+
+def test_parties_of_programs_is_their_union_in_the_fixed_order() -> None:
+    programs = RULES.programs
+    assert parties_of([programs["SZPS"], programs["CQGX"]]) == ("guarantee", "risk", "bank", "guarantor")
+    assert parties_of([programs["JHJD"]]) == ("risk",)
+    assert parties_of([]) == ()
+
+
+def test_uses_npl_only_where_a_version_of_the_trigger_is_npl() -> None:
+    programs = RULES.programs
+    assert uses_npl(programs["SZPS"]) is True
+    assert uses_npl(programs["JHJD"]) is False  # trigger: overdue
+    assert uses_npl(programs["CQGX"]) is False  # no trigger: a recorded overdue
+    assert uses_npl(programs["GSBY"]) is False  # no comp.scope
+    later = variant("              2026-02-05: npl\n", "              2026-02-05: overdue\n              2026-06-01: npl\n")
+    assert uses_npl(later.programs["SZPS"]) is True
+    assert uses_npl(variant("              2026-02-05: npl\n", "              2026-02-05: overdue\n").programs["SZPS"]) is False
+
+
+def test_npl_classified_is_the_latest_non_performing_classification() -> None:
+    text = sz() + '2026-11-02 custom "loan" "npl" "SZ-1"\n  classification: "正常"\n'
+    analysis = run(text)
+    loan = analysis.register.loans["SZ-1"]
+    szps = RULES.programs["SZPS"]
+    assert npl_classified(szps, loan, day("2026-09-29")) is None  # not yet classified
+    found_on = npl_classified(szps, loan, day("2026-09-30"))
+    assert found_on is not None and (found_on.date, found_on.data["classification"]) == (day("2026-09-30"), "次级")
+    assert npl_classified(szps, loan, day("2026-11-01")).date == day("2026-09-30")  # type: ignore[union-attr]
+    assert npl_classified(szps, loan, day("2026-11-02")) is None  # back to 正常
+    assert npl_classified(szps, loan, day("2026-02-04")) is None  # before the trigger's first version
+    # Programs whose trigger is not npl: none, whatever the loan's classification.
+    assert npl_classified(RULES.programs["JHJD"], loan, day("2026-10-01")) is None
+    assert npl_classified(RULES.programs["CQGX"], loan, day("2026-10-01")) is None
+    assert npl_classified(RULES.programs["GSBY"], loan, day("2026-10-01")) is None
+    later = variant("              2026-02-05: npl\n", "              2026-02-05: overdue\n              2026-09-30: npl\n")
+    assert npl_classified(later.programs["SZPS"], loan, day("2026-09-29")) is None
+    assert npl_classified(later.programs["SZPS"], loan, day("2026-10-01")).date == day("2026-09-30")  # type: ignore[union-attr]
+
+
+def test_a_claim_after_a_performing_classification_is_out_of_scope() -> None:
+    # 关注 is not non-performing; nor does an earlier 次级 count once the loan is 正常 again.
+    for classes in (("关注",), ("次级", "正常")):
+        text = sz()
+        for i, cls in enumerate(classes):
+            text = text.replace('  classification: "次级"\n', f'  classification: "{cls}"\n', 1) if i == 0 else (
+                text.replace('2026-10-09 custom "loan" "claim"',
+                             f'2026-10-01 custom "loan" "npl" "SZ-1"\n  classification: "{cls}"\n'
+                             '2026-10-09 custom "loan" "claim"'))
+        analysis = run(text + sz_comp())
+        assert found(analysis, "comp.scope") == [
+            ("贷款 SZ-1 未登记不良分类（npl，次级、可疑或损失），不能申请代偿", "SZPS", "SZ-1", day("2026-10-09"), "error", ()),
+        ]
+        assert found(analysis, "pool.no_withdrawal") == [
+            ("贷款 SZ-1 在代偿日前未登记不良分类（npl，次级、可疑或损失），不得动用专户资金代偿；支出金额 400,000.00 元",
+             "SZPS", None, day("2026-10-16"), "error", (("支出金额", D("400000.00")),)),
+        ]
+        assert analysis.records.shares == {}
+
+
+# --- SZPS: the table of parties on a compensation ---------------------------------------------
+
+
+def test_szps_a_compensation_by_the_table_passes_and_is_recorded() -> None:
+    analysis = run(sz() + sz_comp())
+    assert found(analysis) == []
+    [shared] = analysis.records.shares["SZ-1"]
+    assert shared.table == TABLE
+    assert shared.parts == {"risk": D("400000.00"), "guarantor": D("400000.00"), "bank": D("200000.00")}
+    assert shared.paid == {"risk": D("400000.00"), "guarantor": D("400000.00"), "bank": D("200000.00")}
+    assert (shared.repaid, shared.residual) == (D("0"), {})
+    [claim] = analysis.records.claims.values()
+    assert shared.claim is claim
+    assert (claim.due, claim.guarantee_paid, claim.guarantee_done, claim.risk_paid, claim.risk_done, claim.bank_share) == (
+        D("1000000.00"), D("0"), False, D("400000.00"), True, D("200000.00"))
+    assert [e.date for e in claim.entries] == [day("2026-10-16")]
+    assert claim_parts(analysis.records, claim) == {
+        "guarantee": D("0"), "risk": D("400000.00"), "bank": D("200000.00"), "guarantor": D("400000.00")}
+
+
+def test_szps_the_pool_a_fen_over_and_the_guarantor_a_fen_under() -> None:
+    analysis = run(sz() + sz_comp(risk="400000.01", guarantor="399999.99 CNY"))
+    assert found(analysis) == [
+        ("贷款 SZ-1 代偿基数 1,000,000.00 元，资金池应按 40% 承担；资金池应付 400,000.00 元，累计实付 400,000.01 元，差额 -0.01 元",
+         "SZPS", "SZ-1", day("2026-10-16"), "error",
+         (("资金池应付", D("400000.00")), ("累计实付", D("400000.01")), ("差额", D("-0.01")))),
+        ("贷款 SZ-1 元数据 guarantor_share 记录的担保机构承担部分与其比例 40% 不符；担保机构应承担 400,000.00 元，"
+         "已记录 399,999.99 元，差额 0.01 元",
+         "SZPS", "SZ-1", day("2026-10-16"), "error",
+         (("担保机构应承担", D("400000.00")), ("已记录", D("399999.99")), ("差额", D("0.01")))),
+    ]
+    [claim] = analysis.records.claims.values()
+    assert claim_parts(analysis.records, claim) == {
+        "guarantee": D("0"), "risk": D("400000.01"), "bank": D("200000.00"), "guarantor": D("399999.99")}
+
+
+def test_szps_the_fen_left_by_the_split_goes_by_largest_remainder() -> None:
+    # 999,999.99: 400,000.00 for the pool, 399,999.99 for the guarantor, 200,000.00 for the bank.
+    ok = sz("999999.99") + sz_comp(risk="400000.00", guarantor="399999.99 CNY", bank="200000.00 CNY")
+    assert found(run(ok)) == []
+    wrong = sz("999999.99") + sz_comp(risk="399999.99", guarantor="400000.00 CNY", bank="200000.00 CNY")
+    assert [(m, f) for m, _, _, _, _, f in found(run(wrong))] == [
+        ("贷款 SZ-1 代偿基数 999,999.99 元，资金池应按 40% 承担；资金池应付 400,000.00 元，累计实付 399,999.99 元，差额 0.01 元",
+         (("资金池应付", D("400000.00")), ("累计实付", D("399999.99")), ("差额", D("0.01")))),
+        ("贷款 SZ-1 元数据 guarantor_share 记录的担保机构承担部分与其比例 40% 不符；担保机构应承担 399,999.99 元，"
+         "已记录 400,000.00 元，差额 -0.01 元",
+         (("担保机构应承担", D("399999.99")), ("已记录", D("400000.00")), ("差额", D("-0.01")))),
+    ]
+
+
+def test_szps_the_outside_parties_must_be_recorded_on_the_first_compensation() -> None:
+    analysis = run(sz() + sz_comp(guarantor=None, bank=None))
+    assert found(analysis) == [
+        ("贷款 SZ-1 应以元数据 guarantor_share 记录担保机构承担的部分（按 40%）；担保机构应承担 400,000.00 元",
+         "SZPS", "SZ-1", day("2026-10-16"), "error", (("担保机构应承担", D("400000.00")),)),
+        ("贷款 SZ-1 应以元数据 bank_share 记录合作银行承担的部分（按 20%）；合作银行应承担 200,000.00 元",
+         "SZPS", "SZ-1", day("2026-10-16"), "error", (("合作银行应承担", D("200000.00")),)),
+    ]
+    [shared] = analysis.records.shares["SZ-1"]
+    assert shared.paid == {"risk": D("400000.00")}
+    [claim] = analysis.records.claims.values()
+    assert claim.bank_share == D("0")
+
+
+def test_szps_the_pool_paying_in_two_parts_is_checked_on_the_total() -> None:
+    # 150,000.00 with the outside parts recorded, then 250,000.00: 400,000.00 in all. The
+    # first falls short (a finding with the total so far); the second completes it and
+    # needs no metadata again.
+    analysis = run(sz() + sz_comp(risk="150000.00") + sz_comp("2026-10-20", risk="250000.00", guarantor=None, bank=None))
+    assert found(analysis) == [
+        ("贷款 SZ-1 代偿基数 1,000,000.00 元，资金池应按 40% 承担；资金池应付 400,000.00 元，累计实付 150,000.00 元，"
+         "差额 250,000.00 元",
+         "SZPS", "SZ-1", day("2026-10-16"), "error",
+         (("资金池应付", D("400000.00")), ("累计实付", D("150000.00")), ("差额", D("250000.00")))),
+    ]
+    [shared] = analysis.records.shares["SZ-1"]
+    assert shared.paid == {"risk": D("400000.00"), "guarantor": D("400000.00"), "bank": D("200000.00")}
+    [claim] = analysis.records.claims.values()
+    assert [e.date for e in claim.entries] == [day("2026-10-16"), day("2026-10-20")]
+    assert (claim.risk_paid, claim.bank_share) == (D("400000.00"), D("200000.00"))
+
+
+def test_szps_outside_parts_recorded_only_on_the_second_payment() -> None:
+    # The first payment without metadata: both outside parties are asked for, once; the
+    # second records them (checked against the table) and is not asked again.
+    analysis = run(sz() + sz_comp(risk="150000.00", guarantor=None, bank=None)
+                   + sz_comp("2026-10-20", risk="250000.00", bank="200000.01 CNY"))
+    assert [(m, d) for m, _, _, d, _, _ in found(analysis)] == [
+        ("贷款 SZ-1 代偿基数 1,000,000.00 元，资金池应按 40% 承担；资金池应付 400,000.00 元，累计实付 150,000.00 元，"
+         "差额 250,000.00 元", day("2026-10-16")),
+        ("贷款 SZ-1 应以元数据 guarantor_share 记录担保机构承担的部分（按 40%）；担保机构应承担 400,000.00 元", day("2026-10-16")),
+        ("贷款 SZ-1 应以元数据 bank_share 记录合作银行承担的部分（按 20%）；合作银行应承担 200,000.00 元", day("2026-10-16")),
+        ("贷款 SZ-1 元数据 bank_share 记录的合作银行承担部分与其比例 20% 不符；合作银行应承担 200,000.00 元，"
+         "已记录 200,000.01 元，差额 -0.01 元", day("2026-10-20")),
+    ]
+    [shared] = analysis.records.shares["SZ-1"]
+    assert shared.paid == {"risk": D("400000.00"), "guarantor": D("400000.00"), "bank": D("200000.01")}
+
+
+def test_szps_the_outside_parts_recorded_as_text_from_the_import_page() -> None:
+    analysis = run(sz() + sz_comp(guarantor='"400000.00 CNY"', bank='"200000.00 CNY"'))
+    assert found(analysis) == []
+    [claim] = analysis.records.claims.values()
+    assert claim.bank_share == D("200000.00")
+
+
+def test_szps_the_table_in_force_on_the_first_compensation_stays() -> None:
+    # From 2026-10-20 the pool bears 50%, the guarantor 30%: a claim first compensated
+    # before keeps 40/40/20 for its later payments; one first compensated after takes 50/30/20.
+    rules = variant(
+        "                guarantor: 0.40\n                bank: rest\n",
+        "                guarantor: 0.40\n                bank: rest\n"
+        "              2026-10-20:\n                risk: 0.50\n                guarantor: 0.30\n                bank: rest\n",
+    )
+    before = run(sz() + sz_comp(risk="150000.00") + sz_comp("2026-10-21", risk="250000.00", guarantor=None, bank=None),
+                 rules)
+    assert [m for m, *_ in found(before)] == [
+        "贷款 SZ-1 代偿基数 1,000,000.00 元，资金池应按 40% 承担；资金池应付 400,000.00 元，累计实付 150,000.00 元，"
+        "差额 250,000.00 元",
+    ]
+    after = run(sz() + sz_comp("2026-10-21", risk="500000.00", guarantor="300000.00 CNY"), rules)
+    assert found(after) == []
+    assert run(sz() + sz_comp("2026-10-20", risk="500000.00", guarantor="300000.00 CNY"), rules).records.shares[
+        "SZ-1"][0].parts == {"risk": D("500000.00"), "guarantor": D("300000.00"), "bank": D("200000.00")}
