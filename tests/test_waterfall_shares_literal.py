@@ -501,3 +501,259 @@ def test_szps_the_table_in_force_on_the_first_compensation_stays() -> None:
     assert found(after) == []
     assert run(sz() + sz_comp("2026-10-20", risk="500000.00", guarantor="300000.00 CNY"), rules).records.shares[
         "SZ-1"][0].parts == {"risk": D("500000.00"), "guarantor": D("300000.00"), "bank": D("200000.00")}
+
+
+# --- SZPS: a recovery shrinks the parts (shrink) ----------------------------------------------
+
+
+def test_szps_a_recovery_shrinks_the_pool_s_part_and_the_excess_goes_back() -> None:
+    # 300,000.00 recovered less 50,000.00 costs: 250,000.00 repaid, 750,000.00 unpaid; the
+    # pool's 40% is 300,000.00, it paid 400,000.00: 100,000.00 goes back.
+    analysis = run(sz() + sz_comp() + sz_recovery() + sz_back("2027-01-20", "100000.00"))
+    assert found(analysis) == []
+    [shared] = analysis.records.shares["SZ-1"]
+    assert shared.repaid == D("250000.00")
+    assert shared.owed() == {"risk": D("300000.00"), "guarantor": D("300000.00"), "bank": D("150000.00")}
+    back = analysis.records.loan_recoveries["SZ-1"]
+    assert (back.expected[RISK], back.received[RISK], back.expected[GUARANTEE]) == (D("100000.00"), D("100000.00"), D("0"))
+    assert back.last_event is not None and back.last_event.date == day("2027-01-15")
+    [recovery] = analysis.records.recoveries
+    assert (recovery.loan.id, recovery.event.date, recovery.gross, recovery.deductions, recovery.net, recovery.parts,
+            recovery.excess) == ("SZ-1", day("2027-01-15"), D("300000.00"), D("50000.00"), D("250000.00"),
+                                 {"risk": D("100000.00")}, D("0"))
+
+
+def test_szps_back_a_fen_more_than_the_pool_overpaid() -> None:
+    analysis = run(sz() + sz_comp() + sz_recovery() + sz_back("2027-01-20", "100000.01"))
+    assert found(analysis) == [
+        ("贷款 SZ-1 追偿后退回资金池超过其多付的部分（未清偿本金减少后，按比例应承担的部分随之减少，只退回超出的部分）"
+         "；应补回 100,000.00 元，累计补回 100,000.01 元，超出 0.01 元",
+         "SZPS", "SZ-1", day("2027-01-20"), "error",
+         (("应补回", D("100000.00")), ("累计补回", D("100000.01")), ("超出", D("0.01")))),
+    ]
+
+
+def test_szps_back_a_fen_short_is_a_warning_on_the_recovery() -> None:
+    analysis = run(sz() + sz_comp() + sz_recovery() + sz_back("2027-01-20", "99999.99"))
+    assert found(analysis) == [
+        ("贷款 SZ-1 未清偿本金减少后应退回资金池的部分尚未到账；应补回 100,000.00 元，已到账 99,999.99 元，差额 0.01 元",
+         "SZPS", "SZ-1", day("2027-01-15"), "warning",
+         (("应补回", D("100000.00")), ("已到账", D("99999.99")), ("差额", D("0.01")))),
+    ]
+    assert entry_of(analysis) == [(day("2027-01-15"), "Custom", "recovery SZ-1")]
+
+
+def test_szps_a_second_recovery_shrinks_the_part_again() -> None:
+    # Then 100,000.01 recovered without costs: 350,000.01 repaid, 649,999.99 unpaid, split
+    # 259,999.996 / 259,999.996 / 129,999.998 → two fen left: the bank, then the pool:
+    # 260,000.00 for the pool; it paid 400,000.00: 140,000.00 back in all, 40,000.00 more.
+    analysis = run(sz() + sz_comp() + sz_recovery() + sz_back("2027-01-20", "100000.00")
+                   + sz_recovery("2027-03-01", "100000.01", costs=None) + sz_back("2027-03-05", "40000.00"))
+    assert found(analysis) == []
+    first, second = analysis.records.recoveries
+    assert (second.gross, second.deductions, second.net, second.parts) == (
+        D("100000.01"), D("0.00"), D("100000.01"), {"risk": D("40000.00")})
+    assert analysis.records.loan_recoveries["SZ-1"].expected[RISK] == D("140000.00")
+    [shared] = analysis.records.shares["SZ-1"]
+    assert shared.repaid == D("350000.01")
+
+
+def test_szps_a_recovery_s_penalty_is_deducted_too() -> None:
+    # 300,000.00 less 30,000.00 costs and 20,000.00 penalty: 250,000.00, as above.
+    analysis = run(sz() + sz_comp() + sz_recovery(costs="30000.00", penalty="20000.00") + sz_back("2027-01-20", "100000.00"))
+    assert found(analysis) == []
+    [recovery] = analysis.records.recoveries
+    assert (recovery.deductions, recovery.net) == (D("50000.00"), D("250000.00"))
+
+
+def test_szps_costs_above_the_recovery_repay_nothing() -> None:
+    analysis = run(sz() + sz_comp() + sz_recovery(recovered="100.00", costs="200.00"))
+    assert found(analysis) == []
+    [recovery] = analysis.records.recoveries
+    assert (recovery.gross, recovery.deductions, recovery.net, recovery.parts) == (D("100.00"), D("100.00"), D("0"), {})
+    assert analysis.records.shares["SZ-1"][0].repaid == D("0")
+
+
+def test_szps_a_recovery_of_the_whole_base_sends_back_all_the_pool_paid() -> None:
+    # 1,200,000.00 recovered: more than the unpaid 1,000,000.00: nothing owed, all 400,000.00 back.
+    analysis = run(sz() + sz_comp() + sz_recovery(recovered="1200000.00", costs=None) + sz_back("2027-01-20", "400000.00"))
+    assert found(analysis) == []
+    assert analysis.records.recoveries[0].parts == {"risk": D("400000.00")}
+
+
+def test_szps_a_recovery_before_any_compensation_is_a_warning() -> None:
+    analysis = run(sz() + sz_recovery("2026-10-12"))
+    assert found(analysis) == [
+        ("贷款 SZ-1 尚未发生代偿，追偿款无须退回资金池", "SZPS", "SZ-1", day("2026-10-12"), "warning", ()),
+    ]
+    assert analysis.records.recoveries == []
+    assert analysis.records.loan_recoveries == {}
+
+
+def test_szps_without_shrink_the_recovery_flows_back_up_to_what_the_pool_paid() -> None:
+    no_shrink = variant("              2026-02-05: true\n", "              2026-02-05: false\n")
+    # 250,000.00 net goes back to the pool (it paid 400,000.00).
+    analysis = run(sz() + sz_comp() + sz_recovery() + sz_back("2027-01-20", "250000.01"), no_shrink)
+    assert found(analysis) == [
+        ("贷款 SZ-1 追偿款补回资金池超过应补回的金额（追偿净额补回资金池，以其代偿额为限）"
+         "；应补回 250,000.00 元，累计补回 250,000.01 元，超出 0.01 元",
+         "SZPS", "SZ-1", day("2027-01-20"), "error",
+         (("应补回", D("250000.00")), ("累计补回", D("250000.01")), ("超出", D("0.01")))),
+    ]
+    [shared] = analysis.records.shares["SZ-1"]
+    assert shared.repaid == D("250000.00")
+    pending = run(sz() + sz_comp() + sz_recovery(), no_shrink)
+    assert [m for m, *_ in found(pending)] == [
+        "贷款 SZ-1 追偿款应补回资金池的部分尚未到账；应补回 250,000.00 元，已到账 0.00 元，差额 250,000.00 元"]
+
+
+def test_szps_shrink_follows_the_version_in_force_on_the_recovery() -> None:
+    # shrink true until 2027-01-31, false from 2027-02-01.
+    rules = variant("              2026-02-05: true\n", "              2026-02-05: true\n              2027-02-01: false\n")
+    shrinking = run(sz() + sz_comp() + sz_recovery("2027-01-31"), rules)
+    assert [m for m, *_ in found(shrinking)] == [
+        "贷款 SZ-1 未清偿本金减少后应退回资金池的部分尚未到账；应补回 100,000.00 元，已到账 0.00 元，差额 100,000.00 元"]
+    flowing = run(sz() + sz_comp() + sz_recovery("2027-02-01"), rules)
+    assert [m for m, *_ in found(flowing)] == [
+        "贷款 SZ-1 追偿款应补回资金池的部分尚未到账；应补回 250,000.00 元，已到账 0.00 元，差额 250,000.00 元"]
+    # The excess message follows the version on the recovery, not on the day the cash arrives.
+    late_cash = run(sz() + sz_comp() + sz_recovery("2027-01-31") + sz_back("2027-02-03", "100000.01"), rules)
+    assert [m for m, *_ in found(late_cash)] == [
+        "贷款 SZ-1 追偿后退回资金池超过其多付的部分（未清偿本金减少后，按比例应承担的部分随之减少，只退回超出的部分）"
+        "；应补回 100,000.00 元，累计补回 100,000.01 元，超出 0.01 元"]
+
+
+# --- JHJD: recoveries back to the pool, the loss left split 40/40/20 ---------------------------
+
+
+def test_jhjd_the_pool_pays_first_and_the_loss_is_split_by_the_residual_table() -> None:
+    # Paid 1,020,000.01; 300,000.00 - 50,000.00 = 250,000.00 back; loss 770,000.01:
+    # 308,000.004 / 308,000.004 / 154,000.002 → one fen left, to the government (listed first).
+    analysis = run(JH + jh_comp() + jh_recovery() + jh_back() + jh_loss())
+    assert found(analysis) == []
+    [shared] = analysis.records.shares["JH-1"]
+    assert shared.paid == {"risk": D("1020000.01")}
+    assert shared.residual == {"government": D("308000.01"), "guarantor": D("308000.00"), "bank": D("154000.00")}
+    [recovery] = analysis.records.recoveries
+    assert (recovery.gross, recovery.deductions, recovery.net, recovery.parts, recovery.excess) == (
+        D("300000.00"), D("50000.00"), D("250000.00"), {"risk": D("250000.00")}, D("0.00"))
+    [claim] = analysis.records.claims.values()
+    assert claim_parts(analysis.records, claim) == {"guarantee": D("0"), "risk": D("1020000.01"), "bank": D("0")}
+
+
+def test_jhjd_the_residual_follows_every_step() -> None:
+    # Right after the compensation the whole payment is the loss: 1,020,000.01 →
+    # 408,000.004 / 408,000.004 / 204,000.002 → 408,000.01 / 408,000.00 / 204,000.00.
+    paid = run(JH + jh_comp())
+    assert paid.records.shares["JH-1"][0].residual == {
+        "government": D("408000.01"), "guarantor": D("408000.00"), "bank": D("204000.00")}
+    # After the recovery (its cash not yet arrived): what is owed back counts, 770,000.01.
+    recovered = run(JH + jh_comp() + jh_recovery())
+    assert recovered.records.shares["JH-1"][0].residual == {
+        "government": D("308000.01"), "guarantor": D("308000.00"), "bank": D("154000.00")}
+
+
+def test_jhjd_the_pool_a_fen_short() -> None:
+    analysis = run(JH + jh_comp(amount="1020000.00"))
+    assert found(analysis) == [
+        ("贷款 JH-1 代偿基数 1,020,000.01 元，风险池基金应按 100% 承担；风险池基金应付 1,020,000.01 元，累计实付 1,020,000.00 元，"
+         "差额 0.01 元",
+         "JHJD", "JH-1", day("2025-11-30"), "error",
+         (("风险池基金应付", D("1020000.01")), ("累计实付", D("1020000.00")), ("差额", D("0.01")))),
+    ]
+
+
+def test_jhjd_a_recovery_beyond_what_the_pool_paid_is_left_over() -> None:
+    # 2,000,000.00 recovered, no costs: 1,020,000.01 back (all the pool paid), 979,999.99 left.
+    analysis = run(JH + jh_comp() + jh_recovery(recovered="2000000.00", costs=None) + jh_back(amount="1020000.01"))
+    assert found(analysis) == []
+    [recovery] = analysis.records.recoveries
+    assert (recovery.net, recovery.parts, recovery.excess) == (D("2000000.00"), {"risk": D("1020000.01")}, D("979999.99"))
+    assert analysis.records.shares["JH-1"][0].residual == {"government": D("0"), "guarantor": D("0"), "bank": D("0")}
+
+
+def test_jhjd_a_second_recovery_takes_only_what_is_left_of_the_payment() -> None:
+    # 250,000.00, then 900,000.00 with 100,000.00 penalty (800,000.00 net): room 770,000.01.
+    analysis = run(JH + jh_comp() + jh_recovery() + jh_recovery("2026-04-01", "900000.00", costs=None, penalty="100000.00"))
+    first, second = analysis.records.recoveries
+    assert (second.deductions, second.net, second.parts, second.excess) == (
+        D("100000.00"), D("800000.00"), {"risk": D("770000.01")}, D("29999.99"))
+    assert analysis.records.loan_recoveries["JH-1"].expected[RISK] == D("1020000.01")
+    assert analysis.records.loan_recoveries["JH-1"].last_event.date == day("2026-04-01")  # type: ignore[union-attr]
+    assert [m for m, *_ in found(analysis)] == [
+        "贷款 JH-1 追偿款应补回风险池基金的部分尚未到账；应补回 1,020,000.01 元，已到账 0.00 元，差额 1,020,000.01 元"]
+    assert entry_of(analysis) == [(day("2026-04-01"), "Custom", "recovery JH-1")]
+
+
+def test_jhjd_costs_above_the_recovery_bring_nothing_back() -> None:
+    analysis = run(JH + jh_comp() + jh_recovery(recovered="100.00", costs="200.00"))
+    [recovery] = analysis.records.recoveries
+    assert (recovery.deductions, recovery.net, recovery.parts, recovery.excess) == (D("100.00"), D("0"), {}, D("0"))
+    assert found(analysis) == []
+
+
+def test_jhjd_a_recovery_before_any_compensation_is_a_warning() -> None:
+    analysis = run(JH + jh_recovery("2025-12-01"))
+    assert found(analysis) == [
+        ("贷款 JH-1 尚未发生代偿，追偿款无须退回资金池", "JHJD", "JH-1", day("2025-12-01"), "warning", ()),
+    ]
+    assert analysis.records.recoveries == []
+
+
+def test_jhjd_a_loss_a_fen_off_names_the_party_and_its_share() -> None:
+    analysis = run(JH + jh_comp() + jh_recovery() + jh_back() + jh_loss(government="308000.00", guarantor="308000.01"))
+    assert found(analysis) == [
+        ("贷款 JH-1 追偿后仍未弥补的损失 770,000.01 元，政府应按 40% 承担；政府应承担 308,000.01 元，已记录 308,000.00 元，差额 0.01 元",
+         "JHJD", "JH-1", day("2026-03-31"), "error",
+         (("政府应承担", D("308000.01")), ("已记录", D("308000.00")), ("差额", D("0.01")))),
+        ("贷款 JH-1 追偿后仍未弥补的损失 770,000.01 元，担保机构应按 40% 承担；担保机构应承担 308,000.00 元，已记录 308,000.01 元，"
+         "差额 -0.01 元",
+         "JHJD", "JH-1", day("2026-03-31"), "error",
+         (("担保机构应承担", D("308000.00")), ("已记录", D("308000.01")), ("差额", D("-0.01")))),
+    ]
+    assert entry_of(analysis) == [(day("2026-03-31"), "Custom", "loss JH-1")] * 2
+
+
+def test_jhjd_a_loss_without_a_party_s_part() -> None:
+    analysis = run(JH + jh_comp() + jh_recovery() + jh_back() + jh_loss(bank=None))
+    assert found(analysis) == [
+        ("贷款 JH-1 追偿后仍未弥补的损失 770,000.01 元，应以元数据 bank_share 记录合作银行按 20% 承担的部分；"
+         "合作银行应承担 154,000.00 元",
+         "JHJD", "JH-1", day("2026-03-31"), "error", (("合作银行应承担", D("154000.00")),)),
+    ]
+
+
+def test_jhjd_a_loss_records_a_party_outside_the_table() -> None:
+    analysis = run(JH + jh_comp() + jh_recovery() + jh_back() + jh_loss(extra="  insurer_share: 10.00 CNY\n"))
+    assert found(analysis) == [
+        ("贷款 JH-1 的损失分担记录了保险公司承担的部分（insurer_share），但本项目追偿后损失的分担表中没有这一方；已记录 10.00 元",
+         "JHJD", "JH-1", day("2026-03-31"), "error", (("已记录", D("10.00")),)),
+    ]
+
+
+def test_jhjd_a_loss_before_the_recovery_s_cash_counts_what_is_owed_back() -> None:
+    # The recovery's 250,000.00 is owed back though not arrived: the loss is 770,000.01 all the same.
+    analysis = run(JH + jh_comp() + jh_recovery() + jh_loss("2026-03-18"))
+    assert [m for m, *_ in found(analysis)] == [
+        "贷款 JH-1 追偿款应补回风险池基金的部分尚未到账；应补回 250,000.00 元，已到账 0.00 元，差额 250,000.00 元"]
+
+
+def test_jhjd_a_loss_with_no_recovery_splits_the_whole_payment() -> None:
+    analysis = run(JH + jh_comp() + jh_loss("2026-01-20", "408000.01", "408000.00", "204000.00"))
+    assert found(analysis) == []
+
+
+def test_jhjd_a_loss_before_any_compensation() -> None:
+    analysis = run(JH + jh_loss("2025-12-20"))
+    assert found(analysis) == [
+        ("贷款 JH-1 尚未发生代偿，没有可分担的损失", "JHJD", "JH-1", day("2025-12-20"), "error", ()),
+    ]
+
+
+def test_a_loss_where_the_program_has_no_residual_table_is_a_format_error() -> None:
+    analysis = run(sz() + sz_comp() + '2027-01-20 custom "loan" "loss" "SZ-1"\n  bank_share: 1.00 CNY\n')
+    assert found(analysis, FORMAT_RULE) == [
+        ("贷款 SZ-1 登记了损失分担（loss），但本项目的规则没有追偿后损失的分担表（comp.shares 的 residual）",
+         None, None, day("2027-01-20"), "error", ()),
+    ]
+    assert found(analysis) == []
