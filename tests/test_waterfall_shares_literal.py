@@ -757,3 +757,181 @@ def test_a_loss_where_the_program_has_no_residual_table_is_a_format_error() -> N
          None, None, day("2027-01-20"), "error", ()),
     ]
     assert found(analysis) == []
+
+
+# --- a table with both funds of the pool (CQGX's accounts, comp.shares in place of comp.waterfall) --
+
+CQ_WATERFALL = """\
+      comp.waterfall:
+        severity: error
+        article: 第十七条
+        summary: 逾期贷款先以助保金代偿；助保金不足的部分由风险补偿金与合作银行各承担一半。
+        reading: 助保金按全池余额（含孳息）先付，不足时付尽余额；不足部分的一半四舍五入到分由风险补偿金承担，其余由银行承担，银行承担额以 bank_share 元数据记录。
+        params:
+          risk_share:
+            article: 第十七条
+            values:
+              2021-02-24: 0.5
+"""
+
+
+def cq_shares(table: str = "                guarantee: 0.02\n                risk: 0.49\n                bank: rest\n",
+              recovery_order: bool = True) -> Rulebook:
+    """CQGX with a table of parties (test only): by default 2% guarantee fund, 49% risk fund,
+    the bank the rest (49%)."""
+    block = ("      comp.shares:\n        severity: error\n        article: 第十七条（测试）\n"
+             "        summary: 测试用分担表。\n        reading: 测试用分担表。\n        params:\n          parties:\n"
+             "            article: 第十七条（测试）\n            values:\n              2021-02-24:\n" + table)
+    text = RULES_TEXT.replace(CQ_WATERFALL, block)
+    assert text != RULES_TEXT
+    if not recovery_order:
+        start = text.index("      recovery.order:\n        severity: error\n        article: 第十八条\n")
+        end = text.index("      loan.amount:", start)
+        text = text[:start] + text[end:]
+    return parse_rules(text, str(ROOT / "rules.yaml"))
+
+
+CQ = f"""\
+option "operating_currency" "CNY"
+include "{COMMON / "cqgx.beancount"}"
+2024-01-02 custom "program" "open" "CQGX"
+2024-01-02 * "财政局" "注入风险补偿金"
+  Assets:CQGX:Pool:Risk          5000000.00 CNY
+  Income:CQGX:Risk:Injection    -5000000.00 CNY
+2024-01-05 custom "enterprise" "register" "E-1"
+  program: "CQGX"
+  name: "甲公司"
+  size: "小型"
+2024-03-01 custom "loan" "approval" "CQ-1"
+  program: "CQGX"
+  enterprise: "E-1"
+  amount: 1000000.00 CNY
+  letter: "函"
+2024-03-05 * "甲公司" "缴纳助保金" ^CQ-1
+  Assets:CQGX:Pool:Guarantee      25000.00 CNY
+  Income:CQGX:Guarantee:Fees     -25000.00 CNY
+2024-03-08 custom "loan" "contract" "CQ-1"
+  amount: 1000000.00 CNY
+2024-03-11 custom "loan" "disbursement" "CQ-1"
+  amount: 1000000.00 CNY
+  notice_date: 2024-03-11
+2025-01-10 custom "loan" "overdue" "CQ-1"
+  principal: 1000000.00 CNY
+  interest: 20000.00 CNY
+2025-01-15 custom "loan" "claim" "CQ-1"
+  principal: 1000000.00 CNY
+  interest: 20000.00 CNY
+  letter: "函"
+  approval: "同意"
+"""
+
+
+def cq_comp(date: str = "2025-02-10", guarantee: str | None = "20400.00", risk: str | None = "499800.00",
+            bank: str | None = "499800.00 CNY") -> str:
+    # 1,020,000.00 due: 2% = 20,400.00; 49% = 499,800.00 for the risk fund and the bank.
+    text = f'{date} * "代偿" ^CQ-1\n'
+    if bank is not None:
+        text += f"  bank_share: {bank}\n"
+    if guarantee is not None:
+        text += f"  Expenses:CQGX:Guarantee:Compensation  {guarantee} CNY\n  Assets:CQGX:Pool:Guarantee  -{guarantee} CNY\n"
+    if risk is not None:
+        text += f"  Expenses:CQGX:Risk:Compensation  {risk} CNY\n  Assets:CQGX:Pool:Risk  -{risk} CNY\n"
+    return text
+
+
+def cq_recovery(date: str = "2025-06-01", recovered: str = "30000.00", costs: str = "0.00") -> str:
+    return f'{date} custom "loan" "recovery" "CQ-1"\n  recovered: {recovered} CNY\n  costs: {costs} CNY\n  letter: "追偿函"\n'
+
+
+def test_both_funds_in_the_table_pass_and_are_the_claim_s_figures() -> None:
+    analysis = run(CQ + cq_comp(), cq_shares())
+    assert found(analysis) == []
+    assert found(analysis, "comp.waterfall") == []
+    [claim] = analysis.records.claims.values()
+    assert (claim.guarantee_paid, claim.guarantee_done, claim.risk_paid, claim.risk_done, claim.bank_share) == (
+        D("20400.00"), True, D("499800.00"), True, D("499800.00"))
+    assert claim_parts(analysis.records, claim) == {"guarantee": D("20400.00"), "risk": D("499800.00"),
+                                                    "bank": D("499800.00")}
+
+
+def test_a_fund_of_the_table_left_unpaid_is_a_warning_at_the_end() -> None:
+    # Only the risk fund pays: the guarantee fund's 20,400.00 is still owed.
+    analysis = run(CQ + cq_comp(guarantee=None), cq_shares())
+    assert found(analysis) == [
+        ("贷款 CQ-1 的代偿中助保金应承担的部分尚未入账；助保金应付 20,400.00 元", "CQGX", "CQ-1", day("2025-02-10"), "warning",
+         (("助保金应付", D("20400.00")),)),
+    ]
+    [claim] = analysis.records.claims.values()
+    assert (claim.guarantee_done, claim.risk_done) == (False, True)
+    # The guarantee fund pays later: nothing left; the finding pointed at the last payment.
+    later = run(CQ + cq_comp(guarantee=None) + cq_comp("2025-02-12", risk=None, bank=None), cq_shares())
+    assert found(later) == []
+    only_guarantee = run(CQ + cq_comp(risk=None), cq_shares())
+    assert found(only_guarantee) == [
+        ("贷款 CQ-1 的代偿中风险补偿金应承担的部分尚未入账；风险补偿金应付 499,800.00 元", "CQGX", "CQ-1", day("2025-02-10"),
+         "warning", (("风险补偿金应付", D("499800.00")),)),
+    ]
+    assert entry_of(only_guarantee) == [(day("2025-02-10"), "Transaction", "代偿")]
+    # A fund whose part is nothing needs no payment.
+    nothing = run(CQ + cq_comp(guarantee=None, risk="510000.00", bank="510000.00 CNY"),
+                  cq_shares("                guarantee: 0\n                risk: 0.50\n                bank: rest\n"))
+    assert found(nothing) == []
+
+
+def test_a_fund_missing_from_the_table_pays_nothing() -> None:
+    # The table has no guarantee fund (risk 50%, bank 50%): the guarantee fund's 10.00 is a finding.
+    analysis = run(CQ + cq_comp(guarantee="10.00", risk="510000.00", bank="510000.00 CNY"),
+                   cq_shares("                risk: 0.50\n                bank: rest\n"))
+    assert found(analysis) == [
+        ("贷款 CQ-1 的代偿由助保金支付，但本项目的分担表中没有助保金；支出金额 10.00 元", "CQGX", "CQ-1", day("2025-02-10"),
+         "error", (("支出金额", D("10.00")),)),
+    ]
+    # Nor the risk fund in a table of the guarantee fund and the bank.
+    analysis = run(CQ + cq_comp(guarantee="510000.00", risk="10.00", bank="510000.00 CNY"),
+                   cq_shares("                guarantee: 0.50\n                bank: rest\n"))
+    assert [m for m, *_ in found(analysis)] == [
+        "贷款 CQ-1 的代偿由风险补偿金支付，但本项目的分担表中没有风险补偿金；支出金额 10.00 元"]
+
+
+def test_outside_parts_are_asked_for_once_though_only_one_fund_has_paid() -> None:
+    # The first entry pays the guarantee fund only, with no bank_share: asked for; the second
+    # pays the risk fund: the bank's part is not asked for again.
+    analysis = run(CQ + cq_comp(risk=None, bank=None) + cq_comp("2025-02-12", guarantee=None, bank=None), cq_shares())
+    assert [(m, d) for m, _, _, d, _, _ in found(analysis)] == [
+        ("贷款 CQ-1 应以元数据 bank_share 记录合作银行承担的部分（按 49%）；合作银行应承担 499,800.00 元", day("2025-02-10")),
+    ]
+
+
+def test_a_recovery_where_recovery_order_is_in_force_goes_by_its_order() -> None:
+    # CQGX's recovery.order (bank, risk, guarantee) rules over the table: 30,000.00 to the bank.
+    analysis = run(CQ + cq_comp() + cq_recovery(), cq_shares())
+    [recovery] = analysis.records.recoveries
+    assert recovery.parts == {"bank": D("30000.00"), "risk": D("0"), "guarantee": D("0")}
+    assert found(analysis) == []
+
+
+def test_without_recovery_order_the_pool_s_funds_take_back_in_the_table_s_order() -> None:
+    # 30,000.00 recovered: the guarantee fund (listed first) up to its 20,400.00, the risk fund 9,600.00.
+    rules = cq_shares(recovery_order=False)
+    analysis = run(CQ + cq_comp() + cq_recovery(), rules)
+    [recovery] = analysis.records.recoveries
+    assert (recovery.net, recovery.parts, recovery.excess) == (
+        D("30000.00"), {"guarantee": D("20400.00"), "risk": D("9600.00")}, D("0.00"))
+    assert [m for m, *_ in found(analysis)] == [
+        "贷款 CQ-1 追偿款应补回风险补偿金的部分尚未到账；应补回 9,600.00 元，已到账 0.00 元，差额 9,600.00 元",
+        "贷款 CQ-1 追偿款应补回助保金的部分尚未到账；应补回 20,400.00 元，已到账 0.00 元，差额 20,400.00 元",
+    ]
+    # The risk fund listed first takes first.
+    first = cq_shares("                risk: 0.49\n                guarantee: 0.02\n                bank: rest\n", False)
+    [recovery] = run(CQ + cq_comp() + cq_recovery(), first).records.recoveries
+    assert recovery.parts == {"risk": D("30000.00")}
+    # Then a second recovery of 600,000.00: the risk fund's room 469,800.00, then the guarantee fund's 20,400.00.
+    two = run(CQ + cq_comp() + cq_recovery() + cq_recovery("2025-07-01", "600000.00"), first)
+    assert two.records.recoveries[1].parts == {"risk": D("469800.00"), "guarantee": D("20400.00")}
+    assert two.records.recoveries[1].excess == D("109800.00")
+
+
+def test_a_loss_where_the_program_has_no_table_of_parties_is_a_format_error() -> None:
+    analysis = run(CQ + '2025-06-01 custom "loan" "loss" "CQ-1"\n  bank_share: 1.00 CNY\n')
+    assert [(m, p) for m, p, *_ in found(analysis, FORMAT_RULE)] == [
+        ("贷款 CQ-1 登记了损失分担（loss），但本项目的规则没有追偿后损失的分担表（comp.shares 的 residual）", None)]
