@@ -935,3 +935,63 @@ def test_a_loss_where_the_program_has_no_table_of_parties_is_a_format_error() ->
     analysis = run(CQ + '2025-06-01 custom "loan" "loss" "CQ-1"\n  bank_share: 1.00 CNY\n')
     assert [(m, p) for m, p, *_ in found(analysis, FORMAT_RULE)] == [
         ("贷款 CQ-1 登记了损失分担（loss），但本项目的规则没有追偿后损失的分担表（comp.shares 的 residual）", None)]
+
+
+def test_before_the_tables_are_in_force_each_step_points_at_its_own_entry() -> None:
+    # JHJD's tables take effect on 2015-08-17; a story in July 2015 (accounts opened early).
+    accounts = (COMMON / "jhjd.beancount").read_text(encoding="utf-8").replace("2025-01-01 open", "2015-01-01 open")
+    text = f"""option "operating_currency" "CNY"
+{accounts}
+2015-07-01 custom "program" "open" "JHJD"
+2015-07-01 * "金东区财政局" "注入（政府）"
+  funder: "政府"
+  Assets:JHJD:Pool:Risk                 4000000.00 CNY
+  Income:JHJD:Risk:Injection           -4000000.00 CNY
+2015-07-02 custom "enterprise" "register" "E-JH-001"
+  program: "JHJD"
+  name: "乙公司"
+  size: "小型"
+2015-07-03 custom "loan" "approval" "JH-1"
+  program: "JHJD"
+  enterprise: "E-JH-001"
+  amount: 1000000.00 CNY
+  letter: "函"
+2015-07-03 custom "loan" "contract" "JH-1"
+  amount: 1000000.00 CNY
+  maturity: 2016-07-03
+2015-07-03 custom "loan" "disbursement" "JH-1"
+  amount: 1000000.00 CNY
+2015-07-05 custom "loan" "overdue" "JH-1"
+  principal: 1000000.00 CNY
+2015-07-06 custom "loan" "claim" "JH-1"
+  principal: 1000000.00 CNY
+  letter: "银行函"
+  approval: "同意"
+2015-07-07 * "银行" "先行赔付 JH-1" ^JH-1
+  Expenses:JHJD:Risk:Compensation  1000000.00 CNY
+  Assets:JHJD:Pool:Risk  -1000000.00 CNY
+2015-07-08 custom "loan" "recovery" "JH-1"
+  recovered: 100.00 CNY
+  letter: "追偿函"
+2015-07-10 custom "loan" "loss" "JH-1"
+  bank_share: 1.00 CNY
+"""
+    analysis = run(text)
+
+    def missing(name: str, on: str) -> str:
+        return (f"参数「programs.JHJD.rules.comp.shares.params.{name}」在 {on} 尚无生效版本（最早版本自 2015-08-17 起施行），"
+                "无法按规则核对")
+
+    assert found(analysis) == [
+        (missing("parties", "2015-07-07"), "JHJD", None, day("2015-07-07"), "error", ()),
+        ("贷款 JH-1 尚未发生代偿，追偿款无须退回资金池", "JHJD", "JH-1", day("2015-07-08"), "warning", ()),
+        (missing("residual", "2015-07-08"), "JHJD", None, day("2015-07-08"), "error", ()),
+        (missing("residual", "2015-07-10"), "JHJD", None, day("2015-07-10"), "error", ()),
+    ]
+    assert entry_of(analysis) == [
+        (day("2015-07-07"), "Transaction", "先行赔付 JH-1"),
+        (day("2015-07-08"), "Custom", "recovery JH-1"),
+        (day("2015-07-08"), "Custom", "recovery JH-1"),
+        (day("2015-07-10"), "Custom", "loss JH-1"),
+    ]
+    assert analysis.records.shares == {}
