@@ -439,6 +439,8 @@ def test_szps_the_outside_parties_must_be_recorded_on_the_first_compensation() -
     assert shared.paid == {"risk": D("400000.00")}
     [claim] = analysis.records.claims.values()
     assert claim.bank_share == D("0")
+    assert claim_parts(analysis.records, claim) == {"guarantee": D("0"), "risk": D("400000.00"), "bank": D("0"),
+                                                    "guarantor": D("0")}
 
 
 def test_szps_the_pool_paying_in_two_parts_is_checked_on_the_total() -> None:
@@ -679,6 +681,7 @@ def test_jhjd_a_second_recovery_takes_only_what_is_left_of_the_payment() -> None
     assert (second.deductions, second.net, second.parts, second.excess) == (
         D("100000.00"), D("800000.00"), {"risk": D("770000.01")}, D("29999.99"))
     assert analysis.records.loan_recoveries["JH-1"].expected[RISK] == D("1020000.01")
+    assert analysis.records.shares["JH-1"][0].repaid == D("1050000.00")  # 250,000.00 + 800,000.00
     assert analysis.records.loan_recoveries["JH-1"].last_event.date == day("2026-04-01")  # type: ignore[union-attr]
     assert [m for m, *_ in found(analysis)] == [
         "贷款 JH-1 追偿款应补回风险池基金的部分尚未到账；应补回 1,020,000.01 元，已到账 0.00 元，差额 1,020,000.01 元"]
@@ -995,3 +998,50 @@ def test_before_the_tables_are_in_force_each_step_points_at_its_own_entry() -> N
         (day("2015-07-10"), "Custom", "loss JH-1"),
     ]
     assert analysis.records.shares == {}
+
+
+def test_claim_parts_of_a_claim_without_a_table() -> None:
+    # CQGX's own waterfall: 25,000.00 from the guarantee fund, 497,500.00 each for the risk fund and the bank.
+    text = CQ + ('2025-02-10 * "代偿" ^CQ-1\n  bank_share: 497500.00 CNY\n'
+                 "  Expenses:CQGX:Guarantee:Compensation  25000.00 CNY\n  Assets:CQGX:Pool:Guarantee  -25000.00 CNY\n"
+                 "  Expenses:CQGX:Risk:Compensation  497500.00 CNY\n  Assets:CQGX:Pool:Risk  -497500.00 CNY\n")
+    analysis = run(text)
+    [claim] = analysis.records.claims.values()
+    assert claim_parts(analysis.records, claim) == {"guarantee": D("25000.00"), "risk": D("497500.00"),
+                                                    "bank": D("497500.00")}
+    assert analysis.records.shares == {}
+
+
+def test_recoveries_pass_over_an_outside_party_listed_before_the_funds() -> None:
+    # The bank listed first: 30,000.00 still goes to the guarantee fund (20,400.00), then the risk fund.
+    rules = cq_shares("                bank: 0.49\n                guarantee: 0.02\n                risk: rest\n", False)
+    [recovery] = run(CQ + cq_comp() + cq_recovery(), rules).records.recoveries
+    assert recovery.parts == {"guarantee": D("20400.00"), "risk": D("9600.00")}
+    # And with shrink (SZPS, the guarantor listed first): 100,000.00 back as before.
+    rules = variant("                risk: 0.40\n                guarantor: 0.40\n                bank: rest\n          shrink:",
+                    "                guarantor: 0.40\n                risk: 0.40\n                bank: rest\n          shrink:")
+    [recovery] = run(sz() + sz_comp() + sz_recovery(), rules).records.recoveries
+    assert recovery.parts == {"risk": D("100000.00")}
+
+
+SHRINK = "          shrink:\n            article: 第十七条（测试）\n            values:\n              2021-02-24: true\n"
+
+
+def test_shrink_with_a_fund_that_has_not_paid() -> None:
+    # Both funds in the table, only the risk fund has paid (499,800.00). 30,000.00 recovered:
+    # 990,000.00 unpaid: 19,800.00 / 485,100.00 / 485,100.00; the risk fund gets 14,700.00
+    # back, the guarantee fund (paid nothing) nothing.
+    rules = cq_shares("                guarantee: 0.02\n                risk: 0.49\n                bank: rest\n" + SHRINK, False)
+    analysis = run(CQ + cq_comp(guarantee=None) + cq_recovery(), rules)
+    [recovery] = analysis.records.recoveries
+    assert recovery.parts == {"risk": D("14700.00")}
+    assert analysis.records.loan_recoveries["CQ-1"].expected == {GUARANTEE: D("0"), RISK: D("14700.00")}
+
+
+def test_shrink_sends_back_a_single_fen() -> None:
+    # 0.02 repaid: 999,999.98 unpaid: 399,999.992 / 399,999.992 / 199,999.996 → one fen
+    # left, to the bank: 399,999.99 for the pool, which paid 400,000.00: 0.01 back.
+    analysis = run(sz() + sz_comp() + sz_recovery(recovered="0.02", costs=None) + sz_back("2027-01-20", "0.01"))
+    assert found(analysis) == []
+    assert analysis.records.recoveries[0].parts == {"risk": D("0.01")}
+    assert analysis.records.loan_recoveries["SZ-1"].expected[RISK] == D("0.01")
