@@ -1045,3 +1045,86 @@ def test_shrink_sends_back_a_single_fen() -> None:
     assert found(analysis) == []
     assert analysis.records.recoveries[0].parts == {"risk": D("0.01")}
     assert analysis.records.loan_recoveries["SZ-1"].expected[RISK] == D("0.01")
+
+
+def test_szps_parts_of_a_yuan_or_nothing() -> None:
+    # A base of 2.50: 1.00 / 1.00 / 0.50; without metadata each part is asked for.
+    analysis = run(sz("2.50") + sz_comp(risk="1.00", guarantor=None, bank=None))
+    assert [m for m, *_ in found(analysis)] == [
+        "贷款 SZ-1 应以元数据 guarantor_share 记录担保机构承担的部分（按 40%）；担保机构应承担 1.00 元",
+        "贷款 SZ-1 应以元数据 bank_share 记录合作银行承担的部分（按 20%）；合作银行应承担 0.50 元",
+    ]
+    # A party whose part is nothing (the bank's rest is 0 under 40/60) needs no metadata.
+    rules = variant("                risk: 0.40\n                guarantor: 0.40\n                bank: rest\n          shrink:",
+                    "                risk: 0.40\n                guarantor: 0.60\n                bank: rest\n          shrink:")
+    assert found(run(sz() + sz_comp(guarantor="600000.00 CNY", bank=None), rules)) == []
+
+
+def test_a_recovery_of_one_yuan_flows_back() -> None:
+    analysis = run(JH + jh_comp() + jh_recovery(recovered="1.00", costs=None))
+    assert analysis.records.recoveries[0].parts == {"risk": D("1.00")}
+
+
+def test_without_shrink_a_fund_that_has_not_paid_takes_nothing_back() -> None:
+    analysis = run(CQ + cq_comp(guarantee=None) + cq_recovery(), cq_shares(recovery_order=False))
+    assert analysis.records.recoveries[0].parts == {"risk": D("30000.00")}
+
+
+def test_szps_two_claims_on_one_loan_shrink_together() -> None:
+    # A claim of 200,000.00 (80,000.00 / 80,000.00 / 40,000.00), then one of 800,000.00
+    # (320,000.00 / 320,000.00 / 160,000.00). 250,000.00 repaid: the first claim is repaid in
+    # full (80,000.00 back), the second is owed 40% of 550,000.00 = 220,000.00 (100,000.00 back
+    # in all): 20,000.00 more.
+    text = sz("200000.00") + sz_comp(risk="80000.00", guarantor="80000.00 CNY", bank="40000.00 CNY") + (
+        '2026-10-20 custom "loan" "claim" "SZ-1"\n  principal: 800000.00 CNY\n  letter: "银行函2"\n  approval: "同意"\n'
+    ) + sz_comp("2026-10-23", risk="320000.00", guarantor="320000.00 CNY", bank="160000.00 CNY")
+    analysis = run(text + sz_recovery() + sz_back("2027-01-20", "100000.00"))
+    assert found(analysis) == []
+    first, second = analysis.records.shares["SZ-1"]
+    assert (first.claim.due, second.claim.due) == (D("200000.00"), D("800000.00"))
+    assert analysis.records.recoveries[0].parts == {"risk": D("100000.00")}
+    assert analysis.records.loan_recoveries["SZ-1"].expected[RISK] == D("100000.00")
+
+
+def test_szps_before_its_rules_are_in_force() -> None:
+    # SZPS's tables take effect on 2026-02-05 (accounts open 2026-01-01); the trigger not
+    # yet in force, a recorded overdue makes the loan eligible.
+    text = f"""option "operating_currency" "CNY"
+include "{COMMON / "szps.beancount"}"
+2026-01-02 custom "program" "open" "SZPS"
+2026-01-02 * "坪山区财政局" "注入风险补偿金"
+  Assets:SZPS:Pool:Risk                    10000000.00 CNY
+  Income:SZPS:Risk:Injection              -10000000.00 CNY
+2026-01-03 custom "enterprise" "register" "E-SZ-001"
+  program: "SZPS"
+  name: "甲公司"
+  size: "小型"
+2026-01-05 custom "loan" "approval" "SZ-1"
+  program: "SZPS"
+  enterprise: "E-SZ-001"
+  amount: 1000000.00 CNY
+  letter: "函1"
+2026-01-05 custom "loan" "contract" "SZ-1"
+  amount: 1000000.00 CNY
+2026-01-05 custom "loan" "disbursement" "SZ-1"
+  amount: 1000000.00 CNY
+2026-01-20 custom "loan" "recovery" "SZ-1"
+  recovered: 100.00 CNY
+  letter: "追偿函"
+2026-01-25 * "建设银行" "退回资金池 SZ-1" ^SZ-1
+  Assets:SZPS:Pool:Risk  100.00 CNY
+  Income:SZPS:Risk:Recovery  -100.00 CNY
+"""
+    analysis = run(text)
+    missing = "参数「programs.SZPS.rules.comp.shares.params.shrink」在 {} 尚无生效版本（最早版本自 2026-02-05 起施行），无法按规则核对"
+    assert [(m, d) for m, _, _, d, _, _ in found(analysis)] == [
+        (missing.format("2026-01-20"), day("2026-01-20")),
+        ("贷款 SZ-1 尚未发生代偿，追偿款无须退回资金池", day("2026-01-20")),
+        (missing.format("2026-01-25"), day("2026-01-25")),
+        ("贷款 SZ-1 追偿款补回资金池超过应补回的金额（追偿净额补回资金池，以其代偿额为限）；应补回 0.00 元，累计补回 100.00 元，"
+         "超出 100.00 元", day("2026-01-25")),
+    ]
+    assert entry_of(analysis) == [
+        (day("2026-01-20"), "Custom", "recovery SZ-1"), (day("2026-01-20"), "Custom", "recovery SZ-1"),
+        (day("2026-01-25"), "Transaction", "退回资金池 SZ-1"), (day("2026-01-25"), "Transaction", "退回资金池 SZ-1"),
+    ]
