@@ -1128,3 +1128,28 @@ include "{COMMON / "szps.beancount"}"
         (day("2026-01-20"), "Custom", "recovery SZ-1"), (day("2026-01-20"), "Custom", "recovery SZ-1"),
         (day("2026-01-25"), "Transaction", "退回资金池 SZ-1"), (day("2026-01-25"), "Transaction", "退回资金池 SZ-1"),
     ]
+
+
+def test_jhjd_two_claims_on_one_loan_flow_back_and_the_loss_is_on_the_last() -> None:
+    # 600,000.00 claimed and paid, then 400,000.00 + 20,000.01 interest: 1,020,000.01 in all.
+    text = JH.replace("  principal: 1000000.00 CNY\n  interest: 20000.01 CNY\n  letter: \"银行函\"",
+                      "  principal: 600000.00 CNY\n  letter: \"银行函\"") + jh_comp(amount="600000.00") + (
+        '2025-12-10 custom "loan" "claim" "JH-1"\n  principal: 400000.00 CNY\n  interest: 20000.01 CNY\n'
+        '  letter: "银行函2"\n  approval: "同意"\n') + jh_comp("2025-12-10", amount="420000.01")
+    paid = run(text)
+    first, second = paid.records.shares["JH-1"]
+    assert (first.claim.due, second.claim.due) == (D("600000.00"), D("420000.01"))
+    # The loss so far (1,020,000.01) sits on the latest claim: 408,000.01 / 408,000.00 / 204,000.00.
+    assert first.residual == {}
+    assert second.residual == {"government": D("408000.01"), "guarantor": D("408000.00"), "bank": D("204000.00")}
+    # 2,000,000.00 recovered: 600,000.00 + 420,000.01 back (all the pool paid on both claims),
+    # 979,999.99 left over; no loss. (Before the fix the pool's room was each claim's payment
+    # less all the loan's recoveries owed back: only 600,000.00 came back, the rest of the cash
+    # was an error and 420,000.01 a loss to share.)
+    analysis = run(text + jh_recovery(recovered="2000000.00", costs=None) + jh_back(amount="1020000.01")
+                   + jh_loss(government="0.00", guarantor="0.00", bank="0.00"))
+    assert found(analysis) == []
+    [recovery] = analysis.records.recoveries
+    assert (recovery.parts, recovery.excess) == ({"risk": D("1020000.01")}, D("979999.99"))
+    first, second = analysis.records.shares["JH-1"]
+    assert (first.residual, second.residual) == ({}, {"government": D("0"), "guarantor": D("0"), "bank": D("0")})

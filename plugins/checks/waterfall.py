@@ -670,20 +670,24 @@ def _recover_pool(ctx: Context, loan: Loan, event: Event) -> None:
     state: LoanRecoveries = ctx.records.loan_recoveries.setdefault(loan.id, LoanRecoveries())
     gross = event.data["recovered"]
     net = max(gross - event.amount("costs") - event.amount("penalty"), ZERO)
-    left = net
-    parts: dict[str, Decimal] = {}
+    # What each fund paid on all the loan's claims (a loan may be claimed and compensated
+    # more than once), in the order the tables list the funds: what the loan's recoveries
+    # already owe back to a fund is measured against its whole payment, not one claim's.
+    paid: dict[str, Decimal] = {}
     for claim in shared:
         claim.repaid += net
         for row in claim.table:
-            if not row.pool:
-                continue
-            fund = _FUND_OF[row.party]
-            room = max(claim.paid.get(row.party, ZERO) - state.expected[fund], ZERO)
-            take = min(left, room)
-            if take > 0:
-                state.expected[fund] += take
-                parts[row.party] = parts.get(row.party, ZERO) + take
-                left -= take
+            if row.pool:
+                paid[row.party] = paid.get(row.party, ZERO) + claim.paid.get(row.party, ZERO)
+    left = net
+    parts: dict[str, Decimal] = {}
+    for party, total in paid.items():
+        fund = _FUND_OF[party]
+        take = min(left, max(total - state.expected[fund], ZERO))
+        if take > 0:
+            state.expected[fund] += take
+            parts[party] = take
+            left -= take
     state.last_event = event
     ctx.records.recoveries.append(Recovery(loan, event, gross, gross - net, net, parts, left))
 
