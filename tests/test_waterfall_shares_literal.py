@@ -875,6 +875,9 @@ def test_a_fund_of_the_table_left_unpaid_is_a_warning_at_the_end() -> None:
          "warning", (("风险补偿金应付", D("499800.00")),)),
     ]
     assert entry_of(only_guarantee) == [(day("2025-02-10"), "Transaction", "代偿")]
+    [claim] = only_guarantee.records.claims.values()
+    assert (claim.guarantee_paid, claim.guarantee_done, claim.risk_paid, claim.risk_done, claim.bank_share) == (
+        D("20400.00"), True, D("0"), False, D("499800.00"))
     # A fund whose part is nothing needs no payment.
     nothing = run(CQ + cq_comp(guarantee=None, risk="510000.00", bank="510000.00 CNY"),
                   cq_shares("                guarantee: 0\n                risk: 0.50\n                bank: rest\n"))
@@ -998,6 +1001,14 @@ def test_before_the_tables_are_in_force_each_step_points_at_its_own_entry() -> N
         (day("2015-07-10"), "Custom", "loss JH-1"),
     ]
     assert analysis.records.shares == {}
+    # The table of payers in force from 2015-01-01 (before the program's own date), the
+    # residual table not yet: the compensation is shared, its loss split is not.
+    early = parse_rules(RULES_TEXT.replace("              2015-08-17:\n                risk: 1\n",
+                                           "              2015-01-01:\n                risk: 1\n"), str(ROOT / "rules.yaml"))
+    analysis = run(text, early)
+    assert [(m, d) for m, _, _, d, _, _ in found(analysis)][:1] == [(missing("residual", "2015-07-07"), day("2015-07-07"))]
+    assert entry_of(analysis)[:1] == [(day("2015-07-07"), "Transaction", "先行赔付 JH-1")]
+    assert analysis.records.shares["JH-1"][0].paid == {"risk": D("1000000.00")}
 
 
 def test_claim_parts_of_a_claim_without_a_table() -> None:
