@@ -885,12 +885,12 @@ def test_a_fund_of_the_table_left_unpaid_is_a_warning_at_the_end() -> None:
 
 
 def test_a_fund_missing_from_the_table_pays_nothing() -> None:
-    # The table has no guarantee fund (risk 50%, bank 50%): the guarantee fund's 10.00 is a finding.
-    analysis = run(CQ + cq_comp(guarantee="10.00", risk="510000.00", bank="510000.00 CNY"),
+    # The table has no guarantee fund (risk 50%, bank 50%): the guarantee fund's 1.00 is a finding.
+    analysis = run(CQ + cq_comp(guarantee="1.00", risk="510000.00", bank="510000.00 CNY"),
                    cq_shares("                risk: 0.50\n                bank: rest\n"))
     assert found(analysis) == [
-        ("贷款 CQ-1 的代偿由助保金支付，但本项目的分担表中没有助保金；支出金额 10.00 元", "CQGX", "CQ-1", day("2025-02-10"),
-         "error", (("支出金额", D("10.00")),)),
+        ("贷款 CQ-1 的代偿由助保金支付，但本项目的分担表中没有助保金；支出金额 1.00 元", "CQGX", "CQ-1", day("2025-02-10"),
+         "error", (("支出金额", D("1.00")),)),
     ]
     # Nor the risk fund in a table of the guarantee fund and the bank.
     analysis = run(CQ + cq_comp(guarantee="510000.00", risk="10.00", bank="510000.00 CNY"),
