@@ -1006,8 +1006,18 @@ def test_before_the_tables_are_in_force_each_step_points_at_its_own_entry() -> N
     early = parse_rules(RULES_TEXT.replace("              2015-08-17:\n                risk: 1\n",
                                            "              2015-01-01:\n                risk: 1\n"), str(ROOT / "rules.yaml"))
     analysis = run(text, early)
-    assert [(m, d) for m, _, _, d, _, _ in found(analysis)][:1] == [(missing("residual", "2015-07-07"), day("2015-07-07"))]
-    assert entry_of(analysis)[:1] == [(day("2015-07-07"), "Transaction", "先行赔付 JH-1")]
+    assert [(m, d) for m, _, _, d, _, _ in found(analysis)] == [
+        (missing("residual", "2015-07-07"), day("2015-07-07")),
+        (missing("residual", "2015-07-08"), day("2015-07-08")),
+        (missing("residual", "2015-07-10"), day("2015-07-10")),
+        ("贷款 JH-1 追偿款应补回风险池基金的部分尚未到账；应补回 100.00 元，已到账 0.00 元，差额 100.00 元", day("2015-07-08")),
+    ]
+    assert entry_of(analysis) == [
+        (day("2015-07-07"), "Transaction", "先行赔付 JH-1"),
+        (day("2015-07-08"), "Custom", "recovery JH-1"),
+        (day("2015-07-10"), "Custom", "loss JH-1"),
+        (day("2015-07-08"), "Custom", "recovery JH-1"),
+    ]
     assert analysis.records.shares["JH-1"][0].paid == {"risk": D("1000000.00")}
 
 
@@ -1164,3 +1174,101 @@ def test_jhjd_two_claims_on_one_loan_flow_back_and_the_loss_is_on_the_last() -> 
     assert (recovery.parts, recovery.excess) == ({"risk": D("1020000.01")}, D("979999.99"))
     first, second = analysis.records.shares["JH-1"]
     assert (first.residual, second.residual) == ({}, {"government": D("0"), "guarantor": D("0"), "bank": D("0")})
+
+
+def test_the_residual_counts_only_what_the_funds_paid() -> None:
+    # Both funds in the table, a residual table (government 100%): only the risk fund has
+    # paid (499,800.00): that is the loss before any recovery.
+    residual = ("          residual:\n            article: 第十八条（测试）\n            values:\n"
+                "              2021-02-24:\n                government: 1\n")
+    rules = cq_shares("                guarantee: 0.02\n                risk: 0.49\n                bank: rest\n" + residual, False)
+    analysis = run(CQ + cq_comp(guarantee=None), rules)
+    assert analysis.records.shares["CQ-1"][0].residual == {"government": D("499800.00")}
+    both = run(CQ + cq_comp(), rules)
+    assert both.records.shares["CQ-1"][0].residual == {"government": D("520200.00")}  # 20,400.00 + 499,800.00
+
+
+# --- finish: what is left unpaid at the end (CQGX's waterfall, WZS's own fees) ----------------
+
+
+def cq_plain_comp(date: str, guarantee: str | None, risk: str | None = None, bank: str | None = None) -> str:
+    text = f'{date} * "代偿" ^CQ-1\n'
+    if bank is not None:
+        text += f"  bank_share: {bank} CNY\n"
+    if guarantee is not None:
+        text += f"  Expenses:CQGX:Guarantee:Compensation  {guarantee} CNY\n  Assets:CQGX:Pool:Guarantee  -{guarantee} CNY\n"
+    if risk is not None:
+        text += f"  Expenses:CQGX:Risk:Compensation  {risk} CNY\n  Assets:CQGX:Pool:Risk  -{risk} CNY\n"
+    return text
+
+
+def waterfall_warnings(analysis: Analysis) -> list[tuple]:
+    return [(f.message, f.program, f.loan, f.date, f.severity) for f in analysis.findings
+            if f.rule in ("comp.waterfall", "comp.escalation")]
+
+
+def test_finish_a_shortfall_of_one_fen_still_waits_for_the_risk_fund() -> None:
+    # The guarantee fund holds 1,019,999.99 and pays it: 0.01 left for the risk fund and the bank.
+    text = CQ.replace("25000.00", "1019999.99") + cq_plain_comp("2025-02-10", "1019999.99")
+    assert waterfall_warnings(run(text)) == [
+        ("贷款 CQ-1 助保金不足部分尚未由风险补偿金与合作银行分担入账；不足部分 0.01 元", "CQGX", "CQ-1", day("2025-02-10"),
+         "warning"),
+    ]
+
+
+def test_finish_a_risk_fund_a_fen_short_of_its_share_needs_the_committee() -> None:
+    # 995,000.00 short after the guarantee fund's 25,000.00; the risk fund's half, 497,500.00,
+    # but it holds 497,499.99: it pays that, 0.01 is for the committee.
+    text = CQ.replace("5000000.00", "497499.99") + cq_plain_comp("2025-02-10", "25000.00", "497499.99", "497500.00")
+    assert waterfall_warnings(run(text)) == [
+        ("贷款 CQ-1 风险补偿金不足以承担其分担部分，应登记管委会办公会议等决策（committee）；未能分担 0.01 元", "CQGX", "CQ-1",
+         day("2025-02-10"), "error"),
+    ]
+
+
+def test_finish_goes_on_past_a_claim_not_compensated_or_fully_covered() -> None:
+    # CQ-1's first claim (10,000.00) is paid in full by the guarantee fund; a second claim
+    # is not compensated at all; the third (1,020,000.00) gets the guarantee fund's last
+    # 15,000.00 only: 1,005,000.00 still to be shared.
+    text = CQ.replace('2025-01-15 custom "loan" "claim" "CQ-1"\n  principal: 1000000.00 CNY\n  interest: 20000.00 CNY',
+                      '2025-01-15 custom "loan" "claim" "CQ-1"\n  principal: 10000.00 CNY')
+    text += cq_plain_comp("2025-01-20", "10000.00")
+    text += '2025-01-25 custom "loan" "claim" "CQ-1"\n  principal: 500000.00 CNY\n  letter: "函2"\n  approval: "同意"\n'
+    text += ('2025-02-01 custom "loan" "claim" "CQ-1"\n  principal: 1000000.00 CNY\n  interest: 20000.00 CNY\n'
+             '  letter: "函3"\n  approval: "同意"\n')
+    text += cq_plain_comp("2025-02-10", "15000.00")
+    assert waterfall_warnings(run(text)) == [
+        ("贷款 CQ-1 助保金不足部分尚未由风险补偿金与合作银行分担入账；不足部分 1,005,000.00 元", "CQGX", "CQ-1",
+         day("2025-02-10"), "warning"),
+    ]
+
+
+def test_finish_leaves_a_table_of_parties_to_comp_shares_and_goes_on() -> None:
+    # A table of parties with the risk fund empty: the guarantee fund has paid its part,
+    # the risk fund nothing; that is comp.shares' warning, not a committee matter.
+    empty = CQ.replace('2024-01-02 * "财政局" "注入风险补偿金"\n  Assets:CQGX:Pool:Risk          5000000.00 CNY\n'
+                       '  Income:CQGX:Risk:Injection    -5000000.00 CNY\n', "")
+    analysis = run(empty + cq_comp(risk=None), cq_shares())
+    assert waterfall_warnings(analysis) == []
+    assert [m for m, *_ in found(analysis)] == [
+        "贷款 CQ-1 的代偿中风险补偿金应承担的部分尚未入账；风险补偿金应付 499,800.00 元"]
+    # A JHJD claim (a table) walked before a CQGX claim: the CQGX claim is still looked at.
+    later = CQ.replace("2025-01-10 custom", "2025-12-10 custom").replace("2025-01-15 custom", "2025-12-15 custom")
+    both = run(later + cq_plain_comp("2026-01-10", "25000.00") + JH.split('\n', 1)[1] + jh_comp())
+    assert waterfall_warnings(both) == [
+        ("贷款 CQ-1 助保金不足部分尚未由风险补偿金与合作银行分担入账；不足部分 995,000.00 元", "CQGX", "CQ-1",
+         day("2026-01-10"), "warning"),
+    ]
+
+
+def test_finish_reads_the_own_fees_basis_on_the_claim_s_day() -> None:
+    # WZS: the enterprise's own 20,000.00 first, then 490,000.00 / 490,000.00 (the rule
+    # ledger wzs-pass-own-fees): nothing is left at the end.
+    ledger = (ROOT / "tests" / "ledgers" / "rules" / "comp.waterfall" / "wzs-pass-own-fees.beancount").read_text(
+        encoding="utf-8")
+    ledger = ledger.replace('include "../../common/wzs.beancount"', f'include "{COMMON / "wzs.beancount"}"')
+    ledger = "\n".join(line for line in ledger.splitlines() if not line.startswith("plugin "))
+    analysis = run(ledger)
+    assert waterfall_warnings(analysis) == []
+    [claim] = analysis.records.claims.values()
+    assert (claim.guarantee_paid, claim.risk_paid, claim.bank_share) == (D("20000.00"), D("490000.00"), D("490000.00"))
