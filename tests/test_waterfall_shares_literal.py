@@ -1272,3 +1272,17 @@ def test_finish_reads_the_own_fees_basis_on_the_claim_s_day() -> None:
     assert waterfall_warnings(analysis) == []
     [claim] = analysis.records.claims.values()
     assert (claim.guarantee_paid, claim.risk_paid, claim.bank_share) == (D("20000.00"), D("490000.00"), D("490000.00"))
+
+
+def test_finish_an_empty_risk_fund_is_for_the_committee_a_fen_in_it_is_not() -> None:
+    injection = '2024-01-02 * "财政局" "注入风险补偿金"\n  Assets:CQGX:Pool:Risk          5000000.00 CNY\n'
+    empty = CQ.replace(injection + "  Income:CQGX:Risk:Injection    -5000000.00 CNY\n", "")
+    assert waterfall_warnings(run(empty + cq_plain_comp("2025-02-10", "25000.00"))) == [
+        ("贷款 CQ-1 助保金不足且风险补偿金已无余额，应登记决策（committee）；不足部分 995,000.00 元", "CQGX", "CQ-1",
+         day("2025-02-10"), "error"),
+    ]
+    fen = CQ.replace("5000000.00", "0.01")
+    assert waterfall_warnings(run(fen + cq_plain_comp("2025-02-10", "25000.00"))) == [
+        ("贷款 CQ-1 助保金不足部分尚未由风险补偿金与合作银行分担入账；不足部分 995,000.00 元", "CQGX", "CQ-1",
+         day("2025-02-10"), "warning"),
+    ]
