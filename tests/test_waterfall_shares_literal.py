@@ -1286,3 +1286,14 @@ def test_finish_an_empty_risk_fund_is_for_the_committee_a_fen_in_it_is_not() -> 
         ("贷款 CQ-1 助保金不足部分尚未由风险补偿金与合作银行分担入账；不足部分 995,000.00 元", "CQGX", "CQ-1",
          day("2025-02-10"), "warning"),
     ]
+
+
+def test_a_fund_s_part_of_one_yuan_left_unpaid_is_a_warning() -> None:
+    # A claim of 50.00: 1.00 for the guarantee fund (2%), 24.50 / 24.50 for the risk fund and the bank.
+    small = CQ.replace('2025-01-15 custom "loan" "claim" "CQ-1"\n  principal: 1000000.00 CNY\n  interest: 20000.00 CNY',
+                       '2025-01-15 custom "loan" "claim" "CQ-1"\n  principal: 50.00 CNY')
+    analysis = run(small + cq_comp(guarantee=None, risk="24.50", bank="24.50 CNY"), cq_shares())
+    assert found(analysis) == [
+        ("贷款 CQ-1 的代偿中助保金应承担的部分尚未入账；助保金应付 1.00 元", "CQGX", "CQ-1", day("2025-02-10"), "warning",
+         (("助保金应付", D("1.00")),)),
+    ]
