@@ -21,7 +21,6 @@ from decimal import Decimal
 from pathlib import Path
 
 from beancount import loader
-from beancount.core.amount import Amount
 from beancount.core.data import Transaction
 
 from zhubaodai.checks.waterfall import SharedClaim
