@@ -1106,6 +1106,29 @@ def test_szps_two_claims_on_one_loan_shrink_together() -> None:
     assert analysis.records.loan_recoveries["SZ-1"].expected[RISK] == D("100000.00")
 
 
+def test_szps_a_recovery_repays_the_oldest_claim_first() -> None:
+    # Claims of 200,000.00 and 800,000.00, the risk fund paying 40 % of each (80,000.00 and
+    # 320,000.00). 900,000.00 recovered (no costs): the first claim's 200,000.00 is repaid in
+    # full (80,000.00 back); the other 700,000.00 go to the second claim, whose unpaid
+    # 100,000.00 leaves the fund 40,000.00 to bear (280,000.00 back): 360,000.00 in all,
+    # the fund's 40 % of what was recovered. (Counting the whole 900,000.00 against each claim
+    # gave 320,000.00.)
+    text = sz("200000.00") + sz_comp(risk="80000.00", guarantor="80000.00 CNY", bank="40000.00 CNY") + (
+        '2026-10-20 custom "loan" "claim" "SZ-1"\n  principal: 800000.00 CNY\n  letter: "银行函2"\n  approval: "同意"\n'
+    ) + sz_comp("2026-10-23", risk="320000.00", guarantor="320000.00 CNY", bank="160000.00 CNY")
+    analysis = run(text + sz_recovery(recovered="900000.00", costs=None) + sz_back("2027-01-20", "360000.00"))
+    assert found(analysis) == []
+    first, second = analysis.records.shares["SZ-1"]
+    assert (first.repaid, second.repaid) == (D("200000.00"), D("700000.00"))
+    assert analysis.records.recoveries[0].parts == {"risk": D("360000.00")}
+    assert analysis.records.loan_recoveries["SZ-1"].expected[RISK] == D("360000.00")
+    # A second recovery of 100,000.00 repays the rest: 40,000.00 more, 400,000.00 in all.
+    again = run(text + sz_recovery(recovered="900000.00", costs=None) + sz_back("2027-01-20", "360000.00")
+                + sz_recovery("2027-02-15", recovered="100000.00", costs=None) + sz_back("2027-02-20", "40000.00"))
+    assert found(again) == []
+    assert [r.parts for r in again.records.recoveries] == [{"risk": D("360000.00")}, {"risk": D("40000.00")}]
+
+
 def test_szps_before_its_rules_are_in_force() -> None:
     # SZPS's tables take effect on 2026-02-05 (accounts open 2026-01-01); the trigger not
     # yet in force, a recorded overdue makes the loan eligible.

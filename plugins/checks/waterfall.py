@@ -779,7 +779,9 @@ def _loss(ctx: Context, loan: Loan, event: Event) -> None:
 def _shrink(ctx: Context, loan: Loan, event: Event) -> None:
     """comp.shares with ``shrink``: a recovery lowers the loan's unpaid principal, so each
     fund's part falls to its share of what is still unpaid; the excess it paid is owed
-    back to it (the recovery's cash arrives on the recovery accounts)."""
+    back to it (the recovery's cash arrives on the recovery accounts). Where the loan was
+    claimed more than once, the recovery repays the oldest claim first (as a debtor's
+    payment goes to the debt that fell due first)."""
     code = loan.program
     shared = [c for c in ctx.records.shares.get(loan.id, []) if c.paid]
     if not shared:
@@ -791,19 +793,27 @@ def _shrink(ctx: Context, loan: Loan, event: Event) -> None:
     state: LoanRecoveries = ctx.records.loan_recoveries.setdefault(loan.id, LoanRecoveries())
     gross = event.data["recovered"]
     net = max(gross - event.amount("costs") - event.amount("penalty"), ZERO)
-    parts: dict[str, Decimal] = {}
+    # A loan claimed more than once: the recovery repays the oldest claim's unpaid base
+    # first, then the next (the last takes whatever is left over); what the loan's claims
+    # now owe back to each fund, summed, is set against what its recoveries already owed.
+    left = net
+    due_back: dict[str, Decimal] = {}
     for claim in shared:
-        claim.repaid += net
+        take = left if claim is shared[-1] else min(left, max(claim.claim.due - claim.repaid, ZERO))
+        claim.repaid += take
+        left -= take
         owed_now = claim.owed()
         for row in claim.table:
-            if not row.pool:
-                continue
-            fund = _FUND_OF[row.party]
-            back_total = max(claim.paid.get(row.party, ZERO) - owed_now[row.party], ZERO)
-            back = back_total - state.expected[fund]
-            if back > 0:
-                state.expected[fund] = back_total
-                parts[row.party] = parts.get(row.party, ZERO) + back
+            if row.pool:
+                back_total = max(claim.paid.get(row.party, ZERO) - owed_now[row.party], ZERO)
+                due_back[row.party] = due_back.get(row.party, ZERO) + back_total
+    parts: dict[str, Decimal] = {}
+    for party, back_total in due_back.items():
+        fund = _FUND_OF[party]
+        back = back_total - state.expected[fund]
+        if back > 0:
+            state.expected[fund] = back_total
+            parts[party] = back
     state.last_event = event
     ctx.records.recoveries.append(Recovery(loan, event, gross, gross - net, net, parts, ZERO))
 
