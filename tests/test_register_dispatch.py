@@ -19,7 +19,10 @@ from beancount.core.data import Custom
 from beancount.parser import parser
 
 from zhubaodai.checks import CHECKS
+from zhubaodai.checks import adequacy
+from zhubaodai.checks import deadlines
 from zhubaodai.checks import evidence
+from zhubaodai.checks import fees
 from zhubaodai.checks import lifecycle
 from zhubaodai.checks import loans
 from zhubaodai.core import engine
@@ -91,11 +94,13 @@ def test_the_engine_binds_each_module_to_what_it_subscribes() -> None:
     ctx = engine.Context(rulebook, engine.Register())
     subscribers = engine._subscribers(ctx, CHECKS)
     assert subscribers.watched == frozenset(evidence.REGISTER_META)
-    for module in (loans, lifecycle, evidence):
+    for module in (loans, lifecycle, evidence, fees, deadlines, adequacy):
         assert module.REGISTER_KINDS is not None and module.REGISTER_KINDS <= REGISTER_KINDS
-    # A repayment interests no module, unless it declares a document (evidence).
-    assert ("loan", "repayment") not in subscribers.by_kind
-    assert ("loan", "repayment") in subscribers.by_kind_watched
+    # A repayment interests adequacy alone (the loans outstanding by day), and evidence too
+    # when it declares a document; a bank's risk classification interests no module unless so.
+    assert ("loan", "repayment") in subscribers.by_kind
+    assert ("loan", "npl") not in subscribers.by_kind
+    assert ("loan", "npl") in subscribers.by_kind_watched
     # An approval goes to loans, lifecycle and evidence, in CHECKS order, each bound to the run.
     entries, _, _ = parser.parse_string(f'2024-03-01 custom "loan" "approval" "CQ-2024-001"\n{APPROVAL}')
     register = build_register(entries, set(rulebook.programs), lambda *a: None, subscribers, ctx.register)

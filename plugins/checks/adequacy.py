@@ -75,6 +75,18 @@ class RiskWatch:
     injections: list[tuple[datetime.date, str, Decimal, Directive]] = field(default_factory=list)
     #: risk.topup: the risk fund's compensations (day, entry), in walk order.
     compensations: list[tuple[datetime.date, Directive]] = field(default_factory=list)
+    #: Whether the program's rules read the register's loans here (one of
+    #: :data:`_LOAN_RULES`; None: not asked yet) — what :func:`on_register` keeps below.
+    wanted: bool | None = None
+    #: Loan id -> its principal outstanding as the register has filed its events.
+    balances: dict[str, Decimal] = field(default_factory=dict)
+    #: Day -> (change of the program's outstanding, the event that moved it, that loan's
+    #: place in the register): the event is the last such of the loan latest in the register.
+    outstanding_days: dict[datetime.date, tuple[Decimal, Event, int]] = field(default_factory=dict)
+    #: Day -> (principal lent: disbursements and increases, the event, its loan's place).
+    lent_days: dict[datetime.date, tuple[Decimal, Event, int]] = field(default_factory=dict)
+    #: Year -> (the first disbursement or renewal, its loan's place): a year needing a plan.
+    first_new: dict[int, tuple[Event, int]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -96,6 +108,53 @@ def _watch(ctx: Context, code: str) -> RiskWatch:
     if watch is None:
         watch = watches[code] = RiskWatch()
     return watch
+
+
+#: The rules that read the loans' principal (outstanding or lent by day).
+_LOAN_RULES = ("risk.floor", "risk.leverage", "risk.leverage_floor")
+
+#: The register events :func:`on_register` is given: those that move the loans' principal.
+REGISTER_KINDS: frozenset[tuple[str, str]] | None = frozenset(("loan", kind) for kind in BALANCE_EVENTS)
+
+
+def on_register(ctx: Context, event: Event) -> None:
+    """A loan event that moves its principal, as the register files it (by date): the
+    program's outstanding and lending by day, and each year's first new credit, kept for
+    :func:`finish` instead of reading every loan's events again there."""
+    loan = ctx.register.loans[event.subject]
+    code = loan.program
+    watch = ctx.risk_watch.get(code) or _watch(ctx, code)
+    wanted = watch.wanted
+    if wanted is None:
+        wanted = watch.wanted = any(ctx.active(code, rule_id) for rule_id in _LOAN_RULES)
+    if not wanted:
+        return
+    kind = event.kind
+    day = event.date
+    seq = loan.seq
+    balances = watch.balances
+    balance = balances.get(loan.id, ZERO)
+    after = balance_after(balance, event)
+    if after != balance:
+        balances[loan.id] = after
+        known = watch.outstanding_days.get(day)
+        if known is None:
+            watch.outstanding_days[day] = (after - balance, event, seq)
+        else:
+            watch.outstanding_days[day] = (
+                known[0] + after - balance, event if seq >= known[2] else known[1], max(seq, known[2])
+            )
+    if kind == "disbursement" or kind == "increase":
+        amount = event.data["amount"]
+        known = watch.lent_days.get(day)
+        if known is None:
+            watch.lent_days[day] = (amount, event, seq)
+        else:
+            watch.lent_days[day] = (known[0] + amount, event if seq >= known[2] else known[1], max(seq, known[2]))
+    if kind == "disbursement" or kind == "renewal":
+        first = watch.first_new.get(day.year)
+        if first is None or day < first[0].date or (day == first[0].date and seq < first[1]):
+            watch.first_new[day.year] = (event, seq)
 
 
 #: The transaction kinds :func:`on_movement` is given (None: every kind).
@@ -299,38 +358,19 @@ def _outstanding_changes(
     ctx: Context, codes: set[str]
 ) -> dict[str, dict[datetime.date, tuple[Decimal, Event]]]:
     """Program -> day -> (change of the program's outstanding that day, the last loan event
-    of the day that changed it), in one pass over the register."""
-    found: dict[str, dict[datetime.date, tuple[Decimal, Event]]] = {code: {} for code in codes}
-    balance_kinds = frozenset(BALANCE_EVENTS)
-    for loan in ctx.register.loans.values():
-        changes = found.get(loan.program)
-        if changes is None:
-            continue
-        balance = ZERO
-        for event in loan.events:
-            if event.kind not in balance_kinds:
-                continue
-            after = balance_after(balance, event)
-            if after != balance:
-                day = event.date
-                known = changes.get(day)
-                changes[day] = (after - balance if known is None else known[0] + after - balance, event)
-                balance = after
+    of the day that changed it), as :func:`on_register` kept them while the register filed
+    its events (the day's event: the last of the loan latest in the register's order)."""
+    found: dict[str, dict[datetime.date, tuple[Decimal, Event]]] = {}
+    for code in codes:
+        days = _watch(ctx, code).outstanding_days
+        found[code] = {day: (change, event) for day, (change, event, _) in days.items()}
     return found
 
 
 def _lent_changes(ctx: Context, code: str) -> dict[datetime.date, tuple[Decimal, Event]]:
     """Day -> (principal lent that day: disbursements and increases, the last such event)."""
-    found: dict[datetime.date, tuple[Decimal, Event]] = {}
-    for loan in ctx.register.loans.values():
-        if loan.program != code:
-            continue
-        for event in loan.events:
-            if event.kind in ("disbursement", "increase"):
-                known = found.get(event.date)
-                amount = event.data["amount"]
-                found[event.date] = (amount if known is None else known[0] + amount, event)
-    return found
+    days = _watch(ctx, code).lent_days
+    return {day: (amount, event) for day, (amount, event, _) in days.items()}
 
 
 def _daily(
@@ -458,16 +498,9 @@ def _plan_floor(
                     figures={"应不低于": required, "风险补偿金余额": balance, "差额": required - balance},
                 )
             in_breach = not ok
-    # A year with new loans and no plan: the floor cannot be judged.
-    first: dict[int, Event] = {}
-    for loan in ctx.register.loans.values():
-        if loan.program != code:
-            continue
-        for event in loan.events:
-            if event.kind in ("disbursement", "renewal"):
-                known = first.get(event.date.year)
-                if known is None or event.date < known.date:
-                    first[event.date.year] = event
+    # A year with new loans and no plan: the floor cannot be judged (each year's first
+    # disbursement or renewal, kept by on_register).
+    first = {year: event for year, (event, _) in watch.first_new.items()}
     for year, event in sorted(first.items()):
         if year not in plans:
             ctx.report(

@@ -39,12 +39,14 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
+from dataclasses import field
 from decimal import Decimal
 
 from beancount.core.data import Directive
 
 from zhubaodai.checks.loans import ProgramRules
 from zhubaodai.core.engine import Context
+from zhubaodai.core.findings import Finding
 from zhubaodai.core.register import Event
 from zhubaodai.core.register import Loan
 from zhubaodai.core.workdays import CalendarYearError
@@ -104,25 +106,105 @@ def _cal_for(ctx: Context, code: str, rule_id: str) -> WorkCalendar:
     return CALENDAR_DAYS if _unit(ctx, code, rule_id)[0] == "days" else _calendar(ctx)  # type: ignore[return-value]
 
 
+@dataclass
+class NoticeWatch:
+    """The notices judged as the register files each disbursement and renewal
+    (:attr:`Context.notice_watch`), and the loans that may owe a compensation on time.
+
+    A notice depends only on its event and the books' last day, so it is judged when filed;
+    what it gives (its record, its findings) is kept by loan and handed out in
+    :func:`finish` loan by loan in the register's order, as before. A notice whose last day
+    falls in a year the calendar does not know is judged in :func:`finish` instead: that
+    year is reported once per rule and program, at the first loan in the register's order."""
+
+    programs: dict[str, ProgramRules] = field(default_factory=dict)
+    #: (start, n, calendar) -> the last day allowed (loans disbursed the same day share it).
+    dues: dict[tuple[datetime.date, int, int], datetime.date] = field(default_factory=dict)
+    #: Loan id -> the records of its notices judged when filed, in filing order.
+    records: dict[str, list[DeadlineRecord]] = field(default_factory=dict)
+    #: Loan id -> the findings of those notices, in filing order (most loans have none).
+    findings: dict[str, list[Finding]] = field(default_factory=dict)
+    #: Loan id -> its notices left to finish(): the first whose year the calendar lacks,
+    #: and every later one of the loan (so the loan's records keep their order).
+    later: dict[str, list[Event]] = field(default_factory=dict)
+    #: The loans with an overdue, a claim or a confirmation (comp.deadline's anchors).
+    defaulted: set[str] = field(default_factory=set)
+
+
+def _notice_watch(ctx: Context) -> NoticeWatch:
+    watch = ctx.notice_watch
+    if watch is None:
+        watch = ctx.notice_watch = NoticeWatch(
+            {code: ProgramRules(ctx, code, RULE_IDS) for code in ctx.rulebook.programs}
+        )
+    return watch
+
+
+#: The register events :func:`on_register` is given: the notices' events and the anchors.
+REGISTER_KINDS: frozenset[tuple[str, str]] | None = frozenset(
+    ("loan", kind) for kind in (*NOTICE_RULES, *ANCHOR_LABELS)
+)
+
+
+def on_register(ctx: Context, event: Event) -> None:
+    watch = ctx.notice_watch or _notice_watch(ctx)
+    kind = event.kind
+    loan_id = event.subject
+    if kind in ANCHOR_LABELS:
+        watch.defaulted.add(loan_id)
+        return
+    loan = ctx.register.loans[loan_id]
+    rule_id = NOTICE_RULES[kind]
+    rules = watch.programs[loan.program]
+    if not rules.on[rule_id]:
+        return
+    later = watch.later.get(loan_id)
+    if later is not None:
+        later.append(event)
+        return
+    records = watch.records.get(loan_id)
+    if records is None:
+        records = watch.records[loan_id] = []
+    kept = len(records)
+    findings = ctx.findings
+    before = len(findings)
+    unknown: set[tuple[str, str, int]] = set()
+    _notice(rules, rule_id, loan, event, records, unknown, watch.dues)
+    if unknown:  # the calendar lacks a year: judged in finish(), in the register's order
+        del findings[before:]
+        del records[kept:]
+        watch.later[loan_id] = [event]
+    elif len(findings) > before:
+        watch.findings.setdefault(loan_id, []).extend(findings[before:])
+        del findings[before:]
+
+
 def finish(ctx: Context) -> None:
     records: list[DeadlineRecord] = ctx.records.deadlines
     missing_years: set[tuple[str, str, int]] = set()
     compensations = _compensation_dates(ctx)
-    programs = {code: ProgramRules(ctx, code, RULE_IDS) for code in ctx.rulebook.programs}
-    dues: dict[tuple[datetime.date, int, int], datetime.date] = {}  # (start, n, calendar) -> last day allowed
+    watch = ctx.notice_watch or _notice_watch(ctx)
+    programs = watch.programs
+    judged, said, later = watch.records, watch.findings, watch.later
+    defaulted = watch.defaulted
+    findings = ctx.findings
     for loan in ctx.register.loans.values():
-        rules = programs[loan.program]
-        defaulted = False
-        for event in loan.events:
-            kind = event.kind
-            if kind == "disbursement" or kind == "renewal":
-                rule_id = NOTICE_RULES[kind]
-                if rules.on[rule_id]:
-                    _notice(rules, rule_id, loan, event, records, missing_years, dues)
-            elif kind in ANCHOR_LABELS:
-                defaulted = True
-        if (defaulted or loan.id in compensations) and rules.on["comp.deadline"]:
-            _compensation(ctx, loan, compensations.get(loan.id, []), records, missing_years)
+        loan_id = loan.id
+        kept = judged.get(loan_id)
+        if kept:
+            records += kept
+        if said:
+            found = said.get(loan_id)
+            if found:
+                findings += found
+        if later:
+            events = later.get(loan_id)
+            if events:
+                rules = programs[loan.program]
+                for event in events:
+                    _notice(rules, NOTICE_RULES[event.kind], loan, event, records, missing_years, watch.dues)
+        if (loan_id in defaulted or loan_id in compensations) and programs[loan.program].on["comp.deadline"]:
+            _compensation(ctx, loan, compensations.get(loan_id, []), records, missing_years)
 
 
 RULE_IDS = ("notice.disbursement", "notice.renewal", "comp.deadline")

@@ -52,6 +52,7 @@ from zhubaodai.core.engine import Context
 from zhubaodai.core.engine import GUARANTEE
 from zhubaodai.core.engine import Movement
 from zhubaodai.core.findings import FORMAT_RULE
+from zhubaodai.core.findings import Finding
 from zhubaodai.core.money import ZERO
 from zhubaodai.core.money import half_up
 from zhubaodai.core.money import percent
@@ -139,6 +140,12 @@ _BASE_LABELS = {"contract": "签订合同贷款金额", "increase": "增加的�
 
 def _latest(loan: Loan, event: Event, key: str) -> object | None:
     """The value of ``key`` on ``event``, else on the loan's latest earlier event with it."""
+    events = loan.events
+    if events and events[-1] is event:  # as the register files it: the latest event
+        for e in reversed(events):
+            if key in e.data:
+                return e.data[key]
+        return None
     found = None
     for e in loan.events:
         if e.date > event.date:
@@ -172,6 +179,12 @@ def schedule_rate(ctx: Context, loan: Loan, rule_id: str, event: Event) -> Sched
     version in force: reported by :meth:`Context.param`); raises :class:`ScheduleError`."""
     code = loan.program
     params = ctx.rulebook.programs[code].rules[rule_id].params
+    if len(params) == 1 and "rate" in params:
+        # One rate and nothing else (most programs): what schedule_of gives, without it.
+        rate = ctx.param(code, rule_id, "rate", event.date, event.entry)
+        if rate is None:
+            return None
+        return Schedule(event.data["amount"], _BASE_LABELS.get(event.kind, "贷款金额"), rate, 1, "", None)
 
     def param(name: str) -> object | None:
         return ctx.param(code, rule_id, name, event.date, event.entry) if name in params else None
@@ -237,11 +250,87 @@ def schedule_of(
 
 
 def _account(ctx: Context, loan: Loan) -> FeeAccount:
-    accounts = ctx.records.fees
+    """The loan's fee account (made on its first due or payment)."""
+    accounts = _watch(ctx).accounts
     account = accounts.get(loan.id)
     if account is None:
         account = accounts[loan.id] = FeeAccount(loan)
     return account
+
+
+@dataclass
+class FeeWatch:
+    """What the run keeps of the fees as the register files its events and the walk meets
+    payments (:attr:`Context.fee_watch`).
+
+    The dues are worked out as each contract, increase or renewal is filed (its fee depends
+    only on the loan's earlier events and the day's parameters); :func:`finish` only
+    compares dues with payments, loan by loan in the register's order, and says what the
+    filing had to report (a schedule the register cannot feed, a parameter not in force)
+    at that loan's place, so the findings come in the same order as ever."""
+
+    #: Loan id -> its account, as made by a due or a payment.
+    accounts: dict[str, FeeAccount] = field(default_factory=dict)
+    #: Loan id -> the findings its dues gave when filed, said again in :func:`finish`.
+    held: dict[str, list[Finding]] = field(default_factory=dict)
+    #: Program -> event kind -> the rule that sets its fee (only the rules it lists).
+    due_rules: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+def _watch(ctx: Context) -> FeeWatch:
+    watch = ctx.fee_watch
+    if watch is None:
+        watch = ctx.fee_watch = FeeWatch(
+            due_rules={
+                code: {kind: rule_id for kind, rule_id in EVENT_RULES.items() if ctx.active(code, rule_id)}
+                for code in ctx.rulebook.programs
+            }
+        )
+    return watch
+
+
+#: The register events :func:`on_register` is given: those that make a fee due.
+REGISTER_KINDS: frozenset[tuple[str, str]] | None = frozenset(("loan", kind) for kind in EVENT_RULES)
+
+
+def on_register(ctx: Context, event: Event) -> None:
+    """A contract, increase or renewal as the register files it: its fee due, under the rule
+    its program lists for the event (none: nothing is due)."""
+    watch = ctx.fee_watch or _watch(ctx)
+    loan = ctx.register.loans[event.subject]
+    rule_id = watch.due_rules[loan.program].get(event.kind)
+    if rule_id is None:
+        return
+    account = watch.accounts.get(loan.id) or _account(ctx, loan)
+    findings = ctx.findings
+    before = len(findings)
+    _add_due(ctx, account, rule_id, event)
+    if len(findings) > before:  # said at the loan's place in finish()
+        watch.held.setdefault(loan.id, []).extend(findings[before:])
+        del findings[before:]
+
+
+def _add_due(ctx: Context, account: FeeAccount, rule_id: str, event: Event) -> None:
+    loan = account.loan
+    try:
+        found = schedule_rate(ctx, loan, rule_id, event)
+    except ScheduleError as exc:
+        amount = event.data["amount"]
+        ctx.report(
+            rule_id, loan.program, event.entry,
+            f"贷款 {loan.id} {event.label}（贷款金额 {yuan(amount)} 元）：{exc}",
+            loan=loan.id, stated={"贷款金额": amount},
+        )
+        return
+    if found is None:
+        return
+    due = fee_due(found.base, found.rate) * found.years
+    account.dues.append(
+        FeeDue(
+            rule_id, event, found.base, found.rate, due, found.basis, found.most,
+            found.base_label, found.years,
+        )
+    )
 
 
 #: The transaction kinds :func:`on_movement` is given: payments (and refunds) of fees.
@@ -276,52 +365,39 @@ def on_movement(ctx: Context, m: Movement) -> None:
             figures={"缴款": amount, "计入助保金": guarantee},
             loan=loan.id,
         )
+    # The records list a loan from its first payment on (the faces and the pledged
+    # deposits read what was paid so far); loans never paid follow in finish().
     accounts = ctx.records.fees
-    account = accounts.get(loan.id) if accounts is not None else None
+    account = accounts.get(loan.id)
     if account is None:
-        account = _account(ctx, loan)
+        watch = ctx.fee_watch or _watch(ctx)
+        account = watch.accounts.get(loan.id) or _account(ctx, loan)
+        accounts[loan.id] = account
     entry = m.entry
     account.payments.append(FeePayment(entry.date, amount, entry))
 
 
 def finish(ctx: Context) -> None:
+    """Each loan's dues (worked out as the register filed them) against its payments, in
+    the register's order; every loan gets its record, paid or not."""
     accounts = ctx.records.fees
-    # Per program, the events that make a fee due under a rule it lists (most don't).
-    due_rules = {
-        code: {kind: rule_id for kind, rule_id in EVENT_RULES.items() if ctx.active(code, rule_id)}
-        for code in ctx.rulebook.programs
-    }
+    watch = ctx.fee_watch or _watch(ctx)
+    made = watch.accounts
+    held = watch.held
+    findings = ctx.findings
     for loan in ctx.register.loans.values():
         account = accounts.get(loan.id)
         if account is None:
-            account = accounts[loan.id] = FeeAccount(loan)
-        rules = due_rules[loan.program]
-        if rules:
-            dues = account.dues
-            for event in loan.events:
-                rule_id = rules.get(event.kind)
-                if rule_id is None:
-                    continue
-                try:
-                    found = schedule_rate(ctx, loan, rule_id, event)
-                except ScheduleError as exc:
-                    amount = event.data["amount"]
-                    ctx.report(
-                        rule_id, loan.program, event.entry,
-                        f"贷款 {loan.id} {event.label}（贷款金额 {yuan(amount)} 元）：{exc}",
-                        loan=loan.id, stated={"贷款金额": amount},
-                    )
-                    continue
-                if found is None:
-                    continue
-                due = fee_due(found.base, found.rate) * found.years
-                dues.append(
-                    FeeDue(
-                        rule_id, event, found.base, found.rate, due, found.basis, found.most,
-                        found.base_label, found.years,
-                    )
-                )
-        _check(ctx, account)
+            account = made.get(loan.id)
+            if account is None:
+                account = FeeAccount(loan)
+            accounts[loan.id] = account
+        if held:
+            said = held.get(loan.id)
+            if said:
+                findings.extend(said)
+        if account.dues or account.payments:
+            _check(ctx, account)
 
 
 def _check(ctx: Context, account: FeeAccount) -> None:

@@ -69,11 +69,13 @@ if TYPE_CHECKING:  # the rule modules import this one
     from zhubaodai.checks.adequacy import AdequacyCheck
     from zhubaodai.checks.adequacy import RiskWatch
     from zhubaodai.checks.deadlines import DeadlineRecord
+    from zhubaodai.checks.deadlines import NoticeWatch
     from zhubaodai.checks.deposits import DepositAccount
     from zhubaodai.checks.pool import Outflow
     from zhubaodai.checks.evidence import EvidenceRecord
     from zhubaodai.checks.periods import PeriodRecord
     from zhubaodai.checks.fees import FeeAccount
+    from zhubaodai.checks.fees import FeeWatch
     from zhubaodai.checks.payouts import PayoutTotals
     from zhubaodai.checks.pool import InterestAllocation
     from zhubaodai.checks.waterfall import Claim
@@ -433,6 +435,10 @@ class Context:
         self.lifecycle: dict[str, LifecycleWatch] = {}
         #: Each enterprise's loan events per program as filed (:mod:`zhubaodai.checks.loans`).
         self.loan_streams: LoanStreams | None = None
+        #: The notices judged as the register files them (:mod:`zhubaodai.checks.deadlines`).
+        self.notice_watch: NoticeWatch | None = None
+        #: The fees due as the register files them, and their accounts (:mod:`zhubaodai.checks.fees`).
+        self.fee_watch: FeeWatch | None = None
         #: The register events that declare or need a document (:mod:`zhubaodai.checks.evidence`).
         self.evidence: EvidenceWatch | None = None
         #: Program -> the risk fund's watch of floor and leverage (:mod:`zhubaodai.checks.adequacy`).
@@ -587,6 +593,11 @@ def _analyse(
     # The context needs the register and the register reports through the context.
     ctx = Context(rulebook, Register())
     holder.append(ctx)
+    # Closing a period is no business of the books: its date does not move their last day.
+    # (Known before the register is filed: a notice is judged against it as it is filed.)
+    ctx.as_of = max(
+        (e.date for e in entries if type(e) is not Custom or e.type != "period"), default=None
+    )
     # Each register event is validated once and dispatched once, as the register files it
     # (in date order), to the modules that subscribe to it; none of them reads the
     # register's events again afterwards.
@@ -603,10 +614,6 @@ def _analyse(
         if "deposits" in p.accounts
     }
     loan_program = {loan_id: loan.program for loan_id, loan in ctx.register.loans.items()}
-    # Closing a period is no business of the books: its date does not move their last day.
-    ctx.as_of = max(
-        (e.date for e in entries if type(e) is not Custom or e.type != "period"), default=None
-    )
     ctx.entries = entries
     ctx.options = options
     # Each transaction kind's hooks, in CHECKS order: the modules subscribe by kind.
