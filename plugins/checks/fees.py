@@ -90,6 +90,20 @@ class FeeDue:
         return self.event.date
 
 
+_object_new = object.__new__
+
+
+def _new_due(rule: str, event: Event, base: Decimal, rate: Decimal, due: Decimal, base_label: str) -> FeeDue:
+    """``FeeDue(rule, event, base, rate, due, "", None, base_label, 1)`` (one rate, no
+    schedule) without the frozen dataclass's ``__init__`` (nine ``object.__setattr__``
+    calls): one per contract, increase and renewal."""
+    found = _object_new(FeeDue)
+    found.__dict__.update(
+        rule=rule, event=event, base=base, rate=rate, due=due, basis="", most=None, base_label=base_label, years=1
+    )
+    return found
+
+
 @dataclass(frozen=True)
 class FeePayment:
     date: datetime.date
@@ -312,6 +326,16 @@ def on_register(ctx: Context, event: Event) -> None:
 
 def _add_due(ctx: Context, account: FeeAccount, rule_id: str, event: Event) -> None:
     loan = account.loan
+    code = loan.program
+    params = ctx.rulebook.programs[code].rules[rule_id].params
+    if len(params) == 1 and "rate" in params:  # one rate, no schedule: schedule_rate's short path
+        rate = ctx.param(code, rule_id, "rate", event.date, event.entry)
+        if rate is not None:
+            amount = event.data["amount"]
+            account.dues.append(
+                _new_due(rule_id, event, amount, rate, fee_due(amount, rate), _BASE_LABELS.get(event.kind, "贷款金额"))
+            )
+        return
     try:
         found = schedule_rate(ctx, loan, rule_id, event)
     except ScheduleError as exc:
