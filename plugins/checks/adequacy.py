@@ -89,7 +89,7 @@ class RiskWatch:
     first_new: dict[int, tuple[Event, int]] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AdequacyCheck:
     """One end-of-day comparison (kept for the faces that chart them)."""
 
@@ -352,6 +352,8 @@ def finish(ctx: Context) -> None:
             _daily(ctx, code, state.funds[RISK], watch, loan_days, daily_floor, leverage_on, checks, lent_days)
         if floor_on and base == "expected_volume":
             _plan_floor(ctx, code, state.funds[RISK], watch, loan_days, checks)
+    for watch in ctx.risk_watch.values():
+        watch.balances.clear()  # each loan's running principal: the run's scratch, let go at once
 
 
 def _outstanding_changes(

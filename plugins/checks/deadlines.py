@@ -65,7 +65,7 @@ NOTICE_WHAT = {"disbursement": "放款后告知", "renewal": "续贷后告知"}
 ANCHOR_LABELS = {"confirmation": "逾期事实确认", "overdue": "逾期", "claim": "代偿申请"}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DeadlineRecord:
     """One deadline the rules checked, for every face that lists them."""
 
@@ -205,6 +205,7 @@ def finish(ctx: Context) -> None:
                     _notice(rules, NOTICE_RULES[event.kind], loan, event, records, missing_years, watch.dues)
         if (loan_id in defaulted or loan_id in compensations) and programs[loan.program].on["comp.deadline"]:
             _compensation(ctx, loan, compensations.get(loan_id, []), records, missing_years)
+    ctx.notice_watch = None  # said and recorded: the run's scratch is let go at once
 
 
 RULE_IDS = ("notice.disbursement", "notice.renewal", "comp.deadline")

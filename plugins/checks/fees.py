@@ -67,7 +67,7 @@ GUARANTEE_ROLE = f"{GUARANTEE}_fund"
 EVENT_RULES = {"contract": "fee.rate", "increase": "fee.increase", "renewal": "fee.renewal"}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FeeDue:
     """One fee due: the event that makes it due, its base, rate and amount."""
 
@@ -90,28 +90,14 @@ class FeeDue:
         return self.event.date
 
 
-_object_new = object.__new__
-
-
-def _new_due(rule: str, event: Event, base: Decimal, rate: Decimal, due: Decimal, base_label: str) -> FeeDue:
-    """``FeeDue(rule, event, base, rate, due, "", None, base_label, 1)`` (one rate, no
-    schedule) without the frozen dataclass's ``__init__`` (nine ``object.__setattr__``
-    calls): one per contract, increase and renewal."""
-    found = _object_new(FeeDue)
-    found.__dict__.update(
-        rule=rule, event=event, base=base, rate=rate, due=due, basis="", most=None, base_label=base_label, years=1
-    )
-    return found
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FeePayment:
     date: datetime.date
     amount: Decimal
     entry: Transaction
 
 
-@dataclass
+@dataclass(slots=True)
 class FeeAccount:
     """A loan's fee dues and payments, for the rules and for every page that shows them."""
 
@@ -333,7 +319,7 @@ def _add_due(ctx: Context, account: FeeAccount, rule_id: str, event: Event) -> N
         if rate is not None:
             amount = event.data["amount"]
             account.dues.append(
-                _new_due(rule_id, event, amount, rate, fee_due(amount, rate), _BASE_LABELS.get(event.kind, "贷款金额"))
+                FeeDue(rule_id, event, amount, rate, fee_due(amount, rate), "", None, _BASE_LABELS.get(event.kind, "贷款金额"))
             )
         return
     try:
@@ -422,6 +408,7 @@ def finish(ctx: Context) -> None:
                 findings.extend(said)
         if account.dues or account.payments:
             _check(ctx, account)
+    ctx.fee_watch = None  # the accounts live on in the records; the rest is the run's scratch
 
 
 def _check(ctx: Context, account: FeeAccount) -> None:

@@ -189,7 +189,7 @@ class WorkCalendar:
 LIBRARY_ONLY = WorkCalendar()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Deadline:
     """A deadline of ``n`` working days after ``start``, and how it went."""
 
