@@ -161,6 +161,43 @@ class Recovery:
     excess: Decimal
 
 
+@dataclass(frozen=True)
+class LossPart:
+    """One party's part of the pool's loss after recovery (comp.shares ``residual``): its
+    share, what it is due to bear (largest remainder to the fen), and what the loss event
+    records (None where the event does not record it)."""
+
+    party: str
+    share: Decimal
+    due: Decimal
+    recorded: Decimal | None
+
+    @property
+    def label(self) -> str:
+        return PARTY_LABELS[self.party]
+
+    @property
+    def difference(self) -> Decimal:
+        """Due less recorded (all of it due where nothing is recorded), as the finding says."""
+        return self.due - (self.recorded if self.recorded is not None else ZERO)
+
+
+@dataclass(frozen=True)
+class LossShare:
+    """``custom "loan" "loss"``: the pool's loss on a loan once recovery has ended, and each
+    party's part of it as the event was checked (a later recovery moves the claim's
+    :attr:`SharedClaim.residual`, not this record)."""
+
+    loan: Loan
+    event: Event
+    loss: Decimal
+    parts: tuple[LossPart, ...]
+
+    @property
+    def ok(self) -> bool:
+        return all(part.difference == 0 for part in self.parts)
+
+
 @dataclass
 class LoanRecoveries:
     """Per loan: what the pool should get back per fund, and what has arrived."""
@@ -740,6 +777,9 @@ def _loss(ctx: Context, loan: Loan, event: Event) -> None:
     parts = shared[-1].residual
     loss = sum(parts.values(), ZERO)
     keys = {row.meta_key for row in table}
+    ctx.records.losses.append(LossShare(loan, event, loss, tuple(
+        LossPart(row.party, row.share, parts.get(row.party, ZERO), event.data.get(row.meta_key)) for row in table
+    )))
     for row in table:
         due = parts.get(row.party, ZERO)
         recorded = event.data.get(row.meta_key)

@@ -81,6 +81,7 @@ if TYPE_CHECKING:  # the rule modules import this one
     from zhubaodai.checks.pool import InterestAllocation
     from zhubaodai.checks.waterfall import Claim
     from zhubaodai.checks.waterfall import LoanRecoveries
+    from zhubaodai.checks.waterfall import LossShare
     from zhubaodai.checks.waterfall import PendingClaims
     from zhubaodai.checks.waterfall import Recovery
     from zhubaodai.checks.waterfall import SharedClaim
@@ -261,6 +262,9 @@ class Records:
     recoveries: list[Recovery] = field(default_factory=list)
     #: :mod:`zhubaodai.checks.waterfall`: loan id -> what its recoveries owe each fund, and got.
     loan_recoveries: dict[str, LoanRecoveries] = field(default_factory=dict)
+    #: :mod:`zhubaodai.checks.waterfall`: every loss event (comp.shares ``residual``), each
+    #: party's part due and recorded, as checked on the event's day.
+    losses: list[LossShare] = field(default_factory=list)
     #: :mod:`zhubaodai.checks.payouts`: program -> the pool's and the guarantor's payouts so far.
     payouts: dict[str, PayoutTotals] = field(default_factory=dict)
     #: :mod:`zhubaodai.checks.deadlines`: every working-day deadline and whether it was met.
