@@ -55,6 +55,14 @@ class Zbd1Pool(_page.ReviewPage):
         outflows = _views.outflow_rows(loaded.analysis, period, programs)
         return _views.deposit_rows(loaded.analysis, period, programs), outflows, _views.outflow_years(outflows)
 
+    def losses(self) -> _views.LossView | None:
+        """The loss left after recovery and each party's part of it (comp.shares
+        ``residual``: the engine's records.losses) in the page's scope; None where no
+        program shown has a residual table (the section is left out)."""
+        loaded = self.loaded()
+        period, programs, _ = self.scope(loaded)
+        return _views.loss_view(loaded.analysis, period, programs)
+
 
 class Zbd2Loans(_page.ReviewPage):
     """贷款台账: every loan alive in the period, with its fee and its deadlines."""
@@ -125,6 +133,14 @@ class Zbd3Compensations(_page.ReviewPage):
         shown, pager = _page.paginate(rows, number)
         names = self.loaded().analysis.rulebook.names(sorted({row.program for row in rows}))
         return (_views.compensation_totals(rows, npl, names), shown), pager
+
+    def losses(self) -> _views.LossView | None:
+        """The loss left after recovery and each party's part of it (comp.shares
+        ``residual``: the engine's records.losses) in the page's scope; None where no
+        program shown has a residual table (the section is left out)."""
+        loaded = self.loaded()
+        period, programs, _ = self.scope(loaded)
+        return _views.loss_view(loaded.analysis, period, programs)
 
 
 class Zbd4Recoveries(_page.ReviewPage):

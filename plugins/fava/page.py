@@ -31,6 +31,7 @@ from fava.ext import FavaExtensionBase
 from zhubaodai.core.findings import Finding
 from zhubaodai.core.findings import explanation
 from zhubaodai.core.money import half_up
+from zhubaodai.core.money import percent
 from zhubaodai.core.money import yuan
 from zhubaodai.fava.analysis import LoadedAnalysis
 from zhubaodai.fava.analysis import SetupError
@@ -156,6 +157,7 @@ class ReviewPage(FavaExtensionBase):
         env.filters["yuan"] = yuan
         env.filters["ratio"] = ratio
         env.filters["times"] = times
+        env.filters["percent"] = percent
         env.filters["severity_label"] = severity_label
         env.filters["rule_title"] = rule_title
         env.filters["finding_text"] = finding_text

@@ -25,6 +25,7 @@ from beancount.core import account as bc_account
 from fava.core.filters import Match
 
 from zhubaodai.checks.waterfall import DEDUCTION_LABELS
+from zhubaodai.checks.waterfall import LossPart
 from zhubaodai.checks.waterfall import PARTIES
 from zhubaodai.checks.waterfall import PARTY_LABELS
 from zhubaodai.checks.waterfall import claim_parts
@@ -895,6 +896,107 @@ def compensation_totals(
         if party in found
     )
     return replace(_totals(CompensationTotals, rows), columns=columns, npl=npl)
+
+
+# --------------------------------------------------------------------------------------
+# 代偿台账's 追偿后损失分担 and 资金池概况's summary of it (comp.shares ``residual``, 金东)
+
+
+def residual_programs(analysis: Analysis, codes: Sequence[str]) -> list[str]:
+    """The programs among ``codes`` whose comp.shares split the loss left after recovery
+    (a ``residual`` table): the only ones a loss-sharing section is shown for."""
+    found = []
+    for code in codes:
+        rule = analysis.rulebook.programs[code].rules.get("comp.shares")
+        if rule is not None and "residual" in rule.params:
+            found.append(code)
+    return found
+
+
+@dataclass(frozen=True)
+class LossRow:
+    """One ``custom "loan" "loss"`` event: the loss left after recovery and each party's
+    part of it, due and recorded, as the engine checked it (records.losses)."""
+
+    loan: str
+    program: str
+    enterprise_name: str
+    date: datetime.date
+    letter: str
+    loss: Decimal
+    parts: tuple[LossPart, ...]
+    entry: Any  # the loss event's directive
+    citation: str
+    findings: tuple[Finding, ...]
+
+    @property
+    def ok(self) -> bool:
+        return all(part.difference == 0 for part in self.parts)
+
+
+@dataclass(frozen=True)
+class LossPartyTotal:
+    """One party's totals over the loss events shown (for 资金池概况)."""
+
+    party: str
+    label: str
+    due: Decimal
+    recorded: Decimal
+    difference: Decimal
+
+
+@dataclass(frozen=True)
+class LossView:
+    """The loss-sharing section: the programs shown that have a residual table, and the
+    loss events of the period (none is a fact worth saying, not an empty table)."""
+
+    programs: tuple[str, ...]
+    rows: tuple[LossRow, ...]
+
+    def totals(self, code: str | None = None) -> tuple[LossPartyTotal, ...]:
+        """Per party (in the tables' order), the sums over the rows (of ``code``)."""
+        sums: dict[str, list[Decimal]] = {}
+        for row in self.rows:
+            if code is not None and row.program != code:
+                continue
+            for part in row.parts:
+                due, recorded, difference = sums.setdefault(part.party, [ZERO, ZERO, ZERO])
+                sums[part.party] = [due + part.due, recorded + (part.recorded or ZERO), difference + part.difference]
+        return tuple(LossPartyTotal(party, PARTY_LABELS[party], *figures) for party, figures in sums.items())
+
+    def loss(self, code: str | None = None) -> Decimal:
+        return sum((r.loss for r in self.rows if code is None or r.program == code), ZERO)
+
+    def count(self, code: str | None = None) -> int:
+        return sum(1 for r in self.rows if code is None or r.program == code)
+
+
+def loss_view(analysis: Analysis, period: Period, codes: Sequence[str]) -> LossView | None:
+    """The loss events dated in the period, of the programs with a residual table; None
+    where no program shown has such a table (the section is then left out)."""
+    programs = residual_programs(analysis, codes)
+    if not programs:
+        return None
+    selected = set(programs)
+    about: dict[int, list[Finding]] = {}
+    for f in analysis.findings:
+        if f.entry is not None and f.program in selected:
+            about.setdefault(id(f.entry), []).append(f)
+    rows = []
+    for share in analysis.records.losses:
+        loan, event = share.loan, share.event
+        if loan.program not in selected or not period.contains(event.date):
+            continue
+        enterprise = analysis.register.enterprises.get(loan.enterprise)
+        program = analysis.rulebook.programs[loan.program]
+        rows.append(LossRow(
+            loan.id, loan.program, enterprise.data["name"] if enterprise is not None else loan.enterprise,
+            event.date, event.data.get("letter", ""), share.loss, share.parts, event.entry,
+            program.cite_rule(program.rules["comp.shares"], event.date),
+            tuple(about.get(id(event.entry), ())),
+        ))
+    rows.sort(key=lambda r: (r.program, r.date, r.loan))
+    return LossView(tuple(programs), tuple(rows))
 
 
 # --------------------------------------------------------------------------------------
