@@ -46,6 +46,7 @@ from zhubaodai.checks.waterfall import npl_classified
 from zhubaodai.checks.waterfall import parties_of
 from zhubaodai.checks.waterfall import program_parties
 from zhubaodai.checks.waterfall import uses_npl
+from zhubaodai.core.rules import PARTY_LABELS
 from zhubaodai.core.engine import Analysis
 from zhubaodai.core.engine import DailyBalance
 from zhubaodai.core.engine import GUARANTEE
@@ -64,6 +65,8 @@ ONE_DAY = datetime.timedelta(days=1)
 FLOW_KINDS = ("fee", "injection", "interest", "compensation", "outflow", "recovery", "disposal", "other")
 #: The interest check in the words of the 孳息分配 page.
 INTEREST_OK = {True: "分配正确", False: "分配有误"}
+#: A loss event's check in 损失分担.
+LOSS_OK = {True: "相符", False: "不符"}
 #: What a totals row says in its first cell.
 TOTAL = "合计"
 
@@ -222,6 +225,56 @@ OUTFLOWS = _cols(
     "项目代码", ("日期", DATE), "类别", "贷款编号", ("金额", MONEY), ("担保金额", MONEY), ("该笔上限", MONEY),
     ("该笔尚可", MONEY), ("年度累计", MONEY), ("年度上限", MONEY), ("年度尚可", MONEY), ("检查结果数", COUNT),
 )
+
+#: 损失分担's figures per party of a residual table: (column suffix, LossPart attribute).
+LOSS_FIGURES = (("应承担", "due"), ("已记录", "recorded"), ("差额", "difference"))
+
+
+def loss_columns(parties: Sequence[str]) -> tuple[Column, ...]:
+    """损失分担's columns: the loss event, the loss left after recovery, then for each party
+    of the programs' residual tables what it is due to bear, what the event records and the
+    difference (due less recorded)."""
+    return _cols(
+        "项目代码", "贷款编号", "企业名称", ("损失登记日", DATE), "函件", ("未弥补损失", MONEY),
+        *((f"{PARTY_LABELS[p]}{suffix}", MONEY) for p in parties for suffix, _ in LOSS_FIGURES),
+        "核对结果",
+    )
+
+
+def residual_parties(analysis: Analysis, codes: Sequence[str]) -> tuple[str, ...]:
+    """The parties of the programs' residual tables (every version), in the order the
+    tables list them (金东: 政府, 担保机构, 银行); () where no program has one (the sheet is
+    then left out)."""
+    found: dict[str, None] = {}
+    for code in codes:
+        rule = analysis.rulebook.programs[code].rules.get("comp.shares")
+        if rule is not None and "residual" in rule.params:
+            found.update((row.party, None) for table in rule.params["residual"].values if table for row in table)
+    return tuple(found)
+
+
+def _loss_rows(
+    analysis: Analysis, code: str, start: datetime.date, end: datetime.date, parties: Sequence[str]
+) -> list[tuple]:
+    """One row per loss event of the period (records.losses, as the engine checked it); a
+    party outside this program's table gets empty cells."""
+    enterprises = analysis.register.enterprises
+    rows = []
+    for share in analysis.records.losses:
+        loan, event = share.loan, share.event
+        if loan.program != code or not _in(event.date, start, end):
+            continue
+        enterprise = enterprises.get(loan.enterprise)
+        parts = {part.party: part for part in share.parts}
+        rows.append((
+            code, loan.id, enterprise.data["name"] if enterprise else "", event.date, event.data.get("letter", ""),
+            share.loss,
+            *(getattr(parts[p], attribute) if p in parts else None for p in parties for _, attribute in LOSS_FIGURES),
+            LOSS_OK[share.ok],
+        ))
+    return sorted(rows, key=lambda r: (r[3], r[1]))
+
+
 
 
 CLAIMS = claim_columns(("guarantee", "risk", "bank"))
@@ -496,6 +549,12 @@ def _table(title: str, columns: tuple[Column, ...], rows: Sequence[tuple]) -> Sh
     return Sheet(title, columns, tuple(rows), totals(columns, rows, *spec) if spec else ())
 
 
+def _loss_table(parties: Sequence[str], rows: Sequence[tuple]) -> Sheet:
+    columns = loss_columns(parties)
+    summed = ("未弥补损失", *(f"{PARTY_LABELS[p]}{suffix}" for p in parties for suffix, _ in LOSS_FIGURES))
+    return Sheet("损失分担", columns, tuple(rows), totals(columns, rows, summed, "笔"))
+
+
 def _page_states(
     analysis: Analysis, code: str, start: datetime.date, end: datetime.date
 ) -> tuple[dict[str, str], dict[tuple[str, datetime.date], str]]:
@@ -535,6 +594,8 @@ def build_report(
     parties = parties_of(analysis.rulebook.programs[code] for code in programs)
     npl = any(uses_npl(analysis.rulebook.programs[code]) for code in programs)
     with_deposits = any("deposits" in analysis.rulebook.programs[code].accounts for code in programs)
+    loss_parties = residual_parties(analysis, programs)
+    losses: list[tuple] = []
     with_outflows = any(
         rule_id in analysis.rulebook.programs[code].rules for code in programs for rule_id in OUTFLOW_RULES.values()
     )
@@ -548,6 +609,8 @@ def build_report(
         deposits += _deposit_rows(analysis, code, start, end)
         outflows += _outflow_rows(analysis, code, start, end)
         recovery_rows = _recovery_rows(analysis, code, start, end)
+        if loss_parties:
+            losses += _loss_rows(analysis, code, start, end, loss_parties)
         for fund in (GUARANTEE, RISK):
             opening, closing = funds[fund].at(before), funds[fund].at(end)
             flows = [period_flow(state.flow_series.get((fund, k)), start, end) for k in FLOW_KINDS]
@@ -602,6 +665,7 @@ def build_report(
         *((_table("质押存单", DEPOSITS, deposits),) if with_deposits else ()),
         *((_table("允许的支出", OUTFLOWS, outflows),) if with_outflows else ()),
         _table("追偿", RECOVERIES, recoveries),
+        *((_loss_table(loss_parties, losses),) if loss_parties else ()),
         _table("孳息分配", INTEREST, interest),
         _table("检查结果", FINDINGS, _finding_rows(analysis, programs, end, beancount_errors, folder)),
         _table("结账与授权文件", AUDIT, _audit_rows(analysis, programs, end, folder)),
