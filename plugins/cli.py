@@ -56,6 +56,8 @@ from zhubaodai.core.findings import SEVERITY_LABELS
 from zhubaodai.core.findings import WARNING
 from zhubaodai.core.loading import load_uncached
 from zhubaodai.core.money import yuan
+from zhubaodai.core.names import GENERIC_NAMES
+from zhubaodai.core.names import FundNames
 from zhubaodai.core.rules import CATALOGUE
 from zhubaodai.core.rules import PARTY_LABELS
 from zhubaodai.core.rules import Rulebook
@@ -715,6 +717,7 @@ def stress(
     rate = _decimal(default_rate, "违约率") if default_rate is not None else None
     loaded = load_ledger(ledger, rules)
     code = _stress_program(loaded, program, day, loans)
+    names = loaded.rulebook.names(code)  # the text says the program's own fund names
     try:
         exposures = core.book(loaded.analysis, code, day)
         pool = core.position(loaded.analysis, code, day)
@@ -723,7 +726,7 @@ def stress(
             assert rate is not None
             with progress(draws, "蒙特卡罗模拟") as bar:
                 result = core.monte_carlo(pool, exposures, rate, recovery, draws, seed or 0, progress=bar.update)
-            click.echo(render_monte_carlo(pool, exposures, rate, recovery, result, seed or 0, threshold, fmt))
+            click.echo(render_monte_carlo(pool, exposures, rate, recovery, result, seed or 0, threshold, fmt, names))
             return
         if loans is not None:
             ids = [part.strip() for part in loans.split(",") if part.strip()]
@@ -736,7 +739,7 @@ def stress(
         outcome = core.run(pool, exposures, dues, recovery)
     except core.StressError as exc:
         raise UserError(str(exc)) from None
-    click.echo(render_deterministic(pool, exposures, rate, recovery, outcome, threshold, fmt))
+    click.echo(render_deterministic(pool, exposures, rate, recovery, outcome, threshold, fmt, names))
 
 
 def _stress_program(loaded: Loaded, program: str | None, day: datetime.date, loans: str | None) -> str:
@@ -815,8 +818,10 @@ def _threshold_line(threshold: Decimal | None) -> str:
 
 def render_deterministic(
     pool: Any, exposures: Sequence[Any], rate: Decimal | None, recovery: Decimal,
-    outcome: Any, threshold: Decimal | None, fmt: str,
+    outcome: Any, threshold: Decimal | None, fmt: str, names: FundNames = GENERIC_NAMES,
 ) -> str:
+    """The stress report of one scenario; the text in the program's fund names (``names``:
+    ``Rulebook.names``; the JSON keeps its machine keys)."""
     if fmt == "json":
         return json.dumps(
             {
@@ -862,30 +867,35 @@ def render_deterministic(
         *((PARTY_LABELS[p], outcome.borne(p), outcome.recovered_by.get(p), outcome.net(p)) for p in _stress_parties(pool)),
         ("须报管委会决定", outcome.uncovered, None, outcome.uncovered),
     ]
-    lines = _stress_header(pool, exposures, recovery) + [scenario, "",
-                                                           f"违约（应代偿）金额 {yuan(outcome.defaulted)} 元", ""]
+    # Each line in the program's words once (a name may contain a generic word); a table's
+    # label before it is padded, so the columns stay aligned whatever the name's length.
+    say = names.say
+    lines = [say(line) for line in _stress_header(pool, exposures, recovery)]
+    lines += [scenario, "", f"违约（应代偿）金额 {yuan(outcome.defaulted)} 元", ""]
     lines.append(pad("承担方", 16) + "".join(pad(h, 18, True) for h in ("代偿时承担", "追偿回收", "回收后净承担")))
     for name, borne, back, net in rows:
-        lines.append(pad(name, 16) + "".join(pad(yuan(v), 18, True) for v in (borne, back, net)))
+        lines.append(pad(say(name), 16) + "".join(pad(yuan(v), 18, True) for v in (borne, back, net)))
     if pool.room.any:
         lines.append(f"其中超出支付上限、由合作银行自担 {yuan(outcome.capped)} 元")
     if pool.residual:
-        lines.append("追偿后仍未弥补的资金池损失的分担：" + "、".join(
-            f"{PARTY_LABELS[p]} {yuan(v)} 元" for p, v in outcome.residual_by.items()))
+        lines.append(say("追偿后仍未弥补的资金池损失的分担：" + "、".join(
+            f"{PARTY_LABELS[p]} {yuan(v)} 元" for p, v in outcome.residual_by.items())))
     lines.append("")
     if outcome.committee_needed:
-        lines.append(f"结论：风险补偿金不足以承担其分担部分，差额 {yuan(outcome.uncovered)} 元须报管委会办公会议决定")
+        lines.append(say(f"结论：风险补偿金不足以承担其分担部分，差额 {yuan(outcome.uncovered)} 元须报管委会办公会议决定"))
     else:
         lines.append("结论：资金池足以按分担表承担此情景的代偿" if pool.table
                      else "结论：两项资金足以按规定顺序承担此情景的代偿")
-    lines.append(_threshold_line(threshold))
+    lines.append(say(_threshold_line(threshold)))
     return "\n".join(lines)
 
 
 def render_monte_carlo(
     pool: Any, exposures: Sequence[Any], rate: Decimal, recovery: Decimal,
-    draws: Any, seed: int, threshold: Decimal | None, fmt: str,
+    draws: Any, seed: int, threshold: Decimal | None, fmt: str, names: FundNames = GENERIC_NAMES,
 ) -> str:
+    """The Monte Carlo stress report; the text in the program's fund names (as
+    :func:`render_deterministic`)."""
     from zhubaodai import stress as core
 
     parties = _stress_parties(pool)
@@ -922,7 +932,8 @@ def render_monte_carlo(
             },
             ensure_ascii=False, indent=2,
         )
-    lines = _stress_header(pool, exposures, recovery)
+    say = names.say  # each line once, a label before it is padded (as render_deterministic)
+    lines = [say(line) for line in _stress_header(pool, exposures, recovery)]
     lines.append(f"蒙特卡罗：{draws.count:,} 次模拟，随机种子 {seed}，每笔贷款独立违约，违约概率 {_percent(rate)}")
     lines.append("")
     quantiles = list(core.PERCENTILES)
@@ -930,10 +941,10 @@ def render_monte_carlo(
     lines.append(pad("（元）", 24) + "".join(pad(h, 18, True) for h in heads))
     for _, label, s in summaries:
         cells = [s.mean, *(s.percentiles[q] for q in quantiles), s.maximum]
-        lines.append(pad(label, 24) + "".join(pad(yuan(v), 18, True) for v in cells))
+        lines.append(pad(say(label), 24) + "".join(pad(yuan(v), 18, True) for v in cells))
     lines.append("")
-    lines.append(f"须报管委会决定（风险补偿金不足）的模拟占比：{_percent(committee_share)}")
-    lines.append(_threshold_line(threshold))
+    lines.append(say(f"须报管委会决定（风险补偿金不足）的模拟占比：{_percent(committee_share)}"))
+    lines.append(say(_threshold_line(threshold)))
     return "\n".join(lines)
 
 
