@@ -509,6 +509,8 @@ def _finding_rows(
         if f.date is not None and f.date > end:
             continue
         title = "账本格式" if f.rule == FORMAT_RULE else CATALOGUE[f.rule].title if f.rule in CATALOGUE else f.rule
+        if f.program is not None:  # in the program's own fund names (Rulebook.names)
+            title = analysis.rulebook.names(f.program).say(title)
         rows.append((
             f.program or "—", SEVERITY_LABELS[f.severity], f.rule, title, f.citation, f.message,
             relative_path(f.filename, folder), f.lineno, f.date, f.loan or "", explanation(f) or "",

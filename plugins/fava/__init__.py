@@ -248,7 +248,7 @@ class Zbd6Compliance(_page.ReviewPage):
             "findings.csv",
             ["严重程度", "规则", "规则名称", "项目", "依据", "日期", "贷款", "说明", "文件", "行号", "会计说明"],
             [
-                [_views.severity_label(f.severity), f.rule, _views.rule_title(f.rule), f.program or "",
+                [_views.severity_label(f.severity), f.rule, self.rule_title(f.rule, f.program), f.program or "",
                  f.citation, f.date or "", f.loan or "", _views.finding_text(f), self.relative(f.filename),
                  f.lineno or "", explanation(f) or ""]
                 for f in view.findings

@@ -159,12 +159,17 @@ class ReviewPage(FavaExtensionBase):
         env.filters["times"] = times
         env.filters["percent"] = percent
         env.filters["severity_label"] = severity_label
-        env.filters["rule_title"] = rule_title
+        env.filters["rule_title"] = self.rule_title
         env.filters["finding_text"] = finding_text
         env.filters["explanation"] = explanation
         env.filters["say"] = self.say
         env.globals["zip"] = zip
         return env
+
+    def rule_title(self, rule_id: str, codes: str | Sequence[str] | None = None) -> str:
+        """The template filter ``rule_title``: a rule's title in the fund names of the
+        programs ``codes`` (a finding's program; None: the generic names)."""
+        return rule_title(rule_id, self.loaded().analysis.rulebook.names(codes or ()))
 
     def say(self, text: str, codes: str | Sequence[str]) -> str:
         """The template filter ``say``: a heading or column written with the generic fund

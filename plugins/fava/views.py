@@ -724,7 +724,7 @@ def _loan_deadlines(
             continue
         missed = tuple(f for f in loan_findings if f.rule == rule_id)
         records = [r for r in deadline_records.get((loan_id, rule_id), []) if r.deadline.start <= period.end]
-        deadlines.append(_deadline_status(rule_id, rule.title, records, missed))
+        deadlines.append(_deadline_status(rule_id, program.names.say(rule.title), records, missed))
     return tuple(deadlines)
 
 
@@ -1348,11 +1348,13 @@ class FindingsView:
 SEVERITY_ORDER = {ERROR: 0, WARNING: 1}
 
 
-def rule_title(rule_id: str) -> str:
+def rule_title(rule_id: str, names: FundNames = GENERIC_NAMES) -> str:
+    """A rule's title as the pages show it, in the fund names ``names`` of the programs it
+    is shown for (``Rulebook.names``: 海口's 风险补偿金下限 reads 补偿资金下限)."""
     if rule_id == FORMAT_RULE:
         return "账本格式"
     spec = CATALOGUE.get(rule_id)
-    return spec.title if spec is not None else rule_id
+    return names.say(spec.title) if spec is not None else rule_id
 
 
 def findings_view(
@@ -1367,11 +1369,16 @@ def findings_view(
         if (f.program is None or f.program in selected) and period.contains(f.date)
     ]
     counts: dict[str, list[int]] = {}
+    programs: dict[str, set[str]] = {}  # rule -> the programs of its findings in scope
     for f in in_scope:
         c = counts.setdefault(f.rule, [0, 0])
         c[0 if f.severity == ERROR else 1] += 1
+        if f.program is not None:
+            programs.setdefault(f.rule, set()).add(f.program)
+    names = analysis.rulebook.names
     by_rule = tuple(
-        RuleCount(rule, rule_title(rule), e, w) for rule, (e, w) in sorted(counts.items())
+        RuleCount(rule, rule_title(rule, names(sorted(programs.get(rule, ())))), e, w)
+        for rule, (e, w) in sorted(counts.items())
     )
     chosen_findings = sorted(
         (f for f in in_scope if chosen.keep(f)),
