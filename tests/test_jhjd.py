@@ -167,7 +167,8 @@ def test_zbd_stress_runs_on_jhjd(copy: Path) -> None:
     result = CliRunner().invoke(main, ["stress", str(copy), "--date", "2026-06-30", "--program", "JHJD",
                                        "--default-rate", "0.2", "--recovery-rate", "0.3"])
     assert result.exit_code == 0, result.output
-    assert "分担表：风险补偿金 100%" in result.output and "Traceback" not in result.output
+    # JHJD calls its one fund 风险池基金 (rules.yaml names:): the text says so.
+    assert "分担表：风险池基金 100%" in result.output and "Traceback" not in result.output
     # 20% of 2,200,000.00 defaults: 440,000.00 paid by the pool, 30% recovered: 308,000.00
     # left, borne 40/40/20 (residual).
     assert "追偿后仍未弥补的资金池损失的分担：政府 123,200.00 元、担保机构 123,200.00 元、合作银行 61,600.00 元" in result.output

@@ -378,7 +378,9 @@ def test_zbd_stress_uses_the_programs_own_table():
         "--recovery-rate", "0.1",
     ])
     assert result.exit_code == 0, result.output
-    assert "分担表：风险补偿金 40%、担保机构 40%、合作银行 20%" in result.output
+    # SZPS calls its one fund 资金池 (rules.yaml names:): the text says so.
+    assert "分担表：资金池 40%、担保机构 40%、合作银行 20%" in result.output
+    assert "风险补偿金" not in result.output
     assert "助保金" not in result.output  # SZPS has no guarantee fund
     # 20,000,000 defaulted: without the payout limits 8,000,000 / 8,000,000 / 4,000,000;
     # the limits bind (test_szps_limits_from_the_engine_bind_in_zbd_stress has the figures).
