@@ -597,3 +597,99 @@ def test_the_deposit_and_subsidy_sections_and_the_npl_date_in_chromium(
     assert page.get_by_role("columnheader", name="不良分类日").is_visible()
     assert page.locator('[data-figure="SZ-2026-001.npl_date"]').inner_text().strip() == "2026-09-30"
     assert console.errors == []
+
+
+def _figures_in(page) -> dict[str, str]:  # noqa: ANN001
+    return page.eval_on_selector_all(
+        "[data-figure]", "els => Object.fromEntries(els.map(e => [e.dataset.figure, e.innerText.trim()]))"
+    )
+
+
+def test_the_loss_split_after_recovery_in_chromium(
+    served: tuple[FavaServer, EngineRun], page, tmp_path: Path  # noqa: ANN001
+) -> None:
+    """Issue #10: 金东 (JHJD, in the second demo) splits the pool's loss after recovery
+    40/40/20. 代偿台账 shows the loss event and each party's due, recorded and difference;
+    资金池概况 totals them in JHJD's section. JH-2025-001: 1,236,000.56 paid, 375,000.00
+    recovered net, loss 861,000.56 = 344,400.23 + 344,400.22 + 172,200.11 (the fen of the
+    largest-remainder tie to the government, listed first), recorded exactly so on
+    2026-06-30. The main demo and the test ledger have no residual table: no section."""
+    server, _ = served
+    console = Console(page)
+    page.goto(server.url("extension/Zbd3Compensations/"))
+    page.wait_for_selector(READY["Zbd3Compensations"])
+    if server.ledger.stem != "shapes":
+        assert page.locator("#zbd-losses").count() == 0
+        page.goto(server.url("extension/Zbd1Pool/"))
+        page.wait_for_selector(READY["Zbd1Pool"])
+        assert page.get_by_text("追偿后损失分担").count() == 0
+        assert console.errors == []
+        return
+    section = page.locator("#zbd-losses")
+    section.scroll_into_view_if_needed()
+    assert section.is_visible() and "追偿后损失分担" in section.inner_text()
+    shown = _figures_in(page)
+    assert shown["JH-2025-001.loss_date"] == "2026-06-30"
+    assert shown["JH-2025-001.loss"] == "861,000.56"
+    for party, due in (("government", "344,400.23"), ("guarantor", "344,400.22"), ("bank", "172,200.11")):
+        assert (shown[f"JH-2025-001.{party}.due"], shown[f"JH-2025-001.{party}.recorded"],
+                shown[f"JH-2025-001.{party}.difference"]) == (due, due, "0.00")
+        assert page.locator(f'[data-figure="JH-2025-001.{party}.due"]').is_visible()
+    row = page.locator('#zbd-losses tr[data-party="government"]')
+    assert "政府" in row.inner_text() and "40%" in row.inner_text()
+    _shoot(page, tmp_path, "losses", server.ledger, "#zbd-losses")
+    page.goto(server.url("extension/Zbd1Pool/"))
+    page.wait_for_selector(READY["Zbd1Pool"])
+    shown = _figures_in(page)
+    assert (shown["JHJD.loss.total"], shown["JHJD.loss.recorded"], shown["JHJD.loss.difference"]) == (
+        "861,000.56", "861,000.56", "0.00")
+    assert shown["JHJD.loss.guarantor.due"] == "344,400.22"
+    assert page.locator('[data-figure="JHJD.loss.total"]').is_visible()
+    assert console.errors == []
+
+
+def test_a_loss_split_one_fen_off_in_chromium(browser, tmp_path: Path) -> None:  # noqa: ANN001
+    """A small ledger (comp.shares' failing ledger, the review pages registered): the pool
+    paid 1,020,000.01, recovered 250,000.00 net; the loss of 770,000.01 is due 308,000.01 /
+    308,000.00 / 154,000.00 (40% = 308,000.004 twice, 20% = 154,000.002; the fen to the
+    government), the event of 2026-03-31 records the fen to the guarantor: the two
+    differences, 0.01 and -0.01, are shown in red beside the engine's findings."""
+    for folder in ("common",):
+        shutil.copytree(ROOT / "tests" / "ledgers" / folder, tmp_path / "tests" / "ledgers" / folder)
+    shutil.copy(ROOT / "rules.yaml", tmp_path / "rules.yaml")
+    shutil.copy(ROOT / "calendar.yaml", tmp_path / "calendar.yaml")
+    source = ROOT / "tests" / "ledgers" / "rules" / "comp.shares" / "jhjd-fail-residual-fen.beancount"
+    ledger = tmp_path / source.relative_to(ROOT)
+    ledger.parent.mkdir(parents=True)
+    ledger.write_text(source.read_text(encoding="utf-8") + '\n2000-01-01 custom "fava-extension" "zhubaodai.fava"\n',
+                      encoding="utf-8")
+    proc, server = start_fava(ledger, tmp_path / "fava.log")
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
+    try:
+        tab = context.new_page()
+        tab.set_default_timeout(30_000)
+        console = Console(tab)
+        tab.goto(server.url("extension/Zbd3Compensations/"))
+        tab.wait_for_selector("#zbd-losses")
+        shown = _figures_in(tab)
+        assert (shown["JH-2025-001.loss_date"], shown["JH-2025-001.loss"]) == ("2026-03-31", "770,000.01")
+        assert (shown["JH-2025-001.government.due"], shown["JH-2025-001.government.recorded"],
+                shown["JH-2025-001.government.difference"]) == ("308,000.01", "308,000.00", "0.01")
+        assert (shown["JH-2025-001.guarantor.due"], shown["JH-2025-001.guarantor.recorded"],
+                shown["JH-2025-001.guarantor.difference"]) == ("308,000.00", "308,000.01", "-0.01")
+        assert shown["JH-2025-001.bank.difference"] == "0.00"
+        colour = 'el => getComputedStyle(el).color'
+        red = tab.eval_on_selector('[data-figure="JH-2025-001.government.difference"]', colour)
+        plain = tab.eval_on_selector('[data-figure="JH-2025-001.bank.difference"]', colour)
+        assert red != plain
+        section = tab.locator("#zbd-losses").inner_text()
+        assert "政府应承担 308,000.01 元，已记录 308,000.00 元，差额 0.01 元" in section
+        tab.goto(server.url("extension/Zbd1Pool/"))
+        tab.wait_for_selector("#zbd-pool")
+        shown = _figures_in(tab)
+        assert (shown["JHJD.loss.government.difference"], shown["JHJD.loss.guarantor.difference"]) == ("0.01", "-0.01")
+        assert console.errors == []
+    finally:
+        context.close()
+        proc.terminate()
+        proc.wait(timeout=10)
