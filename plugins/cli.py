@@ -436,11 +436,12 @@ def group_findings(
     return result
 
 
-def rule_title(rule_id: str) -> str:
+def rule_title(rule_id: str, names: FundNames = GENERIC_NAMES) -> str:
+    """A rule's title in the fund names ``names`` of the program it is listed under."""
     if rule_id == FORMAT_RULE:
         return "账本格式"
     spec = CATALOGUE.get(rule_id)
-    return spec.title if spec else rule_id
+    return names.say(spec.title) if spec else rule_id
 
 
 def program_title(code: str | None, rulebook: Rulebook) -> str:
@@ -471,7 +472,8 @@ def render_text(loaded: Loaded, strict: bool, failed: bool) -> str:
             # (an amendment): then each line names its own.
             citations = list(dict.fromkeys(f.citation for f in items))
             heading = citations[0] if len(citations) == 1 else "、".join(citations)
-            lines.append(f"  [{rule_id}] {rule_title(rule_id)}　依据：{heading}（{len(items)} 条）")
+            names = loaded.rulebook.names(code) if code is not None else GENERIC_NAMES
+            lines.append(f"  [{rule_id}] {rule_title(rule_id, names)}　依据：{heading}（{len(items)} 条）")
             for finding in items:
                 label = SEVERITY_LABELS[finding.severity]
                 own = f"（依据：{finding.citation}）" if len(citations) > 1 else ""
@@ -504,7 +506,11 @@ def render_json(loaded: Loaded, strict: bool, failed: bool) -> str:
             "beancount": len(loaded.beancount_errors),
         },
         "beancount_errors": [p.as_dict() for p in loaded.beancount_errors],
-        "findings": [{**f.as_dict(), "filename": _shown_file(f.filename), "title": rule_title(f.rule)} for f in ordered],
+        "findings": [
+            {**f.as_dict(), "filename": _shown_file(f.filename),
+             "title": rule_title(f.rule, loaded.rulebook.names(f.program) if f.program else GENERIC_NAMES)}
+            for f in ordered
+        ],
     }
     return json.dumps(document, ensure_ascii=False, indent=2)
 

@@ -102,6 +102,9 @@ def _calculation(analysis: Analysis, loan_id: str) -> str:
     lines = [f"贷款 {loan_id}（项目 {code}，企业 {loan.enterprise}）代偿与追偿计算（规则引擎的结果）", ""]
     program = analysis.rulebook.programs[code]
     shared = "comp.shares" in program.rules
+    # The project's own words in the program's fund names (Rulebook.names); the ledger's
+    # texts (letters, approvals, narrations) are quoted as they are.
+    say = analysis.rulebook.names(code).say
     for n, claim in enumerate(analysis.records.claims_by_loan.get(loan_id, []), 1):
         ev = claim.event
         # The split is cited as of the compensation (the first entry paying the claim), as its findings are.
@@ -109,13 +112,13 @@ def _calculation(analysis: Analysis, loan_id: str) -> str:
         if shared:
             # A table of parties: each party's part, as the engine split it.
             parts = claim_parts(analysis.records, claim)
-            borne = "；".join(
+            borne = say("；".join(
                 f"{PARTY_LABELS[p]}{'支付' if p in ('guarantee', 'risk') else '承担'} {yuan(parts.get(p, ZERO))} 元"
                 for p in program_parties(program)
-            )
+            ))
             basis = f"各方按比例分担 {_cite(analysis, code, 'comp.shares', paid_on)}"
         else:
-            borne = (
+            borne = say(
                 f"{FUND_LABELS['guarantee']}支付 {yuan(claim.guarantee_paid)} 元；{FUND_LABELS['risk']}支付 {yuan(claim.risk_paid)} 元；"
                 f"合作银行承担 {yuan(claim.bank_share)} 元；风险补偿金未能分担 {yuan(claim.uncovered)} 元"
             )
@@ -124,9 +127,9 @@ def _calculation(analysis: Analysis, loan_id: str) -> str:
             (c.residual for c in analysis.records.shares.get(loan_id, ()) if c.claim is claim and c.residual), None
         )
         if residual:
-            borne += "\n  追偿后仍未弥补的损失由各方分担：" + "；".join(
+            borne += say("\n  追偿后仍未弥补的损失由各方分担：" + "；".join(
                 f"{PARTY_LABELS[p]} {yuan(v)} 元" for p, v in residual.items()
-            )
+            ))
         lines += [
             f"代偿申请 {n}：{ev.date}，函件 {ev.data.get('letter', '')}，审核意见 {ev.data.get('approval', '')}",
             f"  依据：代偿范围 {_cite(analysis, code, 'comp.scope', ev.date)}；{basis}",
@@ -137,7 +140,7 @@ def _calculation(analysis: Analysis, loan_id: str) -> str:
         ]
     recoveries = [r for r in analysis.records.recoveries if r.loan.id == loan_id]
     for n, r in enumerate(recoveries, 1):
-        parts = "；".join(f"{_PART.get(k, k)} {yuan(v)} 元" for k, v in r.parts.items())
+        parts = say("；".join(f"{_PART.get(k, k)} {yuan(v)} 元" for k, v in r.parts.items()))
         lines += [
             f"追偿 {n}：{r.event.date}，追回 {yuan(r.gross)} 元，扣除 {yuan(r.deductions)} 元，净额 {yuan(r.net)} 元",
             f"  依据：{_recovery_basis(analysis, code, r.event.date)}",
@@ -147,8 +150,10 @@ def _calculation(analysis: Analysis, loan_id: str) -> str:
     account = analysis.records.loan_recoveries.get(loan_id)
     if account is not None:
         for fund in ("risk", "guarantee"):
+            if f"{fund}_fund" not in program.accounts:  # 金东 and 坪山 have no guarantee fund
+                continue
             lines.append(
-                f"{FUND_LABELS[fund]}：应补回 {yuan(account.expected[fund])} 元，已到账 {yuan(account.received[fund])} 元"
+                f"{say(FUND_LABELS[fund])}：应补回 {yuan(account.expected[fund])} 元，已到账 {yuan(account.received[fund])} 元"
             )
     return "\n".join(lines).rstrip() + "\n"
 

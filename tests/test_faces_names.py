@@ -161,3 +161,29 @@ def test_the_reports_findings_sheet_titles_a_rule_in_the_programs_words(tree: Pa
     ws = load_workbook(out)["检查结果"]
     cells = [row for row in ws.iter_rows(values_only=True) if row and row[2] == "risk.leverage"]
     assert cells and {row[3] for row in cells} == {"贷款余额不超过补偿资金的放大倍数"}
+
+
+# ---------------------------------------------------------------------- zbd dossier and zbd check
+
+
+def test_the_dossiers_calculation_says_the_programs_fund_names() -> None:
+    from zhubaodai.cli import load_ledger
+    from zhubaodai.dossier import build
+
+    loaded = load_ledger(str(SHAPES))
+    hkjb = build(loaded.analysis, loaded.entries, "HK-2021-003", str(SHAPES))["代偿与追偿计算.txt"].decode()
+    # HK-2021-003: 1,212,345.67 due, half of it (586,172.84, half-up) the compensation fund's.
+    assert "补偿资金支付 586,172.84 元；合作银行承担 586,172.83 元；补偿资金未能分担 0.00 元" in hkjb
+    assert "风险补偿金" not in hkjb
+    jhjd = build(loaded.analysis, loaded.entries, "JH-2025-001", str(SHAPES))["代偿与追偿计算.txt"].decode()
+    assert "风险池基金支付 1,236,000.56 元" in jhjd
+    assert "分配：补回风险池基金 375,000.00 元" in jhjd
+    assert "风险池基金：应补回 375,000.00 元，已到账 375,000.00 元" in jhjd
+    assert "风险补偿金" not in jhjd and "助保金：应补回" not in jhjd  # JHJD has no guarantee fund
+
+
+def test_zbd_check_titles_a_rule_in_the_programs_words(tree: Path) -> None:
+    result = zbd("check", tree / "risk.leverage" / "jhjd-fail.beancount")
+    assert "[risk.leverage] 贷款余额不超过风险池基金的放大倍数　依据：" in result.stdout
+    result = zbd("check", tree / "comp.escalation" / "cqgx-fail.beancount")
+    assert "[comp.escalation] 风险补偿金不足时报请决策　依据：" in result.stdout
