@@ -929,10 +929,6 @@ class LossRow:
     citation: str
     findings: tuple[Finding, ...]
 
-    @property
-    def ok(self) -> bool:
-        return all(part.difference == 0 for part in self.parts)
-
 
 @dataclass(frozen=True)
 class LossPartyTotal:
