@@ -137,7 +137,8 @@ def test_the_dossier_states_the_loss_split(analysis) -> None:
     from zhubaodai.dossier import _calculation
 
     text = _calculation(analysis, "JH-2025-001")
-    assert "风险补偿金支付 1,236,000.56 元" in text
+    # JHJD calls its one fund 风险池基金 (rules.yaml names:): the dossier says so.
+    assert "风险池基金支付 1,236,000.56 元" in text and "风险补偿金" not in text
     assert "追偿后仍未弥补的损失由各方分担：政府 344,400.23 元；担保机构 344,400.22 元；合作银行 172,200.11 元" in text
 
 
