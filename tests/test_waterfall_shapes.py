@@ -121,7 +121,7 @@ def test_the_dossier_states_each_partys_part_and_the_loss_split():
     from zhubaodai.dossier import _calculation
 
     text = _calculation(run(story("300000.00", "250000.00")), "SZ-2026-001")
-    assert "风险补偿金支付 1,000,000.00 元" in text
+    assert "资金池支付 1,000,000.00 元" in text and "风险补偿金" not in text  # SZPS names its fund 资金池
     assert "追偿后仍未弥补的损失由各方分担：政府 300,000.00 元；担保机构 300,000.00 元；合作银行 150,000.00 元" in text
 
 
