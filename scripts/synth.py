@@ -18,8 +18,12 @@ bookkeeper of :mod:`zhubaodai.scripts.ledgergen` (:class:`Book`, :class:`Timelin
 * compensation: ``comp.waterfall`` (risk share, guarantee basis ``own_fees``) or
   ``comp.shares`` (a table of parties, outside parties' ``<party>_share``), with the trigger
   of ``comp.scope`` (overdue, npl, confirmation) and its components; deposits pay first
-  (``deposit.pledge``/``release``/``use``); ``comp.escalation`` decisions; recoveries where
-  ``recovery.order`` distributes them (the engine itself computes the parts);
+  (``deposit.pledge``/``release``/``use``); ``comp.escalation`` decisions; recoveries in
+  every program: where ``recovery.order`` or ``comp.shares`` distributes them the engine
+  itself computes the parts (:meth:`Book.recovery_parts`), and with comp.shares'
+  ``residual`` the loss after recovery is shared in a ``loss`` event
+  (:func:`zhubaodai.checks.waterfall.split_shares`); without either rule the net recovery
+  returns to the funds in proportion to what each paid (an assumption: nothing checks it);
 * the risk fund: its floor (``risk.floor`` on outstanding, lent or expected volume),
   ``risk.leverage``, ``risk.cap``, ``risk.topup``, several funders (``risk.funders``:
   every injection keeps each funder's running total at its largest-remainder share),
@@ -165,7 +169,9 @@ class _Loan:
     index: int = 0
     claim: dict[str, Decimal] = field(default_factory=dict)
     deposit: Decimal = ZERO
-    plan_paid: Decimal = ZERO
+    plan_due: Decimal = ZERO  # the compensation's base (the claim's components in scope)
+    plan_paid: Decimal = ZERO  # what the pool's funds paid of it
+    plan_guarantee: Decimal = ZERO  # … of which the guarantee fund
     plan_bank: Decimal = ZERO
     parts: Mapping[str, Decimal] = field(default_factory=dict)
 
@@ -458,8 +464,10 @@ class ProgramSynthesizer:
             self.stats.defaults += 1
         if any(s.kind == "recovery" for s in loan.steps):
             self.stats.recoveries += 1
-        if any(s.kind == "recovery" for s in loan.steps):
-            self.book.watch(loan.id)
+        if any(s.kind == "recovery" for s in loan.steps) and (
+            self.has(code, "recovery.order") or self.has(code, "comp.shares")
+        ):
+            self.book.watch(loan.id)  # the engine distributes its recovery (Book.recovery_parts)
         self._schedule(loan)
 
     def _cap(self, code: str, day: datetime.date) -> Decimal:
@@ -784,10 +792,10 @@ class ProgramSynthesizer:
             steps.append(Step(self._add(comp_day, rng.randint(5, 30)), "register",
                               {"kind": "enterprise", "event": "blacklist", "subject": self._eid(code, ent),
                                "meta": {"reason": "恶意逃废债务，经催收拒不履行还款义务"}}))
-        recovers = (self.has(code, "recovery.order") and not self.has(code, "comp.shares") and not settle
-                    and rng.random() < 0.45)
-        if recovers:
-            rec_day = comp_day + datetime.timedelta(days=rng.randint(60, 300))
+        ended = comp_day  # recovery ends (comp.shares' residual: the loss is shared then)
+        room = (self.end - comp_day).days - 10  # a late default is recovered sooner, within the books
+        if rng.random() < 0.45 and room >= 20:
+            rec_day = comp_day + datetime.timedelta(days=rng.randint(min(60, room), min(300, room)))
             cash_day = self._add(rec_day, rng.randint(1, 3))
             if cash_day <= self.end:
                 steps.append(Step(rec_day, "recovery", {
@@ -795,6 +803,11 @@ class ProgramSynthesizer:
                     "fraction": Decimal(str(round(rng.uniform(0.1, 0.9), 2))),
                 }))
                 steps.append(Step(cash_day, "recovery_cash", {}, transactions=1))
+                ended = cash_day
+        if self.p(code, "comp.shares", "residual", comp_day) is not None and (ended > comp_day or rng.random() < 0.3):
+            loss_day = self._add(ended, rng.randint(20, 60))
+            if loss_day <= self.end:
+                steps.append(Step(loss_day, "loss", {}))
         if settle:
             reg(comp_day, "settlement", {})
             steps.append(Step(comp_day, "settled", {}))
@@ -878,22 +891,56 @@ class ProgramSynthesizer:
         elif kind == "compensation":
             self._compensate(loan, step)
         elif kind == "recovery":
-            paid, bank = loan.plan_paid, loan.plan_bank
-            deductions = self.p(code, "recovery.order", "deductions", day) or ("costs",)
-            recovered = data["costs"] + bank + half_up(paid * data["fraction"])
-            meta: dict[str, Any] = {"recovered": recovered, "costs": data["costs"]}
-            if "penalty" in deductions:
-                penalty = half_up(loan.amount * Decimal("0.005"))
-                meta["penalty"] = penalty
-                meta["recovered"] = recovered + penalty
-            meta["letter"] = book.letters.resolve(LetterRef(pool.style.bank_issuer), day)
-            text = f'{day} custom "loan" "recovery" "{loan.id}"\n' + meta_lines(meta)
-            loan.parts = book.recovery_parts(loan.id, text).parts
-            book.register(day, "loan", "recovery", loan.id, meta, code=code, loan=loan.id)
+            self._recovery(loan, day, data)
         elif kind == "recovery_cash":
             book.recovery_cash(day, code, loan.id, loan.parts)
+        elif kind == "loss":
+            # comp.shares' residual: what the pool's funds paid less what recoveries brought
+            # back, split by the table with the engine's own function.
+            table: tuple[PartyShare, ...] = self.p(code, "comp.shares", "residual", day)
+            loss = loan.plan_paid - sum(loan.parts.values(), ZERO)
+            if table and loss > 0:
+                parts = waterfall.split_shares(loss, table)
+                meta: dict[str, Any] = {"letter": LetterRef(f"{pool.style.region}损失分担纪要")}
+                meta.update({row.meta_key: parts[row.party] for row in table})
+                book.register(day, "loan", "loss", loan.id, meta, code=code, loan=loan.id)
         else:
             raise AssertionError(kind)
+
+    def _recovery(self, loan: _Loan, day: datetime.date, data: Mapping[str, Any]) -> None:
+        """A recovery and the pool's parts of it. Where the program distributes recoveries
+        (recovery.order, comp.shares) the engine computes the parts from what has been
+        written about the loan; without such a rule the net recovery (recovered less costs)
+        returns to the pool's funds in proportion to what each paid, largest remainder to
+        the fen (an assumption of the generator: the rules say nothing, the engine checks
+        nothing)."""
+        book = self.book
+        code = loan.code
+        style = self.pools[code].style
+        ordered = self.has(code, "recovery.order")
+        # What the debtor pays back: with a table of parties a share of the claim itself
+        # (comp.shares' shrink reads it as principal repaid), else of what the pool paid on
+        # top of the bank's borne share (repaid first under recovery.order).
+        if self.has(code, "comp.shares"):
+            recovered = data["costs"] + half_up(loan.plan_due * data["fraction"])
+        else:
+            bank = loan.plan_bank if ordered else ZERO  # no order: the bank recovers its own
+            recovered = data["costs"] + bank + half_up(loan.plan_paid * data["fraction"])
+        meta: dict[str, Any] = {"recovered": recovered, "costs": data["costs"]}
+        deductions = self.p(code, "recovery.order", "deductions", day) or ("costs",)
+        if "penalty" in deductions:
+            penalty = half_up(loan.amount * Decimal("0.005"))
+            meta["penalty"] = penalty
+            meta["recovered"] = recovered + penalty
+        meta["letter"] = book.letters.resolve(LetterRef(style.bank_issuer), day)
+        if ordered or self.has(code, "comp.shares"):
+            text = f'{day} custom "loan" "recovery" "{loan.id}"\n' + meta_lines(meta)
+            loan.parts = book.recovery_parts(loan.id, text).parts
+        else:
+            net = recovered - data["costs"]
+            paid = {"guarantee": loan.plan_guarantee, "risk": loan.plan_paid - loan.plan_guarantee}
+            loan.parts = dict(zip(paid, largest_remainder(net, list(paid.values()))))
+        book.register(day, "loan", "recovery", loan.id, meta, code=code, loan=loan.id)
 
     def _compensate(self, loan: _Loan, step: Step) -> None:
         """The pool's compensation: by comp.shares' table, else the waterfall (deposit and
@@ -947,7 +994,9 @@ class ProgramSynthesizer:
         if r:
             postings.append((accounts["risk_fund"], -r))
         loan.ent.used += g
+        loan.plan_due = due
         loan.plan_paid = g + r
+        loan.plan_guarantee = g
         loan.plan_bank = plan.bank if not table else ZERO
         if postings:
             book.transaction(day, code, pool.style.bank, f"代偿 {loan.id}（{how}）", postings, links=(loan.id,),
