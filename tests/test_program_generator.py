@@ -291,3 +291,59 @@ def test_a_new_program_needs_no_generator_code(tmp_path):
     bean_check(demo / "main.beancount")
     load_clean(demo / "main.beancount", rules)
     assert (demo / "test" / "accounts.beancount").read_text(encoding="utf-8").count("Assets:TEST:") >= 4
+
+
+# --------------------------------------------------------------------------------------
+# The guarantee fund as a paying party of a table (comp.shares): it holds only what the
+# enterprises paid, so the generator plans each default within what it holds.
+
+
+def _rules_with_guarantee_table(tmp_path: Path) -> Path:
+    """A copy of rules.yaml with program TGS: GSBY's block (fees into the guarantee fund)
+    whose compensations are borne by a table, the guarantee fund 60%, the risk fund 30%,
+    the bank the rest, and a fee of 1% (2% for unsecured loans): the guarantee fund is
+    small against its part of a default, so the plan binds."""
+    data = yaml.safe_load(RULES.read_text(encoding="utf-8"))
+    test = copy.deepcopy(data["programs"]["GSBY"])
+    test["name"] = "测试市助保金分担试点"
+    test["accounts"] = {role: account.replace(":GSBY:", ":TGS:") for role, account in test["accounts"].items()}
+    rules = test["rules"]
+    first = next(iter(rules["comp.waterfall"]["params"]["risk_share"]["values"]))
+    del rules["comp.waterfall"]
+    for name, rate in (("rate", 0.02), ("secured_rate", 0.01), ("extra_year", 0)):
+        values = rules["fee.rate"]["params"][name]["values"]
+        for day in values:
+            values[day] = rate
+    rules["comp.shares"] = {
+        "severity": "error",
+        "article": "测试条款",
+        "summary": "测试：代偿由助保金、风险补偿金与合作银行按比例分担。",
+        "reading": "测试用的分担表。",
+        "params": {"parties": {"article": "测试条款", "values": {first: {"guarantee": 0.6, "risk": 0.3, "bank": "rest"}}}},
+    }
+    data["programs"]["TGS"] = test
+    path = tmp_path / "rules.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    shutil.copy(REPO / data["calendar"], tmp_path / data["calendar"])
+    return path
+
+
+def test_the_guarantee_fund_in_a_table_never_pays_more_than_it_holds(tmp_path, monkeypatch):
+    rules = _rules_with_guarantee_table(tmp_path)
+    program = load_rules(str(rules)).programs["TGS"]
+    ledger = tmp_path / "tgs.beancount"
+    stats = generate(ledger, loans=40, seed=4, programs="TGS", rules=rules)
+    assert stats.defaults > 0
+    bean_check(ledger)
+    entries, analysis = load_clean(ledger, rules)
+    paid_by_fund = [
+        t for t in touching(entries, program.accounts["compensation_guarantee"])
+        if any(p.account == program.accounts["guarantee_fund"] and p.units.number < 0 for p in t.postings)
+    ]
+    assert paid_by_fund and all("bank_share" in t.meta for t in paid_by_fund)
+    # It binds: planned without regard to the fund, a compensation would overdraw it.
+    from zhubaodai.scripts import synth
+
+    monkeypatch.setattr(synth.ProgramSynthesizer, "_guarantee_free", lambda self, code: Decimal("1e12"))
+    with pytest.raises(GenerationError, match="助保金余额 .* 元不足以支付其分担部分"):
+        generate(io.StringIO(), loans=40, seed=4, programs="TGS", rules=rules)
