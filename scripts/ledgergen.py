@@ -1896,16 +1896,17 @@ def generate(
     )
     title = f"助保贷资金池合成账本（种子 {seed}）"
 
-    def write(stream: TextIO, rules_line: Path | None) -> GenerationStats:
+    def write(stream: TextIO, rules_line: Path | None, folder: Path | None = None) -> GenerationStats:
         stream.write(_header(title, None if bare else rules_line, note))
         stream.write(f'{start} custom "fava-option" "language" "zh"\n\n')
         book = Book(rulebook, StreamSink(stream), comments=False)
         if codes is not None:
+            from zhubaodai.scripts.synth import EVIDENCE_FOLDER
             from zhubaodai.scripts.synth import ProgramSynthesizer
 
             return ProgramSynthesizer(
                 book, random.Random(seed), codes, start=start, end=end, transactions=transactions, loans=loans,
-                progress=progress,
+                progress=progress, evidence_dir=None if folder is None else folder / EVIDENCE_FOLDER,
             ).run()
         synth = Synthesizer(
             book, random.Random(seed), start=start, end=end, transactions=transactions, loans=loans, progress=progress
@@ -1913,6 +1914,13 @@ def generate(
         return synth.run()
 
     if hasattr(out, "write"):
+        if codes is not None:
+            needing = [c for c in codes if synth.requires_evidence(rulebook.programs[c])]
+            if needing:
+                raise GenerationError(
+                    f"项目 {'、'.join(needing)} 要求附授权文件（evidence.missing），生成器把占位文件写在账本旁的 "
+                    f"{synth.EVIDENCE_FOLDER}/ 目录：请给出账本文件路径"
+                )
         return write(out, rules_path)  # type: ignore[arg-type]
     path = Path(out)
     if path.exists() and not force:
@@ -1925,7 +1933,7 @@ def generate(
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as stream:
-            stats = write(stream, portable_rules_path(rules_path, path))
+            stats = write(stream, portable_rules_path(rules_path, path), directory)
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # as an ordinary new file (mkstemp makes it private)

@@ -42,6 +42,7 @@ within 60 days of the first date one of its parameters ends (``null`` in rules.y
 from __future__ import annotations
 
 import bisect
+import hashlib
 import datetime
 import random
 import time
@@ -52,8 +53,10 @@ from dataclasses import field
 from decimal import ROUND_CEILING
 from decimal import ROUND_DOWN
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
+from zhubaodai.checks import evidence
 from zhubaodai.checks import fees
 from zhubaodai.checks import waterfall
 from zhubaodai.core.engine import GUARANTEE
@@ -88,6 +91,8 @@ ONE_DAY = datetime.timedelta(days=1)
 CLOSING_MARGIN = datetime.timedelta(days=60)
 PEAK = Decimal("1.25")  # a loan's peak principal: amount plus at most 25% increase
 HUNDRED = Decimal("100000")
+#: Where the placeholder evidence files go, beside the ledger (evidence.missing).
+EVIDENCE_FOLDER = "evidence"
 
 
 def value(program: Program, rule_id: str, name: str, day: datetime.date) -> Any:
@@ -100,6 +105,13 @@ def value(program: Program, rule_id: str, name: str, day: datetime.date) -> Any:
         return rule.params[name].at(day)
     except ParamDateError:
         return None
+
+
+def requires_evidence(program: Program) -> bool:
+    """Whether evidence.missing requires documents on some day (then the generator writes
+    placeholder files beside the ledger, so it needs a file, not a stream)."""
+    rule = program.rules.get(evidence.RULE)
+    return rule is not None and "required" in rule.params and any(rule.params["required"].values)
 
 
 def closing_day(program: Program) -> datetime.date | None:
@@ -177,6 +189,7 @@ class _Loan:
     plan_guarantee: Decimal = ZERO  # … of which the guarantee fund
     plan_bank: Decimal = ZERO
     parts: Mapping[str, Decimal] = field(default_factory=dict)
+    claim_evidence: Mapping[str, str] = field(default_factory=dict)  # evidence.missing: the claim's file
 
 
 class ProgramSynthesizer:
@@ -194,8 +207,10 @@ class ProgramSynthesizer:
         transactions: int | None,
         loans: int | None,
         progress: Callable[[int, int], None] | None = None,
+        evidence_dir: Path | None = None,
     ) -> None:
         self.book = book
+        self.evidence_dir = evidence_dir  # the ledger's folder / EVIDENCE_FOLDER (None: a stream)
         self.rng = rng
         self.cal = workdays()
         self.start = start
@@ -855,6 +870,10 @@ class ProgramSynthesizer:
         kind = step.kind
         if kind == "register":
             meta = data["meta"]
+            if data["kind"] == "loan" and data["event"] in evidence.EVENT_KINDS:
+                meta = self._evidence(code, day, f"{loan.id}-{data['event']}", book.resolved(meta, day))
+                if data["event"] == "claim":
+                    loan.claim_evidence = {k: meta[k] for k in (evidence.PATH_KEY, evidence.HASH_KEY) if k in meta}
             book.register(day, data["kind"], data["event"], data["subject"], meta, code=code,
                           loan=loan.id if data["kind"] == "loan" else None)
             event = data["event"]
@@ -1004,8 +1023,8 @@ class ProgramSynthesizer:
                 meta["bank_share"] = plan.bank
             if plan.uncovered > 0 and self.has(code, "comp.escalation"):
                 n = book.letters.number(f"committee-{code}", day.year)
-                book.register(day, "loan", "committee", loan.id,
-                              {"decision": pool.style.committee_style.format(year=day.year, n=n), "amount": plan.uncovered},
+                decision = {"decision": pool.style.committee_style.format(year=day.year, n=n), "amount": plan.uncovered}
+                book.register(day, "loan", "committee", loan.id, self._evidence(code, day, f"{loan.id}-committee", decision),
                               code=code, loan=loan.id)
             how = "助保金全额代偿" if plan.shortfall == 0 else "助保金付尽，不足部分按比例分担"
             g, r = plan.guarantee, plan.risk
@@ -1023,6 +1042,10 @@ class ProgramSynthesizer:
         loan.plan_guarantee = g
         loan.plan_bank = plan.bank if not table else ZERO
         if postings:
+            if self.p(code, evidence.RULE, "required", day):
+                # Paid on the claim's approved letter (its own file where the claim needed none).
+                found = loan.claim_evidence or self._evidence(code, day, f"{loan.id}-compensation", claim)
+                meta.update({k: found[k] for k in (evidence.PATH_KEY, evidence.HASH_KEY)})
             book.transaction(day, code, pool.style.bank, f"代偿 {loan.id}（{how}）", postings, links=(loan.id,),
                              meta=meta, loan=loan.id)
         if r:
@@ -1033,6 +1056,24 @@ class ProgramSynthesizer:
                 if room > 0:
                     self._inject(day, code, room, "代偿后补足风险补偿金")
             self._cover(day, code, ZERO)
+
+    def _evidence(self, code: str, day: datetime.date, name: str, meta: Mapping[str, Any]) -> Mapping[str, Any]:
+        """``meta`` with its authorising document (evidence.missing), where the program
+        requires one on ``day``: a small placeholder file ``evidence/<name>.txt`` beside the
+        ledger (saying it is no real scan, naming the event and its letter), its path
+        relative to the ledger and its SHA-256, as the rule checks them."""
+        if not self.p(code, evidence.RULE, "required", day):
+            return meta
+        if self.evidence_dir is None:
+            raise GenerationError(f"项目 {code} 要求附授权文件（evidence.missing），请把账本写到文件")
+        lines = ["合成账本的占位文件，不是真实的扫描件。", f"项目：{code}", f"事项：{name}（{day}）"]
+        for key in ("letter", "decision", "approval"):
+            if isinstance(meta.get(key), str):
+                lines.append(f"{key}：{meta[key]}")
+        data = ("\n".join(lines) + "\n").encode("utf-8")
+        self.evidence_dir.mkdir(exist_ok=True)
+        (self.evidence_dir / f"{name}.txt").write_bytes(data)
+        return {**meta, evidence.PATH_KEY: f"{EVIDENCE_FOLDER}/{name}.txt", evidence.HASH_KEY: hashlib.sha256(data).hexdigest()}
 
     def _ensure(self, day: datetime.date, code: str, amount: Decimal) -> None:
         """Before a payment of ``amount`` from the risk fund: top it up where it lacks it."""

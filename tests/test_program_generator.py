@@ -347,3 +347,52 @@ def test_the_guarantee_fund_in_a_table_never_pays_more_than_it_holds(tmp_path, m
     monkeypatch.setattr(synth.ProgramSynthesizer, "_guarantee_free", lambda self, code: Decimal("1e12"))
     with pytest.raises(GenerationError, match="助保金余额 .* 元不足以支付其分担部分"):
         generate(io.StringIO(), loans=40, seed=4, programs="TGS", rules=rules)
+
+
+# --------------------------------------------------------------------------------------
+# evidence.missing with documents required: the generator writes placeholder files.
+
+
+def _rules_with_evidence_required(tmp_path: Path, since: str) -> Path:
+    """A copy of rules.yaml with program TEV: CQGX's block under new accounts whose
+    evidence.missing requires documents from ``since`` on (CQGX itself: never)."""
+    data = yaml.safe_load(RULES.read_text(encoding="utf-8"))
+    test = copy.deepcopy(data["programs"]["CQGX"])
+    test["name"] = "测试区助保贷授权文件试点"
+    test["accounts"] = {role: account.replace(":CQGX:", ":TEV:") for role, account in test["accounts"].items()}
+    values = test["rules"]["evidence.missing"]["params"]["required"]["values"]
+    values[datetime.date.fromisoformat(since)] = True
+    data["programs"]["TEV"] = test
+    path = tmp_path / "rules.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    shutil.copy(REPO / data["calendar"], tmp_path / data["calendar"])
+    return path
+
+
+def test_required_evidence_is_written_beside_the_ledger(tmp_path):
+    rules = _rules_with_evidence_required(tmp_path, "2023-01-01")
+    out = tmp_path / "out"
+    out.mkdir()
+    ledger = out / "tev.beancount"
+    stats = generate(ledger, loans=150, seed=2, programs="TEV", rules=rules)
+    assert stats.defaults > 0
+    bean_check(ledger)
+    entries, analysis = load_clean(ledger, rules)
+    since = datetime.date(2023, 1, 1)
+    approvals = loan_events(entries, "approval")
+    assert any(e.date < since for e in approvals) and any(e.date >= since for e in approvals)
+    assert all(("evidence" in e.meta) == (e.date >= since) for e in approvals)
+    needing = [e for e in loan_events(entries, "claim") + loan_events(entries, "committee") if e.date >= since]
+    needing += [t for t in touching(entries, "Expenses:TEV") if "代偿" in t.narration and t.date >= since]
+    assert any(isinstance(e, Transaction) for e in needing) and all("evidence_sha256" in e.meta for e in needing)
+    files = sorted((out / "evidence").iterdir())
+    assert files and all(f.stat().st_size < 1000 for f in files)
+    assert {e.meta["evidence"] for e in needing + approvals if "evidence" in e.meta} == {f"evidence/{f.name}" for f in files}
+    # The files are what the rule reads: one changed, the rule reports it.
+    files[0].write_text("另一份文件", encoding="utf-8")
+    entries, _, _ = loader.load_file(str(ledger))
+    findings = analyse(entries, load_rules(str(rules))).findings
+    assert [f.rule for f in findings] and {f.rule for f in findings} == {"evidence.missing"}
+    # A stream has no folder beside it for the files: a Chinese error before anything is written.
+    with pytest.raises(GenerationError, match="TEV 要求附授权文件.*请给出账本文件路径"):
+        generate(io.StringIO(), loans=10, seed=2, programs="TEV", rules=rules)
