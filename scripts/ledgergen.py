@@ -22,32 +22,28 @@ Two layers, both writing plain Beancount text in the format of docs/ledger-forma
 * :func:`generate`, the synthetic generator for tests and benchmarks::
 
       generate(out, *, transactions=None, loans=None, seed=0, bare=False, force=False,
-               rules=None, start=None, end=None, progress=None) -> GenerationStats
+               rules=None, start=None, end=None, progress=None, programs=None) -> GenerationStats
 
   ``out`` is a path (written through a temporary file, then renamed; an existing file is
   kept unless ``force``) or an open text stream. Give ``transactions`` (the number of
-  Beancount transactions, i.e. cash entries, to write; the ledger ends within a few of
+  Beancount transactions, i.e. cash entries, to write; the ledger ends within about 2% of
   it) or ``loans`` (the number of loans to approve). The same ``seed`` gives the same
   bytes. ``bare=True`` writes the same ledger without the ``plugin`` line (the
   benchmark's bare bean-check). ``rules`` is the rules.yaml the plugin line names
-  (default: the project's, by absolute path). ``start``/``end`` bound the dates
-  (default 2022-01-01 to 2025-12-31). ``progress`` is called as
-  ``progress(written, target)`` now and then. Loans go to both programs, every
-  transaction obeys the rules (the plugin finds nothing, warnings included), the risk
-  fund is topped up to keep CQ's coverage (within its 50,000,000 cap) and WLHT's
-  leverage, and defaults are compensated and partly recovered. The file is written as
-  the simulation runs: memory holds the loans in flight (a few KB each; peak RSS about
-  40 MB at 10k, 125 MB at 100k and 1 GB at 1M transactions over the default four
-  years, where more loans are in flight at once), never the ledger.
-  Register directives (``custom``) come on top of the transactions: about four to five
-  per loan.
-
-* ``generate(..., programs="all" | "CODE,CODE" | [codes])``: any programs of rules.yaml,
-  written by :class:`zhubaodai.scripts.synth.ProgramSynthesizer`, which reads every figure
-  and shape from the programs' blocks (no code per program; a new program needs nothing
-  here). Without ``programs`` the curated CQGX/WLHT ledger above is written, byte for byte
-  as before (tests/snapshots/engine.json holds its findings); its payees and letter styles
-  (:data:`STYLES`) are cosmetic, other programs get theirs from :func:`derived_style`.
+  (default: the project's; the line names it relative to the ledger). ``start``/``end``
+  bound the dates (default 2022-01-01 to 2025-12-31, the end moved on for a program whose
+  rules start late). ``progress`` is called as ``progress(written, target)`` now and then.
+  ``programs`` is ``"all"``, ``"CODE,CODE"`` or a list of codes (default CQGX and WLHT).
+  Every program is written by :class:`zhubaodai.scripts.synth.ProgramSynthesizer`, which
+  reads every figure and shape from the programs' blocks in rules.yaml (no code per
+  program; a new program needs nothing here): fees, injections, interest, compensations
+  and recoveries, every transaction obeying the rules (the plugin finds nothing, warnings
+  included). The file is written as the simulation runs: memory holds the loans in
+  flight, never the ledger. Register directives (``custom``) come on top of the
+  transactions: about four to six per loan. Payees and letter styles are cosmetic:
+  :data:`STYLES` for CQGX and WLHT, :func:`derived_style` for the others. Where a
+  program's evidence.missing requires documents, small placeholder files are written in
+  ``evidence/`` beside the ledger (a stream is then refused).
 
 Command line::
 
@@ -69,7 +65,6 @@ from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field
-from dataclasses import replace
 from decimal import ROUND_DOWN
 from decimal import Decimal
 from pathlib import Path
@@ -1308,10 +1303,6 @@ def controller(index: int) -> str:
     return f"{_SURNAMES[index % len(_SURNAMES)]}某某（法定代表人、实际控制人）及配偶"
 
 
-def _round_amount(value: float, step: int = 100000) -> Decimal:
-    return Decimal(max(int(round(value / step)), 1) * step).quantize(Decimal("0.01"))
-
-
 @dataclass
 class GenerationStats:
     """What a generation wrote."""
@@ -1325,470 +1316,6 @@ class GenerationStats:
     start: datetime.date | None = None
     end: datetime.date | None = None
     seconds: float = 0.0
-
-
-@dataclass
-class _Enterprise:
-    """What the generator needs to remember of an enterprise (small: many of them)."""
-
-    __slots__ = ("index", "path", "valid", "cap")
-    index: int
-    path: str  # CQ: "cert" or "db"; WLHT: "score" or "rating"
-    valid: int  # CQ cert: valid-until ordinal; CQ db: revenue year; WLHT: unused
-    cap: Decimal  # the most the enterprise may borrow in the program at a time
-
-
-@dataclass
-class _ProgramPlan:
-    code: str
-    exposure: Decimal = ZERO  # planned peak principal of the loans not yet settled
-    idle: list[_Enterprise] = field(default_factory=list)  # free to borrow again
-    enterprises: int = 0
-    loan_numbers: dict[int, int] = field(default_factory=dict)
-    expected: Decimal = ZERO  # WLHT: this year's declared expected volume
-    volume: dict[int, Decimal] = field(default_factory=dict)  # approved amounts by year
-
-
-class _SynthHooks(Hooks):
-    def __init__(self, synth: Synthesizer) -> None:
-        super().__init__(synth.book)
-        self.synth = synth
-
-    def compensated(self, code: str, day: datetime.date, plan: Waterfall) -> None:
-        if plan.risk:
-            self.synth._cover(day, code, ZERO)
-
-
-class Synthesizer:
-    """Plans and writes a synthetic pool: both programs, loans arriving day by day.
-
-    Each working day brings a number of approvals (a steady rate with a seasonal swing,
-    set so the target is reached at about 90% of the period); each loan's whole life is
-    drawn at approval (:class:`LoanSpec`) and written step by step on the timeline; new
-    loans stop once the transactions written or planned reach the target. The
-    risk fund is kept large enough for every adequacy rule: planned exposure at most 8 ×
-    the risk fund in both programs (CQ: floor 10% of outstanding, within the 50,000,000
-    cap; WLHT: leverage 10 ×), and WLHT's fund at least 11% of the expected volume it
-    declares each year. When CQ's cap is reached, new loans go to WLHT.
-    """
-
-    CQ_CAP = Decimal("50000000.00")
-    CQ_FIRST = Decimal("10000000.00")
-    CQ_TOPUP = Decimal("5000000.00")
-    WL_FIRST = Decimal("3000000.00")
-    COVER = Decimal(8)
-    RESTORE = Decimal(6)
-    PEAK = Decimal("1.25")  # a loan's peak principal: amount plus at most 25% increase
-    FLOOR = Decimal("0.11")  # WLHT: risk fund kept above 11% of the expected volume
-    MEAN_AMOUNT = Decimal("1600000")
-
-    def __init__(
-        self,
-        book: Book,
-        rng: random.Random,
-        *,
-        start: datetime.date,
-        end: datetime.date,
-        transactions: int | None,
-        loans: int | None,
-        progress: Callable[[int, int], None] | None = None,
-    ) -> None:
-        self.book = book
-        self.rng = rng
-        self.cal = workdays()
-        self.start = start
-        self.end = end
-        self.target_tx = transactions
-        self.target_loans = loans
-        self.progress = progress
-        self.timeline = Timeline()
-        self.hooks = _SynthHooks(self)
-        self.plans = {code: _ProgramPlan(code) for code in ("CQGX", "WLHT")}
-        self.stats = GenerationStats(start=start, end=end)
-        self.open_day = self.cal.on_or_after(start)
-        self._today = self.open_day
-        self.last_loan_day = end - datetime.timedelta(days=45)
-        working = sum(
-            1 for o in range(start.toordinal(), end.toordinal() + 1) if self.cal.is_workday(datetime.date.fromordinal(o))
-        )
-        self.working_days = max(working, 1)
-        # Every quarterly interest credit of both programs will be written.
-        self.planned_tx = 2 * len(self._interest_dates())
-        if transactions is not None:
-            per_day = transactions / (1.28 * 0.9 * self.working_days)
-        else:
-            per_day = (loans or 0) / (0.9 * self.working_days)
-        self.per_day = max(per_day, 0.02)
-        self._next_report = 0
-
-    def _interest_dates(self) -> list[int]:
-        days = []
-        for year in range(self.start.year, self.end.year + 1):
-            for month in INTEREST_MONTHS:
-                d = datetime.date(year, month, SETTLEMENT_DAY + 1)
-                if self.open_day < d <= self.end:
-                    days.append(d.toordinal())
-        return days
-
-    # ---- the run
-
-    def run(self) -> GenerationStats:
-        book = self.book
-        started = time.monotonic()
-        for code in ("CQGX", "WLHT"):
-            book.open_accounts(code, self.open_day)
-        self.timeline.at(self.open_day, self._open_programs, Timeline.PROGRAM)
-        for code in ("CQGX", "WLHT"):
-            self.timeline.quarterly(book, code, self.open_day, self.end)
-        for year in range(self.open_day.year + 1, self.end.year + 1):
-            self.timeline.at(datetime.date(year, 1, 1), self._annual_plan, Timeline.PROGRAM)
-        self.timeline.at(self.cal.add(self.open_day, 5), self._arrivals, Timeline.PROGRAM)
-        self.timeline.run()
-        self.stats.transactions = book.transactions
-        self.stats.directives = book.directives
-        self.stats.seconds = time.monotonic() - started
-        if self.progress:
-            self.progress(book.transactions, self.target_tx or book.transactions)
-        return self.stats
-
-    def _open_programs(self, day: datetime.date) -> None:
-        book = self.book
-        for code in ("CQGX", "WLHT"):
-            style = STYLES[code]
-            book.program_open(code, day, f"{style.manager}与{style.bank}助保贷业务合作协议（{day.year}年）")
-
-        def first_injections(d: datetime.date) -> None:
-            book.injection(d, "CQGX", self.CQ_FIRST, "首期注入风险补偿金")
-            self.planned_tx += 1
-            self._annual_plan(d)
-
-        self.timeline.at(self.cal.add(day, 2), first_injections, Timeline.PROGRAM)
-
-    def _annual_plan(self, day: datetime.date) -> None:
-        """WLHT declares the year's expected volume; the risk fund is topped up to cover
-        it the same day (the first time: the first injection)."""
-        plan = self.plans["WLHT"]
-        year = day.year
-        days = sum(1 for o in range(day.toordinal(), datetime.date(year, 12, 31).toordinal() + 1)
-                   if self.cal.is_workday(datetime.date.fromordinal(o)))
-        estimate = Decimal(self.per_day * days * 0.6) * self.MEAN_AMOUNT * Decimal("1.2")
-        expected = max(estimate, plan.volume.get(year - 1, ZERO) * Decimal("1.1"))
-        expected = _round_amount(float(expected), 1000000)
-        plan.expected = expected
-        book = self.book
-        book.register(
-            day,
-            "program",
-            "plan",
-            "WLHT",
-            {"expected_volume": expected, "year": year, "letter": LetterRef("乌金融办函")},
-            code="WLHT",
-        )
-        self._cover(day, "WLHT", ZERO)
-
-    def _done(self) -> bool:
-        if self.target_tx is not None:
-            return self.planned_tx >= self.target_tx
-        return self.stats.loans >= (self.target_loans or 0)
-
-    def _arrivals(self, day: datetime.date) -> None:
-        self._today = day
-        if day > self.last_loan_day or self._done():
-            return
-        season = (0.6, 0.8, 1.2, 1.0, 1.0, 1.1, 1.0, 0.9, 1.1, 1.0, 1.1, 1.2)[day.month - 1]
-        lam = self.per_day * season
-        count = int(lam) + (1 if self.rng.random() < lam - int(lam) else 0)
-        for _ in range(count):
-            if self._done():
-                break
-            self._approve(day)
-        self._report()
-        self.timeline.at(self.cal.add(day, 1), self._arrivals, Timeline.PROGRAM)
-
-    def _report(self) -> None:
-        if self.progress is None:
-            return
-        written = self.book.transactions
-        if written >= self._next_report:
-            self.progress(written, self.target_tx or 0)
-            self._next_report = written + max((self.target_tx or 100000) // 200, 500)
-
-    # ---- adequacy
-
-    def _required(self, code: str, extra: Decimal) -> Decimal:
-        plan = self.plans[code]
-        need = (plan.exposure + extra) / self.COVER
-        if code == "WLHT":
-            need = max(need, plan.expected * self.FLOOR)
-        return need
-
-    def _cover(self, day: datetime.date, code: str, extra: Decimal) -> bool:
-        """Top the risk fund up where the exposure (plus ``extra``) or WLHT's declared
-        volume needs it; False if CQ's cap leaves no room."""
-        book = self.book
-        risk = book.balance_of(code, RISK)
-        need = self._required(code, extra)
-        if risk >= need:
-            return True
-        plan = self.plans[code]
-        target = max((plan.exposure + extra) / self.RESTORE, need * Decimal("1.2"))
-        top = _round_amount(float(target - risk), 1000000)
-        if code == "CQGX":
-            room = self.CQ_CAP - book.state[code].injected
-            top = min(max(top, self.CQ_TOPUP), room)
-            if top <= 0:
-                return False
-            book.injection(day, code, top, "追加注入风险补偿金")
-        elif book.state[code].injected == 0:
-            book.injection(day, code, max(top, self.WL_FIRST), "注入风险补偿铺底资金")
-        else:
-            book.injection(day, code, top, "补充风险补偿铺底资金")
-        self.planned_tx += 1
-        return risk + top >= need
-
-    # ---- one loan
-
-    def _approve(self, day: datetime.date) -> None:
-        rng = self.rng
-        code = "CQGX" if rng.random() < 0.5 else "WLHT"
-        if code == "CQGX" and not self._cover(day, code, Decimal("5000000") * self.PEAK):
-            code = "WLHT"
-        ent = self._enterprise(code, day)
-        amount = self._amount(code, ent.cap)
-        peak = amount * self.PEAK
-        if code == "WLHT":
-            self._cover(day, code, peak)
-        plan = self.plans[code]
-        spec = self._spec(code, ent, amount, day)
-        steps = loan_steps(spec, self.book, self.cal, self.end)
-        if self.target_tx is not None and self.planned_tx + sum(s.transactions for s in steps) > self.target_tx:
-            # The last loans: a plain loan (one fee payment) so the count lands on the target.
-            spec = replace(spec, increases=(), repayments=(), renewals=(), outcome="repaid")
-            steps = loan_steps(spec, self.book, self.cal, self.end)
-        run = LoanRun(spec, steps, on_done=lambda r, last, e=ent: self._finished(r, last, e))
-        plan.exposure += peak
-        plan.volume[day.year] = plan.volume.get(day.year, ZERO) + amount
-        self.planned_tx += run.transactions
-        self.stats.loans += 1
-        if spec.defaults:
-            self.stats.defaults += 1
-            if any(s.kind == "recovery" for s in steps):
-                self.stats.recoveries += 1
-        self.timeline.loan(self.book, run, self.hooks)
-
-    def _finished(self, run: LoanRun, last: Step, ent: _Enterprise) -> None:
-        if last.kind == "settlement":
-            plan = self.plans[run.spec.program]
-            plan.exposure -= run.spec.amount * self.PEAK
-            plan.idle.append(ent)
-
-    def _enterprise(self, code: str, day: datetime.date) -> _Enterprise:
-        """An enterprise free to borrow: one that has repaid before (its register facts
-        brought up to date), or a newly registered one."""
-        rng = self.rng
-        plan = self.plans[code]
-        style = STYLES[code]
-        book = self.book
-        if plan.idle and rng.random() < 0.6:
-            k = rng.randrange(len(plan.idle))
-            plan.idle[k], plan.idle[-1] = plan.idle[-1], plan.idle[k]
-            ent = plan.idle.pop()
-            update: dict[str, Any] = {}
-            if ent.path == "cert" and ent.valid < day.toordinal():
-                until = datetime.date(day.year + 3, day.month, min(day.day, 28))
-                update = {"hightech_cert": f"GR{day.year}{51100000 + ent.index % 99999:08d}", "hightech_until": until}
-                ent.valid = until.toordinal()
-            elif ent.path == "db" and ent.valid != day.year - 1:
-                update = {"revenue": Decimal(rng.randint(55, 900)) * 100000, "revenue_year": day.year - 1}
-                ent.valid = day.year - 1
-            if update:
-                book.register(day, "enterprise", "update", self._eid(code, ent), update, code=code)
-            return ent
-        index = plan.enterprises
-        plan.enterprises += 1
-        self.stats.enterprises += 1
-        attrs: dict[str, Any] = {"credit_code": credit_code(style.region_code, index + (0 if code == "CQGX" else 500000))}
-        if code == "CQGX":
-            attrs["size"] = rng.choice(("小型", "小型", "微型", "中型"))
-            attrs["zone"] = True
-            if rng.random() < 0.6:
-                since = day.year - rng.randint(0, 2)
-                until = datetime.date(since + 3, rng.randint(10, 12), rng.randint(1, 28))
-                attrs["hightech_cert"] = f"GR{since}{51100000 + index % 99999:08d}"
-                attrs["hightech_until"] = until
-                ent = _Enterprise(index, "cert", until.toordinal(), Decimal("5000000"))
-            else:
-                attrs["tech_db"] = True
-                attrs["own_ip"] = True
-                attrs["revenue"] = Decimal(rng.randint(55, 900)) * 100000
-                attrs["revenue_year"] = day.year - 1
-                ent = _Enterprise(index, "db", day.year - 1, Decimal("5000000"))
-        else:
-            attrs["size"] = rng.choice(("小型", "小型", "微型"))
-            attrs["roster"] = LetterRef("乌金融办名册")
-            if rng.random() < 0.75:
-                attrs["score"] = rng.randint(62, 95)
-                ent = _Enterprise(index, "score", 0, Decimal("5000000"))
-            else:
-                attrs["rating"] = rng.choice(("A", "AA", "AA", "AAA"))
-                ent = _Enterprise(index, "rating", 0, Decimal("20000000"))
-            attrs["credit_clean"] = True
-        book.enterprise(code, self._eid(code, ent), day, enterprise_name(code, index), **attrs)
-        return ent
-
-    @staticmethod
-    def _eid(code: str, ent: _Enterprise) -> str:
-        return f"{STYLES[code].enterprise_prefix}-{ent.index + 1:06d}"
-
-    def _amount(self, code: str, cap: Decimal) -> Decimal:
-        rng = self.rng
-        if code == "CQGX":
-            value = rng.lognormvariate(14.6, 0.55)
-        else:
-            value = rng.lognormvariate(14.1, 0.6) * (2.0 if cap > 5000000 else 1.0)
-        limit = float(cap) / float(self.PEAK)
-        return _round_amount(min(max(value, 200000.0), limit))
-
-    def _rate(self, code: str, day: datetime.date) -> Decimal:
-        rng = self.rng
-        if code == "CQGX":
-            return contract_rate(self.book, code, day, Decimal(rng.choice((0, 10, 20, 30, 45, 60))) / 10000)
-        return Decimal(rng.choice(("0.0385", "0.0420", "0.0450", "0.0480", "0.0520")))
-
-    def _spec(self, code: str, ent: _Enterprise, amount: Decimal, day: datetime.date) -> LoanSpec:
-        rng = self.rng
-        cal = self.cal
-        style = STYLES[code]
-        plan = self.plans[code]
-        year = day.year
-        n = plan.loan_numbers.get(year, 0) + 1
-        plan.loan_numbers[year] = n
-        loan_id = f"{style.loan_prefix}-{year}-{n:06d}"
-        contract_no = style.contract_style.format(year=year, n=n)
-        term = rng.choice((12, 12, 12, 12, 9, 6))
-        contract_meta: dict[str, Any] = {}
-        wl = code == "WLHT"
-        if wl:
-            contract_meta = {
-                "collateral": _round_amount(float(amount) * rng.uniform(0.45, 1.2), 10000),
-                "joint_liability": controller(ent.index),
-            }
-        letter = LetterRef(style.approval_issuer)
-        fee_lag = rng.randint(1, 4)
-        contract_lag = rng.randint(0, 2)
-        disburse_lag = rng.randint(0, 3)
-        disb = cal.add(cal.add(cal.add(day, fee_lag), contract_lag), disburse_lag)
-        maturity = add_months(disb, term)
-        increases: tuple[Increase, ...] = ()
-        repayments: tuple[Repayment, ...] = ()
-        renewals: tuple[Renewal, ...] = ()
-        outcome: str | DefaultSpec = "repaid"
-        roll = rng.random()
-        if roll < 0.08 and term >= 9:
-            inc_day = cal.on_or_after(add_months(disb, rng.randint(2, term - 4)))
-            if inc_day < maturity and inc_day <= self.end:
-                inc_amount = _round_amount(float(amount) * rng.uniform(0.1, 0.25))
-                total = amount + inc_amount
-                meta = {"collateral": _round_amount(float(total) * 0.5, 10000)} if wl else {}
-                increases = (
-                    Increase(inc_day, inc_amount, letter=LetterRef(style.approval_issuer),
-                             contract_no=f"{contract_no}-补1", fee_lead=rng.randint(0, 2), meta=meta),
-                )
-        elif roll < 0.2 and term >= 9:
-            rep_day = add_months(disb, rng.randint(3, term - 3))
-            part = _round_amount(float(amount) * rng.uniform(0.1, 0.4))
-            if part < amount:
-                repayments = (Repayment(rep_day, part),)
-        principal = amount + sum((i.amount for i in increases), ZERO) - sum((r.amount for r in repayments), ZERO)
-        fate = rng.random()
-        if fate < 0.02:
-            outcome = self._default(code, principal, maturity)
-        elif fate < 0.25:
-            chain = []
-            renew_day = maturity
-            for _ in range(rng.choice((1, 1, 2))):
-                if renew_day > self.end:
-                    break
-                repay_first = ZERO
-                if rng.random() < 0.3:
-                    repay_first = _round_amount(float(principal) * rng.uniform(0.1, 0.3))
-                    if repay_first >= principal:
-                        repay_first = ZERO
-                principal -= repay_first
-                months = rng.choice((12, 12, 6))
-                meta = {"collateral": _round_amount(float(principal) * 0.5, 10000)} if wl else {}
-                chain.append(
-                    Renewal(
-                        term_months=months,
-                        letter=LetterRef(style.approval_issuer),
-                        repay_first=repay_first,
-                        notice_lag=rng.randint(1, min(style.notice_days - 1, 4)),
-                        fee_lead=rng.randint(1, 3),
-                        rate=self._rate(code, renew_day),
-                        meta=meta,
-                    )
-                )
-                renew_day = add_months(renew_day, months)
-            renewals = tuple(chain)
-            if rng.random() < 0.02:
-                outcome = self._default(code, principal, renew_day)
-        elif fate < 0.3:
-            outcome = "open"  # still outstanding at the end of the books (or repaid later)
-        return LoanSpec(
-            id=loan_id,
-            program=code,
-            enterprise=self._eid(code, ent),
-            payer=enterprise_name(code, ent.index),
-            amount=amount,
-            approval=day,
-            letter=letter,
-            term_months=term,
-            rate=self._rate(code, cal.add(cal.add(day, fee_lag), contract_lag)),
-            contract_no=contract_no,
-            contract_meta=contract_meta,
-            fee_lag=fee_lag,
-            contract_lag=contract_lag,
-            disburse_lag=disburse_lag,
-            notice_lag=rng.randint(1, min(style.notice_days - 1, 4)),
-            increases=increases,
-            repayments=repayments,
-            renewals=renewals,
-            outcome=outcome,
-        )
-
-    def _default(self, code: str, principal: Decimal, maturity: datetime.date) -> DefaultSpec:
-        rng = self.rng
-        style = STYLES[code]
-        rate = Decimal("0.045")
-        days = rng.randint(20, 95)
-        interest = half_up(principal * rate * days / 360)
-        compound = penalty = ZERO
-        if code == "WLHT":
-            compound = half_up(interest * rate * days / 360)
-            penalty = half_up(principal * rate * Decimal("0.5") * 30 / 360)
-        recovery = None
-        if rng.random() < 0.45:
-            recovery = RecoverySpec(
-                after_days=rng.randint(60, 300),
-                letter=LetterRef(style.bank_issuer),
-                costs=_round_amount(float(principal) * rng.uniform(0.005, 0.02), 100),
-                penalty=_round_amount(float(principal) * 0.005, 100) if code == "WLHT" else ZERO,
-                fraction=Decimal(str(round(rng.uniform(0.1, 0.9), 2))),
-                cash_lag=rng.randint(1, 3),
-            )
-        return DefaultSpec(
-            interest=interest,
-            compound=compound,
-            penalty=penalty,
-            confirm_letter=LetterRef(style.confirm_issuer),
-            claim_letter=LetterRef(style.bank_issuer),
-            overdue_after=1,
-            confirm_lag=rng.randint(1, 4),
-            comp_lag=rng.randint(2, 12) if code == "CQGX" else 2,
-            recovery=recovery,
-            blacklist="恶意逃废债务，经催收拒不履行还款义务" if rng.random() < 0.3 else None,
-            blacklist_after=rng.randint(5, 30),
-        )
 
 
 def portable_rules_path(rules: Path, ledger: Path) -> Path:
@@ -1809,14 +1336,18 @@ def _header(title: str, rules: Path | None, note: str) -> str:
     return "".join(lines)
 
 
-def select_programs(rulebook: Rulebook, programs: Sequence[str] | str | None, path: Path) -> tuple[str, ...] | None:
+#: The programs a synthetic ledger holds when none are asked for.
+DEFAULT_PROGRAMS = ("CQGX", "WLHT")
+
+
+def select_programs(rulebook: Rulebook, programs: Sequence[str] | str | None, path: Path) -> tuple[str, ...]:
     """The program codes asked for (``"all"``: every program in rules.yaml, in its order);
-    None for the curated default (CQGX and WLHT, which must then be present)."""
+    :data:`DEFAULT_PROGRAMS` where none are asked for (they must then be present)."""
     if programs is None:
-        missing = [code for code in ("CQGX", "WLHT") if code not in rulebook.programs]
+        missing = [code for code in DEFAULT_PROGRAMS if code not in rulebook.programs]
         if missing:
             raise GenerationError(f"规则文件 {path} 中缺少项目：{'、'.join(missing)}")
-        return None
+        return DEFAULT_PROGRAMS
     if isinstance(programs, str):
         programs = [p.strip() for p in programs.split(",") if p.strip()]
     if list(programs) == ["all"]:
@@ -1847,11 +1378,10 @@ def generate(
 ) -> GenerationStats:
     """Write a synthetic, rule-compliant ledger (see the module docstring).
 
-    ``programs``: None writes CQGX and WLHT as the curated generator always has (its bytes
-    are the snapshot's); a list of codes, or ``"all"``, writes those programs of rules.yaml
-    with :class:`zhubaodai.scripts.synth.ProgramSynthesizer`, which reads everything from
-    their blocks (no code per program). The default end is then moved on where a program's
-    rules only start late (up to the last year the working-day calendar knows)."""
+    ``programs``: a list of codes, or ``"all"``, or None for CQGX and WLHT; they are written
+    by :class:`zhubaodai.scripts.synth.ProgramSynthesizer`, which reads everything from
+    their blocks in rules.yaml (no code per program). The default end is moved on where a
+    program's rules only start late (up to the last year the working-day calendar knows)."""
     if (transactions is None) == (loans is None):
         raise GenerationError("请指定交易笔数（transactions）或贷款笔数（loans）之一")
     size = transactions if transactions is not None else loans
@@ -1871,23 +1401,18 @@ def generate(
         raise GenerationError(f"无法读取规则文件 {rules_path}：{exc.strerror}") from None
     cal = workdays()
     codes = select_programs(rulebook, programs, rules_path)
-    if codes is not None:
-        from zhubaodai.scripts import synth
+    from zhubaodai.scripts import synth  # here: synth imports this module
 
-        if given_end is None:
-            latest = max(synth.first_day(rulebook.programs[c]) for c in codes)
-            end = max(end, min(latest + datetime.timedelta(days=330), datetime.date(cal.last_year, 12, 31)))
-        late = [c for c in codes if synth.first_day(rulebook.programs[c]) > end - datetime.timedelta(days=120)]
-        if late:
-            raise GenerationError(
-                f"项目 {'、'.join(late)} 的规则自 "
-                f"{max(synth.first_day(rulebook.programs[c]) for c in late)} 起适用，日期区间 {start} 至 {end} 内无法开展业务"
-            )
-    if codes is None and (start.year < cal.first_year or end.year + 1 > cal.last_year):
+    if given_end is None:
+        latest = max(synth.first_day(rulebook.programs[c]) for c in codes)
+        end = max(end, min(latest + datetime.timedelta(days=330), datetime.date(cal.last_year, 12, 31)))
+    late = [c for c in codes if synth.first_day(rulebook.programs[c]) > end - datetime.timedelta(days=120)]
+    if late:
         raise GenerationError(
-            f"日期区间 {start} 至 {end} 超出工作日历（{cal.first_year}—{cal.last_year} 年，且需留出次年推算通知期限）"
+            f"项目 {'、'.join(late)} 的规则自 "
+            f"{max(synth.first_day(rulebook.programs[c]) for c in late)} 起适用，日期区间 {start} 至 {end} 内无法开展业务"
         )
-    if codes is not None and (start.year < cal.first_year or end.year > cal.last_year):
+    if start.year < cal.first_year or end.year > cal.last_year:
         raise GenerationError(f"日期区间 {start} 至 {end} 超出工作日历（{cal.first_year}—{cal.last_year} 年）")
     what = f"约 {transactions:,} 笔交易" if transactions is not None else f"{loans:,} 笔贷款"
     note = (
@@ -1900,27 +1425,18 @@ def generate(
         stream.write(_header(title, None if bare else rules_line, note))
         stream.write(f'{start} custom "fava-option" "language" "zh"\n\n')
         book = Book(rulebook, StreamSink(stream), comments=False)
-        if codes is not None:
-            from zhubaodai.scripts.synth import EVIDENCE_FOLDER
-            from zhubaodai.scripts.synth import ProgramSynthesizer
-
-            return ProgramSynthesizer(
-                book, random.Random(seed), codes, start=start, end=end, transactions=transactions, loans=loans,
-                progress=progress, evidence_dir=None if folder is None else folder / EVIDENCE_FOLDER,
-            ).run()
-        synth = Synthesizer(
-            book, random.Random(seed), start=start, end=end, transactions=transactions, loans=loans, progress=progress
-        )
-        return synth.run()
+        return synth.ProgramSynthesizer(
+            book, random.Random(seed), codes, start=start, end=end, transactions=transactions, loans=loans,
+            progress=progress, evidence_dir=None if folder is None else folder / synth.EVIDENCE_FOLDER,
+        ).run()
 
     if hasattr(out, "write"):
-        if codes is not None:
-            needing = [c for c in codes if synth.requires_evidence(rulebook.programs[c])]
-            if needing:
-                raise GenerationError(
-                    f"项目 {'、'.join(needing)} 要求附授权文件（evidence.missing），生成器把占位文件写在账本旁的 "
-                    f"{synth.EVIDENCE_FOLDER}/ 目录：请给出账本文件路径"
-                )
+        needing = [c for c in codes if synth.requires_evidence(rulebook.programs[c])]
+        if needing:
+            raise GenerationError(
+                f"项目 {'、'.join(needing)} 要求附授权文件（evidence.missing），生成器把占位文件写在账本旁的 "
+                f"{synth.EVIDENCE_FOLDER}/ 目录：请给出账本文件路径"
+            )
         return write(out, rules_path)  # type: ignore[arg-type]
     path = Path(out)
     if path.exists() and not force:
@@ -1997,7 +1513,7 @@ def _progress_printer(enabled: bool) -> Callable[[int, int], None] | None:
     "--programs",
     default=None,
     metavar="代码,代码|all",
-    help="生成哪些项目（rules.yaml 中的代码，逗号分隔；all 为全部项目）。不写时按原样生成 CQGX 与 WLHT",
+    help="生成哪些项目（rules.yaml 中的代码，逗号分隔；all 为全部项目）。不写时生成 CQGX 与 WLHT",
 )
 def main(
     transactions: int | None,

@@ -363,7 +363,13 @@ class ProgramSynthesizer:
             for _ in range(count):
                 if self._done():
                     break
-                self._approve(day, self.rng.choice(open_codes))
+                first = self.rng.choice(open_codes)
+                # A program that refuses today (its risk fund at risk.cap, approvals stopped
+                # by loan.portfolio_stop) leaves the loan to another, as a bank would.
+                if not self._approve(day, first):
+                    for other in open_codes:
+                        if other != first and self._approve(day, other):
+                            break
             self._report()
         if day < max(p.last_loan_day for p in self.pools.values()):
             self.timeline.at(self._add(day, 1), self._arrivals, Timeline.PROGRAM)
@@ -453,7 +459,8 @@ class ProgramSynthesizer:
 
     # ---- one loan
 
-    def _approve(self, day: datetime.date, code: str) -> None:
+    def _approve(self, day: datetime.date, code: str) -> bool:
+        """Approve a loan in ``code`` on ``day``; False where the program takes none today."""
         pool = self.pools[code]
         rng = self.rng
         stop = self.p(code, "loan.portfolio_stop", "max_overdue_rate", day)
@@ -461,7 +468,7 @@ class ProgramSynthesizer:
             total = sum(pool.outstanding.values(), ZERO)
             late = sum((min(v, pool.outstanding.get(k, ZERO)) for k, v in pool.late.items()), ZERO)
             if total > 0 and late >= half_up(total * stop) * Decimal("0.8"):
-                return
+                return False
         cap = self._cap(code, day)
         value_ = rng.lognormvariate(14.3, 0.6)
         amount = round_to(min(max(value_, 200000.0), float(cap / PEAK)))
@@ -469,7 +476,7 @@ class ProgramSynthesizer:
             amount = (cap / PEAK).quantize(Decimal("1")).quantize(Decimal("0.01"))
         peak = amount * PEAK
         if not self._cover(day, code, peak):
-            return
+            return False
         ent = self._enterprise(code, day)
         loan = self._spec(code, ent, amount, day)
         pool.exposure += peak
@@ -487,6 +494,7 @@ class ProgramSynthesizer:
         ):
             self.book.watch(loan.id)  # the engine distributes its recovery (Book.recovery_parts)
         self._schedule(loan)
+        return True
 
     def _cap(self, code: str, day: datetime.date) -> Decimal:
         caps = [self.p(code, "loan.amount", n, day) for n in ("max", "max_scorecard", "max_rating")]

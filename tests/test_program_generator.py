@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 
@@ -240,24 +241,34 @@ def test_demo_refuses_to_overwrite_and_speaks_chinese(tmp_path):
 # THE point: a new program in rules.yaml, no generator code.
 
 
-def _rules_with_test_program(tmp_path: Path) -> Path:
-    """A copy of rules.yaml (and its calendar) with program TEST: GSBY's block under new
-    accounts (Assets:TEST:…), a 3% fee instead of 4%, the risk fund bearing 60% of the
-    shortfall instead of half, and funders 1:1 instead of 1:0.5."""
+def _rules_with_copy(tmp_path: Path, source: str, code: str, name: str, edit: Callable[[dict], None]) -> Path:
+    """A copy of rules.yaml (and its calendar) in ``tmp_path`` with program ``code``: the
+    block of ``source`` under its own name and accounts (Assets:<code>:…), changed by ``edit``
+    (given the block's rules)."""
     data = yaml.safe_load(RULES.read_text(encoding="utf-8"))
-    test = copy.deepcopy(data["programs"]["GSBY"])
-    test["name"] = "测试市小微企业互助贷款风险补偿基金"
-    test["accounts"] = {role: account.replace(":GSBY:", ":TEST:") for role, account in test["accounts"].items()}
-    rules = test["rules"]
-    (first,) = rules["fee.rate"]["params"]["rate"]["values"]
-    rules["fee.rate"]["params"]["rate"]["values"][first] = 0.03
-    rules["comp.waterfall"]["params"]["risk_share"]["values"] = {first: 0.6}
-    rules["risk.funders"]["params"]["shares"]["values"] = {first: {"省级": 1, "区级": 1}}
-    data["programs"]["TEST"] = test
+    test = copy.deepcopy(data["programs"][source])
+    test["name"] = name
+    test["accounts"] = {role: account.replace(f":{source}:", f":{code}:") for role, account in test["accounts"].items()}
+    edit(test["rules"])
+    data["programs"][code] = test
     path = tmp_path / "rules.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
     shutil.copy(REPO / data["calendar"], tmp_path / data["calendar"])
     return path
+
+
+def _rules_with_test_program(tmp_path: Path) -> Path:
+    """A copy of rules.yaml (and its calendar) with program TEST: GSBY's block under new
+    accounts (Assets:TEST:…), a 3% fee instead of 4%, the risk fund bearing 60% of the
+    shortfall instead of half, and funders 1:1 instead of 1:0.5."""
+
+    def edit(rules: dict) -> None:
+        (first,) = rules["fee.rate"]["params"]["rate"]["values"]
+        rules["fee.rate"]["params"]["rate"]["values"][first] = 0.03
+        rules["comp.waterfall"]["params"]["risk_share"]["values"] = {first: 0.6}
+        rules["risk.funders"]["params"]["shares"]["values"] = {first: {"省级": 1, "区级": 1}}
+
+    return _rules_with_copy(tmp_path, "GSBY", "TEST", "测试市小微企业互助贷款风险补偿基金", edit)
 
 
 def test_a_new_program_needs_no_generator_code(tmp_path):
@@ -303,29 +314,23 @@ def _rules_with_guarantee_table(tmp_path: Path) -> Path:
     whose compensations are borne by a table, the guarantee fund 60%, the risk fund 30%,
     the bank the rest, and a fee of 1% (2% for unsecured loans): the guarantee fund is
     small against its part of a default, so the plan binds."""
-    data = yaml.safe_load(RULES.read_text(encoding="utf-8"))
-    test = copy.deepcopy(data["programs"]["GSBY"])
-    test["name"] = "测试市助保金分担试点"
-    test["accounts"] = {role: account.replace(":GSBY:", ":TGS:") for role, account in test["accounts"].items()}
-    rules = test["rules"]
-    first = next(iter(rules["comp.waterfall"]["params"]["risk_share"]["values"]))
-    del rules["comp.waterfall"]
-    for name, rate in (("rate", 0.02), ("secured_rate", 0.01), ("extra_year", 0)):
-        values = rules["fee.rate"]["params"][name]["values"]
-        for day in values:
-            values[day] = rate
-    rules["comp.shares"] = {
-        "severity": "error",
-        "article": "测试条款",
-        "summary": "测试：代偿由助保金、风险补偿金与合作银行按比例分担。",
-        "reading": "测试用的分担表。",
-        "params": {"parties": {"article": "测试条款", "values": {first: {"guarantee": 0.6, "risk": 0.3, "bank": "rest"}}}},
-    }
-    data["programs"]["TGS"] = test
-    path = tmp_path / "rules.yaml"
-    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
-    shutil.copy(REPO / data["calendar"], tmp_path / data["calendar"])
-    return path
+
+    def edit(rules: dict) -> None:
+        first = next(iter(rules["comp.waterfall"]["params"]["risk_share"]["values"]))
+        del rules["comp.waterfall"]
+        for name, rate in (("rate", 0.02), ("secured_rate", 0.01), ("extra_year", 0)):
+            values = rules["fee.rate"]["params"][name]["values"]
+            for day in values:
+                values[day] = rate
+        rules["comp.shares"] = {
+            "severity": "error",
+            "article": "测试条款",
+            "summary": "测试：代偿由助保金、风险补偿金与合作银行按比例分担。",
+            "reading": "测试用的分担表。",
+            "params": {"parties": {"article": "测试条款", "values": {first: {"guarantee": 0.6, "risk": 0.3, "bank": "rest"}}}},
+        }
+
+    return _rules_with_copy(tmp_path, "GSBY", "TGS", "测试市助保金分担试点", edit)
 
 
 def test_the_guarantee_fund_in_a_table_never_pays_more_than_it_holds(tmp_path, monkeypatch):
@@ -356,17 +361,11 @@ def test_the_guarantee_fund_in_a_table_never_pays_more_than_it_holds(tmp_path, m
 def _rules_with_evidence_required(tmp_path: Path, since: str) -> Path:
     """A copy of rules.yaml with program TEV: CQGX's block under new accounts whose
     evidence.missing requires documents from ``since`` on (CQGX itself: never)."""
-    data = yaml.safe_load(RULES.read_text(encoding="utf-8"))
-    test = copy.deepcopy(data["programs"]["CQGX"])
-    test["name"] = "测试区助保贷授权文件试点"
-    test["accounts"] = {role: account.replace(":CQGX:", ":TEV:") for role, account in test["accounts"].items()}
-    values = test["rules"]["evidence.missing"]["params"]["required"]["values"]
-    values[datetime.date.fromisoformat(since)] = True
-    data["programs"]["TEV"] = test
-    path = tmp_path / "rules.yaml"
-    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
-    shutil.copy(REPO / data["calendar"], tmp_path / data["calendar"])
-    return path
+
+    def edit(rules: dict) -> None:
+        rules["evidence.missing"]["params"]["required"]["values"][datetime.date.fromisoformat(since)] = True
+
+    return _rules_with_copy(tmp_path, "CQGX", "TEV", "测试区助保贷授权文件试点", edit)
 
 
 def test_required_evidence_is_written_beside_the_ledger(tmp_path):
