@@ -39,7 +39,8 @@ Two layers, both writing plain Beancount text in the format of docs/ledger-forma
   program; a new program needs nothing here): fees, injections, interest, compensations
   and recoveries, every transaction obeying the rules (the plugin finds nothing, warnings
   included). The file is written as the simulation runs: memory holds the loans in
-  flight, never the ledger. Register directives (``custom``) come on top of the
+  flight, never the ledger (peak RSS about 170 MB at 100k transactions over the default
+  four years, 2026-11-29, CQGX and WLHT). Register directives (``custom``) come on top of the
   transactions: about four to six per loan. Payees and letter styles are cosmetic:
   :data:`STYLES` for CQGX and WLHT, :func:`derived_style` for the others. Where a
   program's evidence.missing requires documents, small placeholder files are written in

@@ -32,8 +32,10 @@ bookkeeper of :mod:`zhubaodai.scripts.ledgergen` (:class:`Book`, :class:`Timelin
   (``comp.rate_cap``, ``comp.fee_cap`` with ``guarantee_fee`` events): a loan defaults only
   where the caps leave room, and where the guarantee fund bears a share of a table
   (comp.shares) only within what it holds less the parts reserved for the defaults planned
-  before (it cannot be topped up: fees come only from enterprises); ``loan.portfolio_stop``: approvals wait while the overdue rate
-  is near the stop, and a compensated loan is settled.
+  before (it cannot be topped up: fees come only from enterprises);
+  ``loan.portfolio_stop``: approvals wait while the overdue rate is near the stop, and a
+  compensated loan is settled;
+* evidence.missing with documents required: placeholder files beside the ledger.
 
 A program opens on the later of the run's start and its effective date; no loan is approved
 within 60 days of the first date one of its parameters ends (``null`` in rules.yaml).
@@ -42,8 +44,8 @@ within 60 days of the first date one of its parameters ends (``null`` in rules.y
 from __future__ import annotations
 
 import bisect
-import hashlib
 import datetime
+import hashlib
 import random
 import time
 from collections.abc import Callable
