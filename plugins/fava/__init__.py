@@ -39,6 +39,15 @@ from zhubaodai.fava.analysis import LoadedAnalysis
 from zhubaodai.fava.analysis import SetupError
 
 
+def _losses(page: _page.ReviewPage) -> _views.LossView | None:
+    """The loss left after recovery and each party's part of it (comp.shares ``residual``:
+    the engine's records.losses) in the page's scope; None where no program shown has a
+    residual table (the section is left out). 资金池概况 and 代偿台账 both show it."""
+    loaded = page.loaded()
+    period, programs, _ = page.scope(loaded)
+    return _views.loss_view(loaded.analysis, period, programs)
+
+
 class Zbd1Pool(_page.ReviewPage):
     """资金池概况: each fund's balance, sources and uses over the period; adequacy."""
 
@@ -55,13 +64,7 @@ class Zbd1Pool(_page.ReviewPage):
         outflows = _views.outflow_rows(loaded.analysis, period, programs)
         return _views.deposit_rows(loaded.analysis, period, programs), outflows, _views.outflow_years(outflows)
 
-    def losses(self) -> _views.LossView | None:
-        """The loss left after recovery and each party's part of it (comp.shares
-        ``residual``: the engine's records.losses) in the page's scope; None where no
-        program shown has a residual table (the section is left out)."""
-        loaded = self.loaded()
-        period, programs, _ = self.scope(loaded)
-        return _views.loss_view(loaded.analysis, period, programs)
+    losses = _losses
 
 
 class Zbd2Loans(_page.ReviewPage):
@@ -134,13 +137,7 @@ class Zbd3Compensations(_page.ReviewPage):
         names = self.loaded().analysis.rulebook.names(sorted({row.program for row in rows}))
         return (_views.compensation_totals(rows, npl, names), shown), pager
 
-    def losses(self) -> _views.LossView | None:
-        """The loss left after recovery and each party's part of it (comp.shares
-        ``residual``: the engine's records.losses) in the page's scope; None where no
-        program shown has a residual table (the section is left out)."""
-        loaded = self.loaded()
-        period, programs, _ = self.scope(loaded)
-        return _views.loss_view(loaded.analysis, period, programs)
+    losses = _losses
 
 
 class Zbd4Recoveries(_page.ReviewPage):
