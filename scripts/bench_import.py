@@ -51,7 +51,6 @@ from beancount.core import data
 from zhubaodai.core.engine import Analysis
 from zhubaodai.core.engine import result_of
 from zhubaodai.core.register import Loan
-from zhubaodai.core.rules import load_rules
 from zhubaodai.scripts.benchmark import Run
 from zhubaodai.scripts.benchmark import bean_check_command
 from zhubaodai.scripts.benchmark import machine
@@ -148,16 +147,13 @@ def new_loans(ledger: Path, enterprises: list[str], first: datetime.date, count:
     return made
 
 
-def pool_balance(entries: list[data.Directive]) -> Decimal:
-    """The pool account's balance at the ledger's end, its sub-accounts included."""
-    pool = load_rules(ROOT / "rules.yaml").programs[PROGRAM].accounts["pool"]
-    balance = Decimal("0.00")
-    for entry in entries:
-        if isinstance(entry, data.Transaction):
-            for posting in entry.postings:
-                if posting.account == pool or posting.account.startswith(pool + ":"):
-                    balance += posting.units.number
-    return balance
+def pool_balance(analysis: Analysis) -> Decimal:
+    """The special account's balance at the ledger's end as the engine's walk left it: the
+    two funds and the pool's other accounts (the parent itself, suspense)."""
+    state = analysis.programs[PROGRAM]
+    return sum(
+        (fund.balance for fund in state.funds.values()), start=Decimal("0.00")
+    ) + sum(state.unallocated.values(), start=Decimal("0.00"))
 
 
 def month_rows(
@@ -241,7 +237,7 @@ def prepare(size: int, workdir: Path, seed: int) -> tuple[int, int]:
     entries, analysis = load(ledger)
     rows = month_rows(analysis, loans, first, seed)
     statement = workdir / f"ccb-{size}.csv"
-    write_statement(statement, rows, pool_balance(entries))
+    write_statement(statement, rows, pool_balance(analysis))
     del entries, analysis
     write_config(workdir / "cqgx.yaml", ledger)
     return stats.transactions, len(rows)
