@@ -1,16 +1,21 @@
-"""The importer on the programs of other shapes (issue #10): 白银 GSBY, 五指山 WZS, 龙南 LNYQ
-and 海口 HKJB. Each program's demo tree (ledger/<code>/) loses every movement of its special
-account; a bank statement (建设银行 flat export) carries them instead; the import must book
-each row as the demo books it — fee receipts at the program's own fee, injections with their
-funder (risk.funders), compensations split by the program's parties (the pledged deposit
-first for HKJB, the enterprise's own fees first for WZS, the risk fund alone for LNYQ), the
-guarantee-fee subsidies of HKJB — and the imported ledger must pass bean-check.
+"""The importer on the programs of other shapes (issue #10): 白银 GSBY, 五指山 WZS, 龙南 LNYQ,
+海口 HKJB and 金华金东 JHJD (坪山 SZPS: tests/test_import_shapes.py). Each program's demo tree
+(ledger/<code>/) loses every movement of its special account; a bank statement (建设银行 flat
+export) carries them instead; the import must book each row as the demo books it — fee
+receipts at the program's own fee, injections with their funder (risk.funders; JHJD's three
+funders by payer, the bank among them), compensations split by the program's parties (the
+pledged deposit first for HKJB, the enterprise's own fees first for WZS, the risk fund alone
+for LNYQ, JHJD's pool paying first in full), the guarantee-fee subsidies of HKJB, interest and
+a recovery back to JHJD's pool — and the imported ledger must pass bean-check.
 
 The pledged deposits of HKJB are not on the special account's statement (they are the
 enterprises' money at the lending bank): their entries stay in the ledger as written."""
 
 from __future__ import annotations
 
+import csv
+import datetime
+import functools
 import io
 import re
 import shutil
@@ -19,9 +24,11 @@ from pathlib import Path
 
 import pytest
 from beancount import loader
+from beancount.core import data
 from beancount.core.amount import Amount
 from beancount.core.data import Transaction
 
+from zhubaodai.core.rules import load_rules
 from zhubaodai.importers import cli
 
 REPO = Path(__file__).resolve().parent.parent
@@ -63,6 +70,25 @@ CLASSIFY = {
   - event: compensation
     summary: [代偿]
 """,
+    # The bank is both a funder and the payer of the interest, the compensation and the
+    # recovery: the summary rules come first, the bank's own injection rule last.
+    "JHJD": """\
+  - event: interest
+    summary: [结息]
+  - event: recovery
+    summary: [追偿]
+  - event: compensation
+    summary: [代偿, 先行赔付]
+  - event: injection
+    counterparty: [金东区财政局]
+    funder: 政府
+  - event: injection
+    counterparty: [金华市农信融资担保有限公司]
+    funder: 担保公司
+  - event: injection
+    counterparty: [金华成泰农商银行]
+    funder: 合作银行
+""",
 }
 
 
@@ -83,10 +109,27 @@ def _main(folder: Path, files: list[str]) -> Path:
     return main
 
 
+#: The summary word a bank prints on a row, by the role (rules.yaml ``accounts:``) of the
+#: account the demo books its other side to. By role, not by account name: HKJB's fund is
+#: Assets:HKJB:Pool:Compensation and its injections come from Income:HKJB:Compensation:Injection.
+SUMMARY_WORDS = {
+    "compensation_guarantee": "代偿", "compensation_risk": "代偿", "outflow_subsidy": "奖补",
+    "injection": "拨款", "fee_income": "转账", "interest_guarantee": "结息", "interest_risk": "结息",
+    "recovery_guarantee": "追偿", "recovery_risk": "追偿",
+}
+
+
+@functools.cache
+def _roles() -> dict[str, str]:
+    """account -> role, every program's."""
+    return {account: role for account, (_, role) in load_rules(REPO / "rules.yaml").account_roles().items()}
+
+
 def _summary(entry: Transaction) -> str:
-    accounts = " ".join(p.account for p in entry.postings)
-    for word, key in (("代偿", ":Compensation"), ("奖补", ":Subsidy"), ("拨款", ":Injection"), ("转账", ":Fees")):
-        if key in accounts:
+    """The summary column of the statement row that carries ``entry``."""
+    roles = {_roles().get(p.account) for p in entry.postings}
+    for role, word in SUMMARY_WORDS.items():
+        if role in roles:
             return word
     return "转账"
 
@@ -178,7 +221,7 @@ def import_demo(code: str, tmp_path: Path) -> tuple[list[Transaction], list[Tran
     return booked, moves, errors
 
 
-@pytest.mark.parametrize("code", ["GSBY", "WZS", "LNYQ", "HKJB"])
+@pytest.mark.parametrize("code", ["GSBY", "WZS", "LNYQ", "HKJB", "JHJD"])
 def test_a_statement_is_booked_as_the_programs_demo_books_it_and_passes_bean_check(code: str, tmp_path: Path) -> None:
     booked, moves, errors = import_demo(code, tmp_path)
     assert errors == [], [e.message for e in errors]  # bean-check, with the rule engine
@@ -190,6 +233,12 @@ def test_a_statement_is_booked_as_the_programs_demo_books_it_and_passes_bean_che
         assert set(got.links) == set(want.links), want.narration
         assert _amount_meta(got, "bank_share") == _amount_meta(want, "bank_share"), want.narration
         assert got.meta.get("funder") == want.meta.get("funder"), want.narration
+
+
+def _summaries(tmp_path: Path, code: str) -> list[str]:
+    """The summary column of the statement :func:`split_demo` wrote for ``code``."""
+    with (tmp_path / f"ccb-flat-{code.lower()}.csv").open(encoding="utf-8", newline="") as handle:
+        return [row["摘要"] for row in csv.DictReader(handle)]
 
 
 def _by_narration(booked: list[Transaction], text: str) -> Transaction:
@@ -234,6 +283,8 @@ def test_lnyq_compensation_is_paid_by_the_risk_fund_alone(tmp_path: Path) -> Non
 
 def test_hkjb_deposit_first_and_subsidies_linked_to_their_loans(tmp_path: Path) -> None:
     booked, _, _ = import_demo("HKJB", tmp_path)
+    # Its fund is Assets:HKJB:Pool:Compensation: the injection and the subsidies are not 代偿 rows.
+    assert _summaries(tmp_path, "HKJB") == ["拨款", "奖补", "奖补", "奖补", "奖补", "代偿"]
     comp = _by_narration(booked, "代偿 HK-2021-003")
     # 1,212,345.67 due; the deposit paid 40,000.00 first; the pool's half of 1,172,345.67 is
     # 586,172.84 (half-up), the guarantor and bank 586,172.83.
@@ -270,3 +321,58 @@ def test_a_subsidy_beyond_every_loans_allowance_goes_to_suspense(tmp_path: Path)
                           output=out, err=err) == 0, err.getvalue()
     written = out.read_text(encoding="utf-8")
     assert "待查明：担保费奖补 30,000.01 元" in written and "HK-2021-001 尚可奖补 30,000.00 元" in written
+
+
+def _txn(*accounts: str) -> Transaction:
+    postings = [data.Posting(a, Amount(Decimal("1.00") * (1 if i == 0 else -1), "CNY"), None, None, None, None)
+                for i, a in enumerate(accounts)]
+    return Transaction({}, datetime.date(2025, 1, 1), "*", None, "", frozenset(), frozenset(), postings)
+
+
+def test_the_statements_summary_word_follows_the_account_the_demo_books_to() -> None:
+    assert _summary(_txn("Expenses:JHJD:Risk:Compensation", "Assets:JHJD:Pool:Risk")) == "代偿"
+    # HKJB's fund is Assets:HKJB:Pool:Compensation: its subsidies and injections are not 代偿.
+    assert _summary(_txn("Expenses:HKJB:Subsidy", "Assets:HKJB:Pool:Compensation")) == "奖补"
+    assert _summary(_txn("Assets:HKJB:Pool:Compensation", "Income:HKJB:Compensation:Injection")) == "拨款"
+    assert _summary(_txn("Assets:JHJD:Pool:Risk", "Income:JHJD:Risk:Injection")) == "拨款"
+    assert _summary(_txn("Assets:GSBY:Pool:Guarantee", "Income:GSBY:Guarantee:Fees")) == "转账"
+    assert _summary(_txn("Assets:JHJD:Pool:Risk", "Income:JHJD:Risk:Interest")) == "结息"
+    assert _summary(_txn("Assets:CQGX:Pool:Guarantee", "Assets:CQGX:Pool:Risk",
+                         "Income:CQGX:Guarantee:Interest", "Income:CQGX:Risk:Interest")) == "结息"
+    assert _summary(_txn("Assets:JHJD:Pool:Risk", "Income:JHJD:Risk:Recovery")) == "追偿"
+    assert _summary(_txn("Assets:JHJD:Pool:Risk", "Income:JHJD:Unidentified")) == "转账"
+    assert _summary(_txn("Expenses:HKJB:Compensation:Payout", "Assets:HKJB:Pool:Compensation")) == "代偿"
+    assert _summary(_txn("Assets:HKJB:Pool:Compensation", "Income:HKJB:Compensation:Interest")) == "结息"
+
+
+def test_jhjd_three_funders_the_pools_payout_interest_and_the_recovery_back_to_the_pool(tmp_path: Path) -> None:
+    booked, moves, _ = import_demo("JHJD", tmp_path)
+    # The statement carries the summary words the classification reads.
+    assert _summaries(tmp_path, "JHJD") == ["拨款"] * 3 + ["结息"] * 3 + ["代偿"] + ["结息"] * 2 + ["追偿"] + ["结息"] * 2
+    # Each injection names its funder (risk.funders: 政府 : 担保公司 : 合作银行 = 4 : 4 : 2) by its payer.
+    injections = [(e.payee, e.meta.get("funder"), _postings(e)) for e in booked
+                  if "Income:JHJD:Risk:Injection" in _postings(e)]
+    assert injections == [
+        ("金东区财政局", "政府",
+         {"Assets:JHJD:Pool:Risk": Decimal("4000000.00"), "Income:JHJD:Risk:Injection": Decimal("-4000000.00")}),
+        ("金华市农信融资担保有限公司", "担保公司",
+         {"Assets:JHJD:Pool:Risk": Decimal("4000000.00"), "Income:JHJD:Risk:Injection": Decimal("-4000000.00")}),
+        ("金华成泰农商银行", "合作银行",
+         {"Assets:JHJD:Pool:Risk": Decimal("2000000.00"), "Income:JHJD:Risk:Injection": Decimal("-2000000.00")}),
+    ]
+    # 先行赔付: the pool pays the whole claim, principal 1,200,000.00 and interest 36,000.56;
+    # the parties' shares of the loss come later (custom "loan" "loss"), not on the payout.
+    comp = _by_narration(booked, "代偿 JH-2025-001")
+    assert _postings(comp) == {"Expenses:JHJD:Risk:Compensation": Decimal("1236000.56"),
+                               "Assets:JHJD:Pool:Risk": Decimal("-1236000.56")}
+    assert comp.links == frozenset({"JH-2025-001"})
+    assert not [key for key in comp.meta if key.endswith("_share")]
+    # 追偿: 400,000.00 recovered less 25,000.00 costs, back to the pool (within what it paid).
+    back = _by_narration(booked, "追偿款补回 JH-2025-001")
+    assert _postings(back) == {"Assets:JHJD:Pool:Risk": Decimal("375000.00"),
+                               "Income:JHJD:Risk:Recovery": Decimal("-375000.00")}
+    # 结息: the one fund's own, though the bank is also a funder.
+    interest = [_postings(e)["Income:JHJD:Risk:Interest"] for e in booked if e.narration.startswith("结息")]
+    assert interest == [Decimal(n) for n in ("-5820.00", "-7560.00", "-7610.00", "-7120.00",
+                                             "-6410.00", "-6680.00", "-6750.00")]
+    assert len(booked) == len(moves) == 3 + 1 + 1 + 7
