@@ -107,6 +107,9 @@ from zhubaodai.importers.statement import StatementError
 ONE_DAY = datetime.timedelta(days=1)
 EMPTY: frozenset[str] = frozenset()
 
+#: The engine's funds -> the account role of each.
+FUND_ROLES = {GUARANTEE: "guarantee_fund", RISK: "risk_fund"}
+
 #: Metadata key of the bank's serial number (the deduplication key).
 SERIAL = "serial"
 
@@ -620,6 +623,12 @@ class Classifier:
     def acct(self, role: str) -> str:
         return self.program.accounts[role]
 
+    def say(self, text: str) -> str:
+        """``text``, one of this module's own (written with the generic fund names), in the
+        program's words (rules.yaml ``names:``; JHJD's 风险池基金, GSBY's 互助担保金). Never
+        applied to a value read from the statement or the ledger."""
+        return self.program.names.say(text)
+
     def _suspense(self, row: Row, reason: str) -> Transaction:
         self.suspense_count += 1
         counter = self.config.unidentified_income if row.amount > 0 else self.config.unidentified_expense
@@ -633,7 +642,7 @@ class Classifier:
     def _injection(self, row: Row, funder: str | None = None) -> Transaction:
         # risk.funders (白银): each injection names its funder, as the rule for its payer says.
         meta: dict[str, object] = {"funder": funder} if funder else {}
-        narration = f"注入风险补偿金（{funder}）" if funder else "注入风险补偿金"
+        narration = self.say("注入风险补偿金") + (f"（{funder}）" if funder else "")
         return self._txn(
             row, narration, [(self.acct("risk_fund"), row.amount), (self.acct("injection"), -row.amount)], **meta
         )
@@ -680,13 +689,13 @@ class Classifier:
 
     def _fee(self, row: Row) -> Transaction:
         if "fee_income" not in self.program.accounts:
-            return self._suspense(row, f"本项目没有助保金（rules.yaml 未映射助保金的账户），收入 {yuan(row.amount)} 元不能记为助保金缴款")
+            return self._suspense(row, self.say(f"本项目没有助保金（rules.yaml 未映射助保金的账户），收入 {yuan(row.amount)} 元不能记为助保金缴款"))
         ent = self.enterprise_of(row)
         if ent is None:
             who = row.counterparty or "（无户名）"
             if row.counterparty_account:
                 who += f"（账号 {row.counterparty_account}）"
-            return self._suspense(row, f"像是助保金缴款，但付款人 {who} 不是本项目登记的企业")
+            return self._suspense(row, self.say("像是助保金缴款，但付款人 ") + f"{who} 不是本项目登记的企业")
         name = self.enterprise_label[ent]
         # The enterprise's loans approved by the day of the payment (a fee is paid after the
         # approval, before the contract): a later loan of the same amount is not a candidate.
@@ -717,13 +726,13 @@ class Classifier:
         if len(candidates) > 1:
             return self._suspense(
                 row,
-                f"企业 {ent}（{name}）缴款 {yuan(row.amount)} 元，同时符合多笔贷款的待缴助保金（{shown}），"
-                "请在备注中注明贷款编号或手工指定",
+                f"企业 {ent}（{name}）缴款 {yuan(row.amount)} 元，"
+                + self.say(f"同时符合多笔贷款的待缴助保金（{shown}），请在备注中注明贷款编号或手工指定"),
             )
         return self._suspense(
             row,
-            f"企业 {ent}（{name}）缴款 {yuan(row.amount)} 元，与其贷款待缴助保金不符（{shown}；"
-            "待缴额来自登记簿的合同、增额、续贷事件，请先登记）",
+            f"企业 {ent}（{name}）缴款 {yuan(row.amount)} 元，"
+            + self.say(f"与其贷款待缴助保金不符（{shown}；待缴额来自登记簿的合同、增额、续贷事件，请先登记）"),
         )
 
     def _interest(self, row: Row) -> Transaction:
@@ -833,7 +842,7 @@ class Classifier:
             if not c.guarantee_done:
                 plan = plan_waterfall(due, g_available, r_before, share)
                 expected.append(
-                    f"{loan.id} 助保金付 {yuan(plan.guarantee)} 元、风险补偿金付 {yuan(plan.risk)} 元"
+                    f"{loan.id} " + self.say(f"助保金付 {yuan(plan.guarantee)} 元、风险补偿金付 {yuan(plan.risk)} 元")
                 )
                 if plan.guarantee + plan.risk == paid:
                     options.append((c, "both", plan.guarantee, plan.risk, plan.bank))
@@ -841,7 +850,7 @@ class Classifier:
                     options.append((c, "guarantee", plan.guarantee, ZERO, plan.bank))
             else:
                 plan = plan_waterfall(due, c.guarantee_paid, r_before, share)
-                expected.append(f"{loan.id} 风险补偿金付 {yuan(plan.risk)} 元")
+                expected.append(f"{loan.id} " + self.say(f"风险补偿金付 {yuan(plan.risk)} 元"))
                 if plan.risk == paid:
                     options.append((c, "risk", ZERO, plan.risk, plan.bank))
         named = [o for o in options if o[0].claim.loan.id in _norm(row.text)]
@@ -872,7 +881,7 @@ class Classifier:
             c.risk_done = True
         if kind == "both" and not r:
             c.risk_done = True  # the guarantee fund covered it all
-        label = {"both": "代偿", "guarantee": "代偿（助保金部分）", "risk": "代偿（风险补偿金分担部分）"}[kind]
+        label = self.say({"both": "代偿", "guarantee": "代偿（助保金部分）", "risk": "代偿（风险补偿金分担部分）"}[kind])
         return self._txn(row, f"{label} {loan_id}", postings, links=frozenset({loan_id}), **meta)
 
     def _shared_compensation(self, row: Row) -> Transaction:
@@ -892,7 +901,7 @@ class Classifier:
             parts = split_shares(c.claim.due, table)
             pool = sum((parts[r.party] for r in table if r.pool), ZERO)
             expected.append(
-                f"{c.claim.loan.id} " + "、".join(f"{r.label}付 {yuan(parts[r.party])} 元" for r in table if r.pool)
+                f"{c.claim.loan.id} " + self.say("、".join(f"{r.label}付 {yuan(parts[r.party])} 元" for r in table if r.pool))
             )
             if pool == paid:
                 options.append((c, parts))
@@ -926,9 +935,10 @@ class Classifier:
             left = {fund: owed[fund] - received[fund] for fund in (RISK, GUARANTEE)}
             if left[RISK] <= 0 and left[GUARANTEE] <= 0:
                 continue
-            expected.append(
-                f"{loan_id} 应补回风险补偿金 {yuan(left[RISK])} 元、助保金 {yuan(left[GUARANTEE])} 元"
-            )
+            # Only the funds the program has (JHJD, SZPS: no guarantee fund).
+            parts = [f"{name} {yuan(left[fund])} 元" for fund, name in ((RISK, "风险补偿金"), (GUARANTEE, "助保金"))
+                     if FUND_ROLES[fund] in self.program.accounts]
+            expected.append(f"{loan_id} " + self.say("应补回" + "、".join(parts)))
             if left[RISK] + left[GUARANTEE] == row.amount:
                 options.append((loan_id, left[RISK], left[GUARANTEE]))
             elif left[RISK] == row.amount:

@@ -376,3 +376,52 @@ def test_jhjd_three_funders_the_pools_payout_interest_and_the_recovery_back_to_t
     assert interest == [Decimal(n) for n in ("-5820.00", "-7560.00", "-7610.00", "-7120.00",
                                              "-6410.00", "-6680.00", "-6750.00")]
     assert len(booked) == len(moves) == 3 + 1 + 1 + 7
+
+
+def _one_fen_more(statement: Path, marker: str) -> None:
+    """The row whose 备注 holds ``marker`` one fen larger, every later running balance moved
+    with it (the statement stays consistent)."""
+    with statement.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))
+    header, body = rows[0], rows[1:]
+    debit, credit, balance, remark = (header.index(k) for k in ("借方发生额（支取）", "贷方发生额（收入）", "余额", "备注"))
+    shift = Decimal(0)
+    for row in body:
+        if not shift and marker in row[remark]:
+            column = debit if row[debit] != "0.00" else credit
+            row[column] = f"{Decimal(row[column].replace(',', '')) + Decimal('0.01'):,.2f}"
+            shift = Decimal("-0.01") if column == debit else Decimal("0.01")
+        if shift:
+            row[balance] = f"{Decimal(row[balance].replace(',', '')) + shift:,.2f}"
+    assert shift, marker
+    with statement.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle, lineterminator="\n").writerows([header, *body])
+
+
+def _import_text(code: str, tmp_path: Path, marker: str) -> str:
+    """What the import writes for the demo's statement of ``code`` with one row a fen off."""
+    ledger, statement, _ = split_demo(code, tmp_path)
+    _one_fen_more(statement, marker)
+    out = tmp_path / "import.beancount"
+    err = io.StringIO()
+    assert cli.run_import([statement], configs=[_config(code, tmp_path, ledger)], ledger=ledger,
+                          output=out, err=err) == 0, err.getvalue()
+    return out.read_text(encoding="utf-8")
+
+
+def test_the_import_says_the_programs_own_fund_names(tmp_path: Path) -> None:
+    for name in ("booked", "recovery", "gsby"):
+        (tmp_path / name).mkdir()
+    # JHJD calls its one fund 风险池基金 (rules.yaml names:): the injections say so.
+    booked, _, _ = import_demo("JHJD", tmp_path / "booked")
+    assert [e.narration for e in booked if "funder" in e.meta] == [
+        "注入风险池基金（政府）", "注入风险池基金（担保公司）", "注入风险池基金（合作银行）"]
+    # A recovery a fen off: what is still due back, in JHJD's name, and no guarantee fund
+    # (JHJD has none) in the list.
+    text = _import_text("JHJD", tmp_path / "recovery", "追偿款补回")
+    assert ("待查明：追偿款 375,000.01 元与按追偿分配顺序应补回的金额不符（JH-2025-001 应补回风险池基金 375,000.00 元）"
+            in text)
+    # GSBY calls its guarantee fund 互助担保金: a compensation a fen off lists the parts in its words.
+    text = _import_text("GSBY", tmp_path / "gsby", "代偿 GS-2024-002")
+    assert ("代偿支出 1,420,250.01 元与按代偿顺序应付的金额不符（GS-2024-002 互助担保金付 840,500.00 元、"
+            "风险补偿金付 579,750.00 元）" in text)
