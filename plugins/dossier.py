@@ -8,7 +8,9 @@ The ZIP holds, for one loan with a compensation:
 * ``登记簿.beancount`` — the loan's register events and its enterprise's, as written;
 * ``资金分录.beancount`` — the pool's cash entries linked to the loan (``^ID``);
 * ``代偿与追偿计算.txt`` — each claim's waterfall and each recovery's distribution as the
-  rule engine computed them, with the articles of rules.yaml applied;
+  rule engine computed them, with the articles of rules.yaml applied; for a program whose
+  comp.shares splits the loss left after recovery (金东), each recorded loss event with every
+  party's part due, recorded and the difference (records.losses);
 * ``检查结果.txt`` — the engine's findings on the loan;
 * ``授权文件/`` — the scanned letters its events declare (``evidence``), as they are;
 * ``manifest.json`` and ``SHA256SUMS`` — every file's SHA-256 (``sha256sum -c SHA256SUMS``
@@ -48,7 +50,9 @@ from zhubaodai.checks.waterfall import claim_parts
 from zhubaodai.checks.waterfall import program_parties
 from zhubaodai.core.engine import FUND_LABELS
 from zhubaodai.core.engine import Analysis
+from zhubaodai.core.rules import Program
 from zhubaodai.core.money import ZERO
+from zhubaodai.core.money import percent
 from zhubaodai.core.money import yuan
 
 FORMAT = "zbd-dossier-1"
@@ -155,7 +159,41 @@ def _calculation(analysis: Analysis, loan_id: str) -> str:
             lines.append(
                 f"{say(FUND_LABELS[fund])}：应补回 {yuan(account.expected[fund])} 元，已到账 {yuan(account.received[fund])} 元"
             )
+    if _has_residual(program):
+        lines += ["", *_losses(analysis, loan_id)]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _has_residual(program: Program) -> bool:
+    """Whether the program's comp.shares splits the loss left after recovery (金东)."""
+    rule = program.rules.get("comp.shares")
+    return rule is not None and "residual" in rule.params
+
+
+def _losses(analysis: Analysis, loan_id: str) -> list[str]:
+    """The loan's ``custom "loan" "loss"`` events as the engine checked them
+    (records.losses): the loss left after recovery and each party's part, due, recorded
+    and the difference; or that none is recorded yet."""
+    shares = [share for share in analysis.records.losses if share.loan.id == loan_id]
+    if not shares:
+        return ['损失分担：尚未登记（追偿终结后以 custom "loan" "loss" 登记各方承担的部分）']
+    code = shares[0].loan.program
+    lines = []
+    for n, share in enumerate(shares, 1):
+        event = share.event
+        lines += [
+            f"损失分担 {n}：{event.date}，函件 {event.data.get('letter', '')}",
+            f"  依据：追偿后损失分担 {_cite(analysis, code, 'comp.shares', event.date)}",
+            f"  追偿后仍未弥补的损失 {yuan(share.loss)} 元（各方按比例以最大余数法分到分）",
+        ]
+        for part in share.parts:
+            recorded = f"{yuan(part.recorded)} 元" if part.recorded is not None else "未记录"
+            lines.append(
+                f"  {part.label} {percent(part.share)}：应承担 {yuan(part.due)} 元，登记 {recorded}，"
+                f"差额 {yuan(part.difference)} 元"
+            )
+        lines += [f"  核对：{'相符' if share.ok else '不符（见检查结果.txt）'}", ""]
+    return lines
 
 
 _PART = {"bank": "偿还合作银行", "risk": "补回风险补偿金", "guarantee": "补回助保金"}

@@ -140,6 +140,34 @@ def test_the_dossier_states_the_loss_split(analysis) -> None:
     # JHJD calls its one fund 风险池基金 (rules.yaml names:): the dossier says so.
     assert "风险池基金支付 1,236,000.56 元" in text and "风险补偿金" not in text
     assert "追偿后仍未弥补的损失由各方分担：政府 344,400.23 元；担保机构 344,400.22 元；合作银行 172,200.11 元" in text
+    # The recorded loss parts (custom "loan" "loss", records.losses), each figure once.
+    assert text.endswith(
+        "损失分担 1：2026-06-30，函件 金东区科技型中小微企业贷款风险池基金管理小组纪要〔2026〕2号\n"
+        "  依据：追偿后损失分担 金东区科技型中小微企业贷款风险池基金（报道） 代偿条款（条号不可见）【假设】\n"
+        "  追偿后仍未弥补的损失 861,000.56 元（各方按比例以最大余数法分到分）\n"
+        "  政府 40%：应承担 344,400.23 元，登记 344,400.23 元，差额 0.00 元\n"
+        "  担保机构 40%：应承担 344,400.22 元，登记 344,400.22 元，差额 0.00 元\n"
+        "  合作银行 20%：应承担 172,200.11 元，登记 172,200.11 元，差额 0.00 元\n"
+        "  核对：相符\n"
+    ), text
+
+
+def test_the_dossier_shows_a_loss_part_a_fen_off_and_one_not_recorded() -> None:
+    from zhubaodai.dossier import _calculation
+
+    # Before any recovery the loss is the whole payment, 1,236,000.56: 494,400.23 /
+    # 494,400.22 / 247,200.11. The government recorded a fen short, the bank not at all.
+    analysis = run(story('\n2026-01-20 custom "loan" "loss" "JH-2025-001"\n  letter: "纪要〔2026〕1号"\n'
+                         "  government_share: 494400.22 CNY\n  guarantor_share: 494400.22 CNY\n"))
+    text = _calculation(analysis, "JH-2025-001")
+    assert ("  追偿后仍未弥补的损失 1,236,000.56 元（各方按比例以最大余数法分到分）\n"
+            "  政府 40%：应承担 494,400.23 元，登记 494,400.22 元，差额 0.01 元\n"
+            "  担保机构 40%：应承担 494,400.22 元，登记 494,400.22 元，差额 0.00 元\n"
+            "  合作银行 20%：应承担 247,200.11 元，登记 未记录，差额 247,200.11 元\n"
+            "  核对：不符（见检查结果.txt）\n") in text
+    # No loss event yet: the dossier says so (a program with a residual table only).
+    text = _calculation(run(story("")), "JH-2025-001")
+    assert text.endswith('损失分担：尚未登记（追偿终结后以 custom "loan" "loss" 登记各方承担的部分）\n'), text
 
 
 # ---------------------------------------------------------------------------- the faces
