@@ -365,3 +365,29 @@ def test_outstanding_series_is_the_sum_of_each_loans_outstanding() -> None:
                 Decimal(0),
             )
             assert analysis.outstanding(program, day) == expected, (program, day)
+
+
+@pytest.mark.parametrize("ledger", ["main.beancount", "shapes.beancount"])
+def test_each_loan_events_principal_is_balance_after_folded(ledger: str) -> None:
+    """The register computes a loan's principal after each event once (Event.principal),
+    for the rules and the faces to share: it must be register.balance_after folded over the
+    loan's events, to the same Decimal (value and digits), and None on other events."""
+    from zhubaodai.core.engine import result_of
+    from zhubaodai.core.money import ZERO
+    from zhubaodai.core.register import balance_after
+
+    _, _, options = loader.load_file(str(Path(__file__).resolve().parent.parent / "ledger" / ledger))
+    analysis = result_of(options)
+    assert analysis is not None
+    kinds = set()
+    for loan in analysis.register.loans.values():
+        balance = ZERO  # where Loan.outstanding always started
+        for event in loan.events:
+            balance = balance_after(balance, event)
+            assert str(event.principal) == str(balance), (loan.id, event.kind, event.date)
+            kinds.add(event.kind)
+            # Loan.outstanding reads it: the principal after the day's last event.
+            assert loan.outstanding(event.date) == [e for e in loan.events if e.date <= event.date][-1].principal
+    assert {"disbursement", "repayment", "settlement"} <= kinds
+    others = [e for history in analysis.register.enterprise_history.values() for e in history]
+    assert others and all(e.principal is None for e in others)

@@ -76,7 +76,6 @@ from zhubaodai.core.money import yuan
 from zhubaodai.core.register import BALANCE_EVENTS
 from zhubaodai.core.register import Event
 from zhubaodai.core.register import Loan
-from zhubaodai.core.register import balance_after
 from zhubaodai.core.rules import ParamCursor
 from zhubaodai.core.rules import ParamDateError
 from zhubaodai.core.rules import RATINGS
@@ -299,6 +298,7 @@ def finish(ctx: Context) -> None:
 def _portfolio_stop(ctx: Context, code: str, loans: list[Loan]) -> None:
     """loan.portfolio_stop: no approval once the program's overdue rate (at the end of the
     day before) has reached the limit."""
+    # Each event carries the loan's principal after it (computed once by the register).
     events = sorted((e for loan in loans for e in loan.events), key=_date)
     outstanding: dict[str, Decimal] = {}
     overdue: dict[str, Decimal] = {}  # loan -> principal overdue (its latest overdue event)
@@ -330,7 +330,7 @@ def _portfolio_stop(ctx: Context, code: str, loans: list[Loan]) -> None:
             key = event.subject
             if event.kind in _BALANCE:
                 before = outstanding.get(key, ZERO)
-                after = outstanding[key] = balance_after(before, event)
+                after = outstanding[key] = event.principal  # the register's (balance_after)
                 total += after - before
                 if after <= 0:
                     overdue.pop(key, None)
@@ -381,7 +381,7 @@ def _enterprise(
             state.rate = data.get("rate", state.rate)
             state.collateral = data.get("collateral", state.collateral)
         if kind in _BALANCE:
-            state.outstanding = balance_after(state.outstanding, event)
+            state.outstanding = event.principal  # the register's (balance_after)
             if kind == "settlement" or (kind == "repayment" and state.outstanding <= 0):
                 state.line = ZERO
         if state.line is not before:

@@ -59,7 +59,6 @@ from zhubaodai.core.register import REGISTER_TYPES
 from zhubaodai.core.register import Event
 from zhubaodai.core.register import Register
 from zhubaodai.core.register import Subscribers
-from zhubaodai.core.register import balance_after
 from zhubaodai.core.register import build_register
 from zhubaodai.core.rules import ParamDateError
 from zhubaodai.core.rules import Program
@@ -408,7 +407,7 @@ def _outstanding_series(register: Register) -> dict[str, DailyBalance]:
         days = changes.setdefault(loan.program, {})
         balance = ZERO
         for event in loan.events:
-            after = balance_after(balance, event)
+            after = event.principal
             if after != balance:
                 days[event.date] = days.get(event.date, ZERO) + after - balance
                 balance = after

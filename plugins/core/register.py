@@ -173,6 +173,11 @@ class Event:
     date: datetime.date
     data: dict[str, Any]
     entry: Custom
+    #: A loan event's principal outstanding after it (:func:`balance_after`), set once by
+    #: :func:`build_register` as it files the event (None until then, and for events of
+    #: other types): the rules and the faces read it instead of folding the loan's events
+    #: again (:meth:`Loan.outstanding`, ``Analysis.outstanding``, :mod:`zhubaodai.checks.loans`).
+    principal: Decimal | None = field(default=None, compare=False)
 
     @property
     def label(self) -> str:
@@ -223,7 +228,7 @@ class Loan:
         for event in self.events:
             if event.date > on:
                 break
-            balance = balance_after(balance, event)
+            balance = event.principal  # set on every filed loan event
         return balance
 
     def settled(self, on: datetime.date) -> bool:
@@ -494,8 +499,8 @@ _VALIDATORS: dict[str, dict[str, Callable[[Custom], dict[str, Any]]]] = {
 }
 
 _object_new = object.__new__
-_set_kind, _set_subject, _set_date, _set_data, _set_entry = (
-    Event.__dict__[name].__set__ for name in ("kind", "subject", "date", "data", "entry")
+_set_kind, _set_subject, _set_date, _set_data, _set_entry, _set_principal = (
+    Event.__dict__[name].__set__ for name in ("kind", "subject", "date", "data", "entry", "principal")
 )
 
 
@@ -508,6 +513,7 @@ def _new_event(kind: str, subject: str, date: datetime.date, data: dict[str, Any
     _set_date(event, date)
     _set_data(event, data)
     _set_entry(event, entry)
+    _set_principal(event, None)
     return event
 
 
@@ -591,6 +597,7 @@ def build_register(
                 if loan is not None:
                     on_error(entry, f"贷款 {event.subject} 已于 {loan.approval.date} 审核同意，编号重复", program)
                     continue
+                _set_principal(event, ZERO)
                 loans[event.subject] = Loan(event.subject, program, event.data["enterprise"], [event], len(loans))
             elif loan is None:
                 on_error(entry, f"贷款 {event.subject} 没有在此日期或之前的审核同意（approval）事件", None)
@@ -599,6 +606,18 @@ def build_register(
                 on_error(entry, f"贷款 {event.subject} 的事件早于其审核同意日 {loan.approval.date}", loan.program)
                 continue
             else:
+                # The principal after the event (balance_after, inlined: once per event).
+                kind = event.kind
+                if kind == "repayment":
+                    _set_principal(event, loan.events[-1].principal - event.data["amount"])
+                elif kind == "disbursement" or kind == "increase":
+                    _set_principal(event, loan.events[-1].principal + event.data["amount"])
+                elif kind == "renewal":
+                    _set_principal(event, event.data["amount"])
+                elif kind == "settlement":
+                    _set_principal(event, ZERO)
+                else:
+                    _set_principal(event, loan.events[-1].principal)
                 loan.events.append(event)
         elif type_ == "enterprise":
             if event.kind == "register":
