@@ -118,14 +118,14 @@ class EnterpriseFacts:
 
 
 class LineState:
-    """A loan's credit line and principal as the day-by-day reading has seen them."""
+    """A loan's credit line as the day-by-day reading has seen it (its principal is the
+    register's, on each event)."""
 
-    __slots__ = ("loan", "line", "outstanding", "rate", "collateral", "maturity", "reported")
+    __slots__ = ("loan", "line", "rate", "collateral", "maturity", "reported")
 
     def __init__(self, loan: Loan) -> None:
         self.loan = loan
         self.line = ZERO
-        self.outstanding = ZERO
         self.rate: Decimal | None = None
         self.collateral: Decimal | None = None
         self.maturity: datetime.date | None = None
@@ -141,6 +141,16 @@ class ProgramRules:
         self.ctx = ctx
         self.code = code
         self.on = {rule_id: rule_id in rules for rule_id in rule_ids}
+        # The same switches as attributes, read once per enterprise (not per event).
+        on = self.on
+        self.blacklist = on.get("blacklist", False)
+        self.eligibility_on = on.get("eligibility", False)
+        self.purpose = on.get("loan.purpose", False)
+        self.term = on.get("loan.term", False)
+        self.term_general = on.get("loan.term_general", False)
+        self.rate = on.get("loan.rate", False)
+        self.collateral = on.get("loan.collateral", False)
+        self.renewal = on.get("loan.renewal", False)
         self.cursors = {
             (rule_id, name): ParamCursor(param)
             for rule_id in rule_ids
@@ -354,17 +364,21 @@ def _enterprise(
     total = ZERO  # the sum of the enterprise's credit lines
     day = None
     pending: list[tuple[LineState, Event]] = []
+    single = states[events[0].subject] if len(states) == 1 else None
     for event in events:
         if event.date != day:
             if pending:
                 _judge(rules, day, pending, total, cursor, listed)
                 pending = []
             day = event.date
-        state = states[event.subject]
+        state = single or states[event.subject]
         kind = event.kind
-        data = event.data
+        # The credit line after the event (the principal: the register's, after it).
+        if kind == "disbursement":
+            pending.append((state, event))
+            continue  # the line stays the contract's
         before = state.line
-        # The credit line and the principal (register.balance_after) after the event.
+        data = event.data
         if kind == "approval":
             state.line = data["amount"]
             state.rate = data.get("rate")
@@ -380,10 +394,8 @@ def _enterprise(
             state.line = data["amount"]
             state.rate = data.get("rate", state.rate)
             state.collateral = data.get("collateral", state.collateral)
-        if kind in _BALANCE:
-            state.outstanding = event.principal  # the register's (balance_after)
-            if kind == "settlement" or (kind == "repayment" and state.outstanding <= 0):
-                state.line = ZERO
+        elif kind == "settlement" or (kind == "repayment" and event.principal <= 0):
+            state.line = ZERO
         if state.line is not before:
             total += state.line - before
         if kind in NEW_CREDIT:
@@ -405,30 +417,33 @@ def _judge(
 ) -> None:
     """The day's new-credit events, against the enterprise's state at the end of the day."""
     ctx = rules.ctx
-    on = rules.on
     safe = rules.safe_total
     facts = cursor.advance(day) if cursor is not None else _EMPTY
+    blacklisted = listed is not None and rules.blacklist and day >= listed.date
+    # Whether the day's total needs the amount rules (below every ceiling it cannot breach).
+    amount = rules.any_amount and (safe is None or total > safe or not rules.in_force(day))
+    term, term_general = rules.term, rules.term_general
     for state, event in pending:
         kind = event.kind
         loan = state.loan
-        if listed is not None and on["blacklist"] and day >= listed.date:
+        if blacklisted:
             _blacklist(ctx, loan, event, listed)
         if kind == "approval":
-            if on["eligibility"]:
+            if rules.eligibility_on:
                 _eligibility(rules, loan, event, facts, cursor)
-            if on["loan.purpose"]:
+            if rules.purpose:
                 _purpose(rules, loan, event)
-        if kind != "disbursement" and rules.any_amount and (safe is None or total > safe or not rules.in_force(day)):
+        if amount and kind != "disbursement":
             _amount(rules, state, event, facts, total)
-        if (on["loan.term"] or on["loan.term_general"]) and kind != "contract" and kind != "increase":
-            hard = on["loan.term"] and _term(rules, state, event)
-            if not hard and on["loan.term_general"]:
+        if (term or term_general) and kind != "contract" and kind != "increase":
+            hard = term and _term(rules, state, event)
+            if not hard and term_general:
                 _term(rules, state, event, "loan.term_general")
-        if on["loan.rate"] and (kind == "contract" or kind == "renewal"):
+        if rules.rate and (kind == "contract" or kind == "renewal"):
             _rate(rules, state, event)
-        if on["loan.collateral"] and kind != "approval" and kind != "disbursement":
+        if rules.collateral and kind != "approval" and kind != "disbursement":
             _collateral(rules, state, event)
-        if kind == "renewal" and on["loan.renewal"] and "letter" not in event.data:
+        if kind == "renewal" and rules.renewal and "letter" not in event.data:
             ctx.report(
                 "loan.renewal",
                 loan.program,
