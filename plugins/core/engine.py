@@ -220,7 +220,7 @@ class ProgramState:
         return self.funds[fund].balance
 
 
-@dataclass
+@dataclass(slots=True)
 class Movement:
     """One transaction as it touches one program: role -> summed CNY postings."""
 
@@ -235,7 +235,8 @@ class Movement:
         return self.entry.date
 
     def delta(self, fund: str) -> Decimal:
-        return self.roles.get(_FUND_ROLE.get(fund) or f"{fund}_fund", ZERO)
+        role = _FUND_ROLE.get(fund)
+        return self.roles.get(role if role is not None else f"{fund}_fund", ZERO)
 
     def role(self, role: str) -> Decimal:
         return self.roles.get(role, ZERO)
@@ -401,7 +402,8 @@ def result_of(
 
 
 def _outstanding_series(register: Register) -> dict[str, DailyBalance]:
-    """Program -> its loans' principal outstanding by day, in one pass over the register."""
+    """Program -> its loans' principal outstanding by day, in one pass over the register
+    (each loan's principal after each event, as the register computed it)."""
     changes: dict[str, dict[datetime.date, Decimal]] = {}
     for loan in register.loans.values():
         days = changes.setdefault(loan.program, {})
@@ -796,18 +798,26 @@ def _movement(
     loan_program: dict[str, str],
 ) -> Movement | None:
     code = state.program.code
-    kinds = {_ROLE_KIND[r] for r in roles if r in _ROLE_KIND}
-    if len(kinds) > 1:
-        labels = "、".join(KIND_LABELS[k] for k in sorted(kinds))
-        ctx.report(FORMAT_RULE, None, entry, f"一笔分录只记一类资金池业务，此笔混记了：{labels}")
-        return None
-    kind = kinds.pop() if kinds else "other"
-    loans = [link for link in (entry.links or ()) if loan_program.get(link) == code]
-    return Movement(entry, state, roles, kind, loans)
+    kind = None
+    for role in roles:  # a transaction touches few roles: the first kind, and any other
+        found = _ROLE_KIND.get(role)
+        if found is not None and found != kind:
+            if kind is not None:
+                kinds = {_ROLE_KIND[r] for r in roles if r in _ROLE_KIND}
+                labels = "、".join(KIND_LABELS[k] for k in sorted(kinds))
+                ctx.report(FORMAT_RULE, None, entry, f"一笔分录只记一类资金池业务，此笔混记了：{labels}")
+                return None
+            kind = found
+    links = entry.links
+    loans = [link for link in links if loan_program.get(link) == code] if links else []
+    return Movement(entry, state, roles, kind or "other", loans)
+
+
+_FUND_ROLES = tuple(_FUND_ROLE.items())
 
 
 def _apply(state: ProgramState, entry: Transaction, roles: dict[str, Decimal], kind: str) -> None:
-    for fund, fund_role in _FUND_ROLE.items():
+    for fund, fund_role in _FUND_ROLES:
         delta = roles.get(fund_role)
         if delta:
             state.funds[fund].add(entry.date, delta)

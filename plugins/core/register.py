@@ -574,7 +574,9 @@ def build_register(
         register = Register()
     by_kind = subscribers.by_kind if subscribers is not None else {}
     by_kind_watched = subscribers.by_kind_watched if subscribers is not None else {}
-    unwatched = subscribers.watched.isdisjoint if subscribers is not None else frozenset().isdisjoint
+    # The watched keys are few (two): looked up one by one in each directive's metadata
+    # rather than iterating over its keys.
+    watched = tuple(sorted(subscribers.watched)) if subscribers is not None else ()
     # Approvals first on each day: a loan's other events may stand earlier in the file
     # order of the same day (Beancount sorts a day's entries by line number).
     ordered = _approvals_first(customs)
@@ -645,7 +647,14 @@ def build_register(
                 on_error(entry, f"未知项目 {event.subject!r}", None)
                 continue
             register.program_events.setdefault(event.subject, []).append(event)
-        handler = (by_kind if unwatched(entry.meta) else by_kind_watched).get((type_, event.kind))
+        handlers = by_kind
+        if watched:
+            meta = entry.meta
+            for key in watched:
+                if key in meta:
+                    handlers = by_kind_watched
+                    break
+        handler = handlers.get((type_, event.kind))
         if handler is not None:
             handler(event)
     # Each loan's events are already in date order (same-day events in ledger order, the
