@@ -1030,3 +1030,153 @@ def test_wlht_a_second_plan_on_a_fund_day_is_the_finding_s_entry() -> None:
     assert [(str(f.date), f.lineno, f.entry.values[0].value, f.message) for f in found] == [
         ("2024-03-01", 16, "plan", "2024-03-01 日终风险补偿金余额 1,001.00 元，低于 2024 年预计业务量 20,000.00 元的 10%（2024-03-01 登记的年度计划）；应不低于 2,000.00 元，风险补偿金余额 1,001.00 元，差额 999.00 元"),
     ]
+
+
+# --------------------------------------------------------------------------------------
+# What on_register keeps as the register files the loans' events (issue #9): a settlement
+# and a renewal move the outstanding by the loan's own balance; a day's figure points at
+# the last event of the loan latest in the register (the order of the approvals), not at
+# the event last in the file; a year's first new credit is the earliest, and on its day
+# the one of the loan first in the register.
+
+
+def approve(program: str, loan_id: str, day: str, amount: str) -> str:
+    """A loan's approval and contract, without its disbursement."""
+    return (
+        f'{day} custom "loan" "approval" "{loan_id}"\n  program: "{program}"\n  enterprise: "E-1"\n'
+        f'  amount: {amount} CNY\n  letter: "函"\n  term_months: 12\n'
+        f'{day} custom "loan" "contract" "{loan_id}"\n  amount: {amount} CNY\n  maturity: 2027-12-31\n'
+        f'  credit_line: {amount} CNY\n'
+    )
+
+
+def pointed(finding) -> tuple[str, str, str]:
+    """The register event a finding is about: (kind, loan, amount)."""
+    return (finding.entry.values[0].value, finding.entry.values[1].value, str(finding.entry.meta["amount"]))
+
+
+def test_cqgx_a_settlement_and_a_renewal_move_the_outstanding_by_the_loan_s_own_balance() -> None:
+    """Fund 100,000.00. C-1 1,000,000.00 (10% = 100,000.00, met); C-2 500,000.00: 1,500,000.00
+    needs 150,000.00, short by 50,000.00; C-1 settled: 500,000.00 needs 50,000.00, met; C-3
+    1,000,000.00: 1,500,000.00 again, a new run short by 50,000.00; C-2 renewed at
+    400,000.00 (100,000.00 less): 1,400,000.00 needs 140,000.00, still short (no new finding)."""
+    analysis = run(
+        "CQGX",
+        inject("CQGX", "2024-01-02", "100000.00"),
+        loan("CQGX", "C-1", "2024-03-01", "1000000.00"),
+        loan("CQGX", "C-2", "2024-04-01", "500000.00"),
+        '2024-05-06 custom "loan" "settlement" "C-1"\n',
+        loan("CQGX", "C-3", "2024-06-03", "1000000.00"),
+        '2024-07-01 custom "loan" "renewal" "C-2"\n  amount: 400000.00 CNY\n  maturity: 2028-06-30\n',
+    )
+    assert [(f.program, str(f.date), f.message) for f in analysis.findings if f.rule == "risk.floor"] == [
+        ("CQGX", "2024-04-01", "2024-04-01 日终风险补偿金余额 100,000.00 元，低于贷款余额 1,500,000.00 元的 10%；应不低于 150,000.00 元，风险补偿金余额 100,000.00 元，差额 50,000.00 元"),
+        ("CQGX", "2024-06-03", "2024-06-03 日终风险补偿金余额 100,000.00 元，低于贷款余额 1,500,000.00 元的 10%；应不低于 150,000.00 元，风险补偿金余额 100,000.00 元，差额 50,000.00 元"),
+    ]
+    checks = [(str(c.day), c.base, c.limit, c.ok) for c in analysis.records.adequacy if c.rule == "risk.floor"]
+    assert checks == [
+        ("2024-01-02", Decimal("0"), Decimal("0"), True),
+        ("2024-03-01", Decimal("1000000.00"), Decimal("100000.00"), True),
+        ("2024-04-01", Decimal("1500000.00"), Decimal("150000.00"), False),
+        ("2024-05-06", Decimal("500000.00"), Decimal("50000.00"), True),
+        ("2024-06-03", Decimal("1500000.00"), Decimal("150000.00"), False),
+        ("2024-07-01", Decimal("1400000.00"), Decimal("140000.00"), False),
+    ]
+
+
+def test_cqgx_two_events_of_one_loan_on_a_day_the_finding_is_about_the_later() -> None:
+    """C-1 lent 1,000,000.00 and increased by 0.10 the same day: 10% of 1,000,000.10 is
+    100,000.01 (half-up of 100,000.010), the fund's 100,000.00 a fen short; the finding is
+    about the increase, the later of the loan's two events that day."""
+    analysis = run(
+        "CQGX",
+        inject("CQGX", "2024-01-02", "100000.00"),
+        loan("CQGX", "C-1", "2024-03-01", "1000000.00"),
+        loan_event("2024-03-01", "increase", "C-1", "0.10"),
+    )
+    found = [f for f in analysis.findings if f.rule == "risk.floor"]
+    assert [(f.program, str(f.date), pointed(f), f.message) for f in found] == [
+        ("CQGX", "2024-03-01", ("increase", "C-1", "0.10 CNY"), "2024-03-01 日终风险补偿金余额 100,000.00 元，低于贷款余额 1,000,000.10 元的 10%；应不低于 100,000.01 元，风险补偿金余额 100,000.00 元，差额 0.01 元"),
+    ]
+
+
+def test_cqgx_on_a_day_of_two_loans_the_finding_is_about_the_loan_later_in_the_register() -> None:
+    """C-A is approved before C-B (C-A first in the register); on 2024-03-01 C-B's
+    disbursement of 500,000.00 comes first in the file, C-A's of 500,000.05 after it.
+    10% of 1,000,000.05 is 100,000.01 (half-up of 100,000.005): a fen short, about C-B's
+    disbursement (the loan later in the register), not the entry last in the file."""
+    analysis = run(
+        "CQGX",
+        inject("CQGX", "2024-01-02", "100000.00"),
+        approve("CQGX", "C-A", "2024-02-01", "500000.05"),
+        approve("CQGX", "C-B", "2024-02-02", "500000.00"),
+        loan_event("2024-03-01", "disbursement", "C-B", "500000.00"),
+        loan_event("2024-03-01", "disbursement", "C-A", "500000.05"),
+    )
+    found = [f for f in analysis.findings if f.rule == "risk.floor"]
+    assert [(f.program, str(f.date), pointed(f), f.message) for f in found] == [
+        ("CQGX", "2024-03-01", ("disbursement", "C-B", "500000.00 CNY"), "2024-03-01 日终风险补偿金余额 100,000.00 元，低于贷款余额 1,000,000.05 元的 10%；应不低于 100,000.01 元，风险补偿金余额 100,000.00 元，差额 0.01 元"),
+    ]
+
+
+def test_gsby_lending_of_one_loan_twice_on_a_day_the_finding_is_about_the_later() -> None:
+    """G-1 lent 1,000,000.00 and increased by 0.34 the same day: 1.5% of 1,000,000.34 is
+    15,000.01 (half-up of 15,000.0051), the fund's 15,000.00 a fen short; about the increase."""
+    analysis = run(
+        "GSBY",
+        gs_injections(),
+        loan("GSBY", "G-1", "2024-03-01", "1000000.00"),
+        loan_event("2024-03-01", "increase", "G-1", "0.34"),
+    )
+    found = [f for f in analysis.findings if f.rule == "risk.floor"]
+    assert [(f.program, str(f.date), pointed(f), f.message) for f in found] == [
+        ("GSBY", "2024-03-01", ("increase", "G-1", "0.34 CNY"), "2024-03-01 日终风险补偿金余额 15,000.00 元，低于累计放款 1,000,000.34 元的 1.5%；应不低于 15,000.01 元，风险补偿金余额 15,000.00 元，差额 0.01 元"),
+    ]
+
+
+def test_gsby_lending_of_two_loans_on_a_day_the_finding_is_about_the_loan_later_in_the_register() -> None:
+    """G-A is approved before G-B; on 2024-03-01 G-B's 500,000.00 comes first in the file,
+    G-A's 500,000.34 after it: 1.5% of 1,000,000.34 is 15,000.01, a fen short, about G-B's
+    disbursement."""
+    analysis = run(
+        "GSBY",
+        gs_injections(),
+        approve("GSBY", "G-A", "2024-02-01", "500000.34"),
+        approve("GSBY", "G-B", "2024-02-02", "500000.00"),
+        loan_event("2024-03-01", "disbursement", "G-B", "500000.00"),
+        loan_event("2024-03-01", "disbursement", "G-A", "500000.34"),
+    )
+    found = [f for f in analysis.findings if f.rule == "risk.floor"]
+    assert [(f.program, str(f.date), pointed(f), f.message) for f in found] == [
+        ("GSBY", "2024-03-01", ("disbursement", "G-B", "500000.00 CNY"), "2024-03-01 日终风险补偿金余额 15,000.00 元，低于累计放款 1,000,000.34 元的 1.5%；应不低于 15,000.01 元，风险补偿金余额 15,000.00 元，差额 0.01 元"),
+    ]
+
+
+NO_PLAN = "{} 年有放款或续贷，但未登记当年业务计划（program plan 的 expected_volume），无法核对风险补偿金是否不低于预计业务量的比例"
+
+
+def test_wlht_a_year_without_plan_is_said_at_the_first_new_credit_of_the_loan_first_in_the_register() -> None:
+    """W-A is approved before W-B. 2025 (no plan): on 2025-03-03 W-B's disbursement comes
+    first in the file, W-A's after it: said at W-A's, the loan first in the register.
+    2026 (no plan): W-B renewed on 2026-03-02, W-A on 2026-03-09: said at the earlier day's,
+    W-B's, though W-A is first in the register. 2027 (no plan): W-B lent twice on 2027-03-01
+    (300,000.00, then 200,000.00): said at the first of the two."""
+    analysis = run(
+        "WLHT",
+        inject("WLHT", "2024-01-02", "2000000.00"),
+        plan("2024-01-05", "20000000.00", 2024),
+        approve("WLHT", "W-A", "2025-02-03", "500000.00"),
+        approve("WLHT", "W-B", "2025-02-04", "500000.00"),
+        loan_event("2025-03-03", "disbursement", "W-B", "500000.00"),
+        loan_event("2025-03-03", "disbursement", "W-A", "400000.00"),
+        '2026-03-02 custom "loan" "renewal" "W-B"\n  amount: 450000.00 CNY\n  maturity: 2028-03-01\n',
+        '2026-03-09 custom "loan" "renewal" "W-A"\n  amount: 350000.00 CNY\n  maturity: 2028-03-08\n',
+        loan_event("2027-03-01", "disbursement", "W-B", "300000.00"),
+        loan_event("2027-03-01", "disbursement", "W-B", "200000.00"),
+    )
+    found = [f for f in analysis.findings if f.rule == "risk.floor"]
+    assert [(f.program, str(f.date), pointed(f), f.message) for f in found] == [
+        ("WLHT", "2025-03-03", ("disbursement", "W-A", "400000.00 CNY"), NO_PLAN.format(2025)),
+        ("WLHT", "2026-03-02", ("renewal", "W-B", "450000.00 CNY"), NO_PLAN.format(2026)),
+        ("WLHT", "2027-03-01", ("disbursement", "W-B", "300000.00 CNY"), NO_PLAN.format(2027)),
+    ]
