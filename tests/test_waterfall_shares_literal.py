@@ -580,6 +580,8 @@ def test_szps_a_recovery_of_the_whole_base_sends_back_all_the_pool_paid() -> Non
     analysis = run(sz() + sz_comp() + sz_recovery(recovered="1200000.00", costs=None) + sz_back("2027-01-20", "400000.00"))
     assert found(analysis) == []
     assert analysis.records.recoveries[0].parts == {"risk": D("400000.00")}
+    # The claim (the loan's only one, so its last) keeps the whole net recovery as repaid.
+    assert analysis.records.shares["SZ-1"][0].repaid == D("1200000.00")
 
 
 def test_szps_a_recovery_before_any_compensation_is_a_warning() -> None:
@@ -1127,6 +1129,23 @@ def test_szps_a_recovery_repays_the_oldest_claim_first() -> None:
                 + sz_recovery("2027-02-15", recovered="100000.00", costs=None) + sz_back("2027-02-20", "40000.00"))
     assert found(again) == []
     assert [r.parts for r in again.records.recoveries] == [{"risk": D("360000.00")}, {"risk": D("40000.00")}]
+
+
+def test_szps_a_recovery_beyond_all_the_claims_is_kept_on_the_last() -> None:
+    # Claims of 200,000.00 and 800,000.00 (the risk fund paid 80,000.00 and 320,000.00).
+    # 1,100,000.00 recovered (no costs): the first claim takes its 200,000.00, the last takes
+    # all the rest, 900,000.00 (100,000.00 beyond its base); nothing is unpaid, so all the
+    # fund paid goes back: 80,000.00 + 320,000.00 = 400,000.00.
+    text = sz("200000.00") + sz_comp(risk="80000.00", guarantor="80000.00 CNY", bank="40000.00 CNY") + (
+        '2026-10-20 custom "loan" "claim" "SZ-1"\n  principal: 800000.00 CNY\n  letter: "银行函2"\n  approval: "同意"\n'
+    ) + sz_comp("2026-10-23", risk="320000.00", guarantor="320000.00 CNY", bank="160000.00 CNY")
+    analysis = run(text + sz_recovery(recovered="1100000.00", costs=None) + sz_back("2027-01-20", "400000.00"))
+    assert found(analysis) == []
+    first, second = analysis.records.shares["SZ-1"]
+    assert (first.repaid, second.repaid) == (D("200000.00"), D("900000.00"))
+    assert (first.owed(), second.owed()) == ({"risk": D("0.00"), "guarantor": D("0.00"), "bank": D("0.00")},) * 2
+    assert analysis.records.recoveries[0].parts == {"risk": D("400000.00")}
+    assert analysis.records.loan_recoveries["SZ-1"].expected[RISK] == D("400000.00")
 
 
 def test_szps_before_its_rules_are_in_force() -> None:
