@@ -727,6 +727,26 @@ def test_jhjd_a_loss_without_a_party_s_part() -> None:
     ]
 
 
+def test_jhjd_each_loss_event_keeps_its_split_for_the_faces() -> None:
+    # records.losses: the loss 770,000.01 (1,020,000.01 paid less 250,000.00 back) and each
+    # party's 40/40/20 part (308,000.01 / 308,000.00 / 154,000.00, the fen to the government
+    # listed first) beside what the event records: the government 0.01 short, the guarantor
+    # 0.01 over, the bank not recorded (all of its part is the difference).
+    analysis = run(JH + jh_comp() + jh_recovery() + jh_back() + jh_loss(government="308000.00", guarantor="308000.01", bank=None))
+    [kept] = analysis.records.losses
+    assert (kept.loan.id, kept.event.kind, kept.event.date, kept.loss, kept.ok) == (
+        "JH-1", "loss", day("2026-03-31"), D("770000.01"), False)
+    assert [(p.party, p.label, p.share, p.due, p.recorded, p.difference) for p in kept.parts] == [
+        ("government", "政府", D("0.40"), D("308000.01"), D("308000.00"), D("0.01")),
+        ("guarantor", "担保机构", D("0.40"), D("308000.00"), D("308000.01"), D("-0.01")),
+        ("bank", "合作银行", D("0.20"), D("154000.00"), None, D("154000.00")),
+    ]
+    # Recorded as due: the split is kept all the same, and it is ok.
+    [kept] = run(JH + jh_comp() + jh_recovery() + jh_back() + jh_loss()).records.losses
+    assert (kept.loss, kept.ok, [(p.due, p.recorded) for p in kept.parts]) == (D("770000.01"), True, [
+        (D("308000.01"), D("308000.01")), (D("308000.00"), D("308000.00")), (D("154000.00"), D("154000.00"))])
+
+
 def test_jhjd_a_loss_records_a_party_outside_the_table() -> None:
     analysis = run(JH + jh_comp() + jh_recovery() + jh_back() + jh_loss(extra="  insurer_share: 10.00 CNY\n"))
     assert found(analysis) == [
