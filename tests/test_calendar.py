@@ -141,6 +141,52 @@ def test_deadlines_over_holidays(cal: WorkCalendar, start: str, n: int, due: str
     assert cal.workdays_in(begin, day(due)) == n
 
 
+def _walked(cal: WorkCalendar, start: datetime.date, end: datetime.date) -> int:
+    """Working days in start (exclusive) .. end (inclusive), asking each day."""
+    count, d = 0, start + ONE_DAY
+    while d <= end:
+        count += cal.is_workday(d)
+        d += ONE_DAY
+    return count
+
+
+def test_working_days_between_two_days_are_counted_as_each_day_says(cal: WorkCalendar) -> None:
+    """workdays_in counts from each year's running count: the same as asking each day,
+    within a year, across years (table and library), backwards (0) and at the ends."""
+    import random
+
+    rnd = random.Random(9)
+    first = datetime.date(cal.table_years[0] - 2, 1, 1)  # two library years, then the table
+    last = datetime.date(cal.table_years[-1], 12, 31)
+    span = (last - first).days
+    pairs = [(day("2024-12-31"), day("2025-01-01")), (day("2024-12-30"), day("2024-12-31")),
+             (day("2024-01-01"), day("2024-01-01")), (day("2024-03-01"), day("2024-02-01")),
+             (first, last), (first - ONE_DAY, first)]
+    for _ in range(300):
+        a = first + datetime.timedelta(days=rnd.randrange(span))
+        pairs.append((a, min(last, a + datetime.timedelta(days=rnd.choice((0, 1, 6, 40, 400, 1500))))))
+    for start, end in pairs:
+        assert cal.workdays_in(start, end) == _walked(cal, start, end), (start, end)
+
+
+def test_working_days_over_a_year_neither_knows_name_the_first_such_year(cal: WorkCalendar) -> None:
+    unknown = max(max(cal.table_years), WorkCalendar.library_years()[-1]) + 1
+    known = datetime.date(unknown - 1, 6, 30)
+    assert cal.workdays_in(known, datetime.date(unknown - 1, 12, 31)) == _walked(
+        cal, known, datetime.date(unknown - 1, 12, 31)
+    )
+    with pytest.raises(CalendarYearError) as info:
+        cal.workdays_in(known, datetime.date(unknown + 2, 1, 5))
+    assert info.value.year == unknown
+    # A range that starts on 31 December of an unknown year only counts from the next day.
+    early = WorkCalendar.library_years()[0] - 1
+    with pytest.raises(CalendarYearError):
+        cal.is_workday(datetime.date(early, 12, 31))
+    assert cal.workdays_in(datetime.date(early, 12, 31), datetime.date(early + 1, 1, 2)) == _walked(
+        cal, datetime.date(early, 12, 31), datetime.date(early + 1, 1, 2)
+    )
+
+
 def test_a_deadline_counts_from_the_next_day(cal: WorkCalendar) -> None:
     # Monday 2024-03-11: the 3rd working day after is Thursday 03-14; the same day counts 0.
     assert cal.nth_workday_after(day("2024-03-11"), 3) == day("2024-03-14")

@@ -130,6 +130,9 @@ class WorkCalendar:
         for notice in self.notices.values():
             self._off |= notice.holiday_dates()
             self._on |= set(notice.workdays)
+        #: year -> working days before each day of the year (index 0: before 1 January)
+        #: and in the whole year (last item), filled on first use (:meth:`_year_counts`).
+        self._counts: dict[int, tuple[int, ...]] = {}
 
     @property
     def table_years(self) -> list[int]:
@@ -176,13 +179,37 @@ class WorkCalendar:
         return day
 
     def workdays_in(self, start: datetime.date, end: datetime.date) -> int:
-        """Working days in ``start`` (exclusive) .. ``end`` (inclusive)."""
-        count, day = 0, start + ONE_DAY
-        while day <= end:
-            if self.is_workday(day):
-                count += 1
-            day += ONE_DAY
-        return count
+        """Working days in ``start`` (exclusive) .. ``end`` (inclusive).
+
+        The same count as asking :meth:`is_workday` of each day (and the same
+        :class:`CalendarYearError` for the first year in the range the calendar does not
+        know), but from each year's running count, built once per year: a reminder years
+        overdue costs two look-ups, not a walk over every day in between."""
+        first = start + ONE_DAY
+        if first > end:
+            return 0
+        if first.year == end.year:
+            counts = self._year_counts(first.year)
+            return counts[end.timetuple().tm_yday] - counts[first.timetuple().tm_yday - 1]
+        head = self._year_counts(first.year)
+        count = head[-1] - head[first.timetuple().tm_yday - 1]
+        for year in range(first.year + 1, end.year):
+            count += self._year_counts(year)[-1]
+        return count + self._year_counts(end.year)[end.timetuple().tm_yday]
+
+    def _year_counts(self, year: int) -> tuple[int, ...]:
+        """Working days of ``year`` before each of its days (index ``n``: in its first
+        ``n`` days), from :meth:`is_workday`; raises :class:`CalendarYearError`."""
+        found = self._counts.get(year)
+        if found is None:
+            counts, count = [0], 0
+            day = datetime.date(year, 1, 1)
+            while day.year == year:
+                count += self.is_workday(day)
+                counts.append(count)
+                day += ONE_DAY
+            found = self._counts[year] = tuple(counts)
+        return found
 
 
 #: Library-only calendar, for rule books that name no table.
