@@ -74,21 +74,24 @@ class Zbd2Loans(_page.ReviewPage):
     page_args = ("program", "status", "page")
     paginated = True
 
-    def build(self, loaded: LoadedAnalysis, period: _views.Period, programs: Sequence[str]) -> Any:
-        # Deadlines only for the rows shown (paginate): the register has thousands of loans.
-        return _views.loan_rows(loaded.analysis, period, programs, with_deadlines=False)
-
-    def select(self, data: Any) -> Any:
+    def status(self) -> str | None:
+        """The ?status= chosen (a key of LOAN_STATUS), if any."""
         status = request.args.get("status")
-        if status in _views.LOAN_STATUS:
-            return [r for r in data if r.status == status]
-        return data
+        return status if status in _views.LOAN_STATUS else None
+
+    def build(self, loaded: LoadedAnalysis, period: _views.Period, programs: Sequence[str]) -> Any:
+        # The loans and their totals from the load's index; rows only for the page shown
+        # (paginate): the register has thousands of loans.
+        return _views.loan_selection(loaded.analysis, loaded.loans(), period, programs, self.status())
+
+    def build_key(self) -> tuple[Any, ...]:
+        return (self.status(),)
 
     def paginate(self, data: Any, number: int) -> tuple[Any, _page.Pager]:
-        shown, pager = _page.paginate(data, number)
+        shown, pager = _page.paginate(data.loans, number)
         loaded = self.loaded()
         period, _, _ = self.scope(loaded)
-        return (_views.loan_totals(data), _views.with_loan_deadlines(loaded.analysis, period, shown)), pager
+        return (data.totals, _views.shown_loan_rows(loaded.analysis, period, [f.loan for f in shown])), pager
 
     def statuses(self) -> list[tuple[str, str]]:
         return list(_views.LOAN_STATUS.items())
@@ -115,10 +118,12 @@ class Zbd2Loans(_page.ReviewPage):
             ],
         )
 
-    def page_all(self) -> Any:
+    def page_all(self) -> list[_views.LoanRow]:
+        """Every row of the page's scope and status (the download: no deadlines)."""
         loaded = self.loaded()
         period, programs, _ = self.scope(loaded)
-        return self.data(loaded, period, programs)
+        selection = self.data(loaded, period, programs)
+        return _views.shown_loan_rows(loaded.analysis, period, [f.loan for f in selection.loans], with_deadlines=False)
 
 
 class Zbd3Compensations(_page.ReviewPage):

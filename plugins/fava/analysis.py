@@ -33,6 +33,8 @@ from zhubaodai.core.engine import analyse
 from zhubaodai.core.engine import result_of
 from zhubaodai.core.rules import RulesError
 from zhubaodai.core.rules import load_rules
+from zhubaodai.fava.loanfacts import LoanIndex
+from zhubaodai.fava.loanfacts import loan_index
 from zhubaodai.plugin import ConfigError
 from zhubaodai.plugin import parse_config
 from zhubaodai.plugin import rules_path
@@ -57,6 +59,21 @@ class LoadedAnalysis:
     _hashes: dict[int, str] = field(default_factory=dict)
     #: The pages' views of this load, by page and request scope (see zhubaodai.fava.page).
     views: dict[tuple[Any, ...], Any] = field(default_factory=dict)
+    _loans: LoanIndex | None = None
+    _used: tuple[str, ...] | None = None
+
+    def loans(self) -> LoanIndex:
+        """Every loan's state as the register leaves it, in 贷款台账's order (built once
+        per load, by :func:`after_load` while Fava loads)."""
+        if self._loans is None:
+            self._loans = loan_index(self.analysis)
+        return self._loans
+
+    def used_programs(self) -> tuple[str, ...]:
+        """:meth:`Analysis.used_programs`, asked once per load (every page's scope needs it)."""
+        if self._used is None:
+            self._used = tuple(self.analysis.used_programs())
+        return self._used
 
     def entry_at(self, filename: str | None, lineno: int | None) -> Directive | None:
         if filename is None or lineno is None:
@@ -175,8 +192,10 @@ _PREPARED: list[int] = [0]
 def after_load(ledger: Any, extension_config: Any = None) -> bool:
     """What the review pages do once Fava has (re)loaded a ledger, whichever page's hook
     comes first (True when this call did it): index this load's analysis
-    (:func:`for_ledger`; a ledger the engine cannot read is left for the pages to explain)
-    and build its loans' daily balances, then settle the garbage collector.
+    (:func:`for_ledger`; a ledger the engine cannot read is left for the pages to explain),
+    build its loans' daily balances and the index 贷款台账 and 期限提醒 select from
+    (:mod:`zhubaodai.fava.loanfacts`: one pass over the register), then settle the garbage
+    collector.
 
     A load leaves millions of new long-lived objects (entries, Fava's indexes, the engine's
     events and records) and hardly any garbage cycles. Left alone, Python's collector walks
@@ -197,6 +216,8 @@ def after_load(ledger: Any, extension_config: Any = None) -> bool:
         if loaded.last_date is not None:  # the loans' daily balances, built once per analysis
             for code in loaded.analysis.rulebook.programs:
                 loaded.analysis.outstanding(code, loaded.last_date)
+        loaded.loans()
+        loaded.used_programs()
     gc.unfreeze()
     gc.collect()
     gc.freeze()

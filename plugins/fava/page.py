@@ -200,17 +200,13 @@ class ReviewPage(FavaExtensionBase):
         wanted = request.args.get("program") or None
         if wanted not in loaded.analysis.rulebook.programs:
             wanted = None
-        programs = select_programs(loaded.analysis, request.args.get("account"), wanted)
+        programs = select_programs(loaded.analysis, request.args.get("account"), wanted, loaded.used_programs())
         return period, programs, wanted
 
-    def select(self, data: Any) -> Any:
-        """A cheap selection from the built data by the request (after the memo)."""
-        return data
-
     def data(self, loaded: LoadedAnalysis, period: Period, programs: Sequence[str]) -> Any:
-        """The page's data for the scope: built once per load and scope, then selected."""
+        """The page's data for the scope: built once per load, scope and :meth:`build_key`."""
         key = (self.name, period, tuple(programs), self.build_key())
-        return self.select(_memo(loaded, key, lambda: self.build(loaded, period, programs)))
+        return _memo(loaded, key, lambda: self.build(loaded, period, programs))
 
     def page(self) -> PageContext:
         """Everything the template shows; a ledger the engine cannot read gives a message."""

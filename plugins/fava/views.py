@@ -58,6 +58,12 @@ from zhubaodai.core.rules import Program
 from zhubaodai.fava.charts import Chart
 from zhubaodai.fava.charts import Series
 from zhubaodai.fava.charts import make_chart
+from zhubaodai.fava.loanfacts import LoanFacts
+from zhubaodai.fava.loanfacts import LoanIndex
+from zhubaodai.fava.loanfacts import contracted_amount
+from zhubaodai.fava.loanfacts import loan_status
+from zhubaodai.fava.loanfacts import maturity_on
+from zhubaodai.fava.loanfacts import register_status
 
 ONE_DAY = datetime.timedelta(days=1)
 FUNDS = (GUARANTEE, RISK)
@@ -104,10 +110,13 @@ def make_period(
     return Period(None, last_date or datetime.date.today(), False)
 
 
-def select_programs(analysis: Analysis, account_filter: str | None, wanted: str | None = None) -> list[str]:
+def select_programs(
+    analysis: Analysis, account_filter: str | None, wanted: str | None = None, used: Sequence[str] | None = None
+) -> list[str]:
     """Programs whose accounts match Fava's account filter (as Fava matches accounts:
-    the account or an ancestor, or a regular expression), optionally just ``wanted``."""
-    codes = analysis.used_programs()
+    the account or an ancestor, or a regular expression), optionally just ``wanted``;
+    among ``used`` (:meth:`Analysis.used_programs`, where the caller has it already)."""
+    codes = list(used) if used is not None else analysis.used_programs()
     if wanted:
         codes = [c for c in analysis.rulebook.programs if c == wanted]
     if not account_filter:
@@ -623,39 +632,109 @@ def loan_totals(rows: Sequence[LoanRow]) -> LoanTotals:
     return _totals(LoanTotals, rows)
 
 
-def _loan_status(loan: Loan, day: datetime.date, compensated: set[str]) -> str:
-    """The loan's state at the end of ``day``, from the register."""
-    if loan.last_before("contract", day) is not None and loan.settled(day):
-        return "settled"
-    if loan.id in compensated:
-        return "compensated"
-    if loan.last_before("overdue", day) is not None:
-        return "overdue"
-    if loan.last_before("disbursement", day) is not None:
-        return "current"
-    if loan.last_before("contract", day) is not None:
-        return "contracted"
-    return "approved"
+def _compensated(analysis: Analysis, day: datetime.date) -> set[str]:
+    """The loans the pool has paid a claim of by the end of ``day``."""
+    return {
+        claim.loan.id
+        for claim in analysis.records.claims.values()
+        if claim.started and any(e.date <= day for e in claim.entries)
+    }
+
+
+def loan_row(
+    analysis: Analysis, loan: Loan, period: Period, compensated: set[str], loan_findings: Sequence[Finding],
+    deadline_records: Mapping[tuple[str, str], list[Any]] | None,
+) -> LoanRow:
+    """One loan's row of 贷款台账 at the period's end; its deadlines from the engine's
+    records (``deadline_records``: :func:`_deadline_records`), none where that is None."""
+    program = analysis.rulebook.programs[loan.program]
+    events = [e for e in loan.events if e.date <= period.end]
+    contract = next((e for e in events if e.kind == "contract"), None)
+    disbursement = next((e for e in events if e.kind == "disbursement"), None)
+    maturity, _ = maturity_on(loan, period.end)
+    account = analysis.records.fees.get(loan.id)
+    deadlines = (
+        _loan_deadlines(program, events, period, loan_findings, loan.id, deadline_records)
+        if deadline_records is not None else ()
+    )
+    enterprise = analysis.register.enterprises.get(loan.enterprise)
+    return LoanRow(
+        loan.id,
+        loan.program,
+        loan.enterprise,
+        enterprise.data["name"] if enterprise is not None else "",
+        loan.approval.date,
+        contract.date if contract else None,
+        disbursement.date if disbursement else None,
+        maturity,
+        contracted_amount(loan, period.end),
+        loan.outstanding(period.end),
+        account.due if account is not None else ZERO,
+        account.paid if account is not None else ZERO,
+        loan_status(register_status(loan, period.end), loan.id, compensated),
+        tuple(deadlines),
+        sum(1 for f in loan_findings if f.severity == ERROR),
+        sum(1 for f in loan_findings if f.severity == WARNING),
+    )
+
+
+@dataclass(frozen=True)
+class LoanSelection:
+    """贷款台账's scope without its rows: the loans it lists, in its order, and the totals
+    row over all of them (a page builds rows for the loans it shows: :func:`shown_loan_rows`)."""
+
+    loans: tuple[LoanFacts, ...]
+    totals: LoanTotals
+
+
+def loan_selection(
+    analysis: Analysis, index: LoanIndex, period: Period, codes: Sequence[str], status: str | None = None
+) -> LoanSelection:
+    """The loans alive in the period (approved by its end, not settled before its start),
+    of the status chosen, in the order (program, approval day, loan id), and their totals:
+    from the load's :class:`LoanIndex`, without a row per loan."""
+    end, before = period.end, period.day_before
+    compensated = _compensated(analysis, end) if status is not None else set()
+    chosen: list[LoanFacts] = []
+    for code in sorted(set(codes)):
+        for facts in index.approved_by(code, end):
+            if before is not None and facts.has_contract and facts.settled_on(before):
+                continue
+            if status is not None and loan_status(facts.status_on(end), facts.id, compensated) != status:
+                continue
+            chosen.append(facts)
+    totals = LoanTotals(
+        len(chosen),
+        sum((f.amount_on(end) for f in chosen), ZERO),
+        sum((f.outstanding_on(end) for f in chosen), ZERO),
+        sum((f.fee_due for f in chosen), ZERO),
+        sum((f.fee_paid for f in chosen), ZERO),
+    )
+    return LoanSelection(tuple(chosen), totals)
+
+
+def shown_loan_rows(
+    analysis: Analysis, period: Period, loans: Sequence[Loan], with_deadlines: bool = True
+) -> list[LoanRow]:
+    """The rows of ``loans`` (the ones a page shows, or every one for a download), in that order."""
+    wanted = {loan.id for loan in loans}
+    findings = _findings_by_loan(analysis, wanted)
+    records = _deadline_records(analysis, wanted) if with_deadlines else None
+    compensated = _compensated(analysis, period.end)
+    return [loan_row(analysis, loan, period, compensated, findings.get(loan.id, []), records) for loan in loans]
 
 
 def loan_rows(
     analysis: Analysis, period: Period, codes: Sequence[str], with_deadlines: bool = True
 ) -> list[LoanRow]:
-    """Loans alive in the period: approved by its end and not settled before its start.
-    ``with_deadlines=False`` leaves each row's deadlines empty (a page adds them to the rows
-    it shows with :func:`with_loan_deadlines`; 贷款台账 shows 50 of thousands)."""
+    """A row for every loan alive in the period: approved by its end and not settled
+    before its start (the report; 贷款台账 selects with :func:`loan_selection` and builds
+    the rows it shows with :func:`shown_loan_rows`).
+    ``with_deadlines=False`` leaves each row's deadlines empty."""
     selected = set(codes)
-    fees = analysis.records.fees
-    by_loan: dict[str, list[Finding]] = {}
-    for f in analysis.findings:
-        if f.loan is not None:
-            by_loan.setdefault(f.loan, []).append(f)
-    compensated = {
-        claim.loan.id
-        for claim in analysis.records.claims.values()
-        if claim.started and any(e.date <= period.end for e in claim.entries)
-    }
-    deadline_records = _deadline_records(analysis, None) if with_deadlines else {}
+    by_loan = _findings_by_loan(analysis)
+    compensated = _compensated(analysis, period.end)
+    deadline_records = _deadline_records(analysis, None) if with_deadlines else None
     rows = []
     for loan in analysis.register.loans.values():
         if loan.program not in selected or loan.approval.date > period.end:
@@ -663,41 +742,7 @@ def loan_rows(
         if period.day_before is not None and loan.settled(period.day_before):
             if loan.first("contract") is not None:
                 continue
-        program = analysis.rulebook.programs[loan.program]
-        events = [e for e in loan.events if e.date <= period.end]
-        contract = next((e for e in events if e.kind == "contract"), None)
-        disbursement = next((e for e in events if e.kind == "disbursement"), None)
-        maturity = None
-        for e in events:
-            if "maturity" in e.data:
-                maturity = e.data["maturity"]
-        amount = sum((e.data["amount"] for e in events if e.kind in ("contract", "increase")), ZERO)
-        account = fees.get(loan.id)
-        loan_findings = by_loan.get(loan.id, [])
-        deadlines = (
-            _loan_deadlines(program, events, period, loan_findings, loan.id, deadline_records) if with_deadlines else ()
-        )
-        enterprise = analysis.register.enterprises.get(loan.enterprise)
-        rows.append(
-            LoanRow(
-                loan.id,
-                loan.program,
-                loan.enterprise,
-                enterprise.data["name"] if enterprise is not None else "",
-                loan.approval.date,
-                contract.date if contract else None,
-                disbursement.date if disbursement else None,
-                maturity,
-                amount,
-                loan.outstanding(period.end),
-                account.due if account is not None else ZERO,
-                account.paid if account is not None else ZERO,
-                _loan_status(loan, period.end, compensated),
-                tuple(deadlines),
-                sum(1 for f in loan_findings if f.severity == ERROR),
-                sum(1 for f in loan_findings if f.severity == WARNING),
-            )
-        )
+        rows.append(loan_row(analysis, loan, period, compensated, by_loan.get(loan.id, []), deadline_records))
     rows.sort(key=lambda r: (r.program, r.approved, r.id))
     return rows
 
@@ -726,26 +771,6 @@ def _loan_deadlines(
         records = [r for r in deadline_records.get((loan_id, rule_id), []) if r.deadline.start <= period.end]
         deadlines.append(_deadline_status(rule_id, program.names.say(rule.title), records, missed))
     return tuple(deadlines)
-
-
-def with_loan_deadlines(analysis: Analysis, period: Period, rows: Sequence[LoanRow]) -> list[LoanRow]:
-    """``rows`` (from ``loan_rows(..., with_deadlines=False)``) with their deadlines, as
-    :func:`loan_rows` gives them: for the rows a page shows."""
-    wanted = {r.id for r in rows}
-    records = _deadline_records(analysis, wanted)
-    findings: dict[str, list[Finding]] = {}
-    for f in analysis.findings:
-        if f.loan in wanted:
-            findings.setdefault(f.loan, []).append(f)
-    shown = []
-    for row in rows:
-        loan = analysis.register.loans[row.id]
-        events = [e for e in loan.events if e.date <= period.end]
-        deadlines = _loan_deadlines(
-            analysis.rulebook.programs[loan.program], events, period, findings.get(row.id, []), row.id, records
-        )
-        shown.append(replace(row, deadlines=deadlines))
-    return shown
 
 
 # --------------------------------------------------------------------------------------
@@ -801,10 +826,11 @@ PARTY_COLUMNS = {"guarantee": "① 助保金", "risk": "② 风险补偿金", "b
                  "insurer": "保险公司承担", "government": "政府承担"}
 
 
-def _findings_by_loan(analysis: Analysis) -> dict[str, list[Finding]]:
+def _findings_by_loan(analysis: Analysis, loans: set[str] | None = None) -> dict[str, list[Finding]]:
+    """The findings about each loan (of ``loans`` only where given)."""
     found: dict[str, list[Finding]] = {}
     for f in analysis.findings:
-        if f.loan is not None:
+        if f.loan is not None and (loans is None or f.loan in loans):
             found.setdefault(f.loan, []).append(f)
     return found
 
