@@ -1,6 +1,6 @@
-"""贷款台账 builds rows only for what it shows (issue 9: the first review page after a load
-within 1.5× Fava's balance sheet), and still shows what a row for every loan would: the
-same loans, order and totals.
+"""贷款台账 and 期限提醒 build rows only for what they show (issue 9: the first review page
+after a load within 1.5× Fava's balance sheet), and still show what a row for every loan
+would: the same loans, order, totals and reminders.
 
 The counters are behavioural, not timings: one page request on a ledger with more loans
 than a page holds builds one row per row shown, however many loans the register has."""
@@ -26,6 +26,8 @@ from test_fava_pages import Client  # noqa: E402
 from zhubaodai.core.money import ZERO  # noqa: E402
 from zhubaodai.core.money import yuan  # noqa: E402
 from zhubaodai.core.register import Loan  # noqa: E402
+from zhubaodai.fava import Zbd7Deadlines  # noqa: E402
+from zhubaodai.fava import deadlines  # noqa: E402
 from zhubaodai.fava import page as fava_page  # noqa: E402
 from zhubaodai.fava import views  # noqa: E402
 from zhubaodai.fava.loanfacts import contracted_amount  # noqa: E402
@@ -55,15 +57,20 @@ def synthetic_setup(synthetic: Path) -> tuple[Client, EngineRun]:
 
 @pytest.fixture
 def built(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, int]]:
-    """Counts the rows built: 贷款台账's :func:`views.loan_row`."""
-    counts = {"loan_row": 0}
-    loan_row = views.loan_row
+    """Counts the rows built: 贷款台账's :func:`views.loan_row` and 期限提醒's Reminder."""
+    counts = {"loan_row": 0, "reminder": 0}
+    loan_row, reminder = views.loan_row, deadlines.Reminder
 
     def counting_row(*args: Any, **kwargs: Any) -> views.LoanRow:
         counts["loan_row"] += 1
         return loan_row(*args, **kwargs)
 
+    def counting_reminder(*args: Any, **kwargs: Any) -> deadlines.Reminder:
+        counts["reminder"] += 1
+        return reminder(*args, **kwargs)
+
     monkeypatch.setattr(views, "loan_row", counting_row)
+    monkeypatch.setattr(deadlines, "Reminder", counting_reminder)
     yield counts
 
 
@@ -105,6 +112,26 @@ def test_the_loan_register_totals_every_loan_it_does_not_build(synthetic_setup: 
     assert shown["total.outstanding"] == yuan(sum((analysis.outstanding(c, end) for c in analysis.programs), ZERO))
     loans = analysis.register.loans.values()
     assert shown["total.amount"] == yuan(sum((contracted_amount(loan, end) for loan in loans), ZERO))
+
+
+def test_the_deadline_page_builds_a_reminder_per_row_shown(
+    synthetic_setup: tuple[Client, EngineRun], built: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client, run = synthetic_setup
+    monkeypatch.setattr(Zbd7Deadlines, "row_limit", 5)
+    longer = 0
+    for day in ("2023-06-30", "2024-06-28", "2025-12-31"):
+        built["reminder"] = 0
+        html = client.page("Zbd7Deadlines", date=day, days="60")
+        assert built["reminder"] == _rows_shown(html), day
+        view = deadlines.reminders(run.analysis, ["CQGX", "WLHT"], datetime.date.fromisoformat(day), 60)
+        for name in ("upcoming", "overdue", "pending"):
+            section = getattr(view, name)
+            assert section.count == len(section.shown)  # no limit: every reminder
+            if section.count > 5:
+                longer += 1
+                assert f"共 {section.count} 项，只列出前 5 项。" in html
+    assert longer, "the ledger should owe more than a table shows on some day"
 
 
 def _whole(run: EngineRun) -> views.Period:
@@ -176,3 +203,24 @@ def test_a_loans_facts_are_what_the_register_says_on_every_day(any_run: EngineRu
         account = analysis.records.fees.get(loan.id)
         assert (facts.fee_due, facts.fee_paid) == ((account.due, account.paid) if account else (ZERO, ZERO))
     assert seen and sum(len(v) for v in index.programs.values()) == len(analysis.register.loans)
+
+
+def test_the_deadline_tables_shown_are_the_first_of_all(any_run: EngineRun) -> None:
+    """A limited table is the first rows of the whole table, in its order, with its count."""
+    analysis = any_run.analysis
+    index = loan_index(analysis)
+    codes = analysis.used_programs()
+    first = any_run.entries[0].date
+    days = [first + datetime.timedelta(days=n) for n in range(0, (any_run.last_date - first).days + 1, 91)]
+    for day in [*days, any_run.last_date]:
+        whole = deadlines.reminders(analysis, codes, day, 20, index=index)
+        for limit in (1, 3):
+            part = deadlines.reminders(analysis, codes, day, 20, limit, index)
+            for name in ("upcoming", "overdue", "pending"):
+                everything, shown = getattr(whole, name), getattr(part, name)
+                assert shown.count == everything.count == len(everything.shown)
+                assert shown.shown == everything.shown[:limit]
+        for name in ("upcoming", "overdue"):
+            dues = [r.due for r in getattr(whole, name).shown]
+            assert dues == sorted(dues)
+            assert all((r.due < day) == (name == "overdue") for r in getattr(whole, name).shown)

@@ -294,7 +294,9 @@ class Zbd7Deadlines(_page.ReviewPage):
             return 20
 
     def build(self, loaded: LoadedAnalysis, period: _views.Period, programs: Sequence[str]) -> Any:
-        return _deadlines.reminders(loaded.analysis, programs, self.reference_day(loaded), self.horizon())
+        return _deadlines.reminders(
+            loaded.analysis, programs, self.reference_day(loaded), self.horizon(), self.row_limit, loaded.loans()
+        )
 
     def build_key(self) -> tuple[Any, ...]:
         return (self.today(), self.horizon())

@@ -18,13 +18,19 @@ rule book has no working-day rule for a program, the page says so.
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from zhubaodai.core.engine import Analysis
 from zhubaodai.core.money import ZERO
+from zhubaodai.core.register import Event
+from zhubaodai.core.register import Loan
+from zhubaodai.fava.loanfacts import LoanIndex
+from zhubaodai.fava.loanfacts import loan_index
 
 #: Rules whose deadlines count working days.
 WORKING_DAY_RULES = ("notice.disbursement", "notice.renewal", "comp.deadline")
@@ -49,13 +55,22 @@ class Reminder:
 
 
 @dataclass(frozen=True)
+class Section:
+    """One table of the page: the first reminders in its order (at most the page's row
+    limit) and how many there are in all."""
+
+    shown: tuple[Reminder, ...]
+    count: int
+
+
+@dataclass(frozen=True)
 class RemindersView:
     today: datetime.date
     horizon: int  # working days
     horizon_end: datetime.date | None  # the horizon's last day (None: calendar unknown)
-    upcoming: tuple[Reminder, ...]  # due within the horizon
-    overdue: tuple[Reminder, ...]  # due before the reference day and not done
-    pending: tuple[Reminder, ...]  # tasks without a date
+    upcoming: Section  # due within the horizon, by due day
+    overdue: Section  # due before the reference day and not done, by due day
+    pending: Section  # tasks without a date, by program and loan
     missing_rules: tuple[str, ...]  # working-day rules no selected program has
     calendar_note: str  # where the working days come from, or why they are unknown
 
@@ -85,9 +100,31 @@ def _calendar_error() -> type[Exception]:
     return CalendarYearError
 
 
+#: A reminder not built yet: its place in its table's order, and how to build it.
+_Candidate = tuple[tuple[Any, ...], int, Callable[[], Reminder]]
+
+
+def _section(candidates: list[_Candidate], limit: int | None) -> Section:
+    """The first ``limit`` (all where None) of the candidates in their order, built, and
+    their number. Ties keep the order found (the ledger's)."""
+    candidates.sort(key=lambda c: (c[0], c[1]))
+    chosen = candidates if limit is None else candidates[:limit]
+    return Section(tuple(build() for _, _, build in chosen), len(candidates))
+
+
 def reminders(
-    analysis: Analysis, codes: Sequence[str], today: datetime.date, horizon: int
+    analysis: Analysis,
+    codes: Sequence[str],
+    today: datetime.date,
+    horizon: int,
+    limit: int | None = None,
+    index: LoanIndex | None = None,
 ) -> RemindersView:
+    """What falls due from ``today`` on, for the programs ``codes``: each table's first
+    ``limit`` reminders (all where None) and its count. Which reminders there are and in
+    what order is decided from dates alone; a reminder (its working days left, its basis,
+    its link) is built only for the rows shown. Loans are read from ``index`` (the load's
+    :class:`LoanIndex`; built here where not given)."""
     selected = set(codes)
     calendar = _calendar(analysis)
     year_error = _calendar_error()
@@ -105,9 +142,12 @@ def reminders(
         calendar_note = "规则引擎没有工作日历"
     calendar_end = horizon_end or today + datetime.timedelta(days=horizon * 7 // 5)
 
-    upcoming: list[Reminder] = []
-    overdue: list[Reminder] = []
-    pending: list[Reminder] = []
+    upcoming: list[_Candidate] = []
+    overdue: list[_Candidate] = []
+    pending: list[_Candidate] = []
+
+    def add(found: list[_Candidate], key: tuple[Any, ...], build: Callable[[], Reminder]) -> None:
+        found.append((key, len(upcoming) + len(overdue) + len(pending), build))
 
     for record in analysis.records.deadlines:
         if record.program not in selected:
@@ -115,73 +155,37 @@ def reminders(
         deadline = record.deadline
         if deadline.start > today or (deadline.done is not None and deadline.done <= today):
             continue
-        loan = analysis.register.loans[record.loan]
-        rule = analysis.rulebook.programs[record.program].rule(record.rule)
-        basis = f"{deadline.start} 起 {deadline.n} 个工作日（{record.rule}"
-        basis += f"，{analysis.rulebook.programs[record.program].cite_rule(rule, deadline.start)}）" if rule else "）"
         due = deadline.due
         note = ""
-        left = None
-        unit = WORKDAYS
         try:
             if due is None:
                 due = calendar.nth_workday_after(deadline.start, deadline.n)
         except (year_error, AttributeError) as exc:
             note = str(exc) if isinstance(exc, year_error) else "无法计算工作日"
-        if due is not None:
-            left, unit = _left(calendar, year_error, today, due)
-        reminder = Reminder(
-            record.program,
-            record.loan,
-            _enterprise(analysis, loan.enterprise),
-            record.what,
-            record.rule,
-            due,
-            left,
-            unit,
-            None,
-            basis,
-            _anchor(loan, deadline.start),
-            note,
-        )
+        build = partial(_deadline_reminder, analysis, calendar, year_error, today, record, due, note)
         if due is None:
-            pending.append(reminder)
+            add(pending, (record.program, record.loan), build)
         elif due < today:
-            overdue.append(reminder)
+            add(overdue, (due, record.program, record.loan), build)
         elif due <= calendar_end:
-            upcoming.append(reminder)
+            add(upcoming, (due, record.program, record.loan), build)
 
-    for loan in analysis.register.loans.values():
-        if loan.program not in selected:
-            continue
-        outstanding = loan.outstanding(today)
-        if outstanding <= 0 or loan.settled(today):
-            continue
-        maturity = source = None
-        for event in loan.events:
-            if event.date > today:
-                break
-            if "maturity" in event.data:
-                maturity, source = event.data["maturity"], event
+    for facts in (index or loan_index(analysis)).of(c for c in analysis.rulebook.programs if c in selected):
+        maturity, source = facts.maturity_on(today)
         if maturity is None or source is None:
             continue
-        reminder = Reminder(
-            loan.program,
-            loan.id,
-            _enterprise(analysis, loan.enterprise),
-            "贷款到期",
-            None,
-            maturity,
-            *_left(calendar, year_error, today, maturity),
-            outstanding,
-            f"{source.label}登记的到期日",
-            source.entry,
-        )
+        if maturity > calendar_end:  # neither overdue nor coming due: no need to ask more
+            continue
+        outstanding = facts.outstanding_on(today)
+        if outstanding <= 0 or facts.settled_on(today):
+            continue
+        build = partial(_maturity_reminder, analysis, calendar, year_error, today, facts.loan, maturity, source,
+                        outstanding)
         if maturity < today:
-            if loan.last_before("overdue", today) is None:
-                overdue.append(reminder)
-        elif maturity <= calendar_end:
-            upcoming.append(reminder)
+            if not facts.overdue_on(today):
+                add(overdue, (maturity, facts.program, facts.id), build)
+        else:
+            add(upcoming, (maturity, facts.program, facts.id), build)
 
     for claim in analysis.records.claims.values():
         loan = claim.loan
@@ -189,11 +193,11 @@ def reminders(
             continue
         if any(entry.date <= today for entry in claim.entries):
             continue
-        pending.append(
-            Reminder(loan.program, loan.id, _enterprise(analysis, loan.enterprise),
-                     "代偿申请已审核同意，尚未代偿入账", None, None, None, "", claim.due,
-                     f"{claim.event.date} 代偿申请", claim.event.entry)
-        )
+        add(pending, (loan.program, loan.id), partial(
+            Reminder, loan.program, loan.id, _enterprise(analysis, loan.enterprise),
+            "代偿申请已审核同意，尚未代偿入账", None, None, None, "", claim.due,
+            f"{claim.event.date} 代偿申请", claim.event.entry,
+        ))
     for loan_id, state in analysis.records.loan_recoveries.items():
         loan = analysis.register.loans[loan_id]
         if loan.program not in selected or state.last_event is None or state.last_event.date > today:
@@ -201,23 +205,50 @@ def reminders(
         for fund, expected in state.expected.items():
             missing = expected - state.received[fund]
             if missing > ZERO:
-                pending.append(
-                    Reminder(loan.program, loan.id, _enterprise(analysis, loan.enterprise),
-                             f"追偿款应补回{analysis.rulebook.names(loan.program).fund(fund)}，尚未到账", None, None, None, "", missing,
-                             f"{state.last_event.date} 追偿回收", state.last_event.entry)
-                )
+                add(pending, (loan.program, loan.id), partial(
+                    Reminder, loan.program, loan.id, _enterprise(analysis, loan.enterprise),
+                    f"追偿款应补回{analysis.rulebook.names(loan.program).fund(fund)}，尚未到账", None, None, None, "",
+                    missing, f"{state.last_event.date} 追偿回收", state.last_event.entry,
+                ))
 
     missing_rules = tuple(
         rule_id
         for rule_id in WORKING_DAY_RULES
         if not any(analysis.rulebook.programs[c].rule(rule_id) for c in selected)
     )
-    upcoming.sort(key=lambda r: (r.due, r.program, r.loan))
-    overdue.sort(key=lambda r: (r.due, r.program, r.loan))
-    pending.sort(key=lambda r: (r.program, r.loan))
     return RemindersView(
-        today, horizon, horizon_end, tuple(upcoming), tuple(overdue), tuple(pending), missing_rules,
-        calendar_note,
+        today, horizon, horizon_end, _section(upcoming, limit), _section(overdue, limit), _section(pending, limit),
+        missing_rules, calendar_note,
+    )
+
+
+def _deadline_reminder(
+    analysis: Analysis, calendar: Any, year_error: type[Exception], today: datetime.date, record: Any,
+    due: datetime.date | None, note: str,
+) -> Reminder:
+    """A working-day deadline not done by ``today`` (``due``: its last day, None where the
+    calendar cannot say; ``note``: why)."""
+    deadline = record.deadline
+    loan = analysis.register.loans[record.loan]
+    program = analysis.rulebook.programs[record.program]
+    rule = program.rule(record.rule)
+    basis = f"{deadline.start} 起 {deadline.n} 个工作日（{record.rule}"
+    basis += f"，{program.cite_rule(rule, deadline.start)}）" if rule else "）"
+    left, unit = _left(calendar, year_error, today, due) if due is not None else (None, WORKDAYS)
+    return Reminder(
+        record.program, record.loan, _enterprise(analysis, loan.enterprise), record.what, record.rule, due, left,
+        unit, None, basis, _anchor(loan, deadline.start), note,
+    )
+
+
+def _maturity_reminder(
+    analysis: Analysis, calendar: Any, year_error: type[Exception], today: datetime.date, loan: Loan,
+    maturity: datetime.date, source: Event, outstanding: Decimal,
+) -> Reminder:
+    """A loan's maturity (the register's date, set by ``source``) with principal outstanding."""
+    return Reminder(
+        loan.program, loan.id, _enterprise(analysis, loan.enterprise), "贷款到期", None, maturity,
+        *_left(calendar, year_error, today, maturity), outstanding, f"{source.label}登记的到期日", source.entry,
     )
 
 
