@@ -32,19 +32,29 @@ from zhubaodai.core.register import Event
 from zhubaodai.core.register import Loan
 
 
+def _status(contract: bool, settled: bool, overdue: bool, disbursed: bool) -> str:
+    """Which register state a loan is in, from what its events say (贷款台账's precedence)."""
+    if contract and settled:
+        return "settled"
+    if overdue:
+        return "overdue"
+    if disbursed:
+        return "current"
+    if contract:
+        return "contracted"
+    return "approved"
+
+
 def register_status(loan: Loan, day: datetime.date) -> str:
     """The loan's state at the end of ``day`` from its register events alone (a key of
     :data:`zhubaodai.fava.views.LOAN_STATUS`; 已代偿 comes from the claims: :func:`loan_status`)."""
-    contract = loan.last_before("contract", day)
-    if contract is not None and loan.settled(day):
-        return "settled"
-    if loan.last_before("overdue", day) is not None:
-        return "overdue"
-    if loan.last_before("disbursement", day) is not None:
-        return "current"
-    if contract is not None:
-        return "contracted"
-    return "approved"
+    contract = loan.last_before("contract", day) is not None
+    return _status(
+        contract,
+        contract and loan.settled(day),
+        loan.last_before("overdue", day) is not None,
+        loan.last_before("disbursement", day) is not None,
+    )
 
 
 def loan_status(status: str, loan_id: str, compensated: set[str] | frozenset[str]) -> str:
@@ -55,26 +65,34 @@ def loan_status(status: str, loan_id: str, compensated: set[str] | frozenset[str
     return status
 
 
-def contracted_amount(loan: Loan, day: datetime.date) -> Decimal:
-    """The contracted amount plus increases registered by the end of ``day`` (the fee
-    base so far)."""
-    total = ZERO
-    for event in loan.events:
-        if event.date > day:
-            break
-        if event.kind in ("contract", "increase"):
-            total += event.data["amount"]
-    return total
-
-
-def maturity_on(loan: Loan, day: datetime.date) -> tuple[datetime.date | None, Event | None]:
-    """The maturity the register holds at the end of ``day`` and the event that set it."""
+def _walk(
+    loan: Loan, day: datetime.date
+) -> tuple[set[str], Decimal, datetime.date | None, Event | None]:
+    """One pass over the loan's events up to the end of ``day``: the kinds of event, the
+    contracted amount plus increases, and the maturity last registered and its event."""
+    kinds: set[str] = set()
+    amount = ZERO
     maturity = source = None
     for event in loan.events:
         if event.date > day:
             break
+        kinds.add(event.kind)
+        if event.kind in ("contract", "increase"):
+            amount += event.data["amount"]
         if "maturity" in event.data:
             maturity, source = event.data["maturity"], event
+    return kinds, amount, maturity, source
+
+
+def contracted_amount(loan: Loan, day: datetime.date) -> Decimal:
+    """The contracted amount plus increases registered by the end of ``day`` (the fee
+    base so far)."""
+    return _walk(loan, day)[1]
+
+
+def maturity_on(loan: Loan, day: datetime.date) -> tuple[datetime.date | None, Event | None]:
+    """The maturity the register holds at the end of ``day`` and the event that set it."""
+    _, _, maturity, source = _walk(loan, day)
     return maturity, source
 
 
@@ -129,19 +147,24 @@ class LoanFacts:
 
 
 def loan_facts(analysis: Analysis, loan: Loan) -> LoanFacts:
+    """The loan's facts: one pass over its events, and the register's balance and
+    settlement (:meth:`Loan.outstanding`, :meth:`Loan.settled`) on its last day."""
     last = loan.events[-1].date  # the register keeps each loan's events in date order
+    kinds, amount, maturity, source = _walk(loan, last)
+    contract = "contract" in kinds
+    settled = loan.settled(last)
+    overdue = "overdue" in kinds
     account = analysis.records.fees.get(loan.id)
-    maturity, source = maturity_on(loan, last)
     return LoanFacts(
         loan,
         loan.approval.date,
         last,
-        loan.first("contract") is not None,
-        register_status(loan, last),
-        contracted_amount(loan, last),
+        contract,
+        _status(contract, settled, overdue, "disbursement" in kinds),
+        amount,
         loan.outstanding(last),
-        loan.settled(last),
-        loan.last_before("overdue", last) is not None,
+        settled,
+        overdue,
         maturity,
         source,
         account.due if account is not None else ZERO,
