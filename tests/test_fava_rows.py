@@ -134,6 +134,22 @@ def test_the_deadline_page_builds_a_reminder_per_row_shown(
     assert longer, "the ledger should owe more than a table shows on some day"
 
 
+def test_the_pool_overview_counts_the_open_loans_from_the_index(synthetic_setup: tuple[Client, EngineRun]) -> None:
+    """资金池概况's 在贷余额 line: each program's loans with principal outstanding at the
+    period's end, as the register says (Loan.outstanding), with and without a time filter."""
+    client, run = synthetic_setup
+    for time, end in ((None, run.last_date), ("2023", datetime.date(2023, 12, 31))):
+        html = client.page("Zbd1Pool", **({"time": time} if time else {}))
+        for code in run.analysis.used_programs():
+            count = sum(
+                1 for loan in run.analysis.register.loans.values()
+                if loan.program == code and loan.outstanding(end) > 0
+            )
+            assert count
+            part = html[html.index(f'data-figure="{code}.outstanding"') - 200:]
+            assert f"在贷余额（登记簿，{count} 笔）" in part[:300], (code, time)
+
+
 def _whole(run: EngineRun) -> views.Period:
     return views.Period(None, run.last_date, False)
 

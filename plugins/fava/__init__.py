@@ -54,7 +54,7 @@ class Zbd1Pool(_page.ReviewPage):
     report_title = "资金池概况"
 
     def build(self, loaded: LoadedAnalysis, period: _views.Period, programs: Sequence[str]) -> Any:
-        return _views.pool_overview(loaded.analysis, period, programs)
+        return _views.pool_overview(loaded.analysis, period, programs, loaded.loans())
 
     def side_ledgers(self) -> tuple[list[Any], list[Any], list[Any]]:
         """The pledged deposits (as at the period's end) and the allowed outflows (in the

@@ -278,10 +278,6 @@ def _period_change(series: DailyBalance | None, period: Period) -> Decimal:
     return _at(series, period.end) - _at(series, period.day_before)
 
 
-def program_loans(analysis: Analysis, code: str) -> list[Loan]:
-    return [loan for loan in analysis.register.loans.values() if loan.program == code]
-
-
 ADEQUACY_RULES = ("risk.floor", "risk.cap", "risk.leverage")
 
 
@@ -396,8 +392,9 @@ class PoolView:
         return next((s for s in VERDICTS if s in states), "ok")
 
 
-def pool_overview(analysis: Analysis, period: Period, codes: Sequence[str]) -> PoolView:
-    """Each selected program's verdict, funds over the period and adequacy at its end."""
+def pool_overview(analysis: Analysis, period: Period, codes: Sequence[str], index: LoanIndex) -> PoolView:
+    """Each selected program's verdict, funds over the period and adequacy at its end
+    (the loans with principal outstanding counted from the load's :class:`LoanIndex`)."""
     counts = Counter(
         (f.program, f.severity) for f in analysis.findings if period.contains(f.date)
     )
@@ -426,7 +423,7 @@ def pool_overview(analysis: Analysis, period: Period, codes: Sequence[str]) -> P
                 )
             )
         outstanding = analysis.outstanding(code, period.end)
-        open_loans = sum(1 for loan in program_loans(analysis, code) if loan.outstanding(period.end) > 0)
+        open_loans = sum(1 for facts in index.of((code,)) if facts.outstanding_on(period.end) > 0)
         risk_balance = state.funds[RISK].at(period.end)
         injections = _at(state.flow_series.get((RISK, "injection")), period.end)
         checks = _adequacy_checks(analysis, code, period)
