@@ -658,3 +658,217 @@ def test_a_free_renewal_after_a_charged_one_is_still_watched() -> None:
     assert fee_findings(run("wlht", "\n".join(body), rulebook)) == [
         ("fee.renewal", "贷款 L-1 续贷无需再缴纳助保金，但合同签订后至续贷前又收取了助保金；续贷应缴 0.00 元，多收 100.00 元")
     ]
+
+
+# --------------------------------------------------------------------------------------
+# Issue 9's filing-time work (the dues worked out as the register files each event, the
+# one-rate path, the accounts made by a due or a payment, finish() handing them out),
+# mutation-tested again after that change (docs/testing.md, "fees 与 deadlines 的重跑").
+
+D = Decimal
+
+CQ_RANGE = variant(
+    "              2021-02-24: 0.025\n      fee.timing:\n",
+    "              2021-02-24: 0.025\n          max_rate:\n            article: 第六条\n"
+    "            values:\n              2021-02-24: 0.03\n      fee.timing:\n",
+)
+
+
+def dues_of(analysis: Analysis) -> list[tuple]:
+    return [
+        (d.rule, d.event.kind, d.base, d.rate, d.due, d.basis, d.most, d.base_label, d.years)
+        for d in analysis.records.fees["L-1"].dues
+    ]
+
+
+def test_one_rate_dues_are_recorded_with_their_label_and_no_schedule() -> None:
+    """Contract 3,000,000.00 × 2.5% = 75,000.00; increase 1,000,000.00 × 2.5% = 25,000.00;
+    renewal free (0%): each due as the pages read it, the basis empty, no upper bound."""
+    increase = event("2024-06-03", "increase", amount="1000000.00 CNY")
+    analysis = cq(APPROVAL, CQ_PAID, CONTRACT, increase, pay("2024-06-03", "25000.00"), RENEWAL)
+    assert fee_findings(analysis) == []
+    assert dues_of(analysis) == [
+        ("fee.rate", "contract", D("3000000.00"), D("0.025"), D("75000.00"), "", None, "签订合同贷款金额", 1),
+        ("fee.increase", "increase", D("1000000.00"), D("0.025"), D("25000.00"), "", None, "增加的贷款金额", 1),
+        ("fee.renewal", "renewal", D("3000000.00"), D("0"), D("0"), "", None, "续贷金额", 1),
+    ]
+
+
+@pytest.mark.parametrize(("paid", "over"), [("90000.00", None), ("90000.01", "0.01")])
+def test_a_rate_with_an_upper_bound_is_not_a_one_rate_fee(paid: str, over: str | None) -> None:
+    """A rules.yaml where CQGX's fee.rate is a range 2.5%–3% (two parameters): 3,000,000.00
+    × 3% = 90,000.00 is the most allowed; a fen more is over the top."""
+    analysis = run("cqgx", "\n".join((APPROVAL, pay("2024-03-05", paid), CONTRACT)), CQ_RANGE)
+    assert dues_of(analysis) == [
+        ("fee.rate", "contract", D("3000000.00"), D("0.025"), D("75000.00"), "", D("90000.00"), "签订合同贷款金额", 1)
+    ]
+    if over is None:
+        assert fee_findings(analysis) == []
+    else:
+        assert fee_findings(analysis) == [
+            ("fee.rate", "贷款 L-1 收取的助保金超过允许区间的上限；上限 90,000.00 元，实缴 90,000.01 元，超出 0.01 元")
+        ]
+
+
+def test_a_fee_paid_on_a_loan_with_nothing_due_yet_is_recorded() -> None:
+    """The ledger has no contract, increase or renewal at all (nothing filed made a due):
+    the payment is still the loan's, and nothing is due, so nothing is said."""
+    analysis = cq(APPROVAL, pay("2024-03-05", "75000.00"))
+    assert fee_findings(analysis) == []
+    account = analysis.records.fees["L-1"]
+    assert (account.loan.id, account.dues, str(account.paid)) == ("L-1", [], "75000.00")
+    assert [(str(p.date), str(p.amount)) for p in account.payments] == [("2024-03-05", "75000.00")]
+
+
+def test_a_loan_neither_charged_nor_paid_has_its_record() -> None:
+    analysis = cq(APPROVAL)
+    account = analysis.records.fees["L-1"]
+    assert (account.loan.id, account.loan.program, account.dues, account.payments) == ("L-1", "CQGX", [], [])
+    assert (str(account.due), str(account.paid)) == ("0.00", "0.00")
+
+
+def test_the_filing_time_scratch_is_let_go_when_the_run_ends(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The run's Context sits in a reference cycle: finish() drops what it kept while the
+    register was filed (the accounts live on in the records)."""
+    from zhubaodai.checks import fees
+
+    left: list[object] = []
+    finish = fees.finish
+
+    def watched(ctx) -> None:
+        assert ctx.fee_watch is not None  # the contract made it
+        finish(ctx)
+        left.append(ctx.fee_watch)
+
+    monkeypatch.setattr(fees, "finish", watched)
+    analysis = cq(APPROVAL, CQ_PAID, CONTRACT)
+    assert left == [None]
+    assert str(analysis.records.fees["L-1"].due) == "75000.00"
+
+
+def test_a_schedule_before_its_rate_s_first_version_points_at_the_contract() -> None:
+    """WZS's rate is in force from 2020-09-26: a contract of 2020-09-20 has none (the
+    schedule's path, not the one-rate one)."""
+    body = (
+        event("2020-09-01", "approval", program="WZS", amount="800000.00 CNY"),
+        event("2020-09-20", "contract", amount="800000.00 CNY", maturity="2021-09-20", credit_line="1000000.00 CNY"),
+    )
+    analysis = run("wzs", "\n".join(body))
+    assert [(f.rule, f.message) for f in analysis.findings if f.rule == "fee.rate"] == [
+        ("fee.rate", "参数「programs.WZS.rules.fee.rate.params.rate」在 2020-09-20 尚无生效版本（最早版本自 2020-09-26 起施行），无法按规则核对")
+    ]
+    assert [p[:5] for p in places(analysis) if p[0] == "fee.rate"] == [("fee.rate", "WZS", "2020-09-20", 9, None)]
+    assert analysis.records.fees["L-1"].dues == []
+
+
+# Direct calls: schedule_rate's own one-rate path (the walk's _add_due takes that path
+# itself and never asks schedule_rate for a one-rate fee) and term_years on an event that
+# is not the loan's latest (the walk only asks about the event being filed).
+
+
+def cq_loan(rulebook=RULEBOOK, *parts: str):
+    from zhubaodai.core import engine
+
+    analysis = run("cqgx", "\n".join(parts), rulebook)
+    return engine.Context(rulebook, engine.Register()), analysis.register.loans["L-1"]
+
+
+def test_schedule_rate_of_a_one_rate_fee() -> None:
+    from zhubaodai.checks.fees import Schedule
+    from zhubaodai.checks.fees import schedule_rate
+
+    increase = event("2024-06-03", "increase", amount="1000000.00 CNY")
+    ctx, loan = cq_loan(RULEBOOK, APPROVAL, CONTRACT, increase, RENEWAL)
+    _, contract, added, renewal = loan.events
+    assert schedule_rate(ctx, loan, "fee.rate", contract) == Schedule(D("3000000.00"), "签订合同贷款金额", D("0.025"), 1, "", None)
+    assert schedule_rate(ctx, loan, "fee.increase", added) == Schedule(D("1000000.00"), "增加的贷款金额", D("0.025"), 1, "", None)
+    assert schedule_rate(ctx, loan, "fee.renewal", renewal) == Schedule(D("3000000.00"), "续贷金额", D("0"), 1, "", None)
+    assert ctx.findings == []
+
+
+def test_schedule_rate_of_a_range_keeps_its_top() -> None:
+    from zhubaodai.checks.fees import Schedule
+    from zhubaodai.checks.fees import schedule_rate
+
+    ctx, loan = cq_loan(CQ_RANGE, APPROVAL, CONTRACT)
+    assert schedule_rate(ctx, loan, "fee.rate", loan.events[1]) == Schedule(
+        D("3000000.00"), "签订合同贷款金额", D("0.025"), 1, "", D("90000.00")
+    )
+
+
+def test_schedule_rate_before_the_rate_s_first_version_reports_at_the_contract() -> None:
+    from zhubaodai.checks.fees import schedule_rate
+
+    body = (
+        event("2021-02-20", "approval", amount="100000.00 CNY"),
+        event("2021-02-23", "contract", amount="100000.00 CNY", maturity="2022-02-23"),
+    )
+    ctx, loan = cq_loan(RULEBOOK, *body)
+    assert schedule_rate(ctx, loan, "fee.rate", loan.events[1]) is None
+    assert [(f.rule, f.program, str(f.date), f.lineno, f.message) for f in ctx.findings] == [
+        ("fee.rate", "CQGX", "2021-02-23", 9,
+         "参数「programs.CQGX.rules.fee.rate.params.rate」在 2021-02-23 尚无生效版本（最早版本自 2021-02-24 起施行），无法按规则核对")
+    ]
+
+
+def loan_of(*events: tuple[str, str, dict]):
+    """A GSBY loan of bare events (kind, day, data): term_years reads only their data."""
+    import datetime
+
+    from zhubaodai.core.register import Event
+    from zhubaodai.core.register import Loan
+
+    made = [Event(kind, "L-1", datetime.date.fromisoformat(day), data, None) for kind, day, data in events]
+    return Loan("L-1", "GSBY", "E-1", made), made
+
+
+def test_term_years_of_an_earlier_event_reads_no_later_one() -> None:
+    """The approval's 24 months serve the contract of the same day; the increase's 36
+    months, filed later, do not: 2 loan-years, not 3."""
+    from zhubaodai.checks.fees import term_years
+
+    loan, (_, contract, increase) = loan_of(
+        ("approval", "2024-03-01", {"term_months": 24}),
+        ("contract", "2024-03-01", {}),
+        ("increase", "2024-06-01", {"term_months": 36}),
+    )
+    assert term_years(loan, contract) == 2
+    assert term_years(loan, increase) == 3
+
+
+def test_term_years_of_an_earlier_event_takes_its_own_term_over_the_approval_s() -> None:
+    from zhubaodai.checks.fees import term_years
+
+    loan, (approval, contract, _) = loan_of(
+        ("approval", "2024-03-01", {"term_months": 12}),
+        ("contract", "2024-03-08", {"term_months": 24}),
+        ("increase", "2024-06-01", {"term_months": 36}),
+    )
+    assert (term_years(loan, approval), term_years(loan, contract)) == (1, 2)
+
+
+def test_term_years_of_an_earlier_event_without_a_term_counts_its_maturity() -> None:
+    """No term_months up to the contract (the increase's comes later): its maturity two
+    years on gives 2 loan-years."""
+    import datetime
+
+    from zhubaodai.checks.fees import term_years
+
+    loan, (_, contract, _) = loan_of(
+        ("approval", "2024-03-01", {}),
+        ("contract", "2024-03-08", {"maturity": datetime.date(2026, 3, 8)}),
+        ("increase", "2024-06-01", {"term_months": 36}),
+    )
+    assert term_years(loan, contract) == 2
+
+
+def test_term_years_ignores_a_later_event_of_the_same_day() -> None:
+    from zhubaodai.checks.fees import term_years
+
+    loan, (_, contract, _, _) = loan_of(
+        ("approval", "2024-03-01", {}),
+        ("contract", "2024-03-08", {"term_months": 12}),
+        ("increase", "2024-03-08", {"term_months": 36}),
+        ("renewal", "2025-03-08", {"term_months": 12}),
+    )
+    assert term_years(loan, contract) == 1
