@@ -731,3 +731,105 @@ def test_two_compensations_on_one_day_are_one_first_compensation() -> None:
     assert [(r.deadline.status, r.deadline.done) for r in analysis.records.deadlines if r.rule == "comp.deadline"] == [
         (MET, day("2025-02-17"))
     ]
+
+
+# --- The books' last day (engine._last_day): a period's close or reopening does not move it.
+# Disbursed 2024-09-27, no notice: due 2024-10-10 (counted at the top of this file).
+
+
+def period(date: str, kind: str = "close") -> str:
+    """A period directive of ``date`` (its digest does not matter here: period.closed)."""
+    return f'{date} custom "period" "{kind}" "2024Q3"\n  program: "CQGX"\n  letter: "函"\n  by: "张三"\n  digest: "0000"\n'
+
+
+def test_a_period_closed_after_the_last_entry_does_not_move_the_last_day() -> None:
+    for kind in ("close", "reopen"):
+        analysis = run(CQ_HEAD + cq_loan("CQ-1", "2024-09-27") + last_day("2024-10-10") + period("2024-10-11", kind))
+        assert found(analysis, "notice.disbursement") == []
+        assert [r.deadline for r in analysis.records.deadlines] == [
+            Deadline(day("2024-09-27"), 5, PENDING, day("2024-10-10"), None)
+        ]
+
+
+def test_an_entry_on_the_day_of_a_period_close_is_the_last_day() -> None:
+    for other in (last_day("2024-10-11"), '2024-10-11 custom "enterprise" "update" "E-1"\n  name: "甲公司"\n'):
+        analysis = run(CQ_HEAD + cq_loan("CQ-1", "2024-09-27") + period("2024-10-11") + other)
+        assert found(analysis, "notice.disbursement") == [
+            (
+                "贷款 CQ-1 放款日 2024-09-27，合作银行应在 5 个工作日内告知，最后期限为次日起第 5 个工作日 2024-10-10；"
+                "截至账本最后日期 2024-10-11 仍未登记告知日 notice_date",
+                "CQ-1",
+                (("期限工作日数", D(5)),),
+            )
+        ]
+
+
+def test_the_last_day_of_no_entries_or_only_periods_is_none() -> None:
+    from beancount.parser import parser
+
+    from zhubaodai.core.engine import _last_day
+
+    entries, _, _ = parser.parse_string(period("2024-10-11") + period("2024-10-12", "reopen"))
+    assert _last_day([], []) is None
+    assert _last_day(entries, entries) is None
+    note, _, _ = parser.parse_string(last_day("2024-10-10"))
+    assert _last_day(entries + note, entries) == day("2024-10-10")
+
+
+# --- Issue 9: the notices judged as the register files them (deadlines.on_register), their
+# records and findings handed out loan by loan in finish().
+
+
+def test_after_a_notice_in_an_unknown_year_the_loan_s_later_notices_wait_for_finish() -> None:
+    # CQ-1: the disbursement's notice (2024) is met when filed; the renewal of 2026-12-28
+    # runs into 2027, which calendar.yaml lacks: judged in finish(), said once; the renewals
+    # of 2027-03-01 (its notice predates it) and 2027-06-01 (told that day: met without
+    # knowing 2027's days, no last day) are judged after it; the first record stays first.
+    renewals = (
+        '2026-12-28 custom "loan" "renewal" "CQ-1"\n  amount: 1000000.00 CNY\n  notice_date: 2027-01-10\n'
+        '2027-03-01 custom "loan" "renewal" "CQ-1"\n  amount: 1000000.00 CNY\n  notice_date: 2027-02-01\n'
+        '2027-06-01 custom "loan" "renewal" "CQ-1"\n  amount: 1000000.00 CNY\n  notice_date: 2027-06-01\n'
+    )
+    analysis = run(CQ_HEAD + cq_loan("CQ-1", "2024-09-27", "2024-10-10") + renewals)
+    assert [(f.message, str(f.date), f.lineno) for f in analysis.findings if f.rule == "notice.renewal"] == [
+        (
+            "贷款 CQ-1：工作日历没有 2027 年的放假安排：请按《国务院办公厅关于2027年部分节假日安排的通知》在 calendar.yaml 中补充 2027 年"
+            "（节假日与调休上班日），否则无法计算工作日",
+            "2026-12-28", 21,
+        ),
+        ("贷款 CQ-1 的告知日 2027-02-01 早于续贷日 2027-03-01，请核对", "2027-03-01", 24),
+    ]
+    assert analysis.records.deadlines == [
+        DeadlineRecord(
+            "notice.disbursement", "CQGX", "CQ-1", "放款后告知",
+            Deadline(day("2024-09-27"), 5, MET, day("2024-10-10"), day("2024-10-10")),
+        ),
+        DeadlineRecord(
+            "notice.renewal", "CQGX", "CQ-1", "续贷后告知", Deadline(day("2027-06-01"), 5, MET, None, day("2027-06-01"))
+        ),
+    ]
+
+
+def test_a_ledger_without_notices_or_defaults_has_no_deadlines() -> None:
+    # Approved and contracted, never disbursed: nothing filed was a notice's event or an
+    # anchor, so nothing is timed (and finish() works without what filing would have kept).
+    analysis = run(CQ_HEAD + cq_loan("CQ-1", "2024-09-27").split('2024-09-27 custom "loan" "disbursement"')[0])
+    assert [f for f in analysis.findings if f.rule in ("notice.disbursement", "notice.renewal", "comp.deadline")] == []
+    assert analysis.records.deadlines == []
+
+
+def test_the_filing_time_scratch_is_let_go_when_the_run_ends(monkeypatch) -> None:
+    from zhubaodai.checks import deadlines
+
+    left: list[object] = []
+    finish = deadlines.finish
+
+    def watched(ctx) -> None:
+        assert ctx.notice_watch is not None  # the disbursement made it
+        finish(ctx)
+        left.append(ctx.notice_watch)
+
+    monkeypatch.setattr(deadlines, "finish", watched)
+    analysis = run(CQ_HEAD + cq_loan("CQ-1", "2024-09-27", "2024-10-10"))
+    assert left == [None]
+    assert [r.deadline.status for r in analysis.records.deadlines] == [MET]
