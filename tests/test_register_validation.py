@@ -4,6 +4,8 @@ event (unknown program, duplicate approval, an event before its loan's approval 
 
 from __future__ import annotations
 
+import datetime
+
 import pytest
 from beancount.core.data import Custom
 from beancount.parser import parser
@@ -371,3 +373,38 @@ def test_a_directive_of_no_register_type_is_a_key_error_naming_it() -> None:
     with pytest.raises(KeyError) as caught:
         parse_event(one('2024-03-01 custom "budget" "plan" "CQGX"\n'))
     assert caught.value.args == ("budget",)
+
+
+def test_each_loan_event_carries_its_principal_after_it_and_each_loan_its_place() -> None:
+    """Event.principal, set as build_register files the event (the loans rule, the pages
+    and Analysis.outstanding read it): figures worked by hand, every kind that moves it."""
+    register, errors = build(
+        f'2024-03-01 custom "loan" "approval" "CQ-2024-001"\n{APPROVAL}'
+        '2024-03-02 custom "loan" "contract" "CQ-2024-001"\n  amount: 3000000.00 CNY\n'
+        '2024-03-03 custom "loan" "disbursement" "CQ-2024-001"\n  amount: 1000000.00 CNY\n'
+        '2024-03-04 custom "loan" "disbursement" "CQ-2024-001"\n  amount: 500000.00 CNY\n'
+        '2024-04-01 custom "loan" "repayment" "CQ-2024-001"\n  amount: 400000.00 CNY\n'
+        '2024-05-01 custom "loan" "increase" "CQ-2024-001"\n  amount: 200000.00 CNY\n'
+        '2024-06-01 custom "loan" "overdue" "CQ-2024-001"\n  principal: 50000.00 CNY\n'
+        '2025-03-01 custom "loan" "renewal" "CQ-2024-001"\n  amount: 800000.00 CNY\n'
+        '2025-04-01 custom "loan" "repayment" "CQ-2024-001"\n  amount: 0.01 CNY\n'
+        '2026-03-01 custom "loan" "settlement" "CQ-2024-001"\n'
+        f'2024-03-05 custom "loan" "approval" "CQ-2024-002"\n{APPROVAL}'
+        '2024-03-06 custom "enterprise" "register" "E-CQ-001"\n  program: "CQGX"\n  name: "某公司"\n'
+    )
+    assert errors == []
+    events = register.loans["CQ-2024-001"].events
+    assert [(e.kind, str(e.principal)) for e in events] == [
+        ("approval", "0.00"),
+        ("contract", "0.00"),
+        ("disbursement", "1000000.00"),
+        ("disbursement", "1500000.00"),
+        ("repayment", "1100000.00"),
+        ("increase", "1300000.00"),
+        ("overdue", "1300000.00"),  # an overdue notice moves nothing
+        ("renewal", "800000.00"),  # a renewal sets the renewed principal
+        ("repayment", "799999.99"),
+        ("settlement", "0.00"),
+    ]
+    assert [(loan.id, loan.seq) for loan in register.loans.values()] == [("CQ-2024-001", 0), ("CQ-2024-002", 1)]
+    assert str(register.loans["CQ-2024-001"].outstanding(datetime.date(2025, 3, 31))) == "800000.00"
