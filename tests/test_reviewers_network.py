@@ -152,7 +152,7 @@ def _start(tmp: Path, *options: str, trusted: Path | None = None) -> Pool:
         process = subprocess.Popen(
             [ZBD, "serve", str(work / "ledger" / "main.beancount"), "--reviewers", str(reviewers),
              "--port", str(port), "--state-dir", str(tmp / "state"), *options],
-            stdout=out, stderr=subprocess.STDOUT, text=True, cwd=tmp,
+            stdout=out, stderr=subprocess.STDOUT, text=True, cwd=tmp, preexec_fn=_as_from_a_terminal,
         )
     pool = Pool(process, port, tmp / "state", reviewers, work, before, output, trusted=trusted)
     deadline = time.monotonic() + START_SECONDS
@@ -165,6 +165,13 @@ def _start(tmp: Path, *options: str, trusted: Path | None = None) -> Pool:
     assert first.status == 302, first.text
     pool.slug = "/" + urllib.parse.urlsplit(first.headers["Location"]).path.strip("/").split("/")[0]
     return pool
+
+
+def _as_from_a_terminal() -> None:
+    """The command starts as from a terminal, where Ctrl-C (SIGINT) reaches it: a test run
+    started in the background of a non-interactive shell (`cmd &`, as some CI runners do)
+    inherits SIGINT ignored, and so would the command, which the Ctrl-C tests then wait on."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 @pytest.fixture(scope="module")
