@@ -57,6 +57,7 @@ from zhubaodai.core.money import half_up
 from zhubaodai.core.money import largest_remainder
 from zhubaodai.core.money import percent
 from zhubaodai.core.money import yuan
+from zhubaodai.core.register import GUARANTEED_EVENTS
 from zhubaodai.core.register import Loan
 
 ONE_DAY = datetime.timedelta(days=1)
@@ -415,7 +416,7 @@ def subsidy_base(loan: Loan, on: datetime.date) -> Decimal:
     for event in loan.events:
         if event.date > on:
             break
-        if event.kind in ("contract", "increase"):
+        if event.kind in GUARANTEED_EVENTS:
             base += event.data["amount"]
     return base
 

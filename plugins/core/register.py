@@ -242,6 +242,11 @@ class Loan:
         return self.outstanding(on) == ZERO and self.last_before("overdue", on) is None
 
 
+#: Loan events whose amounts make up the loan's guaranteed (contracted) amount: the base of
+#: a subsidy (:func:`zhubaodai.checks.pool.subsidy_base`) and 贷款台账's 合同金额
+#: (:mod:`zhubaodai.fava.loanfacts`).
+GUARANTEED_EVENTS = ("contract", "increase")
+
 #: Loan events that change the principal outstanding.
 BALANCE_EVENTS = ("disbursement", "increase", "renewal", "repayment", "settlement")
 

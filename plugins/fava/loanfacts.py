@@ -29,6 +29,7 @@ from decimal import Decimal
 from zhubaodai.core.engine import Analysis
 from zhubaodai.core.money import ZERO
 from zhubaodai.core.register import Event
+from zhubaodai.core.register import GUARANTEED_EVENTS
 from zhubaodai.core.register import Loan
 
 
@@ -77,7 +78,7 @@ def _walk(
         if event.date > day:
             break
         kinds.add(event.kind)
-        if event.kind in ("contract", "increase"):
+        if event.kind in GUARANTEED_EVENTS:
             amount += event.data["amount"]
         if "maturity" in event.data:
             maturity, source = event.data["maturity"], event
