@@ -10,13 +10,17 @@ time per transaction; then checks the targets of issue 6:
 * full check ≤ 1.10 × bare at 100k transactions (CPU time; issue 9);
 * ``zbd check`` (one engine run, every rule, warnings too) ≤ 1.0 × bare ``bean-check -C``
   at 100k (CPU time);
-* time per transaction flat from 10k up (the largest size within 1.25 × the 10k figure);
+* time per transaction flat from 10k up (the largest size within 1.25 × the 10k figure), and
+  the rules' own cost per transaction (full − bare CPU) flat from 100k up, where the fixed
+  cost of importing the rules no longer counts (``--compare`` takes the smaller sizes from
+  an earlier ``--json`` run, for a 1M run made on its own);
 * peak memory ≤ 1.15 × bare.
 
 Usage::
 
     .venv/bin/python scripts/benchmark.py                     # 1k, 10k, 100k
-    .venv/bin/python scripts/benchmark.py --million           # and 1M (about 25 minutes, 11 GB)
+    .venv/bin/python scripts/benchmark.py --million           # and 1M (about 35 minutes, 12 GB)
+    .venv/bin/python scripts/benchmark.py --sizes 1000000 --compare out.json  # 1M against an earlier 100k
     .venv/bin/python scripts/benchmark.py --sizes 1000        # the CI smoke test
     .venv/bin/python scripts/benchmark.py --json out.json     # figures for docs/benchmarks.md
     .venv/bin/python scripts/benchmark.py --programs all      # every program in rules.yaml
@@ -38,8 +42,10 @@ import tempfile
 import time
 from dataclasses import asdict
 from dataclasses import dataclass
+from dataclasses import fields
 from importlib import metadata
 from pathlib import Path
+from typing import Sequence
 
 from zhubaodai.scripts.ledgergen import GenerationError
 from zhubaodai.scripts.ledgergen import generate
@@ -99,6 +105,13 @@ class Result:
     def per_transaction_us(self, which: str) -> float:
         seconds = self.full_seconds if which == "full" else self.bare_seconds
         return seconds / self.transactions * 1e6
+
+    @property
+    def rules_us_per_transaction(self) -> float:
+        """What the rules add per transaction: (full − bare) CPU µs. Unlike the full check's
+        time per transaction it is not diluted by Beancount's own (flat) work, so it shows
+        the engine's growth with the ledger."""
+        return (self.full_cpu - self.bare_cpu) / self.transactions * 1e6
 
 
 def bean_check_command() -> list[str]:
@@ -199,21 +212,30 @@ def bench_size(size: int, workdir: Path, seed: int, repeat: int, programs: str |
     )
 
 
+def read_results(path: Path) -> list[Result]:
+    """The results of an earlier ``--json`` run."""
+    names = {f.name for f in fields(Result)}
+    payload = json.loads(path.read_text(encoding="utf-8"))
+    return [Result(**{k: v for k, v in item.items() if k in names}) for item in payload["results"]]
+
+
 def table(results: list[Result]) -> str:
     lines = [
-        "| 交易笔数 | 指令数 | 裸 bean-check (s) | 完整检查 (s) | 时间比 | CPU 时间比 | zbd check CPU (s) | zbd check / 裸 CPU | 裸 µs/笔 | 完整 µs/笔 | 裸峰值内存 (MiB) | 完整峰值内存 (MiB) | 内存比 |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| 交易笔数 | 指令数 | 裸 bean-check (s) | 完整检查 (s) | 时间比 | CPU 时间比 | zbd check CPU (s) | zbd check / 裸 CPU | 裸 µs/笔 | 完整 µs/笔 | 规则 µs/笔（CPU） | 裸峰值内存 (MiB) | 完整峰值内存 (MiB) | 内存比 |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         lines.append(
             f"| {r.transactions:,} | {r.directives:,} | {r.bare_seconds:.2f} | {r.full_seconds:.2f} | "
             f"{r.time_ratio:.3f} | {r.cpu_ratio:.3f} | {r.zbd_cpu:.2f} | {r.zbd_ratio:.3f} | {r.per_transaction_us('bare'):.0f} | {r.per_transaction_us('full'):.0f} | "
-            f"{r.bare_peak_mib:.0f} | {r.full_peak_mib:.0f} | {r.memory_ratio:.3f} |"
+            f"{r.rules_us_per_transaction:.0f} | {r.bare_peak_mib:.0f} | {r.full_peak_mib:.0f} | {r.memory_ratio:.3f} |"
         )
     return "\n".join(lines)
 
 
-def verdicts(results: list[Result]) -> list[str]:
+def verdicts(results: list[Result], earlier: Sequence[Result] = ()) -> list[str]:
+    """The targets, one line each. ``earlier``: results of an earlier run (``--compare``),
+    used only for the flatness of the rules' cost when this run lacks the smaller sizes."""
     lines = []
     by_size = {r.size: r for r in results}
     if 100_000 in by_size:
@@ -234,17 +256,43 @@ def verdicts(results: list[Result]) -> list[str]:
             f"{'达标' if ok else '未达标'}：每笔耗时 10k → {top.transactions:,} 为 {base:.0f} → "
             f"{top.per_transaction_us('full'):.0f} µs（×{growth:.2f}；目标 ≤ ×{FLAT_TARGET}）"
         )
+    lines.extend(_rules_flat(results, earlier))
     return lines
+
+
+def _rules_flat(results: list[Result], earlier: Sequence[Result]) -> list[str]:
+    """The rules' own CPU per transaction (full − bare), from the smallest size of at least
+    100k (else 10k) to the largest; where both runs measured a size, this run's figure."""
+    known = {r.size: (r, "（--compare 的结果）") for r in earlier}
+    known.update({r.size: (r, "") for r in results})
+    top = max(results, key=lambda r: r.size)
+    floor = 100_000 if any(100_000 <= s < top.size for s in known) else 10_000
+    smaller = [s for s in known if floor <= s < top.size]
+    if not smaller:
+        return []
+    base, source = known[min(smaller)]
+    if base.rules_us_per_transaction <= 0:  # the rules cost nothing measurable there: no base
+        return [f"无法判断规则每笔耗时是否平稳：{base.transactions:,} 笔时完整检查不比裸检查慢"]
+    growth = top.rules_us_per_transaction / base.rules_us_per_transaction
+    ok = growth <= FLAT_TARGET
+    return [
+        f"{'达标' if ok else '未达标'}：规则每笔多花的 CPU {base.transactions:,}{source} → {top.transactions:,} 笔为 "
+        f"{base.rules_us_per_transaction:.0f} → {top.rules_us_per_transaction:.0f} µs（×{growth:.2f}；目标 ≤ ×{FLAT_TARGET}）"
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="完整检查（全部规则）与裸 bean-check 的耗时与峰值内存对比")
     parser.add_argument("--sizes", default=None, help="交易笔数，逗号分隔（默认 1000,10000,100000）")
-    parser.add_argument("--million", action="store_true", help="再测 1,000,000 笔（约需 25 分钟和 11 GB 内存）")
+    parser.add_argument("--million", action="store_true", help="再测 1,000,000 笔（约需 35 分钟和 12 GB 内存）")
     parser.add_argument("--seed", type=int, default=1, help="生成账本的随机种子（默认 1）")
     parser.add_argument("--repeat", type=int, default=None, help="每个规模测几轮取中位数（默认：10 万笔以下 3 轮，以上 1 轮）")
     parser.add_argument("--workdir", default=None, help="账本存放目录（默认临时目录，结束后删除）")
     parser.add_argument("--json", dest="json_path", default=None, help="把结果另存为 JSON")
+    parser.add_argument(
+        "--compare", default=None, metavar="JSON",
+        help="此前一次 --json 的结果（同一台机器）：本次缺少的较小规模取自它，用于判断规则每笔耗时是否平稳",
+    )
     parser.add_argument(
         "--programs", default=None, metavar="代码,代码|all",
         help="账本含哪些项目（rules.yaml 中的代码，逗号分隔；all 为全部项目；默认 CQGX 与 WLHT，与历次基准相同）",
@@ -260,6 +308,13 @@ def main(argv: list[str] | None = None) -> int:
     if any(s < 1 for s in sizes):
         say("错误：交易笔数应为正整数")
         return 2
+    earlier: list[Result] = []
+    if args.compare:
+        try:
+            earlier = read_results(Path(args.compare))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            say(f"错误：--compare 的文件无法读取：{args.compare}（{exc}）")
+            return 2
     info = machine()
     say("==> 机器：" + "，".join(f"{k} {v}" for k, v in info.items()))
     results: list[Result] = []
@@ -282,7 +337,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"## 结果（bean-check -C，中位数；项目：{args.programs or 'CQGX,WLHT'}）")
     print(table(results))
     print()
-    for line in verdicts(results):
+    for line in verdicts(results, earlier):
         print(f"- {line}")
     for r in results:
         print(f"ratio {r.transactions} time={r.time_ratio:.4f} cpu={r.cpu_ratio:.4f} memory={r.memory_ratio:.4f} zbd={r.zbd_ratio:.4f}")
@@ -296,7 +351,8 @@ def main(argv: list[str] | None = None) -> int:
                 {**asdict(r), "time_ratio": r.time_ratio, "cpu_ratio": r.cpu_ratio, "memory_ratio": r.memory_ratio,
                  "zbd_ratio": r.zbd_ratio,
                  "bare_us_per_transaction": r.per_transaction_us("bare"),
-                 "full_us_per_transaction": r.per_transaction_us("full")}
+                 "full_us_per_transaction": r.per_transaction_us("full"),
+                 "rules_us_per_transaction": r.rules_us_per_transaction}
                 for r in results
             ],
         }

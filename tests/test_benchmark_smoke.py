@@ -8,7 +8,49 @@ import subprocess
 import sys
 from pathlib import Path
 
+from zhubaodai.scripts.benchmark import Result
+from zhubaodai.scripts.benchmark import main
+from zhubaodai.scripts.benchmark import read_results
+from zhubaodai.scripts.benchmark import verdicts
+
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def _result(size: int, bare_cpu: float, full_cpu: float) -> Result:
+    """A made-up measurement: ``size`` transactions, the given CPU seconds."""
+    return Result(size=size, transactions=size, directives=5 * size, bare_seconds=bare_cpu, full_seconds=full_cpu,
+                  bare_cpu=bare_cpu, full_cpu=full_cpu, bare_peak_mib=100.0, full_peak_mib=110.0,
+                  full_returncode=0, bare_returncode=0, zbd_cpu=bare_cpu)
+
+
+def test_the_rules_cost_per_transaction_is_judged_from_100k_up() -> None:
+    """The figures of 2026-11-30: the full check's time per transaction at 1M was ×1.06 the
+    10k figure (Beancount's own flat work and the fixed cost at 10k hide the growth), while
+    the rules' own cost per transaction grew ×1.81 from 100k: the verdict must say so."""
+    measured = [_result(10_000, 2.51, 3.81), _result(100_000, 23.51, 32.81), _result(1_000_000, 236.3, 404.5)]
+    lines = verdicts(measured)
+    assert "达标：每笔耗时 10k → 1,000,000 为 381 → 404 µs（×1.06；目标 ≤ ×1.25）" in lines
+    assert "未达标：规则每笔多花的 CPU 100,000 → 1,000,000 笔为 93 → 168 µs（×1.81；目标 ≤ ×1.25）" in lines
+    flat = [_result(100_000, 23.51, 32.81), _result(1_000_000, 236.3, 350.0)]
+    assert "达标：规则每笔多花的 CPU 100,000 → 1,000,000 笔为 93 → 114 µs（×1.22；目标 ≤ ×1.25）" in verdicts(flat)
+
+
+def test_a_1m_run_of_its_own_is_judged_against_an_earlier_run() -> None:
+    earlier = [_result(10_000, 2.51, 3.81), _result(100_000, 23.51, 32.81)]
+    lines = verdicts([_result(1_000_000, 236.3, 404.5)], earlier)
+    assert "未达标：规则每笔多花的 CPU 100,000（--compare 的结果） → 1,000,000 笔为 93 → 168 µs（×1.81；目标 ≤ ×1.25）" in lines
+    assert not any("规则每笔" in line for line in verdicts([_result(1_000_000, 236.3, 404.5)]))
+    assert "无法判断规则每笔耗时是否平稳：10,000 笔时完整检查不比裸检查慢" in verdicts(
+        [_result(10_000, 2.5, 2.4), _result(20_000, 5.0, 5.5)]
+    )
+
+
+def test_an_unreadable_compare_file_stops_before_anything_is_generated(tmp_path, capsys) -> None:
+    bad = tmp_path / "earlier.json"
+    bad.write_text("{不是 JSON", encoding="utf-8")
+    assert main(["--sizes", "1000", "--workdir", str(tmp_path), "--compare", str(bad)]) == 2
+    assert "错误：--compare 的文件无法读取" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["earlier.json"]
 
 
 def test_benchmark_runs_at_1000_transactions(tmp_path):
@@ -29,7 +71,9 @@ def test_benchmark_runs_at_1000_transactions(tmp_path):
     bare = (tmp_path / "bench-1000-bare.beancount").read_text(encoding="utf-8").splitlines()
     assert [l for l in full if not l.startswith("plugin ")] == bare
     assert any(l.startswith('plugin "zhubaodai.plugin"') for l in full)
-    assert out.exists()
+    # The JSON is what --compare reads back.
+    (again,) = read_results(out)
+    assert again.transactions == int(match.group(1)) and again.full_cpu > 0
 
 
 def test_benchmark_runs_every_program_at_1000_transactions(tmp_path):
