@@ -8,7 +8,10 @@ without the plugin, and :func:`zhubaodai.core.engine.analyse` is run on its entr
   (``on_register``, ``start``, ``on_movement``, ``on_register_event``, ``finish``),
   and the walk's own work (the rest), the smallest of the repeats;
 * ``--cprofile N``: Python's cProfile of one run, the N functions of most own time and
-  most cumulative time (call counts are exact; times are inflated by the profiler).
+  most cumulative time (call counts are exact; times are inflated by the profiler);
+* ``--floor``: the register's own cost with no rule subscribed (picking its directives,
+  validating each into an event, filing them), beside the whole engine: what any rule
+  set written in Python pays before its first check.
 
 On a loaded machine compare proportions and call counts, not seconds; compare two
 versions of the engine in the same conditions (``--ab``: this tree and another copy of
@@ -17,6 +20,7 @@ the package, run alternately)::
     .venv/bin/python scripts/profile_engine.py --transactions 100000
     .venv/bin/python scripts/profile_engine.py --ledger /tmp/l.beancount --cprofile 40
     .venv/bin/python scripts/profile_engine.py --transactions 10000 --ab /tmp/base --repeat 5 --plain
+    .venv/bin/python scripts/profile_engine.py --transactions 100000 --floor --repeat 2
 
 This is a measuring tool, never a test: no time is asserted anywhere.
 """
@@ -26,6 +30,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import functools
+import gc
 import io
 import json
 import os
@@ -128,6 +133,75 @@ def measure(ledger: Path, rules: Path, repeat: int, cprofile: int, plain: bool =
     return best
 
 
+#: The steps :func:`floor` times, in order, with their Chinese labels.
+FLOOR_STEPS = {
+    "pick": "挑出登记簿指令",
+    "parse": "逐条校验元数据并建事件（parse_event）",
+    "file": "登记簿归档（含上一步，不分派给任何规则）",
+    "engine": "整个引擎（analyse）",
+}
+
+
+def floor(entries: list[Any], rulebook: Any, repeat: int) -> dict[str, float]:
+    """The register's own cost, no rule subscribed, beside the whole engine: CPU seconds of
+    each step of :data:`FLOOR_STEPS`, the smallest of ``repeat`` runs, the collector paused
+    in each step as the engine pauses it in its run."""
+    from beancount.core.data import Custom
+
+    from zhubaodai.core import engine
+    from zhubaodai.core.register import REGISTER_TYPES
+    from zhubaodai.core.register import RegisterError
+    from zhubaodai.core.register import build_register
+    from zhubaodai.core.register import parse_event
+
+    def pick() -> list[Custom]:
+        return [e for e in entries if isinstance(e, Custom) and e.type in REGISTER_TYPES]
+
+    customs = pick()
+
+    def parse() -> None:
+        known: set[str] = set()
+        for entry in customs:
+            try:
+                parse_event(entry, known)
+            except RegisterError:
+                pass
+
+    programs = set(rulebook.programs)
+    steps: dict[str, Callable[[], Any]] = {
+        "pick": pick,
+        "parse": parse,
+        "file": lambda: build_register(customs, programs, lambda *args: None),
+        "engine": lambda: engine.analyse(entries, rulebook),
+    }
+    best: dict[str, float] = {}
+    for _ in range(repeat):
+        for key, step in steps.items():
+            gc.collect()
+            enabled = gc.isenabled()
+            gc.disable()
+            try:
+                t0 = time.process_time()
+                step()
+                spent = time.process_time() - t0
+            finally:
+                if enabled:
+                    gc.enable()
+            best[key] = min(best.get(key, spent), spent)
+    best["directives"] = float(len(entries))
+    best["register"] = float(len(customs))
+    return best
+
+
+def show_floor(found: dict[str, float], title: str) -> None:
+    directives = int(found["directives"])
+    print(f"## {title}：{directives:,} 条指令，其中登记簿指令 {int(found['register']):,} 条（CPU，取最小的一轮）")
+    print("| 只做这一步 | CPU (s) | µs/条指令 |")
+    print("|---|---:|---:|")
+    for key, label in FLOOR_STEPS.items():
+        print(f"| {label} | {found[key]:.2f} | {found[key] / max(directives, 1) * 1e6:.2f} |")
+
+
 def show(parts: dict[str, float], title: str) -> None:
     total = parts["total"]
     print(f"## {title}：引擎合计 {total:.2f} s CPU（最小的一轮）")
@@ -148,6 +222,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cprofile", type=int, default=0, metavar="N", help="用 cProfile 运行一次，列出前 N 个函数")
     parser.add_argument("--ab", type=Path, metavar="目录", help="另一份 zhubaodai 包（其上级目录放在 PYTHONPATH 前面），交替比较")
     parser.add_argument("--plain", action="store_true", help="只计引擎合计（不包装各模块的钩子，A/B 比较用）")
+    parser.add_argument("--floor", action="store_true", help="只读登记簿（不分派给任何规则）的耗时，与整个引擎并列")
     parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     ledger = args.ledger
@@ -157,6 +232,11 @@ def main(argv: list[str] | None = None) -> int:
         folder = Path(tempfile.mkdtemp(prefix="zbd-profile-"))
         ledger = folder / f"synthetic-{args.transactions}.beancount"
         generate(ledger, transactions=args.transactions, seed=args.seed, bare=True, force=True)
+    if args.floor:
+        from zhubaodai.core.rules import load_rules
+
+        show_floor(floor(load_bare(ledger), load_rules(str(args.rules)), args.repeat), str(ledger))
+        return 0
     if args.ab is None:
         parts = measure(ledger, args.rules, args.repeat, args.cprofile, args.plain)
         if args.json:

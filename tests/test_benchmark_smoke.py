@@ -109,6 +109,30 @@ def test_import_benchmark_runs_at_1000_transactions(tmp_path):
     assert "导入 / bean-check" in done.stdout
 
 
+def test_the_engine_floor_runs_on_a_small_ledger(tmp_path):
+    """profile_engine.py --floor: the register's own cost beside the whole engine, one row
+    per step (no timing asserted)."""
+    from zhubaodai.scripts.ledgergen import generate
+
+    ledger = tmp_path / "small.beancount"
+    generate(ledger, transactions=300, seed=1, bare=True, force=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "zhubaodai.scripts.profile_engine", "--ledger", str(ledger), "--floor", "--repeat", "1"],
+        capture_output=True, text=True, timeout=300, cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    counts = re.search(r"([\d,]+) 条指令，其中登记簿指令 ([\d,]+) 条", done.stdout)
+    assert counts, done.stdout
+    directives, register = (int(n.replace(",", "")) for n in counts.groups())
+    text = ledger.read_text(encoding="utf-8")
+    assert register == len(re.findall(r'^\d{4}-\d\d-\d\d custom "(loan|enterprise|program|period)"', text, re.M))
+    assert 0 < register < directives
+    rows = re.findall(r"^\| (.+?) \| (\d+\.\d\d) \| (\d+\.\d\d) \|$", done.stdout, re.M)
+    assert [label for label, _, _ in rows] == [
+        "挑出登记簿指令", "逐条校验元数据并建事件（parse_event）", "登记簿归档（含上一步，不分派给任何规则）", "整个引擎（analyse）",
+    ]
+
+
 def test_fava_benchmark_runs_on_a_small_ledger(tmp_path):
     """scripts/bench_fava.py: every review page and the balance sheet, warm and as the first
     request after a reload, each with its ratio (no timing asserted)."""
