@@ -40,6 +40,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -142,7 +143,16 @@ FLOOR_STEPS = {
 }
 
 
-def floor(entries: list[Any], rulebook: Any, repeat: int) -> dict[str, float]:
+@dataclass(frozen=True)
+class Floor:
+    """What :func:`floor` measured: CPU seconds by step of :data:`FLOOR_STEPS`."""
+
+    seconds: dict[str, float]
+    directives: int
+    register: int
+
+
+def floor(entries: list[Any], rulebook: Any, repeat: int) -> Floor:
     """The register's own cost, no rule subscribed, beside the whole engine: CPU seconds of
     each step of :data:`FLOOR_STEPS`, the smallest of ``repeat`` runs, the collector paused
     in each step as the engine pauses it in its run."""
@@ -188,18 +198,17 @@ def floor(entries: list[Any], rulebook: Any, repeat: int) -> dict[str, float]:
                 if enabled:
                     gc.enable()
             best[key] = min(best.get(key, spent), spent)
-    best["directives"] = float(len(entries))
-    best["register"] = float(len(customs))
-    return best
+    return Floor(best, len(entries), len(customs))
 
 
-def show_floor(found: dict[str, float], title: str) -> None:
-    directives = int(found["directives"])
-    print(f"## {title}：{directives:,} 条指令，其中登记簿指令 {int(found['register']):,} 条（CPU，取最小的一轮）")
+def show_floor(found: Floor, title: str) -> None:
+    directives = found.directives
+    print(f"## {title}：{directives:,} 条指令，其中登记簿指令 {found.register:,} 条（CPU，取最小的一轮）")
     print("| 只做这一步 | CPU (s) | µs/条指令 |")
     print("|---|---:|---:|")
     for key, label in FLOOR_STEPS.items():
-        print(f"| {label} | {found[key]:.2f} | {found[key] / max(directives, 1) * 1e6:.2f} |")
+        spent = found.seconds[key]
+        print(f"| {label} | {spent:.2f} | {spent / max(directives, 1) * 1e6:.2f} |")
 
 
 def show(parts: dict[str, float], title: str) -> None:
