@@ -212,10 +212,18 @@ def bench_size(size: int, workdir: Path, seed: int, repeat: int, programs: str |
     )
 
 
-def read_results(path: Path) -> list[Result]:
-    """The results of an earlier ``--json`` run."""
+class CompareError(Exception):
+    """An earlier run's results that cannot be compared with this run's (its message is Chinese)."""
+
+
+def read_results(path: Path, programs: str | None = None) -> list[Result]:
+    """The results of an earlier ``--json`` run; with ``programs`` (this run's), only if the
+    earlier ledgers held the same programs (:class:`CompareError` otherwise)."""
     names = {f.name for f in fields(Result)}
     payload = json.loads(path.read_text(encoding="utf-8"))
+    earlier = payload.get("programs", "CQGX,WLHT")
+    if programs is not None and earlier != programs:
+        raise CompareError(f"其中的账本含项目 {earlier}，本次是 {programs}，不能比较")
     return [Result(**{k: v for k, v in item.items() if k in names}) for item in payload["results"]]
 
 
@@ -291,7 +299,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", dest="json_path", default=None, help="把结果另存为 JSON")
     parser.add_argument(
         "--compare", default=None, metavar="JSON",
-        help="此前一次 --json 的结果（同一台机器）：本次缺少的较小规模取自它，用于判断规则每笔耗时是否平稳",
+        help="此前一次 --json 的结果（同一台机器、同样的项目）：本次缺少的较小规模取自它，用于判断规则每笔耗时是否平稳",
     )
     parser.add_argument(
         "--programs", default=None, metavar="代码,代码|all",
@@ -311,8 +319,8 @@ def main(argv: list[str] | None = None) -> int:
     earlier: list[Result] = []
     if args.compare:
         try:
-            earlier = read_results(Path(args.compare))
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+            earlier = read_results(Path(args.compare), args.programs or "CQGX,WLHT")
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, CompareError) as exc:
             say(f"错误：--compare 的文件无法读取：{args.compare}（{exc}）")
             return 2
     info = machine()

@@ -3,6 +3,7 @@ ratios (no timing is asserted: speed belongs in docs/benchmarks.md, not in tests
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -51,6 +52,16 @@ def test_an_unreadable_compare_file_stops_before_anything_is_generated(tmp_path,
     assert main(["--sizes", "1000", "--workdir", str(tmp_path), "--compare", str(bad)]) == 2
     assert "错误：--compare 的文件无法读取" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["earlier.json"]
+
+
+def test_a_compare_file_of_other_programs_is_refused(tmp_path, capsys) -> None:
+    """A 100k run of CQGX and WLHT says nothing about a 1M run of every program."""
+    earlier = tmp_path / "earlier.json"
+    earlier.write_text(json.dumps({"programs": "CQGX,WLHT", "results": []}), encoding="utf-8")
+    assert main(["--sizes", "1000", "--programs", "all", "--workdir", str(tmp_path), "--compare", str(earlier)]) == 2
+    assert "其中的账本含项目 CQGX,WLHT，本次是 all，不能比较" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["earlier.json"]
+    assert read_results(earlier, "CQGX,WLHT") == []
 
 
 def test_benchmark_runs_at_1000_transactions(tmp_path):
