@@ -235,6 +235,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     ledger = args.ledger
+    if ledger is not None and not ledger.is_file():
+        print(f"错误：找不到账本文件 {ledger}", file=sys.stderr)
+        return 2
     if ledger is None:
         from zhubaodai.scripts.ledgergen import generate
 

@@ -144,6 +144,14 @@ def test_the_engine_floor_runs_on_a_small_ledger(tmp_path):
     ]
 
 
+def test_the_engine_profile_says_when_the_ledger_is_missing(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "zhubaodai.scripts.profile_engine", "--ledger", str(tmp_path / "none.beancount"), "--floor"],
+        capture_output=True, text=True, timeout=120, cwd=ROOT,
+    )
+    assert done.returncode == 2 and "错误：找不到账本文件" in done.stderr and "Traceback" not in done.stderr, done.stderr
+
+
 def test_fava_benchmark_runs_on_a_small_ledger(tmp_path):
     """scripts/bench_fava.py: every review page and the balance sheet, warm and as the first
     request after a reload, each with its ratio (no timing asserted)."""
