@@ -275,6 +275,8 @@ class FeeWatch:
     held: dict[str, list[Finding]] = field(default_factory=dict)
     #: Program -> event kind -> the rule that sets its fee (only the rules it lists).
     due_rules: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: (base, rate) -> the fee due on it: one Decimal for the many equal dues.
+    dues: dict[tuple[Decimal, Decimal], Decimal] = field(default_factory=dict)
 
 
 def _watch(ctx: Context) -> FeeWatch:
@@ -318,8 +320,15 @@ def _add_due(ctx: Context, account: FeeAccount, rule_id: str, event: Event) -> N
         rate = ctx.param(code, rule_id, "rate", event.date, event.entry)
         if rate is not None:
             amount = event.data["amount"]
+            # Equal bases at equal rates share one due figure (fee_due quantizes: equal
+            # values give the same digits): loans are lent in round sums.
+            key = (amount, rate)
+            dues = (ctx.fee_watch or _watch(ctx)).dues
+            due = dues.get(key)
+            if due is None:
+                due = dues[key] = fee_due(amount, rate)
             account.dues.append(
-                FeeDue(rule_id, event, amount, rate, fee_due(amount, rate), "", None, _BASE_LABELS.get(event.kind, "贷款金额"))
+                FeeDue(rule_id, event, amount, rate, due, "", None, _BASE_LABELS.get(event.kind, "贷款金额"))
             )
         return
     try:
@@ -384,7 +393,9 @@ def on_movement(ctx: Context, m: Movement) -> None:
         account = watch.accounts.get(loan.id) or _account(ctx, loan)
         accounts[loan.id] = account
     entry = m.entry
-    account.payments.append(FeePayment(entry.date, amount, entry))
+    # Where the guarantee fund took it all (as it should), its figure is the payment's:
+    # the same value to the fen, one Decimal fewer kept per payment.
+    account.payments.append(FeePayment(entry.date, guarantee if guarantee == amount else amount, entry))
 
 
 def finish(ctx: Context) -> None:

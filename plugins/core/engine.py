@@ -57,6 +57,7 @@ from zhubaodai.core.names import GENERIC_NAMES
 from zhubaodai.core.register import REGISTER_KINDS
 from zhubaodai.core.register import REGISTER_TYPES
 from zhubaodai.core.register import Event
+from zhubaodai.core.register import Loan
 from zhubaodai.core.register import Register
 from zhubaodai.core.register import Subscribers
 from zhubaodai.core.register import build_register
@@ -588,7 +589,8 @@ def _analyse(
     from zhubaodai.checks import integrity
     from zhubaodai.checks import waterfall
 
-    entries = list(entries)
+    # Beancount's list as it is (a copy of half a million references is 4 MB more at peak).
+    entries = entries if type(entries) is list else list(entries)
     customs = [e for e in entries if isinstance(e, Custom) and e.type in REGISTER_TYPES]  # _is_register
     programs = set(rulebook.programs)
     holder: list[Context] = []
@@ -617,7 +619,6 @@ def _analyse(
         for code, p in rulebook.programs.items()
         if "deposits" in p.accounts
     }
-    loan_program = {loan_id: loan.program for loan_id, loan in ctx.register.loans.items()}
     ctx.entries = entries
     ctx.options = options
     # Each transaction kind's hooks, in CHECKS order: the modules subscribe by kind.
@@ -633,6 +634,7 @@ def _analyse(
         if hasattr(check, "start"):
             check.start(ctx)
     walk_events = ctx.walk_events  # id(entry) -> the register events of the walk
+    loans_by_id = ctx.register.loans  # a transaction's links name its loans
 
     # account -> (program, role), or None for an account outside every pool; filled as
     # the walk meets accounts (a ledger has few, its postings many).
@@ -668,7 +670,15 @@ def _analyse(
                 roles = touched.get(code)
                 if roles is None:
                     roles = touched[code] = {}
-                roles[role] = roles.get(role, ZERO) + number
+                before = roles.get(role)
+                if before is not None:
+                    roles[role] = before + number
+                elif number and number.same_quantum(FEN):
+                    # The posting's own figure (ZERO + it would be an equal new Decimal, and
+                    # a fee payment's is kept in the records).
+                    roles[role] = number
+                else:
+                    roles[role] = ZERO + number
                 if account in in_pool:
                     pool_totals[account] = pool_totals.get(account, ZERO) + number
             if bad_currency:
@@ -677,7 +687,7 @@ def _analyse(
                 ctx.report(FORMAT_RULE, None, entry, "资金池账户的金额应精确到分（两位小数）")
             for code, roles in touched.items():
                 state = ctx.states[code]
-                movement = _movement(ctx, entry, state, roles, loan_program)
+                movement = _movement(ctx, entry, state, roles, loans_by_id)
                 if movement is None:
                     _apply(state, entry, roles, "other")
                     continue
@@ -795,7 +805,7 @@ def _movement(
     entry: Transaction,
     state: ProgramState,
     roles: dict[str, Decimal],
-    loan_program: dict[str, str],
+    loans_by_id: Mapping[str, Loan],
 ) -> Movement | None:
     code = state.program.code
     kind = None
@@ -809,7 +819,10 @@ def _movement(
                 return None
             kind = found
     links = entry.links
-    loans = [link for link in links if loan_program.get(link) == code] if links else []
+    loans = (
+        [link for link in links if (loan := loans_by_id.get(link)) is not None and loan.program == code]
+        if links else []
+    )
     return Movement(entry, state, roles, kind or "other", loans)
 
 
