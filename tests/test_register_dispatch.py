@@ -105,9 +105,9 @@ def test_the_engine_binds_each_module_to_what_it_subscribes() -> None:
     entries, _, _ = parser.parse_string(f'2024-03-01 custom "loan" "approval" "CQ-2024-001"\n{APPROVAL}')
     register = build_register(entries, set(rulebook.programs), lambda *a: None, subscribers, ctx.register)
     assert list(register.loans) == ["CQ-2024-001"]
-    assert ctx.loan_streams is not None and ctx.loan_streams.borrowers == {"E-CQ-001": {"CQGX": [register.loans["CQ-2024-001"]]}}
+    assert ctx.loan_streams is not None and ctx.loan_streams.borrowers == {"E-CQ-001": [register.loans["CQ-2024-001"]]}
     assert ctx.lifecycle["CQGX"].loans == [register.loans["CQ-2024-001"]]
-    assert ctx.evidence is not None and [e[3].kind for e in ctx.evidence.loan_events] == ["approval"]
+    assert ctx.evidence is not None and [e.kind for e in ctx.evidence.loan_events] == ["approval"]
 
 
 @pytest.mark.parametrize(

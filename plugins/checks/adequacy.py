@@ -60,7 +60,6 @@ from zhubaodai.core.money import percent
 from zhubaodai.core.money import yuan
 from zhubaodai.core.register import BALANCE_EVENTS
 from zhubaodai.core.register import Event
-from zhubaodai.core.register import balance_after
 from zhubaodai.core.rules import ParamDateError
 
 
@@ -78,8 +77,6 @@ class RiskWatch:
     #: Whether the program's rules read the register's loans here (one of
     #: :data:`_LOAN_RULES`; None: not asked yet) — what :func:`on_register` keeps below.
     wanted: bool | None = None
-    #: Loan id -> its principal outstanding as the register has filed its events.
-    balances: dict[str, Decimal] = field(default_factory=dict)
     #: Day -> (change of the program's outstanding, the event that moved it, that loan's
     #: place in the register): the event is the last such of the loan latest in the register.
     outstanding_days: dict[datetime.date, tuple[Decimal, Event, int]] = field(default_factory=dict)
@@ -132,11 +129,12 @@ def on_register(ctx: Context, event: Event) -> None:
     kind = event.kind
     day = event.date
     seq = loan.seq
-    balances = watch.balances
-    balance = balances.get(loan.id, ZERO)
-    after = balance_after(balance, event)
+    # The register has just filed the event as the loan's last (after its approval, at
+    # least): its principal before and after are the register's own (Event.principal),
+    # not folded again here.
+    balance = loan.events[-2].principal
+    after = event.principal
     if after != balance:
-        balances[loan.id] = after
         known = watch.outstanding_days.get(day)
         if known is None:
             watch.outstanding_days[day] = (after - balance, event, seq)
@@ -352,8 +350,6 @@ def finish(ctx: Context) -> None:
             _daily(ctx, code, state.funds[RISK], watch, loan_days, daily_floor, leverage_on, checks, lent_days)
         if floor_on and base == "expected_volume":
             _plan_floor(ctx, code, state.funds[RISK], watch, loan_days, checks)
-    for watch in ctx.risk_watch.values():
-        watch.balances.clear()  # each loan's running principal: the run's scratch, let go at once
 
 
 def _outstanding_changes(

@@ -120,8 +120,9 @@ class NoticeWatch:
     programs: dict[str, ProgramRules] = field(default_factory=dict)
     #: (start, n, calendar) -> the last day allowed (loans disbursed the same day share it).
     dues: dict[tuple[datetime.date, int, int], datetime.date] = field(default_factory=dict)
-    #: Loan id -> the records of its notices judged when filed, in filing order.
-    records: dict[str, list[DeadlineRecord]] = field(default_factory=dict)
+    #: The records of the notices judged when filed, in filing order (each names its
+    #: loan; one list, not one per loan: :func:`finish` sorts them into the register's order).
+    records: list[DeadlineRecord] = field(default_factory=list)
     #: Loan id -> the findings of those notices, in filing order (most loans have none).
     findings: dict[str, list[Finding]] = field(default_factory=dict)
     #: Loan id -> its notices left to finish(): the first whose year the calendar lacks,
@@ -162,9 +163,7 @@ def on_register(ctx: Context, event: Event) -> None:
     if later is not None:
         later.append(event)
         return
-    records = watch.records.get(loan_id)
-    if records is None:
-        records = watch.records[loan_id] = []
+    records = watch.records
     kept = len(records)
     findings = ctx.findings
     before = len(findings)
@@ -185,14 +184,19 @@ def finish(ctx: Context) -> None:
     compensations = _compensation_dates(ctx)
     watch = ctx.notice_watch or _notice_watch(ctx)
     programs = watch.programs
-    judged, said, later = watch.records, watch.findings, watch.later
+    said, later = watch.findings, watch.later
     defaulted = watch.defaulted
     findings = ctx.findings
-    for loan in ctx.register.loans.values():
+    loans = ctx.register.loans
+    # Loan by loan in the register's order; a loan's own records keep their filing order.
+    judged = sorted(watch.records, key=lambda record: loans[record.loan].seq)
+    i, n = 0, len(judged)
+    for loan in loans.values():
         loan_id = loan.id
-        kept = judged.get(loan_id)
-        if kept:
-            records += kept
+        start = i
+        while i < n and judged[i].loan == loan_id:
+            i += 1
+        records += judged[start:i]
         if said:
             found = said.get(loan_id)
             if found:

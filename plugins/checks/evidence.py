@@ -111,8 +111,8 @@ class EvidenceWatch:
     __slots__ = ("loan_events", "program_events")
 
     def __init__(self) -> None:
-        #: (the loan's place in the register, the event's place in the loan, its program, the event).
-        self.loan_events: list[tuple[int, int, str, Event]] = []
+        #: The loans' events, in filing order (by date).
+        self.loan_events: list[Event] = []
         #: program -> its events that declare a document; programs in the order of their first event.
         self.program_events: dict[str, list[Event]] = {}
 
@@ -123,8 +123,7 @@ def on_register(ctx: Context, event: Event) -> None:
         watch = ctx.evidence = EvidenceWatch()
     type_ = event.entry.type
     if type_ == "loan":
-        loan = ctx.register.loans[event.subject]
-        watch.loan_events.append((loan.seq, len(loan.events) - 1, loan.program, event))
+        watch.loan_events.append(event)
     elif type_ == "program":
         found = watch.program_events.setdefault(event.subject, [])
         meta = event.entry.meta
@@ -136,17 +135,15 @@ def finish(ctx: Context) -> None:
     watch = ctx.evidence
     if watch is None:
         return
-    # Loan by loan in the register's order, each loan's events in their order.
-    for _, _, code, event in sorted(watch.loan_events, key=_place):
+    # Loan by loan in the register's order, each loan's events in their order: a loan's
+    # events were filed in its own order, which the (stable) sort keeps.
+    loans = ctx.register.loans
+    for event in sorted(watch.loan_events, key=lambda event: loans[event.subject].seq):
         what = f"贷款 {event.subject} 的{event.label}（{event.date}）"
-        _check(ctx, code, event.entry, what, event.subject, event.kind in EVENT_KINDS)
+        _check(ctx, loans[event.subject].program, event.entry, what, event.subject, event.kind in EVENT_KINDS)
     for code, events in watch.program_events.items():
         for event in events:
             _check(ctx, code, event.entry, f"项目{event.label}（{event.date}）", None, False)
-
-
-def _place(item: tuple[int, int, str, Event]) -> tuple[int, int]:
-    return item[0], item[1]
 
 
 def _check(ctx: Context, code: str, entry: Directive, what: str, loan: str | None, authorises: bool) -> None:

@@ -248,8 +248,9 @@ class LoanStreams:
     __slots__ = ("borrowers", "listed", "portfolio")
 
     def __init__(self, ctx: Context) -> None:
-        #: enterprise -> program -> its loans, in the order of their approvals.
-        self.borrowers: dict[str, dict[str, list[Loan]]] = {}
+        #: enterprise -> its loans in every program, in the order of their approvals
+        #: (grouped by program in :func:`finish`: one list an enterprise, not a dict too).
+        self.borrowers: dict[str, list[Loan]] = {}
         #: enterprise -> its first blacklisting (the earliest: filing is in date order).
         self.listed: dict[str, Event] = {}
         #: program -> its loans, for the programs with ``loan.portfolio_stop``.
@@ -267,15 +268,11 @@ def on_register(ctx: Context, event: Event) -> None:
         streams.listed.setdefault(event.subject, event)
         return
     loan = ctx.register.loans[event.subject]
-    by_program = streams.borrowers.get(loan.enterprise)
-    if by_program is None:
-        streams.borrowers[loan.enterprise] = {loan.program: [loan]}
+    found = streams.borrowers.get(loan.enterprise)
+    if found is None:
+        streams.borrowers[loan.enterprise] = [loan]
     else:
-        found = by_program.get(loan.program)
-        if found is None:
-            by_program[loan.program] = [loan]
-        else:
-            found.append(loan)
+        found.append(loan)
     if streams.portfolio:
         program = streams.portfolio.get(loan.program)
         if program is not None:
@@ -292,9 +289,9 @@ def finish(ctx: Context) -> None:
     # register's order.
     history = ctx.register.enterprise_history  # each enterprise's facts, in date order
     listed = streams.listed
-    for enterprise, by_program in streams.borrowers.items():
+    for enterprise, borrowed in streams.borrowers.items():
         past = history.get(enterprise)
-        for code, loans in by_program.items():
+        for code, loans in _by_program(borrowed).items():
             cursor = EnterpriseFacts(past) if past else None
             if len(loans) == 1:
                 events = loans[0].events
@@ -303,6 +300,14 @@ def finish(ctx: Context) -> None:
             _enterprise(programs[code], {loan.id: LineState(loan) for loan in loans}, events, cursor, listed.get(enterprise))
     for code, loans in streams.portfolio.items():
         _portfolio_stop(ctx, code, loans)
+
+
+def _by_program(loans: list[Loan]) -> dict[str, list[Loan]]:
+    """An enterprise's loans by program, programs in the order of their first loan."""
+    by_program: dict[str, list[Loan]] = {}
+    for loan in loans:
+        by_program.setdefault(loan.program, []).append(loan)
+    return by_program
 
 
 def _portfolio_stop(ctx: Context, code: str, loans: list[Loan]) -> None:
