@@ -252,9 +252,7 @@ def verdicts(results: list[Result], earlier: Sequence[Result] = ()) -> list[str]
         lines.append(f"{'达标' if ok else '未达标'}：100k 时完整检查 / 裸（CPU）= {r.cpu_ratio:.3f}（目标 ≤ {TIME_TARGET}）")
         ok = r.zbd_ratio <= ZBD_TARGET
         lines.append(f"{'达标' if ok else '未达标'}：100k 时 zbd check / 裸 bean-check（CPU）= {r.zbd_ratio:.3f}（目标 ≤ {ZBD_TARGET}）")
-    worst = max(results, key=lambda r: r.memory_ratio)
-    ok = worst.memory_ratio <= MEMORY_TARGET
-    lines.append(f"{'达标' if ok else '未达标'}：峰值内存比最高 {worst.memory_ratio:.3f}（{worst.transactions:,} 笔；目标 ≤ {MEMORY_TARGET}）")
+    lines.extend(_memory(results))
     if 10_000 in by_size and max(by_size) > 10_000:
         base = by_size[10_000].per_transaction_us("full")
         top = by_size[max(by_size)]
@@ -265,6 +263,26 @@ def verdicts(results: list[Result], earlier: Sequence[Result] = ()) -> list[str]
             f"{top.per_transaction_us('full'):.0f} µs（×{growth:.2f}；目标 ≤ ×{FLAT_TARGET}）"
         )
     lines.extend(_rules_flat(results, earlier))
+    return lines
+
+
+def _memory(results: list[Result]) -> list[str]:
+    """The peak memory target, judged at 100k and more (the sizes issue 9 sets its targets
+    at: below them the plugin's fixed cost, its modules and rules.yaml, about 12 MiB, is a
+    tenth of the bare check's whole peak); a smaller size's worst ratio is given for
+    reference. A run of small sizes only is judged on them."""
+    large = [r for r in results if r.size >= 100_000]
+    small = [r for r in results if r.size < 100_000]
+    lines = []
+    worst = max(large or small, key=lambda r: r.memory_ratio)
+    ok = worst.memory_ratio <= MEMORY_TARGET
+    lines.append(f"{'达标' if ok else '未达标'}：峰值内存比最高 {worst.memory_ratio:.3f}（{worst.transactions:,} 笔；目标 ≤ {MEMORY_TARGET}）")
+    if large and small:
+        low = max(small, key=lambda r: r.memory_ratio)
+        lines.append(
+            f"参考：{low.transactions:,} 笔时峰值内存比 {low.memory_ratio:.3f}（{low.bare_peak_mib:.0f} → {low.full_peak_mib:.0f} MiB；"
+            f"插件的固定开销在小账本上占比大，目标按 10 万笔及以上判断）"
+        )
     return lines
 
 

@@ -36,6 +36,27 @@ def test_the_rules_cost_per_transaction_is_judged_from_100k_up() -> None:
     assert "达标：规则每笔多花的 CPU 100,000 → 1,000,000 笔为 93 → 114 µs（×1.22；目标 ≤ ×1.25）" in verdicts(flat)
 
 
+def _memory(size: int, bare_mib: float, full_mib: float) -> Result:
+    found = _result(size, 1.0, 1.2)
+    return Result(**{**vars(found), "bare_peak_mib": bare_mib, "full_peak_mib": full_mib})
+
+
+def test_peak_memory_is_judged_from_100k_up_and_a_smaller_size_is_shown() -> None:
+    """The figures of 2026-11-30 after the compact state: 1.146 at 100k meets the target;
+    10k's 1.170 (the plugin's fixed 12 MiB on a 120 MiB check) is shown, not judged."""
+    lines = verdicts([_memory(10_000, 120.0, 140.4), _memory(100_000, 977.0, 1120.0)])
+    assert "达标：峰值内存比最高 1.146（100,000 笔；目标 ≤ 1.15）" in lines
+    assert (
+        "参考：10,000 笔时峰值内存比 1.170（120 → 140 MiB；插件的固定开销在小账本上占比大，目标按 10 万笔及以上判断）" in lines
+    )
+    lines = verdicts([_memory(10_000, 120.0, 130.0), _memory(100_000, 977.0, 1124.6), _memory(1_000_000, 9000.0, 10000.0)])
+    assert "未达标：峰值内存比最高 1.151（100,000 笔；目标 ≤ 1.15）" in lines
+    # Small sizes alone (the smoke run) are judged on themselves, with nothing for reference.
+    lines = verdicts([_memory(1_000, 80.0, 100.0)])
+    assert "未达标：峰值内存比最高 1.250（1,000 笔；目标 ≤ 1.15）" in lines
+    assert not any(line.startswith("参考") for line in lines)
+
+
 def test_a_1m_run_of_its_own_is_judged_against_an_earlier_run() -> None:
     earlier = [_result(10_000, 2.51, 3.81), _result(100_000, 23.51, 32.81)]
     lines = verdicts([_result(1_000_000, 236.3, 404.5)], earlier)
