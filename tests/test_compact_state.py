@@ -24,6 +24,7 @@ from zhubaodai.core.engine import Analysis
 from zhubaodai.core.engine import analyse
 from zhubaodai.core.money import ZERO
 from zhubaodai.core.register import EventData
+from zhubaodai.core.register import _event_data
 from zhubaodai.core.register import parse_event
 from zhubaodai.core.rules import load_rules
 
@@ -54,8 +55,11 @@ def test_event_data_reads_as_a_mapping_of_the_keys_the_directive_carries() -> No
     assert "purpose" not in data and data.get("purpose") is None and data.get("purpose", "无") == "无"
     assert "reason" not in data and data.get("reason", 0) == 0
     for key in ("purpose", "reason", "KEYS", "get"):
-        with pytest.raises(KeyError):
+        with pytest.raises(KeyError) as caught:
             data[key]
+        assert caught.value.args == (key,)
+    # A name of the class itself is no key either.
+    assert data.get("KEYS") is None and data.get("get", 0) == 0 and "KEYS" not in data
     assert list(data) == ["program", "enterprise", "amount", "letter", "rate"]  # the table's order
     assert len(data) == 5
     assert dict(data) == {
@@ -67,12 +71,19 @@ def test_event_data_reads_as_a_mapping_of_the_keys_the_directive_carries() -> No
 
 def test_event_data_is_slots_and_read_only() -> None:
     data = event_of(APPROVAL).data
+    assert type(data).__name__ == "LoanApprovalData"
+    fee = event_of('2024-03-01 custom "loan" "guarantee_fee" "CQ-2024-001"\n  amount: 100.00 CNY\n').data
+    assert repr(fee) == "LoanGuaranteeFeeData({'amount': Decimal('100.00')})"
     assert not hasattr(data, "__dict__")  # no dict per event: the kind's keys are slots
     with pytest.raises(AttributeError):
         data.amount = Decimal("1.00")  # type: ignore[attr-defined]
     with pytest.raises(AttributeError):
         data.other = 1  # type: ignore[attr-defined]
     assert pickle.loads(pickle.dumps(data)) == data
+    assert type(pickle.loads(pickle.dumps(data))) is type(data)
+    with pytest.raises(KeyError) as caught:
+        _event_data("loan", "approval", {"program": "CQGX", "reason": "x"})
+    assert caught.value.args == ("reason",)
 
 
 def test_events_without_keys_share_one_data() -> None:
@@ -171,3 +182,44 @@ def test_equal_dues_share_one_figure_and_each_is_right() -> None:
     dues = {loan_id: analysis.records.fees[loan_id].dues[0].due for loan_id in ("L-1", "L-2", "L-3")}
     assert {k: str(v) for k, v in dues.items()} == {"L-1": "25000.00", "L-2": "25000.00", "L-3": "30000.00"}
     assert dues["L-1"] is dues["L-2"]
+
+
+def test_a_fee_paid_in_two_postings_to_the_guarantee_fund_is_their_sum() -> None:
+    """A role's postings in one transaction add up (the first is kept as it is, the rest added)."""
+    paid = (
+        '2024-03-01 * "企业" "缴纳助保金" ^L-1\n'
+        "  Assets:CQGX:Pool:Guarantee  10000.00 CNY\n"
+        "  Assets:CQGX:Pool:Guarantee  15000.00 CNY\n"
+        "  Income:CQGX:Guarantee:Fees  -25000.00 CNY\n"
+    )
+    analysis = run(loan("L-1", "1000000.00") + paid)
+    (payment,) = analysis.records.fees["L-1"].payments
+    assert str(payment.amount) == "25000.00"
+    assert not [f for f in analysis.findings if f.rule.startswith("fee.")]
+
+
+def test_a_link_that_names_no_loan_is_not_a_loan_of_the_payment() -> None:
+    paid = pay("2024-03-01", "L-1", "25000.00").replace(" ^L-1", " ^L-1 ^receipt-2024-17")
+    analysis = run(loan("L-1", "1000000.00") + paid)
+    assert [p.amount for p in analysis.records.fees["L-1"].payments] == [Decimal("25000.00")]
+    assert not [f for f in analysis.findings if f.rule in ("fee.rate", "ledger.format")]
+
+
+def test_the_engine_takes_any_iterable_of_entries() -> None:
+    """Beancount's list is used as it is (no copy); any other iterable is read into one."""
+    text = (
+        f'option "operating_currency" "CNY"\ninclude "{LEDGERS / "common" / "cqgx"}.beancount"\n'
+        + loan("L-1", "1000000.00") + pay("2024-03-01", "L-1", "24999.99")
+    )
+    entries, errors, _ = loader.load_string(text)
+    assert errors == []
+    listed = analyse(entries, RULEBOOK)
+    streamed = analyse(iter(entries), RULEBOOK)
+    assert [(f.rule, f.message) for f in streamed.findings] == [(f.rule, f.message) for f in listed.findings]
+    assert [f.rule for f in listed.findings if f.rule.startswith("fee.")] == ["fee.rate"]
+
+
+def test_each_event_kind_has_its_data_class_in_the_register_module() -> None:
+    data = event_of(APPROVAL).data
+    assert type(data).__module__ == "zhubaodai.core.register"
+    assert (type(data).TYPE, type(data).KIND, type(data).KEYS[:4]) == ("loan", "approval", ("program", "enterprise", "amount", "letter"))

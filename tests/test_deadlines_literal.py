@@ -833,3 +833,23 @@ def test_the_filing_time_scratch_is_let_go_when_the_run_ends(monkeypatch) -> Non
     analysis = run(CQ_HEAD + cq_loan("CQ-1", "2024-09-27", "2024-10-10"))
     assert left == [None]
     assert [r.deadline.status for r in analysis.records.deadlines] == [MET]
+
+
+def test_records_come_loan_by_loan_in_the_register_s_order_whatever_the_filing_order() -> None:
+    """Notices are judged as filed (by date) and kept in one list; finish() hands them out
+    loan by loan in the register's order, each loan's notices then its compensation, so a
+    later loan's notice filed before an earlier loan's compensation still comes after it."""
+    text = (
+        CQ_HEAD
+        + cq_loan("CQ-1", "2024-03-01", "2024-03-01")
+        + cq_loan("CQ-2", "2024-03-04", "2024-03-04", approved="2021-01-06")
+        + CQ_DEFAULT
+        + cq_comp("2025-02-17")
+        + cq_loan("CQ-3", "2025-03-03", "2025-03-03", approved="2021-01-07")
+    )
+    assert [(r.loan, r.rule) for r in run(text).records.deadlines] == [
+        ("CQ-1", "notice.disbursement"),
+        ("CQ-1", "comp.deadline"),
+        ("CQ-2", "notice.disbursement"),
+        ("CQ-3", "notice.disbursement"),
+    ]

@@ -14,10 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from beancount import loader
 from beancount.core.amount import Amount
 from beancount.core.data import Custom
 from beancount.parser import parser
 
+from conftest import LEDGERS
 from zhubaodai.checks import CHECKS
 from zhubaodai.checks import adequacy
 from zhubaodai.checks import deadlines
@@ -185,3 +187,41 @@ def test_a_generated_validator_with_a_required_key_of_every_kind() -> None:
     entry = next(iter(parser.parse_string('2024-03-10 custom "loan" "test" "CQ-2024-001"\n  am: 1.00 CNY\n')[0]))
     with pytest.raises(RegisterError, match="^测试事件缺少元数据 tx$"):
         validate(entry)
+
+
+def test_a_borrower_s_loans_are_judged_program_by_program_in_the_order_of_their_first_loan() -> None:
+    """loans keeps one list of loans per borrower as approvals are filed; finish() groups
+    them by program, programs in the order of their first loan, loans in approval order."""
+    made = [loans.Loan(i, p, "E-1") for i, p in (("W-1", "WLHT"), ("C-1", "CQGX"), ("W-2", "WLHT"), ("C-2", "CQGX"))]
+    grouped = loans._by_program(made)
+    assert list(grouped) == ["WLHT", "CQGX"]
+    assert {code: [loan.id for loan in found] for code, found in grouped.items()} == {
+        "WLHT": ["W-1", "W-2"], "CQGX": ["C-1", "C-2"],
+    }
+    assert loans._by_program(made[1:2]) == {"CQGX": [made[1]]}
+
+
+def _borrower_ledger(second: str) -> str:
+    def approval(loan_id: str, day: str, amount: str) -> str:
+        return (
+            f'{day} custom "loan" "approval" "{loan_id}"\n  program: "CQGX"\n  enterprise: "E-1"\n'
+            f'  amount: {amount} CNY\n  letter: "函"\n'
+        )
+
+    return (
+        f'option "operating_currency" "CNY"\ninclude "{LEDGERS / "common" / "cqgx"}.beancount"\n'
+        '2021-03-01 custom "enterprise" "register" "E-1"\n  program: "CQGX"\n  name: "甲公司"\n'
+        + approval("L-1", "2024-03-01", "6000000.00") + approval("L-2", "2024-04-01", second)
+    )
+
+
+@pytest.mark.parametrize(("second", "over"), [("4000000.00", False), ("4000000.01", True)])
+def test_a_borrower_s_earlier_loan_counts_toward_its_limit(second: str, over: bool) -> None:
+    """CQGX: 10,000,000.00 an enterprise. 6,000,000.00 then 4,000,000.00 is exactly the
+    limit; a fen more is over it, reported at the second approval: the loans module keeps
+    every loan of the borrower as the register files them, not only the latest."""
+    entries, errors, _ = loader.load_string(_borrower_ledger(second))
+    assert errors == []
+    rulebook = load_rules(str(Path(__file__).resolve().parent.parent / "rules.yaml"))
+    found = [(f.rule, f.loan, f.date) for f in engine.analyse(entries, rulebook).findings if f.rule == "loan.amount"]
+    assert found == ([("loan.amount", "L-2", datetime.date(2024, 4, 1))] if over else [])

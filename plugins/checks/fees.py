@@ -306,13 +306,13 @@ def on_register(ctx: Context, event: Event) -> None:
     account = watch.accounts.get(loan.id) or _account(ctx, loan)
     findings = ctx.findings
     before = len(findings)
-    _add_due(ctx, account, rule_id, event)
+    _add_due(ctx, watch, account, rule_id, event)
     if len(findings) > before:  # said at the loan's place in finish()
         watch.held.setdefault(loan.id, []).extend(findings[before:])
         del findings[before:]
 
 
-def _add_due(ctx: Context, account: FeeAccount, rule_id: str, event: Event) -> None:
+def _add_due(ctx: Context, watch: FeeWatch, account: FeeAccount, rule_id: str, event: Event) -> None:
     loan = account.loan
     code = loan.program
     params = ctx.rulebook.programs[code].rules[rule_id].params
@@ -323,7 +323,7 @@ def _add_due(ctx: Context, account: FeeAccount, rule_id: str, event: Event) -> N
             # Equal bases at equal rates share one due figure (fee_due quantizes: equal
             # values give the same digits): loans are lent in round sums.
             key = (amount, rate)
-            dues = (ctx.fee_watch or _watch(ctx)).dues
+            dues = watch.dues
             due = dues.get(key)
             if due is None:
                 due = dues[key] = fee_due(amount, rate)

@@ -178,6 +178,9 @@ class EventData(Mapping[str, Any]):
     """
 
     __slots__ = ()
+    #: The register type and event kind (``"loan"``, ``"approval"``) of the subclass.
+    TYPE: str = ""
+    KIND: str = ""
     #: The kind's keys, required then optional, in the order of its table.
     KEYS: tuple[str, ...] = ()
     _keyset: frozenset[str] = frozenset()
@@ -211,9 +214,6 @@ class EventData(Mapping[str, Any]):
     def __reduce__(self) -> tuple[Any, ...]:
         return _event_data, (type(self).TYPE, type(self).KIND, dict(self))
 
-    TYPE: str = ""
-    KIND: str = ""
-
 
 def _event_data_class(type_: str, kind: str, keys: tuple[str, ...]) -> type[EventData]:
     """The :class:`EventData` subclass of one event kind (its keys as slots)."""
@@ -221,7 +221,7 @@ def _event_data_class(type_: str, kind: str, keys: tuple[str, ...]) -> type[Even
         f"{type_.capitalize()}{''.join(p.capitalize() for p in kind.split('_'))}Data",
         (EventData,),
         {"__slots__": keys, "KEYS": keys, "_keyset": frozenset(keys), "TYPE": type_, "KIND": kind,
-         "__module__": __name__},
+         "__module__": __name__},  # else ABCMeta's (abc)
     )
     return cls
 
