@@ -13,13 +13,17 @@ import html
 import re
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from beancount import loader
 
 from conftest import LEDGERS
 from conftest import ROOT
+from zhubaodai.core.engine import analyse
 from zhubaodai.core.engine import result_of
+from zhubaodai.core.rules import load_rules
+from zhubaodai.core.rules import parse_rules
 
 FIXTURES = LEDGERS / "rules" / "evidence.missing"
 
@@ -166,3 +170,68 @@ def test_a_changed_scan_is_not_hidden_by_beancounts_cache(
         assert any("[evidence.missing]" in e.message and "已被改动或替换" in e.message for e in errors)
     finally:
         loader.initialize(use_cache=False)
+
+
+def _declared(tmp_path: Path, rules: str | None = None) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """A CQGX ledger in which two approvals and two program events declare documents (the
+    plan's without a hash; a later plan declares a hash alone, a third nothing), read
+    without the plugin and analysed once (under ``rules``, rules.yaml's text, if given):
+    its records as (program, what, loan, path, status), and its findings."""
+    scan = tmp_path / "letter.pdf"
+    scan.write_bytes(b"%PDF-1.4 letter\n")
+    sha = hashlib.sha256(scan.read_bytes()).hexdigest()
+    doc = f'  evidence: "letter.pdf"\n  evidence_sha256: "{sha}"\n'
+    approval = (
+        '{day} custom "loan" "approval" "{loan}"\n  program: "CQGX"\n  enterprise: "E-1"\n'
+        '  amount: 1000000.00 CNY\n  letter: "函"\n'
+    )
+    text = (
+        f'include "{LEDGERS / "common" / "cqgx.beancount"}"\n'
+        f'2021-03-01 custom "program" "open" "CQGX"\n{doc}'
+        + approval.format(day="2024-03-01", loan="CQ-2") + doc
+        + approval.format(day="2024-03-02", loan="CQ-1") + doc
+        + '2024-03-03 custom "program" "plan" "CQGX"\n  expected_volume: 50000000.00 CNY\n  evidence: "letter.pdf"\n'
+        + '2024-03-04 custom "program" "plan" "CQGX"\n  expected_volume: 60000000.00 CNY\n'
+        + f'2024-03-05 custom "program" "plan" "CQGX"\n  expected_volume: 70000000.00 CNY\n  evidence_sha256: "{sha}"\n'
+    )
+    path = tmp_path / "books.beancount"
+    path.write_text(text, encoding="utf-8")
+    entries, errors, _ = loader.load_file(str(path))
+    assert errors == []
+    analysis = analyse(entries, parse_rules(rules) if rules else load_rules(str(ROOT / "rules.yaml")))
+    records = [(r.program, r.what, r.loan, r.written, r.status) for r in analysis.records.evidence]
+    findings = [(f.rule, f.program, f.loan, f.message) for f in analysis.findings if f.rule == "evidence.missing"]
+    return records, findings
+
+
+def test_declared_documents_are_recorded_loan_by_loan_then_program_events(tmp_path: Path) -> None:
+    records, findings = _declared(tmp_path)
+    # Loans in the register's order (CQ-2 was approved first), each naming its loan; then
+    # the program's events that declare a document (the plan without one is not listed).
+    assert records == [
+        ("CQGX", "贷款 CQ-2 的审核同意（2024-03-01）", "CQ-2", "letter.pdf", "一致"),
+        ("CQGX", "贷款 CQ-1 的审核同意（2024-03-02）", "CQ-1", "letter.pdf", "一致"),
+        ("CQGX", "项目 CQGX 的项目启动（2021-03-01）", None, "letter.pdf", "一致"),
+        ("CQGX", "项目 CQGX 的年度业务计划（2024-03-03）", None, "letter.pdf", "未记录哈希"),
+    ]
+    assert findings == [
+        (
+            "evidence.missing", "CQGX", None,
+            "项目 CQGX 的年度业务计划（2024-03-03）的授权文件「letter.pdf」：未记录其 SHA-256（元数据 evidence_sha256 应为 64 位十六进制数字）",
+        )
+    ]
+
+
+def test_a_program_event_needs_no_document_even_where_approvals_do(tmp_path: Path) -> None:
+    """Required from the program's first day, approvals must carry their letter; a
+    program's own events (the plan declaring only a hash, the one declaring nothing)
+    authorise nothing and are not reported as lacking one."""
+    yaml = (ROOT / "rules.yaml").read_text(encoding="utf-8")
+    old = "          required:\n            article: 第十四条（二）、第十七条\n            values:\n              2021-02-24: false\n"
+    assert yaml.count(old) == 1
+    records, findings = _declared(tmp_path, yaml.replace(old, old.replace("false", "true")))
+    assert [r[1] for r in records] == [
+        "贷款 CQ-2 的审核同意（2024-03-01）", "贷款 CQ-1 的审核同意（2024-03-02）",
+        "项目 CQGX 的项目启动（2021-03-01）", "项目 CQGX 的年度业务计划（2024-03-03）",
+    ]
+    assert [f[3].split("「")[0] for f in findings] == ["项目 CQGX 的年度业务计划（2024-03-03）的授权文件"]

@@ -143,7 +143,7 @@ def finish(ctx: Context) -> None:
         _check(ctx, loans[event.subject].program, event.entry, what, event.subject, event.kind in EVENT_KINDS)
     for code, events in watch.program_events.items():
         for event in events:
-            _check(ctx, code, event.entry, f"项目{event.label}（{event.date}）", None, False)
+            _check(ctx, code, event.entry, f"项目 {code} 的{event.label}（{event.date}）", None, False)
 
 
 def _check(ctx: Context, code: str, entry: Directive, what: str, loan: str | None, authorises: bool) -> None:
