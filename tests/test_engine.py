@@ -28,6 +28,7 @@ from zhubaodai.core.engine import analyse
 from zhubaodai.core.findings import ERROR
 from zhubaodai.core.findings import Finding
 from zhubaodai.core.money import half_up
+from zhubaodai.core.rules import load_rules
 from zhubaodai.core.money import largest_remainder
 from zhubaodai.core.money import percent
 from zhubaodai.core.money import yuan
@@ -391,3 +392,21 @@ def test_each_loan_events_principal_is_balance_after_folded(ledger: str) -> None
     assert {"disbursement", "repayment", "settlement"} <= kinds
     others = [e for history in analysis.register.enterprise_history.values() for e in history]
     assert others and all(e.principal is None for e in others)
+
+
+def test_a_transaction_mixing_two_kinds_of_pool_business_is_one_format_error_at_it() -> None:
+    """A fee and an injection booked in one entry: said once, at the entry, naming both
+    kinds by their Chinese names; the entry still moves the funds (as "other")."""
+    text = (
+        f'option "operating_currency" "CNY"\ninclude "{LEDGERS / "common" / "cqgx"}.beancount"\n'
+        '2024-03-01 * "混记" "缴费与注资"\n'
+        "  Assets:CQGX:Pool:Guarantee   25000.00 CNY\n"
+        "  Income:CQGX:Guarantee:Fees  -25000.00 CNY\n"
+        "  Assets:CQGX:Pool:Risk      1000000.00 CNY\n"
+        "  Income:CQGX:Risk:Injection -1000000.00 CNY\n"
+    )
+    entries, errors, _ = loader.load_string(text)
+    assert errors == []
+    analysis = analyse(entries, load_rules(RULES_YAML))
+    found = [(f.rule, f.program, f.message, f.lineno) for f in analysis.findings if f.rule == "ledger.format"]
+    assert found == [("ledger.format", None, "一笔分录只记一类资金池业务，此笔混记了：助保金缴存、风险补偿金注入", 3)]
