@@ -410,3 +410,114 @@ def test_a_transaction_mixing_two_kinds_of_pool_business_is_one_format_error_at_
     analysis = analyse(entries, load_rules(RULES_YAML))
     found = [(f.rule, f.program, f.message, f.lineno) for f in analysis.findings if f.rule == "ledger.format"]
     assert found == [("ledger.format", None, "一笔分录只记一类资金池业务，此笔混记了：助保金缴存、风险补偿金注入", 3)]
+    # The entry still moves both funds, as business of no kind.
+    state = analysis.programs["CQGX"]
+    assert state.flows == {(GUARANTEE, "other"): Decimal("25000.00"), (RISK, "other"): Decimal("1000000.00")}
+    assert (state.balance(GUARANTEE), state.balance(RISK)) == (Decimal("25000.00"), Decimal("1000000.00"))
+
+
+def _walk(body: str) -> Analysis:
+    """A CQGX ledger of ``body`` through the engine (with the load's options: Beancount's
+    balance tolerance), whatever Beancount itself says of it."""
+    text = f'option "operating_currency" "CNY"\ninclude "{LEDGERS / "common" / "cqgx"}.beancount"\n' + body
+    entries, _, options = loader.load_string(text)
+    return analyse(entries, load_rules(RULES_YAML), options)
+
+
+def _format(analysis: Analysis) -> list[tuple[str | None, str, int]]:
+    return [(f.program, f.message, f.lineno) for f in analysis.findings if f.rule == "ledger.format"]
+
+
+INJECTED = (
+    '2024-03-01 * "财政局" "注入风险补偿金"\n'
+    "  Assets:CQGX:Pool:Risk         25000.01 CNY\n"
+    "  Income:CQGX:Risk:Injection   -25000.01 CNY\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("asserted", "said"),
+    [("25000.01", False), ("25000.00", True), ("25000.02", True), ("25000.03", False)],
+)
+def test_a_pool_balance_assertion_holds_to_the_fen_over_its_sub_accounts(asserted: str, said: bool) -> None:
+    """The pool account's balance is its sub-accounts' (the walk's own totals): 25,000.01
+    booked. A fen off either way is an error here (Beancount tolerates it); two fen off is
+    Beancount's own error, not said twice."""
+    analysis = _walk(INJECTED + f"2024-03-02 balance Assets:CQGX:Pool  {asserted} CNY\n")
+    found = [(f.message, dict(f.figures), f.lineno) for f in analysis.findings if f.rule == "ledger.format"]
+    difference = Decimal(asserted) - Decimal("25000.01")
+    assert found == (
+        [(
+            "资金池账户 Assets:CQGX:Pool 的余额断言须与银行余额分毫不差（Beancount 允许的误差在此不适用）；"
+            f"断言（银行余额） {asserted[:2]},{asserted[2:]} 元，账面余额 25,000.01 元，差额 {difference} 元",
+            {"断言（银行余额）": Decimal(asserted), "账面余额": Decimal("25000.01"), "差额": difference},
+            6,
+        )]
+        if said else []
+    )
+    assert analysis.programs["CQGX"].flows == {(RISK, "injection"): Decimal("25000.01")}
+
+
+def test_the_tolerance_is_the_load_s_own() -> None:
+    """Under a wider tolerance (tolerance_multiplier 1.5: 0.03 on fen), Beancount lets two
+    fen pass: the engine, reading the load's options, says it."""
+    analysis = _walk('option "tolerance_multiplier" "1.5"\n' + INJECTED + "2024-03-02 balance Assets:CQGX:Pool  25000.03 CNY\n")
+    assert [dict(f.figures)["差额"] for f in analysis.findings if f.rule == "ledger.format"] == [Decimal("0.02")]
+
+
+@pytest.mark.parametrize(
+    ("pad", "side"),
+    [
+        ("Assets:CQGX:Pool:Risk Equity:CQGX:Disposal", "Assets:CQGX:Pool:Risk"),
+        ("Assets:Cash:Outside Assets:CQGX:Pool:Guarantee", "Assets:CQGX:Pool:Guarantee"),
+        ("Assets:Cash:Outside Equity:Opening", None),
+    ],
+)
+def test_a_pad_on_either_side_of_a_pool_account_is_an_error_at_the_pad(pad: str, side: str | None) -> None:
+    analysis = _walk(f"2024-06-01 pad {pad}\n2024-06-02 balance Assets:Cash:Outside  0.00 CNY\n2021-01-01 open Equity:Opening CNY\n")
+    expected = [(
+        None,
+        f"资金池账户 {side} 不得用 pad 补平：pad 生成的分录不经规则检查，等于不经代偿程序提取或存入专户资金。"
+        "从纸质账簿转入的资金池，请按开户日的银行余额逐项记一笔期初余额分录（见 docs/ledger-format.md 第 4.1 节）",
+        3,
+    )]
+    assert _format(analysis) == (expected if side else [])
+
+
+def test_a_pool_posting_in_another_currency_or_below_the_fen_is_a_format_error() -> None:
+    body = (
+        '2024-03-01 * "企业" "外币"\n  Assets:CQGX:Pool:Guarantee  100.00 USD\n  Assets:Cash:Outside  -100.00 USD\n'
+        '2024-03-02 * "财政局" "厘"\n  Assets:CQGX:Pool:Risk  25000.001 CNY\n  Income:CQGX:Risk:Injection  -25000.001 CNY\n'
+    )
+    assert _format(_walk(body)) == [
+        (None, "资金池账户只记人民币（CNY）", 3),
+        (None, "资金池账户的金额应精确到分（两位小数）", 6),
+    ]
+
+
+def test_an_unreadable_register_directive_is_a_format_error_at_it() -> None:
+    body = '2024-03-01 custom "loan" "approval" "CQ 1"\n  program: "CQGX"\n'
+    assert _format(_walk(body)) == [(
+        None,
+        "编号 'CQ 1' 只能由英文字母、数字和 - 组成，并以字母或数字开头（如 CQ-2024-001；贷款编号也用作分录的链接 ^编号）",
+        3,
+    )]
+
+
+def test_a_balance_assertion_is_on_every_posting_to_the_account_and_only_its_own_sub_accounts() -> None:
+    """Risk: 0.01 + 100.00 = 100.01 booked; the pool: that and 0.01 on a sub-account no
+    rules.yaml role names (Extra) = 100.02. The bank says a fen more of each: both are said,
+    each with its own booked figure (every posting summed, the sibling Extra not in Risk's)."""
+    body = (
+        "2021-01-01 open Assets:CQGX:Pool:Extra CNY\n"
+        '2024-03-01 * "财政局" "注入"\n  Assets:CQGX:Pool:Risk  0.01 CNY\n  Income:CQGX:Risk:Injection  -0.01 CNY\n'
+        '2024-03-02 * "财政局" "注入"\n  Assets:CQGX:Pool:Risk  100.00 CNY\n  Income:CQGX:Risk:Injection  -100.00 CNY\n'
+        '2024-03-03 * "银行" "其他"\n  Assets:CQGX:Pool:Extra  0.01 CNY\n  Assets:Cash:Outside  -0.01 CNY\n'
+        "2024-03-04 balance Assets:CQGX:Pool:Risk  100.02 CNY\n"
+        "2024-03-04 balance Assets:CQGX:Pool  100.03 CNY\n"
+    )
+    found = [(f.message.split("；")[0], dict(f.figures)["账面余额"]) for f in _walk(body).findings if f.rule == "ledger.format"]
+    assert found == [
+        ("资金池账户 Assets:CQGX:Pool:Risk 的余额断言须与银行余额分毫不差（Beancount 允许的误差在此不适用）", Decimal("100.01")),
+        ("资金池账户 Assets:CQGX:Pool 的余额断言须与银行余额分毫不差（Beancount 允许的误差在此不适用）", Decimal("100.02")),
+    ]
