@@ -20,6 +20,7 @@ from beancount.parser import parser
 
 from conftest import LEDGERS
 from conftest import RULES_YAML
+from test_fees_literal import run as run_program
 from zhubaodai.core.engine import Analysis
 from zhubaodai.core.engine import analyse
 from zhubaodai.core.money import ZERO
@@ -98,13 +99,8 @@ def test_events_without_keys_share_one_data() -> None:
 
 
 def run(body: str) -> Analysis:
-    text = (
-        f'option "operating_currency" "CNY"\ninclude "{LEDGERS / "common" / "cqgx"}.beancount"\n'
-        + textwrap.dedent(body)
-    )
-    entries, errors, _ = loader.load_string(text)
-    assert errors == []
-    return analyse(entries, RULEBOOK)
+    """A CQGX ledger of ``body`` through the engine (test_fees_literal's runner)."""
+    return run_program("cqgx", body)
 
 
 def loan(loan_id: str, amount: str, day: str = "2024-03-01") -> str:
