@@ -12,7 +12,9 @@ from zhubaodai.core.money import FEN
 from zhubaodai.core.money import ZERO
 from zhubaodai.core.money import half_up
 from zhubaodai.core.money import largest_remainder
+from zhubaodai.core.money import minus
 from zhubaodai.core.money import percent
+from zhubaodai.core.money import plus
 from zhubaodai.core.money import yuan
 
 D = Decimal
@@ -77,3 +79,27 @@ def test_yuan(value: Decimal | None, text: str) -> None:
 @pytest.mark.parametrize(("rate", "text"), [("0.025", "2.5%"), ("0.03", "3%"), ("0.0050", "0.5%"), ("1", "100%")])
 def test_percent(rate: str, text: str) -> None:
     assert percent(D(rate)) == text
+
+
+def test_plus_onto_nothing_keeps_a_figure_to_the_fen_and_adds_any_other() -> None:
+    lent = Decimal("1000000.00")
+    assert plus(ZERO, lent) is lent
+    # Not onto ZERO itself, or not to the fen, or nil: added as ever (0.00 + x).
+    other_zero = Decimal("0.00")
+    assert plus(other_zero, lent) is not lent and plus(other_zero, lent) == lent
+    assert str(plus(ZERO, Decimal("1000000"))) == "1000000.00"
+    assert str(plus(ZERO, Decimal("1000000.5"))) == "1000000.50"
+    nil = Decimal("0.00")
+    assert plus(ZERO, nil) is not nil and str(plus(ZERO, nil)) == "0.00"
+    assert str(plus(ZERO, Decimal("-0.00"))) == "0.00"
+    assert str(plus(Decimal("600000.00"), Decimal("400000.01"))) == "1000000.01"
+    assert str(plus(ZERO, Decimal("-25000.00"))) == "-25000.00"
+
+
+def test_minus_to_nil_is_zero_itself_and_otherwise_the_difference() -> None:
+    assert minus(Decimal("1000000.00"), Decimal("1000000.00")) is ZERO
+    assert str(minus(Decimal("1000000.00"), Decimal("400000.00"))) == "600000.00"
+    assert str(minus(Decimal("0.01"), Decimal("0.02"))) == "-0.01"
+    # Nil with fewer decimals stays as computed (written without the fen: 0).
+    nil = minus(Decimal("1000000"), Decimal("1000000"))
+    assert nil is not ZERO and str(nil) == "0"

@@ -53,6 +53,7 @@ from zhubaodai.core.findings import figures_text
 from zhubaodai.core.money import CURRENCY
 from zhubaodai.core.money import FEN
 from zhubaodai.core.money import ZERO
+from zhubaodai.core.money import plus
 from zhubaodai.core.names import GENERIC_NAMES
 from zhubaodai.core.register import REGISTER_KINDS
 from zhubaodai.core.register import REGISTER_TYPES
@@ -670,15 +671,9 @@ def _analyse(
                 roles = touched.get(code)
                 if roles is None:
                     roles = touched[code] = {}
-                before = roles.get(role)
-                if before is not None:
-                    roles[role] = before + number
-                elif number and number.same_quantum(FEN):
-                    # The posting's own figure (ZERO + it would be an equal new Decimal, and
-                    # a fee payment's is kept in the records).
-                    roles[role] = number
-                else:
-                    roles[role] = ZERO + number
+                # A role's single posting keeps its own figure (plus): a fee payment's is
+                # kept in the records.
+                roles[role] = plus(roles.get(role, ZERO), number)
                 if account in in_pool:
                     pool_totals[account] = pool_totals.get(account, ZERO) + number
             if bad_currency:

@@ -8,6 +8,9 @@ Two roundings are used anywhere in the project, and only through this module:
   proportional to weights (the funds' 积数) so that the parts are whole fen and add up
   to the total exactly: each part is first rounded down, then the fen left over go one
   each to the parts with the largest remainders; ties go to the earlier part.
+
+:func:`plus` and :func:`minus` round nothing: they add and subtract, keeping a figure already
+held where the result is that same number to the digit (the engine's compact state).
 """
 
 from __future__ import annotations
@@ -20,6 +23,24 @@ from decimal import Decimal
 CURRENCY = "CNY"
 FEN = Decimal("0.01")
 ZERO = Decimal("0.00")
+
+
+def plus(total: Decimal, figure: Decimal) -> Decimal:
+    """``total + figure``; onto nothing yet (``total`` is :data:`ZERO` itself) a non-zero
+    figure to the fen is that figure, not an equal new Decimal: ZERO is 0.00, and 0.00 + x
+    has x's digits and exponent exactly when x is to the fen. The engine keeps hundreds of
+    thousands of such sums (a loan's first principal, a posting's role figure); a figure
+    with fewer decimals (``1000000``) is added as ever and reads ``1000000.00``."""
+    if total is ZERO and figure and figure.same_quantum(FEN):
+        return figure
+    return total + figure
+
+
+def minus(total: Decimal, figure: Decimal) -> Decimal:
+    """``total - figure``, a nil result to the fen being :data:`ZERO` itself (a loan repaid
+    to nil holds the one ZERO, not a new 0.00)."""
+    difference = total - figure
+    return ZERO if not difference and difference.same_quantum(FEN) else difference
 
 
 def half_up(value: Decimal) -> Decimal:

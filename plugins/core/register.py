@@ -41,6 +41,8 @@ from beancount.core.data import Custom
 from zhubaodai.core.money import CURRENCY
 from zhubaodai.core.money import FEN
 from zhubaodai.core.money import ZERO
+from zhubaodai.core.money import minus
+from zhubaodai.core.money import plus
 from zhubaodai.core.rules import LOAN_TYPES
 from zhubaodai.core.rules import OUTSIDE_PARTIES
 
@@ -328,7 +330,10 @@ BALANCE_EVENTS = ("disbursement", "increase", "renewal", "repayment", "settlemen
 
 def balance_after(balance: Decimal, event: Event) -> Decimal:
     """The principal outstanding after ``event``: disbursements and increases add, a
-    renewal sets the renewed principal, repayments subtract, a settlement clears."""
+    renewal sets the renewed principal, repayments subtract, a settlement clears.
+
+    The definition of :attr:`Event.principal`: :func:`build_register` inlines it once per
+    event, and tests/test_engine.py folds this over every test ledger to check it."""
     if event.kind in ("disbursement", "increase"):
         return balance + event.data["amount"]
     if event.kind == "renewal":
@@ -702,21 +707,14 @@ def build_register(
                 on_error(entry, f"贷款 {event.subject} 的事件早于其审核同意日 {loan.approval.date}", loan.program)
                 continue
             else:
-                # The principal after the event (balance_after, inlined: once per event).
-                # A figure equal to one already held (the amount lent onto nothing, a
-                # loan repaid to nil) is that object, not another Decimal (same digits
-                # and exponent: ZERO + x is x when x is to the fen, and ZERO is 0.00).
+                # The principal after the event (balance_after, inlined: once per event;
+                # plus/minus keep the amount lent onto nothing and a nil balance as the
+                # objects already held).
                 kind = event.kind
                 if kind == "repayment":
-                    after = loan.events[-1].principal - event.data["amount"]
-                    _set_principal(event, ZERO if not after and after.same_quantum(FEN) else after)
+                    _set_principal(event, minus(loan.events[-1].principal, event.data["amount"]))
                 elif kind == "disbursement" or kind == "increase":
-                    before = loan.events[-1].principal
-                    amount = event.data["amount"]
-                    if before is ZERO and amount.same_quantum(FEN):
-                        _set_principal(event, amount)
-                    else:
-                        _set_principal(event, before + amount)
+                    _set_principal(event, plus(loan.events[-1].principal, event.data["amount"]))
                 elif kind == "renewal":
                     _set_principal(event, event.data["amount"])
                 elif kind == "settlement":
