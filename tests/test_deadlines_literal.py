@@ -88,6 +88,26 @@ def test_a_notice_on_the_last_day_is_met_and_recorded() -> None:
     ]
 
 
+def test_equal_deadlines_are_one_object_and_each_record_names_its_loan() -> None:
+    """Loans disbursed and told on the same days share one frozen Deadline (issue 9's
+    memory target); a loan told a day later has its own, and each record keeps its loan."""
+    analysis = run(
+        CQ_HEAD
+        + cq_loan("CQ-1", "2024-09-27", "2024-10-10")
+        + cq_loan("CQ-2", "2024-09-27", "2024-10-10")
+        + cq_loan("CQ-3", "2024-09-27", "2024-10-11")
+        + cq_loan("CQ-4", "2024-09-27")
+        + cq_loan("CQ-5", "2024-09-27")
+        + last_day("2024-10-11")
+    )
+    records = analysis.records.deadlines
+    assert [r.loan for r in records] == ["CQ-1", "CQ-2", "CQ-3", "CQ-4", "CQ-5"]
+    one, two, late, open1, open2 = (r.deadline for r in records)
+    assert one is two and open1 is open2
+    assert late is not one and late.status == LATE and open1.status == MISSED
+    assert one == Deadline(day("2024-09-27"), 5, MET, day("2024-10-10"), day("2024-10-10"))
+
+
 def test_a_notice_a_working_day_late() -> None:
     analysis = run(CQ_HEAD + cq_loan("CQ-1", "2024-09-27", "2024-10-11"))
     assert found(analysis, "notice.disbursement") == [

@@ -120,6 +120,9 @@ class NoticeWatch:
     programs: dict[str, ProgramRules] = field(default_factory=dict)
     #: (start, n, calendar) -> the last day allowed (loans disbursed the same day share it).
     dues: dict[tuple[datetime.date, int, int], datetime.date] = field(default_factory=dict)
+    #: Each distinct deadline once: loans disbursed the same day and told the same day
+    #: share one frozen :class:`Deadline` (their records differ only by loan).
+    made: dict[Deadline, Deadline] = field(default_factory=dict)
     #: The records of the notices judged when filed, in filing order (each names its
     #: loan; one list, not one per loan: :func:`finish` sorts them into the register's order).
     records: list[DeadlineRecord] = field(default_factory=list)
@@ -168,7 +171,7 @@ def on_register(ctx: Context, event: Event) -> None:
     findings = ctx.findings
     before = len(findings)
     unknown: set[tuple[str, str, int]] = set()
-    _notice(rules, rule_id, loan, event, records, unknown, watch.dues)
+    _notice(rules, rule_id, loan, event, records, unknown, watch)
     if unknown:  # the calendar lacks a year: judged in finish(), in the register's order
         del findings[before:]
         del records[kept:]
@@ -206,7 +209,7 @@ def finish(ctx: Context) -> None:
             if events:
                 rules = programs[loan.program]
                 for event in events:
-                    _notice(rules, NOTICE_RULES[event.kind], loan, event, records, missing_years, watch.dues)
+                    _notice(rules, NOTICE_RULES[event.kind], loan, event, records, missing_years, watch)
         if (loan_id in defaulted or loan_id in compensations) and programs[loan.program].on["comp.deadline"]:
             _compensation(ctx, loan, compensations.get(loan_id, []), records, missing_years)
     ctx.notice_watch = None  # said and recorded: the run's scratch is let go at once
@@ -217,16 +220,18 @@ RULE_IDS = ("notice.disbursement", "notice.renewal", "comp.deadline")
 
 def _deadline(
     cal: WorkCalendar,
-    dues: dict[tuple[datetime.date, int, int], datetime.date],
+    watch: NoticeWatch,
     start: datetime.date,
     n: int,
     done: datetime.date | None,
     as_of: datetime.date | None,
 ) -> Deadline:
     """:func:`check_deadline` with the last day allowed remembered per (start, n, calendar):
-    loans disbursed on the same day share it. Where the calendar cannot give it, the exact
+    loans disbursed on the same day share it, and equal deadlines share one object
+    (:attr:`NoticeWatch.made`). Where the calendar cannot give the last day, the exact
     walk decides (and raises only if the answer needs the missing year)."""
     key = (start, n, id(cal))
+    dues = watch.dues
     due = dues.get(key)
     if due is None:
         try:
@@ -234,8 +239,11 @@ def _deadline(
         except CalendarYearError:
             return check_deadline(cal, start, n, done, as_of)
     if done is not None:
-        return Deadline(start, n, MET if done <= due else LATE, due, done)
-    return Deadline(start, n, MISSED if as_of is not None and as_of > due else PENDING, due, None)
+        deadline = Deadline(start, n, MET if done <= due else LATE, due, done)
+    else:
+        status = MISSED if as_of is not None and as_of > due else PENDING
+        deadline = Deadline(start, n, status, due, None)
+    return watch.made.setdefault(deadline, deadline)
 
 
 def _check(
@@ -327,7 +335,7 @@ def _notice(
     event: Event,
     records: list[DeadlineRecord],
     missing_years: set[tuple[str, str, int]],
-    dues: dict[tuple[datetime.date, int], datetime.date],
+    watch: NoticeWatch,
 ) -> None:
     ctx = rules.ctx
     code = loan.program
@@ -347,7 +355,7 @@ def _notice(
         )
         return
     try:
-        deadline = _deadline(cal, dues, event.date, n, done, ctx.as_of)
+        deadline = _deadline(cal, watch, event.date, n, done, ctx.as_of)
     except CalendarYearError:
         deadline = _check(ctx, rule_id, loan, event.date, n, done, event.entry, missing_years)
         if deadline is None:
