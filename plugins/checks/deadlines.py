@@ -120,9 +120,12 @@ class NoticeWatch:
     programs: dict[str, ProgramRules] = field(default_factory=dict)
     #: (start, n, calendar) -> the last day allowed (loans disbursed the same day share it).
     dues: dict[tuple[datetime.date, int, int], datetime.date] = field(default_factory=dict)
-    #: Each distinct deadline once: loans disbursed the same day and told the same day
-    #: share one frozen :class:`Deadline` (their records differ only by loan).
-    made: dict[Deadline, Deadline] = field(default_factory=dict)
+    #: (start, n, calendar, done, last day of the books) -> its deadline, made once: loans
+    #: disbursed and told on the same days share one frozen :class:`Deadline` (their
+    #: records differ only by loan).
+    made: dict[tuple[datetime.date, int, int, datetime.date | None, datetime.date | None], Deadline] = field(
+        default_factory=dict
+    )
     #: The records of the notices judged when filed, in filing order (each names its
     #: loan; one list, not one per loan: :func:`finish` sorts them into the register's order).
     records: list[DeadlineRecord] = field(default_factory=list)
@@ -226,24 +229,29 @@ def _deadline(
     done: datetime.date | None,
     as_of: datetime.date | None,
 ) -> Deadline:
-    """:func:`check_deadline` with the last day allowed remembered per (start, n, calendar):
-    loans disbursed on the same day share it, and equal deadlines share one object
-    (:attr:`NoticeWatch.made`). Where the calendar cannot give the last day, the exact
+    """:func:`check_deadline`, each distinct deadline made once per run and shared
+    (:attr:`NoticeWatch.made`), the last day allowed remembered per (start, n, calendar)
+    (:attr:`NoticeWatch.dues`). Where the calendar cannot give the last day, the exact
     walk decides (and raises only if the answer needs the missing year)."""
-    key = (start, n, id(cal))
+    key = (start, n, id(cal), done, as_of)
+    made = watch.made
+    deadline = made.get(key)
+    if deadline is not None:
+        return deadline
+    day = (start, n, id(cal))
     dues = watch.dues
-    due = dues.get(key)
+    due = dues.get(day)
     if due is None:
         try:
-            due = dues[key] = cal.nth_workday_after(start, n)
+            due = dues[day] = cal.nth_workday_after(start, n)
         except CalendarYearError:
             return check_deadline(cal, start, n, done, as_of)
     if done is not None:
-        deadline = Deadline(start, n, MET if done <= due else LATE, due, done)
+        status = MET if done <= due else LATE
     else:
         status = MISSED if as_of is not None and as_of > due else PENDING
-        deadline = Deadline(start, n, status, due, None)
-    return watch.made.setdefault(deadline, deadline)
+    deadline = made[key] = Deadline(start, n, status, due, done)
+    return deadline
 
 
 def _check(
