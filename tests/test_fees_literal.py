@@ -815,10 +815,15 @@ def loan_of(*events: tuple[str, str, dict]):
     """A GSBY loan of bare events (kind, day, data): term_years reads only their data."""
     import datetime
 
+    from beancount.core.data import Custom
+
     from zhubaodai.core.register import Event
     from zhubaodai.core.register import Loan
 
-    made = [Event(kind, "L-1", datetime.date.fromisoformat(day), data, None) for kind, day, data in events]
+    made = [
+        Event(kind, "L-1", data, Custom({}, datetime.date.fromisoformat(day), "loan", [kind]))
+        for kind, day, data in events
+    ]
     return Loan("L-1", "GSBY", "E-1", made), made
 
 

@@ -245,7 +245,6 @@ class Event:
 
     kind: str
     subject: str
-    date: datetime.date
     #: The directive's metadata, validated and converted (:class:`EventData`; any
     #: mapping where an event is made by hand).
     data: Mapping[str, Any]
@@ -255,6 +254,11 @@ class Event:
     #: other types): the rules and the faces read it instead of folding the loan's events
     #: again (:meth:`Loan.outstanding`, ``Analysis.outstanding``, :mod:`zhubaodai.checks.loans`).
     principal: Decimal | None = field(default=None, compare=False)
+
+    @property
+    def date(self) -> datetime.date:
+        """The directive's date (not a slot of its own: one pointer less per event)."""
+        return self.entry.date
 
     @property
     def label(self) -> str:
@@ -443,7 +447,7 @@ def parse_event(entry: Custom, known_ids: set[str] | None = None) -> Event:
             )
         if known_ids is not None:
             known_ids.add(subject)
-    return _new_event(kind, subject, entry.date, validate(entry), entry)
+    return _new_event(kind, subject, validate(entry), entry)
 
 
 # ---------------------------------------------------------------------------------------
@@ -598,18 +602,17 @@ _DATA_CLASSES: dict[str, dict[str, type[EventData]]] = {
     for type_, validators in _VALIDATORS.items()
 }
 
-_set_kind, _set_subject, _set_date, _set_data, _set_entry, _set_principal = (
-    Event.__dict__[name].__set__ for name in ("kind", "subject", "date", "data", "entry", "principal")
+_set_kind, _set_subject, _set_data, _set_entry, _set_principal = (
+    Event.__dict__[name].__set__ for name in ("kind", "subject", "data", "entry", "principal")
 )
 
 
-def _new_event(kind: str, subject: str, date: datetime.date, data: EventData, entry: Custom) -> Event:
-    """``Event(kind, subject, date, data, entry)``, without the frozen dataclass's
+def _new_event(kind: str, subject: str, data: EventData, entry: Custom) -> Event:
+    """``Event(kind, subject, data, entry)``, without the frozen dataclass's
     ``__init__`` (five ``object.__setattr__`` calls, twice the cost): one per directive."""
     event = _object_new(Event)
     _set_kind(event, kind)
     _set_subject(event, subject)
-    _set_date(event, date)
     _set_data(event, data)
     _set_entry(event, entry)
     _set_principal(event, None)
