@@ -521,3 +521,93 @@ def test_a_balance_assertion_is_on_every_posting_to_the_account_and_only_its_own
         ("资金池账户 Assets:CQGX:Pool:Risk 的余额断言须与银行余额分毫不差（Beancount 允许的误差在此不适用）", Decimal("100.01")),
         ("资金池账户 Assets:CQGX:Pool 的余额断言须与银行余额分毫不差（Beancount 允许的误差在此不适用）", Decimal("100.02")),
     ]
+
+
+def test_a_plugin_after_ours_in_the_load_s_options_is_one_format_error() -> None:
+    """The walk reads the plugins the load listed: one named after zhubaodai.plugin that may
+    change entries is said once, with no entry (it is the file's order, not an entry's);
+    a harmless one after it, or any before it, is not."""
+    text = f'option "operating_currency" "CNY"\ninclude "{LEDGERS / "common" / "cqgx"}.beancount"\n'
+    entries, errors, options = loader.load_string(text)
+    assert errors == []
+    listed = [
+        ("beancount.plugins.implicit_prices", None),
+        ("zhubaodai.plugin", "{'rules': 'rules.yaml'}"),
+        ("beancount.plugins.check_commodity", None),
+        ("beancount.plugins.auto_accounts", None),
+    ]
+    analysis = analyse(entries, load_rules(RULES_YAML), {**options, "plugin": listed})
+    assert [(f.rule, f.program, f.message, f.entry) for f in analysis.findings] == [(
+        "ledger.format",
+        None,
+        "插件 beancount.plugins.auto_accounts 写在 zhubaodai.plugin 之后：它对分录的改动不再经规则检查。"
+        '请把 plugin "zhubaodai.plugin" 一行移到所有其他 plugin 行之后',
+        None,
+    )]
+
+
+HKJB_PLEDGED = (
+    '2021-01-05 custom "enterprise" "register" "E-HK-001"\n  program: "HKJB"\n  name: "海口某某科技有限公司"\n  size: "小型"\n'
+    '2021-03-01 custom "loan" "approval" "HK-2021-001"\n  program: "HKJB"\n  enterprise: "E-HK-001"\n'
+    '  amount: 1000000.00 CNY\n  letter: "海口金融办函〔2021〕001号"\n'
+    '2021-03-02 * "海口某某科技有限公司" "质押存单 HK-2021-001"\n'
+    "  Assets:HKJB:Deposits:HK-2021-001      20000.00 CNY\n"
+    "  Equity:HKJB:Deposits:Enterprises    -20000.00 CNY\n"
+)
+
+
+@pytest.mark.parametrize("other", ["Expenses:HKJB:Management", "Assets:HKJB:Pool:Guarantee"])
+def test_a_pledged_deposit_moved_anywhere_but_its_three_ways_is_a_format_error(other: str) -> None:
+    """A loan's deposit sub-account has the parent's role (rules.yaml names only the parent):
+    taking the pledge to an account of no role, or into the pool, is a deposit entry of
+    none of the three shapes, said at it; the pledge itself stays the loan's."""
+    text = (
+        f'option "operating_currency" "CNY"\ninclude "{LEDGERS / "common" / "hkjb"}.beancount"\n'
+        + HKJB_PLEDGED
+        + f'2021-04-01 * "银行" "存单转出"\n  Assets:HKJB:Deposits:HK-2021-001  -5000.00 CNY\n  {other}  5000.00 CNY\n'
+    )
+    entries, errors, _ = loader.load_string(text)
+    assert errors == []
+    analysis = analyse(entries, load_rules(RULES_YAML))
+    shape = "质押存单分录应为质押（来源→存单）、解押（存单→来源）或代偿（存单→存单代偿支出）之一，金额相符"
+    assert [(f.rule, f.message, f.lineno) for f in analysis.findings] == [("ledger.format", shape, 15)]
+    deposit = analysis.programs["HKJB"].deposits["HK-2021-001"]
+    assert [(m.kind, m.amount) for m in deposit.moves] == [("pledge", Decimal("20000.00"))]
+
+
+def test_a_foreign_currency_line_does_not_hide_the_entry_s_other_lines() -> None:
+    """The USD line on the pool is a format error; the CNY injection after it in the same
+    entry still moves the risk fund."""
+    body = (
+        '2024-03-01 * "财政局" "注入（误记一行美元）"\n'
+        "  Assets:CQGX:Pool:Guarantee   100.00 USD\n"
+        "  Assets:Cash:Outside         -100.00 USD\n"
+        "  Assets:CQGX:Pool:Risk       700.00 CNY\n"
+        "  Income:CQGX:Risk:Injection -700.00 CNY\n"
+    )
+    analysis = _walk(body)
+    assert _format(analysis) == [(None, "资金池账户只记人民币（CNY）", 3)]
+    assert analysis.programs["CQGX"].flows == {(RISK, "injection"): Decimal("700.00")}
+
+
+def test_an_entry_mixed_for_one_program_still_moves_the_next_program_s_pool() -> None:
+    """CQGX's part mixes two kinds (said, booked as other); WLHT's injection in the same
+    entry is still WLHT's injection."""
+    text = (
+        'option "operating_currency" "CNY"\n'
+        f'include "{LEDGERS / "common" / "cqgx"}.beancount"\n'
+        "2021-01-01 open Assets:WLHT:Pool:Risk CNY\n2021-01-01 open Income:WLHT:Risk:Injection CNY\n"
+        '2024-03-01 * "混记" "两个项目"\n'
+        "  Assets:CQGX:Pool:Guarantee   25000.00 CNY\n"
+        "  Income:CQGX:Guarantee:Fees  -25000.00 CNY\n"
+        "  Assets:CQGX:Pool:Risk         1000.00 CNY\n"
+        "  Income:CQGX:Risk:Injection   -1000.00 CNY\n"
+        "  Assets:WLHT:Pool:Risk         3000.00 CNY\n"
+        "  Income:WLHT:Risk:Injection   -3000.00 CNY\n"
+    )
+    entries, errors, _ = loader.load_string(text)
+    assert errors == []
+    analysis = analyse(entries, load_rules(RULES_YAML))
+    assert _format(analysis) == [(None, "一笔分录只记一类资金池业务，此笔混记了：助保金缴存、风险补偿金注入", 5)]
+    assert analysis.programs["CQGX"].flows == {(GUARANTEE, "other"): Decimal("25000.00"), (RISK, "other"): Decimal("1000.00")}
+    assert analysis.programs["WLHT"].flows == {(RISK, "injection"): Decimal("3000.00")}

@@ -253,3 +253,24 @@ def test_a_ledger_with_errors_is_not_closed(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2 and "不能结账" in result.output
     assert not out.exists()
+
+
+def test_a_document_in_a_closed_quarter_is_named_from_the_books_own_folder(tmp_path: Path) -> None:
+    """A document's file is part of a closed month by its name relative to the top ledger
+    file: the books moved as a whole to another folder stay closed; the document pointed
+    at another file does not."""
+    top = _copy_demo(tmp_path / "before")
+    (top.parent / "docs").mkdir()
+    for name in ("2025-06-10-对账单.pdf", "2025-06-10-对账单-改.pdf"):
+        (top.parent / "docs" / name).write_bytes(b"%PDF-1.4\n")
+    with top.open("a", encoding="utf-8") as handle:
+        handle.write('2025-06-10 document Assets:CQGX:Pool "docs/2025-06-10-对账单.pdf"\n')
+    assert _errors(top) == []
+    _close(top)
+    assert _errors(top) == []
+    shutil.move(str(tmp_path / "before"), str(tmp_path / "after"))
+    moved = tmp_path / "after" / "ledger" / "main.beancount"
+    assert _errors(moved) == []
+    _edit(moved, "docs/2025-06-10-对账单.pdf", "docs/2025-06-10-对账单-改.pdf")
+    found = _closed_errors(moved)
+    assert len(found) == 2 and all("2025-06（" in m for m in found)  # one close per program, as any change
