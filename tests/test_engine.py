@@ -593,21 +593,13 @@ def test_a_foreign_currency_line_does_not_hide_the_entry_s_other_lines() -> None
 def test_an_entry_mixed_for_one_program_still_moves_the_next_program_s_pool() -> None:
     """CQGX's part mixes two kinds (said, booked as other); WLHT's injection in the same
     entry is still WLHT's injection."""
-    text = (
-        'option "operating_currency" "CNY"\n'
-        f'include "{LEDGERS / "common" / "cqgx"}.beancount"\n'
+    analysis = _walk(
         "2021-01-01 open Assets:WLHT:Pool:Risk CNY\n2021-01-01 open Income:WLHT:Risk:Injection CNY\n"
         '2024-03-01 * "混记" "两个项目"\n'
-        "  Assets:CQGX:Pool:Guarantee   25000.00 CNY\n"
-        "  Income:CQGX:Guarantee:Fees  -25000.00 CNY\n"
-        "  Assets:CQGX:Pool:Risk         1000.00 CNY\n"
-        "  Income:CQGX:Risk:Injection   -1000.00 CNY\n"
-        "  Assets:WLHT:Pool:Risk         3000.00 CNY\n"
-        "  Income:WLHT:Risk:Injection   -3000.00 CNY\n"
+        "  Assets:CQGX:Pool:Guarantee   25000.00 CNY\n  Income:CQGX:Guarantee:Fees  -25000.00 CNY\n"
+        "  Assets:CQGX:Pool:Risk         1000.00 CNY\n  Income:CQGX:Risk:Injection   -1000.00 CNY\n"
+        "  Assets:WLHT:Pool:Risk         3000.00 CNY\n  Income:WLHT:Risk:Injection   -3000.00 CNY\n"
     )
-    entries, errors, _ = loader.load_string(text)
-    assert errors == []
-    analysis = analyse(entries, load_rules(RULES_YAML))
     assert _format(analysis) == [(None, "一笔分录只记一类资金池业务，此笔混记了：助保金缴存、风险补偿金注入", 5)]
     assert analysis.programs["CQGX"].flows == {(GUARANTEE, "other"): Decimal("25000.00"), (RISK, "other"): Decimal("1000.00")}
     assert analysis.programs["WLHT"].flows == {(RISK, "injection"): Decimal("3000.00")}
