@@ -336,15 +336,17 @@ def balance_after(balance: Decimal, event: Event) -> Decimal:
     """The principal outstanding after ``event``: disbursements and increases add, a
     renewal sets the renewed principal, repayments subtract, a settlement clears.
 
-    The definition of :attr:`Event.principal`: :func:`build_register` inlines it once per
-    event, and tests/test_engine.py folds this over every test ledger to check it."""
-    if event.kind in ("disbursement", "increase"):
-        return balance + event.data["amount"]
-    if event.kind == "renewal":
+    The one definition of :attr:`Event.principal`, which :func:`build_register` sets with
+    it as it files each loan event. :func:`plus` and :func:`minus` keep the amount lent onto
+    nothing, and a nil balance, as the objects already held (the engine's compact state)."""
+    kind = event.kind
+    if kind == "repayment":
+        return minus(balance, event.data["amount"])
+    if kind == "disbursement" or kind == "increase":
+        return plus(balance, event.data["amount"])
+    if kind == "renewal":
         return event.data["amount"]
-    if event.kind == "repayment":
-        return balance - event.data["amount"]
-    if event.kind == "settlement":
+    if kind == "settlement":
         return ZERO
     return balance
 
@@ -710,20 +712,7 @@ def build_register(
                 on_error(entry, f"贷款 {event.subject} 的事件早于其审核同意日 {loan.approval.date}", loan.program)
                 continue
             else:
-                # The principal after the event (balance_after, inlined: once per event;
-                # plus/minus keep the amount lent onto nothing and a nil balance as the
-                # objects already held).
-                kind = event.kind
-                if kind == "repayment":
-                    _set_principal(event, minus(loan.events[-1].principal, event.data["amount"]))
-                elif kind == "disbursement" or kind == "increase":
-                    _set_principal(event, plus(loan.events[-1].principal, event.data["amount"]))
-                elif kind == "renewal":
-                    _set_principal(event, event.data["amount"])
-                elif kind == "settlement":
-                    _set_principal(event, ZERO)
-                else:
-                    _set_principal(event, loan.events[-1].principal)
+                _set_principal(event, balance_after(loan.events[-1].principal, event))
                 loan.events.append(event)
         elif type_ == "enterprise":
             if event.kind == "register":
