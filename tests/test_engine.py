@@ -575,6 +575,58 @@ def test_a_pledged_deposit_moved_anywhere_but_its_three_ways_is_a_format_error(o
     assert [(m.kind, m.amount) for m in deposit.moves] == [("pledge", Decimal("20000.00"))]
 
 
+def _hkjb(body: str) -> Analysis:
+    """HKJB's common ledger, a pledge of 20,000.00 for HK-2021-001, then ``body``, through
+    the engine with the load's options."""
+    text = f'option "operating_currency" "CNY"\ninclude "{LEDGERS / "common" / "hkjb"}.beancount"\n' + HKJB_PLEDGED + body
+    entries, _, options = loader.load_string(text)
+    return analyse(entries, load_rules(RULES_YAML), options)
+
+
+@pytest.mark.parametrize(
+    "pad",
+    [
+        "Assets:HKJB:Deposits:HK-2021-001 Equity:HKJB:Deposits:Enterprises",
+        "Assets:Cash:Outside Assets:HKJB:Deposits:HK-2021-001",
+    ],
+)
+def test_a_pad_on_a_loan_s_pledged_deposit_is_an_error_at_the_pad(pad: str) -> None:
+    """rules.yaml names only the deposits' parent; a loan's own deposit account (under it)
+    cannot be padded either, on either side: the pad would move the pledge unchecked."""
+    analysis = _hkjb(f"2021-06-01 pad {pad}\n2021-06-02 balance Assets:Cash:Outside  0.00 CNY\n")
+    assert _format(analysis) == [(
+        None,
+        "质押存单账户 Assets:HKJB:Deposits:HK-2021-001 不得用 pad 补平：pad 生成的分录不经规则检查，"
+        "等于不经质押、解押或先行代偿移动企业的存单。从纸质账簿转入的存单，请按质押日的金额记一笔质押分录"
+        "（见 docs/ledger-format.md 第 4.1 节）",
+        15,
+    )]
+
+
+@pytest.mark.parametrize(
+    ("account", "asserted", "said"),
+    [
+        ("Assets:HKJB:Deposits:HK-2021-001", "20000.00", False),
+        ("Assets:HKJB:Deposits:HK-2021-001", "19999.99", True),
+        ("Assets:HKJB:Deposits", "20000.01", True),
+        ("Assets:HKJB:Deposits", "20000.00", False),
+    ],
+)
+def test_a_pledged_deposit_s_balance_assertion_holds_to_the_fen(account: str, asserted: str, said: bool) -> None:
+    """The bank reports the pledged deposits too: a fen off on a loan's deposit account, or
+    on the parent over all of them, is an error Beancount would have tolerated."""
+    analysis = _hkjb(f"2021-06-02 balance {account}  {asserted} CNY\n")
+    difference = Decimal(asserted) - Decimal("20000.00")
+    assert [(f.message.split("；")[0], dict(f.figures), f.lineno) for f in analysis.findings if f.rule == "ledger.format"] == (
+        [(
+            f"质押存单账户 {account} 的余额断言须与银行余额分毫不差（Beancount 允许的误差在此不适用）",
+            {"断言（银行余额）": Decimal(asserted), "账面余额": Decimal("20000.00"), "差额": difference},
+            15,
+        )]
+        if said else []
+    )
+
+
 def test_a_foreign_currency_line_does_not_hide_the_entry_s_other_lines() -> None:
     """The USD line on the pool is a format error; the CNY injection after it in the same
     entry still moves the risk fund."""

@@ -8,18 +8,28 @@ passes through the rule engine, so each is closed here:
 
 * **pad** — ``beancount.ops.pad`` inserts a transaction that moves whatever a later
   balance assertion asks for. On a pool or fund account (any account a program's roles
-  map, on either side of the pad) that is a withdrawal or a deposit without a basis: an
-  error at the pad. A pool taken over from paper books records its opening balances as
-  ordinary transactions instead (docs/ledger-format.md §4.1).
+  map, or a loan's pledged-deposit account under the ``deposits`` parent, on either side
+  of the pad) that is a withdrawal or a deposit without a basis: an error at the pad. A
+  pool taken over from paper books records its opening balances as ordinary transactions
+  instead (docs/ledger-format.md §4.1).
 * **balance** — Beancount lets a ``balance`` assertion differ from the books by its
   tolerance (one unit of the last digit shown: 0.01 CNY for ``5129814.88 CNY``, or an
-  explicit ``~``). On an account at or under a program's pool account the bank's figure
-  holds to the fen: a difference that Beancount tolerates is an error here (a larger one
-  is Beancount's own error, not repeated). With ``plugin_processing_mode "raw"`` Beancount
-  checks no assertion at all, so every difference is reported here.
+  explicit ``~``). On an account the bank reports on (at or under a program's pool
+  account, or its pledged deposits' parent) the bank's figure holds to the fen: a
+  difference that Beancount tolerates is an error here (a larger one is Beancount's own
+  error, not repeated). With ``plugin_processing_mode "raw"`` Beancount checks no
+  assertion at all, so every difference is reported here.
 * **later plugins** — a plugin listed after ``zhubaodai.plugin`` changes the entries after
   they were checked: an error, unless it is one of Beancount's or Fava's plugins that
   only check or only touch documents (:data:`HARMLESS_PLUGINS`).
+
+Nothing else Beancount does after the plugins moves money (beancount 3, ``loader.
+run_transformations`` and ``validation``): ``bean-check --auto`` adds
+``beancount.plugins.auto`` (``open`` directives and price entries); the validations
+after it only report. ``document`` entries from ``option "documents"`` are made before
+the plugins (``beancount.ops.documents``), so the walk sees them. ``note``, ``event``,
+``query``, ``price`` and ``commodity`` carry no amount on an account, and ``open`` /
+``close`` only bound where postings may go: none of them changes a balance.
 """
 
 from __future__ import annotations
@@ -81,22 +91,31 @@ class BalanceTolerance:
         return Decimal(1).scaleb(exponent) * self.multiplier * 2
 
 
-def check_pad(ctx: Any, entry: Pad, pool_side: str) -> None:
-    """A ``pad`` touching ``pool_side`` (a pool or fund account): always an error."""
+def _holder(deposit: bool) -> str:
+    """What the account is, for a message: a loan's pledged deposit, or the pool's."""
+    return "质押存单账户" if deposit else "资金池账户"
+
+
+def check_pad(ctx: Any, entry: Pad, pool_side: str, deposit: bool = False) -> None:
+    """A ``pad`` touching ``pool_side`` (a pool or fund account, or a pledged deposit's
+    account: ``deposit``): always an error."""
+    if deposit:
+        why = "等于不经质押、解押或先行代偿移动企业的存单。从纸质账簿转入的存单，请按质押日的金额记一笔质押分录"
+    else:
+        why = "等于不经代偿程序提取或存入专户资金。从纸质账簿转入的资金池，请按开户日的银行余额逐项记一笔期初余额分录"
     ctx.report(
         FORMAT_RULE,
         None,
         entry,
-        f"资金池账户 {pool_side} 不得用 pad 补平：pad 生成的分录不经规则检查，"
-        "等于不经代偿程序提取或存入专户资金。从纸质账簿转入的资金池，"
-        "请按开户日的银行余额逐项记一笔期初余额分录（见 docs/ledger-format.md 第 4.1 节）",
+        f"{_holder(deposit)} {pool_side} 不得用 pad 补平：pad 生成的分录不经规则检查，{why}（见 docs/ledger-format.md 第 4.1 节）",
     )
 
 
 def check_balance(
-    ctx: Any, entry: Balance, booked: Decimal, tolerance: BalanceTolerance
+    ctx: Any, entry: Balance, booked: Decimal, tolerance: BalanceTolerance, deposit: bool = False
 ) -> None:
-    """A ``balance`` on a pool account: the books must equal the bank's figure to the fen."""
+    """A ``balance`` on a pool account (or a pledged deposit's: ``deposit``): the books must
+    equal the bank's figure to the fen."""
     amount = entry.amount
     if amount.currency != CURRENCY:
         return  # another currency on a pool account is Beancount's error (the pool holds CNY)
@@ -109,7 +128,7 @@ def check_balance(
         FORMAT_RULE,
         None,
         entry,
-        f"资金池账户 {entry.account} 的余额断言须与银行余额分毫不差（Beancount 允许的误差在此不适用）",
+        f"{_holder(deposit)} {entry.account} 的余额断言须与银行余额分毫不差（Beancount 允许的误差在此不适用）",
         figures={"断言（银行余额）": amount.number, "账面余额": booked, "差额": difference},
     )
 

@@ -1,8 +1,11 @@
 """The rule engine: Beancount entries + rules.yaml -> findings, and the pool's state.
 
-This is the one place that reads the pool's books. The Beancount plugin, the CLI, the
-Fava pages, the importer and the reports all call :func:`analyse` and read its
-:class:`Analysis`; none computes a balance, a 积数 or a waterfall its own way.
+This is the one place that reads the pool's books. The Beancount plugin runs
+:func:`analyse` once per load and leaves its :class:`Analysis` in the load's options map
+(:class:`LoadResult`); the CLI, the Fava pages, the importer and the reports read that one
+result (:func:`result_of`), and run :func:`analyse` themselves only for a load that has
+none (a ledger without the plugin line). None computes a balance, a 积数 or a waterfall
+its own way.
 
 It reads the entries in two steps, each linear in their number:
 
@@ -610,16 +613,8 @@ def _analyse(
     # register's events again afterwards.
     build_register(customs, programs, register_error, _subscribers(ctx, CHECKS), ctx.register)
 
-    account_roles = rulebook.account_roles()
-    pool_prefixes = {
-        code: p.accounts["pool"] for code, p in rulebook.programs.items()
-    }
-    # The pledged deposits' parent accounts: their sub-accounts (one per loan) share the role.
-    parents = {
-        p.accounts["deposits"] + ":": (code, "deposits")
-        for code, p in rulebook.programs.items()
-        if "deposits" in p.accounts
-    }
+    accounts = AccountRoles(rulebook)
+    parents = accounts.parents
     ctx.entries = entries
     ctx.options = options
     # Each transaction kind's hooks, in CHECKS order: the modules subscribe by kind.
@@ -639,10 +634,12 @@ def _analyse(
 
     # account -> (program, role), or None for an account outside every pool; filled as
     # the walk meets accounts (a ledger has few, its postings many).
-    roles_of: dict[str, tuple[str, str] | None] = {}
-    # Balances of the accounts at or under a pool account, for balance assertions.
+    roles_of = accounts.known
+    # Their balance assertions hold to the fen.
+    at_bank = accounts.at_bank
+    # Balances of the accounts at or under those, for balance assertions.
     pool_totals: dict[str, Decimal] = {}
-    in_pool = {account for account in account_roles if _under(account, pool_prefixes)}
+    in_pool = {account for account in accounts.named if _under(account, at_bank)}
     tolerance = integrity.BalanceTolerance(options)
     integrity.check_plugins(ctx, options)
     for entry in entries:
@@ -655,8 +652,8 @@ def _analyse(
                 account = posting.account
                 found = roles_of.get(account, _MISSING)
                 if found is _MISSING:
-                    found = roles_of[account] = _account_role(account, account_roles, pool_prefixes, parents)
-                    if found is not None and _under(account, pool_prefixes):
+                    found = accounts.of(account)
+                    if found is not None and _under(account, at_bank):
                         in_pool.add(account)
                 if found is None:
                     continue
@@ -693,17 +690,19 @@ def _analyse(
             if id(entry) in walk_events:  # a claim or recovery waterfall acts on
                 waterfall.on_register_event(ctx, entry)
         elif entry_type is Balance:
-            if _under(entry.account, pool_prefixes):
+            if _under(entry.account, at_bank):
                 prefix = entry.account + ":"
                 booked = sum(
                     (n for a, n in pool_totals.items() if a == entry.account or a.startswith(prefix)),
                     ZERO,
                 )
-                integrity.check_balance(ctx, entry, booked, tolerance)
+                deposit = any(prefix.startswith(parent) for parent in parents)
+                integrity.check_balance(ctx, entry, booked, tolerance, deposit)
         elif entry_type is Pad:
             for side in (entry.account, entry.source_account):
-                if _account_role(side, account_roles, pool_prefixes) is not None:
-                    integrity.check_pad(ctx, entry, side)
+                found = accounts.of(side)
+                if found is not None:
+                    integrity.check_pad(ctx, entry, side, found[1] == "deposits")
                     break
 
     for check in CHECKS:
@@ -768,29 +767,80 @@ def _composed(hooks: Sequence[Callable[[Event], None]]) -> Callable[[Event], Non
     return each
 
 
-def _account_role(
-    account: str,
-    account_roles: Mapping[str, tuple[str, str]],
-    pool_prefixes: Mapping[str, str],
-    parents: Mapping[str, tuple[str, str]] | None = None,
-) -> tuple[str, str] | None:
-    """An account's (program, role): by rules.yaml, else any account under a pool is the
-    pool's, and any account under a parent role (``parents``: ``"<parent>:"`` -> (program,
-    role), the pledged deposits' sub-ledger) has that role; None for any other account."""
-    found = account_roles.get(account)
-    if found is None:
-        for code, prefix in pool_prefixes.items():
+class AccountRoles:
+    """Which program's money an account holds, and in which role: the one reading of the
+    accounts, for the walk and for the importer (which books what the walk will read).
+
+    By rules.yaml's accounts by role; else any account under a pool's special account is
+    that pool's (role ``pool``), and any account under a pledged-deposits parent is a
+    loan's deposit (role ``deposits``); None for any other account."""
+
+    __slots__ = ("named", "pools", "parents", "at_bank", "known")
+
+    def __init__(self, rulebook: Rulebook) -> None:
+        #: account -> (program, role), as rules.yaml names them.
+        self.named: Mapping[str, tuple[str, str]] = rulebook.account_roles()
+        #: program -> its pool's special account.
+        self.pools = {code: p.accounts["pool"] for code, p in rulebook.programs.items()}
+        #: ``"<deposits parent>:"`` -> (program, ``deposits``): a loan's deposit account is under it.
+        self.parents = {
+            p.accounts["deposits"] + ":": (code, "deposits")
+            for code, p in rulebook.programs.items()
+            if "deposits" in p.accounts
+        }
+        #: The accounts the bank reports on (with the accounts under them): each pool's
+        #: special account and each pledged-deposits parent.
+        self.at_bank: tuple[str, ...] = (*self.pools.values(), *(parent[:-1] for parent in self.parents))
+        #: account -> (program, role) or None, as met (a ledger has few accounts, many postings).
+        self.known: dict[str, tuple[str, str] | None] = {}
+
+    def of(self, account: str) -> tuple[str, str] | None:
+        found = self.known.get(account, _MISSING)
+        if found is _MISSING:
+            found = self.named.get(account)
+            if found is None:
+                found = self._under_a_parent(account)
+            self.known[account] = found
+        return found  # type: ignore[return-value]
+
+    def _under_a_parent(self, account: str) -> tuple[str, str] | None:
+        for code, prefix in self.pools.items():
             if account.startswith(prefix + ":"):
                 return (code, "pool")
-        for prefix, role in (parents or {}).items():
+        for prefix, role in self.parents.items():
             if account.startswith(prefix):
                 return role
-    return found
+        return None
+
+    def roles(self, entry: Transaction, program: str) -> dict[str, Decimal]:
+        """role -> the summed CNY postings of ``program``'s accounts in ``entry``: the roles
+        of the movement the walk makes of it for that program."""
+        roles: dict[str, Decimal] = {}
+        for posting in entry.postings:
+            found = self.of(posting.account)
+            if found is None or found[0] != program or posting.units.currency != CURRENCY:
+                continue
+            role = found[1]
+            roles[role] = plus(roles.get(role, ZERO), posting.units.number)
+        return roles
 
 
-def _under(account: str, pool_prefixes: Mapping[str, str]) -> bool:
-    """Whether ``account`` is a program's pool account or one under it (the bank's account)."""
-    return any(account == p or account.startswith(p + ":") for p in pool_prefixes.values())
+def movement_kind(roles: Iterable[str]) -> str | None:
+    """The kind of a movement touching these roles (:data:`KIND_ROLES`): ``other`` for
+    none of them, None for two kinds (a format error)."""
+    kind = None
+    for role in roles:
+        found = _ROLE_KIND.get(role)
+        if found is not None and found != kind:
+            if kind is not None:
+                return None
+            kind = found
+    return kind or "other"
+
+
+def _under(account: str, roots: Sequence[str]) -> bool:
+    """Whether ``account`` is one of ``roots`` (accounts the bank reports on) or under one."""
+    return any(account == p or account.startswith(p + ":") for p in roots)
 
 
 
@@ -803,22 +853,18 @@ def _movement(
     loans_by_id: Mapping[str, Loan],
 ) -> Movement | None:
     code = state.program.code
-    kind = None
-    for role in roles:  # a transaction touches few roles: the first kind, and any other
-        found = _ROLE_KIND.get(role)
-        if found is not None and found != kind:
-            if kind is not None:
-                kinds = {_ROLE_KIND[r] for r in roles if r in _ROLE_KIND}
-                labels = "、".join(KIND_LABELS[k] for k in sorted(kinds))
-                ctx.report(FORMAT_RULE, None, entry, f"一笔分录只记一类资金池业务，此笔混记了：{labels}")
-                return None
-            kind = found
+    kind = movement_kind(roles)
+    if kind is None:
+        kinds = {_ROLE_KIND[r] for r in roles if r in _ROLE_KIND}
+        labels = "、".join(KIND_LABELS[k] for k in sorted(kinds))
+        ctx.report(FORMAT_RULE, None, entry, f"一笔分录只记一类资金池业务，此笔混记了：{labels}")
+        return None
     links = entry.links
     loans = (
         [link for link in links if (loan := loans_by_id.get(link)) is not None and loan.program == code]
         if links else []
     )
-    return Movement(entry, state, roles, kind or "other", loans)
+    return Movement(entry, state, roles, kind, loans)
 
 
 _FUND_ROLES = tuple(_FUND_ROLE.items())
