@@ -76,6 +76,7 @@ from zhubaodai.checks.waterfall import Claim
 from zhubaodai.checks.waterfall import LoanRecoveries
 from zhubaodai.checks.waterfall import plan_waterfall
 from zhubaodai.checks.waterfall import split_shares
+from zhubaodai.core.engine import AccountRoles
 from zhubaodai.core.engine import Analysis
 from zhubaodai.core.engine import Context
 from zhubaodai.core.engine import DailyBalance
@@ -85,12 +86,14 @@ from zhubaodai.core.engine import Movement
 from zhubaodai.core.engine import ProgramState
 from zhubaodai.core.engine import RISK
 from zhubaodai.core.engine import analyse
+from zhubaodai.core.engine import movement_kind
 from zhubaodai.core.engine import result_of
 from zhubaodai.core.findings import figures_text
 from zhubaodai.core.money import CURRENCY
 from zhubaodai.core.money import ZERO
 from zhubaodai.core.money import half_up
 from zhubaodai.core.money import yuan
+from zhubaodai.core.register import Event
 from zhubaodai.core.register import Loan
 from zhubaodai.core.rules import ParamDateError
 from zhubaodai.core.rules import Program
@@ -241,7 +244,19 @@ class Baseline:
     def __init__(self, entries: Sequence[Directive], analysis: Analysis) -> None:
         self.entries = entries
         self.analysis = analysis
+        #: Each account's program and role, read as the engine's walk reads them.
+        self.accounts = AccountRoles(analysis.rulebook)
         self._books: dict[str, Book] = {}
+        self._walk_events: dict[int, Event] | None = None
+
+    def walk_events(self) -> dict[int, Event]:
+        """The register events :mod:`zhubaodai.checks.waterfall` acts on as a walk reaches
+        them (its ``start``), made once: an import adds transactions, not register events."""
+        if self._walk_events is None:
+            ctx = Context(self.analysis.rulebook, self.analysis.register)
+            waterfall.start(ctx)
+            self._walk_events = ctx.walk_events
+        return self._walk_events
 
     def book(self, program: Program) -> Book:
         """A working copy of the program's book, for one statement (see :meth:`keep`)."""
@@ -308,11 +323,9 @@ class Book:
         #: Compensations and recoveries booked here (for :meth:`waterfall`).
         self.waterfall_entries: list[Transaction] = []
         self.compensated = False
-        #: account -> role, this program's (as the engine maps them).
-        self.roles = {account: role for role, account in program.accounts.items()}
         self._ledger_waterfall: list[Directive] | None = None
-        #: The last :meth:`waterfall` walk, and how many booked entries it took in.
-        self._walked: tuple[int, Context] | None = None
+        #: This book's :meth:`waterfall` walk so far (a copy of the book walks anew).
+        self._walked: _WaterfallWalk | None = None
 
     def copy(self) -> Book:
         other = Book.__new__(Book)
@@ -323,27 +336,21 @@ class Book:
         other.recovered = {loan: dict(funds) for loan, funds in self.recovered.items()}
         other.interest = list(self.interest)
         other.waterfall_entries = list(self.waterfall_entries)
+        # The walk's context is fed this book's rows as they are booked: a copy (the next
+        # statement's working book) must not feed rows into this one's.
+        other._walked = None
         return other
 
     # What the engine would make of a transaction ------------------------------------------
 
     def movement_roles(self, entry: Transaction) -> dict[str, Decimal]:
         """role -> summed CNY postings of this program's accounts (the engine's Movement.roles)."""
-        roles: dict[str, Decimal] = {}
-        for posting in entry.postings:
-            role = self.roles.get(posting.account)
-            if role is None or posting.units.currency != CURRENCY:
-                continue
-            roles[role] = roles.get(role, ZERO) + posting.units.number
-        return roles
+        return self.baseline.accounts.roles(entry, self.program.code)
 
     @staticmethod
     def kind(roles: Mapping[str, Decimal]) -> str | None:
         """The movement's kind by its roles, as the engine classifies it (None: mixed)."""
-        kinds = {kind for kind, kind_roles in KIND_ROLES.items() if any(r in roles for r in kind_roles)}
-        if len(kinds) > 1:
-            return None
-        return kinds.pop() if kinds else "other"
+        return movement_kind(roles)
 
     # Booking ---------------------------------------------------------------------------
 
@@ -437,25 +444,29 @@ class Book:
         ledger order: its claims and recovery shares as the engine's with this import's
         rows in the ledger. A walk over those entries only: the funds' balances are not
         kept (no claim or recovery figure read here depends on them) and the findings are
-        not wanted."""
-        if self._walked is not None and self._walked[0] == len(self.waterfall_entries):
-            return self._walked[1]  # nothing booked on the waterfall since
+        not wanted.
+
+        The ledger's entries are walked once per book; a row booked since is fed to the
+        same walk when it sorts after all walked so far (a statement's rows, in date
+        order), so a statement of N waterfall rows costs one walk, not N. A row dated
+        before an entry already walked makes the walk start over (ledger order decides
+        the figures)."""
+        walked = self._walked
+        booked = self.waterfall_entries
+        if walked is not None:
+            new = sorted(booked[walked.count :], key=data.entry_sortkey)
+            if not new or walked.last is None or data.entry_sortkey(new[0]) > walked.last:
+                for entry in new:
+                    walked.feed(entry)
+                walked.count = len(booked)
+                return walked.ctx
         analysis = self.baseline.analysis
-        code = self.program.code
         ctx = Context(analysis.rulebook, analysis.register)
-        waterfall.start(ctx)
-        loan_program = {loan_id: loan.program for loan_id, loan in analysis.register.loans.items()}
-        state = ctx.states[code]
-        walk = sorted([*self._ledger_waterfall_entries(ctx), *self.waterfall_entries], key=data.entry_sortkey)
-        for entry in walk:
-            if type(entry) is Custom:
-                waterfall.on_register_event(ctx, entry)
-                continue
-            roles = self.movement_roles(entry)
-            kind = self.kind(roles)
-            loans = [link for link in (entry.links or ()) if loan_program.get(link) == code]
-            waterfall.on_movement(ctx, Movement(entry, state, roles, kind, loans))
-        self._walked = (len(self.waterfall_entries), ctx)
+        ctx.walk_events = self.baseline.walk_events()
+        walked = self._walked = _WaterfallWalk(ctx, ctx.states[self.program.code], self)
+        for entry in sorted([*self._ledger_waterfall_entries(ctx), *booked], key=data.entry_sortkey):
+            walked.feed(entry)
+        walked.count = len(booked)
         return ctx
 
     def _ledger_waterfall_entries(self, ctx: Context) -> list[Directive]:
@@ -481,6 +492,33 @@ class Book:
                     found.append(entry)
             self._ledger_waterfall = found
         return self._ledger_waterfall
+
+
+class _WaterfallWalk:
+    """A :meth:`Book.waterfall` walk: its context, how many of the book's rows it has taken
+    in, and the ledger place of the last entry it walked."""
+
+    __slots__ = ("ctx", "state", "book", "count", "last")
+
+    def __init__(self, ctx: Context, state: ProgramState, book: Book) -> None:
+        self.ctx = ctx
+        self.state = state
+        self.book = book
+        self.count = 0
+        self.last: SortKey | None = None
+
+    def feed(self, entry: Directive) -> None:
+        """One entry to the waterfall's hooks, as the engine's walk hands it over."""
+        self.last = data.entry_sortkey(entry)
+        if type(entry) is Custom:
+            waterfall.on_register_event(self.ctx, entry)
+            return
+        book = self.book
+        code = book.program.code
+        roles = book.movement_roles(entry)
+        loans_by_id = self.ctx.register.loans
+        loans = [link for link in (entry.links or ()) if (loan := loans_by_id.get(link)) is not None and loan.program == code]
+        waterfall.on_movement(self.ctx, Movement(entry, self.state, roles, book.kind(roles), loans))
 
 
 @dataclass

@@ -104,6 +104,98 @@ def test_zbd_import_runs_the_engine_once(ledger: Path, statement: Path, runs: li
     assert [a.period_start.isoformat() for a in mine] == ["2024-06-21", "2024-08-21", "2024-09-21"]
 
 
+def test_a_statement_s_waterfall_rows_cost_one_walk_of_the_ledger_s_waterfall(
+    ledger: Path, statement: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After the statement's compensation, its recovery rows need the claims and recovery
+    shares with that compensation in: the ledger's claims, recoveries and compensations
+    are walked through the waterfall's hooks once, and each row booked after is fed to
+    that walk, not walked again with all the ledger's (a row per walk would make an
+    import's cost rows × ledger)."""
+    from zhubaodai.checks import waterfall as hooks
+    from zhubaodai.importers import classify
+
+    fed: list[data.Directive] = []
+    starts: list[int] = []
+    real_start = hooks.start
+    real_on_movement = hooks.on_movement
+    real_on_register_event = hooks.on_register_event
+
+    def start(ctx):
+        starts.append(len(fed))  # where each walk's entries begin in ``fed``
+        real_start(ctx)
+
+    def on_movement(ctx, m):
+        fed.append(m.entry)
+        real_on_movement(ctx, m)
+
+    def on_register_event(ctx, entry):
+        fed.append(entry)
+        real_on_register_event(ctx, entry)
+
+    monkeypatch.setattr(classify.waterfall, "start", start)
+    monkeypatch.setattr(classify.waterfall, "on_movement", on_movement)
+    monkeypatch.setattr(classify.waterfall, "on_register_event", on_register_event)
+    out = ledger.parent / "import.beancount"
+    assert cli.run_import([statement], configs=[CQGX], ledger=ledger, output=out, err=io.StringIO()) == 0
+    assert len(starts) == 2  # the load's run, and the import's register events for its walk
+    walked = fed[starts[1]:]  # the import's walk
+    rows = [e.narration for e in walked if e.meta["filename"] == str(statement)]
+    assert rows == ["代偿 CQ-2024-007", "追偿款补回 CQ-2024-007"]
+    events = [e.values[0].value for e in walked if isinstance(e, data.Custom)]
+    assert events == ["claim", "recovery"]  # the ledger's on CQGX loans, walked with them
+    assert len({id(e) for e in walked}) == len(walked)  # each entry walked once
+
+
+def test_waterfall_rows_fed_to_a_walk_or_walked_anew_give_one_walk_s_figures(ledger: Path, statement: Path) -> None:
+    """The statement's compensation and recovery give the claims and recovery figures of
+    one walk of both, however they are booked: the recovery fed to the walk made at the
+    compensation (it sorts after all walked), or both booked before any walk. A row dated
+    before an entry already walked makes the walk start over (ledger order decides)."""
+    from zhubaodai.importers import classify
+
+    out = ledger.parent / "import.beancount"
+    assert cli.run_import([statement], configs=[CQGX], ledger=ledger, output=out, err=io.StringIO()) == 0
+    booked = [e for e in loader.load_file(str(out))[0] if isinstance(e, data.Transaction)]
+    compensation = next(e for e in booked if e.narration == "代偿 CQ-2024-007")
+    recovery = next(e for e in booked if e.narration == "追偿款补回 CQ-2024-007")
+    entries, _, options = loader.load_file(str(ledger))
+    rulebook = load_rules(REPO / "rules.yaml")
+    program = rulebook.programs["CQGX"]
+
+    def figures(book: classify.Book) -> tuple[list[tuple], list[tuple]]:
+        claims = [(c.loan.id, c.due, c.guarantee_paid, c.risk_paid, c.bank_share, len(c.entries)) for c in book.claims()]
+        return claims, sorted((loan, dict(owed), dict(got)) for loan, owed, got in book.loan_recoveries())
+
+    both = classify.Ledger(entries, options).baseline(rulebook).book(program)
+    both.record(compensation)
+    both.record(recovery)
+    late = classify.Ledger(entries, options).baseline(rulebook).book(program)
+    late.record(recovery)
+    late.record(compensation)  # compensated from here: the next reading walks
+    late.waterfall()
+    assert late.waterfall() is late.waterfall()  # nothing booked since: the same walk
+    earlier = classify.Ledger(entries, options).baseline(rulebook).book(program)
+    earlier.record(compensation)
+    earlier.waterfall()  # walked up to the compensation and the ledger's later events
+    earlier.record(recovery)
+    assert figures(earlier) == figures(both) == figures(late)
+    claims, recoveries = figures(both)
+    assert [c[5] for c in claims if c[0] == "CQ-2024-007"] == [1] and recoveries  # both walked in
+
+    restarted = classify.Ledger(entries, options).baseline(rulebook).book(program)
+    restarted.record(recovery)
+    restarted.record(compensation)
+    first = restarted.waterfall()
+    dated_before = compensation._replace(date=compensation.date.replace(day=20), meta={**compensation.meta, "lineno": 1})
+    restarted.record(dated_before)
+    assert restarted.waterfall() is not first  # a row before the walked ones: walked anew
+    again = classify.Ledger(entries, options).baseline(rulebook).book(program)
+    for entry in (dated_before, recovery, compensation):
+        again.record(entry)
+    assert figures(restarted) == figures(again)
+
+
 def test_an_import_and_zbd_check_write_no_load_cache(
     ledger: Path, statement: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
