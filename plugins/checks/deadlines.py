@@ -38,6 +38,7 @@ has claimed, unless the loan is settled or repaid by the last day.
 from __future__ import annotations
 
 import datetime
+from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field
 from decimal import Decimal
@@ -134,8 +135,9 @@ class NoticeWatch:
     #: Loan id -> its notices left to finish(): the first whose year the calendar lacks,
     #: and every later one of the loan (so the loan's records keep their order).
     later: dict[str, list[Event]] = field(default_factory=dict)
-    #: The loans with an overdue, a claim or a confirmation (comp.deadline's anchors).
-    defaulted: set[str] = field(default_factory=set)
+    #: Loan id -> its overdue, claim and confirmation events as filed (comp.deadline's
+    #: anchors, and the claims that make a compensation due): most loans have none.
+    defaulted: dict[str, list[Event]] = field(default_factory=dict)
 
 
 def _notice_watch(ctx: Context) -> NoticeWatch:
@@ -158,7 +160,11 @@ def on_register(ctx: Context, event: Event) -> None:
     kind = event.kind
     loan_id = event.subject
     if kind in ANCHOR_LABELS:
-        watch.defaulted.add(loan_id)
+        filed = watch.defaulted.get(loan_id)
+        if filed is None:
+            watch.defaulted[loan_id] = [event]
+        else:
+            filed.append(event)
         return
     loan = ctx.register.loans[loan_id]
     rule_id = NOTICE_RULES[kind]
@@ -214,7 +220,7 @@ def finish(ctx: Context) -> None:
                 for event in events:
                     _notice(rules, NOTICE_RULES[event.kind], loan, event, records, missing_years, watch)
         if (loan_id in defaulted or loan_id in compensations) and programs[loan.program].on["comp.deadline"]:
-            _compensation(ctx, loan, compensations.get(loan_id, []), records, missing_years)
+            _compensation(ctx, loan, defaulted.get(loan_id, ()), compensations.get(loan_id, []), records, missing_years)
     ctx.notice_watch = None  # said and recorded: the run's scratch is let go at once
 
 
@@ -401,20 +407,21 @@ def _compensation_dates(ctx: Context) -> dict[str, list[tuple[datetime.date, Dir
 def _compensation(
     ctx: Context,
     loan: Loan,
+    filed: Sequence[Event],
     paid: list[tuple[datetime.date, Directive]],
     records: list[DeadlineRecord],
     missing_years: set[tuple[str, str, int]],
 ) -> None:
     """Each episode runs from an anchor event to the first compensation on or after it;
-    the next episode starts at the first anchor after that compensation."""
+    the next episode starts at the first anchor after that compensation. ``filed``: the
+    loan's overdue, claim and confirmation events, as :func:`on_register` kept them."""
     code = loan.program
     anchors: list[Event] = []
-    for event in loan.events:
-        if event.kind in ANCHOR_LABELS:
-            kind = ctx.param(code, "comp.deadline", "anchor", event.date, event.entry)
-            if kind == event.kind:
-                anchors.append(event)
-    claims = [e.date for e in loan.events if e.kind == "claim"]
+    for event in filed:
+        kind = ctx.param(code, "comp.deadline", "anchor", event.date, event.entry)
+        if kind == event.kind:
+            anchors.append(event)
+    claims = [e.date for e in filed if e.kind == "claim"]
     i = 0  # the next compensation not yet matched to an episode
     after: datetime.date | None = None  # the previous episode's compensation
     if paid and (not anchors or anchors[0].date > paid[0][0]):
