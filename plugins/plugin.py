@@ -30,6 +30,7 @@ from typing import NamedTuple
 from beancount.core.data import Directive
 
 from zhubaodai.core.engine import LoadResult
+from zhubaodai.core.engine import OPTIONS_KEY
 from zhubaodai.core.engine import analyse
 from zhubaodai.core.engine import keep_result
 from zhubaodai.core.findings import ERROR
@@ -76,6 +77,17 @@ def rules_path(options_map: Mapping[str, Any], config: Mapping[str, Any]) -> str
     return os.path.normpath(os.path.join(base, config.get("rules", "rules.yaml")))
 
 
+def _checked_already(options_map: Mapping[str, Any], entries: list[Directive], path: str) -> bool:
+    """Whether an earlier line of this plugin has checked these very entries with these rules."""
+    found = options_map.get(OPTIONS_KEY)
+    return (
+        isinstance(found, LoadResult)
+        and found.analysis is not None
+        and found.entries is entries
+        and found.rules_path == os.path.normpath(os.path.abspath(path))
+    )
+
+
 def check(entries: list[Directive], options_map: dict[str, Any], config: str | None = None):
     """The plugin entry point: returns the entries unchanged and the errors found."""
     top = options_map.get("filename") or "<ledger>"
@@ -98,6 +110,10 @@ def check(entries: list[Directive], options_map: dict[str, Any], config: str | N
     calendar = rulebook.calendar.path if rulebook.calendar is not None else None
     if isinstance(includes, list) and calendar and os.path.abspath(calendar) not in includes:
         includes.append(os.path.abspath(calendar))  # the working-day table, like rules.yaml
+    if _checked_already(options_map, entries, path):
+        # The plugin line written twice with the same rules: this load is checked, and its
+        # errors are said, once.
+        return entries, []
     try:
         analysis = analyse(entries, rulebook, options_map)
     except Exception as exc:  # the boundary: never a traceback in bean-check's output

@@ -306,6 +306,17 @@ def test_a_plugin_after_ours_that_may_change_entries_is_an_error(
         assert plugin in ours[0].message and "之后" in ours[0].message
 
 
+def test_the_plugin_line_written_twice_checks_the_load_once(tmp_path: Path, runs: list[int]) -> None:
+    """A second ``plugin "zhubaodai.plugin"`` line with the same rules: one engine run,
+    each error said once (the second line has nothing to add)."""
+    pad = "2024-02-01 pad Assets:CQGX:Pool:Risk Assets:Cash:Outside\n2024-02-02 balance Assets:CQGX:Pool:Risk 4900000.00 CNY\n"
+    line = HEAD.splitlines()[1] + "\n"
+    errors, analysis = _load(tmp_path, HEAD + line + pad)
+    assert len(runs) == 1
+    assert [type(e.entry).__name__ for e in errors if isinstance(e, ZhubaodaiError)] == ["Pad"]
+    assert analysis is not None and len(analysis.findings) == 1
+
+
 def test_a_plugin_before_ours_is_checked_with_the_entries(tmp_path: Path) -> None:
     text = 'plugin "beancount.plugins.auto_accounts"\n' + HEAD
     errors, _ = _load(tmp_path, text)
