@@ -1,17 +1,19 @@
-"""The rule engine's analysis of the ledger Fava has loaded, computed once per load.
+"""The rule engine's analysis of the ledger Fava has loaded: one per load.
 
-The Fava pages never read the books themselves: they call :func:`zhubaodai.core.engine.analyse`
-on Fava's entries with the rules.yaml the ledger's own plugin line names::
+The Fava pages never read the books themselves. They read the analysis the ledger's own
+plugin line made while Fava loaded the ledger (left in the load's options map)::
 
     plugin "zhubaodai.plugin" "{'rules': '../rules.yaml'}"
 
-(or, for a ledger without that line, the extension's configuration
-``custom "fava-extension" "zhubaodai.fava" "{'rules': 'rules.yaml'}"``).
+Only a ledger without that line (rules named by the extension's configuration
+``custom "fava-extension" "zhubaodai.fava" "{'rules': 'rules.yaml'}"``), or one whose
+plugin names other rules than the extension, is analysed here, once.
 
 Fava reloads a changed ledger into a new entries list, and the plugin puts rules.yaml in
-the ledger's ``include`` list so Fava also reloads when the rules change. The analysis is
-therefore cached per ledger and keyed on the identity of that entries list and the rules
-file's modification time: every page of one load shares one engine run.
+the ledger's ``include`` list so Fava also reloads when the rules change. What the pages
+need of the analysis is therefore kept per ledger and keyed on the identity of that
+entries list and the rules file's modification time: every page of one load reads one
+engine run.
 """
 
 from __future__ import annotations
