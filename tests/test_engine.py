@@ -484,6 +484,20 @@ def test_a_pad_on_either_side_of_a_pool_account_is_an_error_at_the_pad(pad: str,
     assert _format(analysis) == (expected if side else [])
 
 
+def test_a_padded_sub_account_s_later_postings_still_count_in_the_pool_s_balance() -> None:
+    """A pad on a pool sub-account no role names (Extra) is an error at the pad; the
+    account's own postings after it still count in the pool's balance: the assertion on
+    the pool, 0.01 + 100.00 booked, is exact and said nothing of."""
+    body = (
+        "2021-01-01 open Assets:CQGX:Pool:Extra CNY\n"
+        "2024-03-01 pad Assets:CQGX:Pool:Extra Assets:Cash:Outside\n"
+        '2024-03-02 * "银行" "其他"\n  Assets:CQGX:Pool:Extra  0.01 CNY\n  Assets:Cash:Outside  -0.01 CNY\n'
+        '2024-03-02 * "财政局" "注入"\n  Assets:CQGX:Pool:Risk  100.00 CNY\n  Income:CQGX:Risk:Injection  -100.00 CNY\n'
+        "2024-03-04 balance Assets:CQGX:Pool  100.01 CNY\n"
+    )
+    assert [line for _, _, line in _format(_walk(body))] == [4]  # the pad, and nothing of the balance
+
+
 def test_a_pool_posting_in_another_currency_or_below_the_fen_is_a_format_error() -> None:
     body = (
         '2024-03-01 * "企业" "外币"\n  Assets:CQGX:Pool:Guarantee  100.00 USD\n  Assets:Cash:Outside  -100.00 USD\n'

@@ -633,8 +633,9 @@ def _analyse(
     loans_by_id = ctx.register.loans  # a transaction's links name its loans
 
     # account -> (program, role), or None for an account outside every pool; filled as
-    # the walk meets accounts (a ledger has few, its postings many).
-    roles_of = accounts.known
+    # the walk's postings meet accounts (a ledger has few, its postings many): its own, as
+    # an account's first posting also decides whether its balance is kept (``in_pool``).
+    roles_of: dict[str, tuple[str, str] | None] = {}
     # Their balance assertions hold to the fen.
     at_bank = accounts.at_bank
     # Balances of the accounts at or under those, for balance assertions.
@@ -652,7 +653,7 @@ def _analyse(
                 account = posting.account
                 found = roles_of.get(account, _MISSING)
                 if found is _MISSING:
-                    found = accounts.of(account)
+                    found = roles_of[account] = accounts.of(account)
                     if found is not None and _under(account, at_bank):
                         in_pool.add(account)
                 if found is None:
