@@ -87,6 +87,7 @@ from zhubaodai.core.engine import ProgramState
 from zhubaodai.core.engine import RISK
 from zhubaodai.core.engine import analyse
 from zhubaodai.core.engine import movement_kind
+from zhubaodai.core.engine import movement_loans
 from zhubaodai.core.engine import result_of
 from zhubaodai.core.findings import figures_text
 from zhubaodai.core.money import CURRENCY
@@ -514,10 +515,8 @@ class _WaterfallWalk:
             waterfall.on_register_event(self.ctx, entry)
             return
         book = self.book
-        code = book.program.code
         roles = book.movement_roles(entry)
-        loans_by_id = self.ctx.register.loans
-        loans = [link for link in (entry.links or ()) if (loan := loans_by_id.get(link)) is not None and loan.program == code]
+        loans = movement_loans(entry, book.program.code, self.ctx.register.loans)
         waterfall.on_movement(self.ctx, Movement(entry, self.state, roles, book.kind(roles), loans))
 
 

@@ -498,6 +498,48 @@ def test_a_padded_sub_account_s_later_postings_still_count_in_the_pool_s_balance
     assert [line for _, _, line in _format(_walk(body))] == [4]  # the pad, and nothing of the balance
 
 
+def test_a_pool_sub_account_no_role_names_is_the_pool_s_unallocated_money() -> None:
+    """Money on an account under the special account that rules.yaml gives no role is the
+    pool's, not yet allocated to a fund: it counts under the pool account."""
+    body = (
+        "2021-01-01 open Assets:CQGX:Pool:Extra CNY\n"
+        '2024-03-02 * "银行" "其他"\n  Assets:CQGX:Pool:Extra  0.01 CNY\n  Assets:Cash:Outside  -0.01 CNY\n'
+    )
+    state = _walk(body).programs["CQGX"]
+    assert state.unallocated == {"Assets:CQGX:Pool": Decimal("0.01")}
+    assert state.flows == {}
+
+
+def test_a_balance_outside_the_bank_s_accounts_is_beancount_s_business() -> None:
+    """Off by a fen (Beancount tolerates it) on an account neither a pool's nor a pledged
+    deposit's: the engine says nothing; a pool's own assertion beside it still counts."""
+    body = INJECTED + "2024-03-02 balance Assets:Cash:Outside  0.01 CNY\n" + "2024-03-02 balance Assets:CQGX:Pool:Risk  25000.01 CNY\n"
+    assert _format(_walk(body)) == []
+
+
+def test_a_movement_names_only_its_own_program_s_loans() -> None:
+    """The links of a pool transaction that are loans of this program, in link order: a link
+    that is no loan id, or another program's loan, is left out."""
+    from zhubaodai.checks import pool
+
+    seen: list[list[str]] = []
+    body = (
+        '2024-03-01 custom "loan" "approval" "CQ-2024-001"\n  program: "CQGX"\n  enterprise: "E-CQ-001"\n'
+        '  amount: 3000000.00 CNY\n  letter: "高新创服函〔2024〕12号"\n'
+        '2024-03-01 custom "loan" "approval" "WL-2024-001"\n  program: "WLHT"\n  enterprise: "E-WL-001"\n'
+        '  amount: 1000000.00 CNY\n  letter: "乌兰浩特函〔2024〕1号"\n'
+        '2024-03-05 * "企业" "缴纳助保金" ^CQ-2024-001 ^WL-2024-001 ^receipt-77\n'
+        "  Assets:CQGX:Pool:Guarantee  75000.00 CNY\n  Income:CQGX:Guarantee:Fees  -75000.00 CNY\n"
+    )
+    real = pool.on_movement
+    try:
+        pool.on_movement = lambda ctx, m: (seen.append(list(m.loans)), real(ctx, m))[1]
+        _walk(body)
+    finally:
+        pool.on_movement = real
+    assert seen == [["CQ-2024-001"]]
+
+
 def test_a_pool_posting_in_another_currency_or_below_the_fen_is_a_format_error() -> None:
     body = (
         '2024-03-01 * "企业" "外币"\n  Assets:CQGX:Pool:Guarantee  100.00 USD\n  Assets:Cash:Outside  -100.00 USD\n'

@@ -8,6 +8,7 @@ no run per interest credit or recovery, none per statement. Counted by wrapping
 
 from __future__ import annotations
 
+import datetime
 import io
 import shutil
 from decimal import Decimal
@@ -182,6 +183,17 @@ def test_waterfall_rows_fed_to_a_walk_or_walked_anew_give_one_walk_s_figures(led
     assert figures(earlier) == figures(both) == figures(late)
     claims, recoveries = figures(both)
     assert [c[5] for c in claims if c[0] == "CQ-2024-007"] == [1] and recoveries  # both walked in
+    # Two rows booked since the walk, the later one first: fed in ledger order.
+    again = recovery._replace(date=recovery.date + datetime.timedelta(days=2), meta={**recovery.meta, "lineno": 1})
+    fed = classify.Ledger(entries, options).baseline(rulebook).book(program)
+    fed.record(compensation)
+    fed.waterfall()
+    fed.record(again)
+    fed.record(recovery)
+    walked = classify.Ledger(entries, options).baseline(rulebook).book(program)
+    for entry in (compensation, recovery, again):
+        walked.record(entry)
+    assert figures(fed) == figures(walked) != figures(both)
 
     restarted = classify.Ledger(entries, options).baseline(rulebook).book(program)
     restarted.record(recovery)

@@ -96,7 +96,7 @@ def _holder(deposit: bool) -> str:
     return "质押存单账户" if deposit else "资金池账户"
 
 
-def check_pad(ctx: Any, entry: Pad, pool_side: str, deposit: bool = False) -> None:
+def check_pad(ctx: Any, entry: Pad, pool_side: str, deposit: bool) -> None:
     """A ``pad`` touching ``pool_side`` (a pool or fund account, or a pledged deposit's
     account: ``deposit``): always an error."""
     if deposit:
@@ -112,7 +112,7 @@ def check_pad(ctx: Any, entry: Pad, pool_side: str, deposit: bool = False) -> No
 
 
 def check_balance(
-    ctx: Any, entry: Balance, booked: Decimal, tolerance: BalanceTolerance, deposit: bool = False
+    ctx: Any, entry: Balance, booked: Decimal, tolerance: BalanceTolerance, deposit: bool
 ) -> None:
     """A ``balance`` on a pool account (or a pledged deposit's: ``deposit``): the books must
     equal the bank's figure to the fen."""

@@ -860,12 +860,16 @@ def _movement(
         labels = "、".join(KIND_LABELS[k] for k in sorted(kinds))
         ctx.report(FORMAT_RULE, None, entry, f"一笔分录只记一类资金池业务，此笔混记了：{labels}")
         return None
+    return Movement(entry, state, roles, kind, movement_loans(entry, code, loans_by_id))
+
+
+def movement_loans(entry: Transaction, program: str, loans_by_id: Mapping[str, Loan]) -> list[str]:
+    """The loans a transaction names for ``program``: its links that are that program's
+    loan ids, in link order (a link that is no loan, or another program's, is not one)."""
     links = entry.links
-    loans = (
-        [link for link in links if (loan := loans_by_id.get(link)) is not None and loan.program == code]
-        if links else []
-    )
-    return Movement(entry, state, roles, kind, loans)
+    if not links:
+        return []
+    return [link for link in links if (loan := loans_by_id.get(link)) is not None and loan.program == program]
 
 
 _FUND_ROLES = tuple(_FUND_ROLE.items())
