@@ -540,6 +540,32 @@ def test_a_movement_names_only_its_own_program_s_loans() -> None:
     assert seen == [["CQ-2024-001"]]
 
 
+def test_account_roles_sum_one_program_s_cny_postings_by_role() -> None:
+    """engine.AccountRoles.roles (the importer's reading of an entry, as the walk reads it):
+    every CNY posting of the program's accounts summed by role, whatever stands before
+    them; another program's accounts and another currency are left out."""
+    from zhubaodai.core.engine import AccountRoles
+
+    text = (
+        'option "operating_currency" "CNY"\n'
+        '2021-01-01 open Assets:Cash:Outside\n2021-01-01 open Assets:WLHT:Pool:Risk CNY\n'
+        "2021-01-01 open Assets:CQGX:Pool:Guarantee\n2021-01-01 open Income:CQGX:Guarantee:Fees\n"
+        '2024-03-05 * "企业" "两笔助保金"\n'
+        "  Assets:WLHT:Pool:Risk        10.00 CNY\n"
+        "  Assets:CQGX:Pool:Guarantee    3.00 USD\n"
+        "  Assets:CQGX:Pool:Guarantee  100.00 CNY\n"
+        "  Assets:CQGX:Pool:Guarantee   25.50 CNY\n"
+        "  Income:CQGX:Guarantee:Fees  -125.50 CNY\n"
+        "  Assets:Cash:Outside          -10.00 CNY\n"
+        "  Assets:Cash:Outside           -3.00 USD\n"
+    )
+    entries, errors, _ = loader.load_string(text)
+    assert errors == []
+    accounts = AccountRoles(load_rules(RULES_YAML))
+    assert accounts.roles(entries[-1], "CQGX") == {"guarantee_fund": Decimal("125.50"), "fee_income": Decimal("-125.50")}
+    assert accounts.roles(entries[-1], "WLHT") == {"risk_fund": Decimal("10.00")}
+
+
 def test_a_pool_posting_in_another_currency_or_below_the_fen_is_a_format_error() -> None:
     body = (
         '2024-03-01 * "企业" "外币"\n  Assets:CQGX:Pool:Guarantee  100.00 USD\n  Assets:Cash:Outside  -100.00 USD\n'

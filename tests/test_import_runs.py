@@ -208,6 +208,29 @@ def test_waterfall_rows_fed_to_a_walk_or_walked_anew_give_one_walk_s_figures(led
     assert figures(restarted) == figures(again)
 
 
+def test_a_statement_s_working_book_carries_the_kept_one_and_leaves_it_as_it_was(ledger: Path) -> None:
+    """Each statement works on a copy of what the statements before it booked (fees,
+    subsidies, recoveries, fund movements, waterfall rows): the copy starts from all of
+    it, and what the copy books stays out of the kept book until kept."""
+    from zhubaodai.importers import classify
+
+    entries, _, options = loader.load_file(str(ledger))
+    rulebook = load_rules(REPO / "rules.yaml")
+    kept = classify.Ledger(entries, options).baseline(rulebook).book(rulebook.programs["CQGX"])
+    kept.fees["CQ-2024-007"] = D("75000.00")
+    kept.subsidies["CQ-2024-007"] = D("1500.00")
+    kept.recovered["CQ-2024-007"] = {"risk": D("92612.80")}
+    kept.deltas["risk"].append((datetime.date(2024, 9, 5), D("92612.80")))
+    copy = kept.copy()
+    assert (copy.fees, copy.subsidies, copy.recovered, copy.deltas) == (kept.fees, kept.subsidies, kept.recovered, kept.deltas)
+    copy.fees["CQ-2024-007"] += 1
+    copy.subsidies["CQ-2024-007"] += 1
+    copy.recovered["CQ-2024-007"]["risk"] += 1
+    copy.deltas["risk"].append((datetime.date(2024, 9, 6), D("1")))
+    assert kept.fees == {"CQ-2024-007": D("75000.00")} and kept.subsidies == {"CQ-2024-007": D("1500.00")}
+    assert kept.recovered == {"CQ-2024-007": {"risk": D("92612.80")}} and len(kept.deltas["risk"]) == 1
+
+
 def test_an_import_and_zbd_check_write_no_load_cache(
     ledger: Path, statement: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
