@@ -680,7 +680,7 @@ def test_a_pad_on_a_loan_s_pledged_deposit_is_an_error_at_the_pad(pad: str) -> N
         None,
         "质押存单账户 Assets:HKJB:Deposits:HK-2021-001 不得用 pad 补平：pad 生成的分录不经规则检查，"
         "等于不经质押、解押或先行代偿移动企业的存单。从纸质账簿转入的存单，请按质押日的金额记一笔质押分录"
-        "（见 docs/ledger-format.md 第 4.1 节）",
+        "（见 docs/ledger-format.md 第 10 节）",
         15,
     )]
 

@@ -100,14 +100,14 @@ def check_pad(ctx: Any, entry: Pad, pool_side: str, deposit: bool) -> None:
     """A ``pad`` touching ``pool_side`` (a pool or fund account, or a pledged deposit's
     account: ``deposit``): always an error."""
     if deposit:
-        why = "等于不经质押、解押或先行代偿移动企业的存单。从纸质账簿转入的存单，请按质押日的金额记一笔质押分录"
+        why = "等于不经质押、解押或先行代偿移动企业的存单。从纸质账簿转入的存单，请按质押日的金额记一笔质押分录（见 docs/ledger-format.md 第 10 节）"
     else:
-        why = "等于不经代偿程序提取或存入专户资金。从纸质账簿转入的资金池，请按开户日的银行余额逐项记一笔期初余额分录"
+        why = "等于不经代偿程序提取或存入专户资金。从纸质账簿转入的资金池，请按开户日的银行余额逐项记一笔期初余额分录（见 docs/ledger-format.md 第 4.1 节）"
     ctx.report(
         FORMAT_RULE,
         None,
         entry,
-        f"{_holder(deposit)} {pool_side} 不得用 pad 补平：pad 生成的分录不经规则检查，{why}（见 docs/ledger-format.md 第 4.1 节）",
+        f"{_holder(deposit)} {pool_side} 不得用 pad 补平：pad 生成的分录不经规则检查，{why}",
     )
 
 
