@@ -44,6 +44,7 @@ from zhubaodai.core.money import CURRENCY
 from zhubaodai.core.money import ZERO
 from zhubaodai.core.money import half_up
 from zhubaodai.core.money import percent
+from zhubaodai.core.register import Event
 from zhubaodai.core.register import Loan
 from zhubaodai.core.register import Register
 
@@ -296,20 +297,48 @@ def _pool_paid_first(ctx: Context, m: Movement) -> None:
     )
 
 
+#: The register events :func:`on_register` keeps, for the programs with deposit.pledge:
+#: what the pledge due is worked out from (the approved or contracted amount, and the
+#: disbursements and increases by which it is due).
+REGISTER_KINDS: frozenset[tuple[str, str]] | None = frozenset(
+    ("loan", kind) for kind in ("approval", "contract", *_DUE_EVENTS)
+)
+
+
+def on_register(ctx: Context, event: Event) -> None:
+    """Keep a loan's approval, contracts, disbursements and increases as filed, for the
+    programs where deposit.pledge is on (the loans in the register's order)."""
+    kept = ctx.pledges
+    if kept is None:
+        kept = ctx.pledges = {}
+    if event.kind == "approval":
+        if ctx.active(event.data["program"], "deposit.pledge"):
+            kept[event.subject] = [event]
+        return
+    filed = kept.get(event.subject)
+    if filed is not None:
+        filed.append(event)
+
+
 def finish(ctx: Context) -> None:
-    for loan in ctx.register.loans.values():
-        if ctx.active(loan.program, "deposit.pledge"):
-            _pledged_in_full(ctx, loan)
+    kept = ctx.pledges
+    if not kept:
+        return
+    loans = ctx.register.loans
+    for loan_id, filed in kept.items():
+        _pledged_in_full(ctx, loans[loan_id], filed)
+    ctx.pledges = None  # the run's scratch
 
 
-def _pledged_in_full(ctx: Context, loan: Loan) -> None:
-    """By each disbursement or increase, the deposit pledged covers the loan amount × rate."""
+def _pledged_in_full(ctx: Context, loan: Loan, filed: list[Event]) -> None:
+    """By each disbursement or increase, the deposit pledged covers the loan amount × rate.
+    ``filed``: the loan's approval, contracts, disbursements and increases, as filed."""
     code = loan.program
     deposit = ctx.states[loan.program].deposits.get(loan.id)
-    contract = loan.first("contract")
-    base = contract.data["amount"] if contract is not None else loan.approval.data["amount"]
+    contract = next((event for event in filed if event.kind == "contract"), None)
+    base = contract.data["amount"] if contract is not None else filed[0].data["amount"]
     lent_once = False
-    for event in loan.events:
+    for event in filed:
         if event.kind not in _DUE_EVENTS:
             continue
         if event.kind == "increase":

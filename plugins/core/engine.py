@@ -450,6 +450,9 @@ class Context:
         self.notice_watch: NoticeWatch | None = None
         #: The fees due as the register files them, and their accounts (:mod:`zhubaodai.checks.fees`).
         self.fee_watch: FeeWatch | None = None
+        #: Loan id -> its approval, contracts, disbursements and increases as filed, for
+        #: the programs with deposit.pledge (:mod:`zhubaodai.checks.deposits`).
+        self.pledges: dict[str, list[Event]] | None = None
         #: The register events that declare or need a document (:mod:`zhubaodai.checks.evidence`).
         self.evidence: EvidenceWatch | None = None
         #: Program -> the risk fund's watch of floor and leverage (:mod:`zhubaodai.checks.adequacy`).
