@@ -108,7 +108,7 @@ def test_the_engine_binds_each_module_to_what_it_subscribes() -> None:
     register = build_register(entries, set(rulebook.programs), lambda *a: None, subscribers, ctx.register)
     assert list(register.loans) == ["CQ-2024-001"]
     assert ctx.loan_streams is not None and ctx.loan_streams.borrowers == {"E-CQ-001": [register.loans["CQ-2024-001"]]}
-    assert ctx.lifecycle["CQGX"].loans == [register.loans["CQ-2024-001"]]
+    assert ctx.lifecycle["CQGX"].todays == [register.loans["CQ-2024-001"].approval]
     assert ctx.evidence is not None and [e.kind for e in ctx.evidence.loan_events] == ["approval"]
 
 

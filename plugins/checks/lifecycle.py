@@ -30,7 +30,6 @@ from zhubaodai.core.engine import Context
 from zhubaodai.core.engine import Movement
 from zhubaodai.core.register import PROGRAM_EVENTS
 from zhubaodai.core.register import Event
-from zhubaodai.core.register import Loan
 
 RULE = "program.lifecycle"
 NEW_CREDIT = ("approval", "contract", "disbursement", "increase", "renewal")
@@ -61,17 +60,17 @@ def on_movement(ctx: Context, m: Movement) -> None:
             )
 
 
-#: The register events this module is handed as they are filed: approvals (a program's
-#: first loan, and its loans) and every program event.
+#: The register events this module is handed as they are filed: the loans' new credit
+#: (a program's first loan; new credit from its termination on) and every program event.
 REGISTER_KINDS: frozenset[tuple[str, str]] | None = frozenset(
-    [("loan", "approval")] + [("program", kind) for kind in PROGRAM_EVENTS]
+    [("loan", kind) for kind in NEW_CREDIT] + [("program", kind) for kind in PROGRAM_EVENTS]
 )
 
 
 class LifecycleWatch:
     """One program's life as the register is filed."""
 
-    __slots__ = ("first_loan", "first_event", "opened", "ended", "loans")
+    __slots__ = ("first_loan", "first_event", "opened", "ended", "day", "todays", "after")
 
     def __init__(self) -> None:
         #: Its first approval: (date, entry, what).
@@ -80,24 +79,32 @@ class LifecycleWatch:
         self.first_event: tuple[datetime.date, Directive, str] | None = None
         self.opened: Event | None = None
         self.ended: Event | None = None
-        #: Its loans in the register's order: their new credit after a termination.
-        self.loans: list[Loan] = []
+        #: The new credit filed on the latest day filed so far (a day's approvals are
+        #: filed before its termination, and other events may be too): once the
+        #: termination is filed, those of its own day are breaches as well.
+        self.day: datetime.date | None = None
+        self.todays: list[Event] = []
+        #: The new credit dated on or after the termination, as filed.
+        self.after: list[Event] = []
 
 
 def on_register(ctx: Context, event: Event) -> None:
-    if event.kind == "approval":
-        loan = ctx.register.loans[event.subject]
-        code = loan.program
-    else:
-        loan = None
-        code = event.subject
+    # A loan's new credit (its approval is always the first filed: the program's first
+    # loan is an approval), or a program event.
+    loan = ctx.register.loans[event.subject] if event.entry.type == "loan" else None
+    code = loan.program if loan is not None else event.subject
     watch = ctx.lifecycle.get(code)
     if watch is None:
         watch = ctx.lifecycle[code] = LifecycleWatch()
     if loan is not None:
-        watch.loans.append(loan)
         if watch.first_loan is None:  # filing is in date order: the earliest
             watch.first_loan = (event.date, event.entry, f"贷款 {loan.id} 的{event.label}")
+        if watch.ended is not None:  # filed after the termination: dated on or after it
+            watch.after.append(event)
+        elif event.date == watch.day:
+            watch.todays.append(event)
+        else:
+            watch.day, watch.todays = event.date, [event]
     elif event.kind == "open":
         if watch.opened is None:
             watch.opened = event
@@ -106,6 +113,9 @@ def on_register(ctx: Context, event: Event) -> None:
             watch.first_event = (event.date, event.entry, f"项目{event.label}")
         if event.kind == "terminate" and watch.ended is None:
             watch.ended = event
+            if watch.day == event.date:  # the day's new credit filed before it
+                watch.after.extend(watch.todays)
+            watch.todays = []
 
 
 def finish(ctx: Context) -> None:
@@ -132,14 +142,14 @@ def finish(ctx: Context) -> None:
             ctx.report(RULE, code, ended.entry, f"项目 {code} 的合作终止日 {ended.date} 早于启动日 {opened.date}")
         if ended is None:
             continue
-        # Only a terminated program's loans are read again, from the termination on.
-        for loan in watch.loans:
-            for event in loan.events:
-                if event.kind in NEW_CREDIT and event.date >= ended.date:
-                    ctx.report(
-                        RULE,
-                        code,
-                        event.entry,
-                        f"项目 {code} 已于 {ended.date} 合作终止，不得再办理贷款 {loan.id} 的{event.label}",
-                        loan=loan.id,
-                    )
+        # The new credit from the termination on, loan by loan in the register's order
+        # (stable: each loan's own events keep their order).
+        loans = ctx.register.loans
+        for event in sorted(watch.after, key=lambda e: loans[e.subject].seq):
+            ctx.report(
+                RULE,
+                code,
+                event.entry,
+                f"项目 {code} 已于 {ended.date} 合作终止，不得再办理贷款 {event.subject} 的{event.label}",
+                loan=event.subject,
+            )
