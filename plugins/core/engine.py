@@ -617,7 +617,6 @@ def _analyse(
     build_register(customs, programs, register_error, _subscribers(ctx, CHECKS), ctx.register)
 
     accounts = AccountRoles(rulebook)
-    parents = accounts.parents
     ctx.entries = entries
     ctx.options = options
     # Each transaction kind's hooks, in CHECKS order: the modules subscribe by kind.
@@ -700,13 +699,12 @@ def _analyse(
                     (n for a, n in pool_totals.items() if a == entry.account or a.startswith(prefix)),
                     ZERO,
                 )
-                deposit = any(prefix.startswith(parent) for parent in parents)
-                integrity.check_balance(ctx, entry, booked, tolerance, deposit)
+                integrity.check_balance(ctx, entry, booked, tolerance, _is_deposit(accounts.of(entry.account)))
         elif entry_type is Pad:
             for side in (entry.account, entry.source_account):
                 found = accounts.of(side)
                 if found is not None:
-                    integrity.check_pad(ctx, entry, side, found[1] == "deposits")
+                    integrity.check_pad(ctx, entry, side, _is_deposit(found))
                     break
 
     for check in CHECKS:
@@ -827,6 +825,11 @@ class AccountRoles:
             role = found[1]
             roles[role] = plus(roles.get(role, ZERO), posting.units.number)
         return roles
+
+
+def _is_deposit(found: tuple[str, str] | None) -> bool:
+    """Whether an account's (program, role) is a pledged deposit's (the messages say so)."""
+    return found is not None and found[1] == "deposits"
 
 
 def movement_kind(roles: Iterable[str]) -> str | None:
