@@ -1,8 +1,11 @@
-"""zhubaodai.checks.loans' blacklist against hand-written ledgers and its exact Chinese text.
+"""zhubaodai.checks.loans' blacklist against hand-written ledgers and its exact Chinese text,
+and how the module judges a borrower's day as the register files it.
 
 CQGX (第十六条): from the day an enterprise is blacklisted, each approval, contract,
 disbursement, increase and renewal of its loans is an error, at that event. The module is
-handed the blacklistings as the register files them; its ``finish`` judges each borrower.
+handed the loan events and blacklistings as the register files them (by date, a day's
+approvals first) and judges a day's new credit once the register has moved past that
+day; its ``finish`` gives out the findings borrower by borrower.
 """
 
 from __future__ import annotations
@@ -59,3 +62,66 @@ def test_every_new_credit_step_from_the_day_of_listing_is_an_error_at_it() -> No
 
 def test_an_enterprise_never_listed_borrows_freely() -> None:
     assert blacklist_findings(loan("CQ-2", "E-CQ-002", "2024-03-01", "2024-03-02", "2024-03-03")) == []
+
+
+def test_findings_come_borrower_by_borrower_each_one_s_by_day() -> None:
+    """E-CQ-002 borrows first (02-01, its contract not until 02-10); E-CQ-001 borrows on
+    02-02 and contracts on 02-03. Both were listed before. The findings read one
+    enterprise's file after the other, in the order of their first approvals, not day by
+    day across the two."""
+    found = blacklist_findings(
+        listed("2024-01-31", "E-CQ-001", "甲")
+        + listed("2024-01-31", "E-CQ-002", "乙")
+        + loan("CQ-2", "E-CQ-002", "2024-02-01", "2024-02-10", "2024-02-11")
+        + loan("CQ-1", "E-CQ-001", "2024-02-02", "2024-02-03", "2024-02-04")
+    )
+    assert [(loan_id, day) for _, loan_id, day in found] == [
+        ("CQ-2", "2024-02-01"), ("CQ-2", "2024-02-10"), ("CQ-2", "2024-02-11"),
+        ("CQ-1", "2024-02-02"), ("CQ-1", "2024-02-03"), ("CQ-1", "2024-02-04"),
+    ]
+
+
+def test_a_day_s_new_credit_is_said_in_the_order_of_the_loans_approvals() -> None:
+    """One borrower, two loans (CQ-A approved first). On 03-01 the file has CQ-B's contract
+    before CQ-A's: the day's findings still take CQ-A first, each loan's events as filed."""
+    contract = '2024-03-01 custom "loan" "contract" "{}"\n  amount: 1000000.00 CNY\n'
+    found = blacklist_findings(
+        listed("2024-01-31", "E-CQ-001", "甲")
+        + loan("CQ-A", "E-CQ-001", "2024-02-01", "2024-02-02", "2024-02-03")
+        + loan("CQ-B", "E-CQ-001", "2024-02-05", "2024-02-06", "2024-02-07")
+        + contract.format("CQ-B")
+        + contract.format("CQ-A")
+        + '2024-03-01 custom "loan" "increase" "CQ-B"\n  amount: 1000.00 CNY\n'
+    )
+    assert [(loan_id, message.rsplit("的", 1)[1]) for message, loan_id, day in found if day == "2024-03-01"] == [
+        ("CQ-A", "签订合同"), ("CQ-B", "签订合同"), ("CQ-B", "增加贷款金额"),
+    ]
+
+
+ELIGIBLE_BUT_FOR_THE_CERTIFICATE = """\
+2024-01-02 custom "program" "open" "CQGX"
+2024-01-05 custom "enterprise" "register" "E-CQ-001"
+  program: "CQGX"
+  name: "重庆某某科技有限公司"
+  size: "小型"
+  zone: TRUE
+"""
+
+
+def eligibility_findings(update_day: str) -> list[tuple[str, str]]:
+    """Approved on 03-01; the high-tech certificate is registered by an update on ``update_day``,
+    written in the file after the approval."""
+    analysis = run(
+        "cqgx",
+        ELIGIBLE_BUT_FOR_THE_CERTIFICATE
+        + '2024-03-01 custom "loan" "approval" "CQ-1"\n  program: "CQGX"\n  enterprise: "E-CQ-001"\n'
+        '  amount: 1000000.00 CNY\n  letter: "函"\n  purpose: "流动资金"\n'
+        + f'{update_day} custom "enterprise" "update" "E-CQ-001"\n  hightech_until: 2026-12-31\n',
+    )
+    return [(f.loan, f.entry.date.isoformat()) for f in analysis.findings if f.rule == "eligibility"]
+
+
+def test_eligibility_is_judged_on_the_enterprise_s_facts_at_the_end_of_the_approval_s_day() -> None:
+    """An update filed later on the approval's own day counts; one the day after does not."""
+    assert eligibility_findings("2024-03-01") == []
+    assert eligibility_findings("2024-03-02") == [("CQ-1", "2024-03-01")]

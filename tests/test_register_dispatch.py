@@ -98,8 +98,9 @@ def test_the_engine_binds_each_module_to_what_it_subscribes() -> None:
     assert subscribers.watched == frozenset(evidence.REGISTER_META)
     for module in (loans, lifecycle, evidence, fees, deadlines, adequacy):
         assert module.REGISTER_KINDS is not None and module.REGISTER_KINDS <= REGISTER_KINDS
-    # A repayment interests adequacy alone (the loans outstanding by day), and evidence too
-    # when it declares a document; a bank's risk classification interests no module unless so.
+    # A repayment interests loans (a credit line paid to nil) and adequacy (the loans
+    # outstanding by day), and evidence too when it declares a document; a bank's risk
+    # classification interests no module unless so.
     assert ("loan", "repayment") in subscribers.by_kind
     assert ("loan", "npl") not in subscribers.by_kind
     assert ("loan", "npl") in subscribers.by_kind_watched
@@ -107,7 +108,11 @@ def test_the_engine_binds_each_module_to_what_it_subscribes() -> None:
     entries, _, _ = parser.parse_string(f'2024-03-01 custom "loan" "approval" "CQ-2024-001"\n{APPROVAL}')
     register = build_register(entries, set(rulebook.programs), lambda *a: None, subscribers, ctx.register)
     assert list(register.loans) == ["CQ-2024-001"]
-    assert ctx.loan_streams is not None and ctx.loan_streams.borrowers == {"E-CQ-001": [register.loans["CQ-2024-001"]]}
+    streams = ctx.loan_streams
+    assert streams is not None and list(streams.borrowers) == ["E-CQ-001"]
+    borrower = streams.borrowers["E-CQ-001"]
+    assert borrower.first.loan is register.loans["CQ-2024-001"] and borrower.first.next is None
+    assert borrower.total == Decimal("3000000") and borrower.pending == [(borrower.first, register.loans["CQ-2024-001"].approval)]
     assert ctx.lifecycle["CQGX"].todays == [register.loans["CQ-2024-001"].approval]
     assert ctx.evidence is not None and [e.kind for e in ctx.evidence.loan_events] == ["approval"]
 
@@ -189,16 +194,30 @@ def test_a_generated_validator_with_a_required_key_of_every_kind() -> None:
         validate(entry)
 
 
-def test_a_borrower_s_loans_are_judged_program_by_program_in_the_order_of_their_first_loan() -> None:
-    """loans keeps one list of loans per borrower as approvals are filed; finish() groups
-    them by program, programs in the order of their first loan, loans in approval order."""
+def test_a_borrower_s_loans_are_kept_program_by_program_in_the_order_of_their_first_loan() -> None:
+    """loans keeps a borrower per enterprise and program as approvals are filed: programs
+    in the order of their first loan, each one's credit lines in approval order."""
+    rulebook = load_rules(str(Path(__file__).resolve().parent.parent / "rules.yaml"))
+    ctx = engine.Context(rulebook, engine.Register())
+    streams = loans.LoanStreams(ctx)
+    rules = {code: streams.rules(ctx, code) for code in ("WLHT", "CQGX")}
     made = [loans.Loan(i, p, "E-1") for i, p in (("W-1", "WLHT"), ("C-1", "CQGX"), ("W-2", "WLHT"), ("C-2", "CQGX"))]
-    grouped = loans._by_program(made)
-    assert list(grouped) == ["WLHT", "CQGX"]
-    assert {code: [loan.id for loan in found] for code, found in grouped.items()} == {
-        "WLHT": ["W-1", "W-2"], "CQGX": ["C-1", "C-2"],
-    }
-    assert loans._by_program(made[1:2]) == {"CQGX": [made[1]]}
+    for loan in made:
+        streams.borrow("E-1", rules[loan.program], loans.LineState(loan))
+    chain = []
+    borrower = streams.borrowers["E-1"]
+    while borrower is not None:
+        ids, state = [], borrower.first
+        while state is not None:
+            ids.append(state.loan.id)
+            state = state.next
+        chain.append((borrower.rules.code, ids, borrower.last.loan.id))
+        borrower = borrower.other
+    assert chain == [("WLHT", ["W-1", "W-2"], "W-2"), ("CQGX", ["C-1", "C-2"], "C-2")]
+    for loan in made:
+        assert streams.borrower(loan, rules[loan.program]).line(loan).loan is loan
+    # A program with none of these rules on (HKJB) keeps nothing: its loans are not followed.
+    assert streams.rules(ctx, "HKJB") is None and streams.programs["HKJB"] is None
 
 
 def _borrower_ledger(second: str) -> str:

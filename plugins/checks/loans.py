@@ -34,11 +34,13 @@ The ledger these rules expect (see docs/ledger-format.md for every key)::
       amount: 3000000.00 CNY
       notice_date: 2024-03-13
 
-The module is handed each approval and blacklisting as the register files them (in date
-order): they group the loans by borrower (an enterprise in a program). After the walk,
-each borrower's events (its loans' own lists) are read once, day by day in date order
-(each enterprise's facts and each loan's credit line kept as running state): the
-register is not grouped or scanned again as a whole.
+The module is handed, as the register files them (in date order, a day's approvals
+first), the loan events that move a credit line or the program's overdue rate and each
+blacklisting. It keeps each borrower's running state (an enterprise in a program: each
+loan's credit line and their sum) and judges a day's new credit once the register has
+moved past that day; nothing is re-read after the filing. Its findings are given out in
+the register's order of borrowers (each borrower's by day), as a reader of one
+enterprise's file would take them.
 
 * Eligibility is judged on the approval's date from the enterprise's register and
   update events up to that day (the latest value of each fact counts); missing facts
@@ -64,11 +66,11 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from operator import attrgetter
 from decimal import Decimal
 from typing import Any
 
 from zhubaodai.core.engine import Context
+from zhubaodai.core.findings import Finding
 from zhubaodai.core.money import ZERO
 from zhubaodai.core.money import half_up
 from zhubaodai.core.money import percent
@@ -95,36 +97,16 @@ CRITERION_LABELS = {
 }
 
 
-class EnterpriseFacts:
-    """An enterprise's facts as of the day being read (register + updates so far)."""
-
-    __slots__ = ("history", "position", "facts", "program")
-
-    def __init__(self, history: list[Event]) -> None:
-        self.history = history
-        self.position = 0
-        self.facts: dict[str, Any] = {}
-        self.program: str | None = None
-
-    def advance(self, day: datetime.date) -> dict[str, Any]:
-        history = self.history
-        while self.position < len(history) and history[self.position].date <= day:
-            event = history[self.position]
-            if event.kind == "register":
-                self.program = event.data["program"]
-            self.facts.update(event.data)
-            self.position += 1
-        return self.facts
-
-
 class LineState:
-    """A loan's credit line as the day-by-day reading has seen it (its principal is the
-    register's, on each event)."""
+    """A loan's credit line as filed so far (its principal is the register's, on each
+    event); ``next`` is the borrower's next loan (its lines are a chain: most borrowers
+    have one loan, and a list each would cost more than the lines)."""
 
-    __slots__ = ("loan", "line", "rate", "collateral", "maturity", "reported")
+    __slots__ = ("loan", "line", "rate", "collateral", "maturity", "reported", "next")
 
     def __init__(self, loan: Loan) -> None:
         self.loan = loan
+        self.next: LineState | None = None
         self.line = ZERO
         self.rate: Decimal | None = None
         self.collateral: Decimal | None = None
@@ -236,152 +218,140 @@ def rating_rank(rating: str) -> int | None:
         return None
 
 
-#: The register events this module is handed as they are filed: approvals (who borrows,
-#: in which program) and blacklistings. A borrower's other events are its loans' own
-#: lists in the register, read once when it is judged.
-REGISTER_KINDS: frozenset[tuple[str, str]] | None = frozenset((("loan", "approval"), ("enterprise", "blacklist")))
+#: The register events this module is handed as they are filed: the loan events that
+#: start, grow, shrink or end a credit line or make a loan overdue, and blacklistings.
+REGISTER_KINDS: frozenset[tuple[str, str]] | None = frozenset(
+    [("loan", kind) for kind in (*NEW_CREDIT, "repayment", "settlement", "overdue")] + [("enterprise", "blacklist")]
+)
+
+
+class Borrower:
+    """An enterprise's loans in one program as filed so far: their credit lines (a
+    chain from ``first``), the lines' sum, the day's new credit waiting for the end of
+    the day, and what was found (given out by :func:`finish`). ``other`` is the same
+    enterprise in its next program (in the order of their first loans)."""
+
+    __slots__ = ("enterprise", "rules", "first", "last", "total", "pending", "found", "other")
+
+    def __init__(self, enterprise: str, rules: ProgramRules, first: LineState) -> None:
+        self.enterprise = enterprise
+        self.rules = rules
+        self.first = first
+        self.last = first
+        self.total = ZERO
+        self.pending: list[tuple[LineState, Event]] | None = None
+        self.found: list[Finding] | None = None
+        self.other: Borrower | None = None
+
+    def line(self, loan: Loan) -> LineState:
+        state = self.first
+        while state.loan is not loan:
+            state = state.next  # type: ignore[assignment]  # every filed loan has its line
+        return state
+
+
+class Portfolio:
+    """loan.portfolio_stop for one program: its loans' principal outstanding and overdue
+    as filed so far (a loan paid to nil is dropped), and what was found."""
+
+    __slots__ = ("code", "outstanding", "overdue", "total", "day", "breach", "found")
+
+    def __init__(self, code: str) -> None:
+        self.code = code
+        self.outstanding: dict[str, Decimal] = {}
+        self.overdue: dict[str, Decimal] = {}  # loan -> principal overdue (its latest overdue event)
+        self.total = ZERO  # the sum of ``outstanding``, kept as it changes (not summed every day)
+        self.day: datetime.date | None = None  # the day ``breach`` was judged for
+        self.breach: tuple[Decimal, Decimal] | None = None  # (overdue, limit) when approvals breach
+        self.found: list[Finding] | None = None
 
 
 class LoanStreams:
-    """What this module keeps of the register as it is filed."""
+    """What this module keeps as the register is filed."""
 
-    __slots__ = ("borrowers", "listed", "portfolio")
+    __slots__ = ("programs", "borrowers", "listed", "portfolio", "day", "due")
 
     def __init__(self, ctx: Context) -> None:
-        #: enterprise -> its loans in every program, in the order of their approvals
-        #: (grouped by program in :func:`finish`: one list an enterprise, not a dict too).
-        self.borrowers: dict[str, list[Loan]] = {}
+        #: program -> its rules of this module (None: it has none on, nothing to keep).
+        self.programs: dict[str, ProgramRules | None] = {}
+        #: enterprise -> it as a borrower in its first program (``other``: the next ones),
+        #: in the order of the enterprises' first approvals.
+        self.borrowers: dict[str, Borrower] = {}
         #: enterprise -> its first blacklisting (the earliest: filing is in date order).
         self.listed: dict[str, Event] = {}
-        #: program -> its loans, for the programs with ``loan.portfolio_stop``.
-        self.portfolio: dict[str, list[Loan]] = {
-            code: [] for code in ctx.rulebook.programs if ctx.active(code, "loan.portfolio_stop")
+        #: program -> its overdue rate, for the programs with ``loan.portfolio_stop``.
+        self.portfolio: dict[str, Portfolio] = {
+            code: Portfolio(code) for code in ctx.rulebook.programs if ctx.active(code, "loan.portfolio_stop")
         }
+        #: The day being filed, and the borrowers with new credit on it.
+        self.day: datetime.date | None = None
+        self.due: list[Borrower] = []
+
+    def rules(self, ctx: Context, code: str) -> ProgramRules | None:
+        found = self.programs.get(code, _MISSING)
+        if found is _MISSING:
+            rules = ctx.rulebook.programs[code].rules
+            found = self.programs[code] = (
+                ProgramRules(ctx, code, RULE_IDS) if any(r in rules for r in RULE_IDS) else None
+            )
+        return found  # type: ignore[return-value]
+
+    def borrow(self, enterprise: str, rules: ProgramRules, state: LineState) -> Borrower:
+        """The borrower a newly approved loan joins (a new one for a first loan)."""
+        borrower = self.borrowers.get(enterprise)
+        if borrower is None:
+            borrower = self.borrowers[enterprise] = Borrower(enterprise, rules, state)
+            return borrower
+        while borrower.rules is not rules:
+            if borrower.other is None:
+                borrower.other = Borrower(enterprise, rules, state)
+                return borrower.other
+            borrower = borrower.other
+        borrower.last.next = state
+        borrower.last = state
+        return borrower
+
+    def borrower(self, loan: Loan, rules: ProgramRules) -> Borrower:
+        borrower = self.borrowers[loan.enterprise]
+        while borrower.rules is not rules:
+            borrower = borrower.other  # type: ignore[assignment]  # filed with its approval
+        return borrower
+
+
+_MISSING = object()
 
 
 def on_register(ctx: Context, event: Event) -> None:
-    """File an approval under its borrower (and its program's portfolio), or a blacklisting."""
+    """File a loan event under its borrower (and its program's portfolio), or a
+    blacklisting; a new day first judges the day before."""
     streams = ctx.loan_streams
     if streams is None:
         streams = ctx.loan_streams = LoanStreams(ctx)
-    if event.kind == "blacklist":
+    day = event.date
+    if day != streams.day:
+        if streams.due:
+            _end_of_day(ctx, streams)
+        streams.day = day
+    kind = event.kind
+    if kind == "blacklist":
         streams.listed.setdefault(event.subject, event)
         return
     loan = ctx.register.loans[event.subject]
-    found = streams.borrowers.get(loan.enterprise)
-    if found is None:
-        streams.borrowers[loan.enterprise] = [loan]
-    else:
-        found.append(loan)
     if streams.portfolio:
-        program = streams.portfolio.get(loan.program)
-        if program is not None:
-            program.append(loan)
-
-
-def finish(ctx: Context) -> None:
-    streams = ctx.loan_streams
-    if streams is None:
+        portfolio = streams.portfolio.get(loan.program)
+        if portfolio is not None:
+            _portfolio_event(ctx, portfolio, event)
+    rules = streams.rules(ctx, loan.program)
+    if rules is None:
         return
-    programs = {code: ProgramRules(ctx, code, RULE_IDS) for code in ctx.rulebook.programs}
-    # Every check here is local to one enterprise in one program: its loans, its facts,
-    # its blacklisting, the sum of its credit lines. So judge borrower by borrower, in the
-    # register's order.
-    history = ctx.register.enterprise_history  # each enterprise's facts, in date order
-    listed = streams.listed
-    for enterprise, borrowed in streams.borrowers.items():
-        past = history.get(enterprise)
-        for code, loans in _by_program(borrowed).items():
-            cursor = EnterpriseFacts(past) if past else None
-            if len(loans) == 1:
-                events = loans[0].events
-            else:  # stable: each loan's own events keep their order
-                events = sorted([e for loan in loans for e in loan.events], key=_date)
-            _enterprise(programs[code], {loan.id: LineState(loan) for loan in loans}, events, cursor, listed.get(enterprise))
-    for code, loans in streams.portfolio.items():
-        _portfolio_stop(ctx, code, loans)
-
-
-def _by_program(loans: list[Loan]) -> dict[str, list[Loan]]:
-    """An enterprise's loans by program, programs in the order of their first loan."""
-    by_program: dict[str, list[Loan]] = {}
-    for loan in loans:
-        by_program.setdefault(loan.program, []).append(loan)
-    return by_program
-
-
-def _portfolio_stop(ctx: Context, code: str, loans: list[Loan]) -> None:
-    """loan.portfolio_stop: no approval once the program's overdue rate (at the end of the
-    day before) has reached the limit."""
-    # Each event carries the loan's principal after it (computed once by the register).
-    events = sorted((e for loan in loans for e in loan.events), key=_date)
-    outstanding: dict[str, Decimal] = {}
-    overdue: dict[str, Decimal] = {}  # loan -> principal overdue (its latest overdue event)
-    total = ZERO  # the sum of ``outstanding``, kept as it changes (not summed every day)
-    i = 0
-    while i < len(events):
-        day = events[i].date
-        todays = []
-        while i < len(events) and events[i].date == day:
-            todays.append(events[i])
-            i += 1
-        approvals = [e for e in todays if e.kind == "approval"]
-        if approvals:
-            late = sum((min(p, outstanding.get(k, ZERO)) for k, p in overdue.items()), ZERO)
-            limit = ctx.param(code, "loan.portfolio_stop", "max_overdue_rate", day, approvals[0].entry)
-            if limit is not None and total > 0 and late >= half_up(total * limit):
-                total = sum(outstanding.values(), ZERO)  # the figure as the loans' sum itself
-                for event in approvals:
-                    ctx.report(
-                        "loan.portfolio_stop",
-                        code,
-                        event.entry,
-                        f"{day} 前一日日终本项目贷款逾期率 {percent((late / total).quantize(Decimal('0.0001')))}"
-                        f"，已达到停止新增贷款的 {percent(limit)}，不得审核同意贷款 {event.subject}",
-                        figures={"贷款余额": total, "停止线（逾期本金）": half_up(total * limit), "逾期本金": late},
-                        loan=event.subject,
-                    )
-        for event in todays:
-            key = event.subject
-            if event.kind in _BALANCE:
-                before = outstanding.get(key, ZERO)
-                after = outstanding[key] = event.principal  # the register's (balance_after)
-                total += after - before
-                if after <= 0:
-                    overdue.pop(key, None)
-            if event.kind == "overdue":
-                overdue[key] = event.data["principal"]
-            elif event.kind == "settlement":
-                overdue.pop(key, None)
-
-
-_date = attrgetter("date")
-
-
-def _enterprise(
-    rules: ProgramRules,
-    states: dict[str, LineState],
-    events: list[Event],
-    cursor: EnterpriseFacts | None,
-    listed: Event | None,
-) -> None:
-    """One enterprise's loan events in date order, judged at the end of each day."""
-    total = ZERO  # the sum of the enterprise's credit lines
-    day = None
-    pending: list[tuple[LineState, Event]] = []
-    single = states[events[0].subject] if len(states) == 1 else None
-    for event in events:
-        if event.date != day:
-            if pending:
-                _judge(rules, day, pending, total, cursor, listed)
-                pending = []
-            day = event.date
-        state = single or states[event.subject]
-        kind = event.kind
-        # The credit line after the event (the principal: the register's, after it).
-        if kind == "disbursement":
-            pending.append((state, event))
-            continue  # the line stays the contract's
+    if kind == "approval":
+        state = LineState(loan)
+        borrower = streams.borrow(loan.enterprise, rules, state)
+    else:
+        borrower = streams.borrower(loan, rules)
+        state = borrower.line(loan)
+    # The credit line after the event (the principal: the register's, after it).
+    if kind != "disbursement":  # a disbursement leaves the line the contract's
         before = state.line
         data = event.data
         if kind == "approval":
@@ -402,14 +372,137 @@ def _enterprise(
         elif kind == "settlement" or (kind == "repayment" and event.principal <= 0):
             state.line = ZERO
         if state.line is not before:
-            total += state.line - before
-        if kind in NEW_CREDIT:
+            borrower.total += state.line - before
+    if kind in NEW_CREDIT:
+        pending = borrower.pending
+        if pending is None:
+            borrower.pending = [(state, event)]
+            streams.due.append(borrower)
+        else:
             pending.append((state, event))
-    if pending:
-        _judge(rules, day, pending, total, cursor, listed)
 
 
-_EMPTY: dict[str, Any] = {}
+def finish(ctx: Context) -> None:
+    streams = ctx.loan_streams
+    if streams is None:
+        return
+    if streams.due:
+        _end_of_day(ctx, streams)
+    # Borrower by borrower in the register's order, then the programs' overdue rates.
+    findings = ctx.findings
+    for borrower in streams.borrowers.values():
+        found: Borrower | None = borrower
+        while found is not None:
+            if found.found:
+                findings += found.found
+            found = found.other
+    for portfolio in streams.portfolio.values():
+        if portfolio.found:
+            findings += portfolio.found
+
+
+def _end_of_day(ctx: Context, streams: LoanStreams) -> None:
+    """Judge the day's new credit of each borrower against its state at the end of the
+    day (the register has moved past it: every event of the day is filed)."""
+    day = streams.day
+    assert day is not None
+    findings = ctx.findings
+    history = ctx.register.enterprise_history
+    listed = streams.listed
+    for borrower in streams.due:
+        pending = borrower.pending
+        assert pending is not None
+        borrower.pending = None
+        if len(pending) > 1:  # the loans in their approvals' order, each loan's events as filed
+            pending.sort(key=_loan_seq)
+        enterprise = borrower.enterprise
+        before = len(findings)
+        _judge(borrower.rules, day, pending, borrower.total, history.get(enterprise), listed.get(enterprise))
+        if len(findings) > before:
+            if borrower.found is None:
+                borrower.found = []
+            borrower.found += findings[before:]
+            del findings[before:]
+    streams.due.clear()
+
+
+def _loan_seq(pending: tuple[LineState, Event]) -> int:
+    return pending[0].loan.seq
+
+
+def _portfolio_event(ctx: Context, portfolio: Portfolio, event: Event) -> None:
+    """loan.portfolio_stop: no approval once the program's overdue rate (at the end of the
+    day before) has reached the limit. A day's approvals are filed before its other
+    events, so the figures an approval meets are the day before's."""
+    kind = event.kind
+    key = event.subject
+    if kind == "approval":
+        day = event.date
+        if portfolio.day != day:
+            portfolio.day = day
+            portfolio.breach = None
+            outstanding = portfolio.outstanding
+            late = sum((min(p, outstanding.get(k, ZERO)) for k, p in portfolio.overdue.items()), ZERO)
+            before = len(ctx.findings)
+            limit = ctx.param(portfolio.code, "loan.portfolio_stop", "max_overdue_rate", day, event.entry)
+            if limit is not None and portfolio.total > 0 and late >= half_up(portfolio.total * limit):
+                portfolio.total = sum(outstanding.values(), ZERO)  # the figure as the loans' sum itself
+                portfolio.breach = (late, limit)
+            _keep(ctx, portfolio, before)
+        if portfolio.breach is not None:
+            late, limit = portfolio.breach
+            total = portfolio.total
+            before = len(ctx.findings)
+            ctx.report(
+                "loan.portfolio_stop",
+                portfolio.code,
+                event.entry,
+                f"{day} 前一日日终本项目贷款逾期率 {percent((late / total).quantize(Decimal('0.0001')))}"
+                f"，已达到停止新增贷款的 {percent(limit)}，不得审核同意贷款 {key}",
+                figures={"贷款余额": total, "停止线（逾期本金）": half_up(total * limit), "逾期本金": late},
+                loan=key,
+            )
+            _keep(ctx, portfolio, before)
+        return
+    if kind in _BALANCE:
+        outstanding = portfolio.outstanding
+        before_ = outstanding.get(key, ZERO)
+        after = event.principal  # the register's (balance_after)
+        if after:
+            outstanding[key] = after
+        else:
+            outstanding.pop(key, None)  # paid to nil: nothing to keep
+        portfolio.total += after - before_
+        if after <= 0:
+            portfolio.overdue.pop(key, None)
+    if kind == "overdue":
+        portfolio.overdue[key] = event.data["principal"]
+    elif kind == "settlement":
+        portfolio.overdue.pop(key, None)
+
+
+def _keep(ctx: Context, portfolio: Portfolio, before: int) -> None:
+    """Move what was reported since ``before`` to the portfolio's findings."""
+    findings = ctx.findings
+    if len(findings) > before:
+        if portfolio.found is None:
+            portfolio.found = []
+        portfolio.found += findings[before:]
+        del findings[before:]
+
+
+def _facts(history: list[Event] | None, day: datetime.date) -> tuple[dict[str, Any], str | None]:
+    """An enterprise's facts at the end of ``day`` (register + updates so far: the latest
+    value of each counts) and the program it is registered in then (None: not yet)."""
+    facts: dict[str, Any] = {}
+    program = None
+    for event in history or ():
+        if event.date > day:
+            break
+        if event.kind == "register":
+            program = event.data["program"]
+        facts.update(event.data)
+    return facts, program
 
 
 def _judge(
@@ -417,13 +510,14 @@ def _judge(
     day: datetime.date,
     pending: list[tuple[LineState, Event]],
     total: Decimal,
-    cursor: EnterpriseFacts | None,
+    history: list[Event] | None,
     listed: Event | None,
 ) -> None:
     """The day's new-credit events, against the enterprise's state at the end of the day."""
     ctx = rules.ctx
     safe = rules.safe_total
-    facts = cursor.advance(day) if cursor is not None else _EMPTY
+    facts: dict[str, Any] | None = None  # read from the enterprise's history when needed
+    registered: str | None = None
     blacklisted = listed is not None and rules.blacklist and day >= listed.date
     # Whether the day's total needs the amount rules (below every ceiling it cannot breach).
     amount = rules.any_amount and (safe is None or total > safe or not rules.in_force(day))
@@ -432,13 +526,17 @@ def _judge(
         kind = event.kind
         loan = state.loan
         if blacklisted:
-            _blacklist(ctx, loan, event, listed)
+            _blacklist(ctx, loan, event, listed)  # type: ignore[arg-type]
         if kind == "approval":
             if rules.eligibility_on:
-                _eligibility(rules, loan, event, facts, cursor)
+                if facts is None:
+                    facts, registered = _facts(history, day)
+                _eligibility(rules, loan, event, facts, registered)
             if rules.purpose:
                 _purpose(rules, loan, event)
         if amount and kind != "disbursement":
+            if facts is None:
+                facts, registered = _facts(history, day)
             _amount(rules, state, event, facts, total)
         if (term or term_general) and kind != "contract" and kind != "increase":
             hard = term and _term(rules, state, event)
@@ -474,11 +572,11 @@ def _blacklist(ctx: Context, loan: Loan, event: Event, listed: Event) -> None:
 
 
 def _eligibility(
-    rules: ProgramRules, loan: Loan, event: Event, facts: Mapping[str, Any], cursor: EnterpriseFacts | None
+    rules: ProgramRules, loan: Loan, event: Event, facts: Mapping[str, Any], registered: str | None
 ) -> None:
     ctx = rules.ctx
     code = loan.program
-    if cursor is None or cursor.program is None:
+    if registered is None:
         ctx.report(
             "eligibility",
             code,
@@ -488,12 +586,12 @@ def _eligibility(
             loan=loan.id,
         )
         return
-    if cursor.program != code:
+    if registered != code:
         ctx.report(
             "eligibility",
             code,
             event.entry,
-            f"企业 {loan.enterprise} 登记在项目 {cursor.program}，不能在项目 {code} 取得贷款 {loan.id}",
+            f"企业 {loan.enterprise} 登记在项目 {registered}，不能在项目 {code} 取得贷款 {loan.id}",
             loan=loan.id,
         )
         return
