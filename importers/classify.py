@@ -269,39 +269,100 @@ class Baseline:
         self._books[book.program.code] = book
 
 
+class FundMoves:
+    """One fund's movements booked by this import, by day: the days in order with running
+    sums of the amounts and of amount × day, so a balance or 积数 at any date is a binary
+    search, not a sum over every earlier row (which a year of statements imported at once
+    would make quadratic). A row dated before the last one booked moves the sums after it."""
+
+    __slots__ = ("_days", "_sums", "_weighted")
+
+    def __init__(self) -> None:
+        self._days: list[int] = []  # ordinals, ascending, one a day
+        self._sums: list[Decimal] = []  # the amounts through each day
+        self._weighted: list[Decimal] = []  # amount × ordinal, through each day
+
+    def add(self, day: datetime.date, amount: Decimal) -> None:
+        o = day.toordinal()
+        days, sums, weighted = self._days, self._sums, self._weighted
+        if not days or o > days[-1]:
+            days.append(o)
+            sums.append((sums[-1] if sums else ZERO) + amount)
+            weighted.append((weighted[-1] if weighted else ZERO) + amount * o)
+            return
+        i = bisect.bisect_left(days, o)
+        if days[i] != o:
+            days.insert(i, o)
+            sums.insert(i, sums[i - 1] if i else ZERO)
+            weighted.insert(i, weighted[i - 1] if i else ZERO)
+        for j in range(i, len(days)):
+            sums[j] += amount
+            weighted[j] += amount * o
+
+    def copy(self) -> FundMoves:
+        other = FundMoves()
+        other._days, other._sums, other._weighted = list(self._days), list(self._sums), list(self._weighted)
+        return other
+
+    def days(self) -> list[tuple[datetime.date, Decimal]]:
+        """(day, the day's movements) for each day with any."""
+        before = [ZERO, *self._sums[:-1]]
+        return [(datetime.date.fromordinal(o), s - b) for o, s, b in zip(self._days, self._sums, before)]
+
+    def first_before(self, day: datetime.date) -> datetime.date | None:
+        """The first day with a movement, if it is before ``day``."""
+        days = self._days
+        return datetime.date.fromordinal(days[0]) if days and days[0] < day.toordinal() else None
+
+    def _through(self, o: int) -> tuple[Decimal, Decimal]:
+        i = bisect.bisect_right(self._days, o) - 1
+        return (self._sums[i], self._weighted[i]) if i >= 0 else (ZERO, ZERO)
+
+    def at(self, day: datetime.date) -> Decimal:
+        """The movements through the end of ``day``."""
+        return self._through(day.toordinal())[0]
+
+    def jishu(self, start: datetime.date, end: datetime.date) -> Decimal:
+        """What the movements add to the 积数 over ``start``..``end``: each counts on every
+        day from its own (or ``start``) to ``end``."""
+        if end < start:
+            return ZERO
+        first, last = start.toordinal(), end.toordinal()
+        sum_before, weighted_before = self._through(first - 1)
+        sum_through, weighted_through = self._through(last)
+        return (
+            sum_before * (last - first + 1)
+            + (sum_through - sum_before) * (last + 1)
+            - (weighted_through - weighted_before)
+        )
+
+
 class FundView:
     """A fund as the engine's walk holds it just before a new row on ``day``: the
     analysis' end-of-day balances (:class:`~zhubaodai.core.engine.DailyBalance`) plus this
     import's earlier rows. Answers what :func:`zhubaodai.checks.pool.interest_split` asks."""
 
-    __slots__ = ("base", "deltas", "day")
+    __slots__ = ("base", "moves", "day")
 
-    def __init__(self, base: DailyBalance, deltas: Sequence[tuple[datetime.date, Decimal]], day: datetime.date) -> None:
+    def __init__(self, base: DailyBalance, moves: FundMoves, day: datetime.date) -> None:
         self.base = base
-        self.deltas = deltas
+        self.moves = moves
         self.day = day
 
     @property
     def first_day(self) -> datetime.date | None:
         # Movements on ``day`` itself (before or after the row) cannot change the start of
         # a period ending the day before: they are left out on both sides.
-        days = [d for d, _ in self.deltas if d < self.day]
-        first = self.base.first_day
-        if first is not None and first < self.day:
-            days.append(first)
+        days = [d for d in (self.moves.first_before(self.day), self.base.first_day) if d is not None and d < self.day]
         return min(days, default=None)
 
     def at(self, day: datetime.date) -> Decimal:
-        return self.base.at(day) + sum((n for d, n in self.deltas if d <= day), ZERO)
+        return self.base.at(day) + self.moves.at(day)
 
     def jishu(self, start: datetime.date, end: datetime.date) -> Decimal:
         if end < start:
             return ZERO
-        total = self.base.jishu(start, end)
-        for d, n in self.deltas:
-            if d <= end:
-                total += n * ((end - max(d, start)).days + 1)
-        return total
+        return self.base.jishu(start, end) + self.moves.jishu(start, end)
 
 
 class Book:
@@ -311,8 +372,8 @@ class Book:
     def __init__(self, baseline: Baseline, program: Program) -> None:
         self.baseline = baseline
         self.program = program
-        #: Each fund's movements booked here: (day, amount).
-        self.deltas: dict[str, list[tuple[datetime.date, Decimal]]] = {GUARANTEE: [], RISK: []}
+        #: Each fund's movements booked here.
+        self.moves: dict[str, FundMoves] = {GUARANTEE: FundMoves(), RISK: FundMoves()}
         #: Loan -> fees booked here.
         self.fees: dict[str, Decimal] = {}
         #: Loan -> guarantee-fee subsidies booked here (outflow.subsidy).
@@ -331,7 +392,7 @@ class Book:
     def copy(self) -> Book:
         other = Book.__new__(Book)
         other.__dict__.update(self.__dict__)
-        other.deltas = {fund: list(moves) for fund, moves in self.deltas.items()}
+        other.moves = {fund: moves.copy() for fund, moves in self.moves.items()}
         other.fees = dict(self.fees)
         other.subsidies = dict(self.subsidies)
         other.recovered = {loan: dict(funds) for loan, funds in self.recovered.items()}
@@ -363,7 +424,7 @@ class Book:
                 continue  # a program without a guarantee fund (SZPS)
             delta = sum((p.units.number for p in entry.postings if p.account == account), ZERO)
             if delta:
-                self.deltas[fund].append((entry.date, delta))
+                self.moves[fund].add(entry.date, delta)
         kind = self.kind(self.movement_roles(entry))
         if kind in _WATERFALL_KINDS:
             self.waterfall_entries.append(entry)
@@ -376,7 +437,7 @@ class Book:
         return self.baseline.analysis.programs[self.program.code]
 
     def fund(self, fund: str, day: datetime.date) -> FundView:
-        return FundView(self.state.funds[fund], self.deltas[fund], day)
+        return FundView(self.state.funds[fund], self.moves[fund], day)
 
     def balance(self, fund: str, day: datetime.date) -> Decimal:
         """The fund at the end of ``day``."""

@@ -220,15 +220,16 @@ def test_a_statement_s_working_book_carries_the_kept_one_and_leaves_it_as_it_was
     kept.fees["CQ-2024-007"] = D("75000.00")
     kept.subsidies["CQ-2024-007"] = D("1500.00")
     kept.recovered["CQ-2024-007"] = {"risk": D("92612.80")}
-    kept.deltas["risk"].append((datetime.date(2024, 9, 5), D("92612.80")))
+    kept.moves["risk"].add(datetime.date(2024, 9, 5), D("92612.80"))
     copy = kept.copy()
-    assert (copy.fees, copy.subsidies, copy.recovered, copy.deltas) == (kept.fees, kept.subsidies, kept.recovered, kept.deltas)
+    assert (copy.fees, copy.subsidies, copy.recovered) == (kept.fees, kept.subsidies, kept.recovered)
+    assert copy.moves["risk"].days() == kept.moves["risk"].days() == [(datetime.date(2024, 9, 5), D("92612.80"))]
     copy.fees["CQ-2024-007"] += 1
     copy.subsidies["CQ-2024-007"] += 1
     copy.recovered["CQ-2024-007"]["risk"] += 1
-    copy.deltas["risk"].append((datetime.date(2024, 9, 6), D("1")))
+    copy.moves["risk"].add(datetime.date(2024, 9, 6), D("1"))
     assert kept.fees == {"CQ-2024-007": D("75000.00")} and kept.subsidies == {"CQ-2024-007": D("1500.00")}
-    assert kept.recovered == {"CQ-2024-007": {"risk": D("92612.80")}} and len(kept.deltas["risk"]) == 1
+    assert kept.recovered == {"CQ-2024-007": {"risk": D("92612.80")}} and len(kept.moves["risk"].days()) == 1
 
 
 def test_an_import_and_zbd_check_write_no_load_cache(
@@ -359,3 +360,33 @@ def test_fava_import_page_costs_no_run(
     entries = fava.ingest.extract(str(inbox / "ccb.csv"), "CQGX 专户对账单")
     assert len(runs) == 1
     assert len([e for e in entries if isinstance(e, data.Transaction)]) == len(ROWS)
+
+
+def test_a_fund_s_moves_answer_as_a_sum_over_every_row_would() -> None:
+    """FundMoves keeps running sums (rows booked in any order, several on a day) and
+    answers each balance, 积数 and first day exactly as a plain sum over the rows would."""
+    import random
+
+    from zhubaodai.importers.classify import FundMoves
+
+    rng = random.Random(9)
+    moves = FundMoves()
+    rows: list[tuple[datetime.date, Decimal]] = []
+    base = datetime.date(2024, 1, 1)
+    assert moves.at(base) == 0 and moves.jishu(base, base) == 0 and moves.first_before(base) is None
+    for _ in range(60):
+        day = base + datetime.timedelta(days=rng.randrange(40))
+        amount = Decimal(rng.randrange(-500000, 500000)) / 100
+        moves.add(day, amount)
+        rows.append((day, amount))
+        spans = ((0, 39), (5, 5), (10, 3), (-3, 45), (rng.randrange(40), rng.randrange(40)))
+        for start, end in ((base + datetime.timedelta(days=a), base + datetime.timedelta(days=b)) for a, b in spans):
+            plain = sum((n * ((end - max(d, start)).days + 1) for d, n in rows if d <= end), Decimal(0))
+            assert moves.jishu(start, end) == (plain if end >= start else 0)
+            assert moves.at(end) == sum((n for d, n in rows if d <= end), Decimal(0))
+        first = min(d for d, _ in rows)
+        assert moves.first_before(first + datetime.timedelta(days=1)) == first and moves.first_before(first) is None
+    by_day: dict[datetime.date, Decimal] = {}
+    for d, n in rows:
+        by_day[d] = by_day.get(d, Decimal(0)) + n
+    assert moves.days() == sorted(by_day.items())
