@@ -125,3 +125,67 @@ def test_eligibility_is_judged_on_the_enterprise_s_facts_at_the_end_of_the_appro
     """An update filed later on the approval's own day counts; one the day after does not."""
     assert eligibility_findings("2024-03-01") == []
     assert eligibility_findings("2024-03-02") == [("CQ-1", "2024-03-01")]
+
+
+SETTLED_AND_RENEWED = """\
+2024-01-02 custom "program" "open" "CQGX"
+2024-01-05 custom "enterprise" "register" "E-CQ-001"
+  program: "CQGX"
+  name: "重庆某某科技有限公司"
+  size: "小型"
+  zone: TRUE
+  hightech_until: 2026-12-31
+2024-02-01 custom "loan" "approval" "CQ-1"
+  program: "CQGX"
+  enterprise: "E-CQ-001"
+  amount: 6000000.00 CNY
+  letter: "函"
+  purpose: "流动资金"
+2024-02-02 custom "loan" "contract" "CQ-1"
+  amount: 6000000.00 CNY
+  maturity: 2025-02-01
+  rate: 0.0300
+2024-02-03 custom "loan" "disbursement" "CQ-1"
+  amount: 6000000.00 CNY
+2024-03-01 custom "loan" "settlement" "CQ-1"
+2024-03-15 custom "loan" "approval" "CQ-2"
+  program: "CQGX"
+  enterprise: "E-CQ-001"
+  amount: 1000000.00 CNY
+  letter: "函"
+  purpose: "流动资金"
+2024-04-01 custom "loan" "renewal" "CQ-1"
+  amount: 6000000.00 CNY
+  maturity: 2025-03-31
+  letter: "函"
+2024-04-02 custom "loan" "disbursement" "CQ-1"
+  amount: 6000000.00 CNY
+"""
+
+
+def loan_findings(body: str) -> list[tuple[str, str | None, str, str]]:
+    analysis = run("cqgx", body)
+    return [
+        (f.rule, f.loan, f.entry.date.isoformat(), f.message)
+        for f in analysis.findings
+        if f.rule.startswith("loan.") or f.rule in ("eligibility", "blacklist")
+    ]
+
+
+def test_a_loan_settled_then_renewed_keeps_its_terms_and_counts_again() -> None:
+    """CQ-1 (6,000,000, over the general 5,000,000: said on its approval) is settled on
+    03-01, so CQ-2's approval on 03-15 meets a total of 1,000,000 only. CQ-1's renewal on
+    04-01 brings its line back with the contract's rate and maturity (no finding asks for
+    a rate or a maturity; the disbursement is within the contract's term), and the total
+    is 7,000,000: more than was said, so said again."""
+    general = "企业 E-CQ-001 的贷款额度合计 {}，{}后超过单户额度：一般在 5,000,000.00 元以内（贷款 CQ-1）；额度上限 5,000,000.00 元，企业合计额度 {}，超出 {}"
+    assert loan_findings(SETTLED_AND_RENEWED) == [
+        ("loan.amount_general", "CQ-1", "2024-02-01", general.format("6,000,000.00 元", "审核同意", "6,000,000.00 元", "1,000,000.00 元")),
+        ("loan.amount_general", "CQ-1", "2024-04-01", general.format(
+            "7,000,000.00 元（其中其他未结清贷款 1,000,000.00 元）", "续贷", "7,000,000.00 元", "2,000,000.00 元"
+        )),
+    ]
+    # Without CQ-2 the renewal's total is the 6,000,000 already said: not said twice.
+    alone = SETTLED_AND_RENEWED.replace('"CQ-2"\n  program: "CQGX"\n  enterprise: "E-CQ-001"', '"CQ-2"\n  program: "CQGX"\n  enterprise: "E-CQ-002"')
+    alone = alone.replace('2024-01-05 custom "enterprise" "register" "E-CQ-001"', '2024-01-05 custom "enterprise" "register" "E-CQ-002"\n  program: "CQGX"\n  name: "另一家"\n  size: "小型"\n  zone: TRUE\n  hightech_until: 2026-12-31\n2024-01-05 custom "enterprise" "register" "E-CQ-001"')
+    assert loan_findings(alone) == loan_findings(SETTLED_AND_RENEWED)[:1]

@@ -112,7 +112,7 @@ def test_the_engine_binds_each_module_to_what_it_subscribes() -> None:
     assert streams is not None and list(streams.borrowers) == ["E-CQ-001"]
     borrower = streams.borrowers["E-CQ-001"]
     assert borrower.first.loan is register.loans["CQ-2024-001"] and borrower.first.next is None
-    assert borrower.total == Decimal("3000000") and borrower.pending == [(borrower.first, register.loans["CQ-2024-001"].approval)]
+    assert borrower.total() == Decimal("3000000") and borrower.pending == [(borrower.first, register.loans["CQ-2024-001"].approval)]
     assert ctx.lifecycle["CQGX"].todays == [register.loans["CQ-2024-001"].approval]
     assert ctx.evidence is not None and [e.kind for e in ctx.evidence.loan_events] == ["approval"]
 
@@ -204,18 +204,39 @@ def test_a_borrower_s_loans_are_kept_program_by_program_in_the_order_of_their_fi
     made = [loans.Loan(i, p, "E-1") for i, p in (("W-1", "WLHT"), ("C-1", "CQGX"), ("W-2", "WLHT"), ("C-2", "CQGX"))]
     for loan in made:
         streams.borrow("E-1", rules[loan.program], loans.LineState(loan))
-    chain = []
-    borrower = streams.borrowers["E-1"]
-    while borrower is not None:
-        ids, state = [], borrower.first
-        while state is not None:
-            ids.append(state.loan.id)
-            state = state.next
-        chain.append((borrower.rules.code, ids, borrower.last.loan.id))
-        borrower = borrower.other
-    assert chain == [("WLHT", ["W-1", "W-2"], "W-2"), ("CQGX", ["C-1", "C-2"], "C-2")]
+    def chain() -> list[tuple[str, list[str]]]:
+        found, borrower = [], streams.borrowers["E-1"]
+        while borrower is not None:
+            ids, state = [], borrower.first
+            while state is not None:
+                ids.append(state.loan.id)
+                state = state.next
+            found.append((borrower.rules.code, ids))
+            borrower = borrower.other
+        return found
+
+    def borrower_of(loan: loans.Loan) -> loans.Borrower:
+        borrower = streams.borrowers["E-1"]
+        while borrower.rules is not rules[loan.program]:
+            borrower = borrower.other
+        return borrower
+
+    assert chain() == [("WLHT", ["W-1", "W-2"]), ("CQGX", ["C-1", "C-2"])]
     for loan in made:
-        assert streams.borrower(loan, rules[loan.program]).line(loan).loan is loan
+        assert borrower_of(loan).line(loan).loan is loan
+    # A closed loan's line leaves the chain (first, last or between); a loan not there is None.
+    cqgx = borrower_of(made[1])
+    c3 = loans.Loan("C-3", "CQGX", "E-1")
+    cqgx.join(loans.LineState(c3))
+    cqgx.leave(cqgx.line(made[3]))
+    assert chain()[1] == ("CQGX", ["C-1", "C-3"]) and cqgx.line(made[3]) is None
+    cqgx.leave(cqgx.line(c3))
+    cqgx.leave(cqgx.line(made[1]))
+    assert chain()[1] == ("CQGX", []) and cqgx.first is None
+    cqgx.join(loans.LineState(made[3]))
+    wlht = borrower_of(made[0])
+    wlht.leave(wlht.line(made[0]))
+    assert chain() == [("WLHT", ["W-2"]), ("CQGX", ["C-2"])]
     # A program with none of these rules on (HKJB) keeps nothing: its loans are not followed.
     assert streams.rules(ctx, "HKJB") is None and streams.programs["HKJB"] is None
 

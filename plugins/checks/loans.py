@@ -100,7 +100,8 @@ CRITERION_LABELS = {
 class LineState:
     """A loan's credit line as filed so far (its principal is the register's, on each
     event); ``next`` is the borrower's next loan (its lines are a chain: most borrowers
-    have one loan, and a list each would cost more than the lines)."""
+    have one loan, and a list each would cost more than the lines). A loan settled or
+    repaid to nil leaves the chain at the end of that day (:func:`_end_of_day`)."""
 
     __slots__ = ("loan", "line", "rate", "collateral", "maturity", "reported", "next")
 
@@ -226,28 +227,59 @@ REGISTER_KINDS: frozenset[tuple[str, str]] | None = frozenset(
 
 
 class Borrower:
-    """An enterprise's loans in one program as filed so far: their credit lines (a
-    chain from ``first``), the lines' sum, the day's new credit waiting for the end of
-    the day, and what was found (given out by :func:`finish`). ``other`` is the same
+    """An enterprise's loans in one program as filed so far: the credit lines of those
+    not closed (a chain from ``first``), the day's new credit waiting for the end of the
+    day, and what was found (given out by :func:`finish`). ``other`` is the same
     enterprise in its next program (in the order of their first loans)."""
 
-    __slots__ = ("enterprise", "rules", "first", "last", "total", "pending", "found", "other")
+    __slots__ = ("rules", "first", "pending", "found", "other")
 
-    def __init__(self, enterprise: str, rules: ProgramRules, first: LineState) -> None:
-        self.enterprise = enterprise
+    def __init__(self, rules: ProgramRules, first: LineState) -> None:
         self.rules = rules
-        self.first = first
-        self.last = first
-        self.total = ZERO
+        self.first: LineState | None = first
         self.pending: list[tuple[LineState, Event]] | None = None
         self.found: list[Finding] | None = None
         self.other: Borrower | None = None
 
-    def line(self, loan: Loan) -> LineState:
+    def line(self, loan: Loan) -> LineState | None:
+        """The loan's line (None: the loan is closed, its line left the chain)."""
         state = self.first
-        while state.loan is not loan:
-            state = state.next  # type: ignore[assignment]  # every filed loan has its line
+        while state is not None and state.loan is not loan:
+            state = state.next
         return state
+
+    def total(self) -> Decimal:
+        """The sum of the credit lines (a closed loan's is nil): summed when a day is
+        judged rather than kept, which would cost a Decimal for every borrower."""
+        total = ZERO
+        state = self.first
+        while state is not None:
+            total += state.line
+            state = state.next
+        return total
+
+    def join(self, state: LineState) -> None:
+        """Put a line at the end of the chain."""
+        if self.first is None:
+            self.first = state
+            return
+        last = self.first
+        while last.next is not None:
+            last = last.next
+        last.next = state
+
+    def leave(self, state: LineState) -> None:
+        """Take a closed loan's line out of the chain (if it is still there)."""
+        if self.first is state:
+            self.first = state.next
+        else:
+            before = self.first
+            while before is not None and before.next is not state:
+                before = before.next
+            if before is None:
+                return
+            before.next = state.next
+        state.next = None
 
 
 class Portfolio:
@@ -269,7 +301,7 @@ class Portfolio:
 class LoanStreams:
     """What this module keeps as the register is filed."""
 
-    __slots__ = ("programs", "borrowers", "listed", "portfolio", "day", "due")
+    __slots__ = ("programs", "borrowers", "listed", "portfolio", "day", "due", "closing", "reported")
 
     def __init__(self, ctx: Context) -> None:
         #: program -> its rules of this module (None: it has none on, nothing to keep).
@@ -283,9 +315,14 @@ class LoanStreams:
         self.portfolio: dict[str, Portfolio] = {
             code: Portfolio(code) for code in ctx.rulebook.programs if ctx.active(code, "loan.portfolio_stop")
         }
-        #: The day being filed, and the borrowers with new credit on it.
+        #: The day being filed, the borrowers with new credit on it, and the lines closed on
+        #: it (settled or repaid to nil: they leave their chains at the end of the day).
         self.day: datetime.date | None = None
         self.due: list[Borrower] = []
+        self.closing: list[tuple[Borrower, LineState]] = []
+        #: loan -> what was reported of its amount, for a closed loan's line (it goes
+        #: with the line; kept here should the loan take new credit again).
+        self.reported: dict[str, dict[str, Decimal]] = {}
 
     def rules(self, ctx: Context, code: str) -> ProgramRules | None:
         found = self.programs.get(code, _MISSING)
@@ -300,22 +337,16 @@ class LoanStreams:
         """The borrower a newly approved loan joins (a new one for a first loan)."""
         borrower = self.borrowers.get(enterprise)
         if borrower is None:
-            borrower = self.borrowers[enterprise] = Borrower(enterprise, rules, state)
+            borrower = self.borrowers[enterprise] = Borrower(rules, state)
             return borrower
         while borrower.rules is not rules:
             if borrower.other is None:
-                borrower.other = Borrower(enterprise, rules, state)
+                borrower.other = Borrower(rules, state)
                 return borrower.other
             borrower = borrower.other
-        borrower.last.next = state
-        borrower.last = state
+        borrower.join(state)
         return borrower
 
-    def borrower(self, loan: Loan, rules: ProgramRules) -> Borrower:
-        borrower = self.borrowers[loan.enterprise]
-        while borrower.rules is not rules:
-            borrower = borrower.other  # type: ignore[assignment]  # filed with its approval
-        return borrower
 
 
 _MISSING = object()
@@ -327,52 +358,49 @@ def on_register(ctx: Context, event: Event) -> None:
     streams = ctx.loan_streams
     if streams is None:
         streams = ctx.loan_streams = LoanStreams(ctx)
+    kind = event.kind
+    if not streams.portfolio and (kind == "overdue" or (kind == "repayment" and event.principal > 0)):
+        return  # moves no credit line, and no program here keeps an overdue rate
     day = event.date
     if day != streams.day:
-        if streams.due:
+        if streams.due or streams.closing:
             _end_of_day(ctx, streams)
         streams.day = day
-    kind = event.kind
     if kind == "blacklist":
         streams.listed.setdefault(event.subject, event)
         return
     loan = ctx.register.loans[event.subject]
+    code = loan.program
     if streams.portfolio:
-        portfolio = streams.portfolio.get(loan.program)
+        portfolio = streams.portfolio.get(code)
         if portfolio is not None:
             _portfolio_event(ctx, portfolio, event)
-    rules = streams.rules(ctx, loan.program)
+    rules = streams.programs.get(code, _MISSING)
+    if rules is _MISSING:
+        rules = streams.rules(ctx, code)
     if rules is None:
         return
     if kind == "approval":
         state = LineState(loan)
-        borrower = streams.borrow(loan.enterprise, rules, state)
+        borrower = streams.borrow(loan.enterprise, rules, state)  # type: ignore[arg-type]
     else:
-        borrower = streams.borrower(loan, rules)
-        state = borrower.line(loan)
+        borrower = streams.borrowers[loan.enterprise]
+        while borrower.rules is not rules:
+            borrower = borrower.other  # type: ignore[assignment]  # filed with its approval
+        found = borrower.first
+        if found is None or found.loan is not loan:  # most borrowers have one line
+            found = borrower.line(loan)
+            if found is None:  # closed on an earlier day
+                if kind not in NEW_CREDIT:
+                    return  # its line stays nil
+                found = _reopened(streams, borrower, loan)
+        state = found
     # The credit line after the event (the principal: the register's, after it).
-    if kind != "disbursement":  # a disbursement leaves the line the contract's
+    if kind != "disbursement":  # (a disbursement leaves the line the contract's)
         before = state.line
-        data = event.data
-        if kind == "approval":
-            state.line = data["amount"]
-            state.rate = data.get("rate")
-        elif kind == "contract":
-            state.line = data["amount"]
-            state.rate = data.get("rate", state.rate)
-            state.collateral = data.get("collateral", state.collateral)
-            state.maturity = data.get("maturity", state.maturity)
-        elif kind == "increase":
-            state.line += data["amount"]
-            state.collateral = data.get("collateral", state.collateral)
-        elif kind == "renewal":
-            state.line = data["amount"]
-            state.rate = data.get("rate", state.rate)
-            state.collateral = data.get("collateral", state.collateral)
-        elif kind == "settlement" or (kind == "repayment" and event.principal <= 0):
-            state.line = ZERO
-        if state.line is not before:
-            borrower.total += state.line - before
+        _update(state, event)
+        if state.line is ZERO and before is not ZERO:  # settled or repaid to nil
+            streams.closing.append((borrower, state))
     if kind in NEW_CREDIT:
         pending = borrower.pending
         if pending is None:
@@ -382,11 +410,47 @@ def on_register(ctx: Context, event: Event) -> None:
             pending.append((state, event))
 
 
+def _update(state: LineState, event: Event) -> None:
+    """Take ``event`` into the loan's line and terms."""
+    kind = event.kind
+    if kind == "disbursement":
+        return  # the line stays the contract's
+    data = event.data
+    if kind == "approval":
+        state.line = data["amount"]
+        state.rate = data.get("rate")
+    elif kind == "contract":
+        state.line = data["amount"]
+        state.rate = data.get("rate", state.rate)
+        state.collateral = data.get("collateral", state.collateral)
+        state.maturity = data.get("maturity", state.maturity)
+    elif kind == "increase":
+        state.line += data["amount"]
+        state.collateral = data.get("collateral", state.collateral)
+    elif kind == "renewal":
+        state.line = data["amount"]
+        state.rate = data.get("rate", state.rate)
+        state.collateral = data.get("collateral", state.collateral)
+    elif kind == "settlement" or (kind == "repayment" and event.principal <= 0):
+        state.line = ZERO
+
+
+def _reopened(streams: LoanStreams, borrower: Borrower, loan: Loan) -> LineState:
+    """New credit on a loan closed on an earlier day (rare): its line and terms again, from
+    its own events before this one, back in its borrower's chain."""
+    state = LineState(loan)
+    for event in loan.events[:-1]:  # the last is the event being filed
+        _update(state, event)
+    state.reported = streams.reported.pop(loan.id, None)
+    borrower.join(state)
+    return state
+
+
 def finish(ctx: Context) -> None:
     streams = ctx.loan_streams
     if streams is None:
         return
-    if streams.due:
+    if streams.due or streams.closing:
         _end_of_day(ctx, streams)
     # Borrower by borrower in the register's order, then the programs' overdue rates.
     findings = ctx.findings
@@ -399,6 +463,9 @@ def finish(ctx: Context) -> None:
     for portfolio in streams.portfolio.values():
         if portfolio.found:
             findings += portfolio.found
+    # The run's scratch, let go at once: its rules hold the context (a cycle only a full
+    # collection would break, with every module's scratch in it).
+    ctx.loan_streams = None
 
 
 def _end_of_day(ctx: Context, streams: LoanStreams) -> None:
@@ -415,15 +482,23 @@ def _end_of_day(ctx: Context, streams: LoanStreams) -> None:
         borrower.pending = None
         if len(pending) > 1:  # the loans in their approvals' order, each loan's events as filed
             pending.sort(key=_loan_seq)
-        enterprise = borrower.enterprise
+        enterprise = pending[0][0].loan.enterprise
         before = len(findings)
-        _judge(borrower.rules, day, pending, borrower.total, history.get(enterprise), listed.get(enterprise))
+        _judge(borrower.rules, day, pending, borrower.total(), history.get(enterprise), listed.get(enterprise))
         if len(findings) > before:
             if borrower.found is None:
                 borrower.found = []
             borrower.found += findings[before:]
             del findings[before:]
     streams.due.clear()
+    # A loan closed today (and not given new credit since) leaves its borrower's chain:
+    # most loans end so, and the chains keep only the lines that count.
+    for borrower, state in streams.closing:
+        if state.line is ZERO:
+            borrower.leave(state)
+            if state.reported:
+                streams.reported[state.loan.id] = state.reported
+    streams.closing.clear()
 
 
 def _loan_seq(pending: tuple[LineState, Event]) -> int:

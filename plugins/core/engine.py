@@ -444,7 +444,8 @@ class Context:
         self.lifecycle_first: dict[str, tuple[datetime.date, Directive, str]] = {}
         #: Program -> its openings, terminations and new credit as filed (:mod:`zhubaodai.checks.lifecycle`).
         self.lifecycle: dict[str, LifecycleWatch] = {}
-        #: Each enterprise's loan events per program as filed (:mod:`zhubaodai.checks.loans`).
+        #: Each borrower's credit lines as filed, its new credit judged at the end of each
+        #: day (:mod:`zhubaodai.checks.loans`).
         self.loan_streams: LoanStreams | None = None
         #: The notices judged as the register files them (:mod:`zhubaodai.checks.deadlines`).
         self.notice_watch: NoticeWatch | None = None
