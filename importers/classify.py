@@ -360,9 +360,7 @@ class FundView:
         return self.base.at(day) + self.moves.at(day)
 
     def jishu(self, start: datetime.date, end: datetime.date) -> Decimal:
-        if end < start:
-            return ZERO
-        return self.base.jishu(start, end) + self.moves.jishu(start, end)
+        return self.base.jishu(start, end) + self.moves.jishu(start, end)  # each ZERO when end < start
 
 
 class Book:

@@ -189,3 +189,36 @@ def test_a_loan_settled_then_renewed_keeps_its_terms_and_counts_again() -> None:
     alone = SETTLED_AND_RENEWED.replace('"CQ-2"\n  program: "CQGX"\n  enterprise: "E-CQ-001"', '"CQ-2"\n  program: "CQGX"\n  enterprise: "E-CQ-002"')
     alone = alone.replace('2024-01-05 custom "enterprise" "register" "E-CQ-001"', '2024-01-05 custom "enterprise" "register" "E-CQ-002"\n  program: "CQGX"\n  name: "另一家"\n  size: "小型"\n  zone: TRUE\n  hightech_until: 2026-12-31\n2024-01-05 custom "enterprise" "register" "E-CQ-001"')
     assert loan_findings(alone) == loan_findings(SETTLED_AND_RENEWED)[:1]
+
+
+def test_an_approval_for_an_enterprise_not_registered_there_is_said_at_it() -> None:
+    """E-CQ-009 was never registered; E-CQ-001 registers only on 03-02 (after the approval);
+    E-WL-001 is registered in WLHT: each approval is an eligibility error of its loan."""
+    body = (
+        ELIGIBLE_BUT_FOR_THE_CERTIFICATE.replace("2024-01-05", "2024-03-02")
+        + '2024-01-05 custom "enterprise" "register" "E-WL-001"\n  program: "WLHT"\n  name: "乌兰浩特某公司"\n'
+        + "".join(
+            f'2024-03-01 custom "loan" "approval" "{loan_id}"\n  program: "CQGX"\n  enterprise: "{enterprise}"\n'
+            '  amount: 1000000.00 CNY\n  letter: "函"\n  purpose: "流动资金"\n'
+            for loan_id, enterprise in (("CQ-1", "E-CQ-009"), ("CQ-2", "E-CQ-001"), ("CQ-3", "E-WL-001"))
+        )
+    )
+    analysis = run("cqgx", body)
+    found = [(f.rule, f.program, f.loan, f.entry.values[1].value, f.message) for f in analysis.findings if f.rule == "eligibility"]
+    unregistered = "贷款 {} 的企业 {} 在审核同意日 2024-03-01 前没有企业登记（enterprise register），无法核对准入条件"
+    assert found == [
+        ("eligibility", "CQGX", "CQ-1", "CQ-1", unregistered.format("CQ-1", "E-CQ-009")),
+        ("eligibility", "CQGX", "CQ-2", "CQ-2", unregistered.format("CQ-2", "E-CQ-001")),
+        ("eligibility", "CQGX", "CQ-3", "CQ-3", "企业 E-WL-001 登记在项目 WLHT，不能在项目 CQGX 取得贷款 CQ-3"),
+    ]
+
+
+def test_new_credit_on_a_settled_loan_starts_from_nil() -> None:
+    """CQ-1 (1,000,000, nothing said of it) is settled; an increase of 4,500,000 later makes
+    its line 4,500,000, not 5,500,000: under the general 5,000,000, nothing to say. A second
+    increase of 600,000 the day after brings it to 5,100,000: said."""
+    body = SETTLED_AND_RENEWED.split('2024-03-15 custom "loan" "approval" "CQ-2"')[0].replace("6000000.00", "1000000.00")
+    body += '2024-04-01 custom "loan" "increase" "CQ-1"\n  amount: 4500000.00 CNY\n'
+    assert loan_findings(body) == []
+    body += '2024-04-02 custom "loan" "increase" "CQ-1"\n  amount: 600000.00 CNY\n'
+    assert [(rule, day) for rule, _, day, _ in loan_findings(body)] == [("loan.amount_general", "2024-04-02")]

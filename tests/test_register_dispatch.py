@@ -226,17 +226,29 @@ def test_a_borrower_s_loans_are_kept_program_by_program_in_the_order_of_their_fi
         assert borrower_of(loan).line(loan).loan is loan
     # A closed loan's line leaves the chain (first, last or between); a loan not there is None.
     cqgx = borrower_of(made[1])
-    c3 = loans.Loan("C-3", "CQGX", "E-1")
-    cqgx.join(loans.LineState(c3))
-    cqgx.leave(cqgx.line(made[3]))
-    assert chain()[1] == ("CQGX", ["C-1", "C-3"]) and cqgx.line(made[3]) is None
-    cqgx.leave(cqgx.line(c3))
-    cqgx.leave(cqgx.line(made[1]))
-    assert chain()[1] == ("CQGX", []) and cqgx.first is None
-    cqgx.join(loans.LineState(made[3]))
+    more = [loans.Loan(i, "CQGX", "E-1") for i in ("C-3", "C-4", "C-5")]
+    states = {loan.id: cqgx.line(loan) for loan in made[1::2]}
+    for loan in more:
+        states[loan.id] = loans.LineState(loan)
+        cqgx.join(states[loan.id])
+    assert chain()[1] == ("CQGX", ["C-1", "C-2", "C-3", "C-4", "C-5"])
+    cqgx.leave(states["C-3"])  # between: third of five
+    assert chain()[1] == ("CQGX", ["C-1", "C-2", "C-4", "C-5"]) and cqgx.line(more[0]) is None
+    assert states["C-3"].next is None
+    cqgx.leave(states["C-1"])  # first
+    cqgx.leave(states["C-5"])  # last
+    cqgx.leave(states["C-5"])  # not there: nothing happens
+    assert chain()[1] == ("CQGX", ["C-2", "C-4"])
+    cqgx.join(states["C-3"])  # back (a closed loan given new credit), then one more after it
+    cqgx.join(states["C-5"])
+    assert chain()[1] == ("CQGX", ["C-2", "C-4", "C-3", "C-5"])
+    for state in (states["C-2"], states["C-4"], states["C-3"], states["C-5"]):
+        cqgx.leave(state)
+    assert chain()[1] == ("CQGX", []) and cqgx.first is None and cqgx.line(made[1]) is None
+    cqgx.join(states["C-1"])
     wlht = borrower_of(made[0])
     wlht.leave(wlht.line(made[0]))
-    assert chain() == [("WLHT", ["W-2"]), ("CQGX", ["C-2"])]
+    assert chain() == [("WLHT", ["W-2"]), ("CQGX", ["C-1"])]
     # A program with none of these rules on (HKJB) keeps nothing: its loans are not followed.
     assert streams.rules(ctx, "HKJB") is None and streams.programs["HKJB"] is None
 
