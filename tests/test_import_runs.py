@@ -390,3 +390,24 @@ def test_a_fund_s_moves_answer_as_a_sum_over_every_row_would() -> None:
     for d, n in rows:
         by_day[d] = by_day.get(d, Decimal(0)) + n
     assert moves.days() == sorted(by_day.items())
+
+
+def test_a_program_without_a_guarantee_fund_keeps_its_risk_fund_rows() -> None:
+    """SZPS has no guarantee fund: a row booked on its risk fund still counts in the fund
+    as the import sees it (the missing fund is passed over, not the ones after it)."""
+    from beancount.parser import parser
+
+    from zhubaodai.importers import classify
+
+    common = REPO / "tests" / "ledgers" / "common" / "szps.beancount"
+    entries, _, options = loader.load_string(f'option "operating_currency" "CNY"\ninclude "{common}"\n')
+    rulebook = load_rules(REPO / "rules.yaml")
+    book = classify.Ledger(entries, options).baseline(rulebook).book(rulebook.programs["SZPS"])
+    (row,), _, _ = parser.parse_string(
+        '2026-03-02 * "坪山区财政局" "注入风险补偿金"\n'
+        "  Assets:SZPS:Pool:Risk            100.00 CNY\n"
+        "  Income:SZPS:Risk:Injection      -100.00 CNY\n"
+    )
+    book.record(row)
+    assert book.moves["risk"].days() == [(datetime.date(2026, 3, 2), Decimal("100.00"))]
+    assert book.balance("risk", datetime.date(2026, 3, 2)) == Decimal("100.00")

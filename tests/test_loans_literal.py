@@ -98,14 +98,8 @@ def test_a_day_s_new_credit_is_said_in_the_order_of_the_loans_approvals() -> Non
     ]
 
 
-ELIGIBLE_BUT_FOR_THE_CERTIFICATE = """\
-2024-01-02 custom "program" "open" "CQGX"
-2024-01-05 custom "enterprise" "register" "E-CQ-001"
-  program: "CQGX"
-  name: "重庆某某科技有限公司"
-  size: "小型"
-  zone: TRUE
-"""
+#: The program opened and E-CQ-001 registered in the zone, small, without a certificate.
+ELIGIBLE_BUT_FOR_THE_CERTIFICATE = ENTERPRISES.split('2024-01-05 custom "enterprise" "register" "E-CQ-002"')[0] + "  zone: TRUE\n"
 
 
 def eligibility_findings(update_day: str) -> list[tuple[str, str]]:
@@ -127,13 +121,7 @@ def test_eligibility_is_judged_on_the_enterprise_s_facts_at_the_end_of_the_appro
     assert eligibility_findings("2024-03-02") == [("CQ-1", "2024-03-01")]
 
 
-SETTLED_AND_RENEWED = """\
-2024-01-02 custom "program" "open" "CQGX"
-2024-01-05 custom "enterprise" "register" "E-CQ-001"
-  program: "CQGX"
-  name: "重庆某某科技有限公司"
-  size: "小型"
-  zone: TRUE
+SETTLED_AND_RENEWED = ELIGIBLE_BUT_FOR_THE_CERTIFICATE + """\
   hightech_until: 2026-12-31
 2024-02-01 custom "loan" "approval" "CQ-1"
   program: "CQGX"

@@ -102,9 +102,33 @@ def test_a_settled_loan_is_no_longer_overdue_nor_outstanding() -> None:
 
 
 def test_the_smallest_book_still_has_a_rate() -> None:
-    """One loan of 1.00, overdue in full: 100%, a breach (any book above nil has a rate)."""
-    found = stops(lent("2024-03-01", "GS-1", "1.00") + event("2024-06-03", "overdue", "GS-1", "principal", "1.00") + approval("2024-06-04", "GS-4"))
-    assert [(loan, figs["贷款余额"]) for loan, _, _, _, figs in found] == [("GS-4", Decimal("1.00"))]
+    """One loan of 1.00, overdue in full, then 0.50 repaid: 0.50 of 0.50 overdue, 100%, a
+    breach (any book above nil has a rate; a repayment that leaves principal ends no overdue)."""
+    found = stops(
+        lent("2024-03-01", "GS-1", "1.00")
+        + event("2024-06-03", "overdue", "GS-1", "principal", "1.00")
+        + event("2024-06-03", "repayment", "GS-1", "amount", "0.50")
+        + approval("2024-06-04", "GS-4")
+    )
+    assert [(loan, figs["贷款余额"], figs["逾期本金"]) for loan, _, _, _, figs in found] == [
+        ("GS-4", Decimal("0.50"), Decimal("0.50")),
+    ]
+
+
+def test_a_loan_repaid_to_nil_is_no_longer_overdue_even_if_lent_again() -> None:
+    """GS-2, overdue at 100,000, is repaid to nil (no settlement) and then increased by
+    1,000,000: the old overdue is gone with the nil, so 0 of 2,000,000 is overdue. GS-9,
+    approved and settled without ever being lent, changes nothing."""
+    found = stops(
+        BOOK
+        + event("2024-06-03", "overdue", "GS-2", "principal", "100000.00")
+        + event("2024-06-04", "repayment", "GS-2", "amount", "1000000.00")
+        + event("2024-06-05", "increase", "GS-2", "amount", "1000000.00")
+        + approval("2024-06-05", "GS-9")
+        + event("2024-06-05", "settlement", "GS-9")
+        + approval("2024-06-06", "GS-4")
+    )
+    assert found == []
 
 
 def test_a_day_before_the_rule_is_in_force_is_said_once_at_its_first_approval() -> None:

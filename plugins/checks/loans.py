@@ -548,12 +548,10 @@ def _portfolio_event(ctx: Context, portfolio: Portfolio, event: Event) -> None:
         else:
             outstanding.pop(key, None)  # paid to nil: nothing to keep
         portfolio.total += after - before_
-        if after <= 0:
+        if after <= 0:  # (a settlement clears the principal: this is where it ends an overdue)
             portfolio.overdue.pop(key, None)
-    if kind == "overdue":
+    elif kind == "overdue":
         portfolio.overdue[key] = event.data["principal"]
-    elif kind == "settlement":
-        portfolio.overdue.pop(key, None)
 
 
 def _keep(ctx: Context, portfolio: Portfolio, before: int) -> None:
