@@ -83,7 +83,8 @@ def test_findings_come_borrower_by_borrower_each_one_s_by_day() -> None:
 
 def test_a_day_s_new_credit_is_said_in_the_order_of_the_loans_approvals() -> None:
     """One borrower, two loans (CQ-A approved first). On 03-01 the file has CQ-B's contract
-    before CQ-A's: the day's findings still take CQ-A first, each loan's events as filed."""
+    before CQ-A's, on 03-05 CQ-B's increase before CQ-A's: each day's findings still take
+    CQ-A first, each loan's events as filed."""
     contract = '2024-03-01 custom "loan" "contract" "{}"\n  amount: 1000000.00 CNY\n'
     found = blacklist_findings(
         listed("2024-01-31", "E-CQ-001", "甲")
@@ -92,9 +93,12 @@ def test_a_day_s_new_credit_is_said_in_the_order_of_the_loans_approvals() -> Non
         + contract.format("CQ-B")
         + contract.format("CQ-A")
         + '2024-03-01 custom "loan" "increase" "CQ-B"\n  amount: 1000.00 CNY\n'
+        + '2024-03-05 custom "loan" "increase" "CQ-B"\n  amount: 1000.00 CNY\n'
+        + '2024-03-05 custom "loan" "increase" "CQ-A"\n  amount: 1000.00 CNY\n'
     )
-    assert [(loan_id, message.rsplit("的", 1)[1]) for message, loan_id, day in found if day == "2024-03-01"] == [
-        ("CQ-A", "签订合同"), ("CQ-B", "签订合同"), ("CQ-B", "增加贷款金额"),
+    assert [(loan_id, day, message.rsplit("的", 1)[1]) for message, loan_id, day in found if day >= "2024-03-01"] == [
+        ("CQ-A", "2024-03-01", "签订合同"), ("CQ-B", "2024-03-01", "签订合同"), ("CQ-B", "2024-03-01", "增加贷款金额"),
+        ("CQ-A", "2024-03-05", "增加贷款金额"), ("CQ-B", "2024-03-05", "增加贷款金额"),
     ]
 
 
@@ -210,3 +214,23 @@ def test_new_credit_on_a_settled_loan_starts_from_nil() -> None:
     assert loan_findings(body) == []
     body += '2024-04-02 custom "loan" "increase" "CQ-1"\n  amount: 600000.00 CNY\n'
     assert [(rule, day) for rule, _, day, _ in loan_findings(body)] == [("loan.amount_general", "2024-04-02")]
+
+
+def test_each_criterion_an_enterprise_fails_is_named_in_one_finding() -> None:
+    """A large enterprise outside the zone, without certificate or revenue: one finding
+    at the approval naming the three criteria, in rules.yaml's order."""
+    analysis = run(
+        "cqgx",
+        ENTERPRISES.replace('size: "小型"', 'size: "大型"', 1)
+        + '2024-03-01 custom "loan" "approval" "CQ-1"\n  program: "CQGX"\n  enterprise: "E-CQ-001"\n'
+        '  amount: 1000000.00 CNY\n  letter: "函"\n  purpose: "流动资金"\n',
+    )
+    (found,) = [f.message for f in analysis.findings if f.rule == "eligibility"]
+    assert found == (
+        "企业 E-CQ-001 在审核同意日 2024-03-01 不符合准入条件（贷款 CQ-1）："
+        "注册地：工商注册、税务登记和统计关系未登记为均在本区（zone 应为 TRUE）；"
+        "企业规模：大型企业不在本办法支持范围（中型、小型、微型）；"
+        "高新技术或优质科技型企业：未登记高新技术企业证书有效期 hightech_until，且不满足优质科技型企业条件"
+        "（未登记为已入库科技型企业（tech_db），未登记拥有自主知识产权（own_ip），"
+        "未登记上一年度（2023 年）营业收入 revenue/revenue_year）"
+    )
