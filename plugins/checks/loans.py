@@ -36,9 +36,10 @@ The ledger these rules expect (see docs/ledger-format.md for every key)::
 
 The module is handed, as the register files them (in date order, a day's approvals
 first), the loan events that move a credit line or the program's overdue rate and each
-blacklisting. It keeps each borrower's running state (an enterprise in a program: each
-loan's credit line and their sum) and judges a day's new credit once the register has
-moved past that day; nothing is re-read after the filing. Its findings are given out in
+blacklisting. It keeps each borrower's running state (an enterprise in a program: the
+credit line and terms of each loan not yet closed) and judges a day's new credit once the
+register has moved past that day, against the sum of those lines; nothing is re-read
+after the filing. Its findings are given out in
 the register's order of borrowers (each borrower's by day), as a reader of one
 enterprise's file would take them.
 
@@ -346,7 +347,6 @@ class LoanStreams:
             borrower = borrower.other
         borrower.join(state)
         return borrower
-
 
 
 _MISSING = object()
