@@ -30,9 +30,9 @@ from zhubaodai.core.engine import Context
 from zhubaodai.core.engine import Movement
 from zhubaodai.core.register import PROGRAM_EVENTS
 from zhubaodai.core.register import Event
+from zhubaodai.core.register import NEW_CREDIT_EVENTS
 
 RULE = "program.lifecycle"
-NEW_CREDIT = ("approval", "contract", "disbursement", "increase", "renewal")
 
 
 def _first(ctx: Context) -> dict[str, tuple[datetime.date, Directive, str]]:
@@ -63,7 +63,7 @@ def on_movement(ctx: Context, m: Movement) -> None:
 #: The register events this module is handed as they are filed: the loans' new credit
 #: (a program's first loan; new credit from its termination on) and every program event.
 REGISTER_KINDS: frozenset[tuple[str, str]] | None = frozenset(
-    [("loan", kind) for kind in NEW_CREDIT] + [("program", kind) for kind in PROGRAM_EVENTS]
+    [("loan", kind) for kind in NEW_CREDIT_EVENTS] + [("program", kind) for kind in PROGRAM_EVENTS]
 )
 
 

@@ -79,14 +79,14 @@ from zhubaodai.core.money import yuan
 from zhubaodai.core.register import BALANCE_EVENTS
 from zhubaodai.core.register import Event
 from zhubaodai.core.register import Loan
+from zhubaodai.core.register import NEW_CREDIT_EVENTS
 from zhubaodai.core.rules import ParamCursor
 from zhubaodai.core.rules import ParamDateError
 from zhubaodai.core.rules import RATINGS
 from zhubaodai.core.rules import SIZES
 from zhubaodai.core.workdays import add_months
 
-#: Events that start or grow a credit line: checked against the blacklist and the limits.
-NEW_CREDIT = frozenset(("approval", "contract", "disbursement", "increase", "renewal"))
+NEW_CREDIT = frozenset(NEW_CREDIT_EVENTS)
 _BALANCE = frozenset(BALANCE_EVENTS)
 CRITERION_LABELS = {
     "zone": "注册地",
@@ -299,6 +299,9 @@ class Portfolio:
         self.found: list[Finding] | None = None
 
 
+_MISSING = object()
+
+
 class LoanStreams:
     """What this module keeps as the register is filed."""
 
@@ -349,9 +352,6 @@ class LoanStreams:
         return borrower
 
 
-_MISSING = object()
-
-
 def on_register(ctx: Context, event: Event) -> None:
     """File a loan event under its borrower (and its program's portfolio), or a
     blacklisting; a new day first judges the day before."""
@@ -375,14 +375,12 @@ def on_register(ctx: Context, event: Event) -> None:
         portfolio = streams.portfolio.get(code)
         if portfolio is not None:
             _portfolio_event(ctx, portfolio, event)
-    rules = streams.programs.get(code, _MISSING)
-    if rules is _MISSING:
-        rules = streams.rules(ctx, code)
+    rules = streams.rules(ctx, code)
     if rules is None:
         return
     if kind == "approval":
         state = LineState(loan)
-        borrower = streams.borrow(loan.enterprise, rules, state)  # type: ignore[arg-type]
+        borrower = streams.borrow(loan.enterprise, rules, state)
     else:
         borrower = streams.borrowers[loan.enterprise]
         while borrower.rules is not rules:

@@ -328,6 +328,11 @@ class Loan:
 #: (:mod:`zhubaodai.fava.loanfacts`).
 GUARANTEED_EVENTS = ("contract", "increase")
 
+#: Loan events that start or grow a credit line (new credit): judged against the
+#: blacklist and the limits (:mod:`zhubaodai.checks.loans`), and a breach once the program
+#: is terminated (:mod:`zhubaodai.checks.lifecycle`).
+NEW_CREDIT_EVENTS = ("approval", "contract", "disbursement", "increase", "renewal")
+
 #: Loan events that change the principal outstanding.
 BALANCE_EVENTS = ("disbursement", "increase", "renewal", "repayment", "settlement")
 
